@@ -1,0 +1,66 @@
+package io.waterdrop;
+
+/**
+ * A message was refused before anything was queued. {@link #violation()} says which rule it broke; the
+ * message text names the offending value.
+ */
+public class InvalidMessageException extends WaterDropException {
+
+	private static final long serialVersionUID = 1L;
+
+	/** The rule a refused message broke. */
+	public enum Violation {
+
+		/** No message at all. */
+		MESSAGE_MISSING,
+
+		/** Topic null or blank. */
+		TOPIC_MISSING,
+
+		/** Topic longer than 249 characters, "." or "..", or with characters other than [a-zA-Z0-9._-]. */
+		TOPIC_ILLEGAL,
+
+		/** Serialized payload larger than the producer's {@code maxPayloadSize}. */
+		PAYLOAD_TOO_LARGE,
+
+		/** Null payload (a tombstone) without a key. */
+		TOMBSTONE_WITHOUT_KEY,
+
+		/** Payload or key of a type the producer's serializer cannot write. */
+		NOT_SERIALIZABLE,
+
+		/** Partition below zero, or not below the topic's partition count. */
+		PARTITION_OUT_OF_RANGE,
+
+		/** Both {@code partition} and {@code partitionKey} set. */
+		PARTITION_CONFLICT,
+
+		/** A header with a null key. */
+		HEADER_KEY_MISSING,
+
+		/** Timestamp before the epoch or beyond what Kafka can store. */
+		TIMESTAMP_OUT_OF_RANGE
+
+	}
+
+	private final transient Message refused;
+
+	private final Violation violation;
+
+	public InvalidMessageException(Violation violation, Message refused, String description) {
+		super(description);
+		this.violation = violation;
+		this.refused = refused;
+	}
+
+	/** The rule the message broke. */
+	public Violation violation() {
+		return this.violation;
+	}
+
+	/** The refused message. */
+	public Message refused() {
+		return this.refused;
+	}
+
+}

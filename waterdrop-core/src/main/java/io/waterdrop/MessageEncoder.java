@@ -1,0 +1,153 @@
+package io.waterdrop;
+
+import java.nio.charset.StandardCharsets;
+import java.util.function.ToIntFunction;
+import java.util.regex.Pattern;
+
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.utils.Utils;
+
+import io.waterdrop.InvalidMessageException.Violation;
+
+/**
+ * Validates a {@link Message} and turns it into the Kafka record to send, so that an invalid message is
+ * refused before anything is queued. Stateless apart from its settings; thread-safe if the serializers are.
+ */
+final class MessageEncoder {
+
+	private static final Pattern LEGAL_TOPIC = Pattern.compile("[a-zA-Z0-9._-]+");
+
+	private static final int MAX_TOPIC_LENGTH = 249;
+
+	private final Serializer<Object> keySerializer;
+
+	private final Serializer<Object> payloadSerializer;
+
+	private final int maxPayloadSize;
+
+	/** Partition count of a topic; may block for metadata the first time a topic is seen. */
+	private final ToIntFunction<String> partitionCount;
+
+	@SuppressWarnings("unchecked")
+	MessageEncoder(ProducerConfig config, ToIntFunction<String> partitionCount) {
+		this.keySerializer = (Serializer<Object>) config.keySerializer();
+		this.payloadSerializer = (Serializer<Object>) config.payloadSerializer();
+		this.maxPayloadSize = config.maxPayloadSize();
+		this.partitionCount = partitionCount;
+	}
+
+	/** Checks everything that needs no broker; the cheap part, done for a whole batch before sending any. */
+	ProducerRecord<byte[], byte[]> encode(Message message) {
+		if (message == null) {
+			throw new InvalidMessageException(Violation.MESSAGE_MISSING, null, "Message is null");
+		}
+		String topic = message.topic();
+		checkTopic(message, topic);
+		RecordHeaders headers = new RecordHeaders();
+		for (Message.Header header : message.headers()) {
+			if (header == null || header.key() == null) {
+				throw invalid(Violation.HEADER_KEY_MISSING, message, "has a header without a key");
+			}
+			headers.add(header.key(), header.value());
+		}
+		byte[] key = serialize(this.keySerializer, message, topic, headers, message.key(), "key");
+		byte[] payload = serialize(this.payloadSerializer, message, topic, headers, message.payload(), "payload");
+		if (payload == null && key == null) {
+			throw invalid(Violation.TOMBSTONE_WITHOUT_KEY, message,
+					"has a null payload (a tombstone) but no key; compaction needs the key to delete");
+		}
+		if (payload != null && payload.length > this.maxPayloadSize) {
+			throw invalid(Violation.PAYLOAD_TOO_LARGE, message, "has a payload of " + payload.length
+					+ " bytes, over maxPayloadSize " + this.maxPayloadSize + " bytes");
+		}
+		if (message.partition() != null && message.partitionKey() != null) {
+			throw invalid(Violation.PARTITION_CONFLICT, message,
+					"sets both partition and partitionKey; set one of them");
+		}
+		if (message.partition() != null && message.partition() < 0) {
+			throw invalid(Violation.PARTITION_OUT_OF_RANGE, message,
+					"has partition " + message.partition() + "; partitions start at 0");
+		}
+		Long timestamp = timestamp(message);
+		return new ProducerRecord<>(topic, message.partition(), timestamp, key, payload, headers);
+	}
+
+	/**
+	 * Resolves what needs the topic's partition count: an explicit partition must exist, a partition key is
+	 * hashed to one.
+	 */
+	ProducerRecord<byte[], byte[]> resolvePartition(Message message, ProducerRecord<byte[], byte[]> record) {
+		if (message.partition() == null && message.partitionKey() == null) {
+			return record;
+		}
+		int partitions = this.partitionCount.applyAsInt(record.topic());
+		if (message.partition() != null) {
+			if (message.partition() >= partitions) {
+				throw invalid(Violation.PARTITION_OUT_OF_RANGE, message, "has partition " + message.partition()
+						+ " but topic '" + record.topic() + "' has " + partitions + " partition(s)");
+			}
+			return record;
+		}
+		int partition = partitionForKey(message.partitionKey(), partitions);
+		return new ProducerRecord<>(record.topic(), partition, record.timestamp(), record.key(), record.value(),
+				record.headers());
+	}
+
+	/** The partition Kafka's default partitioner gives a record with this key: murmur2 of its bytes. */
+	static int partitionForKey(String partitionKey, int partitions) {
+		byte[] bytes = partitionKey.getBytes(StandardCharsets.UTF_8);
+		return Utils.toPositive(Utils.murmur2(bytes)) % partitions;
+	}
+
+	private static void checkTopic(Message message, String topic) {
+		if (topic == null || topic.isBlank()) {
+			throw new InvalidMessageException(Violation.TOPIC_MISSING, message,
+					"Message has no topic (it is " + ((topic == null) ? "null" : "blank") + ")");
+		}
+		if (topic.length() > MAX_TOPIC_LENGTH || topic.equals(".") || topic.equals("..")
+				|| !LEGAL_TOPIC.matcher(topic).matches()) {
+			throw invalid(Violation.TOPIC_ILLEGAL, message, "has an illegal topic name '" + abbreviate(topic)
+					+ "': up to 249 of [a-zA-Z0-9._-], not '.' or '..'");
+		}
+	}
+
+	private static byte[] serialize(Serializer<Object> serializer, Message message, String topic,
+			RecordHeaders headers, Object value, String what) {
+		try {
+			return serializer.serialize(topic, headers, value);
+		}
+		catch (RuntimeException ex) {
+			throw new InvalidMessageException(Violation.NOT_SERIALIZABLE, message, "Message to '" + topic
+					+ "' has a " + what + " that cannot be serialized: " + ex.getMessage());
+		}
+	}
+
+	private static Long timestamp(Message message) {
+		if (message.timestamp() == null) {
+			return null;
+		}
+		try {
+			long millis = message.timestamp().toEpochMilli();
+			if (millis >= 0) {
+				return millis;
+			}
+		}
+		catch (ArithmeticException ex) {
+			// beyond a long of milliseconds: reported below
+		}
+		throw invalid(Violation.TIMESTAMP_OUT_OF_RANGE, message,
+				"has timestamp " + message.timestamp() + "; Kafka stores milliseconds from 1970 up to year 292278994");
+	}
+
+	private static InvalidMessageException invalid(Violation violation, Message message, String problem) {
+		return new InvalidMessageException(violation, message,
+				"Message to '" + abbreviate(message.topic()) + "' " + problem);
+	}
+
+	private static String abbreviate(String text) {
+		return (text.length() <= 80) ? text : text.substring(0, 77) + "...";
+	}
+
+}

@@ -1,0 +1,483 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.Monitor;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.instrumentation.ProducerEvent.Mode;
+import io.waterdrop.polling.DispatchThread;
+import io.waterdrop.polling.PollingMode;
+import io.waterdrop.polling.PollingSession;
+import io.waterdrop.polling.ReportQueue;
+import io.waterdrop.polling.WakeupPipe;
+
+/**
+ * A Kafka producer whose delivery reports leave Kafka's network thread at once and are dispatched on a
+ * polling thread: a shared {@link io.waterdrop.polling.Poller Poller} in {@link PollingMode#FD fd} mode (the
+ * default), or a thread of its own in {@link PollingMode#THREAD thread} mode.
+ * <p>
+ * Threading contract: thread-safe; share one producer between many threads, virtual threads included
+ * (waits park, no monitor is held around a blocking call). The Kafka send callback only enqueues; handles,
+ * {@link DeliveryCallback}s and event listeners for deliveries run on the polling thread. Waiting for a
+ * report on that thread would deadlock, so {@link #produceSync} and {@link DeliveryHandle#await} throw
+ * {@link IllegalCallerException} there, and {@link #close()} there starts the close and returns at once.
+ * <p>
+ * Life cycle: {@code CONFIGURED → CONNECTED → CLOSING → CLOSED}. The Kafka client is created by
+ * {@link #connect()} or by the first message. {@link #close()} refuses new messages, waits until every
+ * in-flight message has its report dispatched, then releases the client and its polling resources.
+ */
+public final class Producer implements AutoCloseable {
+
+	private static final Logger logger = LoggerFactory.getLogger(Producer.class);
+
+	private final ProducerConfig config;
+
+	private final Monitor monitor;
+
+	private final ProducerStats stats = new ProducerStats();
+
+	private final MessageEncoder encoder;
+
+	/** Serializes connect and the start of close. Never held while waiting for Kafka. */
+	private final ReentrantLock lifecycleLock = new ReentrantLock();
+
+	/** Messages accepted and not yet dispatched. */
+	private final AtomicLong inFlight = new AtomicLong();
+
+	/** Completes when a closing producer has nothing in flight. */
+	private final CompletableFuture<Void> drained = new CompletableFuture<>();
+
+	private final AtomicBoolean closeStarted = new AtomicBoolean();
+
+	private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+	private volatile ProducerStatus status = ProducerStatus.CONFIGURED;
+
+	/** Set before a forced close so that the errors it causes are reported as purges. */
+	private volatile boolean purging;
+
+	// Written before status becomes CONNECTED, read after seeing it: the volatile write publishes them.
+	private org.apache.kafka.clients.producer.Producer<byte[], byte[]> client;
+
+	private ReportQueue<Completion> queue;
+
+	private PollingSession session;
+
+	public Producer(ProducerConfig config) {
+		this.config = config;
+		this.monitor = new Monitor(config.id());
+		this.encoder = new MessageEncoder(config, (topic) -> this.client.partitionsFor(topic).size());
+	}
+
+	public String id() {
+		return this.config.id();
+	}
+
+	public ProducerConfig config() {
+		return this.config;
+	}
+
+	/** Where this producer's events are published; subscribe listeners here. */
+	public Monitor monitor() {
+		return this.monitor;
+	}
+
+	public ProducerStats stats() {
+		return this.stats;
+	}
+
+	public ProducerStatus status() {
+		return this.status;
+	}
+
+	/** Messages accepted whose report has not been dispatched yet. */
+	public long inFlight() {
+		return this.inFlight.get();
+	}
+
+	/** Reports received from Kafka and waiting for the polling thread. */
+	public int queueSize() {
+		ReportQueue<Completion> current = this.queue;
+		return (current != null) ? current.size() : 0;
+	}
+
+	/** Name of the Poller (fd) or dispatch thread (thread) serving this producer, once connected. */
+	public String pollerName() {
+		PollingSession current = this.session;
+		return (current != null) ? current.pollerName() : null;
+	}
+
+	/** The Kafka client, once connected. */
+	org.apache.kafka.clients.producer.Producer<byte[], byte[]> client() {
+		return this.client;
+	}
+
+	/** Creates the Kafka client and starts dispatching; does nothing if connected already. */
+	public void connect() {
+		if (this.status == ProducerStatus.CONNECTED) {
+			return;
+		}
+		this.lifecycleLock.lock();
+		try {
+			if (this.status == ProducerStatus.CONFIGURED) {
+				start();
+			}
+			else if (this.status != ProducerStatus.CONNECTED) {
+				throw new ProducerClosedException(id(), this.status);
+			}
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+	}
+
+	private void start() {
+		this.client = this.config.clientFactory().apply(this.config.clientProperties());
+		ReportDispatcher dispatcher;
+		if (this.config.pollingMode() == PollingMode.FD) {
+			WakeupPipe pipe = WakeupPipe.open();
+			this.queue = new ReportQueue<>(pipe);
+			dispatcher = new ReportDispatcher(this, this.queue);
+			this.session = this.config.poller().register(dispatcher, pipe);
+		}
+		else {
+			DispatchThread thread = new DispatchThread(id(), this.config.pollTimeout());
+			this.queue = new ReportQueue<>(thread);
+			dispatcher = new ReportDispatcher(this, this.queue);
+			thread.start(dispatcher);
+			this.session = thread;
+		}
+		this.status = ProducerStatus.CONNECTED;
+		this.monitor.publish(new ProducerEvent.Connected(id()));
+	}
+
+	/**
+	 * Sends a message and waits (up to {@code maxWaitTimeout}) until its delivery report is dispatched.
+	 * @throws InvalidMessageException if the message is invalid (nothing was sent)
+	 * @throws ProducerClosedException if the producer is closing or closed (nothing was sent)
+	 * @throws DeliveryFailedException if the broker did not take it
+	 * @throws DeliveryTimeoutException if no report came in time
+	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
+	 */
+	public DeliveryReport produceSync(Message message) {
+		try {
+			checkMayWait("call produceSync");
+			return send(message, Mode.SYNC, null).await();
+		}
+		catch (RuntimeException ex) {
+			reportRefusal(ErrorType.MESSAGE_PRODUCE_SYNC, ex, message);
+			throw ex;
+		}
+	}
+
+	/** Sends a message and returns at once with a handle on its delivery. */
+	public DeliveryHandle produceAsync(Message message) {
+		return produceAsync(message, null);
+	}
+
+	/**
+	 * Sends a message and returns at once with a handle on its delivery; {@code callback} runs when the
+	 * report is dispatched.
+	 * @throws InvalidMessageException if the message is invalid (nothing was sent)
+	 * @throws ProducerClosedException if the producer is closing or closed (nothing was sent)
+	 */
+	public DeliveryHandle produceAsync(Message message, DeliveryCallback callback) {
+		try {
+			return send(message, Mode.ASYNC, callback);
+		}
+		catch (RuntimeException ex) {
+			reportRefusal(ErrorType.MESSAGE_PRODUCE_ASYNC, ex, message);
+			throw ex;
+		}
+	}
+
+	/**
+	 * Sends messages and waits for all their reports. Every message is validated before any is sent: one
+	 * invalid message refuses the whole batch.
+	 * @return the reports, in the order of the messages
+	 * @throws DeliveryFailedException for the first message not delivered; the others that failed are
+	 * suppressed exceptions of it
+	 */
+	public List<DeliveryReport> produceManySync(List<Message> messages) {
+		try {
+			checkMayWait("call produceManySync");
+			List<DeliveryHandle> handles = sendMany(messages, Mode.SYNC);
+			List<DeliveryReport> reports = new ArrayList<>(handles.size());
+			DeliveryFailedException firstFailure = null;
+			for (DeliveryHandle handle : handles) {
+				try {
+					reports.add(handle.await());
+				}
+				catch (DeliveryFailedException ex) {
+					if (firstFailure == null) {
+						firstFailure = ex;
+					}
+					else {
+						firstFailure.addSuppressed(ex);
+					}
+				}
+			}
+			if (firstFailure != null) {
+				throw firstFailure;
+			}
+			return reports;
+		}
+		catch (RuntimeException ex) {
+			reportRefusal(ErrorType.MESSAGES_PRODUCE_MANY_SYNC, ex, null);
+			throw ex;
+		}
+	}
+
+	/** Sends messages, all validated first, and returns their handles in order. */
+	public List<DeliveryHandle> produceManyAsync(List<Message> messages) {
+		try {
+			return sendMany(messages, Mode.ASYNC);
+		}
+		catch (RuntimeException ex) {
+			reportRefusal(ErrorType.MESSAGES_PRODUCE_MANY_ASYNC, ex, null);
+			throw ex;
+		}
+	}
+
+	private DeliveryHandle send(Message message, Mode mode, DeliveryCallback callback) {
+		ProducerRecord<byte[], byte[]> record = this.encoder.encode(message);
+		connect();
+		record = this.encoder.resolvePartition(message, record);
+		DeliveryHandle handle = dispatch(message, record, callback);
+		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).increment();
+		this.monitor.publish(new ProducerEvent.MessageProduced(id(), mode, message));
+		return handle;
+	}
+
+	private List<DeliveryHandle> sendMany(List<Message> messages, Mode mode) {
+		if (messages == null) {
+			throw new InvalidMessageException(InvalidMessageException.Violation.MESSAGE_MISSING, null,
+					"Message list is null");
+		}
+		List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(messages.size());
+		for (Message message : messages) {
+			records.add(this.encoder.encode(message));
+		}
+		connect();
+		for (int i = 0; i < records.size(); i++) {
+			records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
+		}
+		List<DeliveryHandle> handles = new ArrayList<>(records.size());
+		for (int i = 0; i < records.size(); i++) {
+			handles.add(dispatch(messages.get(i), records.get(i), null));
+		}
+		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).add(handles.size());
+		this.monitor.publish(new ProducerEvent.MessagesProduced(id(), mode, List.copyOf(messages)));
+		return handles;
+	}
+
+	/** Hands one valid record to Kafka; its callback only enqueues the completion. */
+	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
+			DeliveryCallback callback) {
+		this.inFlight.incrementAndGet();
+		// Checked after counting: a close that began earlier is seen here, a later one waits for this message.
+		if (this.status != ProducerStatus.CONNECTED) {
+			dispatched();
+			throw new ProducerClosedException(id(), this.status);
+		}
+		DeliveryHandle handle = new DeliveryHandle(this, message, callback);
+		ReportQueue<Completion> reports = this.queue;
+		try {
+			this.client.send(record, (metadata, error) -> reports
+				.offer(new Completion(handle, metadata, error, error != null && this.purging)));
+		}
+		catch (RuntimeException ex) {
+			// Not an ApiException (those reach the callback): the client refused it, no callback follows.
+			dispatched();
+			if (this.status != ProducerStatus.CONNECTED) {
+				throw new ProducerClosedException(id(), this.status);
+			}
+			throw new DeliveryFailedException("Kafka client of producer '" + id() + "' refused the message to '"
+					+ record.topic() + "': " + ex, message, ex);
+		}
+		return handle;
+	}
+
+	/** One in-flight message reached its end. Called on the polling thread, or on refusal. */
+	void dispatched() {
+		if (this.inFlight.decrementAndGet() == 0 && this.status == ProducerStatus.CLOSING) {
+			this.drained.complete(null);
+		}
+	}
+
+	private void reportRefusal(ErrorType type, RuntimeException error, Message message) {
+		this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), type, error, message,
+				(message != null) ? message.label() : null));
+	}
+
+	/** Throws if the calling thread dispatches this producer's reports: waiting there would never end. */
+	void checkMayWait(String action) {
+		PollingSession current = this.session;
+		if (current != null && current.isPollingThread()) {
+			throw new IllegalCallerException("Cannot " + action + " on thread '" + Thread.currentThread().getName()
+					+ "': it dispatches the delivery reports of producer '" + id()
+					+ "', so it would wait forever. Use produceAsync with a DeliveryCallback here, "
+					+ "or move the producer to another Poller.");
+		}
+	}
+
+	/** The polling thread died: nothing will be dispatched any more, so release every waiter. */
+	void pollingTerminated(Throwable cause) {
+		logger.error("Producer '{}' lost its polling thread; {} report(s) will not be dispatched", id(),
+				this.inFlight.get(), cause);
+		this.drained.complete(null);
+	}
+
+	/** Closes, waiting up to {@code maxWaitTimeout} for in-flight messages before purging the rest. */
+	@Override
+	public void close() {
+		close(this.config.maxWaitTimeout());
+	}
+
+	/**
+	 * Closes: refuses new messages, waits up to {@code timeout} for every in-flight message's report to be
+	 * dispatched, purges what is still undelivered then (each reported as {@code message.purged}), and
+	 * releases the client and polling resources. Concurrent and repeated calls wait for the same close.
+	 * Called on the polling thread (from a callback) it only starts the close and returns.
+	 */
+	public void close(Duration timeout) {
+		CompletableFuture<Void> closing = closeAsync(timeout, false);
+		if (this.session != null && this.session.isPollingThread()) {
+			return;
+		}
+		awaitClosed(closing);
+	}
+
+	/** Closes at once: everything undelivered is purged and reported as {@code message.purged}. */
+	public void closeForcefully() {
+		CompletableFuture<Void> closing = closeAsync(Duration.ZERO, true);
+		if (this.session != null && this.session.isPollingThread()) {
+			return;
+		}
+		awaitClosed(closing);
+	}
+
+	/**
+	 * Starts a close on a new thread and returns a future that completes once the producer is closed.
+	 */
+	public CompletableFuture<Void> closeAsync(Duration timeout) {
+		return closeAsync(timeout, false);
+	}
+
+	private CompletableFuture<Void> closeAsync(Duration timeout, boolean force) {
+		if (this.closeStarted.compareAndSet(false, true)) {
+			boolean onPollingThread = this.session != null && this.session.isPollingThread();
+			if (onPollingThread) {
+				Thread closer = new Thread(() -> shutdown(timeout, force), "waterdrop.close-" + id());
+				closer.setDaemon(true);
+				closer.start();
+			}
+			else {
+				shutdown(timeout, force);
+			}
+		}
+		return this.closed;
+	}
+
+	private void awaitClosed(CompletableFuture<Void> closing) {
+		try {
+			closing.get();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new WaterDropException("Interrupted while closing producer '" + id() + "'", ex);
+		}
+		catch (ExecutionException ex) {
+			throw new WaterDropException("Closing producer '" + id() + "' failed", ex.getCause());
+		}
+	}
+
+	private void shutdown(Duration timeout, boolean force) {
+		try {
+			this.lifecycleLock.lock();
+			boolean wasConnected;
+			try {
+				wasConnected = this.status == ProducerStatus.CONNECTED;
+				this.status = ProducerStatus.CLOSING;
+			}
+			finally {
+				this.lifecycleLock.unlock();
+			}
+			this.monitor.publish(new ProducerEvent.Closing(id()));
+			if (wasConnected) {
+				release(timeout, force);
+			}
+			this.status = ProducerStatus.CLOSED;
+			this.monitor.publish(new ProducerEvent.Closed(id()));
+			this.closed.complete(null);
+		}
+		catch (Throwable ex) {
+			this.status = ProducerStatus.CLOSED;
+			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_CLOSE, ex, null, null));
+			this.closed.completeExceptionally(ex);
+		}
+	}
+
+	private void release(Duration timeout, boolean force) {
+		if (this.inFlight.get() == 0) {
+			this.drained.complete(null);
+		}
+		if (force || !awaitDrained(timeout)) {
+			if (!force) {
+				logger.warn("Producer '{}' still had {} message(s) in flight after {}; purging them", id(),
+						this.inFlight.get(), timeout);
+			}
+			// Kafka fails every unfinished batch at once; the callbacks enqueue them as purged.
+			this.purging = true;
+			this.client.close(Duration.ZERO);
+			if (!awaitDrained(this.config.maxWaitTimeout())) {
+				logger.error("Producer '{}': {} report(s) were not dispatched within {}", id(), this.inFlight.get(),
+						this.config.maxWaitTimeout());
+			}
+		}
+		awaitQuietly(this.session.detach(), this.config.maxWaitTimeout());
+		this.client.close(this.config.maxWaitTimeout());
+	}
+
+	private boolean awaitDrained(Duration timeout) {
+		return awaitQuietly(this.drained, timeout);
+	}
+
+	private boolean awaitQuietly(CompletableFuture<Void> future, Duration timeout) {
+		try {
+			future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+			return true;
+		}
+		catch (TimeoutException ex) {
+			return false;
+		}
+		catch (ExecutionException ex) {
+			logger.warn("Producer '{}': polling ended with an error while closing", id(), ex.getCause());
+			return true;
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new WaterDropException("Interrupted while closing producer '" + id() + "'", ex);
+		}
+	}
+
+	@Override
+	public String toString() {
+		return "Producer '" + id() + "' (" + this.status + ", " + this.config.pollingMode() + ")";
+	}
+
+}

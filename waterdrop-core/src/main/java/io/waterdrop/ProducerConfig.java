@@ -1,0 +1,324 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
+
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.polling.PollingMode;
+
+/**
+ * Everything a {@link Producer} is built from. Immutable and validated when built: an invalid value throws
+ * an {@link InvalidConfigurationException} that names the setting and how to fix it.
+ * <p>
+ * Property names in messages are the ones the Spring Boot starter uses below {@code waterdrop.producers.<id>}.
+ */
+public final class ProducerConfig {
+
+	public static final int DEFAULT_MAX_PAYLOAD_SIZE = 1_000_012;
+
+	public static final Duration DEFAULT_MAX_WAIT_TIMEOUT = Duration.ofSeconds(180);
+
+	public static final Duration DEFAULT_STATISTICS_INTERVAL = Duration.ofSeconds(5);
+
+	public static final Duration DEFAULT_MAX_TIME = Duration.ofMillis(100);
+
+	public static final Duration DEFAULT_SLOW_CALLBACK_THRESHOLD = Duration.ofMillis(50);
+
+	private static final AtomicInteger defaultIds = new AtomicInteger();
+
+	private final String id;
+
+	private final Map<String, Object> kafka;
+
+	private final Serializer<?> keySerializer;
+
+	private final Serializer<?> payloadSerializer;
+
+	private final int maxPayloadSize;
+
+	private final Duration maxWaitTimeout;
+
+	private final Duration statisticsInterval;
+
+	private final PollingMode pollingMode;
+
+	private final Poller poller;
+
+	private final Duration maxTime;
+
+	private final Duration pollTimeout;
+
+	private final Duration slowCallbackThreshold;
+
+	private final Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory;
+
+	private ProducerConfig(Builder builder) {
+		this.id = (builder.id != null) ? builder.id : "waterdrop-" + defaultIds.incrementAndGet();
+		this.kafka = Map.copyOf(builder.kafka);
+		this.keySerializer = builder.keySerializer;
+		this.payloadSerializer = builder.payloadSerializer;
+		this.maxPayloadSize = builder.maxPayloadSize;
+		this.maxWaitTimeout = builder.maxWaitTimeout;
+		this.statisticsInterval = builder.statisticsInterval;
+		this.pollingMode = builder.pollingMode;
+		this.poller = builder.poller;
+		this.maxTime = builder.maxTime;
+		this.pollTimeout = builder.pollTimeout;
+		this.slowCallbackThreshold = builder.slowCallbackThreshold;
+		this.clientFactory = builder.clientFactory;
+		validate();
+	}
+
+	private void validate() {
+		if (this.id.isBlank()) {
+			invalid("id", "a producer id must not be blank", "Give the producer a name such as 'orders'.");
+		}
+		if (this.maxPayloadSize < 1) {
+			invalid("max-payload-size", "must be at least 1 byte but was " + this.maxPayloadSize,
+					"Set it to a positive size; the default is " + DEFAULT_MAX_PAYLOAD_SIZE + ".");
+		}
+		requirePositive("max-wait-timeout", this.maxWaitTimeout);
+		if (this.statisticsInterval == null || this.statisticsInterval.isNegative()
+				|| (!this.statisticsInterval.isZero() && this.statisticsInterval.toMillis() < 100)) {
+			invalid("statistics-interval", "must be 0 (off) or at least 100 ms but was " + describe(this.statisticsInterval),
+					"Set it to 0 to turn statistics off, or to 100 ms or more.");
+		}
+		if (this.pollingMode == null) {
+			invalid("polling.mode", "must be 'fd' or 'thread'", "Set polling.mode to fd (the default) or thread.");
+		}
+		requireAtLeastOneMilli("polling.fd.max-time", this.maxTime);
+		requireAtLeastOneMilli("polling.thread.poll-timeout", this.pollTimeout);
+		requirePositive("polling.slow-callback-threshold", this.slowCallbackThreshold);
+		if (this.pollingMode == PollingMode.THREAD && this.poller != null) {
+			invalid("polling.poller", "a Poller was named but polling.mode is 'thread'; Pollers only serve fd mode",
+					"Remove polling.poller, or set polling.mode to fd.");
+		}
+		if (this.keySerializer == null || this.payloadSerializer == null || this.clientFactory == null) {
+			invalid("serializers", "key serializer, payload serializer and client factory are required",
+					"Leave them unset to use the defaults.");
+		}
+	}
+
+	private static void requirePositive(String property, Duration value) {
+		if (value == null || value.isZero() || value.isNegative()) {
+			invalid(property, "must be positive but was " + describe(value), "Set a positive duration such as 100ms.");
+		}
+	}
+
+	private static void requireAtLeastOneMilli(String property, Duration value) {
+		if (value == null || value.toMillis() < 1) {
+			invalid(property, "must be at least 1 ms but was " + describe(value), "Set it to 1ms or more.");
+		}
+	}
+
+	private static String describe(Duration value) {
+		return (value != null) ? value.toMillis() + " ms" : "not set";
+	}
+
+	private static void invalid(String property, String description, String action) {
+		throw new InvalidConfigurationException(property, description, action);
+	}
+
+	public static Builder builder() {
+		return new Builder();
+	}
+
+	/** Producer id: the client id unless {@code client.id} is set, and the name in events and metrics. */
+	public String id() {
+		return this.id;
+	}
+
+	/** Kafka client properties passed through to kafka-clients (serializers are WaterDrop's own). */
+	public Map<String, Object> kafka() {
+		return this.kafka;
+	}
+
+	public Serializer<?> keySerializer() {
+		return this.keySerializer;
+	}
+
+	public Serializer<?> payloadSerializer() {
+		return this.payloadSerializer;
+	}
+
+	/** Largest serialized payload accepted, in bytes (default 1,000,012). */
+	public int maxPayloadSize() {
+		return this.maxPayloadSize;
+	}
+
+	/** Longest a synchronous call waits for its delivery report, and the default close timeout (180 s). */
+	public Duration maxWaitTimeout() {
+		return this.maxWaitTimeout;
+	}
+
+	/** How often {@code statistics.emitted} is published while somebody listens (5 s; 0 = off). */
+	public Duration statisticsInterval() {
+		return this.statisticsInterval;
+	}
+
+	public PollingMode pollingMode() {
+		return this.pollingMode;
+	}
+
+	/** The Poller to register with in fd mode: the configured one, else the global one. */
+	public Poller poller() {
+		return (this.poller != null) ? this.poller : Poller.global();
+	}
+
+	/** Longest drain slice per Poller cycle in fd mode (100 ms). */
+	public Duration maxTime() {
+		return this.maxTime;
+	}
+
+	/** How long a thread-mode dispatch thread waits for a signal before periodic work (1 s). */
+	public Duration pollTimeout() {
+		return this.pollTimeout;
+	}
+
+	/** Dispatch of one report longer than this publishes {@code callback.slow} (50 ms). */
+	public Duration slowCallbackThreshold() {
+		return this.slowCallbackThreshold;
+	}
+
+	Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory() {
+		return this.clientFactory;
+	}
+
+	/** The properties the Kafka client is created with: {@link #kafka()}, the byte serializers and a client id. */
+	Map<String, Object> clientProperties() {
+		Map<String, Object> properties = new LinkedHashMap<>(this.kafka);
+		properties.putIfAbsent(org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG, this.id);
+		properties.put(org.apache.kafka.clients.producer.ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+				ByteArraySerializer.class);
+		properties.put(org.apache.kafka.clients.producer.ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+				ByteArraySerializer.class);
+		return properties;
+	}
+
+	/** Builds a {@link ProducerConfig}. Not thread-safe. */
+	public static final class Builder {
+
+		private String id;
+
+		private final Map<String, Object> kafka = new LinkedHashMap<>();
+
+		private Serializer<?> keySerializer = new DefaultSerializer();
+
+		private Serializer<?> payloadSerializer = new DefaultSerializer();
+
+		private int maxPayloadSize = DEFAULT_MAX_PAYLOAD_SIZE;
+
+		private Duration maxWaitTimeout = DEFAULT_MAX_WAIT_TIMEOUT;
+
+		private Duration statisticsInterval = DEFAULT_STATISTICS_INTERVAL;
+
+		private PollingMode pollingMode = PollingMode.FD;
+
+		private Poller poller;
+
+		private Duration maxTime = DEFAULT_MAX_TIME;
+
+		private Duration pollTimeout = PollerConfig.DEFAULT_POLL_TIMEOUT;
+
+		private Duration slowCallbackThreshold = DEFAULT_SLOW_CALLBACK_THRESHOLD;
+
+		private Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory = KafkaProducer::new;
+
+		private Builder() {
+		}
+
+		public Builder id(String id) {
+			this.id = id;
+			return this;
+		}
+
+		/** Adds Kafka client properties (later calls win). */
+		public Builder kafka(Map<String, ?> properties) {
+			this.kafka.putAll(properties);
+			return this;
+		}
+
+		public Builder kafka(String name, Object value) {
+			this.kafka.put(name, value);
+			return this;
+		}
+
+		/** Serializer for message keys and partition keys' targets; default: String as UTF-8, byte[] as is. */
+		public Builder keySerializer(Serializer<?> keySerializer) {
+			this.keySerializer = keySerializer;
+			return this;
+		}
+
+		/** Serializer for payloads; default: String as UTF-8, byte[] as is. */
+		public Builder payloadSerializer(Serializer<?> payloadSerializer) {
+			this.payloadSerializer = payloadSerializer;
+			return this;
+		}
+
+		public Builder maxPayloadSize(int maxPayloadSize) {
+			this.maxPayloadSize = maxPayloadSize;
+			return this;
+		}
+
+		public Builder maxWaitTimeout(Duration maxWaitTimeout) {
+			this.maxWaitTimeout = maxWaitTimeout;
+			return this;
+		}
+
+		public Builder statisticsInterval(Duration statisticsInterval) {
+			this.statisticsInterval = statisticsInterval;
+			return this;
+		}
+
+		public Builder pollingMode(PollingMode pollingMode) {
+			this.pollingMode = pollingMode;
+			return this;
+		}
+
+		/** A dedicated Poller (fd mode only); unset means the global one. */
+		public Builder poller(Poller poller) {
+			this.poller = poller;
+			return this;
+		}
+
+		public Builder maxTime(Duration maxTime) {
+			this.maxTime = maxTime;
+			return this;
+		}
+
+		public Builder pollTimeout(Duration pollTimeout) {
+			this.pollTimeout = pollTimeout;
+			return this;
+		}
+
+		public Builder slowCallbackThreshold(Duration slowCallbackThreshold) {
+			this.slowCallbackThreshold = slowCallbackThreshold;
+			return this;
+		}
+
+		/**
+		 * Creates the Kafka client from the final properties (byte-array serializers included). Defaults to
+		 * {@code new KafkaProducer<>(properties)}; the Spring starter plugs in spring-kafka's factory, tests
+		 * may plug in a {@code MockProducer}.
+		 */
+		public Builder clientFactory(
+				Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory) {
+			this.clientFactory = clientFactory;
+			return this;
+		}
+
+		public ProducerConfig build() {
+			return new ProducerConfig(this);
+		}
+
+	}
+
+}

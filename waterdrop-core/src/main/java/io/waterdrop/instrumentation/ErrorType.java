@@ -1,0 +1,50 @@
+package io.waterdrop.instrumentation;
+
+/**
+ * What failed, in an {@link ProducerEvent.ErrorOccurred} event. {@link #id()} is the dotted name
+ * WaterDrop uses for the {@code type} of {@code error.occurred}.
+ */
+public enum ErrorType {
+
+	/** {@code produceSync} failed (refused, timed out or not delivered). */
+	MESSAGE_PRODUCE_SYNC("message.produce_sync"),
+
+	/** {@code produceAsync} was refused. */
+	MESSAGE_PRODUCE_ASYNC("message.produce_async"),
+
+	/** {@code produceManySync} failed. */
+	MESSAGES_PRODUCE_MANY_SYNC("messages.produce_many_sync"),
+
+	/** {@code produceManyAsync} was refused. */
+	MESSAGES_PRODUCE_MANY_ASYNC("messages.produce_many_async"),
+
+	/** The broker (or the client) reported that a message was not delivered. */
+	DELIVERY("message.delivery"),
+
+	/** Code run while dispatching a delivery report threw: a handle callback. */
+	CALLBACK("callbacks.delivery.error"),
+
+	/** An event listener threw. */
+	LISTENER("callbacks.listener.error"),
+
+	/** Collecting statistics failed. */
+	STATISTICS("statistics.emitted"),
+
+	/** The Poller loop failed; see {@link PollerEvent.LoopError}. */
+	POLLER_LOOP("poller.polling_loop"),
+
+	/** Closing the producer failed or timed out. */
+	PRODUCER_CLOSE("producer.close");
+
+	private final String id;
+
+	ErrorType(String id) {
+		this.id = id;
+	}
+
+	/** Dotted WaterDrop name of the error type. */
+	public String id() {
+		return this.id;
+	}
+
+}

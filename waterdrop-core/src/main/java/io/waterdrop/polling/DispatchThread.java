@@ -1,0 +1,123 @@
+package io.waterdrop.polling;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.LockSupport;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.PollerEvent;
+import io.waterdrop.instrumentation.ProducerEvent;
+
+/**
+ * {@link PollingMode#THREAD Thread} mode: one thread per producer that parks until its report queue
+ * signals, dispatches everything waiting, and runs the periodic work at least every {@code pollTimeout}.
+ * <p>
+ * Threading contract: {@link #signal()}, {@link #detach()} and {@link #isPollingThread()} from any thread;
+ * everything else happens on the dispatch thread, named {@code waterdrop.dispatch-<producer id>}. The
+ * queue's edge-triggered signal {@link LockSupport#unpark unparks} the thread; an unpark that comes before
+ * the park is remembered as a permit, so no wake-up is lost. The thread ends after {@link #detach()} once
+ * the queue is empty.
+ */
+public final class DispatchThread implements PollingSession, Wakeup {
+
+	private static final Logger logger = LoggerFactory.getLogger(DispatchThread.class);
+
+	private final Thread thread;
+
+	private final Duration pollTimeout;
+
+	private final Backoff backoff;
+
+	private final CompletableFuture<Void> detached = new CompletableFuture<>();
+
+	private volatile Pollable pollable;
+
+	private volatile boolean detaching;
+
+	/** A dispatch thread for the producer with the given id; {@link #start} it once its queue exists. */
+	public DispatchThread(String producerId, Duration pollTimeout) {
+		PollerConfig.requireAtLeast("polling.thread.poll-timeout", pollTimeout, Duration.ofMillis(1));
+		this.pollTimeout = pollTimeout;
+		this.backoff = new Backoff(PollerConfig.DEFAULT_BACKOFF_MIN, PollerConfig.DEFAULT_BACKOFF_MAX);
+		this.thread = new Thread(this::run, "waterdrop.dispatch-" + producerId);
+		this.thread.setDaemon(true);
+	}
+
+	/** Starts dispatching for {@code pollable}. */
+	public void start(Pollable pollable) {
+		this.pollable = pollable;
+		this.thread.start();
+		pollable.monitor().publish(new PollerEvent.ProducerRegistered(pollerName(), pollable.id()));
+	}
+
+	@Override
+	public void signal() {
+		LockSupport.unpark(this.thread);
+	}
+
+	@Override
+	public PollingMode mode() {
+		return PollingMode.THREAD;
+	}
+
+	@Override
+	public String pollerName() {
+		return this.thread.getName();
+	}
+
+	@Override
+	public boolean isPollingThread() {
+		return Thread.currentThread() == this.thread;
+	}
+
+	@Override
+	public CompletableFuture<Void> detach() {
+		this.detaching = true;
+		LockSupport.unpark(this.thread);
+		return this.detached;
+	}
+
+	private void run() {
+		Pollable served = this.pollable;
+		long pollTimeoutNanos = this.pollTimeout.toNanos();
+		try {
+			while (true) {
+				try {
+					boolean stopping = this.detaching;
+					boolean empty = served.drain(System.nanoTime() + pollTimeoutNanos);
+					served.periodic(System.nanoTime());
+					this.backoff.reset();
+					if (empty && stopping) {
+						break;
+					}
+					if (empty) {
+						LockSupport.parkNanos(this, pollTimeoutNanos);
+					}
+				}
+				catch (VirtualMachineError ex) {
+					throw ex;
+				}
+				catch (Throwable ex) {
+					Duration pause = this.backoff.next();
+					logger.error("Dispatch thread of producer '{}' failed; next cycle in {} ms", served.id(),
+							pause.toMillis(), ex);
+					served.monitor()
+						.publish(new ProducerEvent.ErrorOccurred(served.id(), ErrorType.POLLER_LOOP, ex, null, null));
+					served.monitor().publish(new PollerEvent.LoopError(pollerName(), ex, pause));
+					LockSupport.parkNanos(pause.toNanos());
+				}
+			}
+			served.monitor().publish(new PollerEvent.ProducerUnregistered(pollerName(), served.id()));
+			this.detached.complete(null);
+		}
+		catch (Throwable ex) {
+			served.pollingTerminated(ex);
+			this.detached.completeExceptionally(ex);
+			throw ex;
+		}
+	}
+
+}

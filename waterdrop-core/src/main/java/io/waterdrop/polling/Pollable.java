@@ -1,0 +1,38 @@
+package io.waterdrop.polling;
+
+import java.time.Duration;
+
+import io.waterdrop.instrumentation.Monitor;
+
+/**
+ * What a polling thread serves: one producer's report dispatch and periodic work. Every method is called
+ * only by the polling thread currently serving it.
+ */
+public interface Pollable {
+
+	/** Id of the producer, for thread names, events and logs. */
+	String id();
+
+	/** Longest time one {@link #drain} may take before other producers are served. */
+	Duration maxTime();
+
+	/** Where events about this producer's polling are published. */
+	Monitor monitor();
+
+	/**
+	 * Dispatches waiting reports until none is left or {@code deadlineNanos} passed.
+	 * @return {@code true} if none is left, {@code false} if the deadline stopped it (call again soon,
+	 * without waiting for a signal)
+	 */
+	boolean drain(long deadlineNanos);
+
+	/** Time-driven work (statistics and the like); called at least every polling timeout. */
+	void periodic(long nowNanos);
+
+	/**
+	 * The polling thread stopped serving this producer for good without it asking (the thread died); the
+	 * producer must release whoever waits for dispatch.
+	 */
+	void pollingTerminated(Throwable cause);
+
+}

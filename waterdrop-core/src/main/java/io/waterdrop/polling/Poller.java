@@ -1,0 +1,520 @@
+package io.waterdrop.polling;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.PollerEvent;
+import io.waterdrop.instrumentation.ProducerEvent;
+
+/**
+ * One thread that dispatches the delivery reports of many {@link PollingMode#FD fd}-mode producers.
+ * <p>
+ * Each registered producer has a {@link WakeupPipe}; the Poller thread waits in a {@link Selector} on all
+ * of them, and serves every producer whose pipe signalled with one drain slice of at most that producer's
+ * {@code maxTime}. A producer whose slice ran out is served again in the next cycle without waiting for a
+ * new signal (its queue suppresses signals meanwhile), after every other ready producer had its slice: a
+ * flooding producer cannot starve a quiet one. When the selector waits {@link PollerConfig#pollTimeout()}
+ * without a signal, and at least every 100 ms while busy, every producer's periodic work runs.
+ * <p>
+ * Threading contract: only the Poller thread touches the selector, the selection keys and the
+ * registration state. Other threads submit registrations and detachments to a queue and wake the selector
+ * (as Jetty's {@code ManagedSelector} does), so a change takes effect at once, not after a poll timeout.
+ * The thread starts on the first registration and ends after its last producer is detached; a later
+ * registration starts a new one. Its name is stable: {@code waterdrop.poller#0} for the {@link #global()}
+ * Poller, {@code waterdrop.poller#N-name} for dedicated ones.
+ * <p>
+ * Failures: a failure of the loop itself is published to every registered producer
+ * ({@code error.occurred} of type {@code poller.polling_loop} and {@link PollerEvent.LoopError}) and
+ * followed by a pause that doubles from {@code backoffMin} to {@code backoffMax} and returns to
+ * {@code backoffMin} after a clean cycle. If the thread dies (a {@link VirtualMachineError}), every
+ * producer and every waiter is released with the cause.
+ */
+public final class Poller {
+
+	private static final Logger logger = LoggerFactory.getLogger(Poller.class);
+
+	private static final AtomicInteger dedicatedIndex = new AtomicInteger(1);
+
+	private static final long PERIODIC_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+	private final PollerConfig config;
+
+	private final String threadName;
+
+	private final PollerStats stats = new PollerStats();
+
+	private final Queue<Consumer<Loop>> changes = new ConcurrentLinkedQueue<>();
+
+	private final Set<String> producerIds = ConcurrentHashMap.newKeySet();
+
+	private final ReentrantLock lock = new ReentrantLock();
+
+	private final Condition threadEnded = this.lock.newCondition();
+
+	/** Producers registered or about to be; the thread runs while it is above zero. Guarded by lock. */
+	private int registrations;
+
+	/** The selector of the running thread. Guarded by lock. */
+	private Selector selector;
+
+	private volatile Thread thread;
+
+	/** A dedicated Poller with the given settings; its thread starts on the first registration. */
+	public Poller(PollerConfig config) {
+		this(config, "waterdrop.poller#" + dedicatedIndex.getAndIncrement() + "-" + config.name());
+	}
+
+	private Poller(PollerConfig config, String threadName) {
+		this.config = config;
+		this.threadName = threadName;
+	}
+
+	/** The Poller that fd-mode producers use unless they name another one. */
+	public static Poller global() {
+		return Global.INSTANCE;
+	}
+
+	public String name() {
+		return this.config.name();
+	}
+
+	public PollerConfig config() {
+		return this.config;
+	}
+
+	/** The name the Poller's thread has whenever it runs. */
+	public String threadName() {
+		return this.threadName;
+	}
+
+	public PollerStats stats() {
+		return this.stats;
+	}
+
+	/** Whether the Poller's thread is running. */
+	public boolean isRunning() {
+		return this.thread != null;
+	}
+
+	/** Whether the calling thread is this Poller's thread. */
+	public boolean isPollerThread() {
+		return Thread.currentThread() == this.thread;
+	}
+
+	/** Producers registered (or being registered) now. */
+	public int registeredProducers() {
+		this.lock.lock();
+		try {
+			return this.registrations;
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	/** Ids of the producers the thread serves now. */
+	public Set<String> producerIds() {
+		return Collections.unmodifiableSet(this.producerIds);
+	}
+
+	/**
+	 * Waits until the thread has ended (no producer left).
+	 * @return {@code false} if it still runs after {@code timeout}
+	 */
+	public boolean awaitStopped(Duration timeout) throws InterruptedException {
+		long remaining = timeout.toNanos();
+		this.lock.lock();
+		try {
+			while (this.thread != null) {
+				if (remaining <= 0) {
+					return false;
+				}
+				remaining = this.threadEnded.awaitNanos(remaining);
+			}
+			return true;
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	/**
+	 * Starts serving a producer: from now on a signal on {@code pipe} makes the Poller drain
+	 * {@code pollable}. Returns at once; the Poller thread applies the registration as its next step.
+	 */
+	public PollingSession register(Pollable pollable, WakeupPipe pipe) {
+		Registration registration = new Registration(pollable, pipe);
+		this.lock.lock();
+		try {
+			this.registrations++;
+			submit((loop) -> loop.register(registration));
+		}
+		finally {
+			this.lock.unlock();
+		}
+		return registration;
+	}
+
+	private void submit(Consumer<Loop> change) {
+		this.lock.lock();
+		try {
+			this.changes.add(change);
+			if (this.thread == null) {
+				startThread();
+			}
+			else {
+				this.selector.wakeup();
+			}
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	private void startThread() {
+		try {
+			this.selector = Selector.open();
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException("Could not open a selector for Poller '" + name() + "'", ex);
+		}
+		Thread started = new Thread(new Loop(this.selector), this.threadName);
+		started.setDaemon(true);
+		this.thread = started;
+		started.start();
+	}
+
+	/** Ends the thread if nothing is registered or pending. Runs on the Poller thread. */
+	private boolean stopIfIdle() {
+		this.lock.lock();
+		try {
+			if (this.registrations > 0 || !this.changes.isEmpty()) {
+				return false;
+			}
+			endThread();
+			return true;
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	private void endThread() {
+		this.thread = null;
+		this.selector = null;
+		this.threadEnded.signalAll();
+	}
+
+	@Override
+	public String toString() {
+		return "Poller '" + name() + "' (" + this.threadName + ")";
+	}
+
+	/** The loop of one run of the Poller thread; its fields are confined to that thread. */
+	private final class Loop implements Runnable {
+
+		private final Selector selector;
+
+		private final List<Registration> registered = new ArrayList<>();
+
+		private final ArrayDeque<Registration> ready = new ArrayDeque<>();
+
+		private final Backoff backoff = new Backoff(Poller.this.config.backoffMin(),
+				Poller.this.config.backoffMax());
+
+		private long lastPeriodic = System.nanoTime();
+
+		Loop(Selector selector) {
+			this.selector = selector;
+		}
+
+		@Override
+		public void run() {
+			Throwable death = null;
+			try {
+				while (true) {
+					try {
+						applyChanges();
+						if (this.registered.isEmpty() && stopIfIdle()) {
+							return;
+						}
+						cycle();
+						this.backoff.reset();
+					}
+					catch (VirtualMachineError ex) {
+						throw ex;
+					}
+					catch (Throwable ex) {
+						failedCycle(ex);
+					}
+				}
+			}
+			catch (Throwable ex) {
+				death = ex;
+				throw ex;
+			}
+			finally {
+				closeSelector();
+				if (death != null) {
+					died(death);
+				}
+			}
+		}
+
+		private void applyChanges() {
+			Consumer<Loop> change;
+			while ((change = Poller.this.changes.poll()) != null) {
+				change.accept(this);
+			}
+		}
+
+		private void cycle() throws IOException {
+			long pollTimeoutNanos = Poller.this.config.pollTimeout().toNanos();
+			boolean timedOut = false;
+			if (this.ready.isEmpty()) {
+				long start = System.nanoTime();
+				int selected = this.selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(pollTimeoutNanos)));
+				timedOut = selected == 0 && Poller.this.changes.isEmpty()
+						&& System.nanoTime() - start >= pollTimeoutNanos;
+			}
+			else {
+				this.selector.selectNow();
+			}
+			Set<SelectionKey> selectedKeys = this.selector.selectedKeys();
+			if (!selectedKeys.isEmpty()) {
+				Poller.this.stats.signalWakeups.increment();
+				for (SelectionKey key : selectedKeys) {
+					Registration registration = (Registration) key.attachment();
+					registration.pipe.clear();
+					markReady(registration);
+				}
+				selectedKeys.clear();
+			}
+			else if (timedOut) {
+				Poller.this.stats.timeoutWakeups.increment();
+			}
+			serveReady();
+			long now = System.nanoTime();
+			if (timedOut || now - this.lastPeriodic >= PERIODIC_CHECK_NANOS) {
+				this.lastPeriodic = now;
+				for (Registration registration : this.registered) {
+					registration.pollable.periodic(now);
+				}
+			}
+		}
+
+		/** One slice for every producer that was ready when the round began. */
+		private void serveReady() {
+			for (int remaining = this.ready.size(); remaining > 0; remaining--) {
+				Registration registration = this.ready.poll();
+				long start = System.nanoTime();
+				boolean empty;
+				try {
+					empty = registration.pollable.drain(start + registration.maxTimeNanos);
+				}
+				catch (RuntimeException | Error ex) {
+					this.ready.addLast(registration); // still has reports; retried after the back-off
+					throw ex;
+				}
+				Poller.this.stats.drains.increment();
+				Poller.this.stats.drainNanos.add(System.nanoTime() - start);
+				if (!empty) {
+					Poller.this.stats.exhaustedDrains.increment();
+					this.ready.addLast(registration);
+				}
+				else {
+					registration.ready = false;
+					if (registration.detaching) {
+						remove(registration);
+					}
+				}
+			}
+		}
+
+		private void markReady(Registration registration) {
+			if (!registration.ready) {
+				registration.ready = true;
+				this.ready.addLast(registration);
+			}
+		}
+
+		void register(Registration registration) {
+			try {
+				registration.key = registration.pipe.source().register(this.selector, SelectionKey.OP_READ, registration);
+			}
+			catch (IOException ex) {
+				Poller.this.lock.lock();
+				try {
+					Poller.this.registrations--;
+				}
+				finally {
+					Poller.this.lock.unlock();
+				}
+				registration.pipe.close();
+				registration.pollable.pollingTerminated(ex);
+				registration.detached.completeExceptionally(ex);
+				return;
+			}
+			this.registered.add(registration);
+			Poller.this.producerIds.add(registration.pollable.id());
+			// Reports queued before the key existed may have signalled already: serve once to be sure.
+			markReady(registration);
+			registration.pollable.monitor()
+				.publish(new PollerEvent.ProducerRegistered(name(), registration.pollable.id()));
+		}
+
+		void detach(Registration registration) {
+			if (!this.registered.contains(registration)) {
+				return; // registration failed earlier; its future is completed already
+			}
+			// Dispatch what is left in maxTime slices like any other work, then remove it (serveReady).
+			registration.detaching = true;
+			markReady(registration);
+		}
+
+		private void remove(Registration registration) {
+			registration.key.cancel();
+			registration.pipe.close();
+			this.registered.remove(registration);
+			Poller.this.producerIds.remove(registration.pollable.id());
+			Poller.this.lock.lock();
+			try {
+				Poller.this.registrations--;
+			}
+			finally {
+				Poller.this.lock.unlock();
+			}
+			registration.pollable.monitor()
+				.publish(new PollerEvent.ProducerUnregistered(name(), registration.pollable.id()));
+			registration.detached.complete(null);
+		}
+
+		private void failedCycle(Throwable error) {
+			Poller.this.stats.loopErrors.increment();
+			Duration pause = this.backoff.next();
+			logger.error("{} loop failed; next cycle in {} ms", Poller.this, pause.toMillis(), error);
+			for (Registration registration : this.registered) {
+				String producerId = registration.pollable.id();
+				registration.pollable.monitor()
+					.publish(new ProducerEvent.ErrorOccurred(producerId, ErrorType.POLLER_LOOP, error, null, null));
+				registration.pollable.monitor().publish(new PollerEvent.LoopError(name(), error, pause));
+			}
+			LockSupport.parkNanos(pause.toNanos());
+		}
+
+		private void closeSelector() {
+			try {
+				this.selector.close();
+			}
+			catch (IOException ex) {
+				logger.debug("Could not close the selector of {}", Poller.this, ex);
+			}
+		}
+
+		/** The thread is dying: release every producer and every waiter instead of leaving them hanging. */
+		private void died(Throwable cause) {
+			logger.error("{} thread died; its producers stop receiving delivery reports", Poller.this, cause);
+			List<Registration> orphans = new ArrayList<>(this.registered);
+			Poller.this.lock.lock();
+			try {
+				for (Iterator<Consumer<Loop>> pending = Poller.this.changes.iterator(); pending.hasNext();) {
+					pending.next();
+					pending.remove();
+				}
+				Poller.this.registrations = 0;
+				endThread();
+			}
+			finally {
+				Poller.this.lock.unlock();
+			}
+			Poller.this.producerIds.clear();
+			for (Registration orphan : orphans) {
+				orphan.pipe.close();
+				orphan.pollable.pollingTerminated(cause);
+				orphan.detached.completeExceptionally(cause);
+			}
+		}
+
+	}
+
+	/** One producer's registration. Fields without {@code final} belong to the Poller thread. */
+	private final class Registration implements PollingSession {
+
+		final Pollable pollable;
+
+		final WakeupPipe pipe;
+
+		final long maxTimeNanos;
+
+		final CompletableFuture<Void> detached = new CompletableFuture<>();
+
+		private final AtomicBoolean detachRequested = new AtomicBoolean();
+
+		SelectionKey key;
+
+		boolean ready;
+
+		boolean detaching;
+
+		Registration(Pollable pollable, WakeupPipe pipe) {
+			this.pollable = pollable;
+			this.pipe = pipe;
+			this.maxTimeNanos = pollable.maxTime().toNanos();
+		}
+
+		@Override
+		public PollingMode mode() {
+			return PollingMode.FD;
+		}
+
+		@Override
+		public String pollerName() {
+			return name();
+		}
+
+		@Override
+		public boolean isPollingThread() {
+			return isPollerThread();
+		}
+
+		@Override
+		public CompletableFuture<Void> detach() {
+			if (this.detachRequested.compareAndSet(false, true) && !this.detached.isDone()) {
+				submit((loop) -> loop.detach(this));
+			}
+			return this.detached;
+		}
+
+	}
+
+	private static final class Global {
+
+		static final Poller INSTANCE = new Poller(PollerConfig.named("global"), "waterdrop.poller#0");
+
+	}
+
+}

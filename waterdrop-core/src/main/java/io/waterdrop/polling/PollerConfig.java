@@ -1,0 +1,59 @@
+package io.waterdrop.polling;
+
+import java.time.Duration;
+
+import io.waterdrop.InvalidConfigurationException;
+
+/**
+ * Settings of one {@link Poller}.
+ *
+ * @param name the Poller's name, part of its thread's name and of its metrics tags
+ * @param pollTimeout how long the selector waits without a signal before the periodic work runs anyway
+ * (at least 1 ms, default 1 s)
+ * @param backoffMin first pause after a polling-loop failure (at least 1 ms, default 100 ms)
+ * @param backoffMax longest pause after consecutive failures (at least {@code backoffMin}, default 30 s)
+ */
+public record PollerConfig(String name, Duration pollTimeout, Duration backoffMin, Duration backoffMax) {
+
+	public static final Duration DEFAULT_POLL_TIMEOUT = Duration.ofSeconds(1);
+
+	public static final Duration DEFAULT_BACKOFF_MIN = Duration.ofMillis(100);
+
+	public static final Duration DEFAULT_BACKOFF_MAX = Duration.ofSeconds(30);
+
+	public PollerConfig {
+		if (name == null || name.isBlank()) {
+			throw new InvalidConfigurationException("poller.name", "a Poller needs a non-blank name",
+					"Give the Poller a name such as 'critical'.");
+		}
+		requireAtLeast("poll-timeout", pollTimeout, Duration.ofMillis(1));
+		requireAtLeast("backoff-min", backoffMin, Duration.ofMillis(1));
+		requireAtLeast("backoff-max", backoffMax, backoffMin);
+	}
+
+	/** Defaults with the given name. */
+	public static PollerConfig named(String name) {
+		return new PollerConfig(name, DEFAULT_POLL_TIMEOUT, DEFAULT_BACKOFF_MIN, DEFAULT_BACKOFF_MAX);
+	}
+
+	public PollerConfig withPollTimeout(Duration pollTimeout) {
+		return new PollerConfig(this.name, pollTimeout, this.backoffMin, this.backoffMax);
+	}
+
+	public PollerConfig withBackoff(Duration min, Duration max) {
+		return new PollerConfig(this.name, this.pollTimeout, min, max);
+	}
+
+	static void requireAtLeast(String property, Duration value, Duration minimum) {
+		if (value == null || value.compareTo(minimum) < 0) {
+			throw new InvalidConfigurationException(property,
+					"must be at least " + minimum.toMillis() + " ms but was " + describe(value),
+					"Set it to " + minimum.toMillis() + " ms or more.");
+		}
+	}
+
+	private static String describe(Duration value) {
+		return (value != null) ? value.toMillis() + " ms" : "not set";
+	}
+
+}
