@@ -175,7 +175,6 @@ public final class Producer implements AutoCloseable {
 	 */
 	public DeliveryReport produceSync(Message message) {
 		try {
-			checkMayWait("call produceSync");
 			return send(message, Mode.SYNC, null).await();
 		}
 		catch (RuntimeException ex) {
@@ -214,7 +213,6 @@ public final class Producer implements AutoCloseable {
 	 */
 	public List<DeliveryReport> produceManySync(List<Message> messages) {
 		try {
-			checkMayWait("call produceManySync");
 			List<DeliveryHandle> handles = sendMany(messages, Mode.SYNC);
 			List<DeliveryReport> reports = new ArrayList<>(handles.size());
 			DeliveryFailedException firstFailure = null;
@@ -256,6 +254,7 @@ public final class Producer implements AutoCloseable {
 	private DeliveryHandle send(Message message, Mode mode, DeliveryCallback callback) {
 		ProducerRecord<byte[], byte[]> record = this.encoder.encode(message);
 		connect();
+		checkMayWait(mode);
 		record = this.encoder.resolvePartition(message, record);
 		DeliveryHandle handle = dispatch(message, record, callback);
 		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).increment();
@@ -273,6 +272,7 @@ public final class Producer implements AutoCloseable {
 			records.add(this.encoder.encode(message));
 		}
 		connect();
+		checkMayWait(mode);
 		for (int i = 0; i < records.size(); i++) {
 			records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
 		}
@@ -322,6 +322,13 @@ public final class Producer implements AutoCloseable {
 	private void reportRefusal(ErrorType type, RuntimeException error, Message message) {
 		this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), type, error, message,
 				(message != null) ? message.label() : null));
+	}
+
+	/** Checked once connected, so that a producer first connected from a callback is covered too. */
+	private void checkMayWait(Mode mode) {
+		if (mode == Mode.SYNC) {
+			checkMayWait("produce synchronously");
+		}
 	}
 
 	/** Throws if the calling thread dispatches this producer's reports: waiting there would never end. */
