@@ -1,0 +1,215 @@
+package io.waterdrop.instrumentation.micrometer;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.MeterBinder;
+
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerStats;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.Event;
+import io.waterdrop.instrumentation.Monitor;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerStats;
+import io.waterdrop.polling.PollingMode;
+
+/**
+ * Binds WaterDrop's poll and acknowledgement meters for the given producers and Pollers.
+ * <p>
+ * Poller meters, tagged {@code poller}:
+ * <ul>
+ * <li>{@code waterdrop.poller.wakeups} (counter, tag {@code cause} = {@code signal} | {@code timeout}):
+ * selector wake-ups by a producer's pipe signal, or by {@code pollTimeout} with nothing to do.</li>
+ * <li>{@code waterdrop.poller.drains} (function timer): drain slices served and the time spent in them.</li>
+ * <li>{@code waterdrop.poller.drains.exhausted} (counter): slices that used up a producer's {@code max-time}
+ * with reports still waiting. Steadily rising means the Poller is saturated.</li>
+ * <li>{@code waterdrop.poller.producers} (gauge): producers registered.</li>
+ * <li>{@code waterdrop.poller.loop.errors} (counter): failures of the polling loop itself.</li>
+ * </ul>
+ * Producer meters, tagged {@code producer} and {@code poller} (the Poller's name in fd mode,
+ * {@code thread} in thread mode):
+ * <ul>
+ * <li>{@code waterdrop.messages.produced} (counter, tag {@code mode} = {@code sync} | {@code async}).</li>
+ * <li>{@code waterdrop.messages.acknowledged} (counter).</li>
+ * <li>{@code waterdrop.messages.failed} (counter, tag {@code error} = simple class name of Kafka's exception).</li>
+ * <li>{@code waterdrop.messages.purged} (counter): removed undelivered by a forced close.</li>
+ * <li>{@code waterdrop.messages.inflight} (gauge): accepted, report not yet dispatched.</li>
+ * <li>{@code waterdrop.reports.pending} (gauge): reports received from Kafka, waiting for the polling thread.</li>
+ * <li>{@code waterdrop.delivery.latency} (timer): from the produce call to the acknowledgement's dispatch;
+ * percentiles and histograms can be published through Micrometer's distribution settings.</li>
+ * <li>{@code waterdrop.dispatch} (function timer): reports dispatched and the time their handles,
+ * callbacks and listeners took.</li>
+ * <li>{@code waterdrop.callbacks.slow} (counter): dispatches longer than the slow-callback threshold.</li>
+ * </ul>
+ * A producer's meters are removed when it closes. Threading: {@link #bindTo} from any thread; the meters
+ * read thread-safe counters.
+ */
+public final class WaterDropMetrics implements MeterBinder {
+
+	private final List<Producer> producers;
+
+	private final List<Poller> pollers;
+
+	public WaterDropMetrics(Collection<Producer> producers, Collection<Poller> pollers) {
+		this.producers = List.copyOf(producers);
+		this.pollers = List.copyOf(pollers);
+	}
+
+	@Override
+	public void bindTo(MeterRegistry registry) {
+		for (Poller poller : this.pollers) {
+			bindPoller(registry, poller);
+		}
+		for (Producer producer : this.producers) {
+			if (producer.status() != ProducerStatus.CLOSED) {
+				new ProducerMeters(registry, producer).bind();
+			}
+		}
+	}
+
+	private static void bindPoller(MeterRegistry registry, Poller poller) {
+		Tags tags = Tags.of("poller", poller.name());
+		PollerStats stats = poller.stats();
+		FunctionCounter.builder("waterdrop.poller.wakeups", stats, PollerStats::signalWakeups)
+			.tags(tags)
+			.tag("cause", "signal")
+			.description("Selector wake-ups caused by a producer's pipe signal")
+			.register(registry);
+		FunctionCounter.builder("waterdrop.poller.wakeups", stats, PollerStats::timeoutWakeups)
+			.tags(tags)
+			.tag("cause", "timeout")
+			.description("Selector waits that ended by the poll timeout")
+			.register(registry);
+		FunctionTimer
+			.builder("waterdrop.poller.drains", stats, PollerStats::drains, PollerStats::drainNanos,
+					TimeUnit.NANOSECONDS)
+			.tags(tags)
+			.description("Drain slices served and the time spent in them")
+			.register(registry);
+		FunctionCounter.builder("waterdrop.poller.drains.exhausted", stats, PollerStats::exhaustedDrains)
+			.tags(tags)
+			.description("Drain slices that used up a producer's max-time with reports still waiting")
+			.register(registry);
+		Gauge.builder("waterdrop.poller.producers", poller, Poller::registeredProducers)
+			.tags(tags)
+			.description("Producers registered with the Poller")
+			.register(registry);
+		FunctionCounter.builder("waterdrop.poller.loop.errors", stats, PollerStats::loopErrors)
+			.tags(tags)
+			.description("Failures of the polling loop itself")
+			.register(registry);
+	}
+
+	/** The meters of one producer in one registry, removed together when the producer closes. */
+	private static final class ProducerMeters {
+
+		private final MeterRegistry registry;
+
+		private final Producer producer;
+
+		private final Tags tags;
+
+		private final CopyOnWriteArrayList<Meter> meters = new CopyOnWriteArrayList<>();
+
+		private final Timer latency;
+
+		private Monitor.Subscription subscription;
+
+		ProducerMeters(MeterRegistry registry, Producer producer) {
+			this.registry = registry;
+			this.producer = producer;
+			String poller = (producer.config().pollingMode() == PollingMode.FD) ? producer.config().poller().name()
+					: "thread";
+			this.tags = Tags.of("producer", producer.id(), "poller", poller);
+			this.latency = Timer.builder("waterdrop.delivery.latency")
+				.tags(this.tags)
+				.description("Time from the produce call to the acknowledgement's dispatch")
+				.register(registry);
+			this.meters.add(this.latency);
+		}
+
+		void bind() {
+			ProducerStats stats = this.producer.stats();
+			counter("waterdrop.messages.produced", ProducerStats::producedSync, "Messages accepted for sending",
+					"mode", "sync");
+			counter("waterdrop.messages.produced", ProducerStats::producedAsync, "Messages accepted for sending",
+					"mode", "async");
+			counter("waterdrop.messages.acknowledged", ProducerStats::acknowledged,
+					"Messages whose acknowledgement was dispatched");
+			counter("waterdrop.messages.purged", ProducerStats::purged,
+					"Messages removed undelivered by a forced close");
+			counter("waterdrop.callbacks.slow", ProducerStats::slowCallbacks,
+					"Dispatches longer than the slow-callback threshold");
+			this.meters.add(FunctionTimer
+				.builder("waterdrop.dispatch", stats, ProducerStats::dispatched, ProducerStats::dispatchNanos,
+						TimeUnit.NANOSECONDS)
+				.tags(this.tags)
+				.description("Reports dispatched and the time their handles, callbacks and listeners took")
+				.register(this.registry));
+			this.meters.add(Gauge.builder("waterdrop.messages.inflight", this.producer, Producer::inFlight)
+				.tags(this.tags)
+				.description("Messages accepted whose report has not been dispatched")
+				.register(this.registry));
+			this.meters.add(Gauge.builder("waterdrop.reports.pending", this.producer, Producer::queueSize)
+				.tags(this.tags)
+				.description("Delivery reports waiting for the polling thread")
+				.register(this.registry));
+			this.subscription = this.producer.monitor().subscribe(this::onEvent);
+			if (this.producer.status() == ProducerStatus.CLOSED) {
+				remove(); // closed while binding: its Closed event may have gone by
+			}
+		}
+
+		private void counter(String name, ToDoubleFunction<ProducerStats> value, String description,
+				String... extraTags) {
+			this.meters.add(FunctionCounter.builder(name, this.producer.stats(), value)
+				.tags(this.tags)
+				.tags(extraTags)
+				.description(description)
+				.register(this.registry));
+		}
+
+		private void onEvent(Event event) {
+			if (event instanceof ProducerEvent.MessageAcknowledged acknowledged) {
+				this.latency.record(acknowledged.latency());
+			}
+			else if (event instanceof ProducerEvent.ErrorOccurred error && error.type() == ErrorType.DELIVERY) {
+				Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
+				Counter failed = this.registry.counter("waterdrop.messages.failed",
+						this.tags.and("error", cause.getClass().getSimpleName()));
+				this.meters.addIfAbsent(failed);
+				failed.increment();
+			}
+			else if (event instanceof ProducerEvent.Closed) {
+				remove();
+			}
+		}
+
+		private void remove() {
+			if (this.subscription != null) {
+				this.subscription.close();
+			}
+			for (Meter meter : new ArrayList<>(this.meters)) {
+				this.registry.remove(meter);
+			}
+			this.meters.clear();
+		}
+
+	}
+
+}

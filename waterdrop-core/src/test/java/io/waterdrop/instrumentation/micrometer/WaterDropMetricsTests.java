@@ -1,0 +1,149 @@
+package io.waterdrop.instrumentation.micrometer;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.DeliveryHandle;
+import io.waterdrop.Message;
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerConfig;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.polling.PollingMode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Each meter moves when it should, and only then. A {@link MockProducer} plays Kafka: the test thread
+ * completes sends as the network thread would.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class WaterDropMetricsTests {
+
+	private final MeterRegistry registry = new SimpleMeterRegistry();
+
+	private final MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+			new ByteArraySerializer());
+
+	private final Poller poller = new Poller(PollerConfig.named("metrics-test"));
+
+	private Producer producer;
+
+	@AfterEach
+	void close() {
+		if (this.producer != null) {
+			this.producer.closeForcefully();
+		}
+	}
+
+	private Producer producer(ProducerConfig.Builder builder) {
+		this.producer = new Producer(builder.id("orders").clientFactory((properties) -> this.kafka).build());
+		this.producer.connect();
+		new WaterDropMetrics(List.of(this.producer), List.of(this.poller)).bindTo(this.registry);
+		return this.producer;
+	}
+
+	private double count(String name, String... tags) {
+		return this.registry.get(name).tags(tags).functionCounter().count();
+	}
+
+	@Test
+	void acknowledgementMetersMoveOnlyWhenReportsAreDispatched() {
+		Producer producer = producer(ProducerConfig.builder().poller(this.poller));
+		DeliveryHandle first = producer.produceAsync(Message.of("t", "a"));
+		DeliveryHandle second = producer.produceAsync(Message.of("t", "b"));
+		DeliveryHandle third = producer.produceAsync(Message.of("t", "c"));
+
+		assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "async")).isEqualTo(3);
+		assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "sync")).isZero();
+		assertThat(count("waterdrop.messages.acknowledged", "producer", "orders")).isZero();
+		assertThat(this.registry.get("waterdrop.messages.inflight").gauge().value()).isEqualTo(3);
+		assertThat(this.registry.find("waterdrop.messages.failed").counter()).isNull();
+
+		this.kafka.completeNext();
+		this.kafka.completeNext();
+		this.kafka.errorNext(new RecordTooLargeException("too large"));
+		await().until(() -> first.isDone() && second.isDone() && third.isDone());
+		await().until(() -> producer.inFlight() == 0);
+
+		assertThat(count("waterdrop.messages.acknowledged", "producer", "orders", "poller", "metrics-test"))
+			.isEqualTo(2);
+		assertThat(this.registry.get("waterdrop.messages.failed")
+			.tags("producer", "orders", "error", "RecordTooLargeException")
+			.counter()
+			.count()).isEqualTo(1);
+		assertThat(this.registry.get("waterdrop.delivery.latency").timer().count()).isEqualTo(2);
+		assertThat(this.registry.get("waterdrop.dispatch").functionTimer().count()).isEqualTo(3);
+		assertThat(this.registry.get("waterdrop.messages.inflight").gauge().value()).isZero();
+		assertThat(this.registry.get("waterdrop.reports.pending").gauge().value()).isZero();
+		assertThat(count("waterdrop.messages.purged", "producer", "orders")).isZero();
+		assertThat(count("waterdrop.callbacks.slow", "producer", "orders")).isZero();
+	}
+
+	@Test
+	void pollerMetersCountSignalsDrainsAndProducers() {
+		Producer producer = producer(ProducerConfig.builder().poller(this.poller));
+		assertThat(this.registry.get("waterdrop.poller.producers").tags("poller", "metrics-test").gauge().value())
+			.isEqualTo(1);
+		double signalsBefore = count("waterdrop.poller.wakeups", "poller", "metrics-test", "cause", "signal");
+		DeliveryHandle handle = producer.produceAsync(Message.of("t", "a"));
+		this.kafka.completeNext();
+		await().until(handle::isDone);
+
+		assertThat(count("waterdrop.poller.wakeups", "poller", "metrics-test", "cause", "signal"))
+			.isGreaterThan(signalsBefore);
+		assertThat(this.registry.get("waterdrop.poller.drains").functionTimer().count()).isPositive();
+		assertThat(count("waterdrop.poller.loop.errors", "poller", "metrics-test")).isZero();
+	}
+
+	@Test
+	void slowCallbacksAreCounted() {
+		Producer producer = producer(ProducerConfig.builder()
+			.pollingMode(PollingMode.THREAD)
+			.slowCallbackThreshold(Duration.ofMillis(5)));
+		DeliveryHandle fast = producer.produceAsync(Message.of("t", "fast"));
+		this.kafka.completeNext();
+		await().until(fast::isDone);
+		await().until(() -> producer.inFlight() == 0);
+		assertThat(count("waterdrop.callbacks.slow", "producer", "orders", "poller", "thread")).isZero();
+
+		DeliveryHandle slow = producer.produceAsync(Message.of("t", "slow"), (report, failure) -> sleep(30));
+		this.kafka.completeNext();
+		await().until(() -> slow.isDone() && producer.inFlight() == 0);
+		assertThat(count("waterdrop.callbacks.slow", "producer", "orders", "poller", "thread")).isEqualTo(1);
+	}
+
+	@Test
+	void closedProducerLosesItsMeters() {
+		Producer producer = producer(ProducerConfig.builder().poller(this.poller));
+		assertThat(this.registry.find("waterdrop.messages.acknowledged").tag("producer", "orders").meters())
+			.isNotEmpty();
+		producer.close();
+		assertThat(this.registry.find("waterdrop.messages.acknowledged").tag("producer", "orders").meters())
+			.isEmpty();
+		assertThat(this.registry.find("waterdrop.delivery.latency").meters()).isEmpty();
+		// Poller meters stay: the Poller outlives its producers.
+		assertThat(this.registry.find("waterdrop.poller.producers").meters()).hasSize(1);
+	}
+
+	private static void sleep(long millis) {
+		try {
+			Thread.sleep(millis);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+}
