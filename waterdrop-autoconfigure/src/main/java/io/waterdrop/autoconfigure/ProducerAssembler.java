@@ -1,0 +1,284 @@
+package io.waterdrop.autoconfigure;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.common.config.SslConfigs;
+
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
+import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.boot.kafka.autoconfigure.SslBundleSslEngineFactory;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.util.StringUtils;
+
+import io.waterdrop.InvalidConfigurationException;
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerConfig;
+import io.waterdrop.autoconfigure.WaterDropProperties.PollerProperties;
+import io.waterdrop.autoconfigure.WaterDropProperties.ProducerPolling;
+import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.polling.PollingMode;
+
+/**
+ * Builds producers and dedicated Pollers from {@link WaterDropProperties}: the factory behind the
+ * {@code <name>} producer beans and {@code <name>Poller} Poller beans.
+ * <p>
+ * Kafka settings are layered, later wins: Boot's {@code spring.kafka.producer.*} properties, Boot's
+ * {@link KafkaConnectionDetails} for producers, {@code waterdrop.kafka.*}, the producer's own
+ * {@code kafka.*}. Every other setting is the producer's own value if set, else the top-level one. An
+ * invalid value fails with an {@link InvalidConfigurationException} naming the key where it was set.
+ */
+final class ProducerAssembler {
+
+	private static final String PREFIX = "waterdrop.";
+
+	private static final String TRANSACTIONAL_ID = org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
+
+	/** Kafka settings WaterDrop decides itself; setting them would silently do nothing or break sending. */
+	private static final Set<String> RESERVED_KAFKA_SETTINGS = Set.of(
+			org.apache.kafka.clients.producer.ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+			org.apache.kafka.clients.producer.ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, TRANSACTIONAL_ID);
+
+	private final WaterDropProperties properties;
+
+	private final ObjectProvider<KafkaProperties> kafkaProperties;
+
+	private final ObjectProvider<KafkaConnectionDetails> connectionDetails;
+
+	private final ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers;
+
+	private final ObjectProvider<WaterDropProducerCustomizer> producerCustomizers;
+
+	private final BeanFactory beanFactory;
+
+	ProducerAssembler(WaterDropProperties properties, ObjectProvider<KafkaProperties> kafkaProperties,
+			ObjectProvider<KafkaConnectionDetails> connectionDetails,
+			ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
+			ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, BeanFactory beanFactory) {
+		this.properties = properties;
+		this.kafkaProperties = kafkaProperties;
+		this.connectionDetails = connectionDetails;
+		this.factoryCustomizers = factoryCustomizers;
+		this.producerCustomizers = producerCustomizers;
+		this.beanFactory = beanFactory;
+	}
+
+	static String producerPrefix(String name) {
+		return PREFIX + "producers." + name + ".";
+	}
+
+	static String pollerBeanName(String pollerName) {
+		return pollerName + "Poller";
+	}
+
+	/** The dedicated Poller defined as {@code waterdrop.pollers.<name>}. */
+	Poller poller(String name) {
+		PollerProperties poller = this.properties.getPollers().getOrDefault(name, new PollerProperties());
+		try {
+			return new Poller(new PollerConfig(name, poller.getPollTimeout(), poller.getBackoffMin(),
+					poller.getBackoffMax()));
+		}
+		catch (InvalidConfigurationException ex) {
+			throw new InvalidConfigurationException(PREFIX + "pollers." + name + "." + ex.property(), reason(ex),
+					ex.action());
+		}
+	}
+
+	/**
+	 * The producer defined as {@code waterdrop.producers.<name>}; with no such entry, one made of the
+	 * top-level settings alone.
+	 */
+	Producer producer(String name) {
+		ProducerProperties own = this.properties.getProducers().getOrDefault(name, new ProducerProperties());
+		Origins origins = new Origins(producerPrefix(name));
+		WaterDropProperties.Polling shared = this.properties.getPolling();
+		ProducerPolling polling = own.getPolling();
+		ProducerConfig.Builder builder = ProducerConfig.builder().id(name);
+		PollingMode mode = origins.pick("polling.mode", polling.getMode(), shared.getMode());
+		builder.pollingMode(mode);
+		builder.maxPayloadSize(origins.pick("max-payload-size", own.getMaxPayloadSize(),
+				this.properties.getMaxPayloadSize()));
+		builder.maxWaitTimeout(origins.pick("max-wait-timeout", own.getMaxWaitTimeout(),
+				this.properties.getMaxWaitTimeout()));
+		builder.statisticsInterval(origins.pick("statistics-interval", own.getStatisticsInterval(),
+				this.properties.getStatisticsInterval()));
+		builder.maxTime(origins.pick("polling.fd.max-time", polling.getFd().getMaxTime(),
+				shared.getFd().getMaxTime()));
+		builder.pollTimeout(origins.pick("polling.thread.poll-timeout", polling.getThread().getPollTimeout(),
+				shared.getThread().getPollTimeout()));
+		builder.slowCallbackThreshold(origins.pick("polling.slow-callback-threshold",
+				polling.getSlowCallbackThreshold(), shared.getSlowCallbackThreshold()));
+		checkCloseTimeout(origins, own);
+		checkModeSettings(origins, polling, mode);
+		if (mode == PollingMode.FD) {
+			builder.poller(poller(origins, polling.getPoller()));
+		}
+		builder.kafka(kafkaSettings(origins, own));
+		builder.clientFactory(new KafkaClientFactory(this.factoryCustomizers.orderedStream().toList()));
+		ProducerConfig config = build(builder, origins);
+		List<WaterDropProducerCustomizer> customizers = this.producerCustomizers.orderedStream().toList();
+		if (customizers.isEmpty()) {
+			return new Producer(config);
+		}
+		customizers.forEach((customizer) -> customizer.customize(name, builder));
+		try {
+			return new Producer(builder.build());
+		}
+		catch (InvalidConfigurationException ex) {
+			throw new InvalidConfigurationException(producerPrefix(name) + ex.property(),
+					reason(ex) + " (as left by the WaterDropProducerCustomizer beans)",
+					"Fix the WaterDropProducerCustomizer that sets it. " + ex.action());
+		}
+	}
+
+	/** Builds to validate, reporting an invalid value under the key that set it. */
+	private static ProducerConfig build(ProducerConfig.Builder builder, Origins origins) {
+		try {
+			return builder.build();
+		}
+		catch (InvalidConfigurationException ex) {
+			throw new InvalidConfigurationException(origins.pathOf(ex.property()), reason(ex), ex.action());
+		}
+	}
+
+	private void checkCloseTimeout(Origins origins, ProducerProperties own) {
+		Duration closeTimeout = origins.pick("close-timeout", own.getCloseTimeout(), this.properties.getCloseTimeout());
+		if (closeTimeout == null || closeTimeout.isNegative()) {
+			throw new InvalidConfigurationException(origins.pathOf("close-timeout"),
+					"must not be negative but was " + ((closeTimeout != null) ? closeTimeout.toMillis() + " ms" : "not set"),
+					"Set it to 0 (purge at once on shutdown) or a positive duration such as 30s.");
+		}
+	}
+
+	/** Settings of the other mode, set on this producer, are a mistake worth failing for. */
+	private static void checkModeSettings(Origins origins, ProducerPolling polling, PollingMode mode) {
+		String modePath = origins.pathOf("polling.mode");
+		if (mode == PollingMode.THREAD && polling.getPoller() != null) {
+			String path = origins.pathOf("polling.poller");
+			throw new InvalidConfigurationException(path,
+					"names Poller '" + polling.getPoller() + "' but polling.mode is 'thread' (" + modePath
+							+ "); Pollers serve fd-mode producers only",
+					"Remove " + path + ", or set polling.mode of this producer to fd.");
+		}
+		if (mode == PollingMode.THREAD && polling.getFd().getMaxTime() != null) {
+			throw conflict(origins.pathOf("polling.fd.max-time"), "fd", "thread", modePath);
+		}
+		if (mode == PollingMode.FD && polling.getThread().getPollTimeout() != null) {
+			throw conflict(origins.pathOf("polling.thread.poll-timeout"), "thread", "fd", modePath);
+		}
+	}
+
+	private static InvalidConfigurationException conflict(String path, String appliesTo, String mode,
+			String modePath) {
+		return new InvalidConfigurationException(path,
+				"applies to " + appliesTo + " mode only, but polling.mode is '" + mode + "' (" + modePath + ")",
+				"Remove " + path + ", or set polling.mode of this producer to " + appliesTo + ".");
+	}
+
+	private Poller poller(Origins origins, String pollerName) {
+		if (pollerName == null) {
+			return this.beanFactory.getBean(WaterDropAutoConfiguration.GLOBAL_POLLER_BEAN_NAME, Poller.class);
+		}
+		String path = origins.pathOf("polling.poller");
+		Set<String> known = this.properties.getPollers().keySet();
+		if (!known.contains(pollerName)) {
+			throw new InvalidConfigurationException(path,
+					"no Poller named '" + pollerName + "' is defined under waterdrop.pollers (defined: "
+							+ (known.isEmpty() ? "none" : String.join(", ", known)) + ")",
+					"Define it as waterdrop.pollers." + pollerName + " (e.g. waterdrop.pollers." + pollerName
+							+ ".poll-timeout=1s), or remove " + path + " to use the global Poller.");
+		}
+		return this.beanFactory.getBean(pollerBeanName(pollerName), Poller.class);
+	}
+
+	private Map<String, Object> kafkaSettings(Origins origins, ProducerProperties own) {
+		Map<String, Object> settings = new LinkedHashMap<>();
+		KafkaProperties boot = this.kafkaProperties.getIfAvailable();
+		if (boot != null) {
+			settings.putAll(boot.buildProducerProperties());
+			// Boot's client id names Boot's own producer; each WaterDrop producer is named after itself.
+			settings.remove(CommonClientConfigs.CLIENT_ID_CONFIG);
+		}
+		KafkaConnectionDetails details = this.connectionDetails.getIfAvailable();
+		if (details != null) {
+			applyConnectionDetails(settings, details.getProducer());
+		}
+		putChecked(settings, this.properties.getKafka(), PREFIX + "kafka.");
+		putChecked(settings, own.getKafka(), origins.ownPrefix + "kafka.");
+		return settings;
+	}
+
+	/** What Boot's KafkaAutoConfiguration applies to its own producer factory. */
+	private static void applyConnectionDetails(Map<String, Object> settings,
+			KafkaConnectionDetails.Configuration producer) {
+		settings.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, producer.getBootstrapServers());
+		if (StringUtils.hasLength(producer.getSecurityProtocol())) {
+			settings.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, producer.getSecurityProtocol());
+		}
+		SslBundle sslBundle = producer.getSslBundle();
+		if (sslBundle != null) {
+			settings.put(SslConfigs.SSL_ENGINE_FACTORY_CLASS_CONFIG, SslBundleSslEngineFactory.class);
+			settings.put(SslBundle.class.getName(), sslBundle);
+		}
+	}
+
+	private static void putChecked(Map<String, Object> settings, Map<String, String> layer, String prefix) {
+		layer.forEach((key, value) -> {
+			if (RESERVED_KAFKA_SETTINGS.contains(key)) {
+				throw reserved(prefix + key, key);
+			}
+			settings.put(key, value);
+		});
+	}
+
+	private static InvalidConfigurationException reserved(String path, String key) {
+		if (TRANSACTIONAL_ID.equals(key)) {
+			return new InvalidConfigurationException(path, "WaterDrop producers are not transactional",
+					"Remove " + path + ".");
+		}
+		return new InvalidConfigurationException(path,
+				"WaterDrop serializes keys and payloads itself and always gives the Kafka client bytes",
+				"Remove " + path + "; set a key or payload serializer with a WaterDropProducerCustomizer "
+						+ "(ProducerConfig.Builder keySerializer / payloadSerializer).");
+	}
+
+	/** The description of a core exception, whose message is {@code "<property>: <description>"}. */
+	static String reason(InvalidConfigurationException ex) {
+		String message = ex.getMessage();
+		String prefix = ex.property() + ": ";
+		return message.startsWith(prefix) ? message.substring(prefix.length()) : message;
+	}
+
+	/** Where each setting of one producer came from, so that an invalid value is reported where it was set. */
+	private static final class Origins {
+
+		private final String ownPrefix;
+
+		private final Map<String, String> paths = new HashMap<>();
+
+		Origins(String ownPrefix) {
+			this.ownPrefix = ownPrefix;
+		}
+
+		<T> T pick(String key, T own, T shared) {
+			this.paths.put(key, ((own != null) ? this.ownPrefix : PREFIX) + key);
+			return (own != null) ? own : shared;
+		}
+
+		String pathOf(String key) {
+			return this.paths.getOrDefault(key, this.ownPrefix + key);
+		}
+
+	}
+
+}

@@ -1,0 +1,116 @@
+package io.waterdrop.autoconfigure;
+
+import java.util.Map;
+
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
+import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
+import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Import;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+
+import io.waterdrop.Producer;
+import io.waterdrop.polling.Poller;
+
+/**
+ * Auto-configuration for WaterDrop producers and Pollers.
+ * <p>
+ * Defines a {@link Producer} bean per {@code waterdrop.producers} entry (bean name = entry name), or the
+ * single {@code waterdropProducer} when there is none and the application defines no {@link Producer}
+ * itself; a {@link Poller} bean {@code <name>Poller} per {@code waterdrop.pollers} entry, plus
+ * {@code waterdropPoller}, the JVM-wide {@link Poller#global() global Poller}; the
+ * {@link WaterDropProducers} registry; and the lifecycle that connects producers on start and closes them,
+ * then waits for the Pollers, on shutdown. Boot's own {@code ProducerFactory} and {@code KafkaTemplate} are
+ * left alone: no spring-kafka type is exposed as a bean.
+ *
+ * @see WaterDropProperties
+ */
+@AutoConfiguration(after = KafkaAutoConfiguration.class)
+@ConditionalOnClass({ Producer.class, DefaultKafkaProducerFactory.class, KafkaProperties.class })
+@EnableConfigurationProperties(WaterDropProperties.class)
+public final class WaterDropAutoConfiguration {
+
+	static final String GLOBAL_POLLER_BEAN_NAME = "waterdropPoller";
+
+	static final String DEFAULT_PRODUCER_BEAN_NAME = "waterdropProducer";
+
+	static final String ASSEMBLER_BEAN_NAME = "waterdropProducerAssembler";
+
+	/** Bean names taken by this auto-configuration, for the collision check of entry names. */
+	static final Map<String, String> FIXED_BEAN_NAMES = Map.of(GLOBAL_POLLER_BEAN_NAME, "the global Poller bean",
+			"waterdropProducers", "the WaterDropProducers bean", ASSEMBLER_BEAN_NAME, "an internal bean",
+			"waterdropProducersLifecycle", "an internal bean", "waterdropPollersLifecycle", "an internal bean",
+			"waterdropEventListenerSubscriber", "an internal bean");
+
+	@Bean
+	static EventListenerSubscriber waterdropEventListenerSubscriber(
+			ObjectProvider<WaterDropEventListener> listeners) {
+		return new EventListenerSubscriber(listeners);
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class PollerConfiguration {
+
+		@Bean(GLOBAL_POLLER_BEAN_NAME)
+		@ConditionalOnMissingBean(name = GLOBAL_POLLER_BEAN_NAME)
+		Poller waterdropPoller() {
+			return Poller.global();
+		}
+
+		@Bean
+		PollersLifecycle waterdropPollersLifecycle(ObjectProvider<Poller> pollers, WaterDropProperties properties) {
+			return new PollersLifecycle(pollers, properties.getCloseTimeout());
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@Import(WaterDropBeanRegistrar.class)
+	static class ProducerConfiguration {
+
+		@Bean(ASSEMBLER_BEAN_NAME)
+		ProducerAssembler waterdropProducerAssembler(WaterDropProperties properties,
+				ObjectProvider<KafkaProperties> kafkaProperties,
+				ObjectProvider<KafkaConnectionDetails> connectionDetails,
+				ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
+				ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, BeanFactory beanFactory) {
+			return new ProducerAssembler(properties, kafkaProperties, connectionDetails, factoryCustomizers,
+					producerCustomizers, beanFactory);
+		}
+
+		@Bean
+		@ConditionalOnMissingBean
+		WaterDropProducers waterdropProducers(ObjectProvider<Map<String, Producer>> producers) {
+			return new WaterDropProducers(producers.getIfAvailable(Map::of));
+		}
+
+		@Bean
+		ProducersLifecycle waterdropProducersLifecycle(WaterDropProducers producers,
+				WaterDropProperties properties) {
+			return new ProducersLifecycle(producers, properties);
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@Conditional(NoProducerEntriesCondition.class)
+	static class DefaultProducerConfiguration {
+
+		@Bean(DEFAULT_PRODUCER_BEAN_NAME)
+		@ConditionalOnMissingBean(Producer.class)
+		Producer waterdropProducer(ProducerAssembler assembler) {
+			return assembler.producer(DEFAULT_PRODUCER_BEAN_NAME);
+		}
+
+	}
+
+}

@@ -1,0 +1,54 @@
+package io.waterdrop.autoconfigure;
+
+import org.springframework.boot.context.properties.source.ConfigurationProperty;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.core.env.Environment;
+
+import io.waterdrop.InvalidConfigurationException;
+
+/**
+ * Reports an {@link InvalidConfigurationException} as Boot reports its own configuration mistakes: the
+ * property, its value and where it was set (when the environment has it), why it is wrong, how to fix it.
+ */
+class WaterDropConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<InvalidConfigurationException> {
+
+	private final Environment environment;
+
+	WaterDropConfigurationFailureAnalyzer(Environment environment) {
+		this.environment = environment;
+	}
+
+	@Override
+	protected FailureAnalysis analyze(Throwable rootFailure, InvalidConfigurationException cause) {
+		StringBuilder description = new StringBuilder("Invalid WaterDrop configuration:\n\n");
+		description.append("    Property: ").append(cause.property()).append('\n');
+		ConfigurationProperty property = find(cause.property());
+		if (property != null) {
+			description.append("    Value: \"").append(property.getValue()).append("\"\n");
+			if (property.getOrigin() != null) {
+				description.append("    Origin: ").append(property.getOrigin()).append('\n');
+			}
+		}
+		description.append("    Reason: ").append(ProducerAssembler.reason(cause)).append('\n');
+		return new FailureAnalysis(description.toString(), cause.action(), cause);
+	}
+
+	private ConfigurationProperty find(String property) {
+		if (this.environment == null || !ConfigurationPropertyName.isValid(property)) {
+			return null;
+		}
+		ConfigurationPropertyName name = ConfigurationPropertyName.of(property);
+		for (ConfigurationPropertySource source : ConfigurationPropertySources.get(this.environment)) {
+			ConfigurationProperty found = source.getConfigurationProperty(name);
+			if (found != null) {
+				return found;
+			}
+		}
+		return null;
+	}
+
+}

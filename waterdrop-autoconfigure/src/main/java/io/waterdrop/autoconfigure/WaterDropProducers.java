@@ -1,0 +1,46 @@
+package io.waterdrop.autoconfigure;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+import io.waterdrop.Producer;
+
+/**
+ * Every {@link Producer} bean of the application context by bean name, in definition order: the ones
+ * defined under {@code waterdrop.producers} (or the default {@code waterdropProducer}) and any the
+ * application defines itself. Immutable and thread-safe.
+ */
+public final class WaterDropProducers {
+
+	private final Map<String, Producer> producers;
+
+	public WaterDropProducers(Map<String, Producer> producers) {
+		this.producers = Collections.unmodifiableMap(new LinkedHashMap<>(producers));
+	}
+
+	/**
+	 * Returns the producer with the given name.
+	 * @param name bean name of the producer
+	 * @return the producer
+	 * @throws NoSuchElementException if there is no producer of that name
+	 */
+	public Producer get(String name) {
+		Producer producer = this.producers.get(name);
+		if (producer == null) {
+			throw new NoSuchElementException(
+					"No WaterDrop producer named '" + name + "'; known producers: " + this.producers.keySet());
+		}
+		return producer;
+	}
+
+	/**
+	 * Returns every producer by name.
+	 * @return an unmodifiable map in definition order
+	 */
+	public Map<String, Producer> asMap() {
+		return this.producers;
+	}
+
+}

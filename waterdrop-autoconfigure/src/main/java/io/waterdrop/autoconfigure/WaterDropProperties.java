@@ -1,0 +1,421 @@
+package io.waterdrop.autoconfigure;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+import io.waterdrop.polling.PollingMode;
+
+/**
+ * Configuration properties for WaterDrop producers and Pollers.
+ * <p>
+ * The top level holds the defaults of every producer; an entry under {@code waterdrop.producers} overrides
+ * any of them for one producer, and inherits each key it leaves unset. Defaults are the core's
+ * ({@link io.waterdrop.ProducerConfig}, {@link io.waterdrop.polling.PollerConfig}), written out here so that
+ * the configuration metadata shows them.
+ */
+@ConfigurationProperties("waterdrop")
+public class WaterDropProperties {
+
+	/**
+	 * Kafka producer settings shared by every WaterDrop producer, on top of Spring Boot's
+	 * spring.kafka.producer settings and connection details.
+	 */
+	private final Map<String, String> kafka = new LinkedHashMap<>();
+
+	private final Polling polling = new Polling();
+
+	/**
+	 * Largest serialized payload a producer accepts, in bytes.
+	 */
+	private int maxPayloadSize = 1_000_012;
+
+	/**
+	 * Longest a synchronous send waits for its delivery report.
+	 */
+	private Duration maxWaitTimeout = Duration.ofSeconds(180);
+
+	/**
+	 * How often statistics.emitted is published while a listener receives it. 0 turns statistics off.
+	 */
+	private Duration statisticsInterval = Duration.ofSeconds(5);
+
+	/**
+	 * Longest a producer waits on shutdown for its in-flight messages before purging the rest. Keep it
+	 * below spring.lifecycle.timeout-per-shutdown-phase.
+	 */
+	private Duration closeTimeout = Duration.ofSeconds(30);
+
+	/**
+	 * Dedicated Pollers by name, each with a thread of its own. Producers choose one with
+	 * polling.poller.
+	 */
+	private final Map<String, PollerProperties> pollers = new LinkedHashMap<>();
+
+	/**
+	 * Producers by name; each becomes a Producer bean of that name. Without entries, a single producer
+	 * named 'waterdropProducer' is defined.
+	 */
+	private final Map<String, ProducerProperties> producers = new LinkedHashMap<>();
+
+	public Map<String, String> getKafka() {
+		return this.kafka;
+	}
+
+	public Polling getPolling() {
+		return this.polling;
+	}
+
+	public int getMaxPayloadSize() {
+		return this.maxPayloadSize;
+	}
+
+	public void setMaxPayloadSize(int maxPayloadSize) {
+		this.maxPayloadSize = maxPayloadSize;
+	}
+
+	public Duration getMaxWaitTimeout() {
+		return this.maxWaitTimeout;
+	}
+
+	public void setMaxWaitTimeout(Duration maxWaitTimeout) {
+		this.maxWaitTimeout = maxWaitTimeout;
+	}
+
+	public Duration getStatisticsInterval() {
+		return this.statisticsInterval;
+	}
+
+	public void setStatisticsInterval(Duration statisticsInterval) {
+		this.statisticsInterval = statisticsInterval;
+	}
+
+	public Duration getCloseTimeout() {
+		return this.closeTimeout;
+	}
+
+	public void setCloseTimeout(Duration closeTimeout) {
+		this.closeTimeout = closeTimeout;
+	}
+
+	public Map<String, PollerProperties> getPollers() {
+		return this.pollers;
+	}
+
+	public Map<String, ProducerProperties> getProducers() {
+		return this.producers;
+	}
+
+	/**
+	 * Default polling settings of every producer.
+	 */
+	public static class Polling {
+
+		/**
+		 * How delivery reports reach callbacks: fd (a shared Poller thread) or thread (a thread per
+		 * producer).
+		 */
+		private PollingMode mode = PollingMode.FD;
+
+		private final Fd fd = new Fd();
+
+		private final ThreadMode thread = new ThreadMode();
+
+		/**
+		 * Dispatch of one delivery report taking longer than this publishes callback.slow.
+		 */
+		private Duration slowCallbackThreshold = Duration.ofMillis(50);
+
+		public PollingMode getMode() {
+			return this.mode;
+		}
+
+		public void setMode(PollingMode mode) {
+			this.mode = mode;
+		}
+
+		public Fd getFd() {
+			return this.fd;
+		}
+
+		public ThreadMode getThread() {
+			return this.thread;
+		}
+
+		public Duration getSlowCallbackThreshold() {
+			return this.slowCallbackThreshold;
+		}
+
+		public void setSlowCallbackThreshold(Duration slowCallbackThreshold) {
+			this.slowCallbackThreshold = slowCallbackThreshold;
+		}
+
+	}
+
+	/**
+	 * Defaults of fd mode.
+	 */
+	public static class Fd {
+
+		/**
+		 * Longest time a Poller spends on one producer's reports per cycle before serving the next one.
+		 */
+		private Duration maxTime = Duration.ofMillis(100);
+
+		public Duration getMaxTime() {
+			return this.maxTime;
+		}
+
+		public void setMaxTime(Duration maxTime) {
+			this.maxTime = maxTime;
+		}
+
+	}
+
+	/**
+	 * Defaults of thread mode.
+	 */
+	public static class ThreadMode {
+
+		/**
+		 * How long a producer's dispatch thread waits for a report before its periodic work runs anyway.
+		 */
+		private Duration pollTimeout = Duration.ofSeconds(1);
+
+		public Duration getPollTimeout() {
+			return this.pollTimeout;
+		}
+
+		public void setPollTimeout(Duration pollTimeout) {
+			this.pollTimeout = pollTimeout;
+		}
+
+	}
+
+	/**
+	 * Settings of one dedicated Poller.
+	 */
+	public static class PollerProperties {
+
+		/**
+		 * How long the Poller waits without a signal before its periodic work runs anyway.
+		 */
+		private Duration pollTimeout = Duration.ofSeconds(1);
+
+		/**
+		 * First pause after a failure of the polling loop.
+		 */
+		private Duration backoffMin = Duration.ofMillis(100);
+
+		/**
+		 * Longest pause after consecutive failures of the polling loop.
+		 */
+		private Duration backoffMax = Duration.ofSeconds(30);
+
+		public Duration getPollTimeout() {
+			return this.pollTimeout;
+		}
+
+		public void setPollTimeout(Duration pollTimeout) {
+			this.pollTimeout = pollTimeout;
+		}
+
+		public Duration getBackoffMin() {
+			return this.backoffMin;
+		}
+
+		public void setBackoffMin(Duration backoffMin) {
+			this.backoffMin = backoffMin;
+		}
+
+		public Duration getBackoffMax() {
+			return this.backoffMax;
+		}
+
+		public void setBackoffMax(Duration backoffMax) {
+			this.backoffMax = backoffMax;
+		}
+
+	}
+
+	/**
+	 * Settings of one producer. Every key left unset takes the top-level waterdrop value.
+	 */
+	public static class ProducerProperties {
+
+		/**
+		 * Kafka producer settings of this producer, on top of waterdrop.kafka.
+		 */
+		private final Map<String, String> kafka = new LinkedHashMap<>();
+
+		private final ProducerPolling polling = new ProducerPolling();
+
+		/**
+		 * Largest serialized payload the producer accepts, in bytes. Defaults to waterdrop.max-payload-size.
+		 */
+		private Integer maxPayloadSize;
+
+		/**
+		 * Longest a synchronous send waits for its delivery report. Defaults to waterdrop.max-wait-timeout.
+		 */
+		private Duration maxWaitTimeout;
+
+		/**
+		 * How often statistics.emitted is published while a listener receives it; 0 turns statistics off.
+		 * Defaults to waterdrop.statistics-interval.
+		 */
+		private Duration statisticsInterval;
+
+		/**
+		 * Longest the producer waits on shutdown for its in-flight messages before purging the rest.
+		 * Defaults to waterdrop.close-timeout.
+		 */
+		private Duration closeTimeout;
+
+		public Map<String, String> getKafka() {
+			return this.kafka;
+		}
+
+		public ProducerPolling getPolling() {
+			return this.polling;
+		}
+
+		public Integer getMaxPayloadSize() {
+			return this.maxPayloadSize;
+		}
+
+		public void setMaxPayloadSize(Integer maxPayloadSize) {
+			this.maxPayloadSize = maxPayloadSize;
+		}
+
+		public Duration getMaxWaitTimeout() {
+			return this.maxWaitTimeout;
+		}
+
+		public void setMaxWaitTimeout(Duration maxWaitTimeout) {
+			this.maxWaitTimeout = maxWaitTimeout;
+		}
+
+		public Duration getStatisticsInterval() {
+			return this.statisticsInterval;
+		}
+
+		public void setStatisticsInterval(Duration statisticsInterval) {
+			this.statisticsInterval = statisticsInterval;
+		}
+
+		public Duration getCloseTimeout() {
+			return this.closeTimeout;
+		}
+
+		public void setCloseTimeout(Duration closeTimeout) {
+			this.closeTimeout = closeTimeout;
+		}
+
+	}
+
+	/**
+	 * Polling settings of one producer. Every key left unset takes the waterdrop.polling value.
+	 */
+	public static class ProducerPolling {
+
+		/**
+		 * How delivery reports reach callbacks: fd or thread. Defaults to waterdrop.polling.mode.
+		 */
+		private PollingMode mode;
+
+		/**
+		 * Name of the dedicated Poller (an entry of waterdrop.pollers) serving this producer; fd mode only.
+		 * Unset means the global Poller.
+		 */
+		private String poller;
+
+		private final ProducerFd fd = new ProducerFd();
+
+		private final ProducerThreadMode thread = new ProducerThreadMode();
+
+		/**
+		 * Dispatch of one delivery report taking longer than this publishes callback.slow. Defaults to
+		 * waterdrop.polling.slow-callback-threshold.
+		 */
+		private Duration slowCallbackThreshold;
+
+		public PollingMode getMode() {
+			return this.mode;
+		}
+
+		public void setMode(PollingMode mode) {
+			this.mode = mode;
+		}
+
+		public String getPoller() {
+			return this.poller;
+		}
+
+		public void setPoller(String poller) {
+			this.poller = poller;
+		}
+
+		public ProducerFd getFd() {
+			return this.fd;
+		}
+
+		public ProducerThreadMode getThread() {
+			return this.thread;
+		}
+
+		public Duration getSlowCallbackThreshold() {
+			return this.slowCallbackThreshold;
+		}
+
+		public void setSlowCallbackThreshold(Duration slowCallbackThreshold) {
+			this.slowCallbackThreshold = slowCallbackThreshold;
+		}
+
+	}
+
+	/**
+	 * Fd-mode settings of one producer.
+	 */
+	public static class ProducerFd {
+
+		/**
+		 * Longest time a Poller spends on this producer's reports per cycle. Defaults to
+		 * waterdrop.polling.fd.max-time.
+		 */
+		private Duration maxTime;
+
+		public Duration getMaxTime() {
+			return this.maxTime;
+		}
+
+		public void setMaxTime(Duration maxTime) {
+			this.maxTime = maxTime;
+		}
+
+	}
+
+	/**
+	 * Thread-mode settings of one producer.
+	 */
+	public static class ProducerThreadMode {
+
+		/**
+		 * How long the dispatch thread waits for a report before its periodic work runs anyway. Defaults to
+		 * waterdrop.polling.thread.poll-timeout.
+		 */
+		private Duration pollTimeout;
+
+		public Duration getPollTimeout() {
+			return this.pollTimeout;
+		}
+
+		public void setPollTimeout(Duration pollTimeout) {
+			this.pollTimeout = pollTimeout;
+		}
+
+	}
+
+}

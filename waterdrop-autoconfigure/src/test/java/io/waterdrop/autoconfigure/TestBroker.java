@@ -1,0 +1,27 @@
+package io.waterdrop.autoconfigure;
+
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+
+/**
+ * One real KRaft broker inside the test JVM, started on first use and shared by every test class (about
+ * 3 s to start), removed when the JVM exits.
+ */
+final class TestBroker {
+
+	private static EmbeddedKafkaKraftBroker broker;
+
+	private TestBroker() {
+	}
+
+	static synchronized String bootstrapServers() {
+		if (broker == null) {
+			EmbeddedKafkaKraftBroker started = new EmbeddedKafkaKraftBroker(1, 1, "orders", "audit", "legacy",
+					"events");
+			started.afterPropertiesSet();
+			Runtime.getRuntime().addShutdownHook(new Thread(started::destroy, "test-broker-shutdown"));
+			broker = started;
+		}
+		return broker.getBrokersAsString();
+	}
+
+}

@@ -1,0 +1,364 @@
+package io.waterdrop.autoconfigure;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.core.ProducerFactory;
+
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerConfig;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.instrumentation.Event;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.polling.PollingMode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Conditions, back-offs and the beans of {@link WaterDropAutoConfiguration}.
+ */
+@Timeout(60)
+class WaterDropAutoConfigurationTests {
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
+		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers());
+
+	@Test
+	void withoutEntriesDefinesOneDefaultProducerOnTheGlobalPoller() {
+		this.runner.run((context) -> {
+			assertThat(context).hasSingleBean(Producer.class).hasBean("waterdropProducer");
+			Producer producer = context.getBean("waterdropProducer", Producer.class);
+			assertThat(producer.id()).isEqualTo("waterdropProducer");
+			assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+			assertThat(producer.config().pollingMode()).isEqualTo(PollingMode.FD);
+			assertThat(producer.config().poller()).isSameAs(Poller.global());
+			assertThat(context.getBean("waterdropPoller")).isSameAs(Poller.global());
+			assertThat(context.getBean(WaterDropProducers.class).asMap()).containsOnlyKeys("waterdropProducer");
+		});
+	}
+
+	@Test
+	void leavesBootsKafkaTemplateAndProducerFactoryInPlace() {
+		this.runner.withPropertyValues("waterdrop.producers.orders.max-payload-size=10").run((context) -> {
+			assertThat(context).hasSingleBean(KafkaTemplate.class);
+			assertThat(context).hasSingleBean(ProducerFactory.class);
+		});
+	}
+
+	@Test
+	void defaultsAreTheCoresDefaults() {
+		this.runner.run((context) -> {
+			ProducerConfig config = context.getBean(Producer.class).config();
+			ProducerConfig core = ProducerConfig.builder().build();
+			assertThat(config.maxPayloadSize()).isEqualTo(core.maxPayloadSize());
+			assertThat(config.maxWaitTimeout()).isEqualTo(core.maxWaitTimeout());
+			assertThat(config.statisticsInterval()).isEqualTo(core.statisticsInterval());
+			assertThat(config.pollingMode()).isEqualTo(core.pollingMode());
+			assertThat(config.maxTime()).isEqualTo(core.maxTime());
+			assertThat(config.pollTimeout()).isEqualTo(core.pollTimeout());
+			assertThat(config.slowCallbackThreshold()).isEqualTo(core.slowCallbackThreshold());
+		});
+		WaterDropProperties.PollerProperties poller = new WaterDropProperties.PollerProperties();
+		PollerConfig core = PollerConfig.named("any");
+		assertThat(poller.getPollTimeout()).isEqualTo(core.pollTimeout());
+		assertThat(poller.getBackoffMin()).isEqualTo(core.backoffMin());
+		assertThat(poller.getBackoffMax()).isEqualTo(core.backoffMax());
+	}
+
+	@Test
+	void entriesDefineProducerBeansByNameAndNoDefault() {
+		this.runner.withUserConfiguration(QualifiedInjection.class)
+			.withPropertyValues("waterdrop.producers.orders.max-payload-size=10",
+					"waterdrop.producers.audit.polling.mode=thread")
+			.run((context) -> {
+				assertThat(context).doesNotHaveBean("waterdropProducer");
+				assertThat(context.getBeansOfType(Producer.class)).containsOnlyKeys("orders", "audit");
+				assertThat(context.getBean(QualifiedInjection.class).orders)
+					.isSameAs(context.getBean("orders"));
+				assertThat(context.getBean(WaterDropProducers.class).asMap()).containsOnlyKeys("orders", "audit");
+				assertThat(context.getBean(WaterDropProducers.class).get("audit").config().pollingMode())
+					.isEqualTo(PollingMode.THREAD);
+			});
+	}
+
+	@Test
+	void userDefinedProducerReplacesTheDefaultAndIsManagedToo() {
+		this.runner.withUserConfiguration(UserProducer.class).run((context) -> {
+			assertThat(context).doesNotHaveBean("waterdropProducer");
+			Producer mine = context.getBean("myProducer", Producer.class);
+			assertThat(context.getBean(WaterDropProducers.class).asMap()).containsOnlyKeys("myProducer");
+			assertThat(mine.status()).isEqualTo(ProducerStatus.CONNECTED);
+			context.close();
+			assertThat(mine.status()).isEqualTo(ProducerStatus.CLOSED);
+		});
+	}
+
+	@Test
+	void userDefinedBeanWithAnEntrysNameWins() {
+		this.runner.withUserConfiguration(UserOrdersProducer.class)
+			.withPropertyValues("waterdrop.producers.orders.max-payload-size=10",
+					"waterdrop.producers.audit.max-payload-size=20")
+			.run((context) -> {
+				assertThat(context.getBean("orders", Producer.class).config().maxPayloadSize()).isEqualTo(77);
+				assertThat(context.getBean("audit", Producer.class).config().maxPayloadSize()).isEqualTo(20);
+			});
+	}
+
+	@Test
+	void userDefinedRegistryWins() {
+		this.runner.withUserConfiguration(UserRegistry.class).run((context) -> {
+			assertThat(context).hasSingleBean(WaterDropProducers.class);
+			assertThat(context.getBean(WaterDropProducers.class).asMap()).isEmpty();
+		});
+	}
+
+	@Test
+	void userDefinedWaterdropPollerServesProducersWithoutAPoller() {
+		this.runner.withUserConfiguration(UserGlobalPoller.class).run((context) -> {
+			Poller mine = context.getBean("waterdropPoller", Poller.class);
+			assertThat(mine.name()).isEqualTo("mine");
+			assertThat(context.getBean(Producer.class).config().poller()).isSameAs(mine);
+		});
+	}
+
+	@Test
+	void namedPollersAreBeansThatProducersUse() {
+		this.runner
+			.withPropertyValues("waterdrop.pollers.critical.poll-timeout=250ms",
+					"waterdrop.pollers.critical.backoff-min=10ms", "waterdrop.pollers.critical.backoff-max=2s",
+					"waterdrop.pollers.spare.poll-timeout=2s", "waterdrop.producers.orders.polling.poller=critical",
+					"waterdrop.producers.audit.max-payload-size=10")
+			.run((context) -> {
+				Poller critical = context.getBean("criticalPoller", Poller.class);
+				assertThat(critical.config())
+					.isEqualTo(new PollerConfig("critical", Duration.ofMillis(250), Duration.ofMillis(10),
+							Duration.ofSeconds(2)));
+				assertThat(critical.threadName()).matches("waterdrop\\.poller#\\d+-critical");
+				assertThat(context.getBean("sparePoller", Poller.class).config().pollTimeout())
+					.isEqualTo(Duration.ofSeconds(2));
+				Producer orders = context.getBean("orders", Producer.class);
+				assertThat(orders.config().poller()).isSameAs(critical);
+				assertThat(orders.pollerName()).isEqualTo("critical");
+				assertThat(context.getBean("audit", Producer.class).config().poller()).isSameAs(Poller.global());
+			});
+	}
+
+	@Test
+	void backsOffWithoutSpringKafka() {
+		this.runner.withClassLoader(new FilteredClassLoader("org.springframework.kafka"))
+			.run((context) -> assertThat(context).doesNotHaveBean(Producer.class)
+				.doesNotHaveBean(WaterDropProducers.class));
+	}
+
+	@Test
+	void backsOffWithoutWaterDropCore() {
+		this.runner.withClassLoader(new FilteredClassLoader(Producer.class))
+			.run((context) -> assertThat(context).doesNotHaveBean(WaterDropProducers.class));
+	}
+
+	@Test
+	void producersInheritTopLevelSettingsAndOverrideThem() {
+		this.runner
+			.withPropertyValues("waterdrop.max-payload-size=2000", "waterdrop.max-wait-timeout=20s",
+					"waterdrop.statistics-interval=0", "waterdrop.polling.mode=thread",
+					"waterdrop.polling.thread.poll-timeout=300ms", "waterdrop.polling.fd.max-time=40ms",
+					"waterdrop.polling.slow-callback-threshold=10ms",
+					"waterdrop.producers.tuned.max-payload-size=3000", "waterdrop.producers.tuned.max-wait-timeout=5s",
+					"waterdrop.producers.tuned.statistics-interval=1s", "waterdrop.producers.tuned.polling.mode=fd",
+					"waterdrop.producers.tuned.polling.fd.max-time=7ms",
+					"waterdrop.producers.tuned.polling.slow-callback-threshold=2ms",
+					"waterdrop.producers.plain.kafka.acks=1")
+			.run((context) -> {
+				ProducerConfig plain = context.getBean("plain", Producer.class).config();
+				assertThat(plain.maxPayloadSize()).isEqualTo(2000);
+				assertThat(plain.maxWaitTimeout()).isEqualTo(Duration.ofSeconds(20));
+				assertThat(plain.statisticsInterval()).isZero();
+				assertThat(plain.pollingMode()).isEqualTo(PollingMode.THREAD);
+				assertThat(plain.pollTimeout()).isEqualTo(Duration.ofMillis(300));
+				assertThat(plain.maxTime()).isEqualTo(Duration.ofMillis(40));
+				assertThat(plain.slowCallbackThreshold()).isEqualTo(Duration.ofMillis(10));
+				ProducerConfig tuned = context.getBean("tuned", Producer.class).config();
+				assertThat(tuned.maxPayloadSize()).isEqualTo(3000);
+				assertThat(tuned.maxWaitTimeout()).isEqualTo(Duration.ofSeconds(5));
+				assertThat(tuned.statisticsInterval()).isEqualTo(Duration.ofSeconds(1));
+				assertThat(tuned.pollingMode()).isEqualTo(PollingMode.FD);
+				assertThat(tuned.maxTime()).isEqualTo(Duration.ofMillis(7));
+				assertThat(tuned.slowCallbackThreshold()).isEqualTo(Duration.ofMillis(2));
+			});
+	}
+
+	@Test
+	void customizersApplyToEveryProducerInOrder() {
+		this.runner.withUserConfiguration(Customizers.class)
+			.withPropertyValues("waterdrop.producers.orders.max-payload-size=10",
+					"waterdrop.producers.audit.max-payload-size=20")
+			.run((context) -> {
+				assertThat(context.getBean(Customizers.class).calls).containsExactly("first:orders",
+						"second:orders", "first:audit", "second:audit");
+				// "second" runs last, so its value wins over "first"'s and over the property.
+				assertThat(context.getBean("orders", Producer.class).config().maxPayloadSize()).isEqualTo(222);
+			});
+	}
+
+	@Test
+	void listenerBeansReceiveEventsOfTheProducersTheyApplyTo() {
+		this.runner.withUserConfiguration(Listeners.class, UserProducer.class).run((context) -> {
+			Listeners listeners = context.getBean(Listeners.class);
+			assertThat(listeners.all).contains("producer.connected:myProducer");
+			assertThat(listeners.onlyOrders).isEmpty();
+		});
+		this.runner.withUserConfiguration(Listeners.class)
+			.withPropertyValues("waterdrop.producers.orders.max-payload-size=10",
+					"waterdrop.producers.audit.max-payload-size=20")
+			.run((context) -> {
+				Listeners listeners = context.getBean(Listeners.class);
+				assertThat(listeners.all).contains("producer.connected:orders", "producer.connected:audit");
+				assertThat(listeners.onlyOrders).containsExactly("producer.connected:orders");
+				context.close();
+				assertThat(listeners.onlyOrders).containsExactly("producer.connected:orders",
+						"producer.closing:orders", "producer.closed:orders");
+			});
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class QualifiedInjection {
+
+		final Producer orders;
+
+		QualifiedInjection(@Qualifier("orders") Producer orders) {
+			this.orders = orders;
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserProducer {
+
+		@Bean
+		Producer myProducer() {
+			return new Producer(ProducerConfig.builder()
+				.id("myProducer")
+				.kafka("bootstrap.servers", TestBroker.bootstrapServers())
+				.build());
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserOrdersProducer {
+
+		@Bean
+		Producer orders() {
+			return new Producer(ProducerConfig.builder()
+				.id("orders")
+				.maxPayloadSize(77)
+				.kafka("bootstrap.servers", TestBroker.bootstrapServers())
+				.build());
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserRegistry {
+
+		@Bean
+		WaterDropProducers myProducers() {
+			return new WaterDropProducers(Map.of());
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserGlobalPoller {
+
+		@Bean
+		Poller waterdropPoller() {
+			return new Poller(PollerConfig.named("mine"));
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class Customizers {
+
+		final List<String> calls = new CopyOnWriteArrayList<>();
+
+		@Bean
+		@Order(2)
+		WaterDropProducerCustomizer second() {
+			return (name, builder) -> {
+				this.calls.add("second:" + name);
+				builder.maxPayloadSize(222);
+			};
+		}
+
+		@Bean
+		@Order(1)
+		WaterDropProducerCustomizer first() {
+			return (name, builder) -> {
+				this.calls.add("first:" + name);
+				builder.maxPayloadSize(111);
+			};
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class Listeners {
+
+		final List<String> all = new CopyOnWriteArrayList<>();
+
+		final List<String> onlyOrders = new CopyOnWriteArrayList<>();
+
+		@Bean
+		WaterDropEventListener allListener() {
+			return (event) -> {
+				if (event instanceof ProducerEvent) {
+					this.all.add(describe(event));
+				}
+			};
+		}
+
+		@Bean
+		WaterDropEventListener ordersListener() {
+			return new WaterDropEventListener() {
+
+				@Override
+				public void onEvent(Event event) {
+					if (event instanceof ProducerEvent) {
+						Listeners.this.onlyOrders.add(describe(event));
+					}
+				}
+
+				@Override
+				public boolean appliesTo(String producerName) {
+					return "orders".equals(producerName);
+				}
+
+			};
+		}
+
+		private static String describe(Event event) {
+			return event.name() + ":" + ((ProducerEvent) event).producerId();
+		}
+
+	}
+
+}
