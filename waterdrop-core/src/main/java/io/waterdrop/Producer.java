@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -58,6 +59,12 @@ public final class Producer implements AutoCloseable {
 	/** Messages accepted and not yet dispatched. */
 	private final AtomicLong inFlight = new AtomicLong();
 
+	/**
+	 * One permit per message that may be in flight: back-pressure that wakes a waiting producer the moment a
+	 * report is dispatched, instead of polling with a back-off.
+	 */
+	private final Semaphore slots;
+
 	/** Completes when a closing producer has nothing in flight. */
 	private final CompletableFuture<Void> drained = new CompletableFuture<>();
 
@@ -80,6 +87,7 @@ public final class Producer implements AutoCloseable {
 	public Producer(ProducerConfig config) {
 		this.config = config;
 		this.monitor = new Monitor(config.id());
+		this.slots = new Semaphore(config.maxInFlight());
 		this.encoder = new MessageEncoder(config, (topic) -> this.client.partitionsFor(topic).size());
 	}
 
@@ -288,6 +296,7 @@ public final class Producer implements AutoCloseable {
 	/** Hands one valid record to Kafka; its callback only enqueues the completion. */
 	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
 			DeliveryCallback callback) {
+		acquireSlot();
 		this.inFlight.incrementAndGet();
 		// Checked after counting: a close that began earlier is seen here, a later one waits for this message.
 		if (this.status != ProducerStatus.CONNECTED) {
@@ -312,8 +321,31 @@ public final class Producer implements AutoCloseable {
 		return handle;
 	}
 
+	/**
+	 * Waits for room under {@code maxInFlight}. Never waits on the polling thread: only it frees slots.
+	 */
+	private void acquireSlot() {
+		if (this.slots.tryAcquire()) {
+			return;
+		}
+		Duration timeout = this.config.waitTimeoutOnQueueFull();
+		if (!this.config.waitOnQueueFull() || this.session.isPollingThread()) {
+			throw new QueueFullException(id(), this.config.maxInFlight(), Duration.ZERO);
+		}
+		try {
+			if (!this.slots.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+				throw new QueueFullException(id(), this.config.maxInFlight(), timeout);
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new WaterDropException("Interrupted while waiting for room in producer '" + id() + "'", ex);
+		}
+	}
+
 	/** One in-flight message reached its end. Called on the polling thread, or on refusal. */
 	void dispatched() {
+		this.slots.release();
 		if (this.inFlight.decrementAndGet() == 0 && this.status == ProducerStatus.CLOSING) {
 			this.drained.complete(null);
 		}
@@ -443,6 +475,9 @@ public final class Producer implements AutoCloseable {
 		if (this.inFlight.get() == 0) {
 			this.drained.complete(null);
 		}
+		if (!force && !this.drained.isDone()) {
+			flushInBackground();
+		}
 		if (force || !awaitDrained(timeout)) {
 			if (!force) {
 				logger.warn("Producer '{}' still had {} message(s) in flight after {}; purging them", id(),
@@ -458,6 +493,24 @@ public final class Producer implements AutoCloseable {
 		}
 		awaitQuietly(this.session.detach(), this.config.maxWaitTimeout());
 		this.client.close(this.config.maxWaitTimeout());
+	}
+
+	/**
+	 * Makes Kafka send lingering batches now, as its own close does, so that a close neither waits out
+	 * {@code linger.ms} nor purges messages a healthy broker would take. Kafka's flush has no timeout, so it
+	 * runs on a thread of its own; it ends when every batch completed, at the latest when a purge aborts them.
+	 */
+	private void flushInBackground() {
+		Thread flusher = new Thread(() -> {
+			try {
+				this.client.flush();
+			}
+			catch (RuntimeException ex) {
+				logger.debug("Producer '{}': flush on close ended with an error", id(), ex);
+			}
+		}, "waterdrop.flush-" + id());
+		flusher.setDaemon(true);
+		flusher.start();
 	}
 
 	private boolean awaitDrained(Duration timeout) {

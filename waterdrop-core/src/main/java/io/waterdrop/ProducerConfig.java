@@ -32,6 +32,10 @@ public final class ProducerConfig {
 
 	public static final Duration DEFAULT_SLOW_CALLBACK_THRESHOLD = Duration.ofMillis(50);
 
+	public static final int DEFAULT_MAX_IN_FLIGHT = 100_000;
+
+	public static final Duration DEFAULT_WAIT_TIMEOUT_ON_QUEUE_FULL = Duration.ofSeconds(10);
+
 	private static final AtomicInteger defaultIds = new AtomicInteger();
 
 	private final String id;
@@ -58,6 +62,12 @@ public final class ProducerConfig {
 
 	private final Duration slowCallbackThreshold;
 
+	private final int maxInFlight;
+
+	private final boolean waitOnQueueFull;
+
+	private final Duration waitTimeoutOnQueueFull;
+
 	private final Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory;
 
 	private ProducerConfig(Builder builder) {
@@ -73,6 +83,9 @@ public final class ProducerConfig {
 		this.maxTime = builder.maxTime;
 		this.pollTimeout = builder.pollTimeout;
 		this.slowCallbackThreshold = builder.slowCallbackThreshold;
+		this.maxInFlight = builder.maxInFlight;
+		this.waitOnQueueFull = builder.waitOnQueueFull;
+		this.waitTimeoutOnQueueFull = builder.waitTimeoutOnQueueFull;
 		this.clientFactory = builder.clientFactory;
 		validate();
 	}
@@ -86,6 +99,11 @@ public final class ProducerConfig {
 					"Set it to a positive size; the default is " + DEFAULT_MAX_PAYLOAD_SIZE + ".");
 		}
 		requirePositive("max-wait-timeout", this.maxWaitTimeout);
+		if (this.maxInFlight < 1) {
+			invalid("max-in-flight", "must be at least 1 but was " + this.maxInFlight,
+					"Set it to a positive count; the default is " + DEFAULT_MAX_IN_FLIGHT + ".");
+		}
+		requirePositive("wait-timeout-on-queue-full", this.waitTimeoutOnQueueFull);
 		if (this.statisticsInterval == null || this.statisticsInterval.isNegative()
 				|| (!this.statisticsInterval.isZero() && this.statisticsInterval.toMillis() < 100)) {
 			invalid("statistics-interval", "must be 0 (off) or at least 100 ms but was " + describe(this.statisticsInterval),
@@ -188,6 +206,24 @@ public final class ProducerConfig {
 		return this.slowCallbackThreshold;
 	}
 
+	/**
+	 * Most messages accepted and not yet dispatched (100,000): bounds the memory a producer holds however slow
+	 * the broker or the callbacks are.
+	 */
+	public int maxInFlight() {
+		return this.maxInFlight;
+	}
+
+	/** Whether a produce call waits for a free slot when {@link #maxInFlight()} is reached (true). */
+	public boolean waitOnQueueFull() {
+		return this.waitOnQueueFull;
+	}
+
+	/** Longest a produce call waits for a free slot before a {@link QueueFullException} (10 s). */
+	public Duration waitTimeoutOnQueueFull() {
+		return this.waitTimeoutOnQueueFull;
+	}
+
 	Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory() {
 		return this.clientFactory;
 	}
@@ -229,6 +265,12 @@ public final class ProducerConfig {
 		private Duration pollTimeout = PollerConfig.DEFAULT_POLL_TIMEOUT;
 
 		private Duration slowCallbackThreshold = DEFAULT_SLOW_CALLBACK_THRESHOLD;
+
+		private int maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+
+		private boolean waitOnQueueFull = true;
+
+		private Duration waitTimeoutOnQueueFull = DEFAULT_WAIT_TIMEOUT_ON_QUEUE_FULL;
 
 		private Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory = KafkaProducer::new;
 
@@ -301,6 +343,21 @@ public final class ProducerConfig {
 
 		public Builder slowCallbackThreshold(Duration slowCallbackThreshold) {
 			this.slowCallbackThreshold = slowCallbackThreshold;
+			return this;
+		}
+
+		public Builder maxInFlight(int maxInFlight) {
+			this.maxInFlight = maxInFlight;
+			return this;
+		}
+
+		public Builder waitOnQueueFull(boolean waitOnQueueFull) {
+			this.waitOnQueueFull = waitOnQueueFull;
+			return this;
+		}
+
+		public Builder waitTimeoutOnQueueFull(Duration waitTimeoutOnQueueFull) {
+			this.waitTimeoutOnQueueFull = waitTimeoutOnQueueFull;
 			return this;
 		}
 

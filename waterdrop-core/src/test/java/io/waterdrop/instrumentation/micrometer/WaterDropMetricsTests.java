@@ -42,8 +42,11 @@ class WaterDropMetricsTests {
 
 	@AfterEach
 	void close() {
+		while (this.kafka.completeNext()) {
+			// MockProducer fires no callbacks on close, unlike KafkaProducer
+		}
 		if (this.producer != null) {
-			this.producer.closeForcefully();
+			this.producer.close();
 		}
 	}
 

@@ -1,0 +1,20 @@
+package io.waterdrop;
+
+import java.time.Duration;
+
+/**
+ * A message was refused because its producer already holds {@code maxInFlight} undispatched messages and
+ * no slot freed up in time (or waiting was off, or the caller is the polling thread, which alone can free
+ * slots). Nothing was queued.
+ */
+public class QueueFullException extends WaterDropException {
+
+	private static final long serialVersionUID = 1L;
+
+	public QueueFullException(String producerId, int maxInFlight, Duration waited) {
+		super("Producer '" + producerId + "' has " + maxInFlight + " messages in flight (maxInFlight)"
+				+ (waited.isZero() ? "" : " and none was dispatched within " + waited)
+				+ "; the message was refused. Slow down, raise maxInFlight, or make delivery callbacks faster");
+	}
+
+}

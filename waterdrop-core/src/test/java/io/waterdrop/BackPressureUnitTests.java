@@ -1,0 +1,117 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.ProducerEvent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.awaitility.Awaitility.await;
+
+/** {@code maxInFlight} bounds what a producer holds; a full producer waits for room or refuses clearly. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class BackPressureUnitTests {
+
+	private final MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+			new ByteArraySerializer());
+
+	private Producer producer;
+
+	@AfterEach
+	void close() {
+		// MockProducer fires no callbacks on close, unlike KafkaProducer: acknowledge what is left first.
+		while (this.kafka.completeNext()) {
+		}
+		this.producer.close();
+	}
+
+	private Producer producer(boolean wait, Duration timeout) {
+		this.producer = new Producer(ProducerConfig.builder()
+			.id("bounded")
+			.maxInFlight(2)
+			.waitOnQueueFull(wait)
+			.waitTimeoutOnQueueFull(timeout)
+			.clientFactory((properties) -> this.kafka)
+			.build());
+		return this.producer;
+	}
+
+	@Test
+	void fullProducerRefusesAtOnceWhenWaitingIsOff() {
+		Producer producer = producer(false, Duration.ofSeconds(10));
+		producer.produceAsync(Message.of("t", "1"));
+		producer.produceAsync(Message.of("t", "2"));
+		AtomicReference<ProducerEvent.ErrorOccurred> refusal = new AtomicReference<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, refusal::set);
+
+		assertThatExceptionOfType(QueueFullException.class)
+			.isThrownBy(() -> producer.produceAsync(Message.of("t", "3")))
+			.withMessageContaining("'bounded' has 2 messages in flight (maxInFlight)");
+		assertThat(this.kafka.history()).hasSize(2);
+		assertThat(producer.inFlight()).isEqualTo(2);
+		assertThat(refusal.get().type()).isEqualTo(ErrorType.MESSAGE_PRODUCE_ASYNC);
+		assertThat(refusal.get().error()).isInstanceOf(QueueFullException.class);
+	}
+
+	@Test
+	void fullProducerWaitsUpToTheTimeoutThenRefuses() {
+		Producer producer = producer(true, Duration.ofMillis(200));
+		producer.produceAsync(Message.of("t", "1"));
+		producer.produceAsync(Message.of("t", "2"));
+		long start = System.nanoTime();
+		assertThatExceptionOfType(QueueFullException.class)
+			.isThrownBy(() -> producer.produceAsync(Message.of("t", "3")))
+			.withMessageContaining("none was dispatched within PT0.2S");
+		assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(200));
+		assertThat(this.kafka.history()).hasSize(2);
+	}
+
+	@Test
+	void waitingProducerContinuesOnceAReportIsDispatched() throws Exception {
+		Producer producer = producer(true, Duration.ofSeconds(20));
+		producer.produceAsync(Message.of("t", "1"));
+		producer.produceAsync(Message.of("t", "2"));
+		CompletableFuture<DeliveryHandle> third = CompletableFuture
+			.supplyAsync(() -> producer.produceAsync(Message.of("t", "3")));
+		Thread.sleep(100);
+		assertThat(third).isNotDone();
+
+		this.kafka.completeNext();
+		DeliveryHandle handle = third.get(10, TimeUnit.SECONDS);
+		assertThat(this.kafka.history()).hasSize(3);
+		this.kafka.completeNext();
+		this.kafka.completeNext();
+		assertThat(handle.await(Duration.ofSeconds(10)).offset()).isGreaterThanOrEqualTo(0);
+	}
+
+	@Test
+	void callbackOnTheFullPollingThreadIsRefusedInsteadOfWaitingForItself() {
+		Producer producer = producer(true, Duration.ofSeconds(20));
+		AtomicReference<Throwable> fromCallback = new AtomicReference<>();
+		producer.produceAsync(Message.of("t", "1"), (report, failure) -> {
+			try {
+				producer.produceAsync(Message.of("t", "from-callback-1"));
+				producer.produceAsync(Message.of("t", "from-callback-2"));
+			}
+			catch (Throwable ex) {
+				fromCallback.set(ex);
+			}
+		});
+		producer.produceAsync(Message.of("t", "2"));
+		this.kafka.completeNext();
+		await().until(() -> fromCallback.get() != null);
+		// One slot was freed by the dispatch itself; the second send finds the producer full.
+		assertThat(fromCallback.get()).isInstanceOf(QueueFullException.class);
+	}
+
+}
