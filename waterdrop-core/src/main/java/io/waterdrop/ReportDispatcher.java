@@ -139,6 +139,14 @@ final class ReportDispatcher implements Pollable {
 		}
 	}
 
+	@Override
+	public long nextPeriodicNanos() {
+		if (this.statisticsIntervalNanos == 0 || !this.monitor.isListening(ProducerEvent.StatisticsEmitted.class)) {
+			return Long.MAX_VALUE;
+		}
+		return this.nextStatisticsNanos;
+	}
+
 	/** The client's metrics keyed {@code group:name} plus non-client-id tags, sorted for readability. */
 	private Map<String, Object> statistics() {
 		Map<String, Object> statistics = new TreeMap<>();

@@ -80,6 +80,12 @@ public final class DispatchThread implements PollingSession, Wakeup {
 		return this.detached;
 	}
 
+	/** Nanoseconds until the served producer's periodic work is due (a statistics interval under the poll timeout). */
+	private static long untilNextPeriodic(Pollable served) {
+		long due = served.nextPeriodicNanos();
+		return (due != Long.MAX_VALUE) ? Math.max(0, due - System.nanoTime()) : Long.MAX_VALUE;
+	}
+
 	private void run() {
 		Pollable served = this.pollable;
 		long pollTimeoutNanos = this.pollTimeout.toNanos();
@@ -94,7 +100,7 @@ public final class DispatchThread implements PollingSession, Wakeup {
 						break;
 					}
 					if (empty) {
-						LockSupport.parkNanos(this, pollTimeoutNanos);
+						LockSupport.parkNanos(this, Math.min(pollTimeoutNanos, untilNextPeriodic(served)));
 					}
 				}
 				catch (VirtualMachineError ex) {

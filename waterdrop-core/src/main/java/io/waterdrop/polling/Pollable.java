@@ -30,6 +30,15 @@ public interface Pollable {
 	void periodic(long nowNanos);
 
 	/**
+	 * When {@link #periodic} next has work to do, as a {@code System.nanoTime()} value, so that an idle polling
+	 * thread wakes for it instead of sleeping a whole polling timeout; {@link Long#MAX_VALUE} if nothing is
+	 * due before then.
+	 */
+	default long nextPeriodicNanos() {
+		return Long.MAX_VALUE;
+	}
+
+	/**
 	 * The polling thread stopped serving this producer for good without it asking (the thread died); the
 	 * producer must release whoever waits for dispatch.
 	 */

@@ -297,9 +297,10 @@ public final class Poller {
 			boolean timedOut = false;
 			if (this.ready.isEmpty()) {
 				long start = System.nanoTime();
-				int selected = this.selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(pollTimeoutNanos)));
-				timedOut = selected == 0 && Poller.this.changes.isEmpty()
-						&& System.nanoTime() - start >= pollTimeoutNanos;
+				// Wake for periodic work due sooner (a statistics interval under the poll timeout) too.
+				long waitNanos = Math.min(pollTimeoutNanos, untilNextPeriodic(start));
+				int selected = this.selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos + 999_999)));
+				timedOut = selected == 0 && Poller.this.changes.isEmpty() && System.nanoTime() - start >= waitNanos;
 			}
 			else {
 				this.selector.selectNow();
@@ -325,6 +326,17 @@ public final class Poller {
 					registration.pollable.periodic(now);
 				}
 			}
+		}
+
+		private long untilNextPeriodic(long nowNanos) {
+			long until = Long.MAX_VALUE;
+			for (Registration registration : this.registered) {
+				long due = registration.pollable.nextPeriodicNanos();
+				if (due != Long.MAX_VALUE) {
+					until = Math.min(until, Math.max(0, due - nowNanos));
+				}
+			}
+			return until;
 		}
 
 		/** One slice for every producer that was ready when the round began. */
