@@ -90,8 +90,18 @@ public final class KafkaTestBroker {
 
 	/** Creates a topic with replication factor 1 and waits until every partition has a leader. */
 	public static void createTopic(String name, int partitions) {
+		createTopic(name, partitions, Map.of());
+	}
+
+	/**
+	 * Creates a topic with replication factor 1 and the given topic configs (e.g.
+	 * {@code min.insync.replicas=2} for a topic that refuses {@code acks=all} writes), and waits until every
+	 * partition has a leader.
+	 */
+	public static void createTopic(String name, int partitions, Map<String, String> configs) {
 		Admin admin = broker().admin;
-		get(admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all(), "create topic " + name);
+		NewTopic topic = new NewTopic(name, partitions, (short) 1).configs(configs);
+		get(admin.createTopics(List.of(topic)).all(), "create topic " + name);
 		long deadline = System.nanoTime() + ADMIN_TIMEOUT.toNanos();
 		while (true) {
 			try {

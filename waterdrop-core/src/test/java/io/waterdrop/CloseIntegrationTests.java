@@ -1,0 +1,274 @@
+package io.waterdrop;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.PollingMode;
+import io.waterdrop.testing.KafkaTestBroker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+/**
+ * Closing never loses a message: every message handed to a producer ends as exactly one of acknowledged,
+ * failed or purged, and its report is dispatched (handle completed, callback run, event published) before
+ * close returns.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class CloseIntegrationTests {
+
+	private final TestProducers producers = new TestProducers();
+
+	@AfterEach
+	void closeProducers() {
+		this.producers.closeAll();
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void closeReturnsOnlyAfterEveryReportOfThousandsInFlightWasDispatched(PollingMode mode) {
+		int count = 5_000;
+		String topic = topic("close-drain", 3);
+		// Lingering keeps the last batches unsent when close begins, so close really has to wait for them.
+		Producer producer = this.producers
+			.create(TestProducers.config("close-drain").pollingMode(mode).kafka(ProducerConfig.LINGER_MS_CONFIG, 200));
+		Outcomes outcomes = Outcomes.track(producer);
+		List<DeliveryHandle> handles = new ArrayList<>(count);
+		for (int i = 0; i < count; i++) {
+			Message message = Message.builder(topic).key("key-" + (i % 50)).payload("message-" + i).label(i).build();
+			handles.add(producer.produceAsync(message, outcomes.callback(i)));
+		}
+		long inFlightAtClose = producer.inFlight();
+
+		producer.close();
+
+		// Nothing is awaited here: close itself must have waited.
+		assertThat(inFlightAtClose).as("messages in flight when close began").isPositive();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(handles).allMatch(DeliveryHandle::isDone);
+		assertThat(handles).allSatisfy((handle) -> assertThat(handle.await(Duration.ZERO).label()).isEqualTo(handle.label()));
+		assertThat(producer.stats().acknowledged()).isEqualTo(count);
+		assertThat(producer.stats().dispatched()).isEqualTo(count);
+		assertThat(producer.inFlight()).isZero();
+		assertThat(producer.queueSize()).isZero();
+		outcomes.assertEachExactlyOnce(count);
+		assertThat(outcomes.acknowledgedEvents).hasSize(count);
+		assertThat(KafkaTestBroker.recordCount(topic)).isEqualTo(count);
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void closeForcefullyEndsEveryMessageWithExactlyOneOutcome(PollingMode mode) {
+		int count = 2_000;
+		String topic = topic("close-forcefully", 2);
+		// Full batches go out at once, the last ones linger for a minute: a mix of delivered and purged.
+		Producer producer = this.producers.create(TestProducers.config("close-forcefully")
+			.pollingMode(mode)
+			.kafka(ProducerConfig.LINGER_MS_CONFIG, 60_000)
+			.kafka(ProducerConfig.BATCH_SIZE_CONFIG, 16_384));
+		Outcomes outcomes = Outcomes.track(producer);
+		List<DeliveryHandle> handles = new ArrayList<>(count);
+		for (int i = 0; i < count; i++) {
+			Message message = Message.builder(topic).partition(i % 2).payload("x".repeat(100)).label(i).build();
+			handles.add(producer.produceAsync(message, outcomes.callback(i)));
+		}
+
+		long started = System.nanoTime();
+		producer.closeForcefully();
+
+		assertThat(Duration.ofNanos(System.nanoTime() - started)).as("a forced close does not wait for linger.ms")
+			.isLessThan(Duration.ofSeconds(20));
+		assertThat(handles).allMatch(DeliveryHandle::isDone);
+		List<Object> acknowledged = new ArrayList<>();
+		List<Object> purged = new ArrayList<>();
+		for (DeliveryHandle handle : handles) {
+			Throwable failure = catchThrowable(() -> handle.await(Duration.ZERO));
+			if (failure == null) {
+				acknowledged.add(handle.label());
+			}
+			else {
+				assertThat(failure).isInstanceOf(MessagePurgedException.class)
+					.hasMessageContaining("purged undelivered")
+					.hasMessageContaining("'" + producer.id() + "' was closed forcefully");
+				assertThat(((MessagePurgedException) failure).label()).isEqualTo(handle.label());
+				purged.add(handle.label());
+			}
+		}
+		ProducerStats stats = producer.stats();
+		assertThat(purged).as("lingering messages were purged").isNotEmpty();
+		assertThat(stats.acknowledged() + stats.failed() + stats.purged()).isEqualTo(count);
+		assertThat(stats.acknowledged()).isEqualTo(acknowledged.size());
+		assertThat(stats.purged()).isEqualTo(purged.size());
+		assertThat(stats.failed()).isZero();
+		assertThat(producer.inFlight()).isZero();
+		outcomes.assertEachExactlyOnce(count);
+		assertThat(outcomes.purgedEvents).extracting(ProducerEvent.MessagePurged::label)
+			.containsExactlyInAnyOrderElementsOf(purged);
+		assertThat(outcomes.acknowledgedEvents).extracting((event) -> event.report().label())
+			.containsExactlyInAnyOrderElementsOf(acknowledged);
+		assertThat(outcomes.errorEvents).isEmpty();
+		// What was acknowledged is on the broker (aborted in-flight batches may have landed as well).
+		assertThat(KafkaTestBroker.recordCount(topic)).isGreaterThanOrEqualTo(acknowledged.size());
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void closeSendsLingeringMessagesAtOnceInsteadOfWaitingOutLingerOrPurgingThem(PollingMode mode) {
+		int count = 50;
+		String topic = topic("close-flush", 1);
+		Producer producer = this.producers.create(
+				TestProducers.config("close-flush").pollingMode(mode).kafka(ProducerConfig.LINGER_MS_CONFIG, 30_000));
+		Outcomes outcomes = Outcomes.track(producer);
+		List<DeliveryHandle> handles = new ArrayList<>(count);
+		for (int i = 0; i < count; i++) {
+			handles.add(producer.produceAsync(Message.builder(topic).payload("m-" + i).label(i).build(),
+					outcomes.callback(i)));
+		}
+
+		long started = System.nanoTime();
+		producer.close(Duration.ofSeconds(15));
+		Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+		// The broker is healthy: a close must deliver them (as Kafka's own close does), not wait 30 s or purge.
+		assertThat(producer.stats().acknowledged()).isEqualTo(count);
+		assertThat(producer.stats().purged()).isZero();
+		assertThat(took).isLessThan(Duration.ofSeconds(10));
+		assertThat(handles).allMatch(DeliveryHandle::isDone);
+		outcomes.assertEachExactlyOnce(count);
+		assertThat(KafkaTestBroker.recordCount(topic)).isEqualTo(count);
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void closeWithTinyTimeoutPurgesWhatIsNotDeliveredByThen(PollingMode mode) {
+		int count = 2_000;
+		String topic = topic("close-timeout", 2);
+		Producer producer = this.producers.create(TestProducers.config("close-timeout")
+			.pollingMode(mode)
+			.kafka(ProducerConfig.LINGER_MS_CONFIG, 60_000)
+			.kafka(ProducerConfig.BATCH_SIZE_CONFIG, 1_048_576));
+		Outcomes outcomes = Outcomes.track(producer);
+		List<DeliveryHandle> handles = new ArrayList<>(count);
+		for (int i = 0; i < count; i++) {
+			handles.add(producer.produceAsync(
+					Message.builder(topic).partition(i % 2).payload("x".repeat(100)).label(i).build(),
+					outcomes.callback(i)));
+		}
+
+		long started = System.nanoTime();
+		producer.close(Duration.ofMillis(1));
+		Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+		assertThat(took).isLessThan(Duration.ofSeconds(20));
+		assertThat(handles).allMatch(DeliveryHandle::isDone);
+		long purged = handles.stream()
+			.filter((handle) -> catchThrowable(() -> handle.await(Duration.ZERO)) instanceof MessagePurgedException)
+			.count();
+		ProducerStats stats = producer.stats();
+		// Two 100 kB batches are not acknowledged within a millisecond.
+		assertThat(purged).isPositive().isEqualTo(stats.purged());
+		assertThat(stats.acknowledged() + stats.purged()).isEqualTo(count);
+		assertThat(stats.failed()).isZero();
+		assertThat(producer.inFlight()).isZero();
+		outcomes.assertEachExactlyOnce(count);
+		assertThat(outcomes.purgedEvents).hasSize((int) purged);
+		assertThat(outcomes.acknowledgedEvents).hasSize(count - (int) purged);
+	}
+
+	@Test
+	void undeliverableMessagesFailOnceEachAndCloseForcefullyFindsNothingToPurge() throws IOException {
+		int count = 20;
+		Producer producer = this.producers.create(TestProducers.config("closed-port")
+			.kafka(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + closedPort())
+			// Metadata never comes: each send gives up after max.block.ms and reports a failure.
+			.kafka(ProducerConfig.MAX_BLOCK_MS_CONFIG, 50)
+			.kafka(ProducerConfig.RECONNECT_BACKOFF_MS_CONFIG, 10));
+		Outcomes outcomes = Outcomes.track(producer);
+		List<DeliveryHandle> handles = new ArrayList<>(count);
+		for (int i = 0; i < count; i++) {
+			handles.add(producer.produceAsync(Message.builder("nowhere").payload("m-" + i).label(i).build(),
+					outcomes.callback(i)));
+		}
+
+		producer.closeForcefully();
+
+		assertThat(handles).allMatch(DeliveryHandle::isDone);
+		assertThat(handles).allSatisfy((handle) -> assertThat(catchThrowable(() -> handle.await(Duration.ZERO)))
+			.isExactlyInstanceOf(DeliveryFailedException.class)
+			.hasMessageContaining("was not delivered by producer '" + producer.id() + "'"));
+		assertThat(producer.stats().failed()).isEqualTo(count);
+		assertThat(producer.stats().acknowledged() + producer.stats().purged()).isZero();
+		assertThat(producer.inFlight()).isZero();
+		outcomes.assertEachExactlyOnce(count);
+		assertThat(outcomes.errorEvents).hasSize(count).allSatisfy((event) -> {
+			assertThat(event.type()).isEqualTo(ErrorType.DELIVERY);
+			assertThat(event.message()).isNotNull();
+			assertThat(event.label()).isEqualTo(event.message().label());
+		});
+		assertThat(outcomes.purgedEvents).isEmpty();
+	}
+
+	private static String topic(String prefix, int partitions) {
+		String topic = KafkaTestBroker.uniqueTopic(prefix);
+		KafkaTestBroker.createTopic(topic, partitions);
+		return topic;
+	}
+
+	private static int closedPort() throws IOException {
+		try (ServerSocket socket = new ServerSocket(0)) {
+			return socket.getLocalPort();
+		}
+	}
+
+	/** Records every outcome a producer reports, by callback and by event. */
+	private static final class Outcomes {
+
+		final ConcurrentMap<Object, AtomicInteger> callbacks = new ConcurrentHashMap<>();
+
+		final List<ProducerEvent.MessageAcknowledged> acknowledgedEvents = new CopyOnWriteArrayList<>();
+
+		final List<ProducerEvent.MessagePurged> purgedEvents = new CopyOnWriteArrayList<>();
+
+		final List<ProducerEvent.ErrorOccurred> errorEvents = new CopyOnWriteArrayList<>();
+
+		static Outcomes track(Producer producer) {
+			Outcomes outcomes = new Outcomes();
+			producer.monitor().subscribe(ProducerEvent.MessageAcknowledged.class, outcomes.acknowledgedEvents::add);
+			producer.monitor().subscribe(ProducerEvent.MessagePurged.class, outcomes.purgedEvents::add);
+			producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, outcomes.errorEvents::add);
+			return outcomes;
+		}
+
+		DeliveryCallback callback(Object label) {
+			return (report, failure) -> {
+				assertThat((report == null) != (failure == null)).as("exactly one of report and failure").isTrue();
+				this.callbacks.computeIfAbsent(label, (key) -> new AtomicInteger()).incrementAndGet();
+			};
+		}
+
+		/** Every message's callback ran, exactly once. */
+		void assertEachExactlyOnce(int count) {
+			assertThat(this.callbacks).hasSize(count);
+			assertThat(this.callbacks.values()).allMatch((calls) -> calls.get() == 1);
+		}
+
+	}
+
+}
