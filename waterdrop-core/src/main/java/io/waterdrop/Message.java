@@ -29,6 +29,11 @@ public record Message(String topic, Object payload, Object key, Integer partitio
 		return builder(topic).payload(payload).build();
 	}
 
+	/** A tombstone: no payload, so that log compaction deletes the key. */
+	public static Message tombstone(String topic, Object key) {
+		return builder(topic).key(key).build();
+	}
+
 	/** A builder for a message to the given topic. */
 	public static Builder builder(String topic) {
 		return new Builder(topic);

@@ -83,6 +83,9 @@ final class MessageEncoder {
 			return record;
 		}
 		int partitions = this.partitionCount.applyAsInt(record.topic());
+		if (partitions < 1) {
+			throw new WaterDropException("Topic '" + record.topic() + "' has no known partitions; create it first");
+		}
 		if (message.partition() != null) {
 			if (message.partition() >= partitions) {
 				throw invalid(Violation.PARTITION_OUT_OF_RANGE, message, "has partition " + message.partition()

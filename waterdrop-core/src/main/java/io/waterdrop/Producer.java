@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,8 +78,16 @@ public final class Producer implements AutoCloseable {
 	/** Set before a forced close so that the errors it causes are reported as purges. */
 	private volatile boolean purging;
 
+	private final Middleware middleware = new Middleware();
+
+	private final MessageBuffer buffer = new MessageBuffer();
+
+	private final Transactions transactions;
+
+	/** Replaced by a reload after a fatal transactional error, under the transaction lock. */
+	private volatile org.apache.kafka.clients.producer.Producer<byte[], byte[]> client;
+
 	// Written before status becomes CONNECTED, read after seeing it: the volatile write publishes them.
-	private org.apache.kafka.clients.producer.Producer<byte[], byte[]> client;
 
 	private ReportQueue<Completion> queue;
 
@@ -88,6 +97,7 @@ public final class Producer implements AutoCloseable {
 		this.config = config;
 		this.monitor = new Monitor(config.id());
 		this.slots = new Semaphore(config.maxInFlight());
+		this.transactions = new Transactions(this);
 		this.encoder = new MessageEncoder(config, (topic) -> this.client.partitionsFor(topic).size());
 	}
 
@@ -134,6 +144,125 @@ public final class Producer implements AutoCloseable {
 		return this.client;
 	}
 
+	/** Swaps in a rebuilt client; only {@link Transactions} does this, holding the transaction lock. */
+	void replaceClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement) {
+		this.client = replacement;
+	}
+
+	/**
+	 * The chain of transformers applied to every message before validation; add steps with
+	 * {@link Middleware#append} and {@link Middleware#prepend}.
+	 */
+	public Middleware middleware() {
+		return this.middleware;
+	}
+
+	/** Whether the Kafka settings give this producer a {@code transactional.id}. */
+	public boolean transactional() {
+		return this.transactions.enabled();
+	}
+
+	/**
+	 * Runs {@code block} in one Kafka transaction: begin, run, commit. An exception from the block aborts the
+	 * transaction and is rethrown; {@link AbortTransaction} aborts quietly and makes this return
+	 * {@code null}. Transactions on one producer run one after another (callers wait their turn), and a
+	 * transaction inside a transaction on the same thread joins the outer one.
+	 * @throws TransactionFailedException if the commit failed (the transaction was aborted)
+	 * @throws IllegalStateException if the producer is not transactional
+	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
+	 */
+	public <T> T transaction(TransactionBlock<T> block) {
+		connect();
+		return this.transactions.run(block);
+	}
+
+	/**
+	 * On a transactional producer, a message produced outside a transaction gets one of its own (so
+	 * {@code produceAsync} returns only after the commit); inside one, it joins it.
+	 */
+	private <T> T inTransactionIfNeeded(java.util.function.Supplier<T> work) {
+		if (!this.transactions.enabled() || this.transactions.isOpenOnThisThread()) {
+			return work.get();
+		}
+		return transaction((transaction) -> work.get());
+	}
+
+	/** Validates a message (after middleware) and keeps it until the next flush. */
+	public void buffer(Message message) {
+		Message transformed = this.middleware.apply(message);
+		this.encoder.encode(transformed);
+		this.buffer.add(List.of(transformed));
+		this.monitor.publish(new ProducerEvent.MessageBuffered(id(), transformed));
+	}
+
+	/** Validates messages (after middleware) and keeps them until the next flush; one invalid refuses all. */
+	public void bufferMany(List<Message> messages) {
+		List<Message> transformed = transform(messages);
+		for (Message message : transformed) {
+			this.encoder.encode(message);
+		}
+		this.buffer.add(transformed);
+		this.monitor.publish(new ProducerEvent.MessagesBuffered(id(), List.copyOf(transformed)));
+	}
+
+	/** Messages buffered and not yet flushed. */
+	public int bufferSize() {
+		return this.buffer.size();
+	}
+
+	/**
+	 * Sends everything buffered and waits for the reports (in one transaction on a transactional producer).
+	 * Messages not delivered go back into the buffer, ahead of anything buffered meanwhile.
+	 * @throws DeliveryFailedException for the first undelivered message (others suppressed in it)
+	 */
+	public List<DeliveryReport> flushSync() {
+		List<Message> taken = this.buffer.takeAll();
+		if (taken.isEmpty()) {
+			return List.of();
+		}
+		try {
+			List<DeliveryReport> reports = inTransactionIfNeeded(() -> awaitAll(sendManyUnchanged(taken, Mode.SYNC)));
+			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.SYNC, taken));
+			return reports;
+		}
+		catch (DeliveryFailedException ex) {
+			List<Message> undelivered = new ArrayList<>();
+			undelivered.add(ex.undelivered());
+			for (Throwable suppressed : ex.getSuppressed()) {
+				undelivered.add(((DeliveryFailedException) suppressed).undelivered());
+			}
+			this.buffer.restore(undelivered);
+			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
+			throw ex;
+		}
+		catch (RuntimeException ex) {
+			this.buffer.restore(taken);
+			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
+			throw ex;
+		}
+	}
+
+	/**
+	 * Sends everything buffered and returns the handles at once; the buffer is empty afterwards unless the
+	 * producer refused the batch, in which case it keeps the messages.
+	 */
+	public List<DeliveryHandle> flushAsync() {
+		List<Message> taken = this.buffer.takeAll();
+		if (taken.isEmpty()) {
+			return List.of();
+		}
+		try {
+			List<DeliveryHandle> handles = inTransactionIfNeeded(() -> sendManyUnchanged(taken, Mode.ASYNC));
+			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.ASYNC, taken));
+			return handles;
+		}
+		catch (RuntimeException ex) {
+			this.buffer.restore(taken);
+			reportRefusal(ErrorType.BUFFER_FLUSH_ASYNC, ex, null);
+			throw ex;
+		}
+	}
+
 	/** Creates the Kafka client and starts dispatching; does nothing if connected already. */
 	public void connect() {
 		if (this.status == ProducerStatus.CONNECTED) {
@@ -154,7 +283,7 @@ public final class Producer implements AutoCloseable {
 	}
 
 	private void start() {
-		this.client = this.config.clientFactory().apply(this.config.clientProperties());
+		this.client = this.transactions.newClient();
 		ReportDispatcher dispatcher;
 		if (this.config.pollingMode() == PollingMode.FD) {
 			WakeupPipe pipe = WakeupPipe.open();
@@ -183,7 +312,7 @@ public final class Producer implements AutoCloseable {
 	 */
 	public DeliveryReport produceSync(Message message) {
 		try {
-			return send(message, Mode.SYNC, null).await();
+			return inTransactionIfNeeded(() -> send(message, Mode.SYNC, null).await());
 		}
 		catch (RuntimeException ex) {
 			reportRefusal(ErrorType.MESSAGE_PRODUCE_SYNC, ex, message);
@@ -204,7 +333,7 @@ public final class Producer implements AutoCloseable {
 	 */
 	public DeliveryHandle produceAsync(Message message, DeliveryCallback callback) {
 		try {
-			return send(message, Mode.ASYNC, callback);
+			return inTransactionIfNeeded(() -> send(message, Mode.ASYNC, callback));
 		}
 		catch (RuntimeException ex) {
 			reportRefusal(ErrorType.MESSAGE_PRODUCE_ASYNC, ex, message);
@@ -221,26 +350,7 @@ public final class Producer implements AutoCloseable {
 	 */
 	public List<DeliveryReport> produceManySync(List<Message> messages) {
 		try {
-			List<DeliveryHandle> handles = sendMany(messages, Mode.SYNC);
-			List<DeliveryReport> reports = new ArrayList<>(handles.size());
-			DeliveryFailedException firstFailure = null;
-			for (DeliveryHandle handle : handles) {
-				try {
-					reports.add(handle.await());
-				}
-				catch (DeliveryFailedException ex) {
-					if (firstFailure == null) {
-						firstFailure = ex;
-					}
-					else {
-						firstFailure.addSuppressed(ex);
-					}
-				}
-			}
-			if (firstFailure != null) {
-				throw firstFailure;
-			}
-			return reports;
+			return inTransactionIfNeeded(() -> awaitAll(sendMany(messages, Mode.SYNC)));
 		}
 		catch (RuntimeException ex) {
 			reportRefusal(ErrorType.MESSAGES_PRODUCE_MANY_SYNC, ex, null);
@@ -251,7 +361,7 @@ public final class Producer implements AutoCloseable {
 	/** Sends messages, all validated first, and returns their handles in order. */
 	public List<DeliveryHandle> produceManyAsync(List<Message> messages) {
 		try {
-			return sendMany(messages, Mode.ASYNC);
+			return inTransactionIfNeeded(() -> sendMany(messages, Mode.ASYNC));
 		}
 		catch (RuntimeException ex) {
 			reportRefusal(ErrorType.MESSAGES_PRODUCE_MANY_ASYNC, ex, null);
@@ -259,7 +369,31 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	private DeliveryHandle send(Message message, Mode mode, DeliveryCallback callback) {
+	/** Waits for every handle; the first failure is thrown with the others suppressed in it. */
+	private List<DeliveryReport> awaitAll(List<DeliveryHandle> handles) {
+		List<DeliveryReport> reports = new ArrayList<>(handles.size());
+		DeliveryFailedException firstFailure = null;
+		for (DeliveryHandle handle : handles) {
+			try {
+				reports.add(handle.await());
+			}
+			catch (DeliveryFailedException ex) {
+				if (firstFailure == null) {
+					firstFailure = ex;
+				}
+				else {
+					firstFailure.addSuppressed(ex);
+				}
+			}
+		}
+		if (firstFailure != null) {
+			throw firstFailure;
+		}
+		return reports;
+	}
+
+	private DeliveryHandle send(Message original, Mode mode, DeliveryCallback callback) {
+		Message message = this.middleware.apply(original);
 		ProducerRecord<byte[], byte[]> record = this.encoder.encode(message);
 		connect();
 		checkMayWait(mode);
@@ -270,11 +404,24 @@ public final class Producer implements AutoCloseable {
 		return handle;
 	}
 
+	private List<Message> transform(List<Message> messages) {
+		List<Message> transformed = new ArrayList<>(messages.size());
+		for (Message message : messages) {
+			transformed.add(this.middleware.apply(message));
+		}
+		return transformed;
+	}
+
 	private List<DeliveryHandle> sendMany(List<Message> messages, Mode mode) {
 		if (messages == null) {
 			throw new InvalidMessageException(InvalidMessageException.Violation.MESSAGE_MISSING, null,
 					"Message list is null");
 		}
+		return sendManyUnchanged(transform(messages), mode);
+	}
+
+	/** Sends messages that went through the middleware already. */
+	private List<DeliveryHandle> sendManyUnchanged(List<Message> messages, Mode mode) {
 		List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(messages.size());
 		for (Message message : messages) {
 			records.add(this.encoder.encode(message));
@@ -306,8 +453,8 @@ public final class Producer implements AutoCloseable {
 		DeliveryHandle handle = new DeliveryHandle(this, message, callback);
 		ReportQueue<Completion> reports = this.queue;
 		try {
-			this.client.send(record, (metadata, error) -> reports
-				.offer(new Completion(handle, metadata, error, error != null && this.purging)));
+			this.client.send(record, (metadata, error) -> reports.offer(new Completion(handle, metadata, error,
+					error != null && (this.purging || error instanceof TransactionAbortedException))));
 		}
 		catch (RuntimeException ex) {
 			// Not an ApiException (those reach the callback): the client refused it, no callback follows.

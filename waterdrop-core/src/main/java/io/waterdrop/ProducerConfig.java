@@ -68,6 +68,8 @@ public final class ProducerConfig {
 
 	private final Duration waitTimeoutOnQueueFull;
 
+	private final boolean reloadOnTransactionFatalError;
+
 	private final Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory;
 
 	private ProducerConfig(Builder builder) {
@@ -86,6 +88,7 @@ public final class ProducerConfig {
 		this.maxInFlight = builder.maxInFlight;
 		this.waitOnQueueFull = builder.waitOnQueueFull;
 		this.waitTimeoutOnQueueFull = builder.waitTimeoutOnQueueFull;
+		this.reloadOnTransactionFatalError = builder.reloadOnTransactionFatalError;
 		this.clientFactory = builder.clientFactory;
 		validate();
 	}
@@ -224,6 +227,14 @@ public final class ProducerConfig {
 		return this.waitTimeoutOnQueueFull;
 	}
 
+	/**
+	 * Whether a transactional producer rebuilds its Kafka client after a fatal error such as being fenced
+	 * (true), so that it keeps working; otherwise it stays broken and every transaction fails.
+	 */
+	public boolean reloadOnTransactionFatalError() {
+		return this.reloadOnTransactionFatalError;
+	}
+
 	Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory() {
 		return this.clientFactory;
 	}
@@ -271,6 +282,8 @@ public final class ProducerConfig {
 		private boolean waitOnQueueFull = true;
 
 		private Duration waitTimeoutOnQueueFull = DEFAULT_WAIT_TIMEOUT_ON_QUEUE_FULL;
+
+		private boolean reloadOnTransactionFatalError = true;
 
 		private Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory = KafkaProducer::new;
 
@@ -358,6 +371,11 @@ public final class ProducerConfig {
 
 		public Builder waitTimeoutOnQueueFull(Duration waitTimeoutOnQueueFull) {
 			this.waitTimeoutOnQueueFull = waitTimeoutOnQueueFull;
+			return this;
+		}
+
+		public Builder reloadOnTransactionFatalError(boolean reloadOnTransactionFatalError) {
+			this.reloadOnTransactionFatalError = reloadOnTransactionFatalError;
 			return this;
 		}
 

@@ -21,6 +21,21 @@ public enum ErrorType {
 	/** The broker (or the client) reported that a message was not delivered. */
 	DELIVERY("message.delivery"),
 
+	/** {@code flushSync} left undelivered messages in the buffer. */
+	BUFFER_FLUSH_SYNC("buffer.flush_sync"),
+
+	/** {@code flushAsync} was refused; the messages stay buffered. */
+	BUFFER_FLUSH_ASYNC("buffer.flush_async"),
+
+	/** A transaction could not be committed. */
+	TRANSACTION_COMMIT("transaction.commit"),
+
+	/** A transaction could not be aborted. */
+	TRANSACTION_ABORT("transaction.abort"),
+
+	/** The client hit a fatal error (fenced, ...) and was rebuilt, or could not be. */
+	PRODUCER_RELOAD("producer.reload"),
+
 	/** Code run while dispatching a delivery report threw: a handle callback. */
 	CALLBACK("callbacks.delivery.error"),
 

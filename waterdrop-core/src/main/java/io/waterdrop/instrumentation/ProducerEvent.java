@@ -4,6 +4,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
 
@@ -106,6 +109,79 @@ public sealed interface ProducerEvent extends Event {
 		@Override
 		public String name() {
 			return "statistics.emitted";
+		}
+	}
+
+	/** {@code message.buffered}: a message was validated and buffered until the next flush. */
+	record MessageBuffered(String producerId, Message message) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "message.buffered";
+		}
+	}
+
+	/** {@code messages.buffered}: messages were validated and buffered until the next flush. */
+	record MessagesBuffered(String producerId, List<Message> messages) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "messages.buffered";
+		}
+	}
+
+	/** {@code buffer.flushed_sync} / {@code buffer.flushed_async}: the buffer's messages were sent. */
+	record BufferFlushed(String producerId, Mode mode, List<Message> messages) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "buffer.flushed_" + this.mode.suffix();
+		}
+	}
+
+	/** {@code transaction.started}. */
+	record TransactionStarted(String producerId) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "transaction.started";
+		}
+	}
+
+	/** {@code transaction.committed}. */
+	record TransactionCommitted(String producerId) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "transaction.committed";
+		}
+	}
+
+	/** {@code transaction.aborted}: rolled back, on request or after a failure. */
+	record TransactionAborted(String producerId) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "transaction.aborted";
+		}
+	}
+
+	/** {@code transaction.finished}: after commit or abort, always. */
+	record TransactionFinished(String producerId) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "transaction.finished";
+		}
+	}
+
+	/** {@code transaction.marked_as_consumed}: consumer offsets were added to the open transaction. */
+	record TransactionMarkedAsConsumed(String producerId, Map<TopicPartition, OffsetAndMetadata> offsets,
+			String consumerGroup) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "transaction.marked_as_consumed";
+		}
+	}
+
+	/** {@code producer.reloaded}: the Kafka client was rebuilt after a fatal error. */
+	record Reloaded(String producerId, Throwable cause) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "producer.reloaded";
 		}
 	}
 
