@@ -230,6 +230,9 @@ public final class KafkaTestBroker {
 			return new Running("testcontainers", container.getBootstrapServers(), container::stop);
 		}
 		EmbeddedKafkaKraftBroker embedded = new EmbeddedKafkaKraftBroker(1, 1);
+		// One broker: the transaction state log (default replication 3, min ISR 2) must fit on it.
+		embedded.brokerProperty("transaction.state.log.replication.factor", "1");
+		embedded.brokerProperty("transaction.state.log.min.isr", "1");
 		embedded.afterPropertiesSet();
 		return new Running("embedded", embedded.getBrokersAsString(), embedded::destroy);
 	}
