@@ -1,0 +1,127 @@
+package io.waterdrop.polling;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A flooding source cannot starve a quiet one: the Poller gives each ready source one {@code maxTime} slice
+ * per round, so a quiet report waits about one slice, not until the flood ends (here: never).
+ */
+class PollerFairnessTests {
+
+	private static final Duration MAX_TIME = Duration.ofMillis(20);
+
+	/** One slice of the flood in progress, one more queued ahead, plus scheduling noise on a busy box. */
+	private static final Duration LATENCY_BOUND = MAX_TIME.multipliedBy(3).plusMillis(150);
+
+	@Test
+	@Timeout(30)
+	void quietSourceIsServedWithinAboutOneSliceOfAFlood() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("fairness"));
+		TestSource flood = new TestSource("flood", MAX_TIME);
+		TestSource quiet = new TestSource("quiet", MAX_TIME);
+		AtomicBoolean flooding = new AtomicBoolean(true);
+		AtomicInteger floodDispatched = new AtomicInteger();
+		// Each flood report does ~50 µs of work and queues the next: the flood's queue is never empty.
+		Runnable floodReport = new Runnable() {
+			@Override
+			public void run() {
+				TestSource.spin(TimeUnit.MICROSECONDS.toNanos(50));
+				floodDispatched.incrementAndGet();
+				if (flooding.get()) {
+					flood.offer(this);
+				}
+			}
+		};
+		PollingSession floodSession = flood.registerWith(poller);
+		PollingSession quietSession = quiet.registerWith(poller);
+		try {
+			for (int i = 0; i < 4; i++) {
+				flood.offer(floodReport);
+			}
+			// The flood is running when its slices start getting cut by the deadline.
+			await().atMost(Duration.ofSeconds(5)).until(() -> poller.stats().exhaustedDrains() >= 3);
+			List<Long> latencies = new ArrayList<>();
+			for (int sample = 0; sample < 8; sample++) {
+				int floodDrainsBefore = flood.drains.get();
+				CompletableFuture<Long> served = new CompletableFuture<>();
+				long offered = System.nanoTime();
+				quiet.offer(() -> served.complete(System.nanoTime()));
+				long latencyNanos = served.get(5, TimeUnit.SECONDS) - offered;
+				int floodSlicesMeanwhile = flood.drains.get() - floodDrainsBefore;
+				latencies.add(TimeUnit.NANOSECONDS.toMillis(latencyNanos));
+				// Timing-free form of the same claim: the quiet report waited for at most the slice in
+				// progress and the one queued ahead of it.
+				assertThat(floodSlicesMeanwhile).as("flood slices started while the quiet report waited")
+					.isLessThanOrEqualTo(2);
+				assertThat(Duration.ofNanos(latencyNanos)).as("quiet report latency (all so far: %s ms)", latencies)
+					.isLessThan(LATENCY_BOUND);
+				Thread.sleep(7); // sample different points of a slice
+			}
+			assertThat(flooding).isTrue();
+			assertThat(poller.stats().exhaustedDrains()).isPositive();
+			assertThat(floodDispatched.get()).isGreaterThan(100);
+		}
+		finally {
+			flooding.set(false);
+			floodSession.detach().get(10, TimeUnit.SECONDS);
+			quietSession.detach().get(10, TimeUnit.SECONDS);
+			assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		}
+	}
+
+	@Test
+	@Timeout(30)
+	void twoFloodsShareThePollerInAlternatingSlices() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("fair-share"));
+		AtomicBoolean flooding = new AtomicBoolean(true);
+		TestSource first = new TestSource("first", MAX_TIME);
+		TestSource second = new TestSource("second", MAX_TIME);
+		AtomicInteger firstDispatched = new AtomicInteger();
+		AtomicInteger secondDispatched = new AtomicInteger();
+		Runnable firstReport = selfRenewing(first, flooding, firstDispatched);
+		Runnable secondReport = selfRenewing(second, flooding, secondDispatched);
+		PollingSession firstSession = first.registerWith(poller);
+		PollingSession secondSession = second.registerWith(poller);
+		try {
+			first.offer(firstReport);
+			second.offer(secondReport);
+			await().atMost(Duration.ofSeconds(10)).until(() -> first.drains.get() >= 20 && second.drains.get() >= 20);
+			// Round robin: the slice counts of two always-ready sources differ by at most one.
+			int a = first.drains.get();
+			int b = second.drains.get();
+			assertThat(Math.abs(a - b)).as("slices %d vs %d", a, b).isLessThanOrEqualTo(2);
+		}
+		finally {
+			flooding.set(false);
+			firstSession.detach().get(10, TimeUnit.SECONDS);
+			secondSession.detach().get(10, TimeUnit.SECONDS);
+			assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		}
+	}
+
+	private static Runnable selfRenewing(TestSource source, AtomicBoolean flooding, AtomicInteger dispatched) {
+		return new Runnable() {
+			@Override
+			public void run() {
+				TestSource.spin(TimeUnit.MICROSECONDS.toNanos(50));
+				dispatched.incrementAndGet();
+				if (flooding.get()) {
+					source.offer(this);
+				}
+			}
+		};
+	}
+
+}

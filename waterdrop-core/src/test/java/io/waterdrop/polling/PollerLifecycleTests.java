@@ -1,0 +1,264 @@
+package io.waterdrop.polling;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.instrumentation.PollerEvent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The Poller thread's life (started by the first registration, ended after the last detach, restarted with
+ * the same name), and registration and detachment taking effect at once rather than after a poll timeout.
+ */
+class PollerLifecycleTests {
+
+	/** Long enough that anything waiting for it would blow the bounds below. */
+	private static final Duration LONG_POLL_TIMEOUT = Duration.ofSeconds(5);
+
+	private static final Duration PROMPT = Duration.ofSeconds(1);
+
+	@Test
+	@Timeout(20)
+	void threadStartsOnFirstRegistrationEndsAfterLastDetachAndRestartsWithTheSameName() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("lifecycle").withPollTimeout(LONG_POLL_TIMEOUT));
+		String name = poller.threadName();
+		assertThat(name).matches("waterdrop\\.poller#\\d+-lifecycle");
+		assertThat(poller.isRunning()).isFalse();
+		assertThat(TestSource.threadAlive(name)).isFalse();
+
+		TestSource first = new TestSource("first", Duration.ofMillis(100));
+		PollingSession session = first.registerWith(poller);
+		assertThat(poller.isRunning()).isTrue();
+		assertThat(session.mode()).isEqualTo(PollingMode.FD);
+		assertThat(session.pollerName()).isEqualTo("lifecycle");
+		Thread firstThread = dispatchedOn(first);
+		assertThat(firstThread.getName()).isEqualTo(name);
+		assertThat(firstThread.isDaemon()).isTrue();
+		assertThat(poller.producerIds()).containsExactly("first");
+		assertThat(poller.registeredProducers()).isEqualTo(1);
+		assertThat(first.events(PollerEvent.ProducerRegistered.class))
+			.containsExactly(new PollerEvent.ProducerRegistered("lifecycle", "first"));
+
+		session.detach().get(PROMPT.toMillis(), TimeUnit.MILLISECONDS);
+		assertThat(poller.awaitStopped(PROMPT)).isTrue();
+		assertThat(poller.isRunning()).isFalse();
+		assertThat(poller.registeredProducers()).isZero();
+		assertThat(poller.producerIds()).isEmpty();
+		assertThat(first.events(PollerEvent.ProducerUnregistered.class))
+			.containsExactly(new PollerEvent.ProducerUnregistered("lifecycle", "first"));
+		firstThread.join(PROMPT.toMillis());
+		assertThat(firstThread.isAlive()).isFalse();
+		assertThat(TestSource.threadAlive(name)).isFalse();
+
+		TestSource second = new TestSource("second", Duration.ofMillis(100));
+		PollingSession again = second.registerWith(poller);
+		Thread secondThread = dispatchedOn(second);
+		assertThat(secondThread).isNotSameAs(firstThread);
+		assertThat(secondThread.getName()).isEqualTo(name);
+		again.detach().get(PROMPT.toMillis(), TimeUnit.MILLISECONDS);
+		assertThat(poller.awaitStopped(PROMPT)).isTrue();
+	}
+
+	/** awaitStopped promises that the thread has ended, not merely that it is about to. */
+	@RepeatedTest(30)
+	@Timeout(10)
+	void awaitStoppedReturnsOnlyOnceTheThreadHasEnded() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("stopping"));
+		TestSource source = new TestSource("source", Duration.ofMillis(100));
+		PollingSession session = source.registerWith(poller);
+		Thread thread = dispatchedOn(source);
+		session.detach().get(PROMPT.toMillis(), TimeUnit.MILLISECONDS);
+		assertThat(poller.awaitStopped(PROMPT)).isTrue();
+		assertThat(thread.isAlive()).as("thread alive after awaitStopped returned").isFalse();
+	}
+
+	@Test
+	@Timeout(20)
+	void newlyRegisteredSourceIsServedAtOnceNotAfterThePollTimeout() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("latency").withPollTimeout(LONG_POLL_TIMEOUT));
+		TestSource idle = new TestSource("idle", Duration.ofMillis(100));
+		PollingSession idleSession = idle.registerWith(poller);
+		try {
+			dispatchedOn(idle);
+			Thread.sleep(50); // the thread is waiting in select() now, for up to 5 s
+
+			// Report queued before the registration: its signal predates the selection key.
+			TestSource early = new TestSource("early", Duration.ofMillis(100));
+			CompletableFuture<Long> earlyServed = new CompletableFuture<>();
+			long earlyStart = System.nanoTime();
+			early.offer(() -> earlyServed.complete(System.nanoTime()));
+			PollingSession earlySession = early.registerWith(poller);
+			assertThat(Duration.ofNanos(earlyServed.get(10, TimeUnit.SECONDS) - earlyStart)).isLessThan(PROMPT);
+
+			Thread.sleep(50);
+			// Report queued right after the registration returned (the key may or may not exist yet).
+			TestSource late = new TestSource("late", Duration.ofMillis(100));
+			CompletableFuture<Long> lateServed = new CompletableFuture<>();
+			long lateStart = System.nanoTime();
+			PollingSession lateSession = late.registerWith(poller);
+			late.offer(() -> lateServed.complete(System.nanoTime()));
+			assertThat(Duration.ofNanos(lateServed.get(10, TimeUnit.SECONDS) - lateStart)).isLessThan(PROMPT);
+
+			Thread.sleep(50);
+			long detachStart = System.nanoTime();
+			earlySession.detach().get(10, TimeUnit.SECONDS);
+			assertThat(Duration.ofNanos(System.nanoTime() - detachStart)).isLessThan(PROMPT);
+			detachStart = System.nanoTime();
+			lateSession.detach().get(10, TimeUnit.SECONDS);
+			assertThat(Duration.ofNanos(System.nanoTime() - detachStart)).isLessThan(PROMPT);
+			assertThat(poller.producerIds()).containsExactly("idle");
+			assertThat(poller.stats().timeoutWakeups()).isZero();
+		}
+		finally {
+			long detachStart = System.nanoTime();
+			idleSession.detach().get(10, TimeUnit.SECONDS);
+			assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+			assertThat(Duration.ofNanos(System.nanoTime() - detachStart)).isLessThan(PROMPT);
+		}
+	}
+
+	@Test
+	@Timeout(20)
+	void globalPollerThreadIsPollerZero() throws Exception {
+		Poller global = Poller.global();
+		assertThat(Poller.global()).isSameAs(global);
+		assertThat(global.name()).isEqualTo("global");
+		assertThat(global.threadName()).isEqualTo("waterdrop.poller#0");
+		TestSource source = new TestSource("global-probe", Duration.ofMillis(100));
+		PollingSession session = source.registerWith(global);
+		try {
+			Thread thread = dispatchedOn(source);
+			assertThat(thread.getName()).isEqualTo("waterdrop.poller#0");
+			assertThat(TestSource.threadAlive("waterdrop.poller#0")).isTrue();
+			assertThat(session.pollerName()).isEqualTo("global");
+		}
+		finally {
+			session.detach().get(10, TimeUnit.SECONDS);
+		}
+	}
+
+	@Test
+	@Timeout(20)
+	void isPollingThreadOnlyOnThePollerThread() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("caller"));
+		TestSource source = new TestSource("source", Duration.ofMillis(100));
+		PollingSession session = source.registerWith(poller);
+		try {
+			CompletableFuture<Boolean> inside = new CompletableFuture<>();
+			source.offer(() -> inside.complete(session.isPollingThread() && poller.isPollerThread()));
+			assertThat(inside.get(10, TimeUnit.SECONDS)).isTrue();
+			assertThat(session.isPollingThread()).isFalse();
+			assertThat(poller.isPollerThread()).isFalse();
+		}
+		finally {
+			session.detach().get(10, TimeUnit.SECONDS);
+			assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		}
+	}
+
+	/**
+	 * detach() dispatches everything queued before it completes, each report once, in maxTime slices (so
+	 * another source is served meanwhile: the anchor's close drain held the Poller until empty).
+	 */
+	@RepeatedTest(3)
+	@Timeout(30)
+	void detachDispatchesEveryQueuedReportOnceBeforeCompletingWithoutHoldingThePoller() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("detach").withPollTimeout(LONG_POLL_TIMEOUT));
+		TestSource detaching = new TestSource("detaching", Duration.ofMillis(5));
+		TestSource other = new TestSource("other", Duration.ofMillis(5));
+		PollingSession detachingSession = detaching.registerWith(poller);
+		PollingSession otherSession = other.registerWith(poller);
+		int reports = 10_000;
+		AtomicIntegerArray dispatched = new AtomicIntegerArray(reports);
+		AtomicInteger count = new AtomicInteger();
+		CountDownLatch blocking = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		// Hold the Poller thread inside a drain so that every report below is queued when detach() is called.
+		detaching.offer(() -> {
+			blocking.countDown();
+			awaitQuietly(release);
+		});
+		assertThat(blocking.await(10, TimeUnit.SECONDS)).isTrue();
+		for (int i = 0; i < reports; i++) {
+			int report = i;
+			detaching.offer(() -> {
+				TestSource.spin(TimeUnit.MICROSECONDS.toNanos(20));
+				dispatched.incrementAndGet(report);
+				count.incrementAndGet();
+			});
+		}
+		CompletableFuture<Void> detached = detachingSession.detach();
+		AtomicInteger countWhenDetached = new AtomicInteger(-1);
+		detached.thenRun(() -> countWhenDetached.set(count.get()));
+		AtomicInteger countWhenOtherServed = new AtomicInteger(-1);
+		CountDownLatch otherServed = new CountDownLatch(1);
+		other.offer(() -> {
+			countWhenOtherServed.set(count.get());
+			otherServed.countDown();
+		});
+		assertThat(detached).isNotDone();
+		assertThat(detachingSession.detach()).as("detach is idempotent").isSameAs(detached);
+		release.countDown();
+
+		detached.get(20, TimeUnit.SECONDS);
+		assertThat(countWhenDetached).as("reports dispatched when detach completed").hasValue(reports);
+		for (int i = 0; i < reports; i++) {
+			assertThat(dispatched.get(i)).as("times report %d was dispatched", i).isEqualTo(1);
+		}
+		assertThat(detaching.queue.size()).isZero();
+		assertThat(otherServed.await(10, TimeUnit.SECONDS)).isTrue();
+		assertThat(countWhenOtherServed.get()).as("other source served in the middle of the detach drain")
+			.isLessThan(reports);
+		assertThat(poller.producerIds()).containsExactly("other");
+		assertThat(detaching.events(PollerEvent.ProducerUnregistered.class)).hasSize(1);
+		otherSession.detach().get(10, TimeUnit.SECONDS);
+		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+	}
+
+	@Test
+	@Timeout(20)
+	void detachOfAnIdleSourceCompletesAndClosesItsPipe() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("pipe"));
+		TestSource source = new TestSource("source", Duration.ofMillis(100));
+		PollingSession session = source.registerWith(poller);
+		dispatchedOn(source);
+		session.detach().get(10, TimeUnit.SECONDS);
+		assertThat(source.pipe.source().isOpen()).isFalse();
+		// A late signal on a closed pipe is ignored, not thrown into Kafka's network thread.
+		source.pipe.signal();
+		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+	}
+
+	/** Dispatches one report of {@code source} and returns the thread it ran on. */
+	static Thread dispatchedOn(TestSource source) throws Exception {
+		AtomicReference<Thread> thread = new AtomicReference<>();
+		CountDownLatch done = new CountDownLatch(1);
+		source.offer(() -> {
+			thread.set(Thread.currentThread());
+			done.countDown();
+		});
+		await().atMost(Duration.ofSeconds(10)).until(() -> done.getCount() == 0);
+		return thread.get();
+	}
+
+	static void awaitQuietly(CountDownLatch latch) {
+		try {
+			latch.await(20, TimeUnit.SECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+}

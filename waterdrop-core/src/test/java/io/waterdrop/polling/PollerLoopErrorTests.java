@@ -1,0 +1,151 @@
+package io.waterdrop.polling;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.PollerEvent;
+import io.waterdrop.instrumentation.ProducerEvent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A failing drain is a loop failure: reported to every registered source, followed by a back-off that
+ * doubles and resets after a clean cycle, while the other sources keep being served.
+ */
+class PollerLoopErrorTests {
+
+	private static final Duration MIN = Duration.ofMillis(10);
+
+	private static final Duration MAX = Duration.ofMillis(80);
+
+	@Test
+	@Timeout(30)
+	void failingDrainBacksOffDoublingReportsToEverySourceAndResetsAfterACleanCycle() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("errors").withBackoff(MIN, MAX));
+		TestSource healthy = new TestSource("healthy", Duration.ofMillis(100));
+		TestSource broken = new TestSource("broken", Duration.ofMillis(100));
+		PollingSession healthySession = healthy.registerWith(poller);
+		PollingSession brokenSession = broken.registerWith(poller);
+		try {
+			PollerLifecycleTests.dispatchedOn(healthy);
+			PollerLifecycleTests.dispatchedOn(broken);
+			IllegalStateException failure = new IllegalStateException("drain failed");
+			broken.failure = failure;
+			broken.offer(() -> {
+			});
+			await().atMost(Duration.ofSeconds(10)).until(() -> healthy.events(PollerEvent.LoopError.class).size() >= 6);
+
+			// Still serving the healthy source between the failures.
+			CompletableFuture<Thread> served = new CompletableFuture<>();
+			healthy.offer(() -> served.complete(Thread.currentThread()));
+			assertThat(served.get(5, TimeUnit.SECONDS).getName()).isEqualTo(poller.threadName());
+
+			List<Duration> backoffs = healthy.events(PollerEvent.LoopError.class)
+				.stream()
+				.map(PollerEvent.LoopError::backoff)
+				.toList();
+			assertThat(backoffs).startsWith(ms(10), ms(20), ms(40), ms(80), ms(80), ms(80));
+			assertThat(healthy.events(PollerEvent.LoopError.class)).allSatisfy((event) -> {
+				assertThat(event.pollerName()).isEqualTo("errors");
+				assertThat(event.error()).isSameAs(failure);
+			});
+			assertThat(broken.events(PollerEvent.LoopError.class)).isNotEmpty();
+			assertThat(healthy.events(ProducerEvent.ErrorOccurred.class)).isNotEmpty().allSatisfy((event) -> {
+				assertThat(event.type()).isEqualTo(ErrorType.POLLER_LOOP);
+				assertThat(event.type().id()).isEqualTo("poller.polling_loop");
+				assertThat(event.producerId()).isEqualTo("healthy");
+				assertThat(event.error()).isSameAs(failure);
+			});
+			assertThat(broken.events(ProducerEvent.ErrorOccurred.class)).isNotEmpty()
+				.allSatisfy((event) -> assertThat(event.producerId()).isEqualTo("broken"));
+
+			// A clean cycle resets the back-off.
+			int cleanBefore = broken.cleanDrains.get();
+			broken.failure = null;
+			await().atMost(Duration.ofSeconds(5)).until(() -> broken.cleanDrains.get() > cleanBefore);
+			int failuresSoFar = healthy.events(PollerEvent.LoopError.class).size();
+			assertThat(poller.stats().loopErrors()).isEqualTo(failuresSoFar);
+			assertThat(healthy.events(ProducerEvent.ErrorOccurred.class)).hasSize(failuresSoFar);
+			assertThat(broken.queue.size()).isZero();
+			broken.failure = failure;
+			broken.offer(() -> {
+			});
+			await().atMost(Duration.ofSeconds(5))
+				.until(() -> healthy.events(PollerEvent.LoopError.class).size() >= failuresSoFar + 2);
+			List<PollerEvent.LoopError> afterReset = healthy.events(PollerEvent.LoopError.class)
+				.subList(failuresSoFar, failuresSoFar + 2);
+			assertThat(afterReset).map(PollerEvent.LoopError::backoff).containsExactly(ms(10), ms(20));
+			broken.failure = null;
+		}
+		finally {
+			broken.failure = null;
+			brokenSession.detach().get(10, TimeUnit.SECONDS);
+			healthySession.detach().get(10, TimeUnit.SECONDS);
+			assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		}
+		assertThat(healthy.terminated).isNull();
+		assertThat(broken.terminated).isNull();
+	}
+
+	@Test
+	@Timeout(30)
+	void pausesForTheBackoffBetweenFailures() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("pauses").withBackoff(Duration.ofMillis(40), Duration.ofMillis(40)));
+		TestSource broken = new TestSource("broken", Duration.ofMillis(100));
+		broken.failure = new IllegalStateException("drain failed");
+		PollingSession session = broken.registerWith(poller);
+		try {
+			long start = System.nanoTime();
+			await().atMost(Duration.ofSeconds(10)).until(() -> broken.drains.get() >= 6);
+			long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+			// Five pauses of 40 ms at least between six attempts; a missing pause would spin far faster.
+			assertThat(elapsedMillis).isGreaterThanOrEqualTo(5 * 40 - 10);
+		}
+		finally {
+			broken.failure = null;
+			session.detach().get(10, TimeUnit.SECONDS);
+			assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		}
+	}
+
+	@Test
+	@Timeout(30)
+	void failingPeriodicIsALoopFailureToo() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("periodic-errors")
+			.withPollTimeout(Duration.ofMillis(20))
+			.withBackoff(MIN, MAX));
+		IllegalStateException failure = new IllegalStateException("periodic failed");
+		TestSource source = new TestSource("source", Duration.ofMillis(100)) {
+			@Override
+			public void periodic(long nowNanos) {
+				throw failure;
+			}
+		};
+		PollingSession session = source.registerWith(poller);
+		try {
+			await().atMost(Duration.ofSeconds(10)).until(() -> source.events(PollerEvent.LoopError.class).size() >= 2);
+			assertThat(source.events(ProducerEvent.ErrorOccurred.class))
+				.allSatisfy((event) -> assertThat(event.error()).isSameAs(failure));
+			// Reports still flow.
+			CompletableFuture<Void> served = new CompletableFuture<>();
+			source.offer(() -> served.complete(null));
+			served.get(5, TimeUnit.SECONDS);
+		}
+		finally {
+			session.detach().get(10, TimeUnit.SECONDS);
+			assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		}
+	}
+
+	private static Duration ms(long millis) {
+		return Duration.ofMillis(millis);
+	}
+
+}

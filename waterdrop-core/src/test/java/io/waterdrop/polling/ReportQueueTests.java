@@ -1,0 +1,243 @@
+package io.waterdrop.polling;
+
+import java.io.IOException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.RepetitionInfo;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+
+/**
+ * The edge-triggered signal of {@link ReportQueue}: one signal per burst, no lost wake-up, every report
+ * drained exactly once, and the "drain again without a signal" promise of a deadline-stopped drain.
+ */
+class ReportQueueTests {
+
+	private static final int PRODUCERS = 4;
+
+	private static final int PER_PRODUCER = 5_000;
+
+	private static final int TOTAL = PRODUCERS * PER_PRODUCER;
+
+	@Test
+	@Timeout(5)
+	void signalsOnceUntilDrained() {
+		AtomicInteger signals = new AtomicInteger();
+		ReportQueue<Integer> queue = new ReportQueue<>(signals::incrementAndGet);
+		queue.offer(1);
+		queue.offer(2);
+		queue.offer(3);
+		assertThat(signals).hasValue(1);
+		assertThat(queue.size()).isEqualTo(3);
+		List<Integer> drained = new ArrayList<>();
+		assertThat(queue.drain(System.nanoTime() + TimeUnit.SECONDS.toNanos(10), drained::add)).isTrue();
+		assertThat(drained).containsExactly(1, 2, 3);
+		assertThat(queue.size()).isZero();
+		// The drain cleared the signal: the next report is a new edge.
+		queue.offer(4);
+		assertThat(signals).hasValue(2);
+	}
+
+	@Test
+	@Timeout(5)
+	void deadlineStoppedDrainDispatchesOneReturnsFalseAndSuppressesSignals() {
+		AtomicInteger signals = new AtomicInteger();
+		ReportQueue<Integer> queue = new ReportQueue<>(signals::incrementAndGet);
+		queue.offer(1);
+		queue.offer(2);
+		queue.offer(3);
+		List<Integer> drained = new ArrayList<>();
+		// A deadline already passed still dispatches one report (progress), then stops.
+		assertThat(queue.drain(System.nanoTime() - 1, drained::add)).isFalse();
+		assertThat(drained).containsExactly(1);
+		assertThat(queue.size()).isEqualTo(2);
+		// The caller promised to drain again, so offers meanwhile need no signal.
+		queue.offer(4);
+		assertThat(signals).hasValue(1);
+		assertThat(queue.drain(System.nanoTime() + TimeUnit.SECONDS.toNanos(10), drained::add)).isTrue();
+		assertThat(drained).containsExactly(1, 2, 3, 4);
+		assertThat(queue.size()).isZero();
+		queue.offer(5);
+		assertThat(signals).hasValue(2);
+	}
+
+	@Test
+	@Timeout(5)
+	void drainOfEmptyQueueReturnsTrueAndDispatchesNothing() {
+		ReportQueue<Integer> queue = new ReportQueue<>(() -> {
+		});
+		AtomicInteger dispatched = new AtomicInteger();
+		assertThat(queue.drain(System.nanoTime() - 1, (report) -> dispatched.incrementAndGet())).isTrue();
+		assertThat(dispatched).hasValue(0);
+		assertThat(queue.size()).isZero();
+	}
+
+	@Test
+	@Timeout(5)
+	void dispatcherThatThrowsConsumesTheReportAndLeavesTheQueueSignalable() {
+		AtomicInteger signals = new AtomicInteger();
+		ReportQueue<Integer> queue = new ReportQueue<>(signals::incrementAndGet);
+		queue.offer(1);
+		queue.offer(2);
+		assertThatIllegalStateException().isThrownBy(() -> queue.drain(Long.MAX_VALUE, (report) -> {
+			throw new IllegalStateException("boom");
+		}));
+		// Counted out even though it threw: size() must not drift.
+		assertThat(queue.size()).isEqualTo(1);
+		// The signal was cleared by the drain: a new report signals, so it cannot be stranded.
+		queue.offer(3);
+		assertThat(signals).hasValue(2);
+		List<Integer> drained = new ArrayList<>();
+		assertThat(queue.drain(System.nanoTime() + TimeUnit.SECONDS.toNanos(10), drained::add)).isTrue();
+		assertThat(drained).containsExactly(2, 3);
+		assertThat(queue.size()).isZero();
+	}
+
+	/**
+	 * Producers offer concurrently; a drainer waits on a semaphore released by the wake-up and, after a
+	 * deadline-stopped drain, drains again without waiting. A lost wake-up leaves the drainer waiting with
+	 * reports queued, which fails the test (it does not just hang).
+	 */
+	@RepeatedTest(40)
+	@Timeout(20)
+	void concurrentOffersWithSemaphoreWakeupAreDrainedExactlyOnce(RepetitionInfo repetition) throws Exception {
+		Semaphore wakeups = new Semaphore(0);
+		AtomicInteger signals = new AtomicInteger();
+		ReportQueue<Integer> queue = new ReportQueue<>(() -> {
+			signals.incrementAndGet();
+			wakeups.release();
+		});
+		// Alternate between budgets that stop after every report and ones that rarely stop.
+		long budgetNanos = (repetition.getCurrentRepetition() % 2 == 0) ? 0 : TimeUnit.MICROSECONDS.toNanos(200);
+		runConcurrently(queue, signals, budgetNanos, () -> wakeups.tryAcquire(2, TimeUnit.SECONDS));
+	}
+
+	/** The same with the real thing: a {@link WakeupPipe} watched by a {@link Selector}. */
+	@RepeatedTest(20)
+	@Timeout(20)
+	void concurrentOffersWithWakeupPipeAreDrainedExactlyOnce(RepetitionInfo repetition) throws Exception {
+		WakeupPipe pipe = WakeupPipe.open();
+		AtomicInteger signals = new AtomicInteger();
+		ReportQueue<Integer> queue = new ReportQueue<>(() -> {
+			signals.incrementAndGet();
+			pipe.signal();
+		});
+		long budgetNanos = (repetition.getCurrentRepetition() % 2 == 0) ? 0 : TimeUnit.MICROSECONDS.toNanos(200);
+		try (Selector selector = Selector.open()) {
+			pipe.source().register(selector, SelectionKey.OP_READ);
+			runConcurrently(queue, signals, budgetNanos, () -> {
+				boolean signalled = selector.select(2000) > 0;
+				selector.selectedKeys().clear();
+				pipe.clear();
+				return signalled;
+			});
+		}
+		finally {
+			pipe.close();
+		}
+	}
+
+	private void runConcurrently(ReportQueue<Integer> queue, AtomicInteger signals, long budgetNanos,
+			WaitForSignal waitForSignal) throws Exception {
+		AtomicIntegerArray dispatched = new AtomicIntegerArray(TOTAL);
+		AtomicInteger received = new AtomicInteger();
+		AtomicInteger drainCalls = new AtomicInteger();
+		AtomicInteger producersDone = new AtomicInteger();
+		AtomicBoolean negativeSize = new AtomicBoolean();
+		AtomicReference<String> lostWakeup = new AtomicReference<>();
+		CountDownLatch start = new CountDownLatch(1);
+		Thread drainer = new Thread(() -> {
+			try {
+				while (received.get() < TOTAL) {
+					if (!waitForSignal.await()) {
+						// No signal for 2 s after every offer returned: a report sits unannounced.
+						if (producersDone.get() == PRODUCERS && received.get() < TOTAL) {
+							lostWakeup.set("no signal while " + queue.size() + " report(s) were queued and "
+									+ (TOTAL - received.get()) + " not yet drained");
+							return;
+						}
+						continue;
+					}
+					// Deadline-stopped drains promise another drain without a signal: keep the promise.
+					boolean empty;
+					do {
+						drainCalls.incrementAndGet();
+						empty = queue.drain(System.nanoTime() + budgetNanos, (report) -> {
+							dispatched.incrementAndGet(report);
+							received.incrementAndGet();
+							if (queue.size() < 0) {
+								negativeSize.set(true);
+							}
+						});
+					}
+					while (!empty);
+				}
+			}
+			catch (Exception ex) {
+				lostWakeup.set("drainer failed: " + ex);
+			}
+		}, "test-drainer");
+		List<Thread> producers = new ArrayList<>();
+		for (int p = 0; p < PRODUCERS; p++) {
+			int base = p * PER_PRODUCER;
+			Thread producer = new Thread(() -> {
+				try {
+					start.await();
+				}
+				catch (InterruptedException ex) {
+					return;
+				}
+				for (int i = 0; i < PER_PRODUCER; i++) {
+					queue.offer(base + i);
+					if (queue.size() < 0) {
+						negativeSize.set(true);
+					}
+					if ((i & 127) == 0) {
+						Thread.yield(); // vary the interleavings: bursts and gaps
+					}
+				}
+				producersDone.incrementAndGet();
+			}, "test-producer-" + p);
+			producers.add(producer);
+			producer.start();
+		}
+		drainer.start();
+		start.countDown();
+		for (Thread producer : producers) {
+			producer.join();
+		}
+		drainer.join();
+		assertThat(lostWakeup.get()).as("lost wake-up").isNull();
+		assertThat(received).hasValue(TOTAL);
+		for (int i = 0; i < TOTAL; i++) {
+			assertThat(dispatched.get(i)).as("times report %d was dispatched", i).isEqualTo(1);
+		}
+		assertThat(negativeSize).as("size() went negative").isFalse();
+		assertThat(queue.size()).isZero();
+		// Edge-triggered: a signal needs a drain in between (the first one excepted), never one per report.
+		assertThat(signals.get()).isLessThanOrEqualTo(drainCalls.get() + 1);
+	}
+
+	@FunctionalInterface
+	private interface WaitForSignal {
+
+		/** Waits up to 2 s for a wake-up; {@code false} if none came. */
+		boolean await() throws InterruptedException, IOException;
+
+	}
+
+}
