@@ -1,10 +1,11 @@
 package io.waterdrop.autoconfigure;
 
 import java.time.Duration;
-import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
@@ -24,19 +25,23 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.core.ProducerFactory;
 
 /**
- * Creates the Kafka client of one WaterDrop producer through a spring-kafka
- * {@link DefaultKafkaProducerFactory}, so that every {@link DefaultKafkaProducerFactoryCustomizer} (Boot's
- * Kafka client metrics among them) applies to it as to Boot's own factory.
+ * Creates the Kafka clients of one WaterDrop producer through a spring-kafka
+ * {@link DefaultKafkaProducerFactory} to which every {@link DefaultKafkaProducerFactoryCustomizer} is
+ * applied, in order, as to Boot's own factory: what customizers set (configs, producer post-processors,
+ * factory listeners such as Boot's Kafka client metrics) applies to WaterDrop's clients too.
  * <p>
- * Each client gets a factory of its own. The factory is not a bean: nothing but the returned client knows
- * it, and closing the client destroys it, which is what really closes the Kafka client (the factory's
- * shared producer ignores {@code close()}).
+ * Each client gets a factory of its own, used for that one client and not a bean. The factory's usual
+ * {@code createProducer()} is bypassed: its shared {@code CloseSafeProducer} ignores {@code close()}, closes
+ * the client by itself after some send errors, and turns a {@code transactional.id} into the prefix of a
+ * cache of its own. WaterDrop owns its client's whole life, transactions and reloads included, so it gets the
+ * raw client; the factory's listeners are told when it is added and when it is closed.
  */
 final class KafkaClientFactory implements Function<Map<String, Object>, Producer<byte[], byte[]>> {
 
-	/** Prefix spring-kafka gives the ids it reports clients under to factory listeners (metrics). */
+	/** Stands in for a factory bean name in the ids listeners see: {@code waterdrop.<client.id>}. */
 	private static final String FACTORY_NAME = "waterdrop";
 
 	private final List<DefaultKafkaProducerFactoryCustomizer> customizers;
@@ -47,34 +52,54 @@ final class KafkaClientFactory implements Function<Map<String, Object>, Producer
 
 	@Override
 	public Producer<byte[], byte[]> apply(Map<String, Object> properties) {
-		DefaultKafkaProducerFactory<byte[], byte[]> factory = new DefaultKafkaProducerFactory<>(properties);
-		// No application context on purpose: spring-kafka would derive a client-id prefix from it and react to
-		// context events; this factory serves one client whose life the WaterDrop producer owns.
-		factory.setBeanName(FACTORY_NAME);
-		// One client per factory: keep client.id as configured instead of spring-kafka's "<client.id>-<n>".
-		factory.updateConfigs(Collections.singletonMap(ProducerConfig.CLIENT_ID_CONFIG, null));
+		SingleClientFactory factory = new SingleClientFactory(properties);
 		this.customizers.forEach((customizer) -> customizer.customize(factory));
-		// Customizers are written for Boot's factory and may set serializers meant for its KafkaTemplate;
-		// WaterDrop serializes messages itself and hands the client bytes.
-		factory.setKeySerializer(new ByteArraySerializer());
-		factory.setValueSerializer(new ByteArraySerializer());
-		return new FactoryOwningClient(factory, factory.createNonTransactionalProducer());
+		return factory.createClient(properties);
+	}
+
+	private static final class SingleClientFactory extends DefaultKafkaProducerFactory<byte[], byte[]> {
+
+		SingleClientFactory(Map<String, Object> properties) {
+			super(properties);
+		}
+
+		Producer<byte[], byte[]> createClient(Map<String, Object> properties) {
+			Map<String, Object> configs = new HashMap<>(getConfigurationProperties());
+			// The identity WaterDrop gave the client, whatever the factory made of it (the constructor moves
+			// transactional.id into a prefix; updateConfigs would turn client.id into one).
+			configs.put(ProducerConfig.CLIENT_ID_CONFIG, properties.get(ProducerConfig.CLIENT_ID_CONFIG));
+			if (properties.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null) {
+				configs.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, properties.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG));
+			}
+			// Customizers are written for Boot's factory and may set serializers meant for its KafkaTemplate;
+			// WaterDrop serializes messages itself and hands the client bytes.
+			setKeySerializer(new ByteArraySerializer());
+			setValueSerializer(new ByteArraySerializer());
+			Producer<byte[], byte[]> client = createRawProducer(configs);
+			String id = FACTORY_NAME + "." + configs.get(ProducerConfig.CLIENT_ID_CONFIG);
+			List<ProducerFactory.Listener<byte[], byte[]>> listeners = List.copyOf(getListeners());
+			listeners.forEach((listener) -> listener.producerAdded(id, client));
+			return new ListenedClient(client,
+					() -> listeners.forEach((listener) -> listener.producerRemoved(id, client)));
+		}
+
 	}
 
 	/**
-	 * Delegates to the factory's producer; {@link #close(Duration)} destroys the factory, which closes the
-	 * Kafka client within the timeout rounded up to whole seconds (spring-kafka's granularity; zero stays
-	 * zero, which is what a forced close needs).
+	 * Delegates to the raw client and tells the factory's listeners once it is closed. The first close closes
+	 * the client for good (Kafka force-closes what its timeout leaves), so later ones do nothing.
 	 */
-	static final class FactoryOwningClient implements Producer<byte[], byte[]> {
-
-		private final DefaultKafkaProducerFactory<byte[], byte[]> factory;
+	static final class ListenedClient implements Producer<byte[], byte[]> {
 
 		private final Producer<byte[], byte[]> delegate;
 
-		FactoryOwningClient(DefaultKafkaProducerFactory<byte[], byte[]> factory, Producer<byte[], byte[]> delegate) {
-			this.factory = factory;
+		private final Runnable closed;
+
+		private final AtomicBoolean closing = new AtomicBoolean();
+
+		ListenedClient(Producer<byte[], byte[]> delegate, Runnable closed) {
 			this.delegate = delegate;
+			this.closed = closed;
 		}
 
 		@Override
@@ -150,13 +175,14 @@ final class KafkaClientFactory implements Function<Map<String, Object>, Producer
 
 		@Override
 		public void close(Duration timeout) {
-			this.factory.setPhysicalCloseTimeout(wholeSeconds(timeout));
-			this.factory.destroy();
-		}
-
-		private static int wholeSeconds(Duration timeout) {
-			long seconds = timeout.toSeconds() + ((timeout.toNanosPart() > 0) ? 1 : 0);
-			return (int) Math.min(Math.max(seconds, 0), Integer.MAX_VALUE);
+			if (this.closing.compareAndSet(false, true)) {
+				try {
+					this.delegate.close(timeout);
+				}
+				finally {
+					this.closed.run();
+				}
+			}
 		}
 
 	}

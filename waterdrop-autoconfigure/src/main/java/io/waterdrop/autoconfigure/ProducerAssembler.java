@@ -42,12 +42,10 @@ final class ProducerAssembler {
 
 	private static final String PREFIX = "waterdrop.";
 
-	private static final String TRANSACTIONAL_ID = org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
-
-	/** Kafka settings WaterDrop decides itself; setting them would silently do nothing or break sending. */
-	private static final Set<String> RESERVED_KAFKA_SETTINGS = Set.of(
+	/** Kafka settings WaterDrop decides itself: setting them would silently do nothing. */
+	private static final Set<String> SERIALIZER_SETTINGS = Set.of(
 			org.apache.kafka.clients.producer.ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
-			org.apache.kafka.clients.producer.ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, TRANSACTIONAL_ID);
+			org.apache.kafka.clients.producer.ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG);
 
 	private final WaterDropProperties properties;
 
@@ -112,6 +110,13 @@ final class ProducerAssembler {
 				this.properties.getMaxWaitTimeout()));
 		builder.statisticsInterval(origins.pick("statistics-interval", own.getStatisticsInterval(),
 				this.properties.getStatisticsInterval()));
+		builder.maxInFlight(origins.pick("max-in-flight", own.getMaxInFlight(), this.properties.getMaxInFlight()));
+		builder.waitOnQueueFull(origins.pick("wait-on-queue-full", own.getWaitOnQueueFull(),
+				this.properties.isWaitOnQueueFull()));
+		builder.waitTimeoutOnQueueFull(origins.pick("wait-timeout-on-queue-full", own.getWaitTimeoutOnQueueFull(),
+				this.properties.getWaitTimeoutOnQueueFull()));
+		builder.reloadOnTransactionFatalError(origins.pick("reload-on-transaction-fatal-error",
+				own.getReloadOnTransactionFatalError(), this.properties.isReloadOnTransactionFatalError()));
 		builder.maxTime(origins.pick("polling.fd.max-time", polling.getFd().getMaxTime(),
 				shared.getFd().getMaxTime()));
 		builder.pollTimeout(origins.pick("polling.thread.poll-timeout", polling.getThread().getPollTimeout(),
@@ -234,22 +239,14 @@ final class ProducerAssembler {
 
 	private static void putChecked(Map<String, Object> settings, Map<String, String> layer, String prefix) {
 		layer.forEach((key, value) -> {
-			if (RESERVED_KAFKA_SETTINGS.contains(key)) {
-				throw reserved(prefix + key, key);
+			if (SERIALIZER_SETTINGS.contains(key)) {
+				throw new InvalidConfigurationException(prefix + key,
+						"WaterDrop serializes keys and payloads itself and always gives the Kafka client bytes",
+						"Remove " + prefix + key + "; set a key or payload serializer with a "
+								+ "WaterDropProducerCustomizer (ProducerConfig.Builder keySerializer / payloadSerializer).");
 			}
 			settings.put(key, value);
 		});
-	}
-
-	private static InvalidConfigurationException reserved(String path, String key) {
-		if (TRANSACTIONAL_ID.equals(key)) {
-			return new InvalidConfigurationException(path, "WaterDrop producers are not transactional",
-					"Remove " + path + ".");
-		}
-		return new InvalidConfigurationException(path,
-				"WaterDrop serializes keys and payloads itself and always gives the Kafka client bytes",
-				"Remove " + path + "; set a key or payload serializer with a WaterDropProducerCustomizer "
-						+ "(ProducerConfig.Builder keySerializer / payloadSerializer).");
 	}
 
 	/** The description of a core exception, whose message is {@code "<property>: <description>"}. */

@@ -33,7 +33,7 @@ class WaterDropConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Inva
 				description.append("    Origin: ").append(property.getOrigin()).append('\n');
 			}
 		}
-		description.append("    Reason: ").append(ProducerAssembler.reason(cause)).append('\n');
+		description.append("    Reason: ").append(ProducerAssembler.reason(cause));
 		return new FailureAnalysis(description.toString(), cause.action(), cause);
 	}
 

@@ -43,6 +43,27 @@ public class WaterDropProperties {
 	private Duration statisticsInterval = Duration.ofSeconds(5);
 
 	/**
+	 * Most messages a producer holds accepted and not yet dispatched; bounds its memory however slow the
+	 * broker or the callbacks are.
+	 */
+	private int maxInFlight = 100_000;
+
+	/**
+	 * Whether a produce call waits for a free slot when max-in-flight is reached, rather than failing at once.
+	 */
+	private boolean waitOnQueueFull = true;
+
+	/**
+	 * Longest a produce call waits for a free slot before it fails with a QueueFullException.
+	 */
+	private Duration waitTimeoutOnQueueFull = Duration.ofSeconds(10);
+
+	/**
+	 * Whether a transactional producer rebuilds its Kafka client after a fatal error such as being fenced.
+	 */
+	private boolean reloadOnTransactionFatalError = true;
+
+	/**
 	 * Longest a producer waits on shutdown for its in-flight messages before purging the rest. Keep it
 	 * below spring.lifecycle.timeout-per-shutdown-phase.
 	 */
@@ -90,6 +111,38 @@ public class WaterDropProperties {
 
 	public void setStatisticsInterval(Duration statisticsInterval) {
 		this.statisticsInterval = statisticsInterval;
+	}
+
+	public int getMaxInFlight() {
+		return this.maxInFlight;
+	}
+
+	public void setMaxInFlight(int maxInFlight) {
+		this.maxInFlight = maxInFlight;
+	}
+
+	public boolean isWaitOnQueueFull() {
+		return this.waitOnQueueFull;
+	}
+
+	public void setWaitOnQueueFull(boolean waitOnQueueFull) {
+		this.waitOnQueueFull = waitOnQueueFull;
+	}
+
+	public Duration getWaitTimeoutOnQueueFull() {
+		return this.waitTimeoutOnQueueFull;
+	}
+
+	public void setWaitTimeoutOnQueueFull(Duration waitTimeoutOnQueueFull) {
+		this.waitTimeoutOnQueueFull = waitTimeoutOnQueueFull;
+	}
+
+	public boolean isReloadOnTransactionFatalError() {
+		return this.reloadOnTransactionFatalError;
+	}
+
+	public void setReloadOnTransactionFatalError(boolean reloadOnTransactionFatalError) {
+		this.reloadOnTransactionFatalError = reloadOnTransactionFatalError;
 	}
 
 	public Duration getCloseTimeout() {
@@ -269,6 +322,29 @@ public class WaterDropProperties {
 		private Duration statisticsInterval;
 
 		/**
+		 * Most messages the producer holds accepted and not yet dispatched. Defaults to
+		 * waterdrop.max-in-flight.
+		 */
+		private Integer maxInFlight;
+
+		/**
+		 * Whether a produce call waits for a free slot when max-in-flight is reached. Defaults to
+		 * waterdrop.wait-on-queue-full.
+		 */
+		private Boolean waitOnQueueFull;
+
+		/**
+		 * Longest a produce call waits for a free slot. Defaults to waterdrop.wait-timeout-on-queue-full.
+		 */
+		private Duration waitTimeoutOnQueueFull;
+
+		/**
+		 * Whether the producer, if transactional, rebuilds its Kafka client after a fatal error. Defaults to
+		 * waterdrop.reload-on-transaction-fatal-error.
+		 */
+		private Boolean reloadOnTransactionFatalError;
+
+		/**
 		 * Longest the producer waits on shutdown for its in-flight messages before purging the rest.
 		 * Defaults to waterdrop.close-timeout.
 		 */
@@ -304,6 +380,38 @@ public class WaterDropProperties {
 
 		public void setStatisticsInterval(Duration statisticsInterval) {
 			this.statisticsInterval = statisticsInterval;
+		}
+
+		public Integer getMaxInFlight() {
+			return this.maxInFlight;
+		}
+
+		public void setMaxInFlight(Integer maxInFlight) {
+			this.maxInFlight = maxInFlight;
+		}
+
+		public Boolean getWaitOnQueueFull() {
+			return this.waitOnQueueFull;
+		}
+
+		public void setWaitOnQueueFull(Boolean waitOnQueueFull) {
+			this.waitOnQueueFull = waitOnQueueFull;
+		}
+
+		public Duration getWaitTimeoutOnQueueFull() {
+			return this.waitTimeoutOnQueueFull;
+		}
+
+		public void setWaitTimeoutOnQueueFull(Duration waitTimeoutOnQueueFull) {
+			this.waitTimeoutOnQueueFull = waitTimeoutOnQueueFull;
+		}
+
+		public Boolean getReloadOnTransactionFatalError() {
+			return this.reloadOnTransactionFatalError;
+		}
+
+		public void setReloadOnTransactionFatalError(Boolean reloadOnTransactionFatalError) {
+			this.reloadOnTransactionFatalError = reloadOnTransactionFatalError;
 		}
 
 		public Duration getCloseTimeout() {

@@ -17,6 +17,9 @@ final class TestBroker {
 		if (broker == null) {
 			EmbeddedKafkaKraftBroker started = new EmbeddedKafkaKraftBroker(1, 1, "orders", "audit", "legacy",
 					"events");
+			// One broker: the transaction state log (default replication 3, min ISR 2) must fit on it.
+			started.brokerProperty("transaction.state.log.replication.factor", "1");
+			started.brokerProperty("transaction.state.log.min.isr", "1");
 			started.afterPropertiesSet();
 			Runtime.getRuntime().addShutdownHook(new Thread(started::destroy, "test-broker-shutdown"));
 			broker = started;

@@ -74,6 +74,10 @@ class WaterDropAutoConfigurationTests {
 			assertThat(config.maxTime()).isEqualTo(core.maxTime());
 			assertThat(config.pollTimeout()).isEqualTo(core.pollTimeout());
 			assertThat(config.slowCallbackThreshold()).isEqualTo(core.slowCallbackThreshold());
+			assertThat(config.maxInFlight()).isEqualTo(core.maxInFlight());
+			assertThat(config.waitOnQueueFull()).isEqualTo(core.waitOnQueueFull());
+			assertThat(config.waitTimeoutOnQueueFull()).isEqualTo(core.waitTimeoutOnQueueFull());
+			assertThat(config.reloadOnTransactionFatalError()).isEqualTo(core.reloadOnTransactionFatalError());
 		});
 		WaterDropProperties.PollerProperties poller = new WaterDropProperties.PollerProperties();
 		PollerConfig core = PollerConfig.named("any");
@@ -179,7 +183,12 @@ class WaterDropAutoConfigurationTests {
 			.withPropertyValues("waterdrop.max-payload-size=2000", "waterdrop.max-wait-timeout=20s",
 					"waterdrop.statistics-interval=0", "waterdrop.polling.mode=thread",
 					"waterdrop.polling.thread.poll-timeout=300ms", "waterdrop.polling.fd.max-time=40ms",
-					"waterdrop.polling.slow-callback-threshold=10ms",
+					"waterdrop.polling.slow-callback-threshold=10ms", "waterdrop.max-in-flight=500",
+					"waterdrop.wait-on-queue-full=false", "waterdrop.wait-timeout-on-queue-full=3s",
+					"waterdrop.reload-on-transaction-fatal-error=false", "waterdrop.producers.tuned.max-in-flight=50",
+					"waterdrop.producers.tuned.wait-on-queue-full=true",
+					"waterdrop.producers.tuned.wait-timeout-on-queue-full=1s",
+					"waterdrop.producers.tuned.reload-on-transaction-fatal-error=true",
 					"waterdrop.producers.tuned.max-payload-size=3000", "waterdrop.producers.tuned.max-wait-timeout=5s",
 					"waterdrop.producers.tuned.statistics-interval=1s", "waterdrop.producers.tuned.polling.mode=fd",
 					"waterdrop.producers.tuned.polling.fd.max-time=7ms",
@@ -194,6 +203,10 @@ class WaterDropAutoConfigurationTests {
 				assertThat(plain.pollTimeout()).isEqualTo(Duration.ofMillis(300));
 				assertThat(plain.maxTime()).isEqualTo(Duration.ofMillis(40));
 				assertThat(plain.slowCallbackThreshold()).isEqualTo(Duration.ofMillis(10));
+				assertThat(plain.maxInFlight()).isEqualTo(500);
+				assertThat(plain.waitOnQueueFull()).isFalse();
+				assertThat(plain.waitTimeoutOnQueueFull()).isEqualTo(Duration.ofSeconds(3));
+				assertThat(plain.reloadOnTransactionFatalError()).isFalse();
 				ProducerConfig tuned = context.getBean("tuned", Producer.class).config();
 				assertThat(tuned.maxPayloadSize()).isEqualTo(3000);
 				assertThat(tuned.maxWaitTimeout()).isEqualTo(Duration.ofSeconds(5));
@@ -201,6 +214,10 @@ class WaterDropAutoConfigurationTests {
 				assertThat(tuned.pollingMode()).isEqualTo(PollingMode.FD);
 				assertThat(tuned.maxTime()).isEqualTo(Duration.ofMillis(7));
 				assertThat(tuned.slowCallbackThreshold()).isEqualTo(Duration.ofMillis(2));
+				assertThat(tuned.maxInFlight()).isEqualTo(50);
+				assertThat(tuned.waitOnQueueFull()).isTrue();
+				assertThat(tuned.waitTimeoutOnQueueFull()).isEqualTo(Duration.ofSeconds(1));
+				assertThat(tuned.reloadOnTransactionFatalError()).isTrue();
 			});
 	}
 

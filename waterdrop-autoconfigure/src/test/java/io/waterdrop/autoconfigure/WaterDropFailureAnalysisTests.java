@@ -1,0 +1,230 @@
+package io.waterdrop.autoconfigure;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import org.springframework.boot.Banner;
+import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+
+import io.waterdrop.InvalidConfigurationException;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatException;
+
+/**
+ * Invalid configuration fails start-up with a description and an action.
+ */
+@Timeout(60)
+@ExtendWith(OutputCaptureExtension.class)
+class WaterDropFailureAnalysisTests {
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
+		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers());
+
+	@Test
+	void unknownPoller() {
+		FailureAnalysis analysis = analyze("waterdrop.pollers.critical.poll-timeout=1s",
+				"waterdrop.producers.orders.polling.poller=nope");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.polling.poller")
+			.contains("Value: \"nope\"")
+			.contains("Origin: \"waterdrop.producers.orders.polling.poller\" from property source")
+			.contains("Reason: no Poller named 'nope' is defined under waterdrop.pollers (defined: critical)");
+		assertThat(analysis.getAction()).contains("Define it as waterdrop.pollers.nope")
+			.contains("or remove waterdrop.producers.orders.polling.poller");
+	}
+
+	@Test
+	void pollerOnThreadModeProducer() {
+		FailureAnalysis analysis = analyze("waterdrop.pollers.critical.poll-timeout=1s",
+				"waterdrop.producers.legacy.polling.mode=thread", "waterdrop.producers.legacy.polling.poller=critical");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.legacy.polling.poller")
+			.contains("names Poller 'critical' but polling.mode is 'thread' "
+					+ "(waterdrop.producers.legacy.polling.mode); Pollers serve fd-mode producers only");
+		assertThat(analysis.getAction())
+			.isEqualTo("Remove waterdrop.producers.legacy.polling.poller, or set polling.mode of this producer to fd.");
+	}
+
+	@Test
+	void pollerOnProducerInheritingThreadMode() {
+		FailureAnalysis analysis = analyze("waterdrop.polling.mode=thread", "waterdrop.pollers.critical.poll-timeout=1s",
+				"waterdrop.producers.orders.polling.poller=critical");
+		assertThat(analysis.getDescription()).contains("(waterdrop.polling.mode)");
+	}
+
+	@Test
+	void zeroMaxTimeOnAProducer() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.polling.fd.max-time=0");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.polling.fd.max-time")
+			.contains("Reason: must be at least 1 ms but was 0 ms");
+		assertThat(analysis.getAction()).isEqualTo("Set it to 1ms or more.");
+	}
+
+	@Test
+	void negativeMaxTimeInheritedFromTheTopLevel() {
+		FailureAnalysis analysis = analyze("waterdrop.polling.fd.max-time=-5ms");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.polling.fd.max-time")
+			.contains("Value: \"-5ms\"")
+			.contains("must be at least 1 ms but was -5 ms");
+	}
+
+	@Test
+	void invalidPollerSetting() {
+		FailureAnalysis analysis = analyze("waterdrop.pollers.critical.backoff-min=1s",
+				"waterdrop.pollers.critical.backoff-max=10ms");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.pollers.critical.backoff-max")
+			.contains("must be at least 1000 ms but was 10 ms");
+	}
+
+	@Test
+	void negativeCloseTimeout() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.close-timeout=-1s");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.close-timeout")
+			.contains("must not be negative");
+	}
+
+	@Test
+	void emptyProducerName() {
+		FailureAnalysis analysis = analyze("waterdrop.producers[ ].max-payload-size=10");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers\n")
+			.contains("an entry has an empty name");
+		assertThat(analysis.getAction()).isEqualTo("Give every entry a name, e.g. waterdrop.producers.orders.");
+	}
+
+	@Test
+	void fdSettingOnAThreadModeProducer() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.legacy.polling.mode=thread",
+				"waterdrop.producers.legacy.polling.fd.max-time=200ms");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.legacy.polling.fd.max-time")
+			.contains("applies to fd mode only, but polling.mode is 'thread' (waterdrop.producers.legacy.polling.mode)");
+	}
+
+	@Test
+	void threadSettingOnAnFdModeProducer() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.polling.thread.poll-timeout=2s");
+		assertThat(analysis.getDescription())
+			.contains("Property: waterdrop.producers.orders.polling.thread.poll-timeout")
+			.contains("applies to thread mode only, but polling.mode is 'fd' (waterdrop.polling.mode)");
+	}
+
+	@Test
+	void serializerInKafkaSettings() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.kafka.value.serializer=com.example.Json");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.kafka.value.serializer")
+			.contains("WaterDrop serializes keys and payloads itself");
+		assertThat(analysis.getAction()).contains("WaterDropProducerCustomizer");
+	}
+
+	@Test
+	void serializerInSharedKafkaSettings() {
+		FailureAnalysis analysis = analyze("waterdrop.kafka.key.serializer=com.example.Json");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.kafka.key.serializer")
+			.contains("Value: \"com.example.Json\"");
+	}
+
+	@Test
+	void pollerWhoseBeanNameIsTaken() {
+		FailureAnalysis analysis = analyze("waterdrop.pollers.waterdrop.poll-timeout=1s");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.pollers.waterdrop")
+			.contains("its bean name 'waterdropPoller' is already taken by the global Poller bean");
+	}
+
+	@Test
+	void producerNamedLikeAPollerBean() {
+		FailureAnalysis analysis = analyze("waterdrop.pollers.critical.poll-timeout=1s",
+				"waterdrop.producers.criticalPoller.max-payload-size=10");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.criticalPoller")
+			.contains("its bean name 'criticalPoller' is already taken by waterdrop.pollers.critical");
+	}
+
+	@Test
+	void invalidValueLeftByACustomizer() {
+		FailureAnalysis analysis = analyze(this.runner.withUserConfiguration(BrokenCustomizer.class));
+		assertThat(analysis.getDescription())
+			.contains("Property: waterdrop.producers.waterdropProducer.max-payload-size")
+			.contains("(as left by the WaterDropProducerCustomizer beans)");
+		assertThat(analysis.getAction()).startsWith("Fix the WaterDropProducerCustomizer that sets it.");
+	}
+
+	@Test
+	void startupFailureIsReportedWithDescriptionAndAction(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> run("--waterdrop.producers.orders.polling.poller=nope"));
+		assertThat(output).contains("APPLICATION FAILED TO START")
+			.contains("Invalid WaterDrop configuration:")
+			.contains("Property: waterdrop.producers.orders.polling.poller")
+			.contains("Reason: no Poller named 'nope' is defined under waterdrop.pollers (defined: none)")
+			.contains("Action:");
+	}
+
+	@Test
+	void unknownModeIsReportedByBootsBindFailureAnalysisWithTheValidValues(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> run("--waterdrop.producers.orders.polling.mode=select"));
+		assertThat(output).contains("APPLICATION FAILED TO START")
+			.contains("Failed to bind properties under 'waterdrop.producers.orders.polling.mode' to "
+					+ "io.waterdrop.polling.PollingMode")
+			.contains("Value: \"select\"")
+			.contains("The following values are valid:")
+			.contains("FD")
+			.contains("THREAD");
+	}
+
+	private FailureAnalysis analyze(String... properties) {
+		return analyze(this.runner.withPropertyValues(properties));
+	}
+
+	private static FailureAnalysis analyze(ApplicationContextRunner runner) {
+		Environment[] environment = new Environment[1];
+		FailureAnalysis[] analysis = new FailureAnalysis[1];
+		runner.withInitializer((context) -> environment[0] = context.getEnvironment())
+			.run((context) -> analysis[0] = analyze(context.getStartupFailure(), environment[0]));
+		return analysis[0];
+	}
+
+	private static FailureAnalysis analyze(Throwable failure, Environment environment) {
+		assertThat(failure).isNotNull();
+		FailureAnalysis analysis = new WaterDropConfigurationFailureAnalyzer(environment).analyze(failure);
+		assertThat(analysis).as("analysis of %s", failure).isNotNull();
+		assertThat(analysis.getCause()).isInstanceOf(InvalidConfigurationException.class);
+		return analysis;
+	}
+
+	private static void run(String... args) {
+		new SpringApplicationBuilder(MinimalApplication.class).web(WebApplicationType.NONE)
+			.properties("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers())
+			.bannerMode(Banner.Mode.OFF)
+			.logStartupInfo(false)
+			.registerShutdownHook(false)
+			.run(args)
+			.close();
+	}
+
+	@SpringBootConfiguration
+	@EnableAutoConfiguration
+	static class MinimalApplication {
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class BrokenCustomizer {
+
+		@Bean
+		WaterDropProducerCustomizer zeroPayload() {
+			return (name, builder) -> builder.maxPayloadSize(0);
+		}
+
+	}
+
+}
