@@ -23,7 +23,8 @@ final class Backoff {
 	/** The pause after this failure; the following one doubles it, up to the maximum. */
 	Duration next() {
 		long current = this.nextNanos;
-		this.nextNanos = Math.min(this.maxNanos, current * 2);
+		// Compared before doubling: current * 2 overflows to a negative pause above Long.MAX_VALUE / 2.
+		this.nextNanos = (current > this.maxNanos / 2) ? this.maxNanos : current * 2;
 		return Duration.ofNanos(current);
 	}
 

@@ -37,6 +37,13 @@ public final class DispatchThread implements PollingSession, Wakeup {
 
 	private volatile boolean detaching;
 
+	/**
+	 * A signal came since the last drain began. The unpark alone is not enough: a callback that blocks on a
+	 * java.util.concurrent lock or latch consumes the permit, and the thread would then sleep a whole
+	 * pollTimeout with reports queued (the queue does not signal again until the next drain).
+	 */
+	private volatile boolean signalled;
+
 	/** A dispatch thread for the producer with the given id; {@link #start} it once its queue exists. */
 	public DispatchThread(String producerId, Duration pollTimeout) {
 		PollerConfig.requireAtLeast("polling.thread.poll-timeout", pollTimeout, Duration.ofMillis(1));
@@ -55,6 +62,7 @@ public final class DispatchThread implements PollingSession, Wakeup {
 
 	@Override
 	public void signal() {
+		this.signalled = true;
 		LockSupport.unpark(this.thread);
 	}
 
@@ -92,6 +100,9 @@ public final class DispatchThread implements PollingSession, Wakeup {
 		try {
 			while (true) {
 				try {
+					// A callback may leave the flag set; park would then return at once, every time.
+					Thread.interrupted();
+					this.signalled = false;
 					boolean stopping = this.detaching;
 					boolean empty = served.drain(System.nanoTime() + pollTimeoutNanos);
 					served.periodic(System.nanoTime());
@@ -99,7 +110,8 @@ public final class DispatchThread implements PollingSession, Wakeup {
 					if (empty && stopping) {
 						break;
 					}
-					if (empty) {
+					// A signal or detach during the drain may have lost its unpark: go round again instead.
+					if (empty && !this.signalled && !this.detaching) {
 						LockSupport.parkNanos(this, Math.min(pollTimeoutNanos, untilNextPeriodic(served)));
 					}
 				}

@@ -83,6 +83,9 @@ public final class Poller {
 
 	private volatile Thread thread;
 
+	/** The thread that ended last; it may still be closing its selector. Guarded by lock. */
+	private Thread endedThread;
+
 	/** A dedicated Poller with the given settings; its thread starts on the first registration. */
 	public Poller(PollerConfig config) {
 		this(config, "waterdrop.poller#" + dedicatedIndex.getAndIncrement() + "-" + config.name());
@@ -147,6 +150,7 @@ public final class Poller {
 	 */
 	public boolean awaitStopped(Duration timeout) throws InterruptedException {
 		long remaining = timeout.toNanos();
+		Thread ending;
 		this.lock.lock();
 		try {
 			while (this.thread != null) {
@@ -155,11 +159,17 @@ public final class Poller {
 				}
 				remaining = this.threadEnded.awaitNanos(remaining);
 			}
-			return true;
+			ending = this.endedThread;
 		}
 		finally {
 			this.lock.unlock();
 		}
+		// The loop has let go but may still be closing its selector: wait until the thread has really ended.
+		if (ending != null && ending != Thread.currentThread()) {
+			TimeUnit.NANOSECONDS.timedJoin(ending, remaining);
+			return !ending.isAlive();
+		}
+		return true;
 	}
 
 	/**
@@ -224,6 +234,7 @@ public final class Poller {
 	}
 
 	private void endThread() {
+		this.endedThread = this.thread;
 		this.thread = null;
 		this.selector = null;
 		this.threadEnded.signalAll();
@@ -258,6 +269,8 @@ public final class Poller {
 			try {
 				while (true) {
 					try {
+						// A callback may leave the flag set; select() would then return at once, every time.
+						Thread.interrupted();
 						applyChanges();
 						if (this.registered.isEmpty() && stopIfIdle()) {
 							return;

@@ -1,5 +1,6 @@
 package io.waterdrop.polling;
 
+import java.math.BigDecimal;
 import java.time.Duration;
 
 import io.waterdrop.InvalidConfigurationException;
@@ -47,13 +48,21 @@ public record PollerConfig(String name, Duration pollTimeout, Duration backoffMi
 	static void requireAtLeast(String property, Duration value, Duration minimum) {
 		if (value == null || value.compareTo(minimum) < 0) {
 			throw new InvalidConfigurationException(property,
-					"must be at least " + minimum.toMillis() + " ms but was " + describe(value),
-					"Set it to " + minimum.toMillis() + " ms or more.");
+					"must be at least " + describe(minimum) + " but was " + describe(value),
+					"Set it to " + describe(minimum) + " or more.");
 		}
 	}
 
-	private static String describe(Duration value) {
-		return (value != null) ? value.toMillis() + " ms" : "not set";
+	/** Milliseconds, exact: 0.5 ms is not "0 ms" (which would contradict a rule of at least 1 ms). */
+	static String describe(Duration value) {
+		if (value == null) {
+			return "not set";
+		}
+		return BigDecimal.valueOf(value.getSeconds())
+			.scaleByPowerOfTen(3)
+			.add(BigDecimal.valueOf(value.getNano(), 6))
+			.stripTrailingZeros()
+			.toPlainString() + " ms";
 	}
 
 }

@@ -96,6 +96,65 @@ class DispatchThreadTests {
 		}
 	}
 
+	/**
+	 * A callback blocking on a latch consumes the thread's park permit. A report offered meanwhile leaves the
+	 * queue signalled, so later reports do not signal again: they must still be dispatched at once, not
+	 * after the 5 s poll timeout.
+	 */
+	@RepeatedTest(3)
+	@Timeout(20)
+	void reportsAfterABlockingCallbackAreDispatchedPromptly() throws Exception {
+		DispatchThread thread = new DispatchThread("blocking", Duration.ofSeconds(5));
+		TestSource source = new TestSource("blocking", Duration.ofMillis(100), thread);
+		thread.start(source);
+		try {
+			CountDownLatch blocking = new CountDownLatch(1);
+			CountDownLatch release = new CountDownLatch(1);
+			source.offer(() -> {
+				blocking.countDown();
+				PollerLifecycleTests.awaitQuietly(release);
+			});
+			assertThat(blocking.await(5, TimeUnit.SECONDS)).isTrue();
+			CountDownLatch duringCallback = new CountDownLatch(1);
+			source.offer(duringCallback::countDown); // its unpark lands in the latch wait above
+			Thread.sleep(20);
+			release.countDown();
+			assertThat(duringCallback.await(5, TimeUnit.SECONDS)).isTrue();
+			Thread.sleep(50); // the thread is parked now
+			CompletableFuture<Long> served = new CompletableFuture<>();
+			long start = System.nanoTime();
+			source.offer(() -> served.complete(System.nanoTime()));
+			assertThat(Duration.ofNanos(served.get(10, TimeUnit.SECONDS) - start)).isLessThan(Duration.ofSeconds(1));
+		}
+		finally {
+			long start = System.nanoTime();
+			thread.detach().get(10, TimeUnit.SECONDS);
+			assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+		}
+	}
+
+	/** A detach requested while a callback blocks on a latch completes at once, not after the poll timeout. */
+	@Test
+	@Timeout(20)
+	void detachDuringABlockingCallbackCompletesPromptly() throws Exception {
+		DispatchThread thread = new DispatchThread("blocking-detach", Duration.ofSeconds(5));
+		TestSource source = new TestSource("blocking-detach", Duration.ofMillis(100), thread);
+		thread.start(source);
+		CountDownLatch blocking = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		source.offer(() -> {
+			blocking.countDown();
+			PollerLifecycleTests.awaitQuietly(release);
+		});
+		assertThat(blocking.await(5, TimeUnit.SECONDS)).isTrue();
+		CompletableFuture<Void> detached = thread.detach();
+		Thread.sleep(20);
+		long start = System.nanoTime();
+		release.countDown();
+		detached.get(10, TimeUnit.SECONDS);
+		assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(1));
+	}
+
 	@Test
 	@Timeout(20)
 	void failingDrainIsReportedAndBackedOff() throws Exception {

@@ -121,18 +121,18 @@ class PollerLoopErrorTests {
 		Poller poller = new Poller(PollerConfig.named("periodic-errors")
 			.withPollTimeout(Duration.ofMillis(20))
 			.withBackoff(MIN, MAX));
-		IllegalStateException failure = new IllegalStateException("periodic failed");
+		IllegalStateException periodicFailure = new IllegalStateException("periodic failed");
 		TestSource source = new TestSource("source", Duration.ofMillis(100)) {
 			@Override
 			public void periodic(long nowNanos) {
-				throw failure;
+				throw periodicFailure;
 			}
 		};
 		PollingSession session = source.registerWith(poller);
 		try {
 			await().atMost(Duration.ofSeconds(10)).until(() -> source.events(PollerEvent.LoopError.class).size() >= 2);
 			assertThat(source.events(ProducerEvent.ErrorOccurred.class))
-				.allSatisfy((event) -> assertThat(event.error()).isSameAs(failure));
+				.allSatisfy((event) -> assertThat(event.error()).isSameAs(periodicFailure));
 			// Reports still flow.
 			CompletableFuture<Void> served = new CompletableFuture<>();
 			source.offer(() -> served.complete(null));

@@ -24,11 +24,11 @@ class PollerStressTests {
 
 	private static final int WORKERS = 6;
 
-	private static final int ROUNDS = 12;
+	private static final int ROUNDS = 30;
 
 	private static final int REPORTS = 150;
 
-	@RepeatedTest(4)
+	@RepeatedTest(5)
 	@Timeout(60)
 	void concurrentRegistrationsAndDetachmentsUnderFlood() throws Exception {
 		Poller poller = new Poller(PollerConfig.named("stress").withPollTimeout(Duration.ofMillis(50)));
