@@ -70,7 +70,7 @@ final class Transactions {
 		this.producer.checkMayWait("run a transaction");
 		this.lock.lock();
 		try {
-			this.producer.client().beginTransaction();
+			begin();
 			publish(new ProducerEvent.TransactionStarted(this.producer.id()));
 			T result;
 			try {
@@ -90,6 +90,23 @@ final class Transactions {
 		finally {
 			publish(new ProducerEvent.TransactionFinished(this.producer.id()));
 			this.lock.unlock();
+		}
+	}
+
+	/**
+	 * Begins on the current client; one that hit a fatal error between transactions (fenced while idle) is
+	 * rebuilt first, which is safe since nothing of this transaction was sent yet.
+	 */
+	private void begin() {
+		try {
+			this.producer.client().beginTransaction();
+		}
+		catch (KafkaException ex) {
+			if (!isFatal(ex) || !this.producer.config().reloadOnTransactionFatalError()) {
+				throw ex;
+			}
+			reload(ex);
+			this.producer.client().beginTransaction();
 		}
 	}
 

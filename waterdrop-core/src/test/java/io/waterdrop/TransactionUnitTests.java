@@ -1,0 +1,409 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.testing.InMemoryKafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/** Transaction rules without a broker: {@link InMemoryKafka} for outcomes, {@link MockProducer} for failures. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class TransactionUnitTests {
+
+	private final InMemoryKafka kafka = new InMemoryKafka();
+
+	private final List<Producer> producers = new CopyOnWriteArrayList<>();
+
+	@AfterEach
+	void close() {
+		this.producers.forEach((producer) -> producer.close(Duration.ofSeconds(10)));
+	}
+
+	@Test
+	void transactionCommitsAndReturnsTheBlockValue() {
+		Producer producer = transactional(this.kafka);
+		List<String> events = transactionEvents(producer);
+
+		Integer value = producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("orders", "1"));
+			transaction.produceManyAsync(List.of(Message.of("orders", "2"), Message.of("orders", "3")));
+			return 42;
+		});
+
+		assertThat(value).isEqualTo(42);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3");
+		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished");
+	}
+
+	@Test
+	void exceptionFromTheBlockAbortsAndIsRethrownAsIs() {
+		Producer producer = transactional(this.kafka);
+		List<String> events = transactionEvents(producer);
+		IllegalArgumentException failure = new IllegalArgumentException("bad order");
+		AssertionError error = new AssertionError("an Error aborts too");
+
+		assertThatThrownBy(() -> producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("orders", "dropped"));
+			throw failure;
+		})).isSameAs(failure);
+		assertThatThrownBy(() -> producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("orders", "dropped too"));
+			throw error;
+		})).isSameAs(error);
+
+		assertThat(this.kafka.records()).isEmpty();
+		assertThat(events).containsExactly("transaction.started", "transaction.aborted", "transaction.finished",
+				"transaction.started", "transaction.aborted", "transaction.finished");
+	}
+
+	@Test
+	void abortSignalRollsBackQuietlyAndReturnsNull() {
+		Producer producer = transactional(this.kafka);
+		List<String> events = transactionEvents(producer);
+
+		String value = producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("orders", "dropped"));
+			transaction.abort();
+			return "unreachable";
+		});
+
+		assertThat(value).isNull();
+		assertThat(this.kafka.records()).isEmpty();
+		assertThat(events).containsExactly("transaction.started", "transaction.aborted", "transaction.finished");
+		// The producer goes on: the next transaction commits.
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "kept")));
+		assertThat(this.kafka.payloads("orders")).containsExactly("kept");
+	}
+
+	@Test
+	void nestedTransactionJoinsTheOuterOne() {
+		Producer producer = transactional(this.kafka);
+		List<String> events = transactionEvents(producer);
+
+		String value = producer.transaction((outer) -> {
+			outer.produceSync(Message.of("orders", "outer"));
+			String inner = producer.transaction((nested) -> {
+				nested.produceSync(Message.of("orders", "inner"));
+				return "from inner";
+			});
+			// Joined, not committed on its own: nothing is visible before the outer commit.
+			assertThat(this.kafka.records()).isEmpty();
+			return inner;
+		});
+
+		assertThat(value).isEqualTo("from inner");
+		assertThat(this.kafka.payloads("orders")).containsExactly("outer", "inner");
+		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished");
+	}
+
+	@Test
+	void abortInANestedTransactionRollsBackTheOuterOne() {
+		Producer producer = transactional(this.kafka);
+
+		Object value = producer.transaction((outer) -> {
+			outer.produceSync(Message.of("orders", "outer"));
+			producer.transaction((nested) -> {
+				nested.produceSync(Message.of("orders", "inner"));
+				nested.abort();
+				return null;
+			});
+			outer.produceSync(Message.of("orders", "never sent"));
+			return "unreachable";
+		});
+
+		assertThat(value).isNull();
+		assertThat(this.kafka.records()).isEmpty();
+	}
+
+	@Test
+	void transactionOnANonTransactionalProducerIsRefusedClearly() {
+		Producer producer = track(new Producer(ProducerConfig.builder().id("plain").clientFactory(this.kafka).build()));
+
+		assertThat(producer.transactional()).isFalse();
+		assertThatExceptionOfType(IllegalStateException.class)
+			.isThrownBy(() -> producer.transaction((transaction) -> "never"))
+			.withMessageContaining("'plain' is not transactional")
+			.withMessageContaining("transactional.id");
+	}
+
+	@Test
+	void produceOutsideATransactionIsWrappedInOneOfItsOwn() {
+		Producer producer = transactional(this.kafka);
+		List<String> events = transactionEvents(producer);
+
+		producer.produceSync(Message.of("orders", "sync"));
+		producer.produceAsync(Message.of("orders", "async")).await();
+		producer.produceManySync(List.of(Message.of("orders", "many-1"), Message.of("orders", "many-2")));
+		producer.produceManyAsync(List.of(Message.of("orders", "many-3"))).get(0).await();
+
+		assertThat(this.kafka.payloads("orders")).containsExactly("sync", "async", "many-1", "many-2", "many-3");
+		assertThat(events.stream().filter("transaction.committed"::equals)).hasSize(4);
+	}
+
+	@Test
+	void transactionFromADeliveryCallbackIsRefusedInsteadOfDeadlocking() {
+		Producer producer = transactional(this.kafka);
+		AtomicReference<Throwable> fromTransaction = new AtomicReference<>();
+		AtomicReference<Throwable> fromProduce = new AtomicReference<>();
+		CountDownLatch called = new CountDownLatch(1);
+
+		producer.transaction((transaction) -> producer.produceAsync(Message.of("orders", "1"), (report, failure) -> {
+			try {
+				producer.transaction((nested) -> nested.produceAsync(Message.of("orders", "from-callback")));
+			}
+			catch (Throwable ex) {
+				fromTransaction.set(ex);
+			}
+			try {
+				// Would need a transaction of its own, so it is refused as well.
+				producer.produceAsync(Message.of("orders", "from-callback-2"));
+			}
+			catch (Throwable ex) {
+				fromProduce.set(ex);
+			}
+			called.countDown();
+		}));
+
+		await().until(() -> called.getCount() == 0);
+		assertThat(fromTransaction.get()).isInstanceOf(IllegalCallerException.class)
+			.hasMessageContaining("Cannot run a transaction on thread")
+			.hasMessageContaining("dispatches the delivery reports");
+		assertThat(fromProduce.get()).isInstanceOf(IllegalCallerException.class);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1");
+		// The polling thread is still healthy: later transactions deliver.
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2");
+	}
+
+	@Test
+	void otherThreadsWaitForTheOpenTransaction() throws Exception {
+		Producer producer = transactional(this.kafka);
+		List<String> events = transactionEvents(producer);
+		CountDownLatch opened = new CountDownLatch(1);
+		CountDownLatch finish = new CountDownLatch(1);
+		CompletableFuture<Object> first = CompletableFuture.supplyAsync(() -> producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("orders", "first"));
+			opened.countDown();
+			awaitLatch(finish);
+			return null;
+		}));
+		assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+
+		CompletableFuture<DeliveryReport> outside = CompletableFuture
+			.supplyAsync(() -> producer.produceSync(Message.of("orders", "second")));
+		Thread.sleep(200);
+		assertThat(outside).isNotDone();
+		assertThat(this.kafka.records()).isEmpty();
+
+		finish.countDown();
+		first.get(10, TimeUnit.SECONDS);
+		outside.get(10, TimeUnit.SECONDS);
+		assertThat(this.kafka.payloads("orders")).containsExactly("first", "second");
+		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished",
+				"transaction.started", "transaction.committed", "transaction.finished");
+	}
+
+	@Test
+	void markAsConsumedSendsTheOffsetsWithTheTransaction() {
+		MockProducer<byte[], byte[]> mock = mock(true);
+		Producer producer = transactional((properties) -> mock);
+		List<ProducerEvent.TransactionMarkedAsConsumed> marked = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.TransactionMarkedAsConsumed.class, marked::add);
+		TopicPartition partition = new TopicPartition("input", 0);
+		ConsumerGroupMetadata group = new ConsumerGroupMetadata("transformers");
+
+		producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("output", "transformed"));
+			transaction.markAsConsumed(Map.of(partition, new OffsetAndMetadata(5)), group);
+			assertThat(mock.uncommittedOffsets()).containsKey("transformers");
+			assertThat(mock.consumerGroupOffsetsHistory()).isEmpty();
+			return null;
+		});
+
+		assertThat(mock.consumerGroupOffsetsHistory())
+			.containsExactly(Map.of("transformers", Map.of(partition, new OffsetAndMetadata(5))));
+		assertThat(marked).singleElement().satisfies((event) -> {
+			assertThat(event.consumerGroup()).isEqualTo("transformers");
+			assertThat(event.offsets()).containsEntry(partition, new OffsetAndMetadata(5));
+		});
+	}
+
+	@Test
+	void failedCommitAbortsAndThrowsTransactionFailed() {
+		MockProducer<byte[], byte[]> mock = mock(true);
+		mock.commitTransactionException = new KafkaException("commit refused");
+		Producer producer = transactional((properties) -> mock);
+		List<String> events = transactionEvents(producer);
+		List<ProducerEvent.ErrorOccurred> errors = errors(producer);
+
+		assertThatExceptionOfType(TransactionFailedException.class)
+			.isThrownBy(() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "1"))))
+			.withMessageContaining("could not be committed and was rolled back")
+			.withCauseInstanceOf(KafkaException.class);
+
+		assertThat(mock.transactionAborted()).isTrue();
+		assertThat(mock.history()).isEmpty();
+		assertThat(events).containsExactly("transaction.started", "transaction.aborted", "transaction.finished");
+		assertThat(errors).extracting(ProducerEvent.ErrorOccurred::type).containsExactly(ErrorType.TRANSACTION_COMMIT);
+	}
+
+	@Test
+	void fatalErrorRebuildsTheClientSoTheProducerKeepsWorking() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		Producer producer = transactional((properties) -> {
+			MockProducer<byte[], byte[]> client = mock(true);
+			clients.add(client);
+			return client;
+		});
+		List<String> events = transactionEvents(producer);
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+
+		// Fenced mid-transaction: the send is refused, the block throws, the abort finds the error fatal.
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> producer.transaction((transaction) -> {
+			clients.get(0).fenceProducer();
+			return transaction.produceSync(Message.of("orders", "1"));
+		})).withRootCauseInstanceOf(ProducerFencedException.class);
+
+		assertThat(clients).hasSize(2);
+		assertThat(clients.get(0).closed()).isTrue();
+		assertThat(clients.get(1).transactionInitialized()).isTrue();
+		assertThat(reloads).singleElement()
+			.satisfies((reload) -> assertThat(reload.cause()).hasRootCauseInstanceOf(ProducerFencedException.class));
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
+		assertThat(clients.get(1).history()).extracting(TransactionUnitTests::text).containsExactly("2");
+		assertThat(events).containsExactly("transaction.started", "transaction.aborted", "transaction.finished",
+				"transaction.started", "transaction.committed", "transaction.finished");
+	}
+
+	@Test
+	void withoutReloadAFatalErrorIsReportedAndTheProducerStaysBroken() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		Producer producer = track(new Producer(ProducerConfig.builder()
+			.id("no-reload")
+			.kafka("transactional.id", "no-reload-tx")
+			.reloadOnTransactionFatalError(false)
+			.clientFactory((properties) -> {
+				MockProducer<byte[], byte[]> client = mock(true);
+				clients.add(client);
+				return client;
+			})
+			.build()));
+		List<ProducerEvent.ErrorOccurred> errors = errors(producer);
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> producer.transaction((transaction) -> {
+			clients.get(0).fenceProducer();
+			return transaction.produceSync(Message.of("orders", "1"));
+		}));
+
+		assertThat(errors).extracting(ProducerEvent.ErrorOccurred::type).contains(ErrorType.PRODUCER_RELOAD);
+		assertThat(reloads).isEmpty();
+		assertThat(clients).hasSize(1);
+		assertThatThrownBy(() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2"))))
+			.isInstanceOf(ProducerFencedException.class);
+	}
+
+	@Test
+	void clientFencedBetweenTransactionsIsRebuiltWhenTheNextOneBegins() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		Producer producer = transactional((properties) -> {
+			MockProducer<byte[], byte[]> client = mock(true);
+			clients.add(client);
+			return client;
+		});
+		List<String> events = transactionEvents(producer);
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+		producer.connect();
+		clients.get(0).fenceProducer();
+
+		// Nothing was sent on the broken client yet, so the transaction simply runs on the rebuilt one.
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "1")));
+
+		assertThat(reloads).singleElement()
+			.satisfies((reload) -> assertThat(reload.cause()).isInstanceOf(ProducerFencedException.class));
+		assertThat(clients).hasSize(2);
+		assertThat(clients.get(0).closed()).isTrue();
+		assertThat(clients.get(1).history()).extracting(TransactionUnitTests::text).containsExactly("1");
+		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished");
+	}
+
+	// --- helpers
+
+	private Producer transactional(
+			java.util.function.Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> client) {
+		return track(new Producer(ProducerConfig.builder()
+			.id("tx-unit")
+			.kafka("transactional.id", "tx-unit-1")
+			.maxWaitTimeout(Duration.ofSeconds(10))
+			.clientFactory(client)
+			.build()));
+	}
+
+	private Producer track(Producer producer) {
+		this.producers.add(producer);
+		return producer;
+	}
+
+	private static MockProducer<byte[], byte[]> mock(boolean autoComplete) {
+		return new MockProducer<>(autoComplete, null, new ByteArraySerializer(), new ByteArraySerializer());
+	}
+
+	private static List<String> transactionEvents(Producer producer) {
+		List<String> names = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe((event) -> {
+			if (event.name().startsWith("transaction.") && !event.name().equals("transaction.marked_as_consumed")) {
+				names.add(event.name());
+			}
+		});
+		return names;
+	}
+
+	private static List<ProducerEvent.ErrorOccurred> errors(Producer producer) {
+		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+		return errors;
+	}
+
+	private static void awaitLatch(CountDownLatch latch) {
+		try {
+			if (!latch.await(10, TimeUnit.SECONDS)) {
+				throw new AssertionError("latch not released");
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new AssertionError(ex);
+		}
+	}
+
+	private static String text(org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> record) {
+		return (record.value() != null) ? new String(record.value(), java.nio.charset.StandardCharsets.UTF_8) : null;
+	}
+
+}
