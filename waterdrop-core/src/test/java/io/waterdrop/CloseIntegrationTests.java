@@ -5,6 +5,7 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -25,6 +26,7 @@ import io.waterdrop.testing.KafkaTestBroker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Closing never loses a message: every message handed to a producer ends as exactly one of acknowledged,
@@ -63,7 +65,8 @@ class CloseIntegrationTests {
 		assertThat(inFlightAtClose).as("messages in flight when close began").isPositive();
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 		assertThat(handles).allMatch(DeliveryHandle::isDone);
-		assertThat(handles).allSatisfy((handle) -> assertThat(handle.await(Duration.ZERO).label()).isEqualTo(handle.label()));
+		assertThat(handles)
+			.allSatisfy((handle) -> assertThat(handle.await(Duration.ZERO).label()).isEqualTo(handle.label()));
 		assertThat(producer.stats().acknowledged()).isEqualTo(count);
 		assertThat(producer.stats().dispatched()).isEqualTo(count);
 		assertThat(producer.inFlight()).isZero();
@@ -223,6 +226,96 @@ class CloseIntegrationTests {
 			assertThat(event.label()).isEqualTo(event.message().label());
 		});
 		assertThat(outcomes.purgedEvents).isEmpty();
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void closeFromACallbackReturnsAtOnceAndStillDispatchesEveryReport(PollingMode mode) throws Exception {
+		int count = 500;
+		String topic = topic("close-in-callback", 1);
+		Producer producer = this.producers.create(TestProducers.config("close-in-callback").pollingMode(mode));
+		Outcomes outcomes = Outcomes.track(producer);
+		List<ProducerEvent.Closed> closed = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Closed.class, closed::add);
+		CompletableFuture<Duration> closeInCallback = new CompletableFuture<>();
+		List<DeliveryHandle> handles = new ArrayList<>(count);
+		for (int i = 0; i < count; i++) {
+			DeliveryCallback track = outcomes.callback(i);
+			boolean first = i == 0;
+			handles.add(producer.produceAsync(Message.builder(topic).payload("m-" + i).label(i).build(),
+					(report, failure) -> {
+						track.onDelivery(report, failure);
+						if (first) {
+							// On the polling thread a waiting close would deadlock: it must only start the close.
+							long started = System.nanoTime();
+							producer.close();
+							closeInCallback.complete(Duration.ofNanos(System.nanoTime() - started));
+						}
+					}));
+		}
+
+		assertThat(closeInCallback.get(30, TimeUnit.SECONDS)).isLessThan(Duration.ofSeconds(1));
+		await()
+			.atMost(Duration.ofSeconds(30))
+			.until(() -> producer.status() == ProducerStatus.CLOSED);
+		assertThat(closed).hasSize(1);
+		assertThat(handles).allMatch(DeliveryHandle::isDone);
+		assertThat(producer.stats().acknowledged()).isEqualTo(count);
+		assertThat(producer.inFlight()).isZero();
+		outcomes.assertEachExactlyOnce(count);
+		// A close from another thread now finds it closed and returns.
+		producer.close();
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void messagesRacingACloseAreEitherRefusedOrDispatched(PollingMode mode) throws Exception {
+		String topic = topic("close-race", 3);
+		Producer producer = this.producers.create(TestProducers.config("close-race").pollingMode(mode));
+		Outcomes outcomes = Outcomes.track(producer);
+		List<DeliveryHandle> accepted = new CopyOnWriteArrayList<>();
+		AtomicInteger refused = new AtomicInteger();
+		List<Throwable> unexpected = new CopyOnWriteArrayList<>();
+		AtomicInteger labels = new AtomicInteger();
+		producer.connect();
+		List<Thread> senders = new ArrayList<>();
+		for (int t = 0; t < 4; t++) {
+			Thread sender = new Thread(() -> {
+				while (true) {
+					int label = labels.incrementAndGet();
+					try {
+						Message message = Message.builder(topic).payload("m-" + label).label(label).build();
+						accepted.add(producer.produceAsync(message, outcomes.callback(label)));
+					}
+					catch (ProducerClosedException ex) {
+						refused.incrementAndGet();
+						return;
+					}
+					catch (Throwable ex) {
+						unexpected.add(ex);
+						return;
+					}
+				}
+			}, "close-race-sender-" + t);
+			sender.start();
+			senders.add(sender);
+		}
+		await().until(() -> accepted.size() >= 2_000);
+
+		producer.close();
+
+		for (Thread sender : senders) {
+			sender.join(TimeUnit.SECONDS.toMillis(30));
+		}
+		assertThat(unexpected).isEmpty();
+		assertThat(refused).hasValue(senders.size());
+		// Whatever was accepted had its report dispatched before close returned.
+		assertThat(accepted).allMatch(DeliveryHandle::isDone);
+		assertThat(producer.stats().producedAsync()).isEqualTo(accepted.size());
+		assertThat(producer.stats().acknowledged()).isEqualTo(accepted.size());
+		assertThat(producer.inFlight()).isZero();
+		outcomes.assertEachExactlyOnce(accepted.size());
+		assertThat(KafkaTestBroker.recordCount(topic)).isEqualTo(accepted.size());
 	}
 
 	private static String topic(String prefix, int partitions) {

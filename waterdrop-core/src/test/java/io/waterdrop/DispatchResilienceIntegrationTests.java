@@ -3,6 +3,7 @@ package io.waterdrop;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,6 +19,7 @@ import io.waterdrop.polling.PollingMode;
 import io.waterdrop.testing.KafkaTestBroker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -98,6 +100,31 @@ class DispatchResilienceIntegrationTests {
 		producer.close(Duration.ofSeconds(30));
 		assertThat(producer.inFlight()).isZero();
 		assertThat(KafkaTestBroker.recordCount(topic)).isEqualTo(count + 1);
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void waitingForAReportOnThePollingThreadIsRefusedInsteadOfDeadlocking(PollingMode mode) throws Exception {
+		String topic = KafkaTestBroker.uniqueTopic("wait-in-callback");
+		KafkaTestBroker.createTopic(topic, 1);
+		Producer producer = this.producers.create(TestProducers.config("wait-in-callback").pollingMode(mode));
+		CompletableFuture<Throwable> produceSyncInCallback = new CompletableFuture<>();
+		CompletableFuture<Throwable> awaitInCallback = new CompletableFuture<>();
+		CompletableFuture<DeliveryHandle> produceAsyncInCallback = new CompletableFuture<>();
+
+		producer.produceAsync(Message.of(topic, "outer"), (report, failure) -> {
+			produceSyncInCallback.complete(catchThrowable(() -> producer.produceSync(Message.of(topic, "inner sync"))));
+			DeliveryHandle inner = producer.produceAsync(Message.of(topic, "inner async"));
+			produceAsyncInCallback.complete(inner);
+			awaitInCallback.complete(catchThrowable(inner::await));
+		}).await();
+
+		assertThat(produceSyncInCallback.get(10, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
+			.hasMessageContaining(producer.id());
+		assertThat(awaitInCallback.get(10, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class);
+		// Producing asynchronously from a callback is fine, and is what the message advises.
+		assertThat(produceAsyncInCallback.get(10, TimeUnit.SECONDS).await().topic()).isEqualTo(topic);
+		assertThat(KafkaTestBroker.recordCount(topic)).isEqualTo(2);
 	}
 
 }

@@ -128,7 +128,8 @@ class MessageValidationIntegrationTests {
 		Snapshot before = Snapshot.of(this.producer);
 		long recordsBefore = KafkaTestBroker.recordCount(this.topic);
 
-		assertThatExceptionOfType(InvalidMessageException.class).isThrownBy(() -> call.produce(this.producer, message, this.topic))
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> call.produce(this.producer, message, this.topic))
 			.satisfies((ex) -> {
 				assertThat(ex.violation()).isEqualTo(invalid.violation());
 				assertThat(ex.getMessage()).contains(invalid.problem());
@@ -170,7 +171,8 @@ class MessageValidationIntegrationTests {
 	void nullMessageAndNullBatchAreRefused() {
 		Snapshot before = Snapshot.of(this.producer);
 		for (Call call : Call.values()) {
-			assertThatExceptionOfType(InvalidMessageException.class).isThrownBy(() -> call.produce(this.producer, null, this.topic))
+			assertThatExceptionOfType(InvalidMessageException.class)
+				.isThrownBy(() -> call.produce(this.producer, null, this.topic))
 				.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.MESSAGE_MISSING));
 		}
 		assertThatExceptionOfType(InvalidMessageException.class).isThrownBy(() -> this.producer.produceManySync(null))

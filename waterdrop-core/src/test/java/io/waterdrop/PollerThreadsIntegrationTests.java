@@ -79,8 +79,9 @@ class PollerThreadsIntegrationTests {
 
 		assertAllAcknowledged(threaded);
 
+		List<String> expectedThreads = ids(threaded).stream().map((id) -> "waterdrop.dispatch-" + id).toList();
 		assertThat(TestProducers.threadsNamed("waterdrop.dispatch-" + prefix)).extracting(Thread::getName)
-			.containsExactlyInAnyOrderElementsOf(ids(threaded).stream().map((id) -> "waterdrop.dispatch-" + id).toList());
+			.containsExactlyInAnyOrderElementsOf(expectedThreads);
 		assertThat(threaded).allSatisfy(
 				(producer) -> assertThat(producer.pollerName()).isEqualTo("waterdrop.dispatch-" + producer.id()));
 		// Thread mode leaves the global Poller alone.

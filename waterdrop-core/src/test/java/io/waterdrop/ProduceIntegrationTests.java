@@ -282,9 +282,11 @@ class ProduceIntegrationTests {
 		assertThat(record.offset()).isEqualTo(report.offset());
 		assertThat(record.key()).isEqualTo(bytes(message.key()));
 		assertThat(record.value()).isEqualTo(bytes(message.payload()));
-		assertThat(StreamSupport.stream(record.headers().spliterator(), false)
+		List<String> recordHeaders = StreamSupport.stream(record.headers().spliterator(), false)
 			.map((header) -> describe(header.key(), header.value()))
-			.toList()).isEqualTo(message.headers().stream().map((header) -> describe(header.key(), header.value())).toList());
+			.toList();
+		assertThat(recordHeaders)
+			.isEqualTo(message.headers().stream().map((header) -> describe(header.key(), header.value())).toList());
 		assertThat(report.timestamp().toEpochMilli()).isEqualTo(record.timestamp());
 		if (message.timestamp() != null) {
 			assertThat(record.timestamp()).isEqualTo(message.timestamp().toEpochMilli());

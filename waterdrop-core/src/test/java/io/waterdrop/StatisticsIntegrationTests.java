@@ -77,7 +77,8 @@ class StatisticsIntegrationTests {
 	void statisticsKeepTheConfiguredIntervalWhileTheProducerIsIdle(PollingMode mode) {
 		Producer producer = this.producers.create(countingMetricsReads(mode, INTERVAL));
 		List<Long> emittedNanos = new CopyOnWriteArrayList<>();
-		producer.monitor().subscribe(ProducerEvent.StatisticsEmitted.class, (event) -> emittedNanos.add(System.nanoTime()));
+		producer.monitor()
+			.subscribe(ProducerEvent.StatisticsEmitted.class, (event) -> emittedNanos.add(System.nanoTime()));
 		producer.connect();
 
 		// About ten in two seconds at 200 ms; half of that allows for a slow machine, a 1 s cadence fails.

@@ -2,6 +2,7 @@ package io.waterdrop.testing;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -41,8 +42,9 @@ class KafkaContainerIntegrationTests {
 	@Test
 	void producesAndConsumesOneMessageAgainstKafkaInAContainer() throws Exception {
 		String topic = KafkaTestBroker.uniqueTopic("container");
-		try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.getBootstrapServers()))) {
-			admin.createTopics(List.of(new NewTopic(topic, 2, (short) 1))).all().get(60, TimeUnit.SECONDS);
+		Map<String, Object> admin = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.getBootstrapServers());
+		try (Admin client = Admin.create(admin)) {
+			client.createTopics(List.of(new NewTopic(topic, 2, (short) 1))).all().get(60, TimeUnit.SECONDS);
 		}
 		Producer producer = new Producer(ProducerConfig.builder()
 			.id("container")
@@ -64,7 +66,7 @@ class KafkaContainerIntegrationTests {
 						ConsumerConfig.GROUP_ID_CONFIG, topic, ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
 				new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
 			consumer.assign(List.of(new TopicPartition(topic, 1)));
-			List<ConsumerRecord<byte[], byte[]>> records = new java.util.ArrayList<>();
+			List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
 			long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
 			while (records.isEmpty() && System.nanoTime() < deadline) {
 				consumer.poll(Duration.ofMillis(200)).forEach(records::add);
