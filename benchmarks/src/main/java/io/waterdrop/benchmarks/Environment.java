@@ -1,0 +1,99 @@
+package io.waterdrop.benchmarks;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.kafka.common.utils.AppInfoParser;
+import org.springframework.kafka.core.KafkaTemplate;
+
+import io.waterdrop.benchmarks.report.ReportBlock;
+import io.waterdrop.testing.broker.KafkaBrokerProcess;
+
+/** The report's first block: the command, the machine, the versions and the run's length. */
+final class Environment {
+
+	static final String KEY = "environment";
+
+	private static final Pattern BROKER_JAR = Pattern.compile("kafka_2\\.13-([0-9][0-9A-Za-z.\\-]*)\\.jar");
+
+	private Environment() {
+	}
+
+	static ReportBlock describe(BenchmarkOptions options, Duration took) {
+		String command = "java -jar benchmarks/target/benchmarks.jar"
+				+ (options.arguments().isEmpty() ? "" : " " + String.join(" ", options.arguments()));
+		String markdown = String.format("""
+				Produced by `%s` on %s, in %d min.
+
+				| | |
+				|---|---|
+				| JDK | %s %s (%s) |
+				| OS | %s %s (%s) |
+				| CPU | %d available processors, %s |
+				| memory | %s; harness heap max %d MiB |
+				| Kafka | broker %s in its own JVM (`-Xms256m -Xmx512m`) on 127.0.0.1, same machine; kafka-clients %s |
+				| spring-kafka | %s |
+				| JMH | %s |
+				""", command, Instant.now().truncatedTo(ChronoUnit.SECONDS), Math.max(1, took.toMinutes()),
+				System.getProperty("java.vm.vendor"), System.getProperty("java.runtime.version"),
+				System.getProperty("java.vm.name"), System.getProperty("os.name"), System.getProperty("os.version"),
+				System.getProperty("os.arch"), Runtime.getRuntime().availableProcessors(), cpuModel(), memTotal(),
+				Runtime.getRuntime().maxMemory() / (1024 * 1024), brokerVersion(), AppInfoParser.getVersion(),
+				orUnknown(KafkaTemplate.class.getPackage().getImplementationVersion()),
+				org.openjdk.jmh.util.Version.getPlainVersion());
+		return new ReportBlock(KEY, markdown);
+	}
+
+	/** The broker's version, from the jar on the classpath the launcher starts it with. */
+	private static String brokerVersion() {
+		try (InputStream in = KafkaBrokerProcess.class.getResourceAsStream("broker.classpath")) {
+			if (in != null) {
+				Matcher jar = BROKER_JAR.matcher(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+				if (jar.find()) {
+					return jar.group(1);
+				}
+			}
+		}
+		catch (IOException ex) {
+			// Reported as unknown below.
+		}
+		return "(unknown)";
+	}
+
+	private static String cpuModel() {
+		return procField("/proc/cpuinfo", "model name");
+	}
+
+	private static String memTotal() {
+		String total = procField("/proc/meminfo", "MemTotal");
+		return total.endsWith(" kB") ? Long.parseLong(total.replace(" kB", "").strip()) / (1024 * 1024) + " GiB RAM"
+				: total;
+	}
+
+	private static String procField(String file, String name) {
+		try {
+			for (String line : Files.readAllLines(Path.of(file))) {
+				if (line.startsWith(name)) {
+					return line.substring(line.indexOf(':') + 1).strip();
+				}
+			}
+		}
+		catch (IOException | RuntimeException ex) {
+			// Not Linux: say so rather than fail the run.
+		}
+		return "(unknown)";
+	}
+
+	private static String orUnknown(String value) {
+		return (value != null) ? value : "(unknown)";
+	}
+
+}

@@ -1,0 +1,38 @@
+package io.waterdrop.benchmarks.handoff;
+
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.polling.PollingSession;
+import io.waterdrop.polling.ReportQueue;
+import io.waterdrop.polling.WakeupPipe;
+
+/**
+ * Fd mode's path: the queue's edge-triggered signal writes a byte to an OS pipe, and a Poller thread
+ * waiting in its selector wakes, clears the pipe and drains the queue.
+ */
+final class FdHandoff implements Handoff {
+
+	private final WakeupPipe pipe = WakeupPipe.open();
+
+	private final ReportQueue<Object> queue = new ReportQueue<>(this.pipe);
+
+	private final CountingPollable pollable = new CountingPollable(this.queue);
+
+	private final PollingSession session = new Poller(PollerConfig.named("jmh")).register(this.pollable, this.pipe);
+
+	@Override
+	public void offer(Object report) {
+		this.queue.offer(report);
+	}
+
+	@Override
+	public long dispatched() {
+		return this.pollable.dispatched();
+	}
+
+	@Override
+	public void close() {
+		this.session.detach().join();
+	}
+
+}

@@ -1,0 +1,53 @@
+package io.waterdrop.benchmarks.support;
+
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * The Kafka settings every variant in a scenario shares, so that they differ only in the client under test.
+ *
+ * @param bootstrapServers the broker
+ * @param acks the producers' {@code acks}
+ * @param partitions partitions of each topic created
+ */
+public record ClientSettings(String bootstrapServers, String acks, int partitions) {
+
+	/**
+	 * Producer properties (without serializers).
+	 * @param lingerMs {@code linger.ms}, or {@code null} for the client's default (5 ms in Kafka 4)
+	 */
+	public Map<String, Object> producer(String clientId, Integer lingerMs) {
+		Map<String, Object> properties = new LinkedHashMap<>();
+		properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, this.bootstrapServers);
+		properties.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+		properties.put(ProducerConfig.ACKS_CONFIG, this.acks);
+		if (lingerMs != null) {
+			properties.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
+		}
+		return properties;
+	}
+
+	/** Creates the topics (replication factor 1), each with {@link #partitions()} partitions. */
+	public void createTopics(Collection<String> names) {
+		List<NewTopic> topics = names.stream().map((name) -> new NewTopic(name, this.partitions, (short) 1)).toList();
+		try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, this.bootstrapServers))) {
+			admin.createTopics(topics).all().get();
+		}
+		catch (ExecutionException ex) {
+			throw new IllegalStateException("Could not create topics " + names, ex.getCause());
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("Interrupted while creating topics", ex);
+		}
+	}
+
+}

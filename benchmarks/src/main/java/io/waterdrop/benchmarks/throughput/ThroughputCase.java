@@ -1,0 +1,23 @@
+package io.waterdrop.benchmarks.throughput;
+
+import io.waterdrop.benchmarks.clients.ClientKind;
+
+/**
+ * One cell of the producers × client table.
+ *
+ * @param kind the client library
+ * @param producers how many producers send at once, each from its own thread
+ */
+record ThroughputCase(ClientKind kind, int producers) {
+
+	/** Its own topic, so that no case appends to a log another case has grown. */
+	String topic() {
+		return "throughput-" + this.kind.key() + "-" + this.producers;
+	}
+
+	@Override
+	public String toString() {
+		return this.kind.label() + " ×" + this.producers;
+	}
+
+}
