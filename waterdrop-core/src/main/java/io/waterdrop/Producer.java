@@ -197,6 +197,10 @@ public final class Producer implements AutoCloseable {
 
 	/** Validates messages (after middleware) and keeps them until the next flush; one invalid refuses all. */
 	public void bufferMany(List<Message> messages) {
+		if (messages == null) {
+			throw new InvalidMessageException(InvalidMessageException.Violation.MESSAGE_MISSING, null,
+					"Message list is null");
+		}
 		List<Message> transformed = transform(messages);
 		for (Message message : transformed) {
 			this.encoder.encode(message);
@@ -212,7 +216,8 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Sends everything buffered and waits for the reports (in one transaction on a transactional producer).
-	 * Messages not delivered go back into the buffer, ahead of anything buffered meanwhile.
+	 * Messages not delivered go back into the buffer, ahead of anything buffered meanwhile (on a transactional
+	 * producer all of them, as the transaction is rolled back).
 	 * @throws DeliveryFailedException for the first undelivered message (others suppressed in it)
 	 */
 	public List<DeliveryReport> flushSync() {
@@ -231,7 +236,8 @@ public final class Producer implements AutoCloseable {
 			for (Throwable suppressed : ex.getSuppressed()) {
 				undelivered.add(((DeliveryFailedException) suppressed).undelivered());
 			}
-			this.buffer.restore(undelivered);
+			// In a transaction a failed send dooms the commit: the acknowledged messages are rolled back too.
+			this.buffer.restore(this.transactions.enabled() ? taken : undelivered);
 			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
 			throw ex;
 		}
@@ -561,7 +567,13 @@ public final class Producer implements AutoCloseable {
 	 * Starts a close on a new thread and returns a future that completes once the producer is closed.
 	 */
 	public CompletableFuture<Void> closeAsync(Duration timeout) {
-		return closeAsync(timeout, false);
+		if (!this.closeStarted.get()) {
+			// On the caller's thread the close would wait for every in-flight report before returning.
+			Thread closer = new Thread(() -> closeAsync(timeout, false), "waterdrop.close-" + id());
+			closer.setDaemon(true);
+			closer.start();
+		}
+		return this.closed;
 	}
 
 	private CompletableFuture<Void> closeAsync(Duration timeout, boolean force) {

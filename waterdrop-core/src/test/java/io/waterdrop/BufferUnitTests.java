@@ -1,0 +1,329 @@
+package io.waterdrop;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.NotEnoughReplicasException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.InvalidMessageException.Violation;
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.testing.InMemoryKafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.awaitility.Awaitility.await;
+
+/** buffer / bufferMany / flushSync / flushAsync, and tombstones. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class BufferUnitTests {
+
+	private final InMemoryKafka kafka = new InMemoryKafka();
+
+	private final List<Producer> producers = new CopyOnWriteArrayList<>();
+
+	/** Mocks that do not complete by themselves: their pending sends must be finished before a close. */
+	private final List<MockProducer<byte[], byte[]>> manualMocks = new CopyOnWriteArrayList<>();
+
+	@AfterEach
+	void close() {
+		// MockProducer fires no callbacks on close, unlike KafkaProducer: acknowledge what is left first.
+		for (MockProducer<byte[], byte[]> mock : this.manualMocks) {
+			while (mock.completeNext()) {
+			}
+		}
+		this.producers.forEach((producer) -> producer.close(Duration.ofSeconds(10)));
+	}
+
+	@Test
+	void bufferValidatesFirstAndRefusesInvalidMessages() {
+		Producer producer = producer(this.kafka);
+		List<ProducerEvent> events = bufferEvents(producer);
+		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.buffer(Message.of("bad topic!", "x")))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.TOPIC_ILLEGAL));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.buffer(Message.of("orders", null)))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.TOMBSTONE_WITHOUT_KEY));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.buffer(null))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.MESSAGE_MISSING));
+		// One invalid message refuses the whole batch: the valid ones around it are not kept either.
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.bufferMany(
+					List.of(Message.of("orders", "1"), Message.of("orders", new Object()), Message.of("orders", "3"))))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.NOT_SERIALIZABLE));
+		assertThatExceptionOfType(InvalidMessageException.class).isThrownBy(() -> producer.bufferMany(null))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.MESSAGE_MISSING));
+
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(events).isEmpty();
+		assertThat(producer.flushSync()).isEmpty();
+		assertThat(this.kafka.records()).isEmpty();
+	}
+
+	@Test
+	void flushSyncSendsInOrderAndEmptiesTheBuffer() {
+		Producer producer = producer(this.kafka);
+		List<ProducerEvent> events = bufferEvents(producer);
+		Object label = new Object();
+		Message first = Message.builder("orders").payload("1").label(label).build();
+
+		producer.buffer(first);
+		producer.bufferMany(List.of(Message.of("orders", "2"), Message.of("orders", "3")));
+		producer.buffer(Message.of("orders", "4"));
+		assertThat(producer.bufferSize()).isEqualTo(4);
+		assertThat(this.kafka.records()).as("nothing is sent before the flush").isEmpty();
+
+		List<DeliveryReport> reports = producer.flushSync();
+
+		assertThat(reports).extracting(DeliveryReport::offset).containsExactly(0L, 1L, 2L, 3L);
+		assertThat(reports.get(0).label()).isSameAs(label);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3", "4");
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(producer.flushSync()).as("an empty buffer flushes nothing").isEmpty();
+		assertThat(events).extracting(ProducerEvent::name)
+			.containsExactly("message.buffered", "messages.buffered", "message.buffered", "buffer.flushed_sync");
+		assertThat(((ProducerEvent.MessageBuffered) events.get(0)).message()).isSameAs(first);
+		assertThat(((ProducerEvent.MessagesBuffered) events.get(1)).messages()).extracting(Message::payload)
+			.containsExactly("2", "3");
+		assertThat(((ProducerEvent.BufferFlushed) events.get(3)).messages()).extracting(Message::payload)
+			.containsExactly("1", "2", "3", "4");
+	}
+
+	@Test
+	void flushAsyncReturnsHandlesAndEmptiesTheBuffer() {
+		Producer producer = producer(this.kafka);
+		List<ProducerEvent> events = bufferEvents(producer);
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+
+		List<DeliveryHandle> handles = producer.flushAsync();
+
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(handles).extracting((handle) -> handle.await().offset()).containsExactly(0L, 1L);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2");
+		assertThat(producer.flushAsync()).isEmpty();
+		assertThat(events).extracting(ProducerEvent::name).containsExactly("messages.buffered", "buffer.flushed_async");
+	}
+
+	@Test
+	void failedFlushSyncKeepsExactlyTheUndeliveredMessagesAheadOfLaterOnes() throws Exception {
+		MockProducer<byte[], byte[]> mock = manualMock();
+		Producer producer = producer((properties) -> mock);
+		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2"), Message.of("orders", "3"),
+				Message.of("orders", "4")));
+
+		CompletableFuture<List<DeliveryReport>> flush = CompletableFuture.supplyAsync(producer::flushSync);
+		await().until(() -> mock.history().size() == 4);
+		// Buffered while the flush is under way: must stay behind the messages the flush gives back.
+		producer.buffer(Message.of("orders", "later"));
+		mock.completeNext();
+		mock.errorNext(new NotEnoughReplicasException("2 refused"));
+		mock.completeNext();
+		mock.errorNext(new NotEnoughReplicasException("4 refused"));
+
+		assertThat(flush).failsWithin(Duration.ofSeconds(10))
+			.withThrowableOfType(java.util.concurrent.ExecutionException.class)
+			.havingCause()
+			.isInstanceOf(DeliveryFailedException.class)
+			.satisfies((failure) -> {
+				assertThat(((DeliveryFailedException) failure).undelivered().payload()).isEqualTo("2");
+				assertThat(failure.getSuppressed()).hasSize(1);
+			});
+		assertThat(producer.bufferSize()).isEqualTo(3);
+		assertThat(errors).extracting(ProducerEvent.ErrorOccurred::type).contains(ErrorType.BUFFER_FLUSH_SYNC);
+
+		// The retry sends exactly the undelivered ones first, then the later one.
+		List<DeliveryHandle> retry = producer.flushAsync();
+		assertThat(retry).extracting((handle) -> handle.message().payload()).containsExactly("2", "4", "later");
+		assertThat(payloads(mock.history().subList(4, 7))).containsExactly("2", "4", "later");
+		while (mock.completeNext()) {
+		}
+		retry.forEach(DeliveryHandle::await);
+		assertThat(producer.bufferSize()).isZero();
+	}
+
+	@Test
+	void failedFlushSyncOnATransactionalProducerKeepsEveryMessageOfTheAbortedTransaction() {
+		MockProducer<byte[], byte[]> mock = manualMock();
+		Producer producer = producer(ProducerConfig.builder()
+			.id("buffer-tx")
+			.kafka("transactional.id", "buffer-tx-1")
+			.clientFactory((properties) -> mock));
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2"), Message.of("orders", "3")));
+
+		CompletableFuture<List<DeliveryReport>> flush = CompletableFuture.supplyAsync(producer::flushSync);
+		await().until(() -> mock.uncommittedRecords().size() == 3);
+		mock.completeNext();
+		mock.errorNext(new NotEnoughReplicasException("2 refused"));
+		mock.completeNext();
+
+		assertThat(flush).failsWithin(Duration.ofSeconds(10))
+			.withThrowableOfType(java.util.concurrent.ExecutionException.class)
+			.withCauseInstanceOf(DeliveryFailedException.class);
+		// The abort rolled back "1" and "3" as well, although they were acknowledged: all three stay.
+		assertThat(mock.transactionAborted()).isTrue();
+		assertThat(mock.history()).isEmpty();
+		assertThat(producer.bufferSize()).isEqualTo(3);
+
+		List<DeliveryHandle> retry = producer.flushAsync();
+		assertThat(retry).extracting((handle) -> handle.message().payload()).containsExactly("1", "2", "3");
+		assertThat(payloads(mock.history())).containsExactly("1", "2", "3");
+	}
+
+	@Test
+	void flushOnAClosedProducerKeepsTheBuffer() {
+		Producer producer = producer(this.kafka);
+		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+		producer.close();
+
+		assertThatExceptionOfType(ProducerClosedException.class).isThrownBy(producer::flushAsync);
+		assertThat(producer.bufferSize()).isEqualTo(2);
+		assertThatExceptionOfType(ProducerClosedException.class).isThrownBy(producer::flushSync);
+		assertThat(producer.bufferSize()).isEqualTo(2);
+		assertThat(errors).extracting(ProducerEvent.ErrorOccurred::type)
+			.containsExactly(ErrorType.BUFFER_FLUSH_ASYNC, ErrorType.BUFFER_FLUSH_SYNC);
+		assertThat(this.kafka.records()).isEmpty();
+	}
+
+	@Test
+	void flushOnATransactionalProducerCommitsTheBufferInOneTransaction() {
+		Producer producer = producer(ProducerConfig.builder()
+			.id("buffer-tx-commit")
+			.kafka("transactional.id", "buffer-tx-2")
+			.clientFactory(this.kafka));
+		List<String> transactions = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.TransactionCommitted.class, (event) -> transactions.add(event.name()));
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+		producer.buffer(Message.of("orders", "3"));
+
+		producer.flushSync();
+
+		assertThat(transactions).hasSize(1);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3");
+	}
+
+	@Test
+	void concurrentBufferingAndFlushingLosesAndDuplicatesNothing() throws Exception {
+		Producer producer = producer(this.kafka);
+		int threads = 4;
+		int perThread = 250;
+		ExecutorService pool = Executors.newFixedThreadPool(threads);
+		try {
+			List<Future<?>> work = new ArrayList<>();
+			for (int t = 0; t < threads; t++) {
+				String prefix = "t" + t + "-";
+				work.add(pool.submit(() -> {
+					for (int i = 0; i < perThread; i++) {
+						producer.buffer(Message.of("orders", prefix + i));
+					}
+				}));
+			}
+			while (!work.stream().allMatch(Future::isDone)) {
+				producer.flushSync();
+			}
+			for (Future<?> future : work) {
+				future.get();
+			}
+			producer.flushSync();
+		}
+		finally {
+			pool.shutdownNow();
+		}
+
+		List<String> payloads = this.kafka.payloads("orders");
+		assertThat(payloads).hasSize(threads * perThread);
+		assertThat(new HashSet<>(payloads)).hasSize(threads * perThread);
+		// Each thread's messages keep their order.
+		for (int t = 0; t < threads; t++) {
+			String prefix = "t" + t + "-";
+			List<String> own = payloads.stream().filter((payload) -> payload.startsWith(prefix)).toList();
+			List<String> expected = new ArrayList<>();
+			for (int i = 0; i < perThread; i++) {
+				expected.add(prefix + i);
+			}
+			assertThat(own).containsExactlyElementsOf(expected);
+		}
+	}
+
+	@Test
+	void tombstonesAreSentWithANullPayloadAndNeedAKey() {
+		Producer producer = producer(this.kafka);
+
+		Message tombstone = Message.tombstone("users", "user-1");
+		assertThat(tombstone.payload()).isNull();
+		producer.buffer(tombstone);
+		producer.produceSync(Message.tombstone("users", "user-2"));
+		producer.flushSync();
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.produceSync(Message.builder("users").build()))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.TOMBSTONE_WITHOUT_KEY))
+			.withMessageContaining("no key");
+
+		List<ProducerRecord<byte[], byte[]>> records = this.kafka.records("users");
+		assertThat(records).extracting(ProducerRecord::value).containsExactly(null, null);
+		assertThat(records).extracting((record) -> new String(record.key(), StandardCharsets.UTF_8))
+			.containsExactly("user-2", "user-1");
+	}
+
+	// --- helpers
+
+	private Producer producer(java.util.function.Function<java.util.Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> client) {
+		return producer(ProducerConfig.builder().id("buffering").clientFactory(client));
+	}
+
+	private Producer producer(ProducerConfig.Builder config) {
+		Producer producer = new Producer(config.maxWaitTimeout(Duration.ofSeconds(10)).build());
+		this.producers.add(producer);
+		return producer;
+	}
+
+	private MockProducer<byte[], byte[]> manualMock() {
+		MockProducer<byte[], byte[]> mock = new MockProducer<>(false, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		this.manualMocks.add(mock);
+		return mock;
+	}
+
+	/** The buffer's events, in the order published. */
+	private static List<ProducerEvent> bufferEvents(Producer producer) {
+		List<ProducerEvent> events = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.class, (event) -> {
+			if (event.name().contains("buffer")) {
+				events.add(event);
+			}
+		});
+		return events;
+	}
+
+	private static List<String> payloads(List<ProducerRecord<byte[], byte[]>> records) {
+		List<String> payloads = new ArrayList<>();
+		for (ProducerRecord<byte[], byte[]> record : records) {
+			payloads.add((record.value() != null) ? new String(record.value(), StandardCharsets.UTF_8) : null);
+		}
+		return payloads;
+	}
+
+}
