@@ -1,5 +1,6 @@
 package io.waterdrop;
 
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -140,8 +141,16 @@ public final class ProducerConfig {
 		}
 	}
 
+	/** Milliseconds, exact: 0.5 ms is not "0 ms" (which would contradict a rule such as "0 (off) or ..."). */
 	private static String describe(Duration value) {
-		return (value != null) ? value.toMillis() + " ms" : "not set";
+		if (value == null) {
+			return "not set";
+		}
+		return BigDecimal.valueOf(value.getSeconds())
+			.scaleByPowerOfTen(3)
+			.add(BigDecimal.valueOf(value.getNano(), 6))
+			.stripTrailingZeros()
+			.toPlainString() + " ms";
 	}
 
 	private static void invalid(String property, String description, String action) {

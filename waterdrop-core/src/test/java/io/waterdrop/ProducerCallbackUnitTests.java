@@ -1,0 +1,347 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.polling.PollingMode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * What user code may do on the polling thread, without a broker: the test drives acknowledgements with
+ * {@link MockProducer#completeNext()} from its own thread, as Kafka's network thread would. Waiting there
+ * fails fast instead of deadlocking, closing there returns at once, a throwing callback or listener is
+ * reported and dispatch goes on, a slow callback is reported.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class ProducerCallbackUnitTests {
+
+	private static final Poller poller = new Poller(PollerConfig.named("callback-unit"));
+
+	private static final AtomicInteger ids = new AtomicInteger();
+
+	/** Waits that must fail fast must not get anywhere near this. */
+	private static final Duration FAST = Duration.ofSeconds(1);
+
+	private final MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+			new ByteArraySerializer());
+
+	private final List<Producer> producers = new CopyOnWriteArrayList<>();
+
+	@AfterEach
+	void closeProducers() {
+		// MockProducer fires no callbacks on close, unlike KafkaProducer: acknowledge what is left first.
+		while (this.kafka.completeNext()) {
+		}
+		for (Producer producer : this.producers) {
+			producer.close(Duration.ofSeconds(10));
+		}
+	}
+
+	@AfterAll
+	static void pollerStops() throws InterruptedException {
+		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+	}
+
+	private Producer producer(PollingMode mode) {
+		return producer(mode, this.kafka);
+	}
+
+	private Producer producer(PollingMode mode, MockProducer<byte[], byte[]> client) {
+		ProducerConfig.Builder config = ProducerConfig.builder()
+			.id("callback-" + mode.name().toLowerCase(java.util.Locale.ROOT) + "-" + ids.incrementAndGet())
+			.pollingMode(mode)
+			.maxWaitTimeout(Duration.ofSeconds(10))
+			.clientFactory((properties) -> client);
+		if (mode == PollingMode.FD) {
+			config.poller(poller);
+		}
+		Producer producer = new Producer(config.build());
+		this.producers.add(producer);
+		return producer;
+	}
+
+	/** Acknowledges the next sent message, as Kafka's network thread would. */
+	private void acknowledgeNext() {
+		await().atMost(Duration.ofSeconds(5)).until(this.kafka::completeNext);
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void produceSyncAndAwaitInsideACallbackFailFast(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+		AtomicReference<DeliveryHandle> pending = new AtomicReference<>();
+		CompletableFuture<Throwable> fromProduceSync = new CompletableFuture<>();
+		CompletableFuture<Throwable> fromAwait = new CompletableFuture<>();
+		CompletableFuture<Throwable> fromGet = new CompletableFuture<>();
+		CompletableFuture<Duration> took = new CompletableFuture<>();
+		producer.produceAsync(Message.of("t", "first"), (report, failure) -> {
+			long start = System.nanoTime();
+			fromProduceSync.complete(thrownBy(() -> producer.produceSync(Message.of("t", "nested"))));
+			fromAwait.complete(thrownBy(() -> pending.get().await()));
+			fromGet.complete(thrownBy(() -> pending.get().get(5, TimeUnit.SECONDS)));
+			took.complete(Duration.ofNanos(System.nanoTime() - start));
+		});
+		// Sent after "first" and never acknowledged: waiting for it on the polling thread would never end.
+		pending.set(producer.produceAsync(Message.of("t", "pending")));
+		acknowledgeLater(producer, 1);
+		assertThat(fromProduceSync.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
+			.hasMessageContaining("Cannot produce synchronously")
+			.hasMessageContaining(producer.id());
+		assertThat(fromAwait.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
+			.hasMessageContaining("Cannot wait for a delivery report");
+		assertThat(fromGet.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class);
+		assertThat(took.get(5, TimeUnit.SECONDS)).isLessThan(FAST);
+		// Nothing was sent for the refused synchronous call, and the refusal was reported.
+		assertThat(this.kafka.history()).extracting((record) -> new String(record.value())).doesNotContain("nested");
+		await().atMost(Duration.ofSeconds(5))
+			.untilAsserted(() -> assertThat(errors).anySatisfy((event) -> {
+				assertThat(event.type()).isEqualTo(ErrorType.MESSAGE_PRODUCE_SYNC);
+				assertThat(event.error()).isInstanceOf(IllegalCallerException.class);
+			}));
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void produceSyncInsideAnEventListenerFailsFast(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+		producer.monitor().subscribe(ProducerEvent.MessageAcknowledged.class, (event) -> {
+			if ("first".equals(event.report().label())) {
+				thrown.complete(thrownBy(() -> producer.produceSync(Message.of("t", "nested"))));
+			}
+		});
+		producer.produceAsync(Message.builder("t").payload("first").label("first").build());
+		acknowledgeNext();
+		assertThat(thrown.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class);
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void firstUseOfAnotherProducerOnTheSamePollingThreadFailsFastToo(PollingMode mode) throws Exception {
+		// Only fd producers share a thread; in thread mode the other producer has a thread of its own.
+		Producer producer = producer(mode);
+		MockProducer<byte[], byte[]> otherKafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		Producer other = producer(mode, otherKafka);
+		CompletableFuture<Object> outcome = new CompletableFuture<>();
+		producer.produceAsync(Message.of("t", "first"), (report, failure) -> {
+			try {
+				outcome.complete(other.produceSync(Message.of("t", "nested")));
+			}
+			catch (Throwable ex) {
+				outcome.complete(ex);
+			}
+		});
+		acknowledgeNext();
+		Object result = outcome.get(5, TimeUnit.SECONDS);
+		if (mode == PollingMode.FD) {
+			assertThat(result).isInstanceOf(IllegalCallerException.class);
+		}
+		else {
+			assertThat(result).isInstanceOf(DeliveryReport.class);
+		}
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void closeInsideACallbackReturnsAtOnceAndTheCloseCompletesAfterwards(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		List<ProducerEvent> lifecycle = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Closing.class, lifecycle::add);
+		producer.monitor().subscribe(ProducerEvent.Closed.class, lifecycle::add);
+		CompletableFuture<Duration> closeReturned = new CompletableFuture<>();
+		CompletableFuture<ProducerStatus> statusInCallback = new CompletableFuture<>();
+		DeliveryHandle handle = producer.produceAsync(Message.of("t", "first"), (report, failure) -> {
+			long start = System.nanoTime();
+			producer.close();
+			closeReturned.complete(Duration.ofNanos(System.nanoTime() - start));
+			statusInCallback.complete(producer.status());
+		});
+		DeliveryHandle second = producer.produceAsync(Message.of("t", "second"));
+		acknowledgeNext();
+		assertThat(closeReturned.get(5, TimeUnit.SECONDS)).isLessThan(FAST);
+		// The close cannot finish while the callback that started it still runs.
+		assertThat(statusInCallback.get(5, TimeUnit.SECONDS)).isIn(ProducerStatus.CONNECTED, ProducerStatus.CLOSING);
+		// It waits for the second message, then finishes on its own.
+		producer.closeAsync(Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS);
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(handle.isDone()).isTrue();
+		assertThat(second.await(Duration.ofSeconds(1)).label()).isNull();
+		assertThat(lifecycle).hasSize(2).first().isInstanceOf(ProducerEvent.Closing.class);
+		assertThat(producer.inFlight()).isZero();
+		if (mode == PollingMode.FD) {
+			await().atMost(Duration.ofSeconds(5)).until(() -> !poller.producerIds().contains(producer.id()));
+		}
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void forcedCloseInsideACallbackReturnsAtOnce(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		CompletableFuture<Duration> closeReturned = new CompletableFuture<>();
+		producer.produceAsync(Message.of("t", "first"), (report, failure) -> {
+			long start = System.nanoTime();
+			producer.closeForcefully();
+			closeReturned.complete(Duration.ofNanos(System.nanoTime() - start));
+		});
+		acknowledgeNext();
+		assertThat(closeReturned.get(5, TimeUnit.SECONDS)).isLessThan(FAST);
+		producer.closeAsync(Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS);
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+	}
+
+	/** closeAsync promises to close on another thread: it must not wait for in-flight messages itself. */
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void closeAsyncReturnsAtOnceAndCompletesOnceInFlightMessagesAreDispatched(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		// No flush shortcut: the close has to wait for the network thread's acknowledgement.
+		this.kafka.flushException = new org.apache.kafka.common.KafkaException("flush unavailable in this test");
+		DeliveryHandle inFlight = producer.produceAsync(Message.of("t", "in-flight"));
+		long start = System.nanoTime();
+		CompletableFuture<Void> closing = producer.closeAsync(Duration.ofSeconds(10));
+		assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(FAST);
+		assertThat(closing).isNotDone();
+		assertThat(producer.closeAsync(Duration.ofSeconds(10))).isSameAs(closing);
+		acknowledgeNext();
+		closing.get(10, TimeUnit.SECONDS);
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(inFlight.await(Duration.ofSeconds(1))).isNotNull();
+		assertThat(producer.stats().purged()).isZero();
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void throwingCallbackAndListenerAreReportedAndDispatchGoesOn(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+		IllegalStateException listenerFailure = new IllegalStateException("listener failed");
+		producer.monitor().subscribe(ProducerEvent.MessageAcknowledged.class, (event) -> {
+			if ("listener-throws".equals(event.report().label())) {
+				throw listenerFailure;
+			}
+		});
+		IllegalStateException callbackFailure = new IllegalStateException("callback failed");
+		AtomicInteger callbacksRun = new AtomicInteger();
+		Message throwing = Message.builder("t").payload("a").label("callback-throws").build();
+		DeliveryHandle first = producer.produceAsync(throwing, (report, failure) -> {
+			callbacksRun.incrementAndGet();
+			throw callbackFailure;
+		});
+		DeliveryHandle second = producer.produceAsync(Message.builder("t").payload("b").label("listener-throws").build(),
+				(report, failure) -> callbacksRun.incrementAndGet());
+		DeliveryHandle third = producer.produceAsync(Message.builder("t").payload("c").label("fine").build(),
+				(report, failure) -> callbacksRun.incrementAndGet());
+		acknowledgeNext();
+		acknowledgeNext();
+		acknowledgeNext();
+		assertThat(first.await(Duration.ofSeconds(5)).label()).isEqualTo("callback-throws");
+		assertThat(second.await(Duration.ofSeconds(5)).label()).isEqualTo("listener-throws");
+		assertThat(third.await(Duration.ofSeconds(5)).label()).isEqualTo("fine");
+		await().atMost(Duration.ofSeconds(5)).until(() -> callbacksRun.get() == 3 && errors.size() >= 2);
+		assertThat(errors).filteredOn((event) -> event.type() == ErrorType.CALLBACK).singleElement().satisfies((event) -> {
+			assertThat(event.type().id()).isEqualTo("callbacks.delivery.error");
+			assertThat(event.error()).isSameAs(callbackFailure);
+			assertThat(event.message()).isEqualTo(throwing);
+			assertThat(event.label()).isEqualTo("callback-throws");
+			assertThat(event.producerId()).isEqualTo(producer.id());
+		});
+		assertThat(errors).filteredOn((event) -> event.type() == ErrorType.LISTENER).singleElement().satisfies((event) -> {
+			assertThat(event.type().id()).isEqualTo("callbacks.listener.error");
+			assertThat(event.error()).isSameAs(listenerFailure);
+		});
+		await().atMost(Duration.ofSeconds(5)).until(() -> producer.stats().acknowledged() == 3);
+		assertThat(producer.inFlight()).isZero();
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void slowCallbackIsReportedAndCountedAndAFastOneIsNot(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		Duration threshold = producer.config().slowCallbackThreshold();
+		List<ProducerEvent.SlowCallback> slow = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.SlowCallback.class, slow::add);
+		CountDownLatch fastDone = new CountDownLatch(1);
+		producer.produceAsync(Message.of("t", "fast"), (report, failure) -> fastDone.countDown());
+		acknowledgeNext();
+		assertThat(fastDone.await(5, TimeUnit.SECONDS)).isTrue();
+		await().atMost(Duration.ofSeconds(5)).until(() -> producer.stats().dispatched() == 1);
+		assertThat(slow).isEmpty();
+		assertThat(producer.stats().slowCallbacks()).isZero();
+
+		Duration sleep = threshold.multipliedBy(2).plusMillis(20);
+		CompletableFuture<String> callbackThread = new CompletableFuture<>();
+		producer.produceAsync(Message.of("t", "slow"), (report, failure) -> {
+			callbackThread.complete(Thread.currentThread().getName());
+			sleepQuietly(sleep);
+		});
+		acknowledgeNext();
+		await().atMost(Duration.ofSeconds(5)).until(() -> slow.size() == 1);
+		ProducerEvent.SlowCallback event = slow.get(0);
+		assertThat(event.name()).isEqualTo("callback.slow");
+		assertThat(event.producerId()).isEqualTo(producer.id());
+		assertThat(event.duration()).isGreaterThanOrEqualTo(sleep);
+		assertThat(event.threshold()).isEqualTo(threshold);
+		assertThat(event.pollingThread()).isEqualTo(callbackThread.get(5, TimeUnit.SECONDS));
+		assertThat(event.pollingThread()).isEqualTo((mode == PollingMode.FD) ? poller.threadName()
+				: "waterdrop.dispatch-" + producer.id());
+		assertThat(producer.stats().slowCallbacks()).isEqualTo(1);
+	}
+
+	/** Acknowledges {@code count} messages from another thread once they were sent. */
+	private void acknowledgeLater(Producer producer, int count) {
+		Thread network = new Thread(() -> {
+			for (int i = 0; i < count; i++) {
+				long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+				while (!this.kafka.completeNext() && System.nanoTime() - deadline < 0) {
+					Thread.onSpinWait();
+				}
+			}
+		}, "test-network-" + producer.id());
+		network.setDaemon(true);
+		network.start();
+	}
+
+	private static Throwable thrownBy(java.util.concurrent.Callable<?> action) {
+		try {
+			action.call();
+			return null;
+		}
+		catch (Throwable ex) {
+			return ex;
+		}
+	}
+
+	private static void sleepQuietly(Duration duration) {
+		try {
+			Thread.sleep(duration.toMillis());
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+}

@@ -1,0 +1,325 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.polling.PollingMode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Closing races, without a broker: messages produced while the producer closes each end exactly once
+ * (acknowledged, failed or purged) or are refused with {@link ProducerClosedException}; concurrent closes
+ * all return after one close. A fake network thread completes, fails and (after a forced close) purges
+ * what {@link MockProducer} holds, as Kafka's would.
+ */
+class ProducerCloseUnitTests {
+
+	private static final Poller poller = new Poller(PollerConfig.named("close-unit"));
+
+	private static final AtomicInteger ids = new AtomicInteger();
+
+	private static final int SENDERS = 3;
+
+	private static final int PER_SENDER = 300;
+
+	enum CloseKind {
+
+		GRACEFUL, FORCED
+
+	}
+
+	@AfterAll
+	static void pollerStops() throws InterruptedException {
+		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void concurrentProduceAndCloseGiveEveryMessageExactlyOneOutcome(PollingMode mode) throws Exception {
+		for (int round = 0; round < 40; round++) {
+			produceWhileClosing(mode, (round % 2 == 0) ? CloseKind.GRACEFUL : CloseKind.FORCED, round);
+		}
+	}
+
+	private void produceWhileClosing(PollingMode mode, CloseKind kind, int round) throws Exception {
+		MockProducer<byte[], byte[]> kafka = mockClient();
+		Producer producer = producer(mode, kafka);
+		producer.connect();
+		AtomicInteger closedEvents = new AtomicInteger();
+		producer.monitor().subscribe(ProducerEvent.Closed.class, (event) -> closedEvents.incrementAndGet());
+		int total = SENDERS * PER_SENDER;
+		AtomicIntegerArray callbacks = new AtomicIntegerArray(total);
+		Map<Integer, DeliveryHandle> accepted = new ConcurrentHashMap<>();
+		ConcurrentLinkedQueue<Integer> refused = new ConcurrentLinkedQueue<>();
+		AtomicReference<Throwable> unexpected = new AtomicReference<>();
+		Network network = new Network(kafka);
+		network.start();
+		CountDownLatch start = new CountDownLatch(1);
+		List<Thread> threads = new ArrayList<>();
+		for (int s = 0; s < SENDERS; s++) {
+			int base = s * PER_SENDER;
+			threads.add(new Thread(() -> {
+				awaitQuietly(start);
+				for (int i = base; i < base + PER_SENDER; i++) {
+					int index = i;
+					Message message = Message.builder("t").payload("m" + index).label(index).build();
+					try {
+						accepted.put(index, producer.produceAsync(message,
+								(report, failure) -> callbacks.incrementAndGet(index)));
+					}
+					catch (ProducerClosedException ex) {
+						refused.add(index);
+					}
+					catch (Throwable ex) {
+						unexpected.compareAndSet(null, ex);
+					}
+				}
+			}, "test-sender-" + s));
+		}
+		// Close somewhere in the middle of the sends: sometimes before the first, sometimes after the last.
+		long closeDelayMicros = ThreadLocalRandom.current().nextLong(0, 3_000);
+		threads.add(new Thread(() -> {
+			awaitQuietly(start);
+			sleepMicros(closeDelayMicros);
+			try {
+				if (kind == CloseKind.FORCED) {
+					producer.closeForcefully();
+				}
+				else {
+					producer.close(Duration.ofSeconds(20));
+				}
+			}
+			catch (Throwable ex) {
+				unexpected.compareAndSet(null, ex);
+			}
+		}, "test-closer"));
+		threads.forEach(Thread::start);
+		start.countDown();
+		for (Thread thread : threads) {
+			thread.join(30_000);
+			assertThat(thread.isAlive()).as("%s still running (round %d, %s, %s): hang", thread.getName(), round,
+					mode, kind).isFalse();
+		}
+		network.stop();
+		String context = "round " + round + ", " + mode + ", " + kind + ", close after " + closeDelayMicros + " µs";
+		assertThat(unexpected.get()).as("unexpected exception, %s", context).isNull();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(accepted.size() + refused.size()).as(context).isEqualTo(total);
+		int acknowledged = 0;
+		int failed = 0;
+		int purged = 0;
+		for (Map.Entry<Integer, DeliveryHandle> entry : accepted.entrySet()) {
+			DeliveryHandle handle = entry.getValue();
+			assertThat(handle.isDone()).as("handle of message %d done after close, %s", entry.getKey(), context)
+				.isTrue();
+			try {
+				assertThat(handle.toCompletableFuture().get().label()).isEqualTo(entry.getKey());
+				acknowledged++;
+			}
+			catch (ExecutionException ex) {
+				assertThat(ex.getCause()).isInstanceOf(DeliveryFailedException.class);
+				assertThat(((DeliveryFailedException) ex.getCause()).label()).isEqualTo(entry.getKey());
+				if (ex.getCause() instanceof MessagePurgedException) {
+					purged++;
+				}
+				else {
+					failed++;
+				}
+			}
+			assertThat(callbacks.get(entry.getKey())).as("callbacks of message %d, %s", entry.getKey(), context)
+				.isEqualTo(1);
+		}
+		for (int index : refused) {
+			assertThat(callbacks.get(index)).as("callbacks of refused message %d", index).isZero();
+		}
+		ProducerStats stats = producer.stats();
+		assertThat(stats.acknowledged()).as(context).isEqualTo(acknowledged);
+		assertThat(stats.failed()).as(context).isEqualTo(failed);
+		assertThat(stats.purged()).as(context).isEqualTo(purged);
+		assertThat(stats.dispatched()).as(context).isEqualTo(accepted.size());
+		assertThat(stats.producedAsync()).as(context).isEqualTo(accepted.size());
+		assertThat(producer.inFlight()).isZero();
+		assertThat(closedEvents).as(context).hasValue(1);
+		if (kind == CloseKind.GRACEFUL) {
+			assertThat(purged).as("purges in a graceful close, %s", context).isZero();
+		}
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void concurrentClosesAllReturnAfterExactlyOneClose(PollingMode mode) throws Exception {
+		for (int round = 0; round < 25; round++) {
+			MockProducer<byte[], byte[]> kafka = mockClient();
+			Producer producer = producer(mode, kafka);
+			AtomicInteger closing = new AtomicInteger();
+			AtomicInteger closed = new AtomicInteger();
+			producer.monitor().subscribe(ProducerEvent.Closing.class, (event) -> closing.incrementAndGet());
+			producer.monitor().subscribe(ProducerEvent.Closed.class, (event) -> closed.incrementAndGet());
+			List<DeliveryHandle> handles = new ArrayList<>();
+			for (int i = 0; i < 20; i++) {
+				handles.add(producer.produceAsync(Message.of("t", "m" + i)));
+			}
+			// Acknowledged only after both closers are waiting (or racing to start).
+			Network network = new Network(kafka);
+			network.delayMillis = 20;
+			network.start();
+			CountDownLatch start = new CountDownLatch(1);
+			AtomicReference<Throwable> unexpected = new AtomicReference<>();
+			boolean mixed = round % 2 == 1;
+			List<Thread> closers = new ArrayList<>();
+			for (int c = 0; c < 2; c++) {
+				boolean force = mixed && c == 1;
+				closers.add(new Thread(() -> {
+					awaitQuietly(start);
+					try {
+						if (force) {
+							producer.closeForcefully();
+						}
+						else {
+							producer.close(Duration.ofSeconds(20));
+						}
+					}
+					catch (Throwable ex) {
+						unexpected.compareAndSet(null, ex);
+					}
+				}, "test-closer-" + c));
+			}
+			closers.forEach(Thread::start);
+			start.countDown();
+			for (Thread closer : closers) {
+				closer.join(30_000);
+				assertThat(closer.isAlive()).as("%s still running (round %d, %s): hang", closer.getName(), round, mode)
+					.isFalse();
+			}
+			network.stop();
+			assertThat(unexpected.get()).isNull();
+			assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+			assertThat(closing).as("Closing events, round %d", round).hasValue(1);
+			assertThat(closed).as("Closed events, round %d", round).hasValue(1);
+			assertThat(handles).allMatch(DeliveryHandle::isDone);
+			assertThat(producer.stats().dispatched()).isEqualTo(20);
+			// A third, late close returns at once too.
+			producer.close();
+			assertThat(closed).hasValue(1);
+		}
+	}
+
+	private static MockProducer<byte[], byte[]> mockClient() {
+		return new MockProducer<>(false, null, new ByteArraySerializer(), new ByteArraySerializer());
+	}
+
+	private static Producer producer(PollingMode mode, MockProducer<byte[], byte[]> kafka) {
+		ProducerConfig.Builder config = ProducerConfig.builder()
+			.id("close-" + mode.name().toLowerCase(java.util.Locale.ROOT) + "-" + ids.incrementAndGet())
+			.pollingMode(mode)
+			.maxWaitTimeout(Duration.ofSeconds(20))
+			.clientFactory((properties) -> kafka);
+		if (mode == PollingMode.FD) {
+			config.poller(poller);
+		}
+		return new Producer(config.build());
+	}
+
+	private static void awaitQuietly(CountDownLatch latch) {
+		try {
+			latch.await(10, TimeUnit.SECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	private static void sleepMicros(long micros) {
+		long end = System.nanoTime() + TimeUnit.MICROSECONDS.toNanos(micros);
+		while (System.nanoTime() - end < 0) {
+			Thread.onSpinWait();
+		}
+	}
+
+	/**
+	 * Kafka's network thread, played on a {@link MockProducer}: acknowledges most messages, fails some, and
+	 * once the client is closed fails everything left (as {@code close(Duration.ZERO)} aborts batches).
+	 */
+	private static final class Network {
+
+		private final MockProducer<byte[], byte[]> kafka;
+
+		private final AtomicBoolean running = new AtomicBoolean(true);
+
+		private final Thread thread;
+
+		volatile long delayMillis;
+
+		Network(MockProducer<byte[], byte[]> kafka) {
+			this.kafka = kafka;
+			this.thread = new Thread(this::run, "test-network");
+			this.thread.setDaemon(true);
+		}
+
+		void start() {
+			this.thread.start();
+		}
+
+		void stop() throws InterruptedException {
+			this.running.set(false);
+			this.thread.join(10_000);
+			assertThat(this.thread.isAlive()).isFalse();
+		}
+
+		private void run() {
+			if (this.delayMillis > 0) {
+				try {
+					Thread.sleep(this.delayMillis);
+				}
+				catch (InterruptedException ex) {
+					return;
+				}
+			}
+			ThreadLocalRandom random = ThreadLocalRandom.current();
+			while (this.running.get()) {
+				boolean progressed;
+				if (this.kafka.closed()) {
+					progressed = this.kafka.errorNext(new KafkaException("Producer is closed forcefully."));
+				}
+				else if (random.nextInt(10) == 0) {
+					progressed = this.kafka.errorNext(new TimeoutException("Expiring record"));
+				}
+				else {
+					progressed = this.kafka.completeNext();
+				}
+				if (!progressed) {
+					Thread.yield();
+				}
+			}
+		}
+
+	}
+
+}
