@@ -200,8 +200,9 @@ final class ProducerAssembler {
 			throw new InvalidConfigurationException(path,
 					"no Poller named '" + pollerName + "' is defined under waterdrop.pollers (defined: "
 							+ (known.isEmpty() ? "none" : String.join(", ", known)) + ")",
-					"Define it as waterdrop.pollers." + pollerName + " (e.g. waterdrop.pollers." + pollerName
-							+ ".poll-timeout=1s), or remove " + path + " to use the global Poller.");
+					"Define it as waterdrop.pollers." + pollerName + " (in YAML '" + pollerName + ":' under "
+							+ "waterdrop.pollers, not '" + pollerName + ": {}', which Spring Boot's YAML loader drops), "
+							+ "or remove " + path + " to use the global Poller.");
 		}
 		return this.beanFactory.getBean(pollerBeanName(pollerName), Poller.class);
 	}

@@ -7,6 +7,7 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.ConfigurationPropertiesBinding;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
@@ -49,7 +50,14 @@ public final class WaterDropAutoConfiguration {
 	static final Map<String, String> FIXED_BEAN_NAMES = Map.of(GLOBAL_POLLER_BEAN_NAME, "the global Poller bean",
 			"waterdropProducers", "the WaterDropProducers bean", ASSEMBLER_BEAN_NAME, "an internal bean",
 			"waterdropProducersLifecycle", "an internal bean", "waterdropPollersLifecycle", "an internal bean",
-			"waterdropEventListenerSubscriber", "an internal bean");
+			"waterdropEventListenerSubscriber", "an internal bean",
+			"waterdropEmptyEntryConverter", "an internal bean");
+
+	@Bean
+	@ConfigurationPropertiesBinding
+	static EmptyEntryConverter waterdropEmptyEntryConverter() {
+		return new EmptyEntryConverter();
+	}
 
 	@Bean
 	static EventListenerSubscriber waterdropEventListenerSubscriber(

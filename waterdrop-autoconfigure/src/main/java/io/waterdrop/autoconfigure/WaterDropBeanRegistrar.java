@@ -37,7 +37,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 
 	@Override
 	public void registerBeanDefinitions(AnnotationMetadata metadata, BeanDefinitionRegistry registry) {
-		Binder binder = Binder.get(this.environment);
+		Binder binder = EmptyEntryConverter.binder(this.environment);
 		Map<String, PollerProperties> pollers = binder
 			.bind("waterdrop.pollers", Bindable.mapOf(String.class, PollerProperties.class))
 			.orElse(Map.of());

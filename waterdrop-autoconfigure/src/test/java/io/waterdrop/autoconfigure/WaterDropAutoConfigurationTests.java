@@ -165,6 +165,20 @@ class WaterDropAutoConfigurationTests {
 	}
 
 	@Test
+	void entriesWithoutSettingsTakeTheDefaults() {
+		this.runner
+			.withPropertyValues("waterdrop.pollers.critical=", "waterdrop.producers.orders=",
+					"waterdrop.producers.audit.polling.poller=critical")
+			.run((context) -> {
+				assertThat(context.getBean("criticalPoller", Poller.class).config())
+					.isEqualTo(PollerConfig.named("critical"));
+				assertThat(context.getBeansOfType(Producer.class)).containsOnlyKeys("orders", "audit");
+				assertThat(context.getBean("orders", Producer.class).config().maxTime())
+					.isEqualTo(ProducerConfig.DEFAULT_MAX_TIME);
+			});
+	}
+
+	@Test
 	void backsOffWithoutSpringKafka() {
 		this.runner.withClassLoader(new FilteredClassLoader("org.springframework.kafka"))
 			.run((context) -> assertThat(context).doesNotHaveBean(Producer.class)

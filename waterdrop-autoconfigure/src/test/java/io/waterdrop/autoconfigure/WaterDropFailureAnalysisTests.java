@@ -170,6 +170,21 @@ class WaterDropFailureAnalysisTests {
 	}
 
 	@Test
+	void emptyYamlMapDefinesNoPollerAndTheActionSaysWhatToWrite(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> run("--spring.config.location=classpath:issue-verbatim.yml"));
+		assertThat(output).contains("Property: waterdrop.producers.orders.polling.poller")
+			.contains("in YAML 'critical:' under waterdrop.pollers, not 'critical: {}', "
+					+ "which Spring Boot's YAML loader drops");
+	}
+
+	@Test
+	void entryWithAValueInsteadOfSettings(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> run("--waterdrop.pollers.critical=fast"));
+		assertThat(output).contains("Failed to bind properties under 'waterdrop.pollers.critical'")
+			.contains("an entry takes settings such as poll-timeout or kafka.acks, not the value 'fast'");
+	}
+
+	@Test
 	void unknownModeIsReportedByBootsBindFailureAnalysisWithTheValidValues(CapturedOutput output) {
 		assertThatException().isThrownBy(() -> run("--waterdrop.producers.orders.polling.mode=select"));
 		assertThat(output).contains("APPLICATION FAILED TO START")
