@@ -2,12 +2,15 @@ package io.waterdrop.benchmarks;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -27,9 +30,26 @@ final class Environment {
 	private Environment() {
 	}
 
-	static ReportBlock describe(BenchmarkOptions options, Duration took) {
-		String command = "java -jar benchmarks/target/benchmarks.jar"
-				+ (options.arguments().isEmpty() ? "" : " " + String.join(" ", options.arguments()));
+	/** The 1-, 5- and 15-minute load averages, as {@code /proc/loadavg} gives them. */
+	static String loadAverage() {
+		try {
+			String[] fields = Files.readString(Path.of("/proc/loadavg")).split(" ");
+			return fields[0] + " / " + fields[1] + " / " + fields[2];
+		}
+		catch (IOException | RuntimeException ex) {
+			return "(unknown)";
+		}
+	}
+
+	/**
+	 * @param loadAtStart {@link #loadAverage()} when the run began: other work on the machine skews figures
+	 */
+	static ReportBlock describe(BenchmarkOptions options, Duration took, String loadAtStart) {
+		List<String> command = new ArrayList<>();
+		command.add("java");
+		command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+		command.addAll(List.of("-jar", "benchmarks/target/benchmarks.jar"));
+		command.addAll(options.arguments());
 		String markdown = String.format("""
 				Produced by `%s` on %s, in %d min.
 
@@ -38,14 +58,16 @@ final class Environment {
 				| JDK | %s %s (%s) |
 				| OS | %s %s (%s) |
 				| CPU | %d available processors, %s |
+				| load average (1 / 5 / 15 min) | %s at the start, %s at the end |
 				| memory | %s; harness heap max %d MiB |
 				| Kafka | broker %s in its own JVM (`-Xms256m -Xmx512m`) on 127.0.0.1, same machine; kafka-clients %s |
 				| spring-kafka | %s |
 				| JMH | %s |
-				""", command, Instant.now().truncatedTo(ChronoUnit.SECONDS), Math.max(1, took.toMinutes()),
+				""", String.join(" ", command), Instant.now().truncatedTo(ChronoUnit.SECONDS), Math.max(1, took.toMinutes()),
 				System.getProperty("java.vm.vendor"), System.getProperty("java.runtime.version"),
 				System.getProperty("java.vm.name"), System.getProperty("os.name"), System.getProperty("os.version"),
-				System.getProperty("os.arch"), Runtime.getRuntime().availableProcessors(), cpuModel(), memTotal(),
+				System.getProperty("os.arch"), Runtime.getRuntime().availableProcessors(), cpuModel(), loadAtStart,
+				loadAverage(), memTotal(),
 				Runtime.getRuntime().maxMemory() / (1024 * 1024), brokerVersion(), AppInfoParser.getVersion(),
 				orUnknown(KafkaTemplate.class.getPackage().getImplementationVersion()),
 				org.openjdk.jmh.util.Version.getPlainVersion());

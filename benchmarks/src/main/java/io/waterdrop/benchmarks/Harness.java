@@ -33,6 +33,7 @@ public final class Harness {
 	/** Runs and writes the report; returns the blocks written, environment first. */
 	public static List<ReportBlock> run(BenchmarkOptions options) {
 		long started = System.nanoTime();
+		String loadAtStart = Environment.loadAverage();
 		ChartFiles charts = new ChartFiles(options.output());
 		Map<Scenario, ReportBlock> blocks = new EnumMap<>(Scenario.class);
 		if (options.scenarios().contains(Scenario.HANDOFF)) {
@@ -58,7 +59,7 @@ public final class Harness {
 			}
 		}
 		List<ReportBlock> written = new ArrayList<>();
-		written.add(Environment.describe(options, Duration.ofNanos(System.nanoTime() - started)));
+		written.add(Environment.describe(options, Duration.ofNanos(System.nanoTime() - started), loadAtStart));
 		written.addAll(blocks.values());
 		ReportFile.update(options.output(), written);
 		Progress.log("report", "wrote " + options.output().toAbsolutePath());

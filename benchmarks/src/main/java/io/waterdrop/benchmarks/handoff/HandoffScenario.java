@@ -53,6 +53,8 @@ public final class HandoffScenario {
 		BenchmarkOptions.JmhSettings jmh = this.options.jmh();
 		Options run = new OptionsBuilder().include(Pattern.quote(HandoffBenchmark.class.getName()))
 			.forks(jmh.forks())
+			// A fixed heap rather than the harness's flags, which may pre-touch gigabytes.
+			.jvmArgs("-Xms512m", "-Xmx512m")
 			.warmupIterations(jmh.warmupIterations())
 			.warmupTime(TimeValue.milliseconds(jmh.iterationMillis()))
 			.measurementIterations(this.options.repeats())
