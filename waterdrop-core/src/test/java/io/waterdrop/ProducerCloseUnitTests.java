@@ -62,14 +62,26 @@ class ProducerCloseUnitTests {
 	@EnumSource(PollingMode.class)
 	@Timeout(value = 60, unit = TimeUnit.SECONDS)
 	void concurrentProduceAndCloseGiveEveryMessageExactlyOneOutcome(PollingMode mode) throws Exception {
+		int[] totals = new int[4];
 		for (int round = 0; round < 40; round++) {
-			produceWhileClosing(mode, (round % 2 == 0) ? CloseKind.GRACEFUL : CloseKind.FORCED, round);
+			// Half the rounds with a small maxInFlight: senders then also wait for room while the close runs.
+			int maxInFlight = (round % 4 < 2) ? ProducerConfig.DEFAULT_MAX_IN_FLIGHT : 8;
+			int[] outcome = produceWhileClosing(mode, (round % 2 == 0) ? CloseKind.GRACEFUL : CloseKind.FORCED,
+					maxInFlight, round);
+			for (int i = 0; i < totals.length; i++) {
+				totals[i] += outcome[i];
+			}
 		}
+		// The races were really run: some messages got each outcome.
+		assertThat(totals).as("acknowledged, failed, purged, refused over all rounds: %s", java.util.Arrays.toString(totals))
+			.doesNotContain(0);
 	}
 
-	private void produceWhileClosing(PollingMode mode, CloseKind kind, int round) throws Exception {
+	/** @return counts of acknowledged, failed, purged and refused messages */
+	private int[] produceWhileClosing(PollingMode mode, CloseKind kind, int maxInFlight, int round)
+			throws Exception {
 		MockProducer<byte[], byte[]> kafka = mockClient();
-		Producer producer = producer(mode, kafka);
+		Producer producer = producer(mode, kafka, maxInFlight);
 		producer.connect();
 		AtomicInteger closedEvents = new AtomicInteger();
 		producer.monitor().subscribe(ProducerEvent.Closed.class, (event) -> closedEvents.incrementAndGet());
@@ -127,7 +139,8 @@ class ProducerCloseUnitTests {
 					mode, kind).isFalse();
 		}
 		network.stop();
-		String context = "round " + round + ", " + mode + ", " + kind + ", close after " + closeDelayMicros + " µs";
+		String context = "round " + round + ", " + mode + ", " + kind + ", maxInFlight " + maxInFlight
+				+ ", close after " + closeDelayMicros + " µs";
 		assertThat(unexpected.get()).as("unexpected exception, %s", context).isNull();
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 		assertThat(accepted.size() + refused.size()).as(context).isEqualTo(total);
@@ -169,6 +182,7 @@ class ProducerCloseUnitTests {
 		if (kind == CloseKind.GRACEFUL) {
 			assertThat(purged).as("purges in a graceful close, %s", context).isZero();
 		}
+		return new int[] { acknowledged, failed, purged, refused.size() };
 	}
 
 	@ParameterizedTest
@@ -236,7 +250,12 @@ class ProducerCloseUnitTests {
 	}
 
 	private static Producer producer(PollingMode mode, MockProducer<byte[], byte[]> kafka) {
+		return producer(mode, kafka, ProducerConfig.DEFAULT_MAX_IN_FLIGHT);
+	}
+
+	private static Producer producer(PollingMode mode, MockProducer<byte[], byte[]> kafka, int maxInFlight) {
 		ProducerConfig.Builder config = ProducerConfig.builder()
+			.maxInFlight(maxInFlight)
 			.id("close-" + mode.name().toLowerCase(java.util.Locale.ROOT) + "-" + ids.incrementAndGet())
 			.pollingMode(mode)
 			.maxWaitTimeout(Duration.ofSeconds(20))

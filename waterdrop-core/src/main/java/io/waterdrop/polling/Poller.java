@@ -259,6 +259,9 @@ public final class Poller {
 
 		private long lastPeriodic = System.nanoTime();
 
+		/** Set when the thread dies; registrations still queued then are released with it. */
+		private Throwable death;
+
 		Loop(Selector selector) {
 			this.selector = selector;
 		}
@@ -388,6 +391,10 @@ public final class Poller {
 		}
 
 		void register(Registration registration) {
+			if (this.death != null) {
+				releaseOrphan(registration, this.death);
+				return;
+			}
 			try {
 				registration.key = registration.pipe.source().register(this.selector, SelectionKey.OP_READ, registration);
 			}
@@ -464,11 +471,12 @@ public final class Poller {
 		private void died(Throwable cause) {
 			logger.error("{} thread died; its producers stop receiving delivery reports", Poller.this, cause);
 			List<Registration> orphans = new ArrayList<>(this.registered);
+			List<Consumer<Loop>> pending = new ArrayList<>();
 			Poller.this.lock.lock();
 			try {
-				for (Iterator<Consumer<Loop>> pending = Poller.this.changes.iterator(); pending.hasNext();) {
-					pending.next();
-					pending.remove();
+				for (Iterator<Consumer<Loop>> changes = Poller.this.changes.iterator(); changes.hasNext();) {
+					pending.add(changes.next());
+					changes.remove();
 				}
 				Poller.this.registrations = 0;
 				endThread();
@@ -478,10 +486,19 @@ public final class Poller {
 			}
 			Poller.this.producerIds.clear();
 			for (Registration orphan : orphans) {
-				orphan.pipe.close();
-				orphan.pollable.pollingTerminated(cause);
-				orphan.detached.completeExceptionally(cause);
+				releaseOrphan(orphan, cause);
 			}
+			// Registrations queued but never applied would otherwise wait forever: register() releases them now.
+			this.death = cause;
+			for (Consumer<Loop> change : pending) {
+				change.accept(this);
+			}
+		}
+
+		private void releaseOrphan(Registration orphan, Throwable cause) {
+			orphan.pipe.close();
+			orphan.pollable.pollingTerminated(cause);
+			orphan.detached.completeExceptionally(cause);
 		}
 
 	}

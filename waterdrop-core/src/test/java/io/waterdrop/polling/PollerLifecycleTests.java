@@ -240,6 +240,54 @@ class PollerLifecycleTests {
 		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
 	}
 
+	/**
+	 * If the thread dies (a VirtualMachineError), every source is released with the cause, including one
+	 * whose registration was still queued, so that no close waits forever; the next registration starts a
+	 * new thread.
+	 */
+	@Test
+	@Timeout(30)
+	void threadDeathReleasesRegisteredAndQueuedSourcesAndALaterRegistrationStartsAgain() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("dying").withPollTimeout(LONG_POLL_TIMEOUT));
+		TestSource victim = new TestSource("victim", Duration.ofMillis(100));
+		TestSource bystander = new TestSource("bystander", Duration.ofMillis(100));
+		PollingSession victimSession = victim.registerWith(poller);
+		PollingSession bystanderSession = bystander.registerWith(poller);
+		dispatchedOn(victim);
+		dispatchedOn(bystander);
+		CountDownLatch inside = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		InternalError death = new InternalError("simulated VM error (expected in this test)");
+		victim.offer(() -> {
+			inside.countDown();
+			awaitQuietly(release);
+			throw death;
+		});
+		assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+		// Registered while the thread is busy: the registration is still queued when the thread dies.
+		TestSource late = new TestSource("late", Duration.ofMillis(100));
+		PollingSession lateSession = late.registerWith(poller);
+		release.countDown();
+
+		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		for (TestSource source : new TestSource[] { victim, bystander, late }) {
+			assertThat(source.terminated).as("%s released", source.id()).isSameAs(death);
+		}
+		for (PollingSession session : new PollingSession[] { victimSession, bystanderSession, lateSession }) {
+			assertThat(session.detach()).failsWithin(PROMPT).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+				.withCause(death);
+		}
+		assertThat(poller.registeredProducers()).isZero();
+		assertThat(poller.producerIds()).isEmpty();
+		assertThat(poller.isRunning()).isFalse();
+
+		TestSource next = new TestSource("next", Duration.ofMillis(100));
+		PollingSession nextSession = next.registerWith(poller);
+		assertThat(dispatchedOn(next).getName()).isEqualTo(poller.threadName());
+		nextSession.detach().get(10, TimeUnit.SECONDS);
+		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+	}
+
 	/** Dispatches one report of {@code source} and returns the thread it ran on. */
 	static Thread dispatchedOn(TestSource source) throws Exception {
 		AtomicReference<Thread> thread = new AtomicReference<>();
