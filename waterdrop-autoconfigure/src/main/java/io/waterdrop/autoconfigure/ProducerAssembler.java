@@ -47,6 +47,10 @@ final class ProducerAssembler {
 			org.apache.kafka.clients.producer.ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
 			org.apache.kafka.clients.producer.ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG);
 
+	/** Kafka settings that must differ between clients: duplicates clash, or fence each other. */
+	private static final Set<String> PER_CLIENT_SETTINGS = Set.of(CommonClientConfigs.CLIENT_ID_CONFIG,
+			org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+
 	private final WaterDropProperties properties;
 
 	private final ObjectProvider<KafkaProperties> kafkaProperties;
@@ -160,7 +164,8 @@ final class ProducerAssembler {
 		Duration closeTimeout = origins.pick("close-timeout", own.getCloseTimeout(), this.properties.getCloseTimeout());
 		if (closeTimeout == null || closeTimeout.isNegative()) {
 			throw new InvalidConfigurationException(origins.pathOf("close-timeout"),
-					"must not be negative but was " + ((closeTimeout != null) ? closeTimeout.toMillis() + " ms" : "not set"),
+					(closeTimeout != null) ? "must not be negative but was " + closeTimeout.toMillis() + " ms"
+							: "must be set",
 					"Set it to 0 (purge at once on shutdown) or a positive duration such as 30s.");
 		}
 	}
@@ -219,9 +224,24 @@ final class ProducerAssembler {
 		if (details != null) {
 			applyConnectionDetails(settings, details.getProducer());
 		}
+		checkShared(this.properties.getKafka().keySet(), this.properties.getProducers().keySet());
 		putChecked(settings, this.properties.getKafka(), PREFIX + "kafka.");
 		putChecked(settings, own.getKafka(), origins.ownPrefix + "kafka.");
 		return settings;
+	}
+
+	private static void checkShared(Set<String> sharedKeys, Set<String> producers) {
+		if (producers.size() < 2) {
+			return;
+		}
+		for (String key : PER_CLIENT_SETTINGS) {
+			if (sharedKeys.contains(key)) {
+				throw new InvalidConfigurationException(PREFIX + "kafka." + key,
+						"is shared by the producers " + String.join(", ", producers)
+								+ ", but every Kafka client needs a " + key + " of its own",
+						"Set it per producer, as waterdrop.producers.<name>.kafka." + key + ", or remove it.");
+			}
+		}
 	}
 
 	/** What Boot's KafkaAutoConfiguration applies to its own producer factory. */

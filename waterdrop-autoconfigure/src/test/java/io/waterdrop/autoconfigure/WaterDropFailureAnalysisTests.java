@@ -25,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
 
 /**
- * Invalid configuration fails start-up with a description and an action.
+ * Invalid configuration fails start-up with a description and an action. No broker is needed: start-up
+ * fails before any client connects.
  */
 @Timeout(60)
 @ExtendWith(OutputCaptureExtension.class)
@@ -33,7 +34,7 @@ class WaterDropFailureAnalysisTests {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
-		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers());
+		.withPropertyValues("spring.kafka.bootstrap-servers=localhost:9001");
 
 	@Test
 	void unknownPoller() {
@@ -136,6 +137,17 @@ class WaterDropFailureAnalysisTests {
 	}
 
 	@Test
+	void transactionalIdSharedByProducers() {
+		FailureAnalysis analysis = analyze("waterdrop.kafka.transactional.id=tx",
+				"waterdrop.producers.orders.max-payload-size=10", "waterdrop.producers.audit.max-payload-size=10");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.kafka.transactional.id")
+			.contains("is shared by the producers orders, audit, but every Kafka client needs a transactional.id "
+					+ "of its own");
+		assertThat(analysis.getAction())
+			.isEqualTo("Set it per producer, as waterdrop.producers.<name>.kafka.transactional.id, or remove it.");
+	}
+
+	@Test
 	void pollerWhoseBeanNameIsTaken() {
 		FailureAnalysis analysis = analyze("waterdrop.pollers.waterdrop.poll-timeout=1s");
 		assertThat(analysis.getDescription()).contains("Property: waterdrop.pollers.waterdrop")
@@ -218,7 +230,7 @@ class WaterDropFailureAnalysisTests {
 
 	private static void run(String... args) {
 		new SpringApplicationBuilder(MinimalApplication.class).web(WebApplicationType.NONE)
-			.properties("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers())
+			.properties("spring.kafka.bootstrap-servers=localhost:9001")
 			.bannerMode(Banner.Mode.OFF)
 			.logStartupInfo(false)
 			.registerShutdownHook(false)
