@@ -1,0 +1,56 @@
+package io.waterdrop.sample;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+import io.waterdrop.DeliveryHandle;
+import io.waterdrop.Message;
+import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.WaterDropProducers;
+
+/**
+ * A small load generator, so that the metrics move: {@code curl -XPOST
+ * 'localhost:8080/load?messages=50000&producers=orders,audit,legacy'} sends that many 100-byte messages
+ * asynchronously through each named producer and answers when every report was dispatched.
+ */
+@RestController
+class LoadController {
+
+	private static final int MAX_MESSAGES = 1_000_000;
+
+	private final WaterDropProducers producers;
+
+	LoadController(WaterDropProducers producers) {
+		this.producers = producers;
+	}
+
+	@PostMapping("/load")
+	Map<String, Object> load(@RequestParam(defaultValue = "10000") int messages,
+			@RequestParam(defaultValue = "orders,audit,legacy") List<String> producers,
+			@RequestParam(defaultValue = "load") String topic) {
+		if (messages < 1 || messages > MAX_MESSAGES) {
+			throw new IllegalArgumentException("messages must be between 1 and " + MAX_MESSAGES);
+		}
+		String payload = "x".repeat(100);
+		long start = System.nanoTime();
+		List<DeliveryHandle> handles = new ArrayList<>();
+		for (int i = 0; i < messages; i++) {
+			for (String name : producers) {
+				Producer producer = this.producers.get(name);
+				handles.add(producer.produceAsync(Message.of(topic, payload)));
+			}
+		}
+		handles.forEach(DeliveryHandle::await);
+		Duration took = Duration.ofNanos(System.nanoTime() - start);
+		int sent = handles.size();
+		return Map.of("producers", producers, "messages", sent, "millis", took.toMillis(), "messagesPerSecond",
+				Math.round(sent / Math.max(took.toNanos() / 1e9, 1e-9)));
+	}
+
+}

@@ -1,0 +1,75 @@
+package io.waterdrop.sample;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+import io.waterdrop.DeliveryReport;
+import io.waterdrop.Message;
+import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.WaterDropProducers;
+
+/**
+ * Produce with curl. Each endpoint answers with the delivery report(s); {@code producer} picks one of the
+ * producers defined in {@code application.yml} (default {@code orders}).
+ *
+ * <pre>
+ * curl -XPOST localhost:8080/messages/sync -H 'Content-Type: text/plain' -d 'hello'
+ * curl -XPOST 'localhost:8080/messages/async?producer=audit&amp;key=k1' -H 'Content-Type: text/plain' -d 'hello'
+ * curl -XPOST localhost:8080/messages/batch -H 'Content-Type: application/json' -d '["a","b","c"]'
+ * curl -XPOST localhost:8080/messages/transaction -H 'Content-Type: application/json' -d '["debit","credit"]'
+ * </pre>
+ */
+@RestController
+@RequestMapping("/messages")
+class MessagesController {
+
+	private final WaterDropProducers producers;
+
+	MessagesController(WaterDropProducers producers) {
+		this.producers = producers;
+	}
+
+	@PostMapping("/sync")
+	DeliveryReport sync(@RequestBody String payload, @RequestParam(defaultValue = "orders") String producer,
+			@RequestParam(defaultValue = "sample") String topic, @RequestParam(required = false) String key) {
+		return this.producers.get(producer).produceSync(message(topic, key, payload));
+	}
+
+	@PostMapping("/async")
+	CompletableFuture<DeliveryReport> async(@RequestBody String payload,
+			@RequestParam(defaultValue = "orders") String producer, @RequestParam(defaultValue = "sample") String topic,
+			@RequestParam(required = false) String key) {
+		return this.producers.get(producer).produceAsync(message(topic, key, payload)).toCompletableFuture();
+	}
+
+	@PostMapping("/batch")
+	List<DeliveryReport> batch(@RequestBody List<String> payloads,
+			@RequestParam(defaultValue = "orders") String producer, @RequestParam(defaultValue = "sample") String topic) {
+		return this.producers.get(producer)
+			.produceManySync(payloads.stream().map((payload) -> message(topic, null, payload)).toList());
+	}
+
+	/** Every payload in one transaction of the transactional {@code payments} producer. */
+	@PostMapping("/transaction")
+	List<DeliveryReport> transaction(@RequestBody List<String> payloads,
+			@RequestParam(defaultValue = "payments") String topic) {
+		Producer payments = this.producers.get("payments");
+		return payments.transaction((transaction) -> payloads.stream()
+			.map((payload) -> transaction.produceAsync(message(topic, null, payload)))
+			.toList())
+			.stream()
+			.map((handle) -> handle.await())
+			.toList();
+	}
+
+	private static Message message(String topic, String key, String payload) {
+		return Message.builder(topic).key(key).payload(payload).label("http").build();
+	}
+
+}

@@ -1,0 +1,127 @@
+package io.waterdrop.sample;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.context.ConfigurableApplicationContext;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.WaterDropProducers;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The sample as a user runs it: started by its main entry point on a random port with the embedded broker,
+ * driven over HTTP, checked by consuming from Kafka and reading Actuator, then shut down.
+ */
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+class SampleApplicationEndToEndTests {
+
+	private final HttpClient http = HttpClient.newHttpClient();
+
+	private final JsonMapper json = JsonMapper.builder().build();
+
+	private String base;
+
+	@Test
+	void producesOverHttpShowsMetricsAndHealthAndShutsDownCleanly() throws Exception {
+		String topic = "e2e-" + UUID.randomUUID();
+		ConfigurableApplicationContext context = SampleApplication.start("--server.port=0");
+		Map<String, Producer> producers;
+		try {
+			this.base = "http://localhost:" + context.getEnvironment().getProperty("local.server.port");
+			producers = context.getBean(WaterDropProducers.class).asMap();
+
+			JsonNode sync = post("/messages/sync?topic=" + topic + "&key=k1", "text/plain", "one");
+			assertThat(sync.get("topic").asString()).isEqualTo(topic);
+			assertThat(sync.get("label").asString()).isEqualTo("http");
+			JsonNode async = post("/messages/async?producer=audit&topic=" + topic, "text/plain", "two");
+			assertThat(async.get("offset").asLong()).isGreaterThan(sync.get("offset").asLong());
+			JsonNode batch = post("/messages/batch?producer=legacy&topic=" + topic, "application/json",
+					"[\"three\",\"four\"]");
+			assertThat(batch).hasSize(2);
+			JsonNode transaction = post("/messages/transaction?topic=" + topic + "-tx", "application/json",
+					"[\"debit\",\"credit\"]");
+			assertThat(transaction).hasSize(2);
+			JsonNode load = post("/load?messages=200&producers=orders,audit", "application/json", "");
+			assertThat(load.get("messages").asInt()).isEqualTo(400);
+
+			String servers = context.getEnvironment().getProperty("spring.kafka.bootstrap-servers");
+			assertThat(consume(servers, topic, 4)).containsExactlyInAnyOrder("one", "two", "three", "four");
+			assertThat(consume(servers, topic + "-tx", 2)).containsExactlyInAnyOrder("debit", "credit");
+
+			JsonNode acknowledged = get("/actuator/metrics/waterdrop.messages.acknowledged?tag=producer:orders");
+			assertThat(acknowledged.get("measurements").get(0).get("value").asDouble()).isGreaterThanOrEqualTo(201);
+			JsonNode drains = get("/actuator/metrics/waterdrop.poller.drains?tag=poller:critical");
+			assertThat(drains.get("measurements").get(0).get("value").asDouble()).isPositive();
+			JsonNode health = get("/actuator/health");
+			assertThat(health.get("status").asString()).isEqualTo("UP");
+			assertThat(health.get("components").get("waterdrop").get("status").asString()).isEqualTo("UP");
+		}
+		finally {
+			context.close();
+		}
+		assertThat(producers.values()).allSatisfy((producer) -> {
+			assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+			assertThat(producer.inFlight()).isZero();
+		});
+		assertThat(Thread.getAllStackTraces().keySet())
+			.noneMatch((thread) -> thread.isAlive() && thread.getName().startsWith("waterdrop."));
+	}
+
+	private JsonNode post(String path, String contentType, String body) throws Exception {
+		HttpRequest request = HttpRequest.newBuilder(URI.create(this.base + path))
+			.header("Content-Type", contentType)
+			.timeout(Duration.ofSeconds(60))
+			.POST(HttpRequest.BodyPublishers.ofString(body))
+			.build();
+		return send(request);
+	}
+
+	private JsonNode get(String path) throws Exception {
+		return send(HttpRequest.newBuilder(URI.create(this.base + path)).timeout(Duration.ofSeconds(30)).build());
+	}
+
+	private JsonNode send(HttpRequest request) throws Exception {
+		HttpResponse<String> response = this.http.send(request, HttpResponse.BodyHandlers.ofString());
+		assertThat(response.statusCode()).as("%s %s: %s", request.method(), request.uri(), response.body())
+			.isEqualTo(200);
+		return this.json.readTree(response.body());
+	}
+
+	private static List<String> consume(String servers, String topic, int expected) {
+		Map<String, Object> properties = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers,
+				ConsumerConfig.GROUP_ID_CONFIG, "e2e-" + UUID.randomUUID(), ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+				"earliest", ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+		List<String> payloads = new ArrayList<>();
+		try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(properties, new StringDeserializer(),
+				new StringDeserializer())) {
+			consumer.subscribe(List.of(topic));
+			long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+			while (payloads.size() < expected && System.nanoTime() < deadline) {
+				for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(500))) {
+					payloads.add(record.value());
+				}
+			}
+		}
+		return payloads;
+	}
+
+}
