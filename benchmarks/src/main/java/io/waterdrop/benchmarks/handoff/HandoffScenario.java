@@ -104,7 +104,7 @@ public final class HandoffScenario {
 
 	private String chart(Map<String, Summary> opsPerSecond) {
 		BarChart chart = new BarChart("Reports handed to the dispatching thread per second (JMH, median)", null,
-				"reports / s", "#,##0");
+				"reports / s", "#,##0").logarithmic();
 		PATHS.forEach((path, label) -> {
 			chart.add("1 report per round trip", label, opsPerSecond.get(id(path, 1)).median());
 			chart.add("bursts of 100", label, opsPerSecond.get(id(path, 100)).median() * 100);

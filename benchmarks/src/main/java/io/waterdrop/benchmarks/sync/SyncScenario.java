@@ -105,7 +105,7 @@ public final class SyncScenario {
 
 	private String chart(List<SyncShape> shapes, Map<SyncCase, List<SyncResult>> results) {
 		BarChart chart = new BarChart(String.format("Synchronous sends, %,d per trial (median)",
-				this.options.syncMessages()), null, "messages / s", "#,##0");
+				this.options.syncMessages()), null, "messages / s", "#,##0").logarithmic();
 		for (SyncShape shape : shapes) {
 			for (ClientKind kind : KINDS) {
 				chart.add(kind.label(), shape.label(), median(results.get(new SyncCase(shape, kind))));
