@@ -36,6 +36,9 @@ class PollerThreadsIntegrationTests {
 
 	private String topic;
 
+	/** Dedicated Poller threads that were running before the test (another test's); not counted. */
+	private List<String> otherPollerThreads;
+
 	@BeforeEach
 	void globalPollerIsIdle() throws InterruptedException {
 		// Counting threads only means something if no earlier test left a producer on the global Poller.
@@ -43,6 +46,7 @@ class PollerThreadsIntegrationTests {
 			.as("global Poller stopped; still registered: %s", Poller.global().producerIds())
 			.isTrue();
 		await().until(() -> TestProducers.threadsNamed(GLOBAL_THREAD).isEmpty());
+		this.otherPollerThreads = TestProducers.threadsNamed("waterdrop.poller#").stream().map(Thread::getName).toList();
 		this.topic = KafkaTestBroker.uniqueTopic("poller-threads");
 		KafkaTestBroker.createTopic(this.topic, 3);
 	}
@@ -166,8 +170,12 @@ class PollerThreadsIntegrationTests {
 		assertThat(handles).allSatisfy((handle) -> assertThat(handle.await().topic()).isEqualTo(this.topic));
 	}
 
-	private static List<String> pollerThreadNames() {
-		return TestProducers.threadsNamed("waterdrop.poller#").stream().map(Thread::getName).toList();
+	/** Poller threads started during this test. */
+	private List<String> pollerThreadNames() {
+		List<String> names = new ArrayList<>(
+				TestProducers.threadsNamed("waterdrop.poller#").stream().map(Thread::getName).toList());
+		this.otherPollerThreads.forEach(names::remove);
+		return names;
 	}
 
 	private static List<String> ids(List<Producer> producers) {

@@ -110,7 +110,8 @@ public final class KafkaTestBroker {
 					.get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
 					.get(name);
 				if (description.partitions().size() == partitions
-						&& description.partitions().stream().allMatch((partition) -> partition.leader() != null)) {
+						&& description.partitions().stream().allMatch((partition) -> partition.leader() != null)
+						&& leadersServe(admin, name, partitions)) {
 					return;
 				}
 			}
@@ -126,6 +127,29 @@ public final class KafkaTestBroker {
 						+ ADMIN_TIMEOUT);
 			}
 			sleep(20);
+		}
+	}
+
+	/**
+	 * Whether the leaders answer for every partition. A leader in the metadata is not enough: a first produce
+	 * that meets NOT_LEADER_OR_FOLLOWER is retried after later batches of an idempotent producer went through,
+	 * and the broker then refuses the retry with OutOfOrderSequenceException until delivery.timeout.ms.
+	 */
+	private static boolean leadersServe(Admin admin, String topic, int partitions) {
+		Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+		for (int partition = 0; partition < partitions; partition++) {
+			request.put(new TopicPartition(topic, partition), OffsetSpec.latest());
+		}
+		try {
+			admin.listOffsets(request).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+			return true;
+		}
+		catch (ExecutionException | TimeoutException ex) {
+			return false;
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("Interrupted while creating topic " + topic, ex);
 		}
 	}
 
