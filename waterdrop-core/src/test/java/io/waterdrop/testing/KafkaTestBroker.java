@@ -257,6 +257,9 @@ public final class KafkaTestBroker {
 		// One broker: the transaction state log (default replication 3, min ISR 2) must fit on it.
 		embedded.brokerProperty("transaction.state.log.replication.factor", "1");
 		embedded.brokerProperty("transaction.state.log.min.isr", "1");
+		// Internal topics are created on first use; 4 partitions instead of 50 saves seconds there.
+		embedded.brokerProperty("transaction.state.log.num.partitions", "4");
+		embedded.brokerProperty("offsets.topic.num.partitions", "4");
 		embedded.afterPropertiesSet();
 		return new Running("embedded", embedded.getBrokersAsString(), embedded::destroy);
 	}
