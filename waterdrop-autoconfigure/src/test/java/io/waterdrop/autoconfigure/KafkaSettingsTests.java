@@ -123,6 +123,14 @@ class KafkaSettingsTests {
 	}
 
 	@Test
+	void withoutBootsKafkaAutoConfigurationOnlyWaterDropsLayersApply() {
+		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class))
+			.withPropertyValues("spring.kafka.producer.acks=1", "waterdrop.kafka.bootstrap.servers=localhost:9003")
+			.run((context) -> assertThat(kafka(context, "waterdropProducer"))
+				.containsExactly(Map.entry("bootstrap.servers", "localhost:9003")));
+	}
+
+	@Test
 	void transactionalIdMakesATransactionalProducer() {
 		this.runner
 			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Timeout;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
@@ -183,6 +184,13 @@ class WaterDropAutoConfigurationTests {
 		this.runner.withClassLoader(new FilteredClassLoader("org.springframework.kafka"))
 			.run((context) -> assertThat(context).doesNotHaveBean(Producer.class)
 				.doesNotHaveBean(WaterDropProducers.class));
+	}
+
+	@Test
+	void backsOffWithoutBootsKafkaSupport() {
+		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class))
+			.withClassLoader(new FilteredClassLoader(KafkaProperties.class))
+			.run((context) -> assertThat(context).doesNotHaveBean(WaterDropProducers.class));
 	}
 
 	@Test
