@@ -1,0 +1,81 @@
+package io.waterdrop.sample.docs;
+
+import java.nio.charset.StandardCharsets;
+
+import org.apache.kafka.common.serialization.Serializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.json.JsonMapper;
+
+import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.WaterDropEventListener;
+import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
+import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.instrumentation.Event;
+import io.waterdrop.instrumentation.ProducerEvent;
+
+/** The Java code of docs/configuration.md, compiled; see {@link GettingStartedSnippets}. */
+final class ConfigurationSnippets {
+
+	private ConfigurationSnippets() {
+	}
+
+	static class Injection {
+
+		@Autowired @Qualifier("orders") Producer orders;       // one producer by name
+		@Autowired WaterDropProducers producers;               // all of them: producers.get("audit"), asMap()
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class Extensions {
+
+		private static final Logger log = LoggerFactory.getLogger(Extensions.class);
+
+		@Bean
+		WaterDropProducerCustomizer jsonPayloads(JsonMapper mapper) {
+			return (producerName, builder) -> builder.payloadSerializer(new MyJsonSerializer(mapper));
+		}
+
+		@Bean
+		WaterDropEventListener slowCallbacks() {
+			return new WaterDropEventListener() {
+
+				@Override
+				public void onEvent(Event event) {
+					if (event instanceof ProducerEvent.SlowCallback slow) {
+						log.warn("{} took {} on {}", slow.producerId(), slow.duration(), slow.pollingThread());
+					}
+				}
+
+				@Override
+				public boolean appliesTo(String producerName) {
+					return !producerName.equals("audit");
+				}
+
+			};
+		}
+
+	}
+
+	/** Writes any payload as JSON. */
+	static class MyJsonSerializer implements Serializer<Object> {
+
+		private final JsonMapper mapper;
+
+		MyJsonSerializer(JsonMapper mapper) {
+			this.mapper = mapper;
+		}
+
+		@Override
+		public byte[] serialize(String topic, Object data) {
+			return (data != null) ? this.mapper.writeValueAsString(data).getBytes(StandardCharsets.UTF_8) : null;
+		}
+
+	}
+
+}
