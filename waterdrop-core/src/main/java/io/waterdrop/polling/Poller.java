@@ -51,7 +51,9 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * ({@code error.occurred} of type {@code poller.polling_loop} and {@link PollerEvent.LoopError}) and
  * followed by a pause that doubles from {@code backoffMin} to {@code backoffMax} and returns to
  * {@code backoffMin} after a clean cycle. If the thread dies (a {@link VirtualMachineError}), every
- * producer and every waiter is released with the cause.
+ * producer is told ({@link Pollable#pollingTerminated}) and every pending registration, detachment and
+ * close is released with the cause; reports not yet dispatched then stay undispatched, so callers waiting
+ * for one give up at their {@code maxWaitTimeout}.
  */
 public final class Poller {
 
