@@ -118,6 +118,11 @@ public final class DeliveryHandle implements Future<DeliveryReport> {
 		return this.callback;
 	}
 
+	/** Whether the message is known not to have been delivered. */
+	boolean failed() {
+		return this.outcome.isCompletedExceptionally();
+	}
+
 	void complete(DeliveryReport report) {
 		this.outcome.complete(report);
 	}

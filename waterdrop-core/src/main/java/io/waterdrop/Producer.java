@@ -225,27 +225,38 @@ public final class Producer implements AutoCloseable {
 		if (taken.isEmpty()) {
 			return List.of();
 		}
+		List<DeliveryHandle> sent = new ArrayList<>();
 		try {
-			List<DeliveryReport> reports = inTransactionIfNeeded(() -> awaitAll(sendManyUnchanged(taken, Mode.SYNC)));
+			List<DeliveryReport> reports = inTransactionIfNeeded(
+					() -> awaitAll(sendManyUnchanged(taken, Mode.SYNC, sent)));
 			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.SYNC, taken));
 			return reports;
 		}
-		catch (DeliveryFailedException ex) {
-			List<Message> undelivered = new ArrayList<>();
-			undelivered.add(ex.undelivered());
-			for (Throwable suppressed : ex.getSuppressed()) {
-				undelivered.add(((DeliveryFailedException) suppressed).undelivered());
-			}
-			// In a transaction a failed send dooms the commit: the acknowledged messages are rolled back too.
-			this.buffer.restore(this.transactions.enabled() ? taken : undelivered);
-			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
-			throw ex;
-		}
 		catch (RuntimeException ex) {
-			this.buffer.restore(taken);
+			this.buffer.restore(undelivered(taken, sent));
 			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
 			throw ex;
 		}
+	}
+
+	/**
+	 * What a failed flush puts back: everything in a transaction (a failed send dooms the commit, so the
+	 * acknowledged messages are rolled back too); otherwise the messages that failed and those never sent,
+	 * in their order. A message still in flight is not put back: its report will come, and resending it
+	 * could duplicate it.
+	 */
+	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent) {
+		if (this.transactions.enabled()) {
+			return taken;
+		}
+		List<Message> undelivered = new ArrayList<>();
+		for (DeliveryHandle handle : sent) {
+			if (handle.failed()) {
+				undelivered.add(handle.message());
+			}
+		}
+		undelivered.addAll(taken.subList(sent.size(), taken.size()));
+		return undelivered;
 	}
 
 	/**
@@ -257,13 +268,14 @@ public final class Producer implements AutoCloseable {
 		if (taken.isEmpty()) {
 			return List.of();
 		}
+		List<DeliveryHandle> sent = new ArrayList<>();
 		try {
-			List<DeliveryHandle> handles = inTransactionIfNeeded(() -> sendManyUnchanged(taken, Mode.ASYNC));
+			List<DeliveryHandle> handles = inTransactionIfNeeded(() -> sendManyUnchanged(taken, Mode.ASYNC, sent));
 			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.ASYNC, taken));
 			return handles;
 		}
 		catch (RuntimeException ex) {
-			this.buffer.restore(taken);
+			this.buffer.restore(undelivered(taken, sent));
 			reportRefusal(ErrorType.BUFFER_FLUSH_ASYNC, ex, null);
 			throw ex;
 		}
@@ -404,6 +416,7 @@ public final class Producer implements AutoCloseable {
 		connect();
 		checkMayWait(mode);
 		record = this.encoder.resolvePartition(message, record);
+		acquireSlots(1);
 		DeliveryHandle handle = dispatch(message, record, callback);
 		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).increment();
 		this.monitor.publish(new ProducerEvent.MessageProduced(id(), mode, message));
@@ -423,11 +436,15 @@ public final class Producer implements AutoCloseable {
 			throw new InvalidMessageException(InvalidMessageException.Violation.MESSAGE_MISSING, null,
 					"Message list is null");
 		}
-		return sendManyUnchanged(transform(messages), mode);
+		return sendManyUnchanged(transform(messages), mode, new ArrayList<>());
 	}
 
-	/** Sends messages that went through the middleware already. */
-	private List<DeliveryHandle> sendManyUnchanged(List<Message> messages, Mode mode) {
+	/**
+	 * Sends messages that went through the middleware already, adding each handle to {@code sent} as it goes,
+	 * so that a caller can tell what was sent if a later message is refused. Room for the whole batch is
+	 * reserved first: a full producer refuses the batch before any of it is sent.
+	 */
+	private List<DeliveryHandle> sendManyUnchanged(List<Message> messages, Mode mode, List<DeliveryHandle> sent) {
 		List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(messages.size());
 		for (Message message : messages) {
 			records.add(this.encoder.encode(message));
@@ -437,19 +454,26 @@ public final class Producer implements AutoCloseable {
 		for (int i = 0; i < records.size(); i++) {
 			records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
 		}
-		List<DeliveryHandle> handles = new ArrayList<>(records.size());
+		acquireSlots(records.size());
 		for (int i = 0; i < records.size(); i++) {
-			handles.add(dispatch(messages.get(i), records.get(i), null));
+			try {
+				sent.add(dispatch(messages.get(i), records.get(i), null));
+			}
+			catch (RuntimeException ex) {
+				this.slots.release(records.size() - i - 1); // the failed one released its own
+				throw ex;
+			}
 		}
-		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).add(handles.size());
+		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).add(sent.size());
 		this.monitor.publish(new ProducerEvent.MessagesProduced(id(), mode, List.copyOf(messages)));
-		return handles;
+		return List.copyOf(sent);
 	}
 
-	/** Hands one valid record to Kafka; its callback only enqueues the completion. */
+	/**
+	 * Hands one valid record, whose slot is acquired, to Kafka; its callback only enqueues the completion.
+	 */
 	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
 			DeliveryCallback callback) {
-		acquireSlot();
 		this.inFlight.incrementAndGet();
 		// Checked after counting: a close that began earlier is seen here, a later one waits for this message.
 		if (this.status != ProducerStatus.CONNECTED) {
@@ -477,8 +501,11 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Waits for room under {@code maxInFlight}. Never waits on the polling thread: only it frees slots.
 	 */
-	private void acquireSlot() {
-		if (this.slots.tryAcquire()) {
+	private void acquireSlots(int count) {
+		if (count > this.config.maxInFlight()) {
+			throw new QueueFullException(id(), count, this.config.maxInFlight());
+		}
+		if (this.slots.tryAcquire(count)) {
 			return;
 		}
 		Duration timeout = this.config.waitTimeoutOnQueueFull();
@@ -486,7 +513,7 @@ public final class Producer implements AutoCloseable {
 			throw new QueueFullException(id(), this.config.maxInFlight(), Duration.ZERO);
 		}
 		try {
-			if (!this.slots.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+			if (!this.slots.tryAcquire(count, timeout.toNanos(), TimeUnit.NANOSECONDS)) {
 				throw new QueueFullException(id(), this.config.maxInFlight(), timeout);
 			}
 		}

@@ -17,4 +17,10 @@ public class QueueFullException extends WaterDropException {
 				+ "; the message was refused. Slow down, raise maxInFlight, or make delivery callbacks faster");
 	}
 
+	/** A batch larger than the producer can ever hold. */
+	public QueueFullException(String producerId, int batchSize, int maxInFlight) {
+		super("Producer '" + producerId + "' cannot take a batch of " + batchSize + " messages: maxInFlight is "
+				+ maxInFlight + "; the batch was refused. Split it, or raise maxInFlight");
+	}
+
 }

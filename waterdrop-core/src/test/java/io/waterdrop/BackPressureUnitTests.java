@@ -1,6 +1,7 @@
 package io.waterdrop;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -61,6 +62,39 @@ class BackPressureUnitTests {
 		assertThat(producer.inFlight()).isEqualTo(2);
 		assertThat(refusal.get().type()).isEqualTo(ErrorType.MESSAGE_PRODUCE_ASYNC);
 		assertThat(refusal.get().error()).isInstanceOf(QueueFullException.class);
+	}
+
+	@Test
+	void batchIsRefusedWholeWhenItDoesNotFit() {
+		Producer producer = producer(false, Duration.ofSeconds(10));
+		producer.produceAsync(Message.of("t", "1"));
+
+		assertThatExceptionOfType(QueueFullException.class)
+			.isThrownBy(() -> producer.produceManyAsync(List.of(Message.of("t", "2"), Message.of("t", "3"))))
+			.withMessageContaining("'bounded' has 2 messages in flight");
+		assertThatExceptionOfType(QueueFullException.class)
+			.isThrownBy(() -> producer.produceManyAsync(
+					List.of(Message.of("t", "a"), Message.of("t", "b"), Message.of("t", "c"))))
+			.withMessageContaining("cannot take a batch of 3 messages: maxInFlight is 2");
+		assertThat(this.kafka.history()).hasSize(1);
+		assertThat(producer.inFlight()).isEqualTo(1);
+	}
+
+	@Test
+	void flushThatDoesNotFitKeepsEveryMessageBufferedAndSendsNone() {
+		Producer producer = producer(false, Duration.ofSeconds(10));
+		producer.produceAsync(Message.of("t", "1"));
+		producer.bufferMany(List.of(Message.of("t", "a"), Message.of("t", "b")));
+
+		assertThatExceptionOfType(QueueFullException.class).isThrownBy(producer::flushAsync);
+		assertThat(producer.bufferSize()).isEqualTo(2);
+		assertThat(this.kafka.history()).hasSize(1);
+
+		this.kafka.completeNext();
+		await().until(() -> producer.inFlight() == 0);
+		assertThat(producer.flushAsync()).hasSize(2);
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(this.kafka.history()).hasSize(3);
 	}
 
 	@Test
