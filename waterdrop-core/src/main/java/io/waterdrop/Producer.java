@@ -73,6 +73,9 @@ public final class Producer implements AutoCloseable {
 
 	private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
+	/** Completed by {@link #closeForcefully()}: a graceful close still waiting for reports purges them now. */
+	private final CompletableFuture<Void> forced = new CompletableFuture<>();
+
 	private volatile ProducerStatus status = ProducerStatus.CONFIGURED;
 
 	/** Set before a forced close so that the errors it causes are reported as purges. */
@@ -581,8 +584,12 @@ public final class Producer implements AutoCloseable {
 		awaitClosed(closing);
 	}
 
-	/** Closes at once: everything undelivered is purged and reported as {@code message.purged}. */
+	/**
+	 * Closes at once: everything undelivered is purged and reported as {@code message.purged}. A graceful
+	 * close already waiting for reports (on another thread) stops waiting and purges them too.
+	 */
 	public void closeForcefully() {
+		this.forced.complete(null);
 		CompletableFuture<Void> closing = closeAsync(Duration.ZERO, true);
 		if (this.session != null && this.session.isPollingThread()) {
 			return;
@@ -664,8 +671,8 @@ public final class Producer implements AutoCloseable {
 		if (!force && !this.drained.isDone()) {
 			flushInBackground();
 		}
-		if (force || !awaitDrained(timeout)) {
-			if (!force) {
+		if (force || !awaitDrainedUnlessForced(timeout)) {
+			if (!force && !this.forced.isDone()) {
 				logger.warn("Producer '{}' still had {} message(s) in flight after {}; purging them", id(),
 						this.inFlight.get(), timeout);
 			}
@@ -699,11 +706,17 @@ public final class Producer implements AutoCloseable {
 		flusher.start();
 	}
 
+	/** Waits like {@link #awaitDrained} but stops waiting when {@link #closeForcefully()} is called meanwhile. */
+	private boolean awaitDrainedUnlessForced(Duration timeout) {
+		awaitQuietly(CompletableFuture.anyOf(this.drained, this.forced), timeout);
+		return this.drained.isDone();
+	}
+
 	private boolean awaitDrained(Duration timeout) {
 		return awaitQuietly(this.drained, timeout);
 	}
 
-	private boolean awaitQuietly(CompletableFuture<Void> future, Duration timeout) {
+	private boolean awaitQuietly(CompletableFuture<?> future, Duration timeout) {
 		try {
 			future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
 			return true;
