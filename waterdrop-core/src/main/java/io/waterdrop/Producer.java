@@ -528,8 +528,10 @@ public final class Producer implements AutoCloseable {
 
 	/** One in-flight message reached its end. Called on the polling thread, or on refusal. */
 	void dispatched() {
+		long left = this.inFlight.decrementAndGet();
+		// Counted out first: a sender woken by the slot must not find inFlight above maxInFlight.
 		this.slots.release();
-		if (this.inFlight.decrementAndGet() == 0 && this.status == ProducerStatus.CLOSING) {
+		if (left == 0 && this.status == ProducerStatus.CLOSING) {
 			this.drained.complete(null);
 		}
 	}

@@ -57,12 +57,10 @@ public final class ReportQueue<R> {
 		this.signalled.set(false);
 		R report;
 		while ((report = this.reports.poll()) != null) {
-			try {
-				dispatcher.accept(report);
-			}
-			finally {
-				this.size.decrementAndGet();
-			}
+			// Counted out when taken: the report being dispatched no longer waits, and its dispatch may let a
+			// producer send another one (size() must stay within what the producer may hold).
+			this.size.decrementAndGet();
+			dispatcher.accept(report);
 			if (System.nanoTime() - deadlineNanos >= 0) {
 				this.signalled.set(true);
 				return false;
