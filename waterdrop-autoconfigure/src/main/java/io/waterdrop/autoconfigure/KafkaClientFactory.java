@@ -37,30 +37,44 @@ import org.springframework.kafka.core.ProducerFactory;
  * {@code createProducer()} is bypassed: its shared {@code CloseSafeProducer} ignores {@code close()}, closes
  * the client by itself after some send errors, and turns a {@code transactional.id} into the prefix of a
  * cache of its own. WaterDrop owns its client's whole life, transactions and reloads included, so it gets the
- * raw client; the factory's listeners are told when it is added and when it is closed.
+ * raw client; the factory's listeners are told when it is added and when it is closed, with the id
+ * {@code waterdrop.<producer name>} (where Boot's factory uses its bean name).
  */
 final class KafkaClientFactory implements Function<Map<String, Object>, Producer<byte[], byte[]>> {
 
-	/** Stands in for a factory bean name in the ids listeners see: {@code waterdrop.<client.id>}. */
-	private static final String FACTORY_NAME = "waterdrop";
+	private final String producerName;
 
 	private final List<DefaultKafkaProducerFactoryCustomizer> customizers;
 
-	KafkaClientFactory(List<DefaultKafkaProducerFactoryCustomizer> customizers) {
+	private final List<ClientFactoryPostProcessor> postProcessors;
+
+	KafkaClientFactory(String producerName, List<DefaultKafkaProducerFactoryCustomizer> customizers,
+			List<ClientFactoryPostProcessor> postProcessors) {
+		this.producerName = producerName;
 		this.customizers = customizers;
+		this.postProcessors = postProcessors;
+	}
+
+	/** The id factory listeners see for the clients of the given producer. */
+	static String listenerId(String producerName) {
+		return "waterdrop." + producerName;
 	}
 
 	@Override
 	public Producer<byte[], byte[]> apply(Map<String, Object> properties) {
-		SingleClientFactory factory = new SingleClientFactory(properties);
+		SingleClientFactory factory = new SingleClientFactory(properties, listenerId(this.producerName));
 		this.customizers.forEach((customizer) -> customizer.customize(factory));
+		this.postProcessors.forEach((postProcessor) -> postProcessor.postProcess(this.producerName, factory));
 		return factory.createClient(properties);
 	}
 
 	private static final class SingleClientFactory extends DefaultKafkaProducerFactory<byte[], byte[]> {
 
-		SingleClientFactory(Map<String, Object> properties) {
+		private final String listenerId;
+
+		SingleClientFactory(Map<String, Object> properties, String listenerId) {
 			super(properties);
+			this.listenerId = listenerId;
 		}
 
 		Producer<byte[], byte[]> createClient(Map<String, Object> properties) {
@@ -76,11 +90,10 @@ final class KafkaClientFactory implements Function<Map<String, Object>, Producer
 			setKeySerializer(new ByteArraySerializer());
 			setValueSerializer(new ByteArraySerializer());
 			Producer<byte[], byte[]> client = createRawProducer(configs);
-			String id = FACTORY_NAME + "." + configs.get(ProducerConfig.CLIENT_ID_CONFIG);
 			List<ProducerFactory.Listener<byte[], byte[]>> listeners = List.copyOf(getListeners());
-			listeners.forEach((listener) -> listener.producerAdded(id, client));
+			listeners.forEach((listener) -> listener.producerAdded(this.listenerId, client));
 			return new ListenedClient(client,
-					() -> listeners.forEach((listener) -> listener.producerRemoved(id, client)));
+					() -> listeners.forEach((listener) -> listener.producerRemoved(this.listenerId, client)));
 		}
 
 	}

@@ -59,6 +59,8 @@ final class ProducerAssembler {
 
 	private final ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers;
 
+	private final ObjectProvider<ClientFactoryPostProcessor> factoryPostProcessors;
+
 	private final ObjectProvider<WaterDropProducerCustomizer> producerCustomizers;
 
 	private final BeanFactory beanFactory;
@@ -66,11 +68,13 @@ final class ProducerAssembler {
 	ProducerAssembler(WaterDropProperties properties, ObjectProvider<KafkaProperties> kafkaProperties,
 			ObjectProvider<KafkaConnectionDetails> connectionDetails,
 			ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
+			ObjectProvider<ClientFactoryPostProcessor> factoryPostProcessors,
 			ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, BeanFactory beanFactory) {
 		this.properties = properties;
 		this.kafkaProperties = kafkaProperties;
 		this.connectionDetails = connectionDetails;
 		this.factoryCustomizers = factoryCustomizers;
+		this.factoryPostProcessors = factoryPostProcessors;
 		this.producerCustomizers = producerCustomizers;
 		this.beanFactory = beanFactory;
 	}
@@ -133,7 +137,8 @@ final class ProducerAssembler {
 			builder.poller(poller(origins, polling.getPoller()));
 		}
 		builder.kafka(kafkaSettings(origins, own));
-		builder.clientFactory(new KafkaClientFactory(this.factoryCustomizers.orderedStream().toList()));
+		builder.clientFactory(new KafkaClientFactory(name, this.factoryCustomizers.orderedStream().toList(),
+				this.factoryPostProcessors.orderedStream().toList()));
 		ProducerConfig config = build(builder, origins);
 		List<WaterDropProducerCustomizer> customizers = this.producerCustomizers.orderedStream().toList();
 		if (customizers.isEmpty()) {

@@ -46,12 +46,22 @@ public final class WaterDropAutoConfiguration {
 
 	static final String ASSEMBLER_BEAN_NAME = "waterdropProducerAssembler";
 
-	/** Bean names taken by this auto-configuration, for the collision check of entry names. */
-	static final Map<String, String> FIXED_BEAN_NAMES = Map.of(GLOBAL_POLLER_BEAN_NAME, "the global Poller bean",
-			"waterdropProducers", "the WaterDropProducers bean", ASSEMBLER_BEAN_NAME, "an internal bean",
-			"waterdropProducersLifecycle", "an internal bean", "waterdropPollersLifecycle", "an internal bean",
-			"waterdropEventListenerSubscriber", "an internal bean",
-			"waterdropEmptyEntryConverter", "an internal bean");
+	/**
+	 * Bean names taken by this auto-configuration and the metrics, health and endpoint ones, for the
+	 * collision check of entry names.
+	 */
+	static final Map<String, String> FIXED_BEAN_NAMES = Map.ofEntries(
+			Map.entry(GLOBAL_POLLER_BEAN_NAME, "the global Poller bean"),
+			Map.entry("waterdropProducers", "the WaterDropProducers bean"),
+			Map.entry(ASSEMBLER_BEAN_NAME, "an internal bean"),
+			Map.entry("waterdropProducersLifecycle", "an internal bean"),
+			Map.entry("waterdropPollersLifecycle", "an internal bean"),
+			Map.entry("waterdropEventListenerSubscriber", "an internal bean"),
+			Map.entry("waterdropEmptyEntryConverter", "an internal bean"),
+			Map.entry("waterdropMetrics", "the WaterDropMetrics bean"),
+			Map.entry("waterdropKafkaClientMetrics", "an internal bean"),
+			Map.entry("waterdropHealthContributor", "the health contributor bean"),
+			Map.entry("waterdropEndpoint", "the Actuator endpoint bean"));
 
 	@Bean
 	@ConfigurationPropertiesBinding
@@ -90,9 +100,10 @@ public final class WaterDropAutoConfiguration {
 				ObjectProvider<KafkaProperties> kafkaProperties,
 				ObjectProvider<KafkaConnectionDetails> connectionDetails,
 				ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
+				ObjectProvider<ClientFactoryPostProcessor> factoryPostProcessors,
 				ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, BeanFactory beanFactory) {
 			return new ProducerAssembler(properties, kafkaProperties, connectionDetails, factoryCustomizers,
-					producerCustomizers, beanFactory);
+					factoryPostProcessors, producerCustomizers, beanFactory);
 		}
 
 		@Bean

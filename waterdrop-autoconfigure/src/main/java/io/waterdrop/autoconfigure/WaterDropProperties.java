@@ -27,6 +27,8 @@ public class WaterDropProperties {
 
 	private final Polling polling = new Polling();
 
+	private final Health health = new Health();
+
 	/**
 	 * Largest serialized payload a producer accepts, in bytes.
 	 */
@@ -87,6 +89,10 @@ public class WaterDropProperties {
 
 	public Polling getPolling() {
 		return this.polling;
+	}
+
+	public Health getHealth() {
+		return this.health;
 	}
 
 	public int getMaxPayloadSize() {
@@ -203,6 +209,27 @@ public class WaterDropProperties {
 
 		public void setSlowCallbackThreshold(Duration slowCallbackThreshold) {
 			this.slowCallbackThreshold = slowCallbackThreshold;
+		}
+
+	}
+
+	/**
+	 * Health contributor settings.
+	 */
+	public static class Health {
+
+		/**
+		 * How long deliveries may fail, with no message acknowledged since the first failure, before a
+		 * producer's health is DOWN.
+		 */
+		private Duration failureWindow = Duration.ofMinutes(1);
+
+		public Duration getFailureWindow() {
+			return this.failureWindow;
+		}
+
+		public void setFailureWindow(Duration failureWindow) {
+			this.failureWindow = failureWindow;
 		}
 
 	}

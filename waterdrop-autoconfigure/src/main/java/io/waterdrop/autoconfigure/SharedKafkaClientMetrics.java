@@ -1,0 +1,151 @@
+package io.waterdrop.autoconfigure;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import org.apache.kafka.clients.producer.Producer;
+
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.core.MicrometerProducerListener;
+import org.springframework.kafka.core.ProducerFactory;
+
+/**
+ * Binds Kafka's own client metrics ({@code kafka.producer.*}) of WaterDrop's clients with one rescan thread,
+ * {@value #THREAD_NAME}, for all of them. It takes the place of every {@link MicrometerProducerListener} the
+ * customizers put on a WaterDrop client's factory (Boot's {@code KafkaMetricsAutoConfiguration} adds one to
+ * every factory): such a listener's {@link KafkaClientMetrics} would start a rescan thread per client. No
+ * such listener, no client metrics: excluding Boot's metrics auto-configuration still turns them off.
+ * <p>
+ * Meters keep Boot's tag set, Kafka's own tags (among them {@code client.id}), {@code kafka.version} and
+ * {@code spring.id} ({@code waterdrop.<producer name>} here, the factory's bean name for Boot's own
+ * producers): one set of tag keys per meter name, shared with the meters of Boot's {@code KafkaTemplate},
+ * as Prometheus requires.
+ * <p>
+ * Threading: a client's meters are bound on the thread creating it and removed on the thread closing it;
+ * its rescans run on the shared thread, never during or after the removal, so a closed client's meters
+ * cannot come back. The thread is a daemon started with the first client and ended when the bean is
+ * destroyed.
+ */
+final class SharedKafkaClientMetrics implements ClientFactoryPostProcessor, DisposableBean {
+
+	static final String THREAD_NAME = "waterdrop-kafka-metrics";
+
+	/** Micrometer's own default: Kafka adds per-topic metrics after the first send to a topic. */
+	static final Duration DEFAULT_RESCAN_INTERVAL = Duration.ofSeconds(60);
+
+	private final MeterRegistry registry;
+
+	private final Duration rescanInterval;
+
+	private final ScheduledThreadPoolExecutor scheduler;
+
+	SharedKafkaClientMetrics(MeterRegistry registry, Duration rescanInterval) {
+		this.registry = registry;
+		this.rescanInterval = rescanInterval;
+		this.scheduler = new ScheduledThreadPoolExecutor(1, (task) -> {
+			Thread thread = new Thread(task, THREAD_NAME);
+			thread.setDaemon(true);
+			return thread;
+		});
+		this.scheduler.setRemoveOnCancelPolicy(true);
+	}
+
+	@Override
+	public void postProcess(String producerName, DefaultKafkaProducerFactory<byte[], byte[]> factory) {
+		List<ProducerFactory.Listener<byte[], byte[]>> listeners = List.copyOf(factory.getListeners());
+		List<ProducerFactory.Listener<byte[], byte[]>> replaced = listeners.stream()
+			.filter(MicrometerProducerListener.class::isInstance)
+			.toList();
+		if (replaced.isEmpty()) {
+			return;
+		}
+		replaced.forEach(factory::removeListener);
+		factory.addListener(listeners.indexOf(replaced.get(0)), new ClientMetrics());
+	}
+
+	@Override
+	public void destroy() {
+		this.scheduler.shutdownNow();
+	}
+
+	/** Binds the metrics of the one client a WaterDrop factory creates, and removes them when it closes. */
+	private final class ClientMetrics implements ProducerFactory.Listener<byte[], byte[]> {
+
+		private final Object lock = new Object();
+
+		private final Rescans rescans = new Rescans();
+
+		private KafkaClientMetrics metrics;
+
+		private boolean removed;
+
+		@Override
+		public void producerAdded(String id, Producer<byte[], byte[]> producer) {
+			synchronized (this.lock) {
+				this.metrics = new KafkaClientMetrics(producer, List.of(Tag.of("spring.id", id)), this.rescans,
+						SharedKafkaClientMetrics.this.rescanInterval);
+				this.metrics.bindTo(SharedKafkaClientMetrics.this.registry);
+			}
+		}
+
+		@Override
+		public void producerRemoved(String id, Producer<byte[], byte[]> producer) {
+			synchronized (this.lock) {
+				this.removed = true;
+				this.rescans.cancel();
+				if (this.metrics != null) {
+					this.metrics.close(); // removes the meters; leaves the shared scheduler alone
+				}
+			}
+		}
+
+		private void rescan(Runnable rescan) {
+			synchronized (this.lock) {
+				if (!this.removed) {
+					rescan.run();
+				}
+			}
+		}
+
+		/**
+		 * The scheduler handed to {@link KafkaClientMetrics}, which only calls {@code scheduleAtFixedRate}
+		 * (spring-kafka adapts a {@code TaskScheduler} the same way): its rescans run on the shared thread,
+		 * and can be cancelled, which {@code KafkaClientMetrics.close()} does not do with a given scheduler.
+		 * Its own pool has no core thread and is never given a task.
+		 */
+		private final class Rescans extends ScheduledThreadPoolExecutor {
+
+			/** Guarded by the lock of the enclosing listener, as KafkaClientMetrics schedules while binding. */
+			private ScheduledFuture<?> scheduled;
+
+			Rescans() {
+				super(0);
+			}
+
+			@Override
+			public ScheduledFuture<?> scheduleAtFixedRate(Runnable command, long initialDelay, long period,
+					TimeUnit unit) {
+				this.scheduled = SharedKafkaClientMetrics.this.scheduler
+					.scheduleAtFixedRate(() -> rescan(command), initialDelay, period, unit);
+				return this.scheduled;
+			}
+
+			void cancel() {
+				ScheduledFuture<?> current = this.scheduled;
+				if (current != null) {
+					current.cancel(false);
+				}
+			}
+
+		}
+
+	}
+
+}

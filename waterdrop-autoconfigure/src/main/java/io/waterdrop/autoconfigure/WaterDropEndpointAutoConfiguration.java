@@ -1,0 +1,33 @@
+package io.waterdrop.autoconfigure;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
+import org.springframework.boot.actuate.endpoint.SanitizingFunction;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+
+import io.waterdrop.polling.Poller;
+
+/**
+ * Auto-configuration for the {@code waterdrop} Actuator endpoint ({@link WaterDropEndpoint}), when it is
+ * available: accessible and exposed, e.g. with {@code management.endpoints.web.exposure.include=waterdrop}.
+ */
+@AutoConfiguration(after = WaterDropAutoConfiguration.class)
+@ConditionalOnClass({ Endpoint.class, ConditionalOnAvailableEndpoint.class })
+@ConditionalOnBean(WaterDropProducers.class)
+@ConditionalOnAvailableEndpoint(WaterDropEndpoint.class)
+public final class WaterDropEndpointAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	WaterDropEndpoint waterdropEndpoint(WaterDropProducers producers, ObjectProvider<Poller> pollers,
+			ObjectProvider<SanitizingFunction> sanitizingFunctions) {
+		return new WaterDropEndpoint(producers.asMap(), pollers.orderedStream().toList(),
+				sanitizingFunctions.orderedStream().toList());
+	}
+
+}
