@@ -6,7 +6,6 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import org.springframework.boot.convert.DurationStyle;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
@@ -97,7 +96,7 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		if (since != null && Duration.between(since, this.clock.instant()).compareTo(this.failureWindow) > 0) {
 			return Health.down()
 				.withDetail("reason", "deliveries have failed for longer than the failure window ("
-						+ DurationStyle.SIMPLE.print(this.failureWindow) + ") with no message acknowledged");
+						+ ProducerDescriptions.duration(this.failureWindow) + ") with no message acknowledged");
 		}
 		return Health.up();
 	}

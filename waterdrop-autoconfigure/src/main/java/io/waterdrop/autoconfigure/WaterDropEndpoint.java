@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
 import org.springframework.boot.actuate.endpoint.SanitizableData;
@@ -15,7 +16,6 @@ import org.springframework.boot.actuate.endpoint.Sanitizer;
 import org.springframework.boot.actuate.endpoint.SanitizingFunction;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
-import org.springframework.boot.convert.DurationStyle;
 
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStats;
@@ -78,7 +78,7 @@ public final class WaterDropEndpoint {
 		wakeups.put("timeout", stats.timeoutWakeups());
 		return new PollerDescriptor(poller.threadName(), poller.isRunning(),
 				List.copyOf(new TreeSet<>(poller.producerIds())), print(poller.config().pollTimeout()), wakeups,
-				stats.drains(), print(Duration.ofNanos(stats.drainNanos())), stats.exhaustedDrains(),
+				stats.drains(), print(Duration.ofMillis(TimeUnit.NANOSECONDS.toMillis(stats.drainNanos()))), stats.exhaustedDrains(),
 				stats.loopErrors());
 	}
 
@@ -136,7 +136,7 @@ public final class WaterDropEndpoint {
 	}
 
 	private static String print(Duration duration) {
-		return DurationStyle.SIMPLE.print(duration);
+		return ProducerDescriptions.duration(duration);
 	}
 
 	/**
@@ -156,7 +156,7 @@ public final class WaterDropEndpoint {
 	 * @param pollTimeout how long it waits for a signal before its periodic work runs anyway
 	 * @param wakeups selector wake-ups by cause: {@code signal} (a producer's reports) or {@code timeout}
 	 * @param drains drain slices served
-	 * @param drainTime total time spent in drain slices
+	 * @param drainTime total time spent in drain slices, in whole milliseconds
 	 * @param exhaustedDrains slices that used up a producer's max-time with reports still waiting
 	 * @param loopErrors failures of the polling loop itself
 	 */

@@ -1,0 +1,179 @@
+package io.waterdrop.autoconfigure;
+
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.clients.producer.RoundRobinPartitioner;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import org.springframework.boot.actuate.endpoint.SanitizingFunction;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.annotation.Order;
+
+import io.waterdrop.Message;
+import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.WaterDropEndpoint.PollerDescriptor;
+import io.waterdrop.autoconfigure.WaterDropEndpoint.ProducerDescriptor;
+import io.waterdrop.autoconfigure.WaterDropEndpoint.WaterDropDescriptor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Conditions of {@link WaterDropEndpointAutoConfiguration} and what {@link WaterDropEndpoint} shows, secrets
+ * sanitized.
+ */
+@Timeout(60)
+class WaterDropEndpointTests {
+
+	static final String JAAS = "org.apache.kafka.common.security.plain.PlainLoginModule required "
+			+ "username=\"alice\" password=\"alice-secret\";";
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+				WaterDropEndpointAutoConfiguration.class))
+		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
+				"spring.kafka.properties.sasl.jaas.config=" + JAAS, "waterdrop.pollers.critical.poll-timeout=2s",
+				"waterdrop.producers.orders.polling.poller=critical",
+				"waterdrop.producers.orders.polling.fd.max-time=200ms",
+				"waterdrop.producers.orders.kafka.acks=all",
+				"waterdrop.producers.orders.kafka.ssl.key.password=key-secret",
+				"waterdrop.producers.orders.kafka.basic.auth.user.info=bob:bob-secret",
+				"waterdrop.producers.orders.kafka.sasl.oauthbearer.token.endpoint.url=https://carol:carol-secret@idp",
+				"waterdrop.producers.legacy.polling.mode=thread");
+
+	private final ApplicationContextRunner exposed = this.runner
+		.withPropertyValues("management.endpoints.web.exposure.include=waterdrop");
+
+	@Test
+	void isNotDefinedUnlessExposed() {
+		this.runner.run((context) -> assertThat(context).hasNotFailed().doesNotHaveBean(WaterDropEndpoint.class));
+	}
+
+	@Test
+	void isDefinedWhenExposed() {
+		this.exposed.run((context) -> assertThat(context).hasSingleBean(WaterDropEndpoint.class)
+			.hasBean("waterdropEndpoint"));
+	}
+
+	@Test
+	void isNotDefinedWithoutAccess() {
+		this.exposed.withPropertyValues("management.endpoint.waterdrop.access=NONE")
+			.run((context) -> assertThat(context).doesNotHaveBean(WaterDropEndpoint.class));
+	}
+
+	@Test
+	void backsOffWithoutActuator() {
+		this.exposed.withClassLoader(new FilteredClassLoader(Endpoint.class))
+			.run((context) -> assertThat(context).hasNotFailed().doesNotHaveBean(WaterDropEndpoint.class));
+	}
+
+	@Test
+	void describesPollersAndProducers() {
+		this.exposed.run((context) -> {
+			context.getBean("orders", Producer.class).produceSync(Message.of("orders", "one"));
+			context.getBean("orders", Producer.class).produceAsync(Message.of("orders", "two")).await();
+			WaterDropDescriptor waterdrop = context.getBean(WaterDropEndpoint.class).waterdrop();
+
+			assertThat(waterdrop.pollers()).containsOnlyKeys("global", "critical");
+			PollerDescriptor critical = waterdrop.pollers().get("critical");
+			assertThat(critical.threadName()).matches("waterdrop\\.poller#\\d+-critical");
+			assertThat(critical.running()).isTrue();
+			assertThat(critical.producers()).containsExactly("orders");
+			assertThat(critical.pollTimeout()).isEqualTo("2s");
+			assertThat(critical.wakeups()).containsOnlyKeys("signal", "timeout");
+			assertThat(critical.wakeups().get("signal")).isPositive();
+			assertThat(critical.drains()).isPositive();
+			assertThat(critical.loopErrors()).isZero();
+
+			assertThat(waterdrop.producers()).containsOnlyKeys("orders", "legacy");
+			ProducerDescriptor orders = waterdrop.producers().get("orders");
+			assertThat(orders.status()).isEqualTo("CONNECTED");
+			assertThat(orders.polling()).containsExactly(Map.entry("mode", "fd"), Map.entry("poller", "critical"),
+					Map.entry("maxTime", "200ms"), Map.entry("slowCallbackThreshold", "50ms"));
+			assertThat(orders.inFlight()).isZero();
+			assertThat(orders.maxInFlight()).isEqualTo(100_000);
+			assertThat(orders.pendingReports()).isZero();
+			assertThat(orders.counters()).containsExactly(Map.entry("producedSync", 1L),
+					Map.entry("producedAsync", 1L), Map.entry("acknowledged", 2L), Map.entry("failed", 0L),
+					Map.entry("purged", 0L), Map.entry("slowCallbacks", 0L));
+			assertThat(orders.kafka()).containsEntry("acks", "all")
+				.containsEntry("client.id", "orders")
+				.containsEntry("bootstrap.servers", List.of(TestBroker.bootstrapServers()));
+
+			ProducerDescriptor legacy = waterdrop.producers().get("legacy");
+			assertThat(legacy.polling()).containsExactly(Map.entry("mode", "thread"),
+					Map.entry("poller", "waterdrop.dispatch-legacy"), Map.entry("pollTimeout", "1s"),
+					Map.entry("slowCallbackThreshold", "50ms"));
+		});
+	}
+
+	@Test
+	void sanitizesSecretsInKafkaSettings() {
+		this.exposed.run((context) -> {
+			Map<String, Object> kafka = context.getBean(WaterDropEndpoint.class).waterdrop().producers().get("orders")
+				.kafka();
+			assertThat(kafka).containsEntry("sasl.jaas.config", "******")
+				.containsEntry("ssl.key.password", "******")
+				.containsEntry("basic.auth.user.info", "******")
+				.containsEntry("sasl.oauthbearer.token.endpoint.url", "******");
+			assertThat(kafka.toString()).doesNotContain("secret");
+		});
+	}
+
+	@Test
+	void appliesTheApplicationsSanitizingFunctionsButNeverRevealsASecret() {
+		this.exposed.withUserConfiguration(SanitizingFunctions.class).run((context) -> {
+			Map<String, Object> kafka = context.getBean(WaterDropEndpoint.class).waterdrop().producers().get("orders")
+				.kafka();
+			assertThat(kafka).containsEntry("acks", "hidden by the application")
+				.containsEntry("sasl.jaas.config", "******")
+				.containsEntry("ssl.key.password", "******");
+		});
+	}
+
+	@Test
+	void showsOnlyTheTypeOfValuesThatAreNotPlainData() {
+		this.exposed.withBean(WaterDropProducerCustomizer.class, () -> (name, builder) -> builder
+			.kafka("partitioner.class", RoundRobinPartitioner.class)
+			.kafka("custom.object", new Object() {
+
+				@Override
+				public String toString() {
+					return "do-not-show";
+				}
+
+			}))
+			.run((context) -> {
+				Map<String, Object> kafka = context.getBean(WaterDropEndpoint.class).waterdrop().producers()
+					.get("legacy")
+					.kafka();
+				assertThat(kafka).containsEntry("partitioner.class", RoundRobinPartitioner.class.getName());
+				assertThat(kafka.get("custom.object")).asString().startsWith("(").doesNotContain("do-not-show");
+			});
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class SanitizingFunctions {
+
+		@Bean
+		@Order(1)
+		SanitizingFunction hideAcks() {
+			return (data) -> data.getKey().equals("acks") ? data.withValue("hidden by the application") : data;
+		}
+
+		@Bean
+		@Order(2)
+		SanitizingFunction revealEverything() {
+			return (data) -> data.withValue("revealed");
+		}
+
+	}
+
+}
