@@ -39,7 +39,13 @@ public class InvalidMessageException extends WaterDropException {
 		HEADER_KEY_MISSING,
 
 		/** Timestamp before the epoch or beyond what Kafka can store. */
-		TIMESTAMP_OUT_OF_RANGE
+		TIMESTAMP_OUT_OF_RANGE,
+
+		/**
+		 * Key, payload and headers together larger than Kafka's client takes as one record
+		 * ({@code max.request.size}, or {@code buffer.memory} if smaller): a large key or large headers.
+		 */
+		RECORD_TOO_LARGE
 
 	}
 

@@ -1,11 +1,17 @@
 package io.waterdrop;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.function.ToIntFunction;
 import java.util.regex.Pattern;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.AbstractRecords;
+import org.apache.kafka.common.record.CompressionType;
+import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.utils.Utils;
 
@@ -27,6 +33,9 @@ final class MessageEncoder {
 
 	private final int maxPayloadSize;
 
+	/** Largest record Kafka's client sends (a larger one fails with RecordTooLargeException after queueing). */
+	private final long maxRecordSize;
+
 	/** Partition count of a topic; may block for metadata the first time a topic is seen. */
 	private final ToIntFunction<String> partitionCount;
 
@@ -35,7 +44,23 @@ final class MessageEncoder {
 		this.keySerializer = (Serializer<Object>) config.keySerializer();
 		this.payloadSerializer = (Serializer<Object>) config.payloadSerializer();
 		this.maxPayloadSize = config.maxPayloadSize();
+		this.maxRecordSize = Math.min(setting(config.kafka(), "max.request.size", ConfigDef.Type.INT, 1_048_576),
+				setting(config.kafka(), "buffer.memory", ConfigDef.Type.LONG, 33_554_432));
 		this.partitionCount = partitionCount;
+	}
+
+	/** A numeric Kafka setting; an unparsable one is left for Kafka's client to report when it is created. */
+	private static long setting(Map<String, Object> kafka, String name, ConfigDef.Type type, long defaultValue) {
+		Object value = kafka.get(name);
+		if (value == null) {
+			return defaultValue;
+		}
+		try {
+			return ((Number) ConfigDef.parseType(name, value, type)).longValue();
+		}
+		catch (ConfigException ex) {
+			return defaultValue;
+		}
 	}
 
 	/** Checks everything that needs no broker; the cheap part, done for a whole batch before sending any. */
@@ -61,6 +86,15 @@ final class MessageEncoder {
 		if (payload != null && payload.length > this.maxPayloadSize) {
 			throw invalid(Violation.PAYLOAD_TOO_LARGE, message, "has a payload of " + payload.length
 					+ " bytes, over maxPayloadSize " + this.maxPayloadSize + " bytes");
+		}
+		// The estimate KafkaProducer.send checks against the same limits, refused here before anything is queued.
+		int recordSize = AbstractRecords.estimateSizeInBytesUpperBound(RecordBatch.CURRENT_MAGIC_VALUE,
+				CompressionType.NONE, key, payload, headers.toArray());
+		if (recordSize > this.maxRecordSize) {
+			throw invalid(Violation.RECORD_TOO_LARGE, message, "would be a record of " + recordSize + " bytes (key "
+					+ ((key != null) ? key.length : 0) + " bytes, payload " + ((payload != null) ? payload.length : 0)
+					+ " bytes, " + headers.toArray().length + " header(s)), over the " + this.maxRecordSize
+					+ " bytes Kafka's client sends (max.request.size); shorten the key or headers");
 		}
 		if (message.partition() != null && message.partitionKey() != null) {
 			throw invalid(Violation.PARTITION_CONFLICT, message,
