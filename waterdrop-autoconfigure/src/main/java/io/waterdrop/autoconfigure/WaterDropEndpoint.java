@@ -10,6 +10,9 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
 import org.springframework.boot.actuate.endpoint.SanitizableData;
 import org.springframework.boot.actuate.endpoint.Sanitizer;
@@ -28,7 +31,7 @@ import io.waterdrop.polling.PollingMode;
  * errors) and every producer (polling, status, in-flight messages, pending reports, counters and its Kafka
  * settings).
  * <p>
- * Kafka settings are the ones WaterDrop hands to the client, sanitized the way Boot's {@code configprops}
+ * Kafka settings are the ones WaterDrop hands to the client (Kafka's own defaults aside), sanitized the way Boot's {@code configprops}
  * endpoint sanitizes with {@link SanitizingFunction}s: values of keys that are likely sensitive (ending with
  * {@code password}, {@code secret}, {@code key}, {@code token}, containing {@code credentials}, URIs,
  * {@code vcap_services}), of {@code sasl.jaas.config} and of keys ending with {@code user.info} show as
@@ -110,8 +113,11 @@ public final class WaterDropEndpoint {
 
 	private Map<String, Object> kafkaSettings(Producer producer) {
 		Map<String, Object> settings = new TreeMap<>(producer.config().kafka());
-		// What the core adds when creating the client; the serializers are always ByteArraySerializer.
-		settings.putIfAbsent(org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG, producer.id());
+		// As the core creates the client: its id by default, and always bytes (Boot's layer may name
+		// serializers meant for its KafkaTemplate).
+		settings.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, producer.id());
+		settings.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+		settings.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
 		Map<String, Object> sanitized = new LinkedHashMap<>();
 		settings.forEach((key, value) -> sanitized.put(key,
 				this.sanitizer.sanitize(new SanitizableData(null, key, displayable(value)), true)));

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.clients.producer.RoundRobinPartitioner;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -105,6 +106,8 @@ class WaterDropEndpointTests {
 					Map.entry("purged", 0L), Map.entry("slowCallbacks", 0L));
 			assertThat(orders.kafka()).containsEntry("acks", "all")
 				.containsEntry("client.id", "orders")
+				.containsEntry("key.serializer", ByteArraySerializer.class.getName())
+				.containsEntry("value.serializer", ByteArraySerializer.class.getName())
 				.containsEntry("bootstrap.servers", List.of(TestBroker.bootstrapServers()));
 
 			ProducerDescriptor legacy = waterdrop.producers().get("legacy");
