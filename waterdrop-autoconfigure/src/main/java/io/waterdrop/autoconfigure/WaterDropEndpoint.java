@@ -31,13 +31,13 @@ import io.waterdrop.polling.PollingMode;
  * errors) and every producer (polling, status, in-flight messages, pending reports, counters and its Kafka
  * settings).
  * <p>
- * Kafka settings are the ones WaterDrop hands to the client (Kafka's own defaults aside), sanitized the way Boot's {@code configprops}
- * endpoint sanitizes with {@link SanitizingFunction}s: values of keys that are likely sensitive (ending with
- * {@code password}, {@code secret}, {@code key}, {@code token}, containing {@code credentials}, URIs,
- * {@code vcap_services}), of {@code sasl.jaas.config} and of keys ending with {@code user.info} show as
- * {@value SanitizableData#SANITIZED_VALUE}, then the application's {@link SanitizingFunction} beans apply.
- * Values that are neither text, numbers, booleans, classes nor lists of those (an SSL bundle, say) show as
- * their type only.
+ * Kafka settings are the ones WaterDrop hands to the client (Kafka's own defaults aside), sanitized the way
+ * Boot's {@code configprops} endpoint sanitizes with {@link SanitizingFunction}s: values of keys that are
+ * likely sensitive (ending with {@code password}, {@code secret}, {@code key}, {@code token}, containing
+ * {@code credentials}, URIs, {@code vcap_services}), of {@code sasl.jaas.config} and of keys ending with
+ * {@code user.info} show as {@value SanitizableData#SANITIZED_VALUE}, then the application's
+ * {@link SanitizingFunction} beans apply. Values that are neither text, numbers, booleans, classes nor lists
+ * of those (an SSL bundle, say) show as their type only.
  * <p>
  * Threading: reads counters and states that are safe to read from any thread; nothing blocks.
  */
@@ -55,7 +55,13 @@ public final class WaterDropEndpoint {
 
 	private final Sanitizer sanitizer;
 
-	WaterDropEndpoint(Map<String, Producer> producers, List<Poller> pollers,
+	/**
+	 * Creates the endpoint.
+	 * @param producers the producers to show, by name
+	 * @param pollers the Pollers to show
+	 * @param sanitizingFunctions functions applied to Kafka settings after the built-in ones, in order
+	 */
+	public WaterDropEndpoint(Map<String, Producer> producers, List<Poller> pollers,
 			List<SanitizingFunction> sanitizingFunctions) {
 		this.producers = producers;
 		this.pollers = pollers;
@@ -79,10 +85,10 @@ public final class WaterDropEndpoint {
 		Map<String, Long> wakeups = new LinkedHashMap<>();
 		wakeups.put("signal", stats.signalWakeups());
 		wakeups.put("timeout", stats.timeoutWakeups());
+		Duration drainTime = Duration.ofMillis(TimeUnit.NANOSECONDS.toMillis(stats.drainNanos()));
 		return new PollerDescriptor(poller.threadName(), poller.isRunning(),
 				List.copyOf(new TreeSet<>(poller.producerIds())), print(poller.config().pollTimeout()), wakeups,
-				stats.drains(), print(Duration.ofMillis(TimeUnit.NANOSECONDS.toMillis(stats.drainNanos()))), stats.exhaustedDrains(),
-				stats.loopErrors());
+				stats.drains(), print(drainTime), stats.exhaustedDrains(), stats.loopErrors());
 	}
 
 	private ProducerDescriptor describe(Producer producer) {
