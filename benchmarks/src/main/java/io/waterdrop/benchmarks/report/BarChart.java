@@ -12,6 +12,7 @@ import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.labels.StandardCategoryItemLabelGenerator;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
@@ -89,9 +90,12 @@ public final class BarChart {
 		if (this.logarithmic) {
 			LogAxis axis = new LogAxis(this.valueLabel + " (log scale)");
 			axis.setNumberFormatOverride(new DecimalFormat("#,##0"));
-			axis.setUpperMargin(0.1);
+			// One tick per power of ten: round numbers rather than 63,096 and 158,489.
+			axis.setTickUnit(new NumberTickUnit(1));
 			plot.setRangeAxis(axis);
 		}
+		// Room for the value printed beyond the longest bar.
+		plot.getRangeAxis().setUpperMargin(0.1);
 		BarRenderer renderer = (BarRenderer) plot.getRenderer();
 		renderer.setBarPainter(new StandardBarPainter());
 		renderer.setShadowVisible(false);
