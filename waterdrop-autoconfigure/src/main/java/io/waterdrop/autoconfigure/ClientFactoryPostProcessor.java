@@ -13,9 +13,8 @@ interface ClientFactoryPostProcessor {
 
 	/**
 	 * Post-processes the factory of one client.
-	 * @param producerName name of the producer the client belongs to
 	 * @param factory the factory, customized already
 	 */
-	void postProcess(String producerName, DefaultKafkaProducerFactory<byte[], byte[]> factory);
+	void postProcess(DefaultKafkaProducerFactory<byte[], byte[]> factory);
 
 }

@@ -55,16 +55,11 @@ final class KafkaClientFactory implements Function<Map<String, Object>, Producer
 		this.postProcessors = postProcessors;
 	}
 
-	/** The id factory listeners see for the clients of the given producer. */
-	static String listenerId(String producerName) {
-		return "waterdrop." + producerName;
-	}
-
 	@Override
 	public Producer<byte[], byte[]> apply(Map<String, Object> properties) {
-		SingleClientFactory factory = new SingleClientFactory(properties, listenerId(this.producerName));
+		SingleClientFactory factory = new SingleClientFactory(properties, "waterdrop." + this.producerName);
 		this.customizers.forEach((customizer) -> customizer.customize(factory));
-		this.postProcessors.forEach((postProcessor) -> postProcessor.postProcess(this.producerName, factory));
+		this.postProcessors.forEach((postProcessor) -> postProcessor.postProcess(factory));
 		return factory.createClient(properties);
 	}
 

@@ -58,7 +58,7 @@ final class SharedKafkaClientMetrics implements ClientFactoryPostProcessor, Disp
 	}
 
 	@Override
-	public void postProcess(String producerName, DefaultKafkaProducerFactory<byte[], byte[]> factory) {
+	public void postProcess(DefaultKafkaProducerFactory<byte[], byte[]> factory) {
 		List<ProducerFactory.Listener<byte[], byte[]>> listeners = List.copyOf(factory.getListeners());
 		List<ProducerFactory.Listener<byte[], byte[]>> replaced = listeners.stream()
 			.filter(MicrometerProducerListener.class::isInstance)
