@@ -1,4 +1,4 @@
-package io.waterdrop.sample.docs;
+package io.waterdrop.docs;
 
 import java.util.concurrent.TimeUnit;
 

@@ -1,4 +1,4 @@
-package io.waterdrop.sample.docs;
+package io.waterdrop.docs;
 
 import java.time.Duration;
 
@@ -20,7 +20,8 @@ import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
 
 /**
- * The Java code shown in docs/*.md, compiled here. {@code DocsSnippetsTests} checks that every Java block in
+ * The Java code shown in docs/*.md, compiled here (outside the sample's package, so that the sample does
+ * not pick these components up). {@code DocsSnippetsTests} checks that every Java block in
  * the docs appears in one of the tagged regions of these files, so the docs cannot drift from code that
  * compiles.
  */
