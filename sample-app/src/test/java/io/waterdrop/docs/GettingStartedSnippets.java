@@ -1,7 +1,9 @@
 package io.waterdrop.docs;
 
 import java.time.Duration;
+import java.util.List;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -15,6 +17,7 @@ import io.waterdrop.ProducerConfig;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
 import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
@@ -113,6 +116,10 @@ final class GettingStartedSnippets {
 		producer.produceSync(Message.of("orders", "{\"id\":1}"));
 		producer.close(); // dispatches every outstanding report first
 		// end::plain-java[]
+	}
+
+	static void plainJavaMetrics(Producer orders, Producer audit, Poller critical, MeterRegistry registry) {
+		new WaterDropMetrics(List.of(orders, audit), List.of(Poller.global(), critical)).bindTo(registry);
 	}
 
 	static void dedicatedPoller() {
