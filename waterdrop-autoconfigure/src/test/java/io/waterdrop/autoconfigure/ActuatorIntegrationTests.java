@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import com.jayway.jsonpath.DocumentContext;
 import com.jayway.jsonpath.JsonPath;
@@ -38,6 +39,7 @@ import io.waterdrop.Message;
 import io.waterdrop.Producer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The metrics, health and {@code waterdrop} endpoint of a web application over HTTP, against a real broker:
@@ -238,6 +240,9 @@ class ActuatorIntegrationTests {
 				this.audit.produceAsync(Message.of(SMALL_MESSAGES_TOPIC, "x".repeat(5000))));
 		this.legacy.produceSync(Message.of("legacy", "sync"));
 		handles.forEach((handle) -> handle.toCompletableFuture().handle((report, error) -> null).join());
+		// A report counts out of inFlight last, after its handle, callbacks and listeners (latency meter).
+		await().until(() -> Stream.of(this.orders, this.audit, this.legacy)
+			.allMatch((producer) -> producer.inFlight() == 0));
 	}
 
 	private double value(String meter, String statistic) throws Exception {

@@ -25,6 +25,7 @@ import io.waterdrop.autoconfigure.WaterDropEndpoint.ProducerDescriptor;
 import io.waterdrop.autoconfigure.WaterDropEndpoint.WaterDropDescriptor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Conditions of {@link WaterDropEndpointAutoConfiguration} and what {@link WaterDropEndpoint} shows, secrets
@@ -78,8 +79,11 @@ class WaterDropEndpointTests {
 	@Test
 	void describesPollersAndProducers() {
 		this.exposed.run((context) -> {
-			context.getBean("orders", Producer.class).produceSync(Message.of("orders", "one"));
-			context.getBean("orders", Producer.class).produceAsync(Message.of("orders", "two")).await();
+			Producer producer = context.getBean("orders", Producer.class);
+			producer.produceSync(Message.of("orders", "one"));
+			producer.produceAsync(Message.of("orders", "two")).await();
+			// A report counts out of inFlight once its callbacks ran, just after its handle completed.
+			await().until(() -> producer.inFlight() == 0);
 			WaterDropDescriptor waterdrop = context.getBean(WaterDropEndpoint.class).waterdrop();
 
 			assertThat(waterdrop.pollers()).containsOnlyKeys("global", "critical");

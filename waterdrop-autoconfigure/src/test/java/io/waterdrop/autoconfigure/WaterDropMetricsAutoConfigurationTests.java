@@ -29,7 +29,11 @@ import org.springframework.kafka.core.KafkaTemplate;
 
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
+import io.waterdrop.ProducerConfig;
 import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -107,6 +111,25 @@ class WaterDropMetricsAutoConfigurationTests {
 			assertThat(registry.get("waterdrop.messages.acknowledged").tag("producer", "orders")
 				.functionCounter().count()).isEqualTo(1);
 		});
+	}
+
+	@Test
+	void theBinderWorksWithoutSpringToo() {
+		InMemoryKafka kafka = new InMemoryKafka();
+		Poller critical = new Poller(PollerConfig.named("critical"));
+		Producer orders = new Producer(
+				ProducerConfig.builder().id("orders").poller(critical).clientFactory(kafka).build());
+		Producer audit = new Producer(ProducerConfig.builder().id("audit").clientFactory(kafka).build());
+		MeterRegistry registry = new SimpleMeterRegistry();
+		try (orders; audit) {
+			// The plain-Java example of docs/metrics.md:
+			new WaterDropMetrics(List.of(orders, audit), List.of(Poller.global(), critical)).bindTo(registry);
+			orders.produceSync(Message.of("orders", "one"));
+			assertThat(registry.get("waterdrop.messages.acknowledged").tags("producer", "orders", "poller", "critical")
+				.functionCounter().count()).isEqualTo(1);
+			assertThat(registry.find("waterdrop.poller.drains").functionTimers()).hasSize(2);
+		}
+		assertThat(registry.find("waterdrop.messages.acknowledged").meters()).isEmpty();
 	}
 
 	@Test
