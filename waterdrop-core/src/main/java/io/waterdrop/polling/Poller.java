@@ -385,10 +385,14 @@ public final class Poller {
 			}
 		}
 
+		/**
+		 * Newly ready producers go ahead of those carried over with their slice used up: a producer that
+		 * signalled during another's slice then waits for that one slice, not for a second one too.
+		 */
 		private void markReady(Registration registration) {
 			if (!registration.ready) {
 				registration.ready = true;
-				this.ready.addLast(registration);
+				this.ready.addFirst(registration);
 			}
 		}
 

@@ -63,10 +63,12 @@ public final class WakeupPipe implements Wakeup, Closeable {
 
 	/** Discards every byte written so far. */
 	void clear() throws IOException {
-		while (this.pipe.source().read(this.readBuffer) > 0) {
+		int read;
+		do {
+			read = this.pipe.source().read(this.readBuffer);
 			this.readBuffer.clear();
 		}
-		this.readBuffer.clear();
+		while (read == this.readBuffer.capacity()); // a short read emptied the pipe: no extra system call
 	}
 
 	@Override
