@@ -5,15 +5,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,15 +36,63 @@ import io.waterdrop.polling.WakeupPipe;
  * (waits park, no monitor is held around a blocking call). The Kafka send callback only enqueues; handles,
  * {@link DeliveryCallback}s and event listeners for deliveries run on the polling thread. Waiting for a
  * report on that thread would deadlock, so {@link #produceSync} and {@link DeliveryHandle#await} throw
- * {@link IllegalCallerException} there, and {@link #close()} there starts the close and returns at once.
+ * {@link IllegalCallerException} there, {@link #close()} there starts the close and returns at once, and
+ * {@link #produceAsync} there hands the send to a relay thread, because Kafka's {@code send} may block for
+ * metadata or buffer space ({@code max.block.ms}) and would freeze every producer of the Poller.
  * <p>
- * Life cycle: {@code CONFIGURED → CONNECTED → CLOSING → CLOSED}. The Kafka client is created by
- * {@link #connect()} or by the first message. {@link #close()} refuses new messages, waits until every
- * in-flight message has its report dispatched, then releases the client and its polling resources.
+ * Every accepted message gets exactly one outcome: a refusal thrown to the caller, or one report dispatched
+ * on the polling thread ({@link Delivery} enforces it). Slots of {@code maxInFlight} are the in-flight
+ * count: taken before a send, given back after the report's dispatch (per batch) or the refusal.
+ * <p>
+ * Life cycle (the public {@link ProducerStatus} in brackets); every transition is made by the thread named,
+ * {@code connect} and the start of a close under {@code lifecycleLock}:
+ * <table>
+ * <caption>Producer states</caption>
+ * <tr><th>from</th><th>event</th><th>to</th><th>thread</th><th>what it does or releases</th></tr>
+ * <tr><td>CONFIGURED</td><td>connect / first message</td><td>CONNECTED</td><td>caller</td><td>creates the
+ * client, pipe and polling registration; on failure releases what it created and stays CONFIGURED</td></tr>
+ * <tr><td>CONFIGURED</td><td>close</td><td>CLOSED</td><td>closer</td><td>nothing to release</td></tr>
+ * <tr><td>CONNECTED</td><td>close</td><td>DRAINING [CLOSING]</td><td>closer</td><td>refuses new messages;
+ * asks Kafka to send lingering batches</td></tr>
+ * <tr><td>CONNECTED</td><td>polling thread died</td><td>POLLING_LOST [CONNECTED]</td><td>polling
+ * thread</td><td>refuses new messages; releases close waiters</td></tr>
+ * <tr><td>DRAINING</td><td>every slot back</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
+ * <tr><td>DRAINING</td><td>timeout, {@link #closeForcefully()} or interrupt</td><td>PURGING
+ * [CLOSING]</td><td>closer</td><td>closes the client at once: Kafka fails what is unsent, each reported as
+ * purged</td></tr>
+ * <tr><td>PURGING</td><td>every slot back, or {@code maxWaitTimeout}</td><td>RELEASING
+ * [CLOSING]</td><td>closer</td><td>-</td></tr>
+ * <tr><td>POLLING_LOST</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
+ * <tr><td>RELEASING</td><td>released</td><td>CLOSED</td><td>closer</td><td>detaches from polling (pipe,
+ * selector key, thread), closes the client and the relay; always completes, even if interrupted</td></tr>
+ * </table>
  */
 public final class Producer implements AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(Producer.class);
+
+	private static final long WANTS_PRODUCED_EVENT = Monitor.bit(ProducerEvent.MessageProduced.class);
+
+	private static final long WANTS_LATENCY = Monitor.bit(ProducerEvent.MessageAcknowledged.class);
+
+	/** The states of the table above. */
+	enum State {
+
+		CONFIGURED(ProducerStatus.CONFIGURED), CONNECTED(ProducerStatus.CONNECTED),
+		POLLING_LOST(ProducerStatus.CONNECTED), DRAINING(ProducerStatus.CLOSING), PURGING(ProducerStatus.CLOSING),
+		RELEASING(ProducerStatus.CLOSING), CLOSED(ProducerStatus.CLOSED);
+
+		final ProducerStatus status;
+
+		State(ProducerStatus status) {
+			this.status = status;
+		}
+
+		boolean closing() {
+			return this.status == ProducerStatus.CLOSING || this == CLOSED;
+		}
+
+	}
 
 	private final ProducerConfig config;
 
@@ -57,29 +105,21 @@ public final class Producer implements AutoCloseable {
 	/** Serializes connect and the start of close. Never held while waiting for Kafka. */
 	private final ReentrantLock lifecycleLock = new ReentrantLock();
 
-	/** Messages accepted and not yet dispatched. */
-	private final AtomicLong inFlight = new AtomicLong();
-
 	/**
-	 * One permit per message that may be in flight: back-pressure that wakes a waiting producer the moment a
-	 * report is dispatched, instead of polling with a back-off.
+	 * One permit per message that may be in flight: back-pressure that wakes a waiting producer the moment
+	 * reports are dispatched, and the in-flight count itself ({@code maxInFlight - available}).
 	 */
 	private final Semaphore slots;
 
-	/** Completes when a closing producer has nothing in flight. */
+	/** Completes when a closing producer has every slot back (or its polling thread is gone). */
 	private final CompletableFuture<Void> drained = new CompletableFuture<>();
-
-	private final AtomicBoolean closeStarted = new AtomicBoolean();
 
 	private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
 	/** Completed by {@link #closeForcefully()}: a graceful close still waiting for reports purges them now. */
 	private final CompletableFuture<Void> forced = new CompletableFuture<>();
 
-	private volatile ProducerStatus status = ProducerStatus.CONFIGURED;
-
-	/** Set before a forced close so that the errors it causes are reported as purges. */
-	private volatile boolean purging;
+	private volatile State state = State.CONFIGURED;
 
 	private final Middleware middleware = new Middleware();
 
@@ -90,11 +130,14 @@ public final class Producer implements AutoCloseable {
 	/** Replaced by a reload after a fatal transactional error, under the transaction lock. */
 	private volatile org.apache.kafka.clients.producer.Producer<byte[], byte[]> client;
 
-	// Written before status becomes CONNECTED, read after seeing it: the volatile write publishes them.
+	// Written before the state becomes CONNECTED, read after seeing it: the volatile write publishes them.
 
-	private ReportQueue<Completion> queue;
+	private ReportQueue<Delivery> queue;
 
 	private PollingSession session;
+
+	/** Sends on behalf of the polling thread, which must never block in Kafka's send; created on first use. */
+	private volatile ExecutorService relay;
 
 	public Producer(ProducerConfig config) {
 		this.config = config;
@@ -122,18 +165,26 @@ public final class Producer implements AutoCloseable {
 	}
 
 	public ProducerStatus status() {
-		return this.status;
+		return this.state.status;
 	}
 
-	/** Messages accepted whose report has not been dispatched yet. */
+	/**
+	 * Messages accepted whose report has not been dispatched yet (counted back per dispatched batch, so it
+	 * may lag the dispatch by a few reports).
+	 */
 	public long inFlight() {
-		return this.inFlight.get();
+		return this.config.maxInFlight() - this.slots.availablePermits();
 	}
 
 	/** Reports received from Kafka and waiting for the polling thread. */
 	public int queueSize() {
-		ReportQueue<Completion> current = this.queue;
+		ReportQueue<Delivery> current = this.queue;
 		return (current != null) ? current.size() : 0;
+	}
+
+	/** The queue Kafka's callbacks put reports into; exists once connected. */
+	ReportQueue<Delivery> reports() {
+		return this.queue;
 	}
 
 	/** Name of the Poller (fd) or dispatch thread (thread) serving this producer, once connected. */
@@ -183,7 +234,7 @@ public final class Producer implements AutoCloseable {
 	 * On a transactional producer, a message produced outside a transaction gets one of its own (so
 	 * {@code produceAsync} returns only after the commit); inside one, it joins it.
 	 */
-	private <T> T inTransactionIfNeeded(java.util.function.Supplier<T> work) {
+	private <T> T inTransactionIfNeeded(Supplier<T> work) {
 		if (!this.transactions.enabled() || this.transactions.isOpenOnThisThread()) {
 			return work.get();
 		}
@@ -195,7 +246,9 @@ public final class Producer implements AutoCloseable {
 		Message transformed = this.middleware.apply(message);
 		this.encoder.encode(transformed);
 		this.buffer.add(List.of(transformed));
-		this.monitor.publish(new ProducerEvent.MessageBuffered(id(), transformed));
+		if (this.monitor.isListening(ProducerEvent.MessageBuffered.class)) {
+			this.monitor.publish(new ProducerEvent.MessageBuffered(id(), transformed));
+		}
 	}
 
 	/** Validates messages (after middleware) and keeps them until the next flush; one invalid refuses all. */
@@ -254,7 +307,7 @@ public final class Producer implements AutoCloseable {
 		}
 		List<Message> undelivered = new ArrayList<>();
 		for (DeliveryHandle handle : sent) {
-			if (handle.failed()) {
+			if (((Delivery) handle).failed()) {
 				undelivered.add(handle.message());
 			}
 		}
@@ -286,16 +339,17 @@ public final class Producer implements AutoCloseable {
 
 	/** Creates the Kafka client and starts dispatching; does nothing if connected already. */
 	public void connect() {
-		if (this.status == ProducerStatus.CONNECTED) {
+		State current = this.state;
+		if (current == State.CONNECTED) {
 			return;
 		}
 		this.lifecycleLock.lock();
 		try {
-			if (this.status == ProducerStatus.CONFIGURED) {
+			if (this.state == State.CONFIGURED) {
 				start();
 			}
-			else if (this.status != ProducerStatus.CONNECTED) {
-				throw new ProducerClosedException(id(), this.status);
+			else {
+				checkAccepting(this.state);
 			}
 		}
 		finally {
@@ -303,23 +357,45 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
+	/** Throws the refusal of a producer that does not accept messages in {@code current}. */
+	private void checkAccepting(State current) {
+		if (current == State.POLLING_LOST) {
+			throw new WaterDropException("Producer '" + id() + "' lost its polling thread and accepts no more "
+					+ "messages (their reports could never be dispatched); close it and create a new one");
+		}
+		if (current != State.CONNECTED) {
+			throw new ProducerClosedException(id(), current.status);
+		}
+	}
+
+	/** Connects; a failure part-way releases what was created, so a later connect can try again. */
 	private void start() {
-		this.client = this.transactions.newClient();
-		ReportDispatcher dispatcher;
-		if (this.config.pollingMode() == PollingMode.FD) {
-			WakeupPipe pipe = WakeupPipe.open();
-			this.queue = new ReportQueue<>(pipe);
-			dispatcher = new ReportDispatcher(this, this.queue);
-			this.session = this.config.poller().register(dispatcher, pipe);
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> created = this.transactions.newClient();
+		WakeupPipe pipe = null;
+		try {
+			if (this.config.pollingMode() == PollingMode.FD) {
+				pipe = this.config.poller().openPipe();
+				this.queue = new ReportQueue<>(pipe);
+				this.session = this.config.poller().register(new ReportDispatcher(this, this.queue), pipe);
+			}
+			else {
+				DispatchThread thread = new DispatchThread(id(), this.config.pollTimeout());
+				this.queue = new ReportQueue<>(thread);
+				thread.start(new ReportDispatcher(this, this.queue));
+				this.session = thread;
+			}
 		}
-		else {
-			DispatchThread thread = new DispatchThread(id(), this.config.pollTimeout());
-			this.queue = new ReportQueue<>(thread);
-			dispatcher = new ReportDispatcher(this, this.queue);
-			thread.start(dispatcher);
-			this.session = thread;
+		catch (RuntimeException | Error ex) {
+			if (pipe != null) {
+				pipe.close();
+			}
+			this.queue = null;
+			this.session = null;
+			closeClient(created, Duration.ZERO);
+			throw ex;
 		}
-		this.status = ProducerStatus.CONNECTED;
+		this.client = created;
+		this.state = State.CONNECTED;
 		this.monitor.publish(new ProducerEvent.Connected(id()));
 	}
 
@@ -333,6 +409,9 @@ public final class Producer implements AutoCloseable {
 	 */
 	public DeliveryReport produceSync(Message message) {
 		try {
+			if (!this.transactions.enabled()) {
+				return send(message, Mode.SYNC, null).await();
+			}
 			return inTransactionIfNeeded(() -> send(message, Mode.SYNC, null).await());
 		}
 		catch (RuntimeException ex) {
@@ -354,6 +433,9 @@ public final class Producer implements AutoCloseable {
 	 */
 	public DeliveryHandle produceAsync(Message message, DeliveryCallback callback) {
 		try {
+			if (!this.transactions.enabled()) {
+				return send(message, Mode.ASYNC, callback);
+			}
 			return inTransactionIfNeeded(() -> send(message, Mode.ASYNC, callback));
 		}
 		catch (RuntimeException ex) {
@@ -418,11 +500,16 @@ public final class Producer implements AutoCloseable {
 		ProducerRecord<byte[], byte[]> record = this.encoder.encode(message);
 		connect();
 		checkMayWait(mode);
-		record = this.encoder.resolvePartition(message, record);
+		boolean relayed = this.session.isPollingThread();
+		if (!relayed) {
+			record = this.encoder.resolvePartition(message, record);
+		}
 		acquireSlots(1);
-		DeliveryHandle handle = dispatch(message, record, callback);
+		DeliveryHandle handle = dispatch(message, record, callback, relayed);
 		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).increment();
-		this.monitor.publish(new ProducerEvent.MessageProduced(id(), mode, message));
+		if (this.monitor.wants(WANTS_PRODUCED_EVENT)) {
+			this.monitor.publish(new ProducerEvent.MessageProduced(id(), mode, message));
+		}
 		return handle;
 	}
 
@@ -454,51 +541,103 @@ public final class Producer implements AutoCloseable {
 		}
 		connect();
 		checkMayWait(mode);
-		for (int i = 0; i < records.size(); i++) {
-			records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
+		boolean relayed = this.session.isPollingThread();
+		if (!relayed) {
+			for (int i = 0; i < records.size(); i++) {
+				records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
+			}
 		}
 		acquireSlots(records.size());
 		for (int i = 0; i < records.size(); i++) {
 			try {
-				sent.add(dispatch(messages.get(i), records.get(i), null));
+				sent.add(dispatch(messages.get(i), records.get(i), null, relayed));
 			}
-			catch (RuntimeException ex) {
-				this.slots.release(records.size() - i - 1); // the failed one released its own
+			catch (RuntimeException | Error ex) {
+				releaseSlots(records.size() - i - 1); // the failed one released its own
 				throw ex;
 			}
 		}
 		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).add(sent.size());
-		this.monitor.publish(new ProducerEvent.MessagesProduced(id(), mode, List.copyOf(messages)));
+		if (this.monitor.isListening(ProducerEvent.MessagesProduced.class)) {
+			this.monitor.publish(new ProducerEvent.MessagesProduced(id(), mode, List.copyOf(messages)));
+		}
 		return List.copyOf(sent);
 	}
 
 	/**
-	 * Hands one valid record, whose slot is acquired, to Kafka; its callback only enqueues the completion.
+	 * Hands one valid record, whose slot is taken, to Kafka with its {@link Delivery} as the callback.
+	 * {@code relayed}: called on the polling thread, so the send goes to the relay and its partition is
+	 * resolved there (both may block); a refusal then arrives as the message's failed report.
 	 */
 	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
-			DeliveryCallback callback) {
-		this.inFlight.incrementAndGet();
-		// Checked after counting: a close that began earlier is seen here, a later one waits for this message.
-		if (this.status != ProducerStatus.CONNECTED) {
-			dispatched();
-			throw new ProducerClosedException(id(), this.status);
+			DeliveryCallback callback, boolean relayed) {
+		// Read after the slot was taken: a close that began earlier is seen here, a later one waits for it.
+		State current = this.state;
+		if (current != State.CONNECTED) {
+			releaseSlots(1);
+			checkAccepting(current);
 		}
-		DeliveryHandle handle = new DeliveryHandle(this, message, callback);
-		ReportQueue<Completion> reports = this.queue;
+		Delivery delivery = new Delivery(this, message, callback,
+				this.monitor.wants(WANTS_LATENCY) ? System.nanoTime() : 0);
 		try {
-			this.client.send(record, (metadata, error) -> reports.offer(new Completion(handle, metadata, error,
-					error != null && (this.purging || error instanceof TransactionAbortedException))));
+			if (relayed) {
+				relay().execute(() -> sendFromRelay(message, record, delivery));
+			}
+			else {
+				this.client.send(record, delivery);
+			}
 		}
-		catch (RuntimeException ex) {
-			// Not an ApiException (those reach the callback): the client refused it, no callback follows.
-			dispatched();
-			if (this.status != ProducerStatus.CONNECTED) {
-				throw new ProducerClosedException(id(), this.status);
+		catch (RuntimeException | Error ex) {
+			if (!delivery.claimRefused()) {
+				return delivery; // Kafka called back already: that report is this message's outcome
+			}
+			releaseSlots(1);
+			if (ex instanceof Error error) {
+				throw error;
+			}
+			State now = this.state;
+			if (now != State.CONNECTED) {
+				throw new ProducerClosedException(id(), now.status);
 			}
 			throw new DeliveryFailedException("Kafka client of producer '" + id() + "' refused the message to '"
 					+ record.topic() + "': " + ex, message, ex);
 		}
-		return handle;
+		return delivery;
+	}
+
+	/** A send on the relay's thread; a refusal there becomes the message's (failed) report. */
+	private void sendFromRelay(Message message, ProducerRecord<byte[], byte[]> record, Delivery delivery) {
+		try {
+			this.client.send(this.encoder.resolvePartition(message, record), delivery);
+		}
+		catch (RuntimeException ex) {
+			delivery.onCompletion(null, ex);
+		}
+		catch (Error ex) {
+			delivery.onCompletion(null, new WaterDropException("Sending failed: " + ex, ex));
+			throw ex;
+		}
+	}
+
+	private ExecutorService relay() {
+		ExecutorService current = this.relay;
+		if (current != null) {
+			return current;
+		}
+		this.lifecycleLock.lock();
+		try {
+			if (this.relay == null) {
+				this.relay = Executors.newSingleThreadExecutor((task) -> {
+					Thread thread = new Thread(task, "waterdrop.relay-" + id());
+					thread.setDaemon(true);
+					return thread;
+				});
+			}
+			return this.relay;
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
 	}
 
 	/**
@@ -526,14 +665,24 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/** One in-flight message reached its end. Called on the polling thread, or on refusal. */
-	void dispatched() {
-		long left = this.inFlight.decrementAndGet();
-		// Counted out first: a sender woken by the slot must not find inFlight above maxInFlight.
-		this.slots.release();
-		if (left == 0 && this.status == ProducerStatus.CLOSING) {
+	/**
+	 * Gives back the slots of messages that reached their end: dispatched reports (once per batch, on the
+	 * polling thread) or refusals. The last one back completes a close's wait.
+	 */
+	void releaseSlots(int count) {
+		if (count <= 0) {
+			return;
+		}
+		this.slots.release(count);
+		// Read after releasing (a close writes its state, then reads the permits): one of the two sees the other.
+		if (this.state.closing() && this.slots.availablePermits() == this.config.maxInFlight()) {
 			this.drained.complete(null);
 		}
+	}
+
+	/** Whether reports Kafka fails now are purges: a forced close is under way. */
+	boolean purging() {
+		return this.state == State.PURGING;
 	}
 
 	private void reportRefusal(ErrorType type, RuntimeException error, Message message) {
@@ -559,10 +708,22 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/** The polling thread died: nothing will be dispatched any more, so release every waiter. */
+	/**
+	 * The polling thread died: nothing will be dispatched any more, so new messages are refused and every
+	 * close waiter is released.
+	 */
 	void pollingTerminated(Throwable cause) {
-		logger.error("Producer '{}' lost its polling thread; {} report(s) will not be dispatched", id(),
-				this.inFlight.get(), cause);
+		logger.error("Producer '{}' lost its polling thread; {} report(s) will not be dispatched", id(), inFlight(),
+				cause);
+		this.lifecycleLock.lock();
+		try {
+			if (this.state == State.CONNECTED) {
+				this.state = State.POLLING_LOST;
+			}
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
 		this.drained.complete(null);
 	}
 
@@ -576,14 +737,11 @@ public final class Producer implements AutoCloseable {
 	 * Closes: refuses new messages, waits up to {@code timeout} for every in-flight message's report to be
 	 * dispatched, purges what is still undelivered then (each reported as {@code message.purged}), and
 	 * releases the client and polling resources. Concurrent and repeated calls wait for the same close.
-	 * Called on the polling thread (from a callback) it only starts the close and returns.
+	 * Called on the polling thread (from a callback) it only starts the close and returns. On an interrupted
+	 * thread it still releases everything (purging instead of waiting) and keeps the interrupt flag set.
 	 */
 	public void close(Duration timeout) {
-		CompletableFuture<Void> closing = closeAsync(timeout, false);
-		if (this.session != null && this.session.isPollingThread()) {
-			return;
-		}
-		awaitClosed(closing);
+		close(timeout, false);
 	}
 
 	/**
@@ -592,102 +750,171 @@ public final class Producer implements AutoCloseable {
 	 */
 	public void closeForcefully() {
 		this.forced.complete(null);
-		CompletableFuture<Void> closing = closeAsync(Duration.ZERO, true);
-		if (this.session != null && this.session.isPollingThread()) {
-			return;
-		}
-		awaitClosed(closing);
+		close(Duration.ZERO, true);
 	}
 
-	/**
-	 * Starts a close on a new thread and returns a future that completes once the producer is closed.
-	 */
-	public CompletableFuture<Void> closeAsync(Duration timeout) {
-		if (!this.closeStarted.get()) {
-			// On the caller's thread the close would wait for every in-flight report before returning.
-			Thread closer = new Thread(() -> closeAsync(timeout, false), "waterdrop.close-" + id());
-			closer.setDaemon(true);
-			closer.start();
+	private void close(Duration timeout, boolean force) {
+		if (startClose(timeout, force)) {
+			return; // on the polling thread: the close goes on elsewhere
 		}
-		return this.closed;
-	}
-
-	private CompletableFuture<Void> closeAsync(Duration timeout, boolean force) {
-		if (this.closeStarted.compareAndSet(false, true)) {
-			boolean onPollingThread = this.session != null && this.session.isPollingThread();
-			if (onPollingThread) {
-				Thread closer = new Thread(() -> shutdown(timeout, force), "waterdrop.close-" + id());
-				closer.setDaemon(true);
-				closer.start();
-			}
-			else {
-				shutdown(timeout, force);
-			}
-		}
-		return this.closed;
-	}
-
-	private void awaitClosed(CompletableFuture<Void> closing) {
 		try {
-			closing.get();
+			this.closed.get();
 		}
 		catch (InterruptedException ex) {
+			// Another thread is closing and will finish the releases; this one only stops waiting.
 			Thread.currentThread().interrupt();
-			throw new WaterDropException("Interrupted while closing producer '" + id() + "'", ex);
+			throw new WaterDropException("Interrupted while waiting for producer '" + id() + "' to close", ex);
 		}
 		catch (ExecutionException ex) {
 			throw new WaterDropException("Closing producer '" + id() + "' failed", ex.getCause());
 		}
 	}
 
-	private void shutdown(Duration timeout, boolean force) {
+	/** Starts a close on a new thread and returns a future that completes once the producer is closed. */
+	public CompletableFuture<Void> closeAsync(Duration timeout) {
+		if (this.state.status != ProducerStatus.CLOSING && this.state != State.CLOSED) {
+			// On the caller's thread the close would wait for every in-flight report before returning.
+			startThread("waterdrop.close-" + id(), () -> startClose(timeout, false));
+		}
+		return this.closed;
+	}
+
+	/**
+	 * Moves to the first closing state, once. The closing thread is chosen under the lock, so that a
+	 * concurrent first connect cannot make a callback's close run its blocking releases on the polling
+	 * thread.
+	 * @return whether the close was left to another thread because the caller is the polling thread
+	 */
+	private boolean startClose(Duration timeout, boolean force) {
+		State from;
+		boolean onPollingThread;
+		this.lifecycleLock.lock();
 		try {
-			this.lifecycleLock.lock();
-			boolean wasConnected;
-			try {
-				wasConnected = this.status == ProducerStatus.CONNECTED;
-				this.status = ProducerStatus.CLOSING;
+			from = this.state;
+			onPollingThread = this.session != null && this.session.isPollingThread();
+			if (from.closing()) {
+				return onPollingThread;
 			}
-			finally {
-				this.lifecycleLock.unlock();
-			}
+			this.state = (from == State.CONNECTED) ? State.DRAINING
+					: (from == State.POLLING_LOST) ? State.RELEASING : State.CLOSED;
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+		if (onPollingThread) {
+			startThread("waterdrop.close-" + id(), () -> shutdown(from, timeout, force));
+		}
+		else {
+			shutdown(from, timeout, force);
+		}
+		return onPollingThread;
+	}
+
+	private static void startThread(String name, Runnable task) {
+		Thread thread = new Thread(task, name);
+		thread.setDaemon(true);
+		thread.start();
+	}
+
+	/**
+	 * Runs the close from the state it left. Interrupts do not stop it: the releases must happen (a cancelled
+	 * task's try-with-resources would otherwise leak the client, its thread and the pipe); an interrupt ends
+	 * the graceful wait early (as a forced close) and is restored at the end.
+	 */
+	private void shutdown(State from, Duration timeout, boolean force) {
+		boolean interrupted = Thread.interrupted();
+		try {
 			this.monitor.publish(new ProducerEvent.Closing(id()));
-			if (wasConnected) {
-				release(timeout, force);
+			if (from == State.CONNECTED) {
+				interrupted |= drain(timeout, force || interrupted);
 			}
-			this.status = ProducerStatus.CLOSED;
+			if (from == State.CONNECTED || from == State.POLLING_LOST) {
+				this.state = State.RELEASING;
+				interrupted |= release();
+			}
+			this.state = State.CLOSED;
 			this.monitor.publish(new ProducerEvent.Closed(id()));
 			this.closed.complete(null);
 		}
 		catch (Throwable ex) {
-			this.status = ProducerStatus.CLOSED;
+			this.state = State.CLOSED;
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_CLOSE, ex, null, null));
 			this.closed.completeExceptionally(ex);
 		}
+		finally {
+			if (interrupted) {
+				Thread.currentThread().interrupt();
+			}
+		}
 	}
 
-	private void release(Duration timeout, boolean force) {
-		if (this.inFlight.get() == 0) {
+	/**
+	 * DRAINING, then PURGING if the reports did not all come within {@code timeout}.
+	 * @return whether the thread was interrupted meanwhile
+	 */
+	private boolean drain(Duration timeout, boolean force) {
+		// Read after the state became DRAINING (a sender takes its slot, then reads the state).
+		if (this.slots.availablePermits() == this.config.maxInFlight()) {
 			this.drained.complete(null);
 		}
+		boolean interrupted = false;
 		if (!force && !this.drained.isDone()) {
 			flushInBackground();
+			Waited waited = await(CompletableFuture.anyOf(this.drained, this.forced), timeout);
+			interrupted = waited == Waited.INTERRUPTED;
 		}
-		if (force || !awaitDrainedUnlessForced(timeout)) {
-			if (!force && !this.forced.isDone()) {
-				logger.warn("Producer '{}' still had {} message(s) in flight after {}; purging them", id(),
-						this.inFlight.get(), timeout);
-			}
-			// Kafka fails every unfinished batch at once; the callbacks enqueue them as purged.
-			this.purging = true;
-			this.client.close(Duration.ZERO);
-			if (!awaitDrained(this.config.maxWaitTimeout())) {
-				logger.error("Producer '{}': {} report(s) were not dispatched within {}", id(), this.inFlight.get(),
-						this.config.maxWaitTimeout());
+		if (this.drained.isDone()) {
+			return interrupted;
+		}
+		if (!force && !this.forced.isDone() && !interrupted) {
+			logger.warn("Producer '{}' still had {} message(s) in flight after {}; purging them", id(), inFlight(),
+					timeout);
+		}
+		// Kafka fails every unfinished batch at once; their reports are dispatched as purged.
+		this.state = State.PURGING;
+		interrupted |= closeClient(this.client, Duration.ZERO);
+		Waited waited = await(this.drained, this.config.maxWaitTimeout());
+		if (waited == Waited.TIMED_OUT) {
+			logger.error("Producer '{}': {} report(s) were not dispatched within {}", id(), inFlight(),
+					this.config.maxWaitTimeout());
+		}
+		return interrupted || waited == Waited.INTERRUPTED;
+	}
+
+	/**
+	 * RELEASING: detaches from polling and closes the client and the relay, whatever happens on the way.
+	 * @return whether the thread was interrupted meanwhile
+	 */
+	private boolean release() {
+		boolean interrupted = false;
+		try {
+			interrupted = await(this.session.detach(), this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
+		}
+		finally {
+			interrupted |= closeClient(this.client, this.config.maxWaitTimeout());
+			ExecutorService current = this.relay;
+			if (current != null) {
+				current.shutdown();
 			}
 		}
-		awaitQuietly(this.session.detach(), this.config.maxWaitTimeout());
-		this.client.close(this.config.maxWaitTimeout());
+		return interrupted;
+	}
+
+	/**
+	 * Closes a Kafka client with the interrupt flag cleared, since Kafka's close gives up joining its network
+	 * thread when interrupted.
+	 * @return whether the thread was interrupted (the flag is left cleared for the caller to restore)
+	 */
+	private boolean closeClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> target,
+			Duration timeout) {
+		boolean interrupted = Thread.interrupted();
+		try {
+			target.close(timeout);
+		}
+		catch (RuntimeException ex) {
+			logger.warn("Producer '{}': closing its Kafka client failed", id(), ex);
+		}
+		return interrupted | Thread.interrupted();
 	}
 
 	/**
@@ -696,49 +923,43 @@ public final class Producer implements AutoCloseable {
 	 * runs on a thread of its own; it ends when every batch completed, at the latest when a purge aborts them.
 	 */
 	private void flushInBackground() {
-		Thread flusher = new Thread(() -> {
+		startThread("waterdrop.flush-" + id(), () -> {
 			try {
 				this.client.flush();
 			}
 			catch (RuntimeException ex) {
 				logger.debug("Producer '{}': flush on close ended with an error", id(), ex);
 			}
-		}, "waterdrop.flush-" + id());
-		flusher.setDaemon(true);
-		flusher.start();
+		});
 	}
 
-	/** Waits like {@link #awaitDrained} but stops waiting when {@link #closeForcefully()} is called meanwhile. */
-	private boolean awaitDrainedUnlessForced(Duration timeout) {
-		awaitQuietly(CompletableFuture.anyOf(this.drained, this.forced), timeout);
-		return this.drained.isDone();
+	private enum Waited {
+
+		DONE, TIMED_OUT, INTERRUPTED
+
 	}
 
-	private boolean awaitDrained(Duration timeout) {
-		return awaitQuietly(this.drained, timeout);
-	}
-
-	private boolean awaitQuietly(CompletableFuture<?> future, Duration timeout) {
+	/** Waits for {@code future}; an interrupt ends the wait and is reported, with the flag cleared. */
+	private Waited await(CompletableFuture<?> future, Duration timeout) {
 		try {
 			future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-			return true;
+			return Waited.DONE;
 		}
 		catch (TimeoutException ex) {
-			return false;
+			return Waited.TIMED_OUT;
 		}
 		catch (ExecutionException ex) {
 			logger.warn("Producer '{}': polling ended with an error while closing", id(), ex.getCause());
-			return true;
+			return Waited.DONE;
 		}
 		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			throw new WaterDropException("Interrupted while closing producer '" + id() + "'", ex);
+			return Waited.INTERRUPTED;
 		}
 	}
 
 	@Override
 	public String toString() {
-		return "Producer '" + id() + "' (" + this.status + ", " + this.config.pollingMode() + ")";
+		return "Producer '" + id() + "' (" + this.state.status + ", " + this.config.pollingMode() + ")";
 	}
 
 }

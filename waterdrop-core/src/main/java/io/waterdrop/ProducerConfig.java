@@ -4,10 +4,13 @@ import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
 
@@ -30,6 +33,18 @@ public final class ProducerConfig {
 	public static final Duration DEFAULT_STATISTICS_INTERVAL = Duration.ofSeconds(5);
 
 	public static final Duration DEFAULT_MAX_TIME = Duration.ofMillis(100);
+
+	public static final Duration DEFAULT_MIN_TIME = Duration.ofMillis(1);
+
+	/** Fenced: another instance with the same transactional.id is newer; reloading would fence it back. */
+	public static final Set<Class<? extends Throwable>> DEFAULT_NON_RELOADABLE_ERRORS = Set
+		.of(ProducerFencedException.class, InvalidProducerEpochException.class);
+
+	public static final int DEFAULT_MAX_RELOAD_ATTEMPTS = 10;
+
+	public static final Duration DEFAULT_RELOAD_BACKOFF = Duration.ofSeconds(1);
+
+	public static final int DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND = 3;
 
 	public static final Duration DEFAULT_SLOW_CALLBACK_THRESHOLD = Duration.ofMillis(50);
 
@@ -59,6 +74,8 @@ public final class ProducerConfig {
 
 	private final Duration maxTime;
 
+	private final Duration minTime;
+
 	private final Duration pollTimeout;
 
 	private final Duration slowCallbackThreshold;
@@ -70,6 +87,14 @@ public final class ProducerConfig {
 	private final Duration waitTimeoutOnQueueFull;
 
 	private final boolean reloadOnTransactionFatalError;
+
+	private final Set<Class<? extends Throwable>> nonReloadableErrors;
+
+	private final int maxReloadAttempts;
+
+	private final Duration reloadBackoff;
+
+	private final int maxAttemptsOnTransactionCommand;
 
 	private final Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory;
 
@@ -84,12 +109,17 @@ public final class ProducerConfig {
 		this.pollingMode = builder.pollingMode;
 		this.poller = builder.poller;
 		this.maxTime = builder.maxTime;
+		this.minTime = builder.minTime;
 		this.pollTimeout = builder.pollTimeout;
 		this.slowCallbackThreshold = builder.slowCallbackThreshold;
 		this.maxInFlight = builder.maxInFlight;
 		this.waitOnQueueFull = builder.waitOnQueueFull;
 		this.waitTimeoutOnQueueFull = builder.waitTimeoutOnQueueFull;
 		this.reloadOnTransactionFatalError = builder.reloadOnTransactionFatalError;
+		this.nonReloadableErrors = Set.copyOf(builder.nonReloadableErrors);
+		this.maxReloadAttempts = builder.maxReloadAttempts;
+		this.reloadBackoff = builder.reloadBackoff;
+		this.maxAttemptsOnTransactionCommand = builder.maxAttemptsOnTransactionCommand;
 		this.clientFactory = builder.clientFactory;
 		validate();
 	}
@@ -117,6 +147,25 @@ public final class ProducerConfig {
 			invalid("polling.mode", "must be 'fd' or 'thread'", "Set polling.mode to fd (the default) or thread.");
 		}
 		requireAtLeastOneMilli("polling.fd.max-time", this.maxTime);
+		if (this.maxReloadAttempts < 1) {
+			invalid("max-reload-attempts", "must be at least 1 but was " + this.maxReloadAttempts,
+					"Set it to a positive count (default 10), or turn reloading off with "
+							+ "reload-on-transaction-fatal-error: false.");
+		}
+		if (this.reloadBackoff == null || this.reloadBackoff.isNegative()) {
+			invalid("reload-backoff", "must be 0 or more but was " + describe(this.reloadBackoff),
+					"Set it to a duration such as 1s (the default).");
+		}
+		if (this.maxAttemptsOnTransactionCommand < 1) {
+			invalid("max-attempts-on-transaction-command",
+					"must be at least 1 but was " + this.maxAttemptsOnTransactionCommand,
+					"Set it to a positive count (default 3).");
+		}
+		if (this.minTime == null || this.minTime.isNegative() || this.minTime.compareTo(this.maxTime) > 0) {
+			invalid("polling.fd.min-time", "must be between 0 and polling.fd.max-time (" + describe(this.maxTime)
+					+ ") but was " + describe(this.minTime),
+					"Set it to about 1 ms (the default), or raise polling.fd.max-time.");
+		}
 		requireAtLeastOneMilli("polling.thread.poll-timeout", this.pollTimeout);
 		requirePositive("polling.slow-callback-threshold", this.slowCallbackThreshold);
 		if (this.pollingMode == PollingMode.THREAD && this.poller != null) {
@@ -208,6 +257,14 @@ public final class ProducerConfig {
 		return this.maxTime;
 	}
 
+	/**
+	 * Shortest drain slice in fd mode before the producer yields to another producer of its Poller that
+	 * became ready (1 ms); at most {@link #maxTime()}.
+	 */
+	public Duration minTime() {
+		return this.minTime;
+	}
+
 	/** How long a thread-mode dispatch thread waits for a signal before periodic work (1 s). */
 	public Duration pollTimeout() {
 		return this.pollTimeout;
@@ -242,6 +299,34 @@ public final class ProducerConfig {
 	 */
 	public boolean reloadOnTransactionFatalError() {
 		return this.reloadOnTransactionFatalError;
+	}
+
+	/**
+	 * Fatal errors after which a transactional producer is not rebuilt although
+	 * {@link #reloadOnTransactionFatalError()} is on (found in the cause chain, subclasses included). By
+	 * default being fenced: a newer instance with the same {@code transactional.id} exists, and rebuilding
+	 * this one would fence that one in turn.
+	 */
+	public Set<Class<? extends Throwable>> nonReloadableErrors() {
+		return this.nonReloadableErrors;
+	}
+
+	/** Rebuilds in a row (without a committed transaction between them) before giving up (10). */
+	public int maxReloadAttempts() {
+		return this.maxReloadAttempts;
+	}
+
+	/** Pause before a rebuild that follows another one without a committed transaction between them (1 s). */
+	public Duration reloadBackoff() {
+		return this.reloadBackoff;
+	}
+
+	/**
+	 * Attempts of a transactional command (commit, abort) that timed out; Kafka accepts only a retry of the
+	 * same command then (3).
+	 */
+	public int maxAttemptsOnTransactionCommand() {
+		return this.maxAttemptsOnTransactionCommand;
 	}
 
 	Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory() {
@@ -282,6 +367,8 @@ public final class ProducerConfig {
 
 		private Duration maxTime = DEFAULT_MAX_TIME;
 
+		private Duration minTime = DEFAULT_MIN_TIME;
+
 		private Duration pollTimeout = PollerConfig.DEFAULT_POLL_TIMEOUT;
 
 		private Duration slowCallbackThreshold = DEFAULT_SLOW_CALLBACK_THRESHOLD;
@@ -293,6 +380,14 @@ public final class ProducerConfig {
 		private Duration waitTimeoutOnQueueFull = DEFAULT_WAIT_TIMEOUT_ON_QUEUE_FULL;
 
 		private boolean reloadOnTransactionFatalError = true;
+
+		private Set<Class<? extends Throwable>> nonReloadableErrors = DEFAULT_NON_RELOADABLE_ERRORS;
+
+		private int maxReloadAttempts = DEFAULT_MAX_RELOAD_ATTEMPTS;
+
+		private Duration reloadBackoff = DEFAULT_RELOAD_BACKOFF;
+
+		private int maxAttemptsOnTransactionCommand = DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND;
 
 		private Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory = KafkaProducer::new;
 
@@ -358,6 +453,12 @@ public final class ProducerConfig {
 			return this;
 		}
 
+		/** Shortest slice before yielding to a waiting producer of the same Poller (fd mode). */
+		public Builder minTime(Duration minTime) {
+			this.minTime = minTime;
+			return this;
+		}
+
 		public Builder pollTimeout(Duration pollTimeout) {
 			this.pollTimeout = pollTimeout;
 			return this;
@@ -385,6 +486,26 @@ public final class ProducerConfig {
 
 		public Builder reloadOnTransactionFatalError(boolean reloadOnTransactionFatalError) {
 			this.reloadOnTransactionFatalError = reloadOnTransactionFatalError;
+			return this;
+		}
+
+		public Builder nonReloadableErrors(Set<Class<? extends Throwable>> nonReloadableErrors) {
+			this.nonReloadableErrors = nonReloadableErrors;
+			return this;
+		}
+
+		public Builder maxReloadAttempts(int maxReloadAttempts) {
+			this.maxReloadAttempts = maxReloadAttempts;
+			return this;
+		}
+
+		public Builder reloadBackoff(Duration reloadBackoff) {
+			this.reloadBackoff = reloadBackoff;
+			return this;
+		}
+
+		public Builder maxAttemptsOnTransactionCommand(int maxAttemptsOnTransactionCommand) {
+			this.maxAttemptsOnTransactionCommand = maxAttemptsOnTransactionCommand;
 			return this;
 		}
 

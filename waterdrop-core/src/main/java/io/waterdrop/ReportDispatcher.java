@@ -1,31 +1,45 @@
 package io.waterdrop;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
 
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.errors.TransactionAbortedException;
 
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.Monitor;
 import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.DrainSlice;
 import io.waterdrop.polling.Pollable;
 import io.waterdrop.polling.ReportQueue;
 
 /**
- * Turns a producer's queued {@link Completion}s into outcomes: completes handles, runs callbacks, publishes
- * events, counts, and notices slow callbacks; also publishes statistics periodically.
+ * Turns a producer's queued {@link Delivery} reports into outcomes: completes handles, runs callbacks,
+ * publishes events, counts, and notices slow callbacks; also publishes statistics periodically.
+ * <p>
+ * Per report it reads the clock once (the end of one dispatch is the start of the next) and builds events
+ * only for event types somebody listens to. Counts are kept in plain fields and published once per batch
+ * ({@link #flush}), which also gives the batch's slots back to the producer.
  * <p>
  * Threading: confined to the polling thread serving the producer (the {@link Pollable} contract), apart
  * from the constructor.
  */
-final class ReportDispatcher implements Pollable {
+final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Delivery> {
+
+	private static final long WANTS_ACKNOWLEDGED = Monitor.bit(ProducerEvent.MessageAcknowledged.class);
+
+	private static final long WANTS_PURGED = Monitor.bit(ProducerEvent.MessagePurged.class);
+
+	private static final long WANTS_ERROR = Monitor.bit(ProducerEvent.ErrorOccurred.class);
+
+	private static final long WANTS_SLOW = Monitor.bit(ProducerEvent.SlowCallback.class);
 
 	private final Producer producer;
 
-	private final ReportQueue<Completion> queue;
+	private final ReportQueue<Delivery> queue;
 
 	private final Monitor monitor;
 
@@ -37,7 +51,19 @@ final class ReportDispatcher implements Pollable {
 
 	private long nextStatisticsNanos;
 
-	ReportDispatcher(Producer producer, ReportQueue<Completion> queue) {
+	// Counted since the last flush; polling thread only.
+
+	private long acknowledged;
+
+	private long failed;
+
+	private long purged;
+
+	private long dispatchNanos;
+
+	private long slowCallbacks;
+
+	ReportDispatcher(Producer producer, ReportQueue<Delivery> queue) {
 		this.producer = producer;
 		this.queue = queue;
 		this.monitor = producer.monitor();
@@ -58,67 +84,111 @@ final class ReportDispatcher implements Pollable {
 	}
 
 	@Override
+	public Duration minTime() {
+		return this.producer.config().minTime();
+	}
+
+	@Override
 	public Monitor monitor() {
 		return this.monitor;
 	}
 
 	@Override
-	public boolean drain(long deadlineNanos) {
-		return this.queue.drain(deadlineNanos, this::dispatch);
+	public boolean drain(DrainSlice slice) {
+		return this.queue.drain(slice, this);
 	}
 
-	private void dispatch(Completion completion) {
-		long start = System.nanoTime();
-		DeliveryHandle handle = completion.handle();
-		Message message = handle.message();
-		DeliveryReport report = null;
+	@Override
+	public long dispatch(Delivery delivery, long startNanos) {
+		Exception error = delivery.error();
 		DeliveryFailedException failure = null;
-		if (completion.error() == null) {
-			report = new DeliveryReport(completion.metadata().topic(), completion.metadata().partition(),
-					completion.metadata().offset(), Instant.ofEpochMilli(completion.metadata().timestamp()),
-					message.label());
-			this.stats.acknowledged.increment();
-			handle.complete(report);
-			this.monitor.publish(new ProducerEvent.MessageAcknowledged(id(), report,
-					Duration.ofNanos(start - handle.producedNanos())));
+		if (error == null) {
+			this.acknowledged++;
+			delivery.finish(null);
+			if (this.monitor.wants(WANTS_ACKNOWLEDGED)) {
+				long latency = (delivery.producedNanos != 0) ? startNanos - delivery.producedNanos : 0;
+				this.monitor.publish(new ProducerEvent.MessageAcknowledged(id(), delivery.report(), latency));
+			}
 		}
-		else if (completion.purged()) {
-			failure = new MessagePurgedException(id(), message, completion.error());
-			this.stats.purged.increment();
-			handle.fail(failure);
-			this.monitor.publish(new ProducerEvent.MessagePurged(id(), message, message.label()));
+		else if (isPurge(error)) {
+			Message message = delivery.message();
+			failure = new MessagePurgedException(id(), message, error);
+			this.purged++;
+			delivery.finish(failure);
+			if (this.monitor.wants(WANTS_PURGED)) {
+				this.monitor.publish(new ProducerEvent.MessagePurged(id(), message, message.label()));
+			}
 		}
 		else {
+			Message message = delivery.message();
 			failure = new DeliveryFailedException("Message to '" + message.topic() + "' was not delivered by producer '"
-					+ id() + "': " + completion.error(), message, completion.error());
-			this.stats.failed.increment();
-			handle.fail(failure);
-			this.monitor.publish(
-					new ProducerEvent.ErrorOccurred(id(), ErrorType.DELIVERY, failure, message, message.label()));
+					+ id() + "': " + error, message, error);
+			this.failed++;
+			delivery.finish(failure);
+			if (this.monitor.wants(WANTS_ERROR)) {
+				this.monitor.publish(
+						new ProducerEvent.ErrorOccurred(id(), ErrorType.DELIVERY, failure, message, message.label()));
+			}
 		}
-		runCallback(handle, report, failure);
-		long took = System.nanoTime() - start;
-		this.stats.dispatchNanos.add(took);
+		runCallback(delivery, failure);
+		long end = System.nanoTime();
+		long took = end - startNanos;
+		this.dispatchNanos += took;
 		if (took > this.slowCallbackNanos) {
-			this.stats.slowCallbacks.increment();
-			this.monitor.publish(new ProducerEvent.SlowCallback(id(), Thread.currentThread().getName(),
-					Duration.ofNanos(took), Duration.ofNanos(this.slowCallbackNanos)));
+			this.slowCallbacks++;
+			if (this.monitor.wants(WANTS_SLOW)) {
+				this.monitor.publish(new ProducerEvent.SlowCallback(id(), Thread.currentThread().getName(),
+						Duration.ofNanos(took), Duration.ofNanos(this.slowCallbackNanos)));
+			}
 		}
-		// Last: a close waiting for "everything dispatched" must see callbacks finished too.
-		this.producer.dispatched();
+		return end;
 	}
 
-	private void runCallback(DeliveryHandle handle, DeliveryReport report, DeliveryFailedException failure) {
-		DeliveryCallback callback = handle.callback();
+	/**
+	 * Whether Kafka failed the record because WaterDrop removed it: a forced close aborts unsent batches with
+	 * a plain {@code KafkaException}, an aborted transaction with {@code TransactionAbortedException}. Any
+	 * other error is a real delivery failure, even while purging.
+	 */
+	private boolean isPurge(Exception error) {
+		return error instanceof TransactionAbortedException
+				|| (error.getClass() == KafkaException.class && this.producer.purging());
+	}
+
+	/** Publishes the batch's counts, then gives its slots back: a close waiting for them sees them counted. */
+	@Override
+	public void flush(int dispatched) {
+		if (this.acknowledged != 0) {
+			this.stats.acknowledged.add(this.acknowledged);
+			this.acknowledged = 0;
+		}
+		if (this.failed != 0) {
+			this.stats.failed.add(this.failed);
+			this.failed = 0;
+		}
+		if (this.purged != 0) {
+			this.stats.purged.add(this.purged);
+			this.purged = 0;
+		}
+		if (this.slowCallbacks != 0) {
+			this.stats.slowCallbacks.add(this.slowCallbacks);
+			this.slowCallbacks = 0;
+		}
+		this.stats.dispatchNanos.add(this.dispatchNanos);
+		this.dispatchNanos = 0;
+		this.producer.releaseSlots(dispatched);
+	}
+
+	private void runCallback(Delivery delivery, DeliveryFailedException failure) {
+		DeliveryCallback callback = delivery.callback();
 		if (callback == null) {
 			return;
 		}
 		try {
-			callback.onDelivery(report, failure);
+			callback.onDelivery((failure == null) ? delivery.report() : null, failure);
 		}
 		catch (Throwable ex) {
-			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.CALLBACK, ex, handle.message(),
-					handle.label()));
+			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.CALLBACK, ex, delivery.message(),
+					delivery.label()));
 		}
 	}
 

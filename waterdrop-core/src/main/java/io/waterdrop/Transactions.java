@@ -1,13 +1,17 @@
 package io.waterdrop;
 
 import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.InvalidPidMappingException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 
 import io.waterdrop.instrumentation.ErrorType;
@@ -15,11 +19,23 @@ import io.waterdrop.instrumentation.ProducerEvent;
 
 /**
  * A producer's transactions: creating a transactional client, running blocks one after another, commit,
- * abort, and rebuilding the client after a fatal error (fenced and the like), which Kafka's client cannot
- * recover from.
+ * abort, and rebuilding the client after a fatal error, which Kafka's client cannot recover from.
  * <p>
+ * What Kafka's {@code TransactionManager} does and how this class answers it:
+ * <ul>
+ * <li>A commit or abort that times out (or is interrupted) must be retried as the same call; any other
+ * transactional call throws {@code IllegalStateException} until then. So a timed-out command is retried up
+ * to {@code maxAttemptsOnTransactionCommand} times; a commit still unfinished then has an unknown outcome
+ * (it may have landed): the client is rebuilt and the caller told so.</li>
+ * <li>Fatal errors (fenced, authorization, unsupported version, ...) poison the client: it is rebuilt
+ * (build the new one, swap, then close the old one, so a failed build leaves a pending rebuild instead of a
+ * closed client), unless the error is in {@code nonReloadableErrors} — by default fencing, because a rebuilt
+ * instance would fence the newer one in turn. Rebuilds in a row are capped at {@code maxReloadAttempts},
+ * {@code reloadBackoff} apart.</li>
+ * </ul>
  * Threading: a fair lock admits one transaction at a time, in arrival order; the thread holding it may open
- * nested transactions, which join the open one. The client is replaced only under that lock.
+ * nested transactions, which join the open one. The client is replaced only under that lock, and the fields
+ * below are guarded by it.
  */
 final class Transactions {
 
@@ -28,6 +44,12 @@ final class Transactions {
 	private final boolean enabled;
 
 	private final ReentrantLock lock = new ReentrantLock(true);
+
+	/** Why the client must be rebuilt before the next transaction; {@code null} when it is usable. */
+	private Throwable pendingReload;
+
+	/** Rebuilds since the last committed transaction. */
+	private int reloadsInARow;
 
 	Transactions(Producer producer) {
 		this.producer = producer;
@@ -69,8 +91,10 @@ final class Transactions {
 		}
 		this.producer.checkMayWait("run a transaction");
 		this.lock.lock();
+		boolean begun = false;
 		try {
 			begin();
+			begun = true;
 			publish(new ProducerEvent.TransactionStarted(this.producer.id()));
 			T result;
 			try {
@@ -80,91 +104,238 @@ final class Transactions {
 				abort(null);
 				return null;
 			}
-			catch (RuntimeException | Error ex) {
+			catch (Throwable ex) {
+				// Checked exceptions too (Kotlin, sneaky throws): the transaction must not stay open.
 				abort(ex);
 				throw ex;
 			}
 			commit();
+			this.reloadsInARow = 0;
 			return result;
 		}
 		finally {
-			publish(new ProducerEvent.TransactionFinished(this.producer.id()));
+			if (begun) {
+				publish(new ProducerEvent.TransactionFinished(this.producer.id()));
+			}
 			this.lock.unlock();
 		}
 	}
 
 	/**
-	 * Begins on the current client; one that hit a fatal error between transactions (fenced while idle) is
-	 * rebuilt first, which is safe since nothing of this transaction was sent yet.
+	 * Begins on the current client. A client that needs rebuilding (a fatal error between transactions, or a
+	 * rebuild that failed before) is rebuilt first, which is safe since nothing of this transaction was sent.
 	 */
 	private void begin() {
+		if (this.pendingReload != null) {
+			rebuildOrThrow(this.pendingReload);
+		}
 		try {
 			this.producer.client().beginTransaction();
 		}
-		catch (KafkaException ex) {
-			if (!isFatal(ex) || !this.producer.config().reloadOnTransactionFatalError()) {
+		catch (KafkaException | IllegalStateException ex) {
+			if (!reloadable(ex)) {
 				throw ex;
 			}
-			reload(ex);
+			rebuildOrThrow(ex);
 			this.producer.client().beginTransaction();
+		}
+	}
+
+	private void rebuildOrThrow(Throwable cause) {
+		RuntimeException failure = reload(cause);
+		if (failure != null) {
+			throw new TransactionFailedException("Producer '" + this.producer.id()
+					+ "' could not rebuild its Kafka client after " + cause + "; no transaction was started", failure);
 		}
 	}
 
 	private void commit() {
 		try {
-			this.producer.client().commitTransaction();
+			retryingTimeouts(() -> this.producer.client().commitTransaction());
 		}
-		catch (KafkaException ex) {
+		catch (CommandTimedOut ex) {
+			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_COMMIT, ex.getCause(),
+					null, null));
+			// The client accepts nothing but this commit now; a new one learns the outcome from the broker.
+			RuntimeException reloadFailure = reload(ex.getCause());
+			TransactionFailedException failure = new TransactionFailedException("Transaction of producer '"
+					+ this.producer.id() + "' timed out while committing, " + attempts()
+					+ " attempt(s); its outcome is unknown (it may have been committed)", ex.getCause());
+			if (reloadFailure != null) {
+				failure.addSuppressed(reloadFailure);
+			}
+			throw failure;
+		}
+		catch (KafkaException | IllegalStateException ex) {
 			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_COMMIT, ex, null, null));
-			abort(ex);
-			throw new TransactionFailedException("Transaction of producer '" + this.producer.id()
-					+ "' could not be committed and was rolled back: " + ex, ex);
+			TransactionFailedException failure = new TransactionFailedException("Transaction of producer '"
+					+ this.producer.id() + "' could not be committed and was rolled back: " + ex, ex);
+			try {
+				abort(ex);
+			}
+			catch (RuntimeException abortFailure) {
+				failure.addSuppressed(abortFailure);
+			}
+			throw failure;
 		}
 		publish(new ProducerEvent.TransactionCommitted(this.producer.id()));
 	}
 
-	/** Rolls back; after a fatal error that cannot be rolled back, rebuilds the client instead. */
+	/**
+	 * Rolls back. A client that cannot roll back (fatal error, a timed-out abort, a wedged state) is rebuilt
+	 * instead, which aborts the transaction on the broker; nothing of it becomes visible either way.
+	 */
 	private void abort(Throwable cause) {
-		if (isFatal(cause)) {
-			reload(cause);
+		if (cause != null && isFatal(cause)) {
+			handleFatal(cause);
 			publish(new ProducerEvent.TransactionAborted(this.producer.id()));
 			return;
 		}
 		try {
-			this.producer.client().abortTransaction();
+			retryingTimeouts(() -> this.producer.client().abortTransaction());
 		}
-		catch (KafkaException ex) {
+		catch (CommandTimedOut ex) {
+			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_ABORT, ex.getCause(),
+					null, null));
+			reload(ex.getCause());
+		}
+		catch (KafkaException | IllegalStateException ex) {
 			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_ABORT, ex, null, null));
-			if (isFatal(ex)) {
-				reload(ex);
-			}
-			else {
-				throw ex;
+			if (allowedToReload(ex)) {
+				reload(ex); // a client that cannot roll back is in no state to go on
 			}
 		}
 		publish(new ProducerEvent.TransactionAborted(this.producer.id()));
 	}
 
-	/**
-	 * Replaces a client that hit a fatal error (WaterDrop's reload): the old one is closed at once (its
-	 * unfinished messages fail and are reported), the new one initialises its transactions, which fences
-	 * any other client with the same {@code transactional.id}.
-	 */
-	private void reload(Throwable cause) {
-		publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
-		if (!this.producer.config().reloadOnTransactionFatalError()) {
-			return;
+	/** A fatal error during a transaction: rebuild unless the error is one that must not be answered so. */
+	private void handleFatal(Throwable cause) {
+		if (reloadable(cause)) {
+			reload(cause);
 		}
-		this.producer.client().close(Duration.ZERO);
-		this.producer.replaceClient(newClient());
-		publish(new ProducerEvent.Reloaded(this.producer.id(), cause));
+		else {
+			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
+		}
 	}
 
-	/** Errors after which Kafka's producer cannot go on (its documented fatal ones), found in the cause chain. */
+	/**
+	 * Whether {@code error} means the client must be rebuilt and the settings allow it: a fatal error not in
+	 * {@code nonReloadableErrors}, or a client wedged by a command Kafka still wants retried.
+	 */
+	private boolean reloadable(Throwable error) {
+		return allowedToReload(error) && (isFatal(error) || error instanceof IllegalStateException);
+	}
+
+	/** Whether the settings allow a rebuild for {@code error}: reloading is on and the error not excluded. */
+	private boolean allowedToReload(Throwable error) {
+		if (!this.producer.config().reloadOnTransactionFatalError()) {
+			return false;
+		}
+		for (Throwable current = error; current != null; current = current.getCause()) {
+			for (Class<? extends Throwable> excluded : this.producer.config().nonReloadableErrors()) {
+				if (excluded.isInstance(current)) {
+					return false;
+				}
+			}
+		}
+		return true;
+	}
+
+	/**
+	 * Replaces the client (WaterDrop's reload): builds and initialises a new one (which fences and aborts
+	 * what the old one left open), swaps it in, then closes the old one at once (its unfinished messages fail
+	 * and are reported). A failed build leaves the old client in place and the rebuild pending.
+	 * @return why the rebuild failed, or {@code null} if it succeeded
+	 */
+	private RuntimeException reload(Throwable cause) {
+		publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
+		this.pendingReload = cause;
+		int allowed = this.producer.config().maxReloadAttempts();
+		if (this.reloadsInARow >= allowed) {
+			return new TransactionFailedException("Producer '" + this.producer.id() + "' rebuilt its Kafka client "
+					+ allowed + " time(s) without a committed transaction in between and gives up (max-reload-attempts);"
+					+ " close it and create a new one", cause);
+		}
+		if (this.reloadsInARow > 0) {
+			pause(this.producer.config().reloadBackoff());
+		}
+		this.reloadsInARow++;
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement;
+		try {
+			replacement = newClient();
+		}
+		catch (RuntimeException ex) {
+			return ex;
+		}
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.producer.client();
+		this.producer.replaceClient(replacement);
+		this.pendingReload = null;
+		try {
+			old.close(Duration.ZERO);
+		}
+		catch (RuntimeException ex) {
+			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.PRODUCER_RELOAD, ex, null, null));
+		}
+		publish(new ProducerEvent.Reloaded(this.producer.id(), cause));
+		return null;
+	}
+
+	private int attempts() {
+		return this.producer.config().maxAttemptsOnTransactionCommand();
+	}
+
+	/**
+	 * Runs a transactional command, repeating it while it times out (Kafka keeps its result pending and
+	 * accepts only the same call). An interrupt counts as a timeout; the flag is cleared for the retry, since
+	 * Kafka's wait would fail at once, and restored afterwards.
+	 */
+	private void retryingTimeouts(Runnable command) {
+		boolean interrupted = false;
+		try {
+			RuntimeException last = null;
+			for (int attempt = 0; attempt < attempts(); attempt++) {
+				try {
+					command.run();
+					return;
+				}
+				catch (TimeoutException ex) {
+					last = ex;
+				}
+				catch (InterruptException ex) {
+					interrupted |= Thread.interrupted();
+					last = ex;
+				}
+			}
+			throw new CommandTimedOut(last);
+		}
+		finally {
+			if (interrupted) {
+				Thread.currentThread().interrupt();
+			}
+		}
+	}
+
+	private static void pause(Duration duration) {
+		long end = System.nanoTime() + duration.toNanos();
+		boolean interrupted = false;
+		for (long left = duration.toNanos(); left > 0; left = end - System.nanoTime()) {
+			LockSupport.parkNanos(left);
+			interrupted |= Thread.interrupted();
+		}
+		if (interrupted) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	/**
+	 * Errors after which Kafka's producer cannot go on (its fatal ones, reported directly or as the cause of
+	 * "in an error state"), found in the cause chain.
+	 */
 	private static boolean isFatal(Throwable error) {
 		for (Throwable current = error; current != null; current = current.getCause()) {
 			if (current instanceof ProducerFencedException || current instanceof OutOfOrderSequenceException
-					|| current instanceof AuthorizationException || current instanceof UnsupportedVersionException) {
+					|| current instanceof AuthorizationException || current instanceof UnsupportedVersionException
+					|| current instanceof InvalidPidMappingException) {
 				return true;
 			}
 		}
@@ -173,6 +344,17 @@ final class Transactions {
 
 	private void publish(ProducerEvent event) {
 		this.producer.monitor().publish(event);
+	}
+
+	/** A transactional command still timed out after its last attempt; the cause is the last timeout. */
+	private static final class CommandTimedOut extends RuntimeException {
+
+		private static final long serialVersionUID = 1L;
+
+		CommandTimedOut(RuntimeException lastTimeout) {
+			super(lastTimeout.getMessage(), lastTimeout, false, false);
+		}
+
 	}
 
 }

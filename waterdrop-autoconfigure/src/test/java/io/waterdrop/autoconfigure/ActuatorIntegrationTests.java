@@ -134,7 +134,8 @@ class ActuatorIntegrationTests {
 			.isNotNegative();
 		assertThat(value("waterdrop.poller.drains?tag=poller:critical", "COUNT")).isPositive();
 		assertThat(value("waterdrop.poller.drains?tag=poller:critical", "TOTAL_TIME")).isPositive();
-		assertThat(value("waterdrop.poller.drains.exhausted?tag=poller:critical", "COUNT")).isZero();
+		assertThat(value("waterdrop.poller.drains.ended.early?tag=poller:critical&tag=reason:producer-waiting",
+				"COUNT")).isZero(); // alone on its Poller: nobody to yield to
 		assertThat(value("waterdrop.poller.producers?tag=poller:critical", "VALUE")).isEqualTo(1);
 		assertThat(value("waterdrop.poller.producers?tag=poller:global", "VALUE")).isPositive();
 		assertThat(value("waterdrop.poller.loop.errors?tag=poller:critical", "COUNT")).isZero();
@@ -145,7 +146,7 @@ class ActuatorIntegrationTests {
 		DocumentContext names = get("/actuator/metrics", 200);
 		List<String> meterNames = names.read("$.names");
 		assertThat(meterNames).containsAll(PRODUCER_METERS)
-			.contains("waterdrop.poller.wakeups", "waterdrop.poller.drains", "waterdrop.poller.drains.exhausted",
+			.contains("waterdrop.poller.wakeups", "waterdrop.poller.drains", "waterdrop.poller.drains.ended.early",
 					"waterdrop.poller.producers", "waterdrop.poller.loop.errors", "kafka.producer.record.send.total");
 		DocumentContext acknowledged = get("/actuator/metrics/waterdrop.messages.acknowledged", 200);
 		List<String> producers = acknowledged.read("$.availableTags[?(@.tag == 'producer')].values[*]");

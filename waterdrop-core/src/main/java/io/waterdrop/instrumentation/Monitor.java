@@ -11,8 +11,11 @@ import org.slf4j.LoggerFactory;
  * Publishes a producer's events to its listeners.
  * <p>
  * Threading: thread-safe. Subscribing and unsubscribing may happen at any time from any thread;
- * {@link #publish(Event)} runs the listeners on the calling thread, in subscription order. Publishing
- * with no listener costs one volatile read, so hot paths need not check first.
+ * {@link #publish(Event)} runs the listeners on the calling thread, in subscription order.
+ * <p>
+ * Cost: the monitor keeps a bit per concrete event type that some listener receives, recomputed on
+ * (un)subscription. Hot paths ask {@link #wants(long)} with the type's {@link #bit} (one volatile read) and
+ * build an event only when it is wanted; {@link #publish} itself walks the listeners.
  */
 public final class Monitor {
 
@@ -20,7 +23,21 @@ public final class Monitor {
 
 	private final String producerId;
 
+	/** The concrete (record) event types, each with its bit in {@link #wanted}. */
+	private static final ClassValue<Long> BITS = new ClassValue<>() {
+		@Override
+		protected Long computeValue(Class<?> type) {
+			int index = CONCRETE_TYPES.indexOf(type);
+			return (index >= 0) ? 1L << index : 0L;
+		}
+	};
+
+	private static final List<Class<?>> CONCRETE_TYPES = concreteTypes(Event.class);
+
 	private final List<Subscription> subscriptions = new CopyOnWriteArrayList<>();
+
+	/** Bits of the event types at least one listener receives. */
+	private volatile long wanted;
 
 	public Monitor(String producerId) {
 		this.producerId = producerId;
@@ -38,17 +55,60 @@ public final class Monitor {
 
 	private Subscription add(Subscription subscription) {
 		this.subscriptions.add(subscription);
+		recomputeWanted();
 		return subscription;
 	}
 
-	/** Whether any listener would receive an event of the given type. */
-	public boolean isListening(Class<? extends Event> type) {
+	private synchronized void recomputeWanted() {
+		long bits = 0;
 		for (Subscription subscription : this.subscriptions) {
-			if (subscription.type.isAssignableFrom(type)) {
-				return true;
+			for (Class<?> type : CONCRETE_TYPES) {
+				if (subscription.type.isAssignableFrom(type)) {
+					bits |= bit(type);
+				}
 			}
 		}
-		return false;
+		this.wanted = bits;
+	}
+
+	/** The bit of a concrete event type (a record of {@link ProducerEvent} or {@link PollerEvent}). */
+	public static long bit(Class<?> eventType) {
+		long bit = BITS.get(eventType);
+		if (bit == 0) {
+			throw new IllegalArgumentException(eventType + " is not a concrete event type");
+		}
+		return bit;
+	}
+
+	/** Whether any listener receives events of the type with the given {@link #bit}: one volatile read. */
+	public boolean wants(long eventBit) {
+		return (this.wanted & eventBit) != 0;
+	}
+
+	/** Whether any listener would receive an event of the given concrete type. */
+	public boolean isListening(Class<? extends Event> type) {
+		return wants(bit(type));
+	}
+
+	/** The records among the sealed event hierarchy below {@code root}, in a fixed order (at most 64). */
+	private static List<Class<?>> concreteTypes(Class<?> root) {
+		List<Class<?>> found = new java.util.ArrayList<>();
+		collect(root, found);
+		if (found.size() > Long.SIZE) {
+			throw new IllegalStateException("More than 64 event types: the bit mask needs widening");
+		}
+		return List.copyOf(found);
+	}
+
+	private static void collect(Class<?> type, List<Class<?>> found) {
+		if (type.isSealed()) {
+			for (Class<?> permitted : type.getPermittedSubclasses()) {
+				collect(permitted, found);
+			}
+		}
+		else if (!type.isInterface()) {
+			found.add(type);
+		}
 	}
 
 	/**
@@ -102,6 +162,7 @@ public final class Monitor {
 		@Override
 		public void close() {
 			Monitor.this.subscriptions.remove(this);
+			recomputeWanted();
 		}
 
 	}

@@ -71,9 +71,16 @@ public sealed interface ProducerEvent extends Event {
 
 	/**
 	 * {@code message.acknowledged}: the broker acknowledged a message and its report was dispatched.
-	 * {@code latency} runs from the produce call to this dispatch.
+	 * {@code latencyNanos} runs from the produce call to this dispatch; it is 0 when nobody listened for this
+	 * event when the message was produced (the produce time is only taken while somebody listens).
 	 */
-	record MessageAcknowledged(String producerId, DeliveryReport report, Duration latency) implements ProducerEvent {
+	record MessageAcknowledged(String producerId, DeliveryReport report, long latencyNanos) implements ProducerEvent {
+
+		/** {@link #latencyNanos()} as a duration. */
+		public Duration latency() {
+			return Duration.ofNanos(this.latencyNanos);
+		}
+
 		@Override
 		public String name() {
 			return "message.acknowledged";

@@ -97,6 +97,7 @@ public final class DispatchThread implements PollingSession, Wakeup {
 	private void run() {
 		Pollable served = this.pollable;
 		long pollTimeoutNanos = this.pollTimeout.toNanos();
+		DrainSlice slice = DrainSlice.untilDeadline();
 		try {
 			while (true) {
 				try {
@@ -104,7 +105,7 @@ public final class DispatchThread implements PollingSession, Wakeup {
 					Thread.interrupted();
 					this.signalled = false;
 					boolean stopping = this.detaching;
-					boolean empty = served.drain(System.nanoTime() + pollTimeoutNanos);
+					boolean empty = served.drain(slice.begin(System.nanoTime(), pollTimeoutNanos, pollTimeoutNanos));
 					served.periodic(System.nanoTime());
 					this.backoff.reset();
 					if (empty && stopping) {

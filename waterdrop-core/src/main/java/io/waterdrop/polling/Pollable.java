@@ -16,15 +16,23 @@ public interface Pollable {
 	/** Longest time one {@link #drain} may take before other producers are served. */
 	Duration maxTime();
 
+	/**
+	 * Shortest time one {@link #drain} runs before it yields to another producer that signalled meanwhile
+	 * (capped at {@link #maxTime()}).
+	 */
+	default Duration minTime() {
+		return maxTime();
+	}
+
 	/** Where events about this producer's polling are published. */
 	Monitor monitor();
 
 	/**
-	 * Dispatches waiting reports until none is left or {@code deadlineNanos} passed.
-	 * @return {@code true} if none is left, {@code false} if the deadline stopped it (call again soon,
-	 * without waiting for a signal)
+	 * Dispatches waiting reports until none is left or {@code slice} is over.
+	 * @return {@code true} if none is left, {@code false} if the slice stopped it (call again soon, without
+	 * waiting for a signal)
 	 */
-	boolean drain(long deadlineNanos);
+	boolean drain(DrainSlice slice);
 
 	/** Time-driven work (statistics and the like); called at least every polling timeout. */
 	void periodic(long nowNanos);

@@ -18,6 +18,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -34,11 +35,15 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * One thread that dispatches the delivery reports of many {@link PollingMode#FD fd}-mode producers.
  * <p>
  * Each registered producer has a {@link WakeupPipe}; the Poller thread waits in a {@link Selector} on all
- * of them, and serves every producer whose pipe signalled with one drain slice of at most that producer's
- * {@code maxTime}. A producer whose slice ran out is served again in the next cycle without waiting for a
- * new signal (its queue suppresses signals meanwhile), after every other ready producer had its slice: a
- * flooding producer cannot starve a quiet one. When the selector waits {@link PollerConfig#pollTimeout()}
- * without a signal, and at least every 100 ms while busy, every producer's periodic work runs.
+ * of them, and serves every producer whose pipe signalled with one drain slice. A slice lasts at most that
+ * producer's {@code maxTime}; it ends early, once it has run the producer's {@code minTime}, when another
+ * producer of this Poller signalled meanwhile (read from a Poller-wide signal count between reports, no
+ * system call), so a quiet producer waits about one {@code minTime} plus one callback, not a whole
+ * {@code maxTime}. A producer whose slice ended with reports left is served again without waiting for a
+ * new signal (its queue suppresses signals meanwhile), after the newly signalled producers and those
+ * already waiting had their slice: a flooding producer cannot starve a quiet one. When the selector waits
+ * {@link PollerConfig#pollTimeout()} without a signal, and at least every 100 ms while busy, every
+ * producer's periodic work runs.
  * <p>
  * Threading contract: only the Poller thread touches the selector, the selection keys and the
  * registration state. Other threads submit registrations and detachments to a queue and wake the selector
@@ -72,6 +77,9 @@ public final class Poller {
 	private final Queue<Consumer<Loop>> changes = new ConcurrentLinkedQueue<>();
 
 	private final Set<String> producerIds = ConcurrentHashMap.newKeySet();
+
+	/** Wake-up signals of this Poller's pipes, counted so that a running slice can see a waiting producer. */
+	private final AtomicLong signals = new AtomicLong();
 
 	private final ReentrantLock lock = new ReentrantLock();
 
@@ -175,6 +183,14 @@ public final class Poller {
 	}
 
 	/**
+	 * Opens the wake-up pipe for a producer about to {@link #register}: its signals also tell the Poller that
+	 * this producer is waiting, so that a long slice of another producer can end early.
+	 */
+	public WakeupPipe openPipe() {
+		return WakeupPipe.open(this.signals);
+	}
+
+	/**
 	 * Starts serving a producer: from now on a signal on {@code pipe} makes the Poller drain
 	 * {@code pollable}. Returns at once; the Poller thread applies the registration as its next step.
 	 */
@@ -183,7 +199,13 @@ public final class Poller {
 		this.lock.lock();
 		try {
 			this.registrations++;
-			submit((loop) -> loop.register(registration));
+			try {
+				submit((loop) -> loop.register(registration));
+			}
+			catch (RuntimeException | Error ex) {
+				this.registrations--; // not registered: the caller still owns the pipe and releases it
+				throw ex;
+			}
 		}
 		finally {
 			this.lock.unlock();
@@ -196,7 +218,13 @@ public final class Poller {
 		try {
 			this.changes.add(change);
 			if (this.thread == null) {
-				startThread();
+				try {
+					startThread();
+				}
+				catch (RuntimeException | Error ex) {
+					this.changes.remove(change); // nobody would ever apply it
+					throw ex;
+				}
 			}
 			else {
 				this.selector.wakeup();
@@ -207,17 +235,41 @@ public final class Poller {
 		}
 	}
 
+	/**
+	 * Opens a selector and starts a thread on it; leaves nothing behind when either fails (too many open
+	 * files, no memory for a thread), so that the next registration can try again. Holding the lock.
+	 */
 	private void startThread() {
+		Selector opened;
 		try {
-			this.selector = Selector.open();
+			opened = Selector.open();
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException("Could not open a selector for Poller '" + name() + "'", ex);
 		}
-		Thread started = new Thread(new Loop(this.selector), this.threadName);
+		Thread started = new Thread(new Loop(opened), this.threadName);
 		started.setDaemon(true);
+		// Set before start: a callback on the new thread must already be recognised as the Poller's.
+		this.selector = opened;
 		this.thread = started;
-		started.start();
+		try {
+			started.start();
+		}
+		catch (RuntimeException | Error ex) {
+			this.selector = null;
+			this.thread = null;
+			closeQuietly(opened);
+			throw ex;
+		}
+	}
+
+	private void closeQuietly(Selector selector) {
+		try {
+			selector.close();
+		}
+		catch (IOException ex) {
+			logger.debug("Could not close the selector of {}", this, ex);
+		}
 	}
 
 	/** Ends the thread if nothing is registered or pending. Runs on the Poller thread. */
@@ -260,6 +312,8 @@ public final class Poller {
 				Poller.this.config.backoffMax());
 
 		private long lastPeriodic = System.nanoTime();
+
+		private final DrainSlice slice = new DrainSlice(Poller.this.signals);
 
 		/** Set when the thread dies; registrations still queued then are released with it. */
 		private Throwable death;
@@ -357,14 +411,19 @@ public final class Poller {
 			return until;
 		}
 
-		/** One slice for every producer that was ready when the round began. */
+		/**
+		 * One slice for every producer that was ready when the round began, in order. A slice cut short
+		 * because another producer signalled ends the round: the next cycle picks that producer up (ahead of
+		 * those carried over) while the producers not yet served keep their places.
+		 */
 		private void serveReady() {
 			for (int remaining = this.ready.size(); remaining > 0; remaining--) {
 				Registration registration = this.ready.poll();
 				long start = System.nanoTime();
 				boolean empty;
 				try {
-					empty = registration.pollable.drain(start + registration.maxTimeNanos);
+					empty = registration.pollable.drain(
+							this.slice.begin(start, registration.maxTimeNanos, registration.minTimeNanos));
 				}
 				catch (RuntimeException | Error ex) {
 					this.ready.addLast(registration); // still has reports; retried after the back-off
@@ -373,8 +432,12 @@ public final class Poller {
 				Poller.this.stats.drains.increment();
 				Poller.this.stats.drainNanos.add(System.nanoTime() - start);
 				if (!empty) {
-					Poller.this.stats.exhaustedDrains.increment();
 					this.ready.addLast(registration);
+					if (this.slice.end() == DrainSlice.End.PRODUCER_WAITING) {
+						Poller.this.stats.yieldedDrains.increment();
+						return;
+					}
+					Poller.this.stats.exhaustedDrains.increment();
 				}
 				else {
 					registration.ready = false;
@@ -465,12 +528,7 @@ public final class Poller {
 		}
 
 		private void closeSelector() {
-			try {
-				this.selector.close();
-			}
-			catch (IOException ex) {
-				logger.debug("Could not close the selector of {}", Poller.this, ex);
-			}
+			closeQuietly(this.selector);
 		}
 
 		/** The thread is dying: release every producer and every waiter instead of leaving them hanging. */
@@ -518,6 +576,8 @@ public final class Poller {
 
 		final long maxTimeNanos;
 
+		final long minTimeNanos;
+
 		final CompletableFuture<Void> detached = new CompletableFuture<>();
 
 		private final AtomicBoolean detachRequested = new AtomicBoolean();
@@ -532,6 +592,7 @@ public final class Poller {
 			this.pollable = pollable;
 			this.pipe = pipe;
 			this.maxTimeNanos = pollable.maxTime().toNanos();
+			this.minTimeNanos = pollable.minTime().toNanos();
 		}
 
 		@Override

@@ -18,6 +18,8 @@ public final class PollerStats {
 
 	final LongAdder exhaustedDrains = new LongAdder();
 
+	final LongAdder yieldedDrains = new LongAdder();
+
 	final LongAdder loopErrors = new LongAdder();
 
 	/** Selector wake-ups caused by at least one producer's pipe signal. */
@@ -43,6 +45,14 @@ public final class PollerStats {
 	/** Drain slices that used up the producer's {@code maxTime} with reports still waiting. */
 	public long exhaustedDrains() {
 		return this.exhaustedDrains.sum();
+	}
+
+	/**
+	 * Drain slices ended early, after {@code minTime}, because another producer signalled while reports were
+	 * still waiting.
+	 */
+	public long yieldedDrains() {
+		return this.yieldedDrains.sum();
 	}
 
 	/** Failures of the polling loop itself. */

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.Pipe;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,17 +27,26 @@ public final class WakeupPipe implements Wakeup, Closeable {
 
 	private final ByteBuffer readBuffer = ByteBuffer.allocate(64);
 
-	private WakeupPipe(Pipe pipe) {
+	/** The Poller's count of signals, which lets it end another producer's slice early; may be null. */
+	private final AtomicLong signals;
+
+	private WakeupPipe(Pipe pipe, AtomicLong signals) {
 		this.pipe = pipe;
+		this.signals = signals;
 	}
 
 	/** Opens a pipe with both ends non-blocking. */
 	public static WakeupPipe open() {
+		return open(null);
+	}
+
+	/** Opens a pipe whose signals are also counted in {@code signals}. */
+	static WakeupPipe open(AtomicLong signals) {
 		try {
 			Pipe pipe = Pipe.open();
 			pipe.sink().configureBlocking(false);
 			pipe.source().configureBlocking(false);
-			return new WakeupPipe(pipe);
+			return new WakeupPipe(pipe, signals);
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException("Could not open a wake-up pipe", ex);
@@ -45,6 +55,9 @@ public final class WakeupPipe implements Wakeup, Closeable {
 
 	@Override
 	public void signal() {
+		if (this.signals != null) {
+			this.signals.incrementAndGet(); // before the byte: the Poller may read it as soon as it wakes
+		}
 		try {
 			this.pipe.sink().write(ByteBuffer.wrap(new byte[] { 1 }));
 		}

@@ -22,8 +22,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 
 /**
- * The edge-triggered signal of {@link ReportQueue}: one signal per burst, no lost wake-up, every report
- * drained exactly once, and the "drain again without a signal" promise of a deadline-stopped drain.
+ * The edge-triggered signal of {@link ReportQueue}: one signal per burst, none while a drain runs, no lost
+ * wake-up, every report drained exactly once, and the "drain again without a signal" promise of a
+ * deadline-stopped drain.
  */
 class ReportQueueTests {
 
@@ -33,78 +34,150 @@ class ReportQueueTests {
 
 	private static final int TOTAL = PRODUCERS * PER_PRODUCER;
 
+	/** A report for the tests: an int that is its own queue node. */
+	static final class Item extends ReportQueue.Node {
+
+		final int value;
+
+		Item(int value) {
+			this.value = value;
+		}
+
+		@Override
+		public String toString() {
+			return Integer.toString(this.value);
+		}
+
+	}
+
+	private static DrainSlice untilFarAway() {
+		return DrainSlice.untilDeadline().begin(System.nanoTime(), TimeUnit.SECONDS.toNanos(10), 0);
+	}
+
+	private static DrainSlice alreadyOver() {
+		return DrainSlice.untilDeadline().begin(System.nanoTime() - 1, 0, 0);
+	}
+
+	private static List<Integer> values(List<Item> items) {
+		return items.stream().map((item) -> item.value).toList();
+	}
+
 	@Test
 	@Timeout(5)
 	void signalsOnceUntilDrained() {
 		AtomicInteger signals = new AtomicInteger();
-		ReportQueue<Integer> queue = new ReportQueue<>(signals::incrementAndGet);
-		queue.offer(1);
-		queue.offer(2);
-		queue.offer(3);
+		ReportQueue<Item> queue = new ReportQueue<>(signals::incrementAndGet);
+		queue.offer(new Item(1));
+		queue.offer(new Item(2));
+		queue.offer(new Item(3));
 		assertThat(signals).hasValue(1);
 		assertThat(queue.size()).isEqualTo(3);
-		List<Integer> drained = new ArrayList<>();
-		assertThat(queue.drain(System.nanoTime() + TimeUnit.SECONDS.toNanos(10), drained::add)).isTrue();
-		assertThat(drained).containsExactly(1, 2, 3);
+		List<Item> drained = new ArrayList<>();
+		assertThat(queue.drainTo(untilFarAway(), drained::add)).isTrue();
+		assertThat(values(drained)).containsExactly(1, 2, 3);
 		assertThat(queue.size()).isZero();
-		// The drain cleared the signal: the next report is a new edge.
-		queue.offer(4);
+		// The drain gave the signal up when it found the queue empty: the next report is a new edge.
+		queue.offer(new Item(4));
 		assertThat(signals).hasValue(2);
+	}
+
+	@Test
+	@Timeout(5)
+	void offersDuringADrainCostNoSignalAndAreDrainedByIt() {
+		AtomicInteger signals = new AtomicInteger();
+		ReportQueue<Item> queue = new ReportQueue<>(signals::incrementAndGet);
+		queue.offer(new Item(1));
+		List<Item> drained = new ArrayList<>();
+		assertThat(queue.drainTo(untilFarAway(), (item) -> {
+			drained.add(item);
+			if (item.value < 100) {
+				queue.offer(new Item(item.value + 1)); // what Kafka's network thread does while the Poller drains
+			}
+		})).isTrue();
+		assertThat(drained).hasSize(100);
+		assertThat(signals).as("only the first report signalled").hasValue(1);
+		assertThat(queue.signalOutstanding()).isFalse();
 	}
 
 	@Test
 	@Timeout(5)
 	void deadlineStoppedDrainDispatchesOneReturnsFalseAndSuppressesSignals() {
 		AtomicInteger signals = new AtomicInteger();
-		ReportQueue<Integer> queue = new ReportQueue<>(signals::incrementAndGet);
-		queue.offer(1);
-		queue.offer(2);
-		queue.offer(3);
-		List<Integer> drained = new ArrayList<>();
-		// A deadline already passed still dispatches one report (progress), then stops.
-		assertThat(queue.drain(System.nanoTime() - 1, drained::add)).isFalse();
-		assertThat(drained).containsExactly(1);
+		ReportQueue<Item> queue = new ReportQueue<>(signals::incrementAndGet);
+		queue.offer(new Item(1));
+		queue.offer(new Item(2));
+		queue.offer(new Item(3));
+		List<Item> drained = new ArrayList<>();
+		// A slice already over still dispatches one report (progress), then stops.
+		assertThat(queue.drainTo(alreadyOver(), drained::add)).isFalse();
+		assertThat(values(drained)).containsExactly(1);
 		assertThat(queue.size()).isEqualTo(2);
 		// The caller promised to drain again, so offers meanwhile need no signal.
-		queue.offer(4);
+		queue.offer(new Item(4));
 		assertThat(signals).hasValue(1);
-		assertThat(queue.drain(System.nanoTime() + TimeUnit.SECONDS.toNanos(10), drained::add)).isTrue();
-		assertThat(drained).containsExactly(1, 2, 3, 4);
+		assertThat(queue.drainTo(untilFarAway(), drained::add)).isTrue();
+		assertThat(values(drained)).containsExactly(1, 2, 3, 4);
 		assertThat(queue.size()).isZero();
-		queue.offer(5);
+		queue.offer(new Item(5));
 		assertThat(signals).hasValue(2);
 	}
 
 	@Test
 	@Timeout(5)
 	void drainOfEmptyQueueReturnsTrueAndDispatchesNothing() {
-		ReportQueue<Integer> queue = new ReportQueue<>(() -> {
+		ReportQueue<Item> queue = new ReportQueue<>(() -> {
 		});
 		AtomicInteger dispatched = new AtomicInteger();
-		assertThat(queue.drain(System.nanoTime() - 1, (report) -> dispatched.incrementAndGet())).isTrue();
+		assertThat(queue.drainTo(alreadyOver(), (report) -> dispatched.incrementAndGet())).isTrue();
 		assertThat(dispatched).hasValue(0);
 		assertThat(queue.size()).isZero();
 	}
 
 	@Test
 	@Timeout(5)
-	void dispatcherThatThrowsConsumesTheReportAndLeavesTheQueueSignalable() {
+	void dispatcherThatThrowsConsumesTheReportAndKeepsTheDutyToDrain() {
 		AtomicInteger signals = new AtomicInteger();
-		ReportQueue<Integer> queue = new ReportQueue<>(signals::incrementAndGet);
-		queue.offer(1);
-		queue.offer(2);
-		assertThatIllegalStateException().isThrownBy(() -> queue.drain(Long.MAX_VALUE, (report) -> {
+		ReportQueue<Item> queue = new ReportQueue<>(signals::incrementAndGet);
+		queue.offer(new Item(1));
+		queue.offer(new Item(2));
+		assertThatIllegalStateException().isThrownBy(() -> queue.drainTo(untilFarAway(), (report) -> {
 			throw new IllegalStateException("boom");
 		}));
 		// Counted out even though it threw: size() must not drift.
 		assertThat(queue.size()).isEqualTo(1);
-		// The signal was cleared by the drain: a new report signals, so it cannot be stranded.
-		queue.offer(3);
-		assertThat(signals).hasValue(2);
-		List<Integer> drained = new ArrayList<>();
-		assertThat(queue.drain(System.nanoTime() + TimeUnit.SECONDS.toNanos(10), drained::add)).isTrue();
-		assertThat(drained).containsExactly(2, 3);
+		// The failed drain still owns the duty to drain (the Poller retries it): offers need no signal.
+		queue.offer(new Item(3));
+		assertThat(signals).hasValue(1);
+		assertThat(queue.signalOutstanding()).isTrue();
+		List<Item> drained = new ArrayList<>();
+		assertThat(queue.drainTo(untilFarAway(), drained::add)).isTrue();
+		assertThat(values(drained)).containsExactly(2, 3);
 		assertThat(queue.size()).isZero();
+	}
+
+	@Test
+	@Timeout(5)
+	void flushesInBatchesAndAtTheEndWithTheCountDispatched() {
+		ReportQueue<Item> queue = new ReportQueue<>(() -> {
+		});
+		for (int i = 0; i < 150; i++) {
+			queue.offer(new Item(i));
+		}
+		List<Integer> flushes = new ArrayList<>();
+		assertThat(queue.drain(untilFarAway(), new ReportQueue.Dispatcher<Item>() {
+			@Override
+			public long dispatch(Item report, long startNanos) {
+				return System.nanoTime();
+			}
+
+			@Override
+			public void flush(int dispatched) {
+				flushes.add(dispatched);
+			}
+		})).isTrue();
+		// Batches of at most FLUSH_EVERY (fewer when dispatching took 100 µs), covering every report once.
+		assertThat(flushes).allSatisfy((batch) -> assertThat(batch).isBetween(1, ReportQueue.FLUSH_EVERY));
+		assertThat(flushes.stream().mapToInt(Integer::intValue).sum()).isEqualTo(150);
 	}
 
 	/**
@@ -117,7 +190,7 @@ class ReportQueueTests {
 	void concurrentOffersWithSemaphoreWakeupAreDrainedExactlyOnce(RepetitionInfo repetition) throws Exception {
 		Semaphore wakeups = new Semaphore(0);
 		AtomicInteger signals = new AtomicInteger();
-		ReportQueue<Integer> queue = new ReportQueue<>(() -> {
+		ReportQueue<Item> queue = new ReportQueue<>(() -> {
 			signals.incrementAndGet();
 			wakeups.release();
 		});
@@ -132,7 +205,7 @@ class ReportQueueTests {
 	void concurrentOffersWithWakeupPipeAreDrainedExactlyOnce(RepetitionInfo repetition) throws Exception {
 		WakeupPipe pipe = WakeupPipe.open();
 		AtomicInteger signals = new AtomicInteger();
-		ReportQueue<Integer> queue = new ReportQueue<>(() -> {
+		ReportQueue<Item> queue = new ReportQueue<>(() -> {
 			signals.incrementAndGet();
 			pipe.signal();
 		});
@@ -151,7 +224,7 @@ class ReportQueueTests {
 		}
 	}
 
-	private void runConcurrently(ReportQueue<Integer> queue, AtomicInteger signals, long budgetNanos,
+	private void runConcurrently(ReportQueue<Item> queue, AtomicInteger signals, long budgetNanos,
 			WaitForSignal waitForSignal) throws Exception {
 		AtomicIntegerArray dispatched = new AtomicIntegerArray(TOTAL);
 		AtomicInteger received = new AtomicInteger();
@@ -176,8 +249,9 @@ class ReportQueueTests {
 					boolean empty;
 					do {
 						drainCalls.incrementAndGet();
-						empty = queue.drain(System.nanoTime() + budgetNanos, (report) -> {
-							dispatched.incrementAndGet(report);
+						DrainSlice slice = DrainSlice.untilDeadline().begin(System.nanoTime(), budgetNanos, budgetNanos);
+						empty = queue.drainTo(slice, (Item report) -> {
+							dispatched.incrementAndGet(report.value);
 							received.incrementAndGet();
 							if (queue.size() < 0) {
 								negativeSize.set(true);
@@ -202,7 +276,7 @@ class ReportQueueTests {
 					return;
 				}
 				for (int i = 0; i < PER_PRODUCER; i++) {
-					queue.offer(base + i);
+					queue.offer(new Item(base + i));
 					if (queue.size() < 0) {
 						negativeSize.set(true);
 					}

@@ -22,11 +22,13 @@ class TestSource implements Pollable {
 
 	private final Duration maxTime;
 
+	private Duration minTime;
+
 	private final Monitor monitor;
 
-	final WakeupPipe pipe = WakeupPipe.open();
+	final WakeupPipe pipe;
 
-	final ReportQueue<Runnable> queue;
+	final ReportQueue<Task> queue;
 
 	/** Every event published to this source's monitor. */
 	final List<Event> events = new CopyOnWriteArrayList<>();
@@ -52,14 +54,33 @@ class TestSource implements Pollable {
 
 	/** A source for a {@link Poller}: its queue signals its pipe. */
 	TestSource(String id, Duration maxTime) {
-		this(id, maxTime, null);
+		this(id, maxTime, (Wakeup) null);
 	}
 
 	/** A source whose queue signals {@code wakeup} (a {@link DispatchThread}), or its pipe if null. */
 	TestSource(String id, Duration maxTime, Wakeup wakeup) {
+		this.pipe = WakeupPipe.open();
 		this.id = id;
 		this.maxTime = maxTime;
+		this.minTime = maxTime;
 		this.queue = new ReportQueue<>((wakeup != null) ? wakeup : this.pipe);
+		this.monitor = new Monitor(id);
+		this.monitor.subscribe(this.events::add);
+	}
+
+	/** A source of a {@link Poller} whose pipe counts its signals there, so it can end others' slices. */
+	static TestSource of(Poller poller, String id, Duration maxTime, Duration minTime) {
+		TestSource source = new TestSource(id, maxTime, poller.openPipe());
+		source.minTime = minTime;
+		return source;
+	}
+
+	private TestSource(String id, Duration maxTime, WakeupPipe pipe) {
+		this.id = id;
+		this.maxTime = maxTime;
+		this.minTime = maxTime;
+		this.pipe = pipe;
+		this.queue = new ReportQueue<>(pipe);
 		this.monitor = new Monitor(id);
 		this.monitor.subscribe(this.events::add);
 	}
@@ -69,7 +90,18 @@ class TestSource implements Pollable {
 	}
 
 	void offer(Runnable report) {
-		this.queue.offer(report);
+		this.queue.offer(new Task(report));
+	}
+
+	/** A report: work to run on the polling thread. */
+	static final class Task extends ReportQueue.Node {
+
+		final Runnable work;
+
+		Task(Runnable work) {
+			this.work = work;
+		}
+
 	}
 
 	<E extends Event> List<E> events(Class<E> type) {
@@ -87,12 +119,17 @@ class TestSource implements Pollable {
 	}
 
 	@Override
+	public Duration minTime() {
+		return this.minTime;
+	}
+
+	@Override
 	public Monitor monitor() {
 		return this.monitor;
 	}
 
 	@Override
-	public boolean drain(long deadlineNanos) {
+	public boolean drain(DrainSlice slice) {
 		this.drainingThread = Thread.currentThread();
 		this.lastDrainStart.set(System.nanoTime());
 		this.drains.incrementAndGet();
@@ -100,7 +137,7 @@ class TestSource implements Pollable {
 		if (toThrow != null) {
 			throw toThrow;
 		}
-		boolean empty = this.queue.drain(deadlineNanos, Runnable::run);
+		boolean empty = this.queue.drainTo(slice, (Task task) -> task.work.run());
 		this.cleanDrains.incrementAndGet();
 		return empty;
 	}

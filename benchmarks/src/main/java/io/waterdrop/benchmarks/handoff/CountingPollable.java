@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.waterdrop.instrumentation.Monitor;
+import io.waterdrop.polling.DrainSlice;
 import io.waterdrop.polling.Pollable;
 import io.waterdrop.polling.ReportQueue;
 
@@ -13,13 +14,13 @@ import io.waterdrop.polling.ReportQueue;
  */
 final class CountingPollable implements Pollable {
 
-	private final ReportQueue<Object> queue;
+	private final ReportQueue<Report> queue;
 
 	private final Monitor monitor = new Monitor("jmh");
 
 	private final AtomicLong dispatched = new AtomicLong();
 
-	CountingPollable(ReportQueue<Object> queue) {
+	CountingPollable(ReportQueue<Report> queue) {
 		this.queue = queue;
 	}
 
@@ -43,8 +44,19 @@ final class CountingPollable implements Pollable {
 	}
 
 	@Override
-	public boolean drain(long deadlineNanos) {
-		return this.queue.drain(deadlineNanos, (report) -> this.dispatched.incrementAndGet());
+	public boolean drain(DrainSlice slice) {
+		return this.queue.drainTo(slice, (report) -> this.dispatched.incrementAndGet());
+	}
+
+	/** A queued report: the queue links its nodes through the reports themselves. */
+	static final class Report extends ReportQueue.Node {
+
+		final Object payload;
+
+		Report(Object payload) {
+			this.payload = payload;
+		}
+
 	}
 
 	@Override

@@ -14,7 +14,7 @@ final class FdHandoff implements Handoff {
 
 	private final WakeupPipe pipe = WakeupPipe.open();
 
-	private final ReportQueue<Object> queue = new ReportQueue<>(this.pipe);
+	private final ReportQueue<CountingPollable.Report> queue = new ReportQueue<>(this.pipe);
 
 	private final CountingPollable pollable = new CountingPollable(this.queue);
 
@@ -22,7 +22,7 @@ final class FdHandoff implements Handoff {
 
 	@Override
 	public void offer(Object report) {
-		this.queue.offer(report);
+		this.queue.offer(new CountingPollable.Report(report)); // a node per report, as a Delivery per message
 	}
 
 	@Override

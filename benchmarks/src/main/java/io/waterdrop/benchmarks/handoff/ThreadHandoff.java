@@ -10,7 +10,7 @@ final class ThreadHandoff implements Handoff {
 
 	private final DispatchThread thread = new DispatchThread("jmh", Duration.ofSeconds(1));
 
-	private final ReportQueue<Object> queue = new ReportQueue<>(this.thread);
+	private final ReportQueue<CountingPollable.Report> queue = new ReportQueue<>(this.thread);
 
 	private final CountingPollable pollable = new CountingPollable(this.queue);
 
@@ -20,7 +20,7 @@ final class ThreadHandoff implements Handoff {
 
 	@Override
 	public void offer(Object report) {
-		this.queue.offer(report);
+		this.queue.offer(new CountingPollable.Report(report)); // a node per report, as a Delivery per message
 	}
 
 	@Override

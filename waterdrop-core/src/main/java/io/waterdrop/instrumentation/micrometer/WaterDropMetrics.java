@@ -21,7 +21,6 @@ import io.waterdrop.Producer;
 import io.waterdrop.ProducerStats;
 import io.waterdrop.ProducerStatus;
 import io.waterdrop.instrumentation.ErrorType;
-import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.Monitor;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
@@ -36,8 +35,10 @@ import io.waterdrop.polling.PollingMode;
  * <li>{@code waterdrop.poller.wakeups} (counter, tag {@code cause} = {@code signal} | {@code timeout}):
  * selector wake-ups by a producer's pipe signal, or by {@code pollTimeout} with nothing to do.</li>
  * <li>{@code waterdrop.poller.drains} (function timer): drain slices served and the time spent in them.</li>
- * <li>{@code waterdrop.poller.drains.exhausted} (counter): slices that used up a producer's {@code max-time}
- * with reports still waiting. Steadily rising means the Poller is saturated.</li>
+ * <li>{@code waterdrop.poller.drains.ended.early} (counter, tag {@code reason} = {@code max-time} |
+ * {@code producer-waiting}): slices that ended with reports still waiting, because they used up the
+ * producer's {@code max-time} (steadily rising means the Poller is saturated), or because another producer
+ * signalled after {@code min-time} (rising means producers contend for the Poller).</li>
  * <li>{@code waterdrop.poller.producers} (gauge): producers registered.</li>
  * <li>{@code waterdrop.poller.loop.errors} (counter): failures of the polling loop itself.</li>
  * </ul>
@@ -56,8 +57,10 @@ import io.waterdrop.polling.PollingMode;
  * callbacks and listeners took.</li>
  * <li>{@code waterdrop.callbacks.slow} (counter): dispatches longer than the slow-callback threshold.</li>
  * </ul>
- * A producer's meters are removed when it closes. Threading: {@link #bindTo} from any thread; the meters
- * read thread-safe counters.
+ * A producer's meters are removed when it closes. Counters and the dispatch timer read the totals the
+ * polling thread keeps anyway; only the latency timer and the failure counter listen to events (and only
+ * to {@code message.acknowledged} and {@code error.occurred}), so that no other event is built for them.
+ * Threading: {@link #bindTo} from any thread; the meters read thread-safe counters.
  */
 public final class WaterDropMetrics implements MeterBinder {
 
@@ -101,9 +104,15 @@ public final class WaterDropMetrics implements MeterBinder {
 			.tags(tags)
 			.description("Drain slices served and the time spent in them")
 			.register(registry);
-		FunctionCounter.builder("waterdrop.poller.drains.exhausted", stats, PollerStats::exhaustedDrains)
+		FunctionCounter.builder("waterdrop.poller.drains.ended.early", stats, PollerStats::exhaustedDrains)
 			.tags(tags)
-			.description("Drain slices that used up a producer's max-time with reports still waiting")
+			.tag("reason", "max-time")
+			.description("Drain slices ended with reports still waiting")
+			.register(registry);
+		FunctionCounter.builder("waterdrop.poller.drains.ended.early", stats, PollerStats::yieldedDrains)
+			.tags(tags)
+			.tag("reason", "producer-waiting")
+			.description("Drain slices ended with reports still waiting")
 			.register(registry);
 		Gauge.builder("waterdrop.poller.producers", poller, Poller::registeredProducers)
 			.tags(tags)
@@ -128,7 +137,7 @@ public final class WaterDropMetrics implements MeterBinder {
 
 		private final Timer latency;
 
-		private Monitor.Subscription subscription;
+		private final List<Monitor.Subscription> subscriptions = new CopyOnWriteArrayList<>();
 
 		ProducerMeters(MeterRegistry registry, Producer producer) {
 			this.registry = registry;
@@ -169,7 +178,11 @@ public final class WaterDropMetrics implements MeterBinder {
 				.tags(this.tags)
 				.description("Delivery reports waiting for the polling thread")
 				.register(this.registry));
-			this.subscription = this.producer.monitor().subscribe(this::onEvent);
+			Monitor monitor = this.producer.monitor();
+			this.subscriptions.add(monitor.subscribe(ProducerEvent.MessageAcknowledged.class,
+					(acknowledged) -> this.latency.record(acknowledged.latencyNanos(), TimeUnit.NANOSECONDS)));
+			this.subscriptions.add(monitor.subscribe(ProducerEvent.ErrorOccurred.class, this::onError));
+			this.subscriptions.add(monitor.subscribe(ProducerEvent.Closed.class, (closed) -> remove()));
 			if (this.producer.status() == ProducerStatus.CLOSED) {
 				remove(); // closed while binding: its Closed event may have gone by
 			}
@@ -184,26 +197,22 @@ public final class WaterDropMetrics implements MeterBinder {
 				.register(this.registry));
 		}
 
-		private void onEvent(Event event) {
-			if (event instanceof ProducerEvent.MessageAcknowledged acknowledged) {
-				this.latency.record(acknowledged.latency());
+		private void onError(ProducerEvent.ErrorOccurred error) {
+			if (error.type() != ErrorType.DELIVERY) {
+				return;
 			}
-			else if (event instanceof ProducerEvent.ErrorOccurred error && error.type() == ErrorType.DELIVERY) {
-				Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
-				Counter failed = this.registry.counter("waterdrop.messages.failed",
-						this.tags.and("error", cause.getClass().getSimpleName()));
-				this.meters.addIfAbsent(failed);
-				failed.increment();
-			}
-			else if (event instanceof ProducerEvent.Closed) {
-				remove();
-			}
+			Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
+			Counter failed = this.registry.counter("waterdrop.messages.failed",
+					this.tags.and("error", cause.getClass().getSimpleName()));
+			this.meters.addIfAbsent(failed);
+			failed.increment();
 		}
 
 		private void remove() {
-			if (this.subscription != null) {
-				this.subscription.close();
+			for (Monitor.Subscription subscription : this.subscriptions) {
+				subscription.close();
 			}
+			this.subscriptions.clear();
 			for (Meter meter : new ArrayList<>(this.meters)) {
 				this.registry.remove(meter);
 			}

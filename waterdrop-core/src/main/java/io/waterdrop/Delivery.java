@@ -1,0 +1,258 @@
+package io.waterdrop;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.RecordMetadata;
+
+import io.waterdrop.polling.ReportQueue;
+
+/**
+ * One message on its way: the only object WaterDrop creates per message on the hot path. It is the
+ * {@link DeliveryHandle} the caller holds, the Kafka {@link Callback} of the send, and the node of the
+ * producer's report queue.
+ * <p>
+ * Exactly one outcome per message is enforced here and nowhere else: the first of Kafka's callback and
+ * a refusal on the sender's thread claims the message ({@link #claim}); anything later for the same record
+ * (Kafka calls back twice on some fenced and aborted-transaction paths) is ignored.
+ * <p>
+ * States, moved only forward:
+ * <table>
+ * <caption>Delivery states</caption>
+ * <tr><th>state</th><th>entered by</th><th>on which thread</th><th>what happens</th></tr>
+ * <tr><td>SENDING</td><td>construction</td><td>sender</td><td>handed to {@code KafkaProducer.send}</td></tr>
+ * <tr><td>CLAIMED</td><td>first {@link #onCompletion} or {@link #claimRefused()}</td><td>Kafka's network
+ * thread, or the sender</td><td>metadata or error stored; queued for dispatch (callback) or thrown to the
+ * sender (refusal, never dispatched)</td></tr>
+ * <tr><td>DONE</td><td>{@link #finish}</td><td>polling thread</td><td>outcome visible to waiters, futures
+ * completed</td></tr>
+ * </table>
+ * <p>
+ * Threading: fields without {@code volatile} are written before the state or queue hand-off that publishes
+ * them (claim, then offer; outcome, then {@code DONE}) and read after it.
+ */
+final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callback {
+
+	static final int SENDING = 0;
+
+	static final int CLAIMED = 1;
+
+	static final int DONE = 2;
+
+	private static final VarHandle STATE;
+
+	private static final VarHandle FUTURE;
+
+	static {
+		try {
+			MethodHandles.Lookup lookup = MethodHandles.lookup();
+			STATE = lookup.findVarHandle(Delivery.class, "state", int.class);
+			FUTURE = lookup.findVarHandle(Delivery.class, "future", CompletableFuture.class);
+		}
+		catch (ReflectiveOperationException ex) {
+			throw new ExceptionInInitializerError(ex);
+		}
+	}
+
+	private final Producer producer;
+
+	private final Message message;
+
+	private final DeliveryCallback callback;
+
+	/** When the message was produced; only taken while a latency meter or listener wants it, else 0. */
+	final long producedNanos;
+
+	private RecordMetadata metadata;
+
+	private Exception error;
+
+	/** Set with the outcome when the report is dispatched and it is a failure. */
+	private DeliveryFailedException failure;
+
+	@SuppressWarnings("unused") // through STATE
+	private volatile int state;
+
+	/** Created only when somebody waits or asks for a future. */
+	private volatile CompletableFuture<DeliveryReport> future;
+
+	Delivery(Producer producer, Message message, DeliveryCallback callback, long producedNanos) {
+		this.producer = producer;
+		this.message = message;
+		this.callback = callback;
+		this.producedNanos = producedNanos;
+	}
+
+	private boolean claim() {
+		return STATE.compareAndSet(this, SENDING, CLAIMED);
+	}
+
+	/**
+	 * Kafka's callback, on its network thread (or on the sender's, when {@code send} fails early): the first
+	 * call queues the report; later ones for the same record do nothing. Does the least possible here.
+	 */
+	@Override
+	public void onCompletion(RecordMetadata metadata, Exception exception) {
+		if (!claim()) {
+			return;
+		}
+		this.metadata = metadata;
+		this.error = exception;
+		this.producer.reports().offer(this);
+	}
+
+	/**
+	 * Claims the message for a refusal on the sender's thread ({@code send} threw).
+	 * @return {@code false} if Kafka has called back already: the report is queued and will be dispatched,
+	 * so the sender must not report a refusal as well
+	 */
+	boolean claimRefused() {
+		return claim();
+	}
+
+	/** The error Kafka reported, or {@code null}; polling thread, after the claim. */
+	Exception error() {
+		return this.error;
+	}
+
+	DeliveryCallback callback() {
+		return this.callback;
+	}
+
+	/** Where the message landed; {@code null} on failure. */
+	RecordMetadata metadata() {
+		return this.metadata;
+	}
+
+	/**
+	 * Makes the outcome visible: {@code failure} is {@code null} when the message was delivered. Polling
+	 * thread only, once.
+	 */
+	void finish(DeliveryFailedException failure) {
+		this.failure = failure;
+		STATE.setVolatile(this, DONE);
+		// Read after publishing DONE; a waiter publishes its future before reading the state (see future()).
+		CompletableFuture<DeliveryReport> waiting = this.future;
+		if (waiting != null) {
+			completeFuture(waiting);
+		}
+	}
+
+	/** A new report of the acknowledged message (its fields are the metadata Kafka returned). */
+	DeliveryReport report() {
+		RecordMetadata landed = this.metadata;
+		return new DeliveryReport(landed.topic(), landed.partition(), landed.offset(),
+				Instant.ofEpochMilli(landed.timestamp()), this.message.label());
+	}
+
+	private void completeFuture(CompletableFuture<DeliveryReport> target) {
+		if (this.failure != null) {
+			target.completeExceptionally(this.failure);
+		}
+		else {
+			target.complete(report());
+		}
+	}
+
+	private CompletableFuture<DeliveryReport> future() {
+		CompletableFuture<DeliveryReport> current = this.future;
+		if (current != null) {
+			return current;
+		}
+		CompletableFuture<DeliveryReport> created = new PollingThreadGuardedFuture<>(this.producer);
+		if (!FUTURE.compareAndSet(this, null, created)) {
+			return this.future;
+		}
+		if (isDone()) {
+			completeFuture(created); // finish() may have looked before the future existed
+		}
+		return created;
+	}
+
+	@Override
+	public Message message() {
+		return this.message;
+	}
+
+	@Override
+	public DeliveryReport await() {
+		return await(this.producer.config().maxWaitTimeout());
+	}
+
+	@Override
+	public DeliveryReport await(Duration timeout) {
+		this.producer.checkMayWait("wait for a delivery report");
+		if (!isDone()) {
+			try {
+				future().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+			}
+			catch (ExecutionException ex) {
+				// reported below from the outcome itself
+			}
+			catch (TimeoutException ex) {
+				throw new DeliveryTimeoutException(this.message, timeout);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				throw new WaterDropException("Interrupted while waiting for the delivery report of a message to '"
+						+ this.message.topic() + "'", ex);
+			}
+		}
+		if (this.failure != null) {
+			throw this.failure;
+		}
+		return report();
+	}
+
+	@Override
+	public CompletableFuture<DeliveryReport> toCompletableFuture() {
+		return future().copy();
+	}
+
+	/** A sent message cannot be recalled: always {@code false}. */
+	@Override
+	public boolean cancel(boolean mayInterruptIfRunning) {
+		return false;
+	}
+
+	@Override
+	public boolean isCancelled() {
+		return false;
+	}
+
+	@Override
+	public boolean isDone() {
+		return (int) STATE.getVolatile(this) == DONE;
+	}
+
+	/** Whether the message is known not to have been delivered. */
+	boolean failed() {
+		return isDone() && this.failure != null;
+	}
+
+	@Override
+	public DeliveryReport get() throws InterruptedException, ExecutionException {
+		this.producer.checkMayWait("wait for a delivery report");
+		return future().get();
+	}
+
+	@Override
+	public DeliveryReport get(long timeout, TimeUnit unit)
+			throws InterruptedException, ExecutionException, TimeoutException {
+		this.producer.checkMayWait("wait for a delivery report");
+		return future().get(timeout, unit);
+	}
+
+	@Override
+	public String toString() {
+		return "DeliveryHandle[topic=" + this.message.topic() + ", done=" + isDone() + "]";
+	}
+
+}
