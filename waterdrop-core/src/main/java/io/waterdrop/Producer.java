@@ -24,6 +24,7 @@ import io.waterdrop.instrumentation.ProducerEvent.Mode;
 import io.waterdrop.polling.DispatchThread;
 import io.waterdrop.polling.PollingMode;
 import io.waterdrop.polling.PollingSession;
+import io.waterdrop.polling.PollingThreads;
 import io.waterdrop.polling.ReportQueue;
 import io.waterdrop.polling.WakeupPipe;
 
@@ -37,8 +38,9 @@ import io.waterdrop.polling.WakeupPipe;
  * {@link DeliveryCallback}s and event listeners for deliveries run on the polling thread. Waiting for a
  * report on that thread would deadlock, so {@link #produceSync} and {@link DeliveryHandle#await} throw
  * {@link IllegalCallerException} there, {@link #close()} there starts the close and returns at once, and
- * {@link #produceAsync} there hands the send to a relay thread, because Kafka's {@code send} may block for
- * metadata or buffer space ({@code max.block.ms}) and would freeze every producer of the Poller.
+ * {@link #produceAsync} on any polling thread hands the send to a relay thread of this producer, because
+ * Kafka's {@code send} may block for metadata or buffer space ({@code max.block.ms}) and would freeze every
+ * producer that thread serves; a message refused there fails through its report instead of throwing.
  * <p>
  * Every accepted message gets exactly one outcome: a refusal thrown to the caller, or one report dispatched
  * on the polling thread ({@link Delivery} enforces it). Slots of {@code maxInFlight} are the in-flight
@@ -500,7 +502,7 @@ public final class Producer implements AutoCloseable {
 		ProducerRecord<byte[], byte[]> record = this.encoder.encode(message);
 		connect();
 		checkMayWait(mode);
-		boolean relayed = this.session.isPollingThread();
+		boolean relayed = PollingThreads.isCurrent();
 		if (!relayed) {
 			record = this.encoder.resolvePartition(message, record);
 		}
@@ -541,7 +543,7 @@ public final class Producer implements AutoCloseable {
 		}
 		connect();
 		checkMayWait(mode);
-		boolean relayed = this.session.isPollingThread();
+		boolean relayed = PollingThreads.isCurrent();
 		if (!relayed) {
 			for (int i = 0; i < records.size(); i++) {
 				records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
@@ -566,8 +568,8 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Hands one valid record, whose slot is taken, to Kafka with its {@link Delivery} as the callback.
-	 * {@code relayed}: called on the polling thread, so the send goes to the relay and its partition is
-	 * resolved there (both may block); a refusal then arrives as the message's failed report.
+	 * {@code relayed}: called on a polling thread (from a callback), so the send goes to the relay and its
+	 * partition is resolved there (both may block); a refusal then arrives as the message's failed report.
 	 */
 	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
 			DeliveryCallback callback, boolean relayed) {
@@ -641,7 +643,8 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Waits for room under {@code maxInFlight}. Never waits on the polling thread: only it frees slots.
+	 * Waits for room under {@code maxInFlight}. Never waits on a polling thread: this producer's only frees
+	 * slots, and any other would freeze the producers it serves.
 	 */
 	private void acquireSlots(int count) {
 		if (count > this.config.maxInFlight()) {
@@ -651,7 +654,7 @@ public final class Producer implements AutoCloseable {
 			return;
 		}
 		Duration timeout = this.config.waitTimeoutOnQueueFull();
-		if (!this.config.waitOnQueueFull() || this.session.isPollingThread()) {
+		if (!this.config.waitOnQueueFull() || PollingThreads.isCurrent()) {
 			throw new QueueFullException(id(), this.config.maxInFlight(), Duration.ZERO);
 		}
 		try {

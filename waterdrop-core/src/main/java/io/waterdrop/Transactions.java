@@ -143,6 +143,9 @@ final class Transactions {
 
 	private void rebuildOrThrow(Throwable cause) {
 		RuntimeException failure = reload(cause);
+		if (failure instanceof TransactionFailedException givenUp) {
+			throw givenUp;
+		}
 		if (failure != null) {
 			throw new TransactionFailedException("Producer '" + this.producer.id()
 					+ "' could not rebuild its Kafka client after " + cause + "; no transaction was started", failure);

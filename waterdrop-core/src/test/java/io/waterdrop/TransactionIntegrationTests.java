@@ -335,16 +335,19 @@ class TransactionIntegrationTests {
 		assertThat(committedOffset(group, partition)).isNull();
 	}
 
+	/**
+	 * A second instance with the same {@code transactional.id} fences the first. The first is not rebuilt
+	 * (rebuilding would fence the second in turn, so the two would keep fencing each other): it fails with the
+	 * fencing error from then on, and the second instance keeps working.
+	 */
 	@Test
-	void fencedProducerFailsItsTransactionReloadsAndWorksAgain() {
+	void fencedProducerStaysFencedAndTheNewerInstanceKeepsWorking() {
 		String topic = topic("tx-fenced", 1);
 		String transactionalId = transactionalId();
 		Producer first = transactional(transactionalId);
 		List<String> events = transactionEvents(first);
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		first.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
-		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
-		first.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
 		first.transaction((transaction) -> transaction.produceSync(Message.of(topic, "before")));
 
 		// Same transactional.id: initialising its transactions fences the first producer.
@@ -356,17 +359,37 @@ class TransactionIntegrationTests {
 			// The broker refuses the send for its old epoch; the abort that follows learns of the fencing.
 			.satisfies((failure) -> assertThat(causes(failure)).anyMatch((cause) -> cause instanceof ProducerFencedException
 					|| cause instanceof InvalidProducerEpochException));
-		assertThat(reloads).hasSize(1);
-		assertThat(causes(reloads.get(0).cause())).anyMatch(ProducerFencedException.class::isInstance);
-		assertThat(errors).anyMatch((error) -> error.type() == ErrorType.PRODUCER_RELOAD);
+		assertThat(reloads).isEmpty();
+		assertThatThrownBy(() -> first.transaction((transaction) -> transaction.produceSync(Message.of(topic, "zombie"))))
+			.satisfies((failure) -> assertThat(causes(failure)).anyMatch(ProducerFencedException.class::isInstance));
 
-		// The rebuilt client works (and fences the second producer in turn).
+		second.transaction((transaction) -> transaction.produceSync(Message.of(topic, "newer")));
+
+		assertThat(readCommitted(topic, 2)).containsExactly("before", "newer");
+		assertThat(reloads).isEmpty();
+		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished",
+				"transaction.started", "transaction.aborted", "transaction.finished");
+	}
+
+	/** With fencing taken out of non-reloadable-errors the old behaviour is back: rebuilt, and it fences back. */
+	@Test
+	void fencedProducerAllowedToReloadRebuildsAndWorksAgain() {
+		String topic = topic("tx-fenced-reload", 1);
+		String transactionalId = transactionalId();
+		Producer first = this.producers.create(TestProducers.config("tx")
+			.kafka(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId)
+			.nonReloadableErrors(java.util.Set.of()));
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		first.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+		first.transaction((transaction) -> transaction.produceSync(Message.of(topic, "before")));
+		transactional(transactionalId).connect();
+
+		assertThatThrownBy(() -> first.transaction((transaction) -> transaction.produceSync(Message.of(topic, "fenced"))))
+			.isInstanceOfAny(TransactionFailedException.class, DeliveryFailedException.class);
+		assertThat(reloads).hasSize(1);
 		first.transaction((transaction) -> transaction.produceSync(Message.of(topic, "after")));
 
 		assertThat(readCommitted(topic, 2)).containsExactly("before", "after");
-		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished",
-				"transaction.started", "transaction.aborted", "transaction.finished", "transaction.started",
-				"transaction.committed", "transaction.finished");
 	}
 
 	// --- helpers

@@ -271,9 +271,34 @@ class TransactionUnitTests {
 	}
 
 	@Test
-	void fatalErrorRebuildsTheClientSoTheProducerKeepsWorking() {
+	void fencedProducerIsNotRebuiltByDefaultSoTheNewerInstanceKeepsItsTransactionalId() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
 		Producer producer = transactional((properties) -> {
+			MockProducer<byte[], byte[]> client = mock(true);
+			clients.add(client);
+			return client;
+		});
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> producer.transaction((transaction) -> {
+			clients.get(0).fenceProducer();
+			return transaction.produceSync(Message.of("orders", "1"));
+		})).withRootCauseInstanceOf(ProducerFencedException.class);
+
+		// Rebuilding would fence the newer instance in turn: the zombie stays fenced and says so.
+		assertThat(reloads).isEmpty();
+		assertThat(clients).hasSize(1);
+		assertThatThrownBy(() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2"))))
+			.isInstanceOf(ProducerFencedException.class);
+		assertThat(clients).hasSize(1);
+	}
+
+	@Test
+	void fatalErrorRebuildsTheClientSoTheProducerKeepsWorking() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		// Fencing stands for any fatal error here: MockProducer can only fence; allow rebuilding for it.
+		Producer producer = transactionalReloadingFenced((properties) -> {
 			MockProducer<byte[], byte[]> client = mock(true);
 			clients.add(client);
 			return client;
@@ -329,9 +354,9 @@ class TransactionUnitTests {
 	}
 
 	@Test
-	void clientFencedBetweenTransactionsIsRebuiltWhenTheNextOneBegins() {
+	void clientBrokenBetweenTransactionsIsRebuiltWhenTheNextOneBegins() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
-		Producer producer = transactional((properties) -> {
+		Producer producer = transactionalReloadingFenced((properties) -> {
 			MockProducer<byte[], byte[]> client = mock(true);
 			clients.add(client);
 			return client;
@@ -361,6 +386,18 @@ class TransactionUnitTests {
 			.id("tx-unit")
 			.kafka("transactional.id", "tx-unit-1")
 			.maxWaitTimeout(Duration.ofSeconds(10))
+			.clientFactory(client)
+			.build()));
+	}
+
+	/** A transactional producer that rebuilds its client even when fenced (not the default). */
+	private Producer transactionalReloadingFenced(
+			java.util.function.Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> client) {
+		return track(new Producer(ProducerConfig.builder()
+			.id("tx-unit")
+			.kafka("transactional.id", "tx-unit-1")
+			.maxWaitTimeout(Duration.ofSeconds(10))
+			.nonReloadableErrors(java.util.Set.of())
 			.clientFactory(client)
 			.build()));
 	}

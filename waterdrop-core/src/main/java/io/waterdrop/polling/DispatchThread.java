@@ -95,6 +95,7 @@ public final class DispatchThread implements PollingSession, Wakeup {
 	}
 
 	private void run() {
+		PollingThreads.markCurrent();
 		Pollable served = this.pollable;
 		long pollTimeoutNanos = this.pollTimeout.toNanos();
 		DrainSlice slice = DrainSlice.untilDeadline();

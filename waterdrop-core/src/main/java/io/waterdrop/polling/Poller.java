@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -96,14 +97,18 @@ public final class Poller {
 	/** The thread that ended last; it may still be closing its selector. Guarded by lock. */
 	private Thread endedThread;
 
+	/** Creates the Poller's threads; replaceable by tests that make starting a thread fail. */
+	private final ThreadFactory threads;
+
 	/** A dedicated Poller with the given settings; its thread starts on the first registration. */
 	public Poller(PollerConfig config) {
-		this(config, "waterdrop.poller#" + dedicatedIndex.getAndIncrement() + "-" + config.name());
+		this(config, "waterdrop.poller#" + dedicatedIndex.getAndIncrement() + "-" + config.name(), Thread::new);
 	}
 
-	private Poller(PollerConfig config, String threadName) {
+	Poller(PollerConfig config, String threadName, ThreadFactory threads) {
 		this.config = config;
 		this.threadName = threadName;
+		this.threads = threads;
 	}
 
 	/** The Poller that fd-mode producers use unless they name another one. */
@@ -247,7 +252,15 @@ public final class Poller {
 		catch (IOException ex) {
 			throw new UncheckedIOException("Could not open a selector for Poller '" + name() + "'", ex);
 		}
-		Thread started = new Thread(new Loop(opened), this.threadName);
+		Thread started;
+		try {
+			started = this.threads.newThread(new Loop(opened));
+		}
+		catch (RuntimeException | Error ex) {
+			closeQuietly(opened);
+			throw ex;
+		}
+		started.setName(this.threadName);
 		started.setDaemon(true);
 		// Set before start: a callback on the new thread must already be recognised as the Poller's.
 		this.selector = opened;
@@ -324,6 +337,7 @@ public final class Poller {
 
 		@Override
 		public void run() {
+			PollingThreads.markCurrent();
 			Throwable death = null;
 			try {
 				while (true) {
@@ -622,7 +636,7 @@ public final class Poller {
 
 	private static final class Global {
 
-		static final Poller INSTANCE = new Poller(PollerConfig.named("global"), "waterdrop.poller#0");
+		static final Poller INSTANCE = new Poller(PollerConfig.named("global"), "waterdrop.poller#0", Thread::new);
 
 	}
 

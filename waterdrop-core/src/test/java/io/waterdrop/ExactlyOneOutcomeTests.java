@@ -1,0 +1,293 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.FailingThreads;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Exactly one outcome per message when kafka-clients misbehaves ({@link MisbehavingKafka} reproduces what
+ * {@code KafkaProducer.doSend} does on its failure paths), and the producer neither wedges nor leaks. Counts
+ * are read after {@code close()}, which returns only once the Poller has dispatched everything queued.
+ */
+class ExactlyOneOutcomeTests {
+
+	private static final int COUNT = 100;
+
+	private final List<Producer> producers = new CopyOnWriteArrayList<>();
+
+	private final List<Poller> pollers = new CopyOnWriteArrayList<>();
+
+	private final List<MisbehavingKafka> clients = new CopyOnWriteArrayList<>();
+
+	@AfterEach
+	void closeAll() throws InterruptedException {
+		for (Producer producer : this.producers) {
+			producer.closeForcefully();
+		}
+		for (Poller poller : this.pollers) {
+			assertThat(poller.awaitStopped(Duration.ofSeconds(30))).as("%s stopped", poller).isTrue();
+		}
+	}
+
+	private Producer producer(Poller poller) {
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("one-outcome"))
+			.poller(poller)
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.clientFactory((properties) -> {
+				MisbehavingKafka client = new MisbehavingKafka();
+				this.clients.add(client);
+				return client;
+			})
+			.build());
+		this.producers.add(producer);
+		return producer;
+	}
+
+	private Producer producer() {
+		return producer(poller("one-outcome"));
+	}
+
+	private Poller poller(String name) {
+		Poller poller = new Poller(PollerConfig.named(name));
+		this.pollers.add(poller);
+		return poller;
+	}
+
+	private static Message message(String topic, int label) {
+		return Message.builder(topic).payload("m-" + label).label(label).build();
+	}
+
+	/** KafkaProducer.doSend calls back for an ApiException after appending; the batch abort calls back again. */
+	@RepeatedTest(10)
+	@Timeout(60)
+	void secondKafkaCallbackForOneRecordIsIgnored() throws Exception {
+		Producer producer = producer();
+		AtomicIntegerArray callbacks = new AtomicIntegerArray(COUNT);
+		List<DeliveryHandle> handles = new ArrayList<>();
+		for (int i = 0; i < COUNT; i++) {
+			int label = i;
+			handles.add(producer.produceAsync(message("fenced-twice", label),
+					(report, failure) -> callbacks.incrementAndGet(label)));
+		}
+		Thread networkThread = new Thread(
+				() -> this.clients.get(0).failAppended(new ProducerFencedException("aborted batch (simulated)")));
+		networkThread.start();
+		networkThread.join();
+
+		producer.close(Duration.ofSeconds(30));
+
+		for (int i = 0; i < COUNT; i++) {
+			assertThat(callbacks.get(i)).as("callbacks of message %d", i).isEqualTo(1);
+		}
+		assertThat(handles).allSatisfy((handle) -> assertThatThrownBy(handle::get)
+			.hasRootCauseInstanceOf(ProducerFencedException.class));
+		assertThat(producer.stats().failed()).isEqualTo(COUNT);
+		assertThat(producer.stats().dispatched()).isEqualTo(COUNT);
+		assertThat(producer.inFlight()).as("no slot lost, none gained").isZero();
+	}
+
+	/** Kafka throws from send for a record it appended (error state); the abort calls back later. */
+	@RepeatedTest(10)
+	@Timeout(60)
+	void sendThatThrowsAfterAppendingIsOneRefusalAndTheLaterCallbackIsIgnored() throws Exception {
+		Producer producer = producer();
+		AtomicInteger callbacks = new AtomicInteger();
+		List<ProducerEvent.ErrorOccurred> deliveryErrors = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, (error) -> {
+			if (error.type() == io.waterdrop.instrumentation.ErrorType.DELIVERY) {
+				deliveryErrors.add(error);
+			}
+		});
+		for (int i = 0; i < COUNT; i++) {
+			assertThatExceptionOfType(DeliveryFailedException.class)
+				.isThrownBy(() -> producer.produceAsync(message("throw-after-append", 0),
+						(report, failure) -> callbacks.incrementAndGet()))
+				.withCauseInstanceOf(KafkaException.class);
+		}
+		// Refused on this thread: its slot is back before produceAsync throws.
+		assertThat(producer.inFlight()).isZero();
+		Thread networkThread = new Thread(
+				() -> this.clients.get(0).failAppended(new KafkaException("transaction aborted (simulated)")));
+		networkThread.start();
+		networkThread.join();
+
+		producer.close(Duration.ofSeconds(30));
+
+		assertThat(callbacks).hasValue(0);
+		assertThat(deliveryErrors).isEmpty();
+		assertThat(producer.stats().dispatched()).isZero();
+		assertThat(producer.inFlight()).isZero();
+	}
+
+	/** Kafka calls back synchronously and then throws: the report already queued is the one outcome. */
+	@RepeatedTest(5)
+	@Timeout(60)
+	void callbackThenThrowGivesTheQueuedReportNotARefusal() {
+		Producer producer = producer();
+		AtomicInteger callbacks = new AtomicInteger();
+		DeliveryHandle handle = producer.produceAsync(message("callback-then-throw", 1),
+				(report, failure) -> callbacks.incrementAndGet());
+
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(handle::await)
+			.withCauseInstanceOf(TimeoutException.class);
+		producer.close(Duration.ofSeconds(30));
+		assertThat(callbacks).hasValue(1);
+		assertThat(producer.stats().failed()).isEqualTo(1);
+		assertThat(producer.inFlight()).isZero();
+	}
+
+	@Test
+	@Timeout(60)
+	void errorFromSendGivesTheSlotBack() {
+		Producer producer = producer();
+		assertThatExceptionOfType(StackOverflowError.class)
+			.isThrownBy(() -> producer.produceAsync(message("error", 1)));
+		assertThat(producer.inFlight()).isZero();
+		assertThat(producer.produceSync(message("fine", 2)).label()).isEqualTo(2);
+	}
+
+	/** Once a forced close purges, a record that failed for another reason is still a failure, not a purge. */
+	@RepeatedTest(5)
+	@Timeout(60)
+	void forcedCloseCountsOnlyItsOwnAbortsAsPurged() {
+		Producer producer = producer();
+		for (int i = 0; i < COUNT; i++) {
+			producer.produceAsync(message("pending", i));
+		}
+		producer.closeForcefully();
+		assertThat(producer.stats().purged()).isEqualTo(COUNT / 2);
+		assertThat(producer.stats().failed()).isEqualTo(COUNT / 2);
+		assertThat(producer.inFlight()).isZero();
+	}
+
+	/** A cancelled task's try-with-resources closes on an interrupted thread: everything is still released. */
+	@RepeatedTest(5)
+	@Timeout(60)
+	void closeOnAnInterruptedThreadReleasesEverythingAndKeepsTheFlag() throws Exception {
+		Poller poller = poller("interrupted-close");
+		Producer producer = producer(poller);
+		for (int i = 0; i < 3; i++) {
+			producer.produceAsync(message("pending", i));
+		}
+		Thread.currentThread().interrupt();
+		try {
+			producer.close(Duration.ofSeconds(30));
+			assertThat(Thread.currentThread().isInterrupted()).as("interrupt flag kept").isTrue();
+		}
+		finally {
+			Thread.interrupted();
+		}
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(this.clients.get(0).closed()).isTrue();
+		assertThat(producer.stats().dispatched()).isEqualTo(3);
+		assertThat(producer.inFlight()).isZero();
+		assertThat(poller.registeredProducers()).isZero();
+		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
+	}
+
+	@RepeatedTest(3)
+	@Timeout(60)
+	void producerWhosePollerCannotStartReleasesItsClientAndCanConnectLater() throws Exception {
+		Poller poller = FailingThreads.poller("cannot-start-" + TestProducers.uniqueId("p"), 1);
+		this.pollers.add(poller);
+		Producer producer = producer(poller);
+
+		assertThatExceptionOfType(OutOfMemoryError.class).isThrownBy(producer::connect);
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CONFIGURED);
+		assertThat(this.clients).singleElement().satisfies((client) -> assertThat(client.closed()).isTrue());
+		assertThat(poller.registeredProducers()).isZero();
+
+		assertThat(producer.produceSync(message("fine", 7)).label()).isEqualTo(7);
+		assertThat(this.clients).hasSize(2);
+	}
+
+	@Test
+	@Timeout(60)
+	void producerThatLostItsPollingThreadRefusesMessagesAndClosesAtOnce() {
+		Producer producer = producer();
+		producer.connect();
+		producer.produceAsync(message("pending", 1));
+
+		producer.pollingTerminated(new InternalError("simulated death of the polling thread"));
+
+		assertThatExceptionOfType(WaterDropException.class).isThrownBy(() -> producer.produceAsync(message("fine", 2)))
+			.withMessageContaining("lost its polling thread");
+		producer.close(Duration.ofSeconds(30));
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(this.clients.get(0).closed()).isTrue();
+	}
+
+	/** Waiting for a report on the thread that must dispatch it would block that Poller forever. */
+	@Test
+	@Timeout(60)
+	void joiningAFutureOnThePollingThreadIsRefused() throws Exception {
+		Producer producer = producer();
+		DeliveryHandle pending = producer.produceAsync(message("pending", 1));
+		CompletableFuture<Throwable> refusal = new CompletableFuture<>();
+		producer.produceSync(message("fine", 2)); // connected, and the Poller is running
+		producer.produceAsync(message("fine", 3), (report, failure) -> {
+			try {
+				pending.toCompletableFuture().thenApply(DeliveryReport::offset).join();
+				refusal.complete(null);
+			}
+			catch (Throwable ex) {
+				refusal.complete(ex);
+			}
+		});
+		assertThat(refusal.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class);
+		// The Poller was not blocked: later reports are dispatched.
+		assertThat(producer.produceSync(message("fine", 4)).label()).isEqualTo(4);
+	}
+
+	/**
+	 * A callback producing to a producer whose send blocks (metadata or buffer space while the broker is away)
+	 * must not freeze the Poller: the send is relayed, and the Poller keeps dispatching.
+	 */
+	@RepeatedTest(3)
+	@Timeout(60)
+	void produceFromACallbackNeverBlocksThePollingThread() {
+		Poller poller = poller("relay");
+		Producer source = producer(poller);
+		Producer target = producer(poller);
+		target.connect();
+		MisbehavingKafka targetClient = this.clients.get(this.clients.size() - 1);
+		AtomicReference<DeliveryHandle> relayed = new AtomicReference<>();
+		source.produceAsync(message("fine", 1),
+				(report, failure) -> relayed.set(target.produceAsync(message("blocking", 2)))).await();
+		targetClient.awaitBlockedSend();
+
+		// The Poller dispatches both producers' reports while the relayed send is still blocked in Kafka.
+		assertThat(source.produceSync(message("fine", 3)).label()).isEqualTo(3);
+		assertThat(target.produceSync(message("fine", 4)).label()).isEqualTo(4);
+		assertThat(relayed.get().isDone()).isFalse();
+
+		targetClient.unblock();
+		assertThat(relayed.get().await().label()).isEqualTo(2);
+	}
+
+}

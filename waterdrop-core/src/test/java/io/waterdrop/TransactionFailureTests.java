@@ -1,0 +1,226 @@
+package io.waterdrop;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.instrumentation.ProducerEvent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Transactions when Kafka's transaction manager fails: timed-out commits, rebuilds that fail, capped
+ * rebuilds, blocks that throw checked exceptions. The clients follow {@code TransactionManager}'s rules: after
+ * a timed-out commit only a retry of the commit is accepted ({@code handleCachedTransactionRequestResult}).
+ */
+@Timeout(60)
+class TransactionFailureTests {
+
+	private final List<Producer> producers = new CopyOnWriteArrayList<>();
+
+	private final List<StrictTransactions> clients = new CopyOnWriteArrayList<>();
+
+	@AfterEach
+	void closeAll() {
+		this.producers.forEach(Producer::closeForcefully);
+	}
+
+	private Producer producer(Function<ProducerConfig.Builder, ProducerConfig.Builder> settings,
+			Function<Integer, StrictTransactions> clientNumbered) {
+		AtomicInteger created = new AtomicInteger();
+		Producer producer = new Producer(settings.apply(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("tx-failure"))
+			.kafka("transactional.id", TestProducers.uniqueId("tx-failure"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.reloadBackoff(Duration.ZERO)
+			.clientFactory((properties) -> {
+				StrictTransactions client = clientNumbered.apply(created.getAndIncrement());
+				this.clients.add(client);
+				return client;
+			})).build());
+		this.producers.add(producer);
+		return producer;
+	}
+
+	@Test
+	void commitThatTimesOutIsRetriedAsTheSameCallAndSucceeds() {
+		Producer producer = producer((settings) -> settings, (n) -> new StrictTransactions(2));
+
+		DeliveryReport report = producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "1")));
+		assertThat(report.topic()).isEqualTo("orders");
+
+		StrictTransactions client = this.clients.get(0);
+		assertThat(client.commitCalls).hasValue(3);
+		assertThat(client.transactionCommitted()).isTrue();
+		assertThat(this.clients).hasSize(1);
+	}
+
+	@Test
+	void commitStillTimingOutIsReportedAsUnknownAndTheProducerIsRebuiltAndWorks() {
+		Producer producer = producer((settings) -> settings,
+				(n) -> (n == 0) ? new StrictTransactions(Integer.MAX_VALUE) : new StrictTransactions(0));
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+
+		assertThatExceptionOfType(TransactionFailedException.class)
+			.isThrownBy(() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "1"))))
+			.withMessageContaining("outcome is unknown")
+			.withCauseInstanceOf(TimeoutException.class);
+		assertThat(this.clients.get(0).commitCalls).hasValue(ProducerConfig.DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND);
+		assertThat(this.clients.get(0).closed()).isTrue();
+		assertThat(reloads).hasSize(1);
+
+		// Not wedged: the next transaction runs on the rebuilt client.
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
+		assertThat(this.clients).hasSize(2);
+		assertThat(this.clients.get(1).transactionCommitted()).isTrue();
+	}
+
+	@Test
+	void rebuildThatFailsKeepsTheOldClientAndIsRetriedByTheNextTransaction() {
+		Producer producer = producer((settings) -> settings.nonReloadableErrors(Set.of()), (n) -> {
+			if (n == 1) {
+				throw new KafkaException("broker unreachable while rebuilding (simulated)");
+			}
+			return new StrictTransactions(0);
+		});
+
+		assertThatThrownBy(() -> producer.transaction((transaction) -> {
+			this.clients.get(0).fenceProducer();
+			return transaction.produceSync(Message.of("orders", "1"));
+		})).hasRootCauseInstanceOf(ProducerFencedException.class);
+		// Build first, then swap and close: the failed build left the old client as it was.
+		assertThat(this.clients).hasSize(1);
+		assertThat(this.clients.get(0).closed()).isFalse();
+
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
+		assertThat(this.clients).hasSize(2);
+		assertThat(this.clients.get(0).closed()).isTrue();
+		assertThat(this.clients.get(1).transactionCommitted()).isTrue();
+	}
+
+	@Test
+	void rebuildsInARowStopAtMaxReloadAttempts() {
+		// Every client is fenced as soon as it exists: each transaction rebuilds once, until the cap.
+		Producer producer = producer((settings) -> settings.nonReloadableErrors(Set.of()).maxReloadAttempts(3),
+				(n) -> {
+					StrictTransactions client = new StrictTransactions(0);
+					client.fenceOnFirstBegin = true;
+					return client;
+				});
+		for (int attempt = 0; attempt < 3; attempt++) {
+			assertThatThrownBy(() -> producer.transaction((transaction) -> null))
+				.isInstanceOf(ProducerFencedException.class);
+		}
+		assertThat(this.clients).hasSize(4);
+		assertThatExceptionOfType(TransactionFailedException.class)
+			.isThrownBy(() -> producer.transaction((transaction) -> null))
+			.withMessageContaining("max-reload-attempts");
+		assertThat(this.clients).hasSize(4);
+	}
+
+	@Test
+	void blockThrowingACheckedExceptionAbortsTheTransaction() {
+		Producer producer = producer((settings) -> settings, (n) -> new StrictTransactions(0));
+
+		assertThatExceptionOfType(IOException.class).isThrownBy(() -> producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("orders", "1"));
+			throw sneaky(new IOException("checked, thrown the way Kotlin or Lombok's @SneakyThrows do"));
+		}));
+
+		assertThat(this.clients.get(0).transactionAborted()).isTrue();
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
+		assertThat(this.clients.get(0).transactionCommitted()).isTrue();
+	}
+
+	@Test
+	void transactionThatNeverBeganPublishesNoFinishedEvent() {
+		Producer producer = producer((settings) -> settings, (n) -> new StrictTransactions(0));
+		List<String> events = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe((event) -> {
+			if (event.name().startsWith("transaction.")) {
+				events.add(event.name());
+			}
+		});
+		producer.connect();
+		this.clients.get(0).beginTransactionException = new KafkaException("coordinator not available (simulated)");
+
+		assertThatExceptionOfType(KafkaException.class).isThrownBy(() -> producer.transaction((transaction) -> null));
+		assertThat(events).isEmpty();
+	}
+
+	@SuppressWarnings("unchecked")
+	private static <E extends Throwable> RuntimeException sneaky(Throwable checked) throws E {
+		throw (E) checked;
+	}
+
+	/**
+	 * A MockProducer whose first {@code commitTimeouts} commits time out; until a commit completes, Kafka
+	 * accepts only a retry of the commit: abort and begin throw {@code IllegalStateException}.
+	 */
+	static final class StrictTransactions extends MockProducer<byte[], byte[]> {
+
+		final AtomicInteger commitCalls = new AtomicInteger();
+
+		private final int commitTimeouts;
+
+		private volatile boolean commitPending;
+
+		volatile boolean fenceOnFirstBegin;
+
+		StrictTransactions(int commitTimeouts) {
+			super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+			this.commitTimeouts = commitTimeouts;
+		}
+
+		@Override
+		public void beginTransaction() {
+			if (this.fenceOnFirstBegin) {
+				this.fenceOnFirstBegin = false;
+				fenceProducer();
+			}
+			refuseWhileCommitPending("beginTransaction");
+			super.beginTransaction();
+		}
+
+		@Override
+		public void commitTransaction() {
+			if (this.commitCalls.incrementAndGet() <= this.commitTimeouts) {
+				this.commitPending = true;
+				throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn(true) (simulated)");
+			}
+			this.commitPending = false;
+			super.commitTransaction();
+		}
+
+		@Override
+		public void abortTransaction() {
+			refuseWhileCommitPending("abortTransaction");
+			super.abortTransaction();
+		}
+
+		private void refuseWhileCommitPending(String operation) {
+			if (this.commitPending) {
+				throw new IllegalStateException("Cannot attempt operation `" + operation
+						+ "` because the previous call to `commitTransaction` timed out and must be retried");
+			}
+		}
+
+	}
+
+}
