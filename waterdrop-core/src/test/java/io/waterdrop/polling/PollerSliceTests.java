@@ -1,0 +1,165 @@
+package io.waterdrop.polling;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The slice rule of a shared Poller: a slice yields to another producer that signalled, once it has run
+ * {@code minTime}; never for its own producer's reports; never before {@code minTime}. Everything asserted
+ * is counted on the Poller thread (inside reports and drains), read after the sources are detached.
+ */
+class PollerSliceTests {
+
+	private static final Duration LONG = Duration.ofHours(1);
+
+	@Test
+	void sliceIsOverAtMaxTimeOrWhenAnotherProducerSignalledAfterMinTime() {
+		AtomicLong signals = new AtomicLong();
+		DrainSlice slice = new DrainSlice(signals).begin(1_000, 100, 10);
+		assertThat(slice.isOver(1_005)).isFalse();
+		signals.incrementAndGet();
+		assertThat(slice.isOver(1_009)).as("signal before minTime").isFalse();
+		assertThat(slice.isOver(1_010)).isTrue();
+		assertThat(slice.end()).isEqualTo(DrainSlice.End.PRODUCER_WAITING);
+
+		slice.begin(2_000, 100, 10); // the signal counted before this slice is not news to it
+		assertThat(slice.isOver(2_050)).isFalse();
+		assertThat(slice.end()).isEqualTo(DrainSlice.End.EMPTY);
+		assertThat(slice.isOver(2_100)).isTrue();
+		assertThat(slice.end()).isEqualTo(DrainSlice.End.MAX_TIME);
+
+		DrainSlice untilDeadline = DrainSlice.untilDeadline().begin(0, 100, 0);
+		assertThat(untilDeadline.isOver(99)).isFalse();
+		assertThat(untilDeadline.isOver(100)).isTrue();
+		assertThat(untilDeadline.begin(0, 100, 500).isOver(100)).as("minTime capped at maxTime").isTrue();
+	}
+
+	/**
+	 * A quiet producer signals while a flood's slice runs: with {@code minTime} 0 the flood's slice ends right
+	 * after the report during which the signal came, and the quiet producer is served next.
+	 */
+	@RepeatedTest(20)
+	@Timeout(60)
+	void floodYieldsToAQuietProducerRightAfterMinTime() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("slice-yield").withPollTimeout(LONG));
+		TestSource flood = TestSource.of(poller, "flood", LONG, Duration.ZERO);
+		TestSource quiet = TestSource.of(poller, "quiet", LONG, Duration.ZERO);
+		AtomicInteger floodDispatched = new AtomicInteger();
+		AtomicInteger floodSeenByQuiet = new AtomicInteger(-1);
+		int signalAt = 50;
+		for (int i = 1; i <= 200; i++) {
+			int index = i;
+			flood.offer(() -> {
+				floodDispatched.incrementAndGet();
+				if (index == signalAt) {
+					quiet.offer(() -> floodSeenByQuiet.set(floodDispatched.get()));
+				}
+			});
+		}
+		PollingSession quietSession = quiet.registerWith(poller);
+		PollingSession floodSession = flood.registerWith(poller);
+		detachAll(poller, floodSession, quietSession);
+
+		assertThat(floodSeenByQuiet).as("flood reports dispatched before the quiet one").hasValue(signalAt);
+		assertThat(floodDispatched).hasValue(200);
+		assertThat(poller.stats().yieldedDrains()).isEqualTo(1);
+	}
+
+	/** Before {@code minTime} the flood keeps its slice: here the whole burst, as minTime is an hour. */
+	@RepeatedTest(5)
+	@Timeout(60)
+	void sliceShorterThanMinTimeIsNeverCut() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("slice-min").withPollTimeout(LONG));
+		TestSource flood = TestSource.of(poller, "flood", LONG, LONG);
+		TestSource quiet = TestSource.of(poller, "quiet", LONG, LONG);
+		AtomicInteger floodDispatched = new AtomicInteger();
+		AtomicInteger floodSeenByQuiet = new AtomicInteger(-1);
+		for (int i = 1; i <= 200; i++) {
+			int index = i;
+			flood.offer(() -> {
+				floodDispatched.incrementAndGet();
+				if (index == 50) {
+					quiet.offer(() -> floodSeenByQuiet.set(floodDispatched.get()));
+				}
+			});
+		}
+		PollingSession quietSession = quiet.registerWith(poller);
+		PollingSession floodSession = flood.registerWith(poller);
+		detachAll(poller, floodSession, quietSession);
+
+		assertThat(floodSeenByQuiet).hasValue(200);
+		assertThat(poller.stats().yieldedDrains()).isZero();
+	}
+
+	/** Reports a producer queues while its own slice runs do not signal, so they never cut that slice. */
+	@RepeatedTest(5)
+	@Timeout(60)
+	void producerIsNotCutForItsOwnReports() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("slice-own").withPollTimeout(LONG));
+		TestSource flood = TestSource.of(poller, "flood", LONG, Duration.ZERO);
+		AtomicInteger dispatched = new AtomicInteger();
+		List<Integer> drainsAtEachReport = new CopyOnWriteArrayList<>();
+		flood.offer(new Runnable() {
+			@Override
+			public void run() {
+				drainsAtEachReport.add(flood.drains.get());
+				if (dispatched.incrementAndGet() < 500) {
+					flood.offer(this); // queued by its own dispatch, as Kafka's thread does while the Poller drains
+				}
+			}
+		});
+		PollingSession session = flood.registerWith(poller);
+		detachAll(poller, session);
+
+		assertThat(dispatched).hasValue(500);
+		assertThat(drainsAtEachReport).as("all 500 reports in one slice").containsOnly(drainsAtEachReport.get(0));
+		assertThat(poller.stats().yieldedDrains()).isZero();
+	}
+
+	/**
+	 * Two floods: neither signals while the other drains (both carried over with their duty to drain), so
+	 * neither is cut early; they alternate in max-time slices.
+	 */
+	@RepeatedTest(5)
+	@Timeout(60)
+	void twoFloodsAreNotCutForEachOther() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("slice-floods").withPollTimeout(LONG));
+		TestSource first = TestSource.of(poller, "first", Duration.ofMillis(2), Duration.ZERO);
+		TestSource second = TestSource.of(poller, "second", Duration.ofMillis(2), Duration.ZERO);
+		List<String> order = new CopyOnWriteArrayList<>();
+		for (int i = 0; i < 2_000; i++) {
+			first.offer(() -> spinAndLog(order, "first"));
+			second.offer(() -> spinAndLog(order, "second"));
+		}
+		PollingSession firstSession = first.registerWith(poller);
+		PollingSession secondSession = second.registerWith(poller);
+		detachAll(poller, firstSession, secondSession);
+
+		assertThat(order).hasSize(4_000);
+		assertThat(poller.stats().yieldedDrains()).isZero();
+		assertThat(poller.stats().exhaustedDrains()).isPositive();
+	}
+
+	private static void spinAndLog(List<String> order, String source) {
+		TestSource.spin(TimeUnit.MICROSECONDS.toNanos(20));
+		order.add(source);
+	}
+
+	private static void detachAll(Poller poller, PollingSession... sessions) throws Exception {
+		for (PollingSession session : sessions) {
+			session.detach().get(30, TimeUnit.SECONDS);
+		}
+		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
+	}
+
+}
