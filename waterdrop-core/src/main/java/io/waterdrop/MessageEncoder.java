@@ -3,14 +3,15 @@ package io.waterdrop;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.function.ToIntFunction;
-import java.util.regex.Pattern;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.record.AbstractRecords;
 import org.apache.kafka.common.record.CompressionType;
+import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.utils.Utils;
@@ -23,13 +24,20 @@ import io.waterdrop.InvalidMessageException.Violation;
  */
 final class MessageEncoder {
 
-	private static final Pattern LEGAL_TOPIC = Pattern.compile("[a-zA-Z0-9._-]+");
+	/**
+	 * More than a record batch's and one record's overhead without headers (61 + 21 bytes): a record whose key
+	 * and payload leave this much room under the limit needs no exact estimate.
+	 */
+	private static final int RECORD_OVERHEAD_BOUND = 128;
 
 	private static final int MAX_TOPIC_LENGTH = 249;
 
 	private final Serializer<Object> keySerializer;
 
 	private final Serializer<Object> payloadSerializer;
+
+	/** Whether both serializers ignore headers (WaterDrop's own): then a message without headers needs none. */
+	private final boolean headerFreeSerializers;
 
 	private final int maxPayloadSize;
 
@@ -43,6 +51,8 @@ final class MessageEncoder {
 	MessageEncoder(ProducerConfig config, ToIntFunction<String> partitionCount) {
 		this.keySerializer = (Serializer<Object>) config.keySerializer();
 		this.payloadSerializer = (Serializer<Object>) config.payloadSerializer();
+		this.headerFreeSerializers = this.keySerializer instanceof DefaultSerializer
+				&& this.payloadSerializer instanceof DefaultSerializer;
 		this.maxPayloadSize = config.maxPayloadSize();
 		this.maxRecordSize = Math.min(setting(config.kafka(), "max.request.size", ConfigDef.Type.INT, 1_048_576),
 				setting(config.kafka(), "buffer.memory", ConfigDef.Type.LONG, 33_554_432));
@@ -70,12 +80,16 @@ final class MessageEncoder {
 		}
 		String topic = message.topic();
 		checkTopic(message, topic);
-		RecordHeaders headers = new RecordHeaders();
-		for (Message.Header header : message.headers()) {
-			if (header == null || header.key() == null) {
-				throw invalid(Violation.HEADER_KEY_MISSING, message, "has a header without a key");
+		RecordHeaders headers = null;
+		if (!message.headers().isEmpty() || !this.headerFreeSerializers) {
+			// Serializers may add headers (type information): they get a record's own headers to add to.
+			headers = new RecordHeaders();
+			for (Message.Header header : message.headers()) {
+				if (header == null || header.key() == null) {
+					throw invalid(Violation.HEADER_KEY_MISSING, message, "has a header without a key");
+				}
+				headers.add(header.key(), header.value());
 			}
-			headers.add(header.key(), header.value());
 		}
 		byte[] key = serialize(this.keySerializer, message, topic, headers, message.key(), "key");
 		byte[] payload = serialize(this.payloadSerializer, message, topic, headers, message.payload(), "payload");
@@ -87,15 +101,7 @@ final class MessageEncoder {
 			throw invalid(Violation.PAYLOAD_TOO_LARGE, message, "has a payload of " + payload.length
 					+ " bytes, over maxPayloadSize " + this.maxPayloadSize + " bytes");
 		}
-		// The estimate KafkaProducer.send checks against the same limits, refused here before anything is queued.
-		int recordSize = AbstractRecords.estimateSizeInBytesUpperBound(RecordBatch.CURRENT_MAGIC_VALUE,
-				CompressionType.NONE, key, payload, headers.toArray());
-		if (recordSize > this.maxRecordSize) {
-			throw invalid(Violation.RECORD_TOO_LARGE, message, "would be a record of " + recordSize + " bytes (key "
-					+ ((key != null) ? key.length : 0) + " bytes, payload " + ((payload != null) ? payload.length : 0)
-					+ " bytes, " + headers.toArray().length + " header(s)), over the " + this.maxRecordSize
-					+ " bytes Kafka's client sends (max.request.size); shorten the key or headers");
-		}
+		checkRecordSize(message, key, payload, headers);
 		if (message.partition() != null && message.partitionKey() != null) {
 			throw invalid(Violation.PARTITION_CONFLICT, message,
 					"sets both partition and partitionKey; set one of them");
@@ -106,6 +112,27 @@ final class MessageEncoder {
 		}
 		Long timestamp = timestamp(message);
 		return new ProducerRecord<>(topic, message.partition(), timestamp, key, payload, headers);
+	}
+
+	/**
+	 * Refuses what {@code KafkaProducer.send} would fail after queueing: a record over the size it sends. The
+	 * exact estimate (the one Kafka makes) is needed only near the limit or with headers.
+	 */
+	private void checkRecordSize(Message message, byte[] key, byte[] payload, RecordHeaders headers) {
+		int keySize = (key != null) ? key.length : 0;
+		int payloadSize = (payload != null) ? payload.length : 0;
+		if (headers == null && (long) keySize + payloadSize + RECORD_OVERHEAD_BOUND <= this.maxRecordSize) {
+			return;
+		}
+		Header[] headerArray = (headers != null) ? headers.toArray() : Record.EMPTY_HEADERS;
+		int recordSize = AbstractRecords.estimateSizeInBytesUpperBound(RecordBatch.CURRENT_MAGIC_VALUE,
+				CompressionType.NONE, key, payload, headerArray);
+		if (recordSize > this.maxRecordSize) {
+			throw invalid(Violation.RECORD_TOO_LARGE, message, "would be a record of " + recordSize + " bytes (key "
+					+ keySize + " bytes, payload " + payloadSize + " bytes, " + headerArray.length
+					+ " header(s)), over the " + this.maxRecordSize
+					+ " bytes Kafka's client sends (max.request.size); shorten the key or headers");
+		}
 	}
 
 	/**
@@ -143,11 +170,23 @@ final class MessageEncoder {
 			throw new InvalidMessageException(Violation.TOPIC_MISSING, message,
 					"Message has no topic (it is " + ((topic == null) ? "null" : "blank") + ")");
 		}
-		if (topic.length() > MAX_TOPIC_LENGTH || topic.equals(".") || topic.equals("..")
-				|| !LEGAL_TOPIC.matcher(topic).matches()) {
+		if (topic.length() > MAX_TOPIC_LENGTH || topic.equals(".") || topic.equals("..") || !legalCharacters(topic)) {
 			throw invalid(Violation.TOPIC_ILLEGAL, message, "has an illegal topic name '" + abbreviate(topic)
 					+ "': up to 249 of [a-zA-Z0-9._-], not '.' or '..'");
 		}
+	}
+
+	/** Whether every character is one of [a-zA-Z0-9._-]; a loop, as a regex match allocates per call. */
+	private static boolean legalCharacters(String topic) {
+		for (int i = 0; i < topic.length(); i++) {
+			char c = topic.charAt(i);
+			boolean legal = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+					|| c == '_' || c == '-';
+			if (!legal) {
+				return false;
+			}
+		}
+		return true;
 	}
 
 	private static byte[] serialize(Serializer<Object> serializer, Message message, String topic,

@@ -162,6 +162,7 @@ class DocsExamplesTests {
 		Producer producer = track(new Producer(ProducerConfig.builder()
 			.id("reloading")
 			.kafka("transactional.id", "reloading-1")
+			.nonReloadableErrors(java.util.Set.of()) // MockProducer's only fatal error is fencing
 			.clientFactory((properties) -> {
 				MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
 						new ByteArraySerializer());

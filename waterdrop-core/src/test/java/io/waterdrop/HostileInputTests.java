@@ -135,11 +135,14 @@ class HostileInputTests {
 			catch (DeliveryFailedException ex) {
 				assertThat(ex).hasRootCauseInstanceOf(InvalidTimestampException.class);
 				assertThat(ex.label()).isEqualTo(timestamp);
-				assertThat(this.producer.stats().failed()).isEqualTo(failedBefore + 1);
+				// Counts are published per dispatched batch, just after the handle completes.
+				org.awaitility.Awaitility.await()
+					.atMost(Duration.ofSeconds(30))
+					.until(() -> this.producer.stats().failed() == failedBefore + 1);
 			}
 			// Accepted (not refused before queueing) and ended in exactly one outcome.
 			assertThat(this.producer.stats().producedSync()).isEqualTo(acceptedBefore + 1);
-			assertThat(this.producer.inFlight()).isZero();
+			org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> this.producer.inFlight() == 0);
 			assertThat(this.producer.produceSync(Message.of(future, "after a future timestamp")).topic())
 				.isEqualTo(future);
 		}
