@@ -74,6 +74,9 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 
 	private Exception error;
 
+	/** Whether the error is WaterDrop's own removal of the message (a purge), judged when Kafka reported it. */
+	private boolean purged;
+
 	/** Set with the outcome when the report is dispatched and it is a failure. */
 	private DeliveryFailedException failure;
 
@@ -104,7 +107,10 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 			return;
 		}
 		this.metadata = metadata;
-		this.error = exception;
+		if (exception != null) {
+			this.error = exception;
+			this.purged = this.producer.isPurge(exception);
+		}
 		this.producer.reports().offer(this);
 	}
 
@@ -120,6 +126,11 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 	/** The error Kafka reported, or {@code null}; polling thread, after the claim. */
 	Exception error() {
 		return this.error;
+	}
+
+	/** Whether the error is a purge rather than a delivery failure; polling thread, after the claim. */
+	boolean purged() {
+		return this.purged;
 	}
 
 	DeliveryCallback callback() {

@@ -14,6 +14,8 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,6 +125,9 @@ public final class Producer implements AutoCloseable {
 
 	private volatile State state = State.CONFIGURED;
 
+	/** Set while WaterDrop closes a client at once on purpose (forced close, purge). */
+	private volatile boolean purgeUnderWay;
+
 	private final Middleware middleware = new Middleware();
 
 	private final MessageBuffer buffer = new MessageBuffer();
@@ -147,6 +152,8 @@ public final class Producer implements AutoCloseable {
 		this.slots = new Semaphore(config.maxInFlight());
 		this.transactions = new Transactions(this);
 		this.encoder = new MessageEncoder(config, (topic) -> this.client.partitionsFor(topic).size());
+		config.listeners().forEach(this.monitor::subscribe);
+		this.monitor.publish(new ProducerEvent.Created(config.id()));
 	}
 
 	public String id() {
@@ -286,7 +293,7 @@ public final class Producer implements AutoCloseable {
 		List<DeliveryHandle> sent = new ArrayList<>();
 		try {
 			List<DeliveryReport> reports = inTransactionIfNeeded(
-					() -> awaitAll(sendManyUnchanged(taken, Mode.SYNC, sent)));
+					() -> awaitAll(sendManyUnchanged(taken, Mode.SYNC, sent), this.config.maxWaitTimeout()));
 			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.SYNC, taken));
 			return reports;
 		}
@@ -339,6 +346,49 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Fails every message not delivered yet as purged and drops the buffer, keeping the producer usable: the
+	 * Kafka client is replaced by a new one, and the old one is closed at once, so Kafka fails what it still
+	 * holds; each such message gets one report, a {@link MessagePurgedException} and {@code message.purged}.
+	 * Buffered messages are dropped unsent ({@code buffer.purged}). Messages produced while the purge runs may
+	 * be refused. Not for transactional producers: abort the transaction instead.
+	 * @throws IllegalStateException if the producer is transactional
+	 * @throws ProducerClosedException if it is closing or closed
+	 */
+	public void purge() {
+		if (this.transactions.enabled()) {
+			throw new IllegalStateException("Producer '" + id() + "' is transactional: abort the transaction "
+					+ "to drop its messages instead of purging");
+		}
+		this.lifecycleLock.lock();
+		try {
+			if (this.state == State.CONNECTED) {
+				org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement = this.transactions.newClient();
+				org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.client;
+				this.client = replacement;
+				this.purgeUnderWay = true;
+				try {
+					if (closeClient(old, Duration.ZERO)) { // fails its unsent records before returning
+						Thread.currentThread().interrupt();
+					}
+				}
+				finally {
+					this.purgeUnderWay = false;
+				}
+			}
+			else if (this.state != State.CONFIGURED) {
+				checkAccepting(this.state);
+			}
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+		List<Message> dropped = this.buffer.takeAll();
+		if (!dropped.isEmpty()) {
+			this.monitor.publish(new ProducerEvent.BufferPurged(id(), dropped));
+		}
+	}
+
 	/** Creates the Kafka client and starts dispatching; does nothing if connected already. */
 	public void connect() {
 		State current = this.state;
@@ -372,6 +422,7 @@ public final class Producer implements AutoCloseable {
 
 	/** Connects; a failure part-way releases what was created, so a later connect can try again. */
 	private void start() {
+		this.monitor.publish(new ProducerEvent.Configured(id()));
 		org.apache.kafka.clients.producer.Producer<byte[], byte[]> created = this.transactions.newClient();
 		WakeupPipe pipe = null;
 		try {
@@ -410,11 +461,19 @@ public final class Producer implements AutoCloseable {
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
 	public DeliveryReport produceSync(Message message) {
+		return produceSync(message, this.config.maxWaitTimeout());
+	}
+
+	/**
+	 * Like {@link #produceSync(Message)}, waiting up to {@code timeout} instead of {@code maxWaitTimeout}. A
+	 * {@link DeliveryTimeoutException} does not recall the message: its report still comes, to listeners.
+	 */
+	public DeliveryReport produceSync(Message message, Duration timeout) {
 		try {
 			if (!this.transactions.enabled()) {
-				return send(message, Mode.SYNC, null).await();
+				return send(message, Mode.SYNC, null).await(timeout);
 			}
-			return inTransactionIfNeeded(() -> send(message, Mode.SYNC, null).await());
+			return inTransactionIfNeeded(() -> send(message, Mode.SYNC, null).await(timeout));
 		}
 		catch (RuntimeException ex) {
 			reportRefusal(ErrorType.MESSAGE_PRODUCE_SYNC, ex, message);
@@ -454,8 +513,13 @@ public final class Producer implements AutoCloseable {
 	 * suppressed exceptions of it
 	 */
 	public List<DeliveryReport> produceManySync(List<Message> messages) {
+		return produceManySync(messages, this.config.maxWaitTimeout());
+	}
+
+	/** Like {@link #produceManySync(List)}, waiting up to {@code timeout} in all for the reports. */
+	public List<DeliveryReport> produceManySync(List<Message> messages, Duration timeout) {
 		try {
-			return inTransactionIfNeeded(() -> awaitAll(sendMany(messages, Mode.SYNC)));
+			return inTransactionIfNeeded(() -> awaitAll(sendMany(messages, Mode.SYNC), timeout));
 		}
 		catch (RuntimeException ex) {
 			reportRefusal(ErrorType.MESSAGES_PRODUCE_MANY_SYNC, ex, null);
@@ -474,13 +538,17 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/** Waits for every handle; the first failure is thrown with the others suppressed in it. */
-	private List<DeliveryReport> awaitAll(List<DeliveryHandle> handles) {
+	/**
+	 * Waits for every handle, up to {@code timeout} in all; the first failure is thrown with the others
+	 * suppressed in it.
+	 */
+	private List<DeliveryReport> awaitAll(List<DeliveryHandle> handles, Duration timeout) {
 		List<DeliveryReport> reports = new ArrayList<>(handles.size());
 		DeliveryFailedException firstFailure = null;
+		long deadline = System.nanoTime() + timeout.toNanos();
 		for (DeliveryHandle handle : handles) {
 			try {
-				reports.add(handle.await());
+				reports.add(handle.await(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
 			}
 			catch (DeliveryFailedException ex) {
 				if (firstFailure == null) {
@@ -683,9 +751,15 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/** Whether reports Kafka fails now are purges: a forced close is under way. */
-	boolean purging() {
-		return this.state == State.PURGING;
+	/**
+	 * Whether Kafka failed a record because WaterDrop removed it: a forced close or a {@link #purge()} aborts
+	 * unsent batches with a plain {@code KafkaException} (closed forcefully), an aborted transaction with
+	 * {@code TransactionAbortedException}. Any other error is a real delivery failure, even during a purge.
+	 * Called on Kafka's thread, for failed records only.
+	 */
+	boolean isPurge(Exception error) {
+		return error instanceof TransactionAbortedException
+				|| (error.getClass() == KafkaException.class && this.purgeUnderWay);
 	}
 
 	private void reportRefusal(ErrorType type, RuntimeException error, Message message) {
@@ -875,6 +949,7 @@ public final class Producer implements AutoCloseable {
 		}
 		// Kafka fails every unfinished batch at once; their reports are dispatched as purged.
 		this.state = State.PURGING;
+		this.purgeUnderWay = true;
 		interrupted |= closeClient(this.client, Duration.ZERO);
 		Waited waited = await(this.drained, this.config.maxWaitTimeout());
 		if (waited == Waited.TIMED_OUT) {

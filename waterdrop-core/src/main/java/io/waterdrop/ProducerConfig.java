@@ -2,7 +2,9 @@ package io.waterdrop;
 
 import java.math.BigDecimal;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,6 +16,7 @@ import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
 
+import io.waterdrop.instrumentation.EventListener;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
@@ -96,6 +99,8 @@ public final class ProducerConfig {
 
 	private final int maxAttemptsOnTransactionCommand;
 
+	private final List<EventListener> listeners;
+
 	private final Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory;
 
 	private ProducerConfig(Builder builder) {
@@ -120,6 +125,7 @@ public final class ProducerConfig {
 		this.maxReloadAttempts = builder.maxReloadAttempts;
 		this.reloadBackoff = builder.reloadBackoff;
 		this.maxAttemptsOnTransactionCommand = builder.maxAttemptsOnTransactionCommand;
+		this.listeners = List.copyOf(builder.listeners);
 		this.clientFactory = builder.clientFactory;
 		validate();
 	}
@@ -329,6 +335,11 @@ public final class ProducerConfig {
 		return this.maxAttemptsOnTransactionCommand;
 	}
 
+	/** Listeners subscribed to every event of the producer from its creation on ({@code producer.created} too). */
+	public List<EventListener> listeners() {
+		return this.listeners;
+	}
+
 	Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory() {
 		return this.clientFactory;
 	}
@@ -388,6 +399,8 @@ public final class ProducerConfig {
 		private Duration reloadBackoff = DEFAULT_RELOAD_BACKOFF;
 
 		private int maxAttemptsOnTransactionCommand = DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND;
+
+		private final List<EventListener> listeners = new ArrayList<>();
 
 		private Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory = KafkaProducer::new;
 
@@ -501,6 +514,15 @@ public final class ProducerConfig {
 
 		public Builder reloadBackoff(Duration reloadBackoff) {
 			this.reloadBackoff = reloadBackoff;
+			return this;
+		}
+
+		/**
+		 * Subscribes a listener to every event of the producer before it publishes any, so that it sees
+		 * {@code producer.created} too; later listeners subscribe through {@code producer.monitor()}.
+		 */
+		public Builder listener(EventListener listener) {
+			this.listeners.add(listener);
 			return this;
 		}
 

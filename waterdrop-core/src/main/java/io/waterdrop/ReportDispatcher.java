@@ -4,10 +4,8 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
 
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
-import org.apache.kafka.common.errors.TransactionAbortedException;
 
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.Monitor;
@@ -110,7 +108,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 				this.monitor.publish(new ProducerEvent.MessageAcknowledged(id(), delivery.report(), latency));
 			}
 		}
-		else if (isPurge(error)) {
+		else if (delivery.purged()) {
 			Message message = delivery.message();
 			failure = new MessagePurgedException(id(), message, error);
 			this.purged++;
@@ -142,16 +140,6 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			}
 		}
 		return end;
-	}
-
-	/**
-	 * Whether Kafka failed the record because WaterDrop removed it: a forced close aborts unsent batches with
-	 * a plain {@code KafkaException}, an aborted transaction with {@code TransactionAbortedException}. Any
-	 * other error is a real delivery failure, even while purging.
-	 */
-	private boolean isPurge(Exception error) {
-		return error instanceof TransactionAbortedException
-				|| (error.getClass() == KafkaException.class && this.producer.purging());
 	}
 
 	/** Publishes the batch's counts, then gives its slots back: a close waiting for them sees them counted. */

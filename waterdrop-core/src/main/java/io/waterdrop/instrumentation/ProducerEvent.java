@@ -29,6 +29,25 @@ public sealed interface ProducerEvent extends Event {
 
 	}
 
+	/** {@code producer.created}: the producer object exists (no Kafka client yet). */
+	record Created(String producerId) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "producer.created";
+		}
+	}
+
+	/**
+	 * {@code producer.configured}: the settings were checked and the Kafka client is about to be created (the
+	 * first connect, and each reconnect).
+	 */
+	record Configured(String producerId) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "producer.configured";
+		}
+	}
+
 	/** {@code producer.connected}: the Kafka client exists and polling has started. */
 	record Connected(String producerId) implements ProducerEvent {
 		@Override
@@ -132,6 +151,14 @@ public sealed interface ProducerEvent extends Event {
 		@Override
 		public String name() {
 			return "messages.buffered";
+		}
+	}
+
+	/** {@code buffer.purged}: {@code purge()} dropped the buffered messages unsent. */
+	record BufferPurged(String producerId, List<Message> messages) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "buffer.purged";
 		}
 	}
 

@@ -1,0 +1,119 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.instrumentation.ProducerEvent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** {@code purge()}, per-call waits, and the life-cycle events a producer publishes from its creation. */
+@Timeout(60)
+class PurgeAndWaitTests {
+
+	private final List<Producer> producers = new CopyOnWriteArrayList<>();
+
+	private final List<MisbehavingKafka> clients = new CopyOnWriteArrayList<>();
+
+	private final List<String> events = new CopyOnWriteArrayList<>();
+
+	@AfterEach
+	void closeAll() {
+		this.producers.forEach(Producer::closeForcefully);
+	}
+
+	private Producer producer() {
+		ProducerConfig config = ProducerConfig.builder()
+			.id(TestProducers.uniqueId("purge"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.listener((event) -> this.events.add(event.name()))
+			.clientFactory((properties) -> {
+				MisbehavingKafka client = new MisbehavingKafka();
+				this.clients.add(client);
+				return client;
+			})
+			.build();
+		Producer producer = new Producer(config);
+		this.producers.add(producer);
+		return producer;
+	}
+
+	@RepeatedTest(5)
+	void purgeFailsEveryUndeliveredMessageOnceAsPurgedAndTheProducerGoesOn() {
+		Producer producer = producer();
+		List<DeliveryHandle> pending = new ArrayList<>();
+		for (int i = 0; i < 20; i++) {
+			pending.add(producer.produceAsync(Message.of("pending", "m-" + i)));
+		}
+		producer.buffer(Message.of("fine", "buffered"));
+
+		producer.purge();
+
+		// MisbehavingKafka's forced close fails every other record with a delivery timeout instead: a purge
+		// counts only what it removed itself.
+		assertThat(pending).allSatisfy((handle) -> assertThatThrownBy(handle::await)
+			.isInstanceOf(DeliveryFailedException.class));
+		assertThat(pending).filteredOn((handle) -> {
+			try {
+				handle.await();
+				return false;
+			}
+			catch (MessagePurgedException ex) {
+				return true;
+			}
+			catch (DeliveryFailedException ex) {
+				return false;
+			}
+		}).hasSize(10);
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(this.clients.get(0).closed()).isTrue();
+		// Usable at once, on a new client.
+		assertThat(producer.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
+		assertThat(this.clients).hasSize(2);
+		producer.close(Duration.ofSeconds(30));
+		assertThat(producer.stats().purged()).isEqualTo(10);
+		assertThat(producer.stats().failed()).isEqualTo(10);
+		assertThat(producer.stats().acknowledged()).isEqualTo(1);
+		assertThat(this.events).contains("buffer.purged").containsSubsequence("producer.created",
+				"producer.configured", "producer.connected", "producer.closing", "producer.closed");
+	}
+
+	@Test
+	void purgeIsRefusedOnATransactionalProducer() {
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("purge-tx"))
+			.kafka("transactional.id", "purge-tx")
+			.clientFactory((properties) -> new MisbehavingKafka())
+			.build());
+		this.producers.add(producer);
+		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(producer::purge)
+			.withMessageContaining("abort the transaction");
+	}
+
+	@Test
+	void produceSyncWithATimeoutGivesUpWithDeliveryTimeoutAndTheReportStillComes() {
+		Producer producer = producer();
+		List<ProducerEvent.MessagePurged> purged = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.MessagePurged.class, purged::add);
+
+		assertThatExceptionOfType(DeliveryTimeoutException.class)
+			.isThrownBy(() -> producer.produceSync(Message.of("pending", "never acknowledged"), Duration.ofMillis(50)));
+		assertThatExceptionOfType(DeliveryTimeoutException.class).isThrownBy(() -> producer
+			.produceManySync(List.of(Message.of("fine", "a"), Message.of("pending", "b")), Duration.ofMillis(50)));
+		assertThat(producer.inFlight()).isEqualTo(2);
+
+		producer.closeForcefully();
+		assertThat(producer.stats().dispatched()).isEqualTo(3);
+		assertThat(producer.inFlight()).isZero();
+	}
+
+}
