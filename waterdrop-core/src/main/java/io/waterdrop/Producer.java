@@ -58,6 +58,12 @@ import io.waterdrop.polling.WakeupPipe;
  * <tr><td>CONFIGURED</td><td>close</td><td>CLOSED</td><td>closer</td><td>nothing to release</td></tr>
  * <tr><td>CONNECTED</td><td>close</td><td>DRAINING [CLOSING]</td><td>closer</td><td>refuses new messages;
  * asks Kafka to send lingering batches</td></tr>
+ * <tr><td>CONNECTED</td><td>{@link #disconnect()} (also by idle time)</td><td>DISCONNECTED</td><td>caller
+ * or a disconnect thread</td><td>only when idle (nothing in flight, no open transaction, empty buffer):
+ * closes the Kafka client, keeps the polling registration</td></tr>
+ * <tr><td>DISCONNECTED</td><td>connect / next message</td><td>CONNECTED</td><td>caller</td><td>creates a
+ * new Kafka client</td></tr>
+ * <tr><td>DISCONNECTED</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
  * <tr><td>CONNECTED</td><td>polling thread died</td><td>POLLING_LOST [CONNECTED]</td><td>polling
  * thread</td><td>refuses new messages; releases close waiters</td></tr>
  * <tr><td>DRAINING</td><td>every slot back</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
@@ -75,6 +81,13 @@ public final class Producer implements AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(Producer.class);
 
+	/** Runs idle disconnects, which close clients, off the polling threads; threads end when unused. */
+	private static final ExecutorService DISCONNECTS = Executors.newCachedThreadPool((task) -> {
+		Thread thread = new Thread(task, "waterdrop.disconnect");
+		thread.setDaemon(true);
+		return thread;
+	});
+
 	private static final long WANTS_PRODUCED_EVENT = Monitor.bit(ProducerEvent.MessageProduced.class);
 
 	private static final long WANTS_LATENCY = Monitor.bit(ProducerEvent.MessageAcknowledged.class);
@@ -83,7 +96,7 @@ public final class Producer implements AutoCloseable {
 	enum State {
 
 		CONFIGURED(ProducerStatus.CONFIGURED), CONNECTED(ProducerStatus.CONNECTED),
-		POLLING_LOST(ProducerStatus.CONNECTED), DRAINING(ProducerStatus.CLOSING), PURGING(ProducerStatus.CLOSING),
+		DISCONNECTED(ProducerStatus.DISCONNECTED), POLLING_LOST(ProducerStatus.CONNECTED), DRAINING(ProducerStatus.CLOSING), PURGING(ProducerStatus.CLOSING),
 		RELEASING(ProducerStatus.CLOSING), CLOSED(ProducerStatus.CLOSED);
 
 		final ProducerStatus status;
@@ -400,6 +413,9 @@ public final class Producer implements AutoCloseable {
 			if (this.state == State.CONFIGURED) {
 				start();
 			}
+			else if (this.state == State.DISCONNECTED) {
+				reconnect();
+			}
 			else {
 				checkAccepting(this.state);
 			}
@@ -407,6 +423,76 @@ public final class Producer implements AutoCloseable {
 		finally {
 			this.lifecycleLock.unlock();
 		}
+	}
+
+	/** DISCONNECTED → CONNECTED: a new client for the kept polling registration. Holding the lifecycle lock. */
+	private void reconnect() {
+		this.monitor.publish(new ProducerEvent.Configured(id()));
+		this.client = this.transactions.newClient();
+		this.state = State.CONNECTED;
+		this.monitor.publish(new ProducerEvent.Connected(id()));
+	}
+
+	/**
+	 * Closes the Kafka client of an idle producer (its network thread, sockets and buffer) and keeps the
+	 * producer usable: the next message connects again. Idle means nothing in flight, no open transaction and
+	 * an empty buffer.
+	 * @throws IllegalStateException naming why, if the producer is not idle or not connected
+	 */
+	public void disconnect() {
+		String refusal = disconnectIfIdle();
+		if (refusal != null) {
+			throw new IllegalStateException("Producer '" + id() + "' cannot disconnect: " + refusal);
+		}
+	}
+
+	/** Disconnects if idle, on a thread of its own: called by the polling thread, which must not block. */
+	void disconnectInBackground() {
+		DISCONNECTS.execute(() -> {
+			String refusal = disconnectIfIdle();
+			if (refusal != null) {
+				logger.debug("Producer '{}' stays connected: {}", id(), refusal);
+			}
+		});
+	}
+
+	/**
+	 * CONNECTED → DISCONNECTED when idle. The state is written before the in-flight count is read (a sender
+	 * takes its slot before reading the state), so a sender racing the disconnect is either seen here or
+	 * sees DISCONNECTED and connects again.
+	 * @return why the producer was not disconnected, or {@code null} if it was
+	 */
+	String disconnectIfIdle() {
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old;
+		this.lifecycleLock.lock();
+		try {
+			if (this.state != State.CONNECTED) {
+				return "it is " + this.state.status.name().toLowerCase(java.util.Locale.ROOT);
+			}
+			if (this.transactions.isOpen()) {
+				return "a transaction is open";
+			}
+			if (this.buffer.size() > 0) {
+				return this.buffer.size() + " message(s) are buffered; flush them first";
+			}
+			this.state = State.DISCONNECTED;
+			long inFlight = inFlight();
+			if (inFlight > 0) {
+				this.state = State.CONNECTED;
+				return inFlight + " message(s) are in flight";
+			}
+			this.monitor.publish(new ProducerEvent.Disconnecting(id()));
+			old = this.client;
+			// Closed under the lock: a reconnect must not overlap it. An idle client closes at once.
+			if (closeClient(old, this.config.maxWaitTimeout())) {
+				Thread.currentThread().interrupt();
+			}
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+		this.monitor.publish(new ProducerEvent.Disconnected(id()));
+		return null;
 	}
 
 	/** Throws the refusal of a producer that does not accept messages in {@code current}. */
@@ -571,10 +657,16 @@ public final class Producer implements AutoCloseable {
 		connect();
 		checkMayWait(mode);
 		boolean relayed = PollingThreads.isCurrent();
+		takeSlots(1);
 		if (!relayed) {
-			record = this.encoder.resolvePartition(message, record);
+			try {
+				record = this.encoder.resolvePartition(message, record);
+			}
+			catch (RuntimeException ex) {
+				releaseSlots(1);
+				throw ex;
+			}
 		}
-		acquireSlots(1);
 		DeliveryHandle handle = dispatch(message, record, callback, relayed);
 		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).increment();
 		if (this.monitor.wants(WANTS_PRODUCED_EVENT)) {
@@ -612,12 +704,18 @@ public final class Producer implements AutoCloseable {
 		connect();
 		checkMayWait(mode);
 		boolean relayed = PollingThreads.isCurrent();
+		takeSlots(records.size());
 		if (!relayed) {
-			for (int i = 0; i < records.size(); i++) {
-				records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
+			try {
+				for (int i = 0; i < records.size(); i++) {
+					records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
+				}
+			}
+			catch (RuntimeException ex) {
+				releaseSlots(records.size());
+				throw ex;
 			}
 		}
-		acquireSlots(records.size());
 		for (int i = 0; i < records.size(); i++) {
 			try {
 				sent.add(dispatch(messages.get(i), records.get(i), null, relayed));
@@ -641,12 +739,6 @@ public final class Producer implements AutoCloseable {
 	 */
 	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
 			DeliveryCallback callback, boolean relayed) {
-		// Read after the slot was taken: a close that began earlier is seen here, a later one waits for it.
-		State current = this.state;
-		if (current != State.CONNECTED) {
-			releaseSlots(1);
-			checkAccepting(current);
-		}
 		Delivery delivery = new Delivery(this, message, callback,
 				this.monitor.wants(WANTS_LATENCY) ? System.nanoTime() : 0);
 		try {
@@ -707,6 +799,26 @@ public final class Producer implements AutoCloseable {
 		}
 		finally {
 			this.lifecycleLock.unlock();
+		}
+	}
+
+	/**
+	 * Takes {@code count} slots of a connected producer. The state is read after the slots are taken: a close
+	 * or disconnect that began earlier is seen here, a later one waits for the slots (a disconnect refuses).
+	 * A producer disconnected meanwhile connects again.
+	 */
+	private void takeSlots(int count) {
+		while (true) {
+			acquireSlots(count);
+			State current = this.state;
+			if (current == State.CONNECTED) {
+				return;
+			}
+			releaseSlots(count);
+			if (current != State.DISCONNECTED) {
+				checkAccepting(current);
+			}
+			connect();
 		}
 	}
 
@@ -873,7 +985,7 @@ public final class Producer implements AutoCloseable {
 				return onPollingThread;
 			}
 			this.state = (from == State.CONNECTED) ? State.DRAINING
-					: (from == State.POLLING_LOST) ? State.RELEASING : State.CLOSED;
+					: (from == State.POLLING_LOST || from == State.DISCONNECTED) ? State.RELEASING : State.CLOSED;
 		}
 		finally {
 			this.lifecycleLock.unlock();
@@ -905,7 +1017,7 @@ public final class Producer implements AutoCloseable {
 			if (from == State.CONNECTED) {
 				interrupted |= drain(timeout, force || interrupted);
 			}
-			if (from == State.CONNECTED || from == State.POLLING_LOST) {
+			if (from == State.CONNECTED || from == State.POLLING_LOST || from == State.DISCONNECTED) {
 				this.state = State.RELEASING;
 				interrupted |= release();
 			}

@@ -101,6 +101,8 @@ public final class ProducerConfig {
 
 	private final List<EventListener> listeners;
 
+	private final Duration idleDisconnectTimeout;
+
 	private final Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory;
 
 	private ProducerConfig(Builder builder) {
@@ -126,6 +128,7 @@ public final class ProducerConfig {
 		this.reloadBackoff = builder.reloadBackoff;
 		this.maxAttemptsOnTransactionCommand = builder.maxAttemptsOnTransactionCommand;
 		this.listeners = List.copyOf(builder.listeners);
+		this.idleDisconnectTimeout = builder.idleDisconnectTimeout;
 		this.clientFactory = builder.clientFactory;
 		validate();
 	}
@@ -153,6 +156,10 @@ public final class ProducerConfig {
 			invalid("polling.mode", "must be 'fd' or 'thread'", "Set polling.mode to fd (the default) or thread.");
 		}
 		requireAtLeastOneMilli("polling.fd.max-time", this.maxTime);
+		if (this.idleDisconnectTimeout == null || this.idleDisconnectTimeout.isNegative()) {
+			invalid("idle-disconnect-timeout", "must be 0 (off) or more but was " + describe(this.idleDisconnectTimeout),
+					"Set it to 0 to keep the Kafka client connected, or to a duration such as 5m.");
+		}
 		if (this.maxReloadAttempts < 1) {
 			invalid("max-reload-attempts", "must be at least 1 but was " + this.maxReloadAttempts,
 					"Set it to a positive count (default 10), or turn reloading off with "
@@ -335,6 +342,14 @@ public final class ProducerConfig {
 		return this.maxAttemptsOnTransactionCommand;
 	}
 
+	/**
+	 * How long a producer may sit idle (nothing produced, nothing in flight) before its polling thread's
+	 * periodic work closes its Kafka client; {@link Duration#ZERO} (the default) keeps it connected.
+	 */
+	public Duration idleDisconnectTimeout() {
+		return this.idleDisconnectTimeout;
+	}
+
 	/** Listeners subscribed to every event of the producer from its creation on ({@code producer.created} too). */
 	public List<EventListener> listeners() {
 		return this.listeners;
@@ -401,6 +416,8 @@ public final class ProducerConfig {
 		private int maxAttemptsOnTransactionCommand = DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND;
 
 		private final List<EventListener> listeners = new ArrayList<>();
+
+		private Duration idleDisconnectTimeout = Duration.ZERO;
 
 		private Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory = KafkaProducer::new;
 
@@ -514,6 +531,12 @@ public final class ProducerConfig {
 
 		public Builder reloadBackoff(Duration reloadBackoff) {
 			this.reloadBackoff = reloadBackoff;
+			return this;
+		}
+
+		/** Closes the Kafka client after this long idle; 0 (the default) never does. */
+		public Builder idleDisconnectTimeout(Duration idleDisconnectTimeout) {
+			this.idleDisconnectTimeout = idleDisconnectTimeout;
 			return this;
 		}
 

@@ -49,6 +49,13 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	private long nextStatisticsNanos;
 
+	private final long idleDisconnectNanos;
+
+	/** Messages produced when the periodic work last saw a change, and when. */
+	private long producedSeen;
+
+	private long activeAtNanos = System.nanoTime();
+
 	// Counted since the last flush; polling thread only.
 
 	private long acknowledged;
@@ -69,6 +76,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		this.slowCallbackNanos = producer.config().slowCallbackThreshold().toNanos();
 		this.statisticsIntervalNanos = producer.config().statisticsInterval().toNanos();
 		this.nextStatisticsNanos = System.nanoTime() + this.statisticsIntervalNanos;
+		this.idleDisconnectNanos = producer.config().idleDisconnectTimeout().toNanos();
 	}
 
 	@Override
@@ -182,6 +190,9 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public void periodic(long nowNanos) {
+		if (this.idleDisconnectNanos > 0) {
+			disconnectWhenIdle(nowNanos);
+		}
 		if (this.statisticsIntervalNanos == 0 || nowNanos - this.nextStatisticsNanos < 0) {
 			return;
 		}
@@ -203,6 +214,23 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			return Long.MAX_VALUE;
 		}
 		return this.nextStatisticsNanos;
+	}
+
+	/**
+	 * Asks for a disconnect once nothing was produced for the idle timeout; the disconnect itself (which
+	 * closes a client) runs on another thread and refuses if the producer turned busy meanwhile.
+	 */
+	private void disconnectWhenIdle(long nowNanos) {
+		long produced = this.stats.producedSync() + this.stats.producedAsync();
+		if (produced != this.producedSeen) {
+			this.producedSeen = produced;
+			this.activeAtNanos = nowNanos;
+		}
+		else if (nowNanos - this.activeAtNanos >= this.idleDisconnectNanos
+				&& this.producer.status() == ProducerStatus.CONNECTED && this.producer.inFlight() == 0) {
+			this.activeAtNanos = nowNanos; // asked once per idle timeout at most
+			this.producer.disconnectInBackground();
+		}
 	}
 
 	/** The client's metrics keyed {@code group:name} plus non-client-id tags, sorted for readability. */

@@ -60,6 +60,11 @@ final class Transactions {
 		return this.enabled;
 	}
 
+	/** Whether any thread runs a transaction now. */
+	boolean isOpen() {
+		return this.lock.isLocked();
+	}
+
 	boolean isOpenOnThisThread() {
 		return this.lock.isHeldByCurrentThread();
 	}

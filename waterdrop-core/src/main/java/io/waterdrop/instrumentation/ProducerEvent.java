@@ -56,6 +56,22 @@ public sealed interface ProducerEvent extends Event {
 		}
 	}
 
+	/** {@code producer.disconnecting}: an idle producer is closing its Kafka client. */
+	record Disconnecting(String producerId) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "producer.disconnecting";
+		}
+	}
+
+	/** {@code producer.disconnected}: the Kafka client is closed; the next message connects again. */
+	record Disconnected(String producerId) implements ProducerEvent {
+		@Override
+		public String name() {
+			return "producer.disconnected";
+		}
+	}
+
 	/** {@code producer.closing}: close began; new messages are refused from now on. */
 	record Closing(String producerId) implements ProducerEvent {
 		@Override

@@ -50,6 +50,8 @@ import io.waterdrop.polling.PollingMode;
  * <li>{@code waterdrop.messages.failed} (counter, tag {@code error} = simple class name of Kafka's exception).</li>
  * <li>{@code waterdrop.messages.purged} (counter): removed undelivered by a forced close.</li>
  * <li>{@code waterdrop.messages.inflight} (gauge): accepted, report not yet dispatched.</li>
+ * <li>{@code waterdrop.producer.connected} (gauge): 1 while the producer holds a Kafka client, 0 while it is
+ * disconnected (idle) or not yet connected; summed over producers, the Kafka clients in use.</li>
  * <li>{@code waterdrop.reports.pending} (gauge): reports received from Kafka, waiting for the polling thread.</li>
  * <li>{@code waterdrop.delivery.latency} (timer): from the produce call to the acknowledgement's dispatch;
  * percentiles and histograms can be published through Micrometer's distribution settings.</li>
@@ -173,6 +175,12 @@ public final class WaterDropMetrics implements MeterBinder {
 			this.meters.add(Gauge.builder("waterdrop.messages.inflight", this.producer, Producer::inFlight)
 				.tags(this.tags)
 				.description("Messages accepted whose report has not been dispatched")
+				.register(this.registry));
+			this.meters.add(Gauge
+				.builder("waterdrop.producer.connected", this.producer,
+						(p) -> (p.status() == ProducerStatus.CONNECTED) ? 1 : 0)
+				.tags(this.tags)
+				.description("Whether the producer holds a Kafka client (1) or not (0)")
 				.register(this.registry));
 			this.meters.add(Gauge.builder("waterdrop.reports.pending", this.producer, Producer::queueSize)
 				.tags(this.tags)

@@ -1,0 +1,150 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+import static org.awaitility.Awaitility.await;
+
+/** Idle disconnect: the Kafka client goes, the producer stays, the next message connects again. */
+@Timeout(60)
+class DisconnectTests {
+
+	private final List<Producer> producers = new CopyOnWriteArrayList<>();
+
+	private final List<MisbehavingKafka> clients = new CopyOnWriteArrayList<>();
+
+	private final List<String> events = new CopyOnWriteArrayList<>();
+
+	@AfterEach
+	void closeAll() {
+		this.producers.forEach(Producer::closeForcefully);
+	}
+
+	private Producer producer(ProducerConfig.Builder settings) {
+		Producer producer = new Producer(settings.id(TestProducers.uniqueId("disconnect"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.listener((event) -> {
+				if (event.name().startsWith("producer.")) {
+					this.events.add(event.name());
+				}
+			})
+			.clientFactory((properties) -> {
+				MisbehavingKafka client = new MisbehavingKafka();
+				this.clients.add(client);
+				return client;
+			})
+			.build());
+		this.producers.add(producer);
+		return producer;
+	}
+
+	@Test
+	void idleProducerDisconnectsAndTheNextMessageConnectsAgain() {
+		Producer producer = producer(ProducerConfig.builder());
+		SimpleMeterRegistry registry = new SimpleMeterRegistry();
+		new WaterDropMetrics(List.of(producer), List.of()).bindTo(registry);
+		producer.produceSync(Message.of("fine", "before"));
+		assertThat(registry.get("waterdrop.producer.connected").gauge().value()).isEqualTo(1);
+
+		producer.disconnect();
+
+		assertThat(producer.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+		assertThat(this.clients).singleElement().satisfies((client) -> assertThat(client.closed()).isTrue());
+		assertThat(registry.get("waterdrop.producer.connected").gauge().value()).isZero();
+		assertThat(producer.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+		assertThat(this.clients).hasSize(2);
+		assertThat(this.clients.get(1).history()).hasSize(1);
+		assertThat(this.events).containsSubsequence("producer.connected", "producer.disconnecting",
+				"producer.disconnected", "producer.configured", "producer.connected");
+	}
+
+	@Test
+	void disconnectIsRefusedWithItsReasonWhenNotIdle() {
+		Producer producer = producer(ProducerConfig.builder());
+		assertThatIllegalStateException().isThrownBy(producer::disconnect).withMessageContaining("configured");
+		producer.produceAsync(Message.of("pending", "in flight"));
+		assertThatIllegalStateException().isThrownBy(producer::disconnect).withMessageContaining("in flight");
+		this.clients.get(0).failAppended(new RuntimeException("done (simulated)"));
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
+		producer.buffer(Message.of("fine", "buffered"));
+		assertThatIllegalStateException().isThrownBy(producer::disconnect).withMessageContaining("buffered");
+		producer.flushSync();
+		producer.disconnect();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+	}
+
+	@Test
+	void idleTimeoutDisconnectsThroughThePollersPeriodicWork() {
+		Poller poller = new Poller(PollerConfig.named("idle").withPollTimeout(Duration.ofMillis(20)));
+		Producer producer = producer(ProducerConfig.builder().poller(poller).idleDisconnectTimeout(Duration.ofMillis(50)));
+		producer.produceSync(Message.of("fine", "once"));
+
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.DISCONNECTED);
+		assertThat(this.clients.get(0).closed()).isTrue();
+		assertThat(producer.produceSync(Message.of("fine", "again")).topic()).isEqualTo("fine");
+		assertThat(this.clients).hasSize(2);
+	}
+
+	/** Senders racing disconnects: every message is accepted (connecting again as needed) and reported once. */
+	@RepeatedTest(10)
+	void sendersRacingDisconnectsLoseNothing() throws Exception {
+		Producer producer = producer(ProducerConfig.builder());
+		producer.connect();
+		AtomicBoolean sending = new AtomicBoolean(true);
+		AtomicInteger disconnects = new AtomicInteger();
+		Thread disconnector = new Thread(() -> {
+			while (sending.get()) {
+				if (producer.disconnectIfIdle() == null) {
+					disconnects.incrementAndGet();
+				}
+				Thread.onSpinWait();
+			}
+		});
+		disconnector.start();
+		AtomicInteger callbacks = new AtomicInteger();
+		List<Thread> senders = new ArrayList<>();
+		for (int t = 0; t < 2; t++) {
+			Thread sender = new Thread(() -> {
+				for (int i = 0; i < 500; i++) {
+					producer.produceAsync(Message.of("fine", "m"), (report, failure) -> callbacks.incrementAndGet());
+					if (i % 50 == 0) {
+						producer.produceSync(Message.of("fine", "sync"));
+					}
+				}
+			});
+			senders.add(sender);
+			sender.start();
+		}
+		for (Thread sender : senders) {
+			sender.join();
+		}
+		sending.set(false);
+		disconnector.join();
+		producer.close(Duration.ofSeconds(30));
+
+		assertThat(callbacks).hasValue(1_000);
+		assertThat(producer.stats().acknowledged()).isEqualTo(1_020);
+		assertThat(producer.stats().failed()).isZero();
+		assertThat(this.clients).hasSize(disconnects.get() + 1);
+		assertThat(this.clients).allSatisfy((client) -> assertThat(client.closed()).isTrue());
+	}
+
+}
