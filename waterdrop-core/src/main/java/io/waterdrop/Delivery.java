@@ -70,6 +70,9 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 	/** When the message was produced; only taken while a latency meter or listener wants it, else 0. */
 	final long producedNanos;
 
+	/** Which of the producer's Kafka clients it was handed to (they are replaced by reloads). */
+	final int clientGeneration;
+
 	private RecordMetadata metadata;
 
 	private Exception error;
@@ -86,11 +89,13 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 	/** Created only when somebody waits or asks for a future. */
 	private volatile CompletableFuture<DeliveryReport> future;
 
-	Delivery(Producer producer, Message message, DeliveryCallback callback, long producedNanos) {
+	Delivery(Producer producer, Message message, DeliveryCallback callback, long producedNanos,
+			int clientGeneration) {
 		this.producer = producer;
 		this.message = message;
 		this.callback = callback;
 		this.producedNanos = producedNanos;
+		this.clientGeneration = clientGeneration;
 	}
 
 	private boolean claim() {

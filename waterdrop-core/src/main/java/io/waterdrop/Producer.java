@@ -15,7 +15,11 @@ import java.util.function.Supplier;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.InvalidPidMappingException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TransactionAbortedException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -138,6 +142,17 @@ public final class Producer implements AutoCloseable {
 
 	private volatile State state = State.CONFIGURED;
 
+	/** Counts the Kafka clients this producer has had; a report names the one its message went to. */
+	private volatile int clientGeneration;
+
+	/** A rebuild after a fatal error of an idempotent producer is under way. */
+	private final java.util.concurrent.atomic.AtomicBoolean reloading = new java.util.concurrent.atomic.AtomicBoolean();
+
+	/** Rebuilds after fatal errors since the last acknowledged message, and the acknowledgements seen then. */
+	private int idempotentReloadsInARow;
+
+	private long acknowledgedAtLastReload;
+
 	/** Set while WaterDrop closes a client at once on purpose (forced close, purge). */
 	private volatile boolean purgeUnderWay;
 
@@ -223,6 +238,87 @@ public final class Producer implements AutoCloseable {
 	/** Swaps in a rebuilt client; only {@link Transactions} does this, holding the transaction lock. */
 	void replaceClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement) {
 		this.client = replacement;
+		this.clientGeneration++;
+	}
+
+	/**
+	 * An idempotent (non-transactional) producer's Kafka client hit a fatal error: Kafka fails every later
+	 * send of that client. With {@code reload-on-idempotent-fatal-error} the client is rebuilt on a thread of
+	 * its own (once per client, at most {@code max-reload-attempts} times without an acknowledgement between,
+	 * {@code reload-backoff} apart); the messages the broken client held each get their failed report, and
+	 * later messages go to the new client. Called from the polling thread or a sender.
+	 */
+	void reloadAfterFatalError(int generation, Throwable error) {
+		if (this.transactions.enabled() || !this.config.reloadOnIdempotentFatalError()
+				|| !isIdempotentFatal(error) || generation != this.clientGeneration
+				|| !this.reloading.compareAndSet(false, true)) {
+			return;
+		}
+		DISCONNECTS.execute(() -> {
+			try {
+				reloadIdempotent(generation, error);
+			}
+			finally {
+				this.reloading.set(false);
+			}
+		});
+	}
+
+	/**
+	 * The errors that put an idempotent producer's transaction manager in its fatal state (Kafka 4.1's
+	 * {@code TransactionManager}), reported directly or as the cause of "in an error state". Errors a new
+	 * client would meet again (a topic's authorization) are not among them.
+	 */
+	private static boolean isIdempotentFatal(Throwable error) {
+		for (Throwable current = error; current != null; current = current.getCause()) {
+			if (current instanceof ClusterAuthorizationException || current instanceof UnsupportedVersionException
+					|| current instanceof InvalidPidMappingException || current instanceof ProducerFencedException) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private void reloadIdempotent(int generation, Throwable cause) {
+		this.lifecycleLock.lock();
+		try {
+			if (this.state != State.CONNECTED || generation != this.clientGeneration) {
+				return;
+			}
+			long acknowledged = this.stats.acknowledged();
+			if (acknowledged > this.acknowledgedAtLastReload) {
+				this.idempotentReloadsInARow = 0;
+			}
+			if (this.idempotentReloadsInARow >= this.config.maxReloadAttempts()) {
+				logger.error("Producer '{}' rebuilt its Kafka client {} time(s) without an acknowledgement in between "
+						+ "and gives up (max-reload-attempts); close it and create a new one", id(),
+						this.idempotentReloadsInARow, cause);
+				return;
+			}
+			if (this.idempotentReloadsInARow > 0) {
+				java.util.concurrent.locks.LockSupport.parkNanos(this.config.reloadBackoff().toNanos());
+			}
+			this.idempotentReloadsInARow++;
+			this.acknowledgedAtLastReload = acknowledged;
+			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
+			org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement;
+			try {
+				replacement = this.transactions.newClient();
+			}
+			catch (RuntimeException ex) {
+				logger.warn("Producer '{}' could not rebuild its Kafka client; the next fatal error tries again", id(), ex);
+				return;
+			}
+			org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.client;
+			replaceClient(replacement);
+			if (closeClient(old, Duration.ZERO)) {
+				Thread.currentThread().interrupt();
+			}
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+		this.monitor.publish(new ProducerEvent.Reloaded(id(), cause));
 	}
 
 	/**
@@ -378,7 +474,7 @@ public final class Producer implements AutoCloseable {
 			if (this.state == State.CONNECTED) {
 				org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement = this.transactions.newClient();
 				org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.client;
-				this.client = replacement;
+				replaceClient(replacement);
 				this.purgeUnderWay = true;
 				try {
 					if (closeClient(old, Duration.ZERO)) { // fails its unsent records before returning
@@ -429,6 +525,7 @@ public final class Producer implements AutoCloseable {
 	private void reconnect() {
 		this.monitor.publish(new ProducerEvent.Configured(id()));
 		this.client = this.transactions.newClient();
+		this.clientGeneration++;
 		this.state = State.CONNECTED;
 		this.monitor.publish(new ProducerEvent.Connected(id()));
 	}
@@ -740,7 +837,7 @@ public final class Producer implements AutoCloseable {
 	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
 			DeliveryCallback callback, boolean relayed) {
 		Delivery delivery = new Delivery(this, message, callback,
-				this.monitor.wants(WANTS_LATENCY) ? System.nanoTime() : 0);
+				this.monitor.wants(WANTS_LATENCY) ? System.nanoTime() : 0, this.clientGeneration);
 		try {
 			if (relayed) {
 				relay().execute(() -> sendFromRelay(message, record, delivery));
@@ -757,6 +854,7 @@ public final class Producer implements AutoCloseable {
 			if (ex instanceof Error error) {
 				throw error;
 			}
+			reloadAfterFatalError(delivery.clientGeneration, ex);
 			State now = this.state;
 			if (now != State.CONNECTED) {
 				throw new ProducerClosedException(id(), now.status);

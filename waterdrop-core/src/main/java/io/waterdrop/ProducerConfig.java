@@ -103,6 +103,8 @@ public final class ProducerConfig {
 
 	private final Duration idleDisconnectTimeout;
 
+	private final boolean reloadOnIdempotentFatalError;
+
 	private final Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory;
 
 	private ProducerConfig(Builder builder) {
@@ -129,6 +131,7 @@ public final class ProducerConfig {
 		this.maxAttemptsOnTransactionCommand = builder.maxAttemptsOnTransactionCommand;
 		this.listeners = List.copyOf(builder.listeners);
 		this.idleDisconnectTimeout = builder.idleDisconnectTimeout;
+		this.reloadOnIdempotentFatalError = builder.reloadOnIdempotentFatalError;
 		this.clientFactory = builder.clientFactory;
 		validate();
 	}
@@ -315,6 +318,15 @@ public final class ProducerConfig {
 	}
 
 	/**
+	 * Whether an idempotent (non-transactional) producer rebuilds its Kafka client after a fatal error such as
+	 * an authorization or unsupported-version error (false), as Ruby WaterDrop's
+	 * {@code reload_on_idempotent_fatal_error}; {@link #maxReloadAttempts()} and {@link #reloadBackoff()} apply.
+	 */
+	public boolean reloadOnIdempotentFatalError() {
+		return this.reloadOnIdempotentFatalError;
+	}
+
+	/**
 	 * Fatal errors after which a transactional producer is not rebuilt although
 	 * {@link #reloadOnTransactionFatalError()} is on (found in the cause chain, subclasses included). By
 	 * default being fenced: a newer instance with the same {@code transactional.id} exists, and rebuilding
@@ -418,6 +430,8 @@ public final class ProducerConfig {
 		private final List<EventListener> listeners = new ArrayList<>();
 
 		private Duration idleDisconnectTimeout = Duration.ZERO;
+
+		private boolean reloadOnIdempotentFatalError;
 
 		private Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory = KafkaProducer::new;
 
@@ -531,6 +545,11 @@ public final class ProducerConfig {
 
 		public Builder reloadBackoff(Duration reloadBackoff) {
 			this.reloadBackoff = reloadBackoff;
+			return this;
+		}
+
+		public Builder reloadOnIdempotentFatalError(boolean reloadOnIdempotentFatalError) {
+			this.reloadOnIdempotentFatalError = reloadOnIdempotentFatalError;
 			return this;
 		}
 

@@ -131,6 +131,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 					+ id() + "': " + error, message, error);
 			this.failed++;
 			delivery.finish(failure);
+			this.producer.reloadAfterFatalError(delivery.clientGeneration, error);
 			if (this.monitor.wants(WANTS_ERROR)) {
 				this.monitor.publish(
 						new ProducerEvent.ErrorOccurred(id(), ErrorType.DELIVERY, failure, message, message.label()));

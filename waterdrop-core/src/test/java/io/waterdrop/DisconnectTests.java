@@ -7,6 +7,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
@@ -14,15 +15,20 @@ import org.junit.jupiter.api.Timeout;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
+import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-/** Idle disconnect: the Kafka client goes, the producer stays, the next message connects again. */
+/**
+ * Idle disconnect (the Kafka client goes, the producer stays, the next message connects again) and the
+ * idempotent producer's rebuild after a fatal error.
+ */
 @Timeout(60)
 class DisconnectTests {
 
@@ -103,6 +109,40 @@ class DisconnectTests {
 		assertThat(this.clients).hasSize(2);
 	}
 
+	/** An idempotent producer whose client hit a fatal error rebuilds it once, and goes on. */
+	@RepeatedTest(5)
+	void idempotentProducerRebuildsItsClientAfterAFatalErrorOnce() {
+		Producer producer = producer(ProducerConfig.builder().reloadOnIdempotentFatalError(true));
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+		List<DeliveryHandle> failing = new ArrayList<>();
+		for (int i = 0; i < 10; i++) {
+			failing.add(producer.produceAsync(Message.of("cluster-unauthorized", "m-" + i)));
+		}
+		assertThat(failing).allSatisfy((handle) -> assertThatThrownBy(handle::await)
+			.hasCauseInstanceOf(ClusterAuthorizationException.class));
+
+		await().atMost(Duration.ofSeconds(30)).until(() -> reloads.size() == 1);
+		assertThat(producer.produceSync(Message.of("fine", "on the new client")).topic()).isEqualTo("fine");
+		producer.close(Duration.ofSeconds(30));
+		assertThat(reloads).singleElement()
+			.satisfies((reload) -> assertThat(reload.cause()).isInstanceOf(ClusterAuthorizationException.class));
+		assertThat(this.clients).hasSize(2);
+		assertThat(this.clients.get(0).closed()).isTrue();
+		assertThat(this.clients.get(1).history()).hasSize(1);
+		assertThat(producer.stats().failed()).isEqualTo(10);
+		assertThat(producer.stats().acknowledged()).isEqualTo(1);
+	}
+
+	@Test
+	void withoutReloadingAFatalErrorLeavesTheClientInPlace() {
+		Producer producer = producer(ProducerConfig.builder());
+		assertThatThrownBy(() -> producer.produceSync(Message.of("cluster-unauthorized", "m")))
+			.hasCauseInstanceOf(ClusterAuthorizationException.class);
+		producer.close(Duration.ofSeconds(30));
+		assertThat(this.clients).hasSize(1);
+	}
+
 	/** Senders racing disconnects: every message is accepted (connecting again as needed) and reported once. */
 	@RepeatedTest(10)
 	void sendersRacingDisconnectsLoseNothing() throws Exception {
@@ -138,12 +178,14 @@ class DisconnectTests {
 		}
 		sending.set(false);
 		disconnector.join();
+		// Every disconnect but a last one after the final send was followed by a connect with a new client.
+		int expectedClients = disconnects.get() + ((producer.status() == ProducerStatus.CONNECTED) ? 1 : 0);
 		producer.close(Duration.ofSeconds(30));
 
 		assertThat(callbacks).hasValue(1_000);
 		assertThat(producer.stats().acknowledged()).isEqualTo(1_020);
 		assertThat(producer.stats().failed()).isZero();
-		assertThat(this.clients).hasSize(disconnects.get() + 1);
+		assertThat(this.clients).hasSize(expectedClients);
 		assertThat(this.clients).allSatisfy((client) -> assertThat(client.closed()).isTrue());
 	}
 

@@ -14,6 +14,7 @@ import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -30,6 +31,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <li>{@code callback-then-throw}: calls back with a metadata timeout, then throws
  * {@code IllegalStateException} (an invalid transition in the transaction manager).</li>
  * <li>{@code error}: {@code send} throws an {@link Error}.</li>
+ * <li>{@code cluster-unauthorized}: fails with {@code ClusterAuthorizationException}, a fatal error of an
+ * idempotent producer.</li>
  * <li>{@code pending}: appended; completed by {@link #failAppended} or a forced close, which fails every
  * other record with "closed forcefully" and the rest with a delivery timeout.</li>
  * <li>{@code blocking}: {@code send} blocks until {@link #unblock()} (metadata or buffer wait), then
@@ -69,6 +72,11 @@ final class MisbehavingKafka extends MockProducer<byte[], byte[]> {
 						"Invalid transition attempted from state UNINITIALIZED to state ABORTABLE_ERROR (simulated)");
 			}
 			case "error" -> throw new StackOverflowError("simulated");
+			case "cluster-unauthorized" -> {
+				ClusterAuthorizationException fatal = new ClusterAuthorizationException("not authorized (simulated)");
+				callback.onCompletion(null, fatal);
+				return CompletableFuture.failedFuture(fatal);
+			}
 			case "pending" -> {
 				this.appended.add(callback);
 				return new CompletableFuture<>();
