@@ -73,6 +73,9 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 	/** Which of the producer's Kafka clients it was handed to (they are replaced by reloads). */
 	final int clientGeneration;
 
+	/** What the producer's {@code DeliveryObserver} returned for this message; {@code null} without one. */
+	Object observation;
+
 	private RecordMetadata metadata;
 
 	private Exception error;

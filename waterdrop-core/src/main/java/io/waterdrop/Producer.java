@@ -23,6 +23,7 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.waterdrop.instrumentation.DeliveryObserver;
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.Monitor;
 import io.waterdrop.instrumentation.ProducerEvent;
@@ -838,6 +839,10 @@ public final class Producer implements AutoCloseable {
 			DeliveryCallback callback, boolean relayed) {
 		Delivery delivery = new Delivery(this, message, callback,
 				this.monitor.wants(WANTS_LATENCY) ? System.nanoTime() : 0, this.clientGeneration);
+		DeliveryObserver observer = this.config.observer();
+		if (observer != null) {
+			delivery.observation = observeSend(observer, message, record);
+		}
 		try {
 			if (relayed) {
 				relay().execute(() -> sendFromRelay(message, record, delivery));
@@ -851,6 +856,9 @@ public final class Producer implements AutoCloseable {
 				return delivery; // Kafka called back already: that report is this message's outcome
 			}
 			releaseSlots(1);
+			if (observer != null) {
+				observeOutcome(observer, delivery.observation, null, ex);
+			}
 			if (ex instanceof Error error) {
 				throw error;
 			}
@@ -863,6 +871,26 @@ public final class Producer implements AutoCloseable {
 					+ record.topic() + "': " + ex, message, ex);
 		}
 		return delivery;
+	}
+
+	private Object observeSend(DeliveryObserver observer, Message message, ProducerRecord<byte[], byte[]> record) {
+		try {
+			return observer.beforeSend(id(), message, record);
+		}
+		catch (RuntimeException ex) {
+			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, message, message.label()));
+			return null;
+		}
+	}
+
+	/** Hands a message's outcome to the observer; its failure is reported, never thrown. */
+	void observeOutcome(DeliveryObserver observer, Object observation, DeliveryReport report, Throwable error) {
+		try {
+			observer.afterOutcome(observation, report, error);
+		}
+		catch (RuntimeException ex) {
+			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, null, null));
+		}
 	}
 
 	/** A send on the relay's thread; a refusal there becomes the message's (failed) report. */

@@ -16,6 +16,7 @@ import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
 
+import io.waterdrop.instrumentation.DeliveryObserver;
 import io.waterdrop.instrumentation.EventListener;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
@@ -105,6 +106,8 @@ public final class ProducerConfig {
 
 	private final boolean reloadOnIdempotentFatalError;
 
+	private final DeliveryObserver observer;
+
 	private final Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory;
 
 	private ProducerConfig(Builder builder) {
@@ -132,6 +135,7 @@ public final class ProducerConfig {
 		this.listeners = List.copyOf(builder.listeners);
 		this.idleDisconnectTimeout = builder.idleDisconnectTimeout;
 		this.reloadOnIdempotentFatalError = builder.reloadOnIdempotentFatalError;
+		this.observer = builder.observer;
 		this.clientFactory = builder.clientFactory;
 		validate();
 	}
@@ -362,6 +366,11 @@ public final class ProducerConfig {
 		return this.idleDisconnectTimeout;
 	}
 
+	/** Observes every message from send to outcome (tracing); {@code null} when none is set. */
+	public DeliveryObserver observer() {
+		return this.observer;
+	}
+
 	/** Listeners subscribed to every event of the producer from its creation on ({@code producer.created} too). */
 	public List<EventListener> listeners() {
 		return this.listeners;
@@ -432,6 +441,8 @@ public final class ProducerConfig {
 		private Duration idleDisconnectTimeout = Duration.ZERO;
 
 		private boolean reloadOnIdempotentFatalError;
+
+		private DeliveryObserver observer;
 
 		private Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory = KafkaProducer::new;
 
@@ -545,6 +556,12 @@ public final class ProducerConfig {
 
 		public Builder reloadBackoff(Duration reloadBackoff) {
 			this.reloadBackoff = reloadBackoff;
+			return this;
+		}
+
+		/** Observes every message from send to outcome, e.g. to trace it across Kafka. */
+		public Builder observer(DeliveryObserver observer) {
+			this.observer = observer;
 			return this;
 		}
 

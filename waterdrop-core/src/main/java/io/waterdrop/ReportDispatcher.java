@@ -7,6 +7,7 @@ import java.util.TreeMap;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 
+import io.waterdrop.instrumentation.DeliveryObserver;
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.Monitor;
 import io.waterdrop.instrumentation.ProducerEvent;
@@ -45,6 +46,8 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	private final long slowCallbackNanos;
 
+	private final DeliveryObserver observer;
+
 	private final long statisticsIntervalNanos;
 
 	private long nextStatisticsNanos;
@@ -74,6 +77,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		this.monitor = producer.monitor();
 		this.stats = producer.stats();
 		this.slowCallbackNanos = producer.config().slowCallbackThreshold().toNanos();
+		this.observer = producer.config().observer();
 		this.statisticsIntervalNanos = producer.config().statisticsInterval().toNanos();
 		this.nextStatisticsNanos = System.nanoTime() + this.statisticsIntervalNanos;
 		this.idleDisconnectNanos = producer.config().idleDisconnectTimeout().toNanos();
@@ -138,6 +142,10 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			}
 		}
 		runCallback(delivery, failure);
+		if (this.observer != null) {
+			this.producer.observeOutcome(this.observer, delivery.observation,
+					(failure == null) ? delivery.report() : null, failure);
+		}
 		long end = System.nanoTime();
 		long took = end - startNanos;
 		this.dispatchNanos += took;

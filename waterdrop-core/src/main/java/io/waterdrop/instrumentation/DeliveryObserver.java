@@ -1,0 +1,32 @@
+package io.waterdrop.instrumentation;
+
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+import io.waterdrop.DeliveryReport;
+import io.waterdrop.Message;
+
+/**
+ * Observes each message from its send to its outcome, for tracing: {@link #beforeSend} may start a span and
+ * write its context into the record's headers, {@link #afterOutcome} ends it. A producer has at most one
+ * observer ({@code ProducerConfig.Builder#observer}); without one, the hot path does nothing for it.
+ * <p>
+ * Threading: {@code beforeSend} runs on the producing thread, just before the record is handed to Kafka;
+ * {@code afterOutcome} runs once per sent message, on the polling thread when its report is dispatched, or
+ * on the producing thread when Kafka refused the record. Both must be quick and must not throw; an exception
+ * is reported as {@code error.occurred} and otherwise ignored.
+ */
+public interface DeliveryObserver {
+
+	/**
+	 * A message is about to be sent as {@code record} (its headers may still be added to).
+	 * @return what {@link #afterOutcome} gets back for this message, e.g. the started observation
+	 */
+	Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record);
+
+	/**
+	 * The message's outcome: {@code report} when acknowledged, else {@code error} (a delivery failure, a
+	 * purge, or Kafka's refusal of the send).
+	 */
+	void afterOutcome(Object observation, DeliveryReport report, Throwable error);
+
+}
