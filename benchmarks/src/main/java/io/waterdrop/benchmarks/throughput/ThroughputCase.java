@@ -5,7 +5,7 @@ import io.waterdrop.benchmarks.clients.ClientKind;
 /**
  * One cell of the producers × client table.
  *
- * @param kind the client library
+ * @param kind the client
  * @param producers how many producers send at once, each from its own thread
  */
 record ThroughputCase(ClientKind kind, int producers) {

@@ -5,68 +5,116 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
-import io.waterdrop.benchmarks.clients.DeliveryCounter;
+import io.waterdrop.benchmarks.clients.ClientKind;
+import io.waterdrop.benchmarks.clients.DeliveryListener;
 import io.waterdrop.benchmarks.clients.ProducerFleet;
 import io.waterdrop.benchmarks.support.ClientSettings;
+import io.waterdrop.benchmarks.support.CpuWork;
 import io.waterdrop.benchmarks.support.Resources;
 import io.waterdrop.benchmarks.support.Threads;
 
 /**
- * One run of one case: N producers, each driven by its own platform thread (a worker with its own
- * producer), each sending M messages with an asynchronous send and an inline counting callback. The clock
- * runs from the moment all senders are released until the last report has reached its callback.
+ * One throughput trial: N producers, each driven by its own platform thread, each sending asynchronously
+ * until the {@link TrialLimit} with at most a window of messages in flight ({@link SendWindow}); every
+ * report goes to a counting callback, after optional CPU work ({@link CpuWork}). The clock, the allocation
+ * count and the CPU time run from the moment all senders are released until the last report has reached
+ * its callback.
  */
-final class ThroughputTrial {
+public final class ThroughputTrial {
 
+	/** Long enough for a 100-producer fleet with 50 µs callbacks to drain its windows on a busy machine. */
 	private static final Duration DELIVERY_TIMEOUT = Duration.ofMinutes(5);
 
 	private final ClientSettings settings;
 
-	private final int messages;
+	private final TrialLimit limit;
+
+	private final int window;
 
 	private final byte[] payload;
 
-	ThroughputTrial(ClientSettings settings, int messages, byte[] payload) {
+	/** @param window messages each producer may have in flight */
+	public ThroughputTrial(ClientSettings settings, TrialLimit limit, int window, byte[] payload) {
 		this.settings = settings;
-		this.messages = messages;
+		this.limit = limit;
+		this.window = window;
 		this.payload = payload;
 	}
 
-	ThroughputResult run(ThroughputCase c) {
+	/**
+	 * Opens a fleet, primes it, runs one measurement and closes it.
+	 * @param callbackIterations {@link CpuWork} loop iterations every callback runs (0 for none)
+	 */
+	public ThroughputResult run(ClientKind kind, int producers, String topic, long callbackIterations) {
 		Resources.Snapshot before = Resources.snapshot();
-		try (ProducerFleet fleet = c.kind().open(this.settings, c.producers(), c.topic(), null)) {
+		try (ProducerFleet fleet = kind.open(this.settings, producers, topic, null)) {
 			fleet.prime(this.payload);
-			List<DeliveryCounter> counters = new ArrayList<>();
-			List<Thread> senders = new ArrayList<>();
-			CountDownLatch start = new CountDownLatch(1);
-			for (int i = 0; i < c.producers(); i++) {
-				DeliveryCounter counter = new DeliveryCounter(this.messages);
-				counters.add(counter);
-				int index = i;
-				senders.add(Thread.ofPlatform().name("bench-sender-" + i).start(() -> {
-					Threads.await(start);
-					try {
-						for (int m = 0; m < this.messages; m++) {
-							fleet.sendAsync(index, this.payload, counter);
-						}
-					}
-					catch (RuntimeException ex) {
-						counter.abort(ex);
-					}
-				}));
-			}
-			long allocatedBefore = Resources.allocatedBytes();
-			long started = System.nanoTime();
-			start.countDown();
-			counters.forEach((counter) -> counter.await(DELIVERY_TIMEOUT));
-			long elapsed = System.nanoTime() - started;
-			long allocated = Resources.allocatedBytes() - allocatedBefore;
-			Threads.join(senders);
-			int clientThreads = Resources.peakThreads() - before.liveThreads() - c.producers();
+			Measurement measurement = measure(fleet, callbackIterations);
+			long rss = Resources.rss();
+			int liveThreads = Resources.peakThreads();
 			Resources.Snapshot after = Resources.snapshot();
-			long total = (long) c.producers() * this.messages;
-			return new ThroughputResult(total / (elapsed / 1e9), clientThreads, after.heapBytes() - before.heapBytes(),
-					(before.rssBytes() < 0) ? -1 : after.rssBytes() - before.rssBytes(), (double) allocated / total);
+			return new ThroughputResult(measurement, liveThreads - before.liveThreads() - producers, liveThreads, rss,
+					(before.rssBytes() < 0 || after.rssBytes() < 0) ? -1 : after.rssBytes() - before.rssBytes(),
+					after.heapBytes() - before.heapBytes());
+		}
+	}
+
+	/** One timed run with an open, primed fleet (the profiler's entry point: it records only this). */
+	public Measurement measure(ProducerFleet fleet, long callbackIterations) {
+		int producers = fleet.size();
+		List<SendWindow> windows = new ArrayList<>();
+		List<Thread> senders = new ArrayList<>();
+		CountDownLatch start = new CountDownLatch(1);
+		for (int i = 0; i < producers; i++) {
+			SendWindow window = new SendWindow(this.window);
+			windows.add(window);
+			DeliveryListener listener = (callbackIterations == 0) ? window : (error) -> {
+				CpuWork.run(callbackIterations);
+				window.delivered(error);
+			};
+			int index = i;
+			senders.add(Thread.ofPlatform()
+				.name("bench-sender-" + i)
+				.start(() -> send(fleet, index, window, listener, start)));
+		}
+		long allocatedBefore = Resources.allocatedBytes();
+		long cpuBefore = Resources.cpuNanos();
+		long started = System.nanoTime();
+		start.countDown();
+		Threads.join(senders);
+		long lastDelivery = started;
+		for (SendWindow window : windows) {
+			lastDelivery = Math.max(lastDelivery, window.awaitAll(DELIVERY_TIMEOUT));
+		}
+		long cpu = Resources.cpuNanos() - cpuBefore;
+		long allocated = Resources.allocatedBytes() - allocatedBefore;
+		long messages = windows.stream().mapToLong(SendWindow::total).sum();
+		return new Measurement(messages, lastDelivery - started, allocated, cpu);
+	}
+
+	private void send(ProducerFleet fleet, int index, SendWindow window, DeliveryListener listener,
+			CountDownLatch start) {
+		long sent = 0;
+		try {
+			Threads.await(start);
+			long startedNanos = System.nanoTime();
+			long max = this.limit.maxMessages();
+			sending: while (sent < max) {
+				long room = Math.min(window.room(sent, DELIVERY_TIMEOUT), max - sent);
+				for (long i = 0; i < room; i++) {
+					fleet.sendAsync(index, this.payload, listener);
+					sent++;
+					if (sent % TrialLimit.CLOCK_CHECK_INTERVAL == 0 && this.limit.timeUp(startedNanos)) {
+						break sending;
+					}
+				}
+			}
+		}
+		catch (RuntimeException ex) {
+			window.abort(ex);
+		}
+		finally {
+			window.finish(sent);
 		}
 	}
 
