@@ -71,11 +71,6 @@ final class KafkaTemplateFleet implements ProducerFleet {
 	}
 
 	@Override
-	public String instrumentation() {
-		return (this.metrics != null) ? this.metrics.meterCount() + " meters" : "none";
-	}
-
-	@Override
 	public void close() {
 		this.factories.forEach(DefaultKafkaProducerFactory::destroy);
 		if (this.metrics != null) {

@@ -25,11 +25,6 @@ public interface ProducerFleet extends AutoCloseable {
 	/** Sends a message with producer {@code index} and waits for its delivery report; throws if it failed. */
 	void sendSync(int index, byte[] payload);
 
-	/** What instrumentation is bound, for progress lines: {@code none}, or how many meters exist. */
-	default String instrumentation() {
-		return "none";
-	}
-
 	/** Closes every producer, waiting for what is in flight. */
 	@Override
 	void close();

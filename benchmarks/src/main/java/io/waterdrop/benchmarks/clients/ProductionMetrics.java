@@ -64,11 +64,6 @@ final class ProductionMetrics implements AutoCloseable {
 		return new MicrometerProducerListener<>(this.registry, new ConcurrentTaskScheduler(this.rescans));
 	}
 
-	/** How many meters are registered: proof that the instrumentation is on, for tests and logs. */
-	int meterCount() {
-		return this.registry.getMeters().size();
-	}
-
 	@Override
 	public void close() {
 		this.clientMetrics.forEach(KafkaClientMetrics::close);

@@ -69,11 +69,6 @@ final class WaterDropFleet implements ProducerFleet {
 	}
 
 	@Override
-	public String instrumentation() {
-		return (this.metrics != null) ? this.metrics.meterCount() + " meters" : "none";
-	}
-
-	@Override
 	public void close() {
 		this.producers.forEach(Producer::close);
 		if (this.mode == PollingMode.FD) {
