@@ -5,6 +5,7 @@ import java.awt.Color;
 import java.awt.Font;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.DecimalFormat;
 
@@ -113,6 +114,7 @@ public final class BarChart {
 		renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 9));
 		renderer.setDefaultItemLabelsVisible(true);
 		try {
+			Files.createDirectories(file.toAbsolutePath().getParent());
 			ChartUtils.saveChartAsPNG(file.toFile(), chart, 1000, (orientation == PlotOrientation.HORIZONTAL) ? 600 : 520);
 		}
 		catch (IOException ex) {
