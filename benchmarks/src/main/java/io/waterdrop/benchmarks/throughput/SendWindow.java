@@ -87,6 +87,11 @@ final class SendWindow implements DeliveryListener {
 		}
 	}
 
+	/** Reports delivered so far. */
+	long delivered() {
+		return this.delivered.get();
+	}
+
 	/** Messages sent, once the sender has stopped. */
 	long total() {
 		return this.total;

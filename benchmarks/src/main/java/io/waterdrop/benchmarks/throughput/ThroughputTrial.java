@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.locks.LockSupport;
 
 import io.waterdrop.benchmarks.clients.ClientKind;
 import io.waterdrop.benchmarks.clients.DeliveryListener;
@@ -16,9 +17,8 @@ import io.waterdrop.benchmarks.support.Threads;
 /**
  * One throughput trial: N producers, each driven by its own platform thread, each sending asynchronously
  * until the {@link TrialLimit} with at most a window of messages in flight ({@link SendWindow}); every
- * report goes to a counting callback, after optional CPU work ({@link CpuWork}). The clock, the allocation
- * count and the CPU time run from the moment all senders are released until the last report has reached
- * its callback.
+ * report goes to a counting callback, after optional CPU work ({@link CpuWork}). The rate is measured while
+ * the senders send, the costs per message until the last report (see {@link Measurement}).
  */
 public final class ThroughputTrial {
 
@@ -65,6 +65,8 @@ public final class ThroughputTrial {
 		List<SendWindow> windows = new ArrayList<>();
 		List<Thread> senders = new ArrayList<>();
 		CountDownLatch start = new CountDownLatch(1);
+		// One deadline for all senders, which the rate's span also ends at; set just before the release.
+		long[] stopAt = new long[1];
 		for (int i = 0; i < producers; i++) {
 			SendWindow window = new SendWindow(this.window);
 			windows.add(window);
@@ -75,12 +77,20 @@ public final class ThroughputTrial {
 			int index = i;
 			senders.add(Thread.ofPlatform()
 				.name("bench-sender-" + i)
-				.start(() -> send(fleet, index, window, listener, start)));
+				.start(() -> send(fleet, index, window, listener, start, stopAt)));
 		}
 		long allocatedBefore = Resources.allocatedBytes();
 		long cpuBefore = Resources.cpuNanos();
 		long started = System.nanoTime();
-		start.countDown();
+		stopAt[0] = started + this.limit.duration().toNanos();
+		start.countDown(); // publishes stopAt to the senders
+		long rateMessages = -1;
+		long rateNanos = -1;
+		if (this.limit.timed()) {
+			sleepUntil(stopAt[0]);
+			rateNanos = System.nanoTime() - started;
+			rateMessages = windows.stream().mapToLong(SendWindow::delivered).sum();
+		}
 		Threads.join(senders);
 		long lastDelivery = started;
 		for (SendWindow window : windows) {
@@ -89,22 +99,25 @@ public final class ThroughputTrial {
 		long cpu = Resources.cpuNanos() - cpuBefore;
 		long allocated = Resources.allocatedBytes() - allocatedBefore;
 		long messages = windows.stream().mapToLong(SendWindow::total).sum();
-		return new Measurement(messages, lastDelivery - started, allocated, cpu);
+		long elapsed = lastDelivery - started;
+		return (rateNanos < 0) ? new Measurement(messages, elapsed, messages, elapsed, allocated, cpu)
+				: new Measurement(messages, elapsed, rateMessages, rateNanos, allocated, cpu);
 	}
 
 	private void send(ProducerFleet fleet, int index, SendWindow window, DeliveryListener listener,
-			CountDownLatch start) {
+			CountDownLatch start, long[] stopAt) {
 		long sent = 0;
 		try {
 			Threads.await(start);
-			long startedNanos = System.nanoTime();
+			boolean timed = this.limit.timed();
+			long deadline = stopAt[0];
 			long max = this.limit.maxMessages();
 			sending: while (sent < max) {
 				long room = Math.min(window.room(sent, DELIVERY_TIMEOUT), max - sent);
 				for (long i = 0; i < room; i++) {
 					fleet.sendAsync(index, this.payload, listener);
 					sent++;
-					if (sent % TrialLimit.CLOCK_CHECK_INTERVAL == 0 && this.limit.timeUp(startedNanos)) {
+					if (timed && sent % TrialLimit.CLOCK_CHECK_INTERVAL == 0 && System.nanoTime() - deadline >= 0) {
 						break sending;
 					}
 				}
@@ -115,6 +128,16 @@ public final class ThroughputTrial {
 		}
 		finally {
 			window.finish(sent);
+		}
+	}
+
+	private static void sleepUntil(long deadlineNanos) {
+		long remaining;
+		while ((remaining = deadlineNanos - System.nanoTime()) > 0) {
+			LockSupport.parkNanos(remaining);
+			if (Thread.interrupted()) {
+				throw new IllegalStateException("Interrupted during a trial");
+			}
 		}
 	}
 
