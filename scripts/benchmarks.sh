@@ -57,17 +57,14 @@ if [[ -z "$major" || "$major" -lt 21 ]]; then
 	exit 2
 fi
 
-mode=full
+help=0
+profile=0
 label=before
 args=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
-		--quick)
-			mode=quick
-			args+=("--quick")
-			;;
 		--profile)
-			mode=profile
+			profile=1
 			if [[ $# -gt 1 && "$2" != --* ]]; then
 				label="$2"
 				shift
@@ -75,7 +72,7 @@ while [[ $# -gt 0 ]]; do
 			args+=("--scenarios" "profile" "--profile-label" "$label")
 			;;
 		--help)
-			mode=help
+			help=1
 			;;
 		*)
 			args+=("$1")
@@ -94,14 +91,14 @@ heap="${BENCH_HEAP:-2g}"
 # threads and native buffers cost.
 java_cmd=("$JAVA_HOME/bin/java" "-Xms$heap" "-Xmx$heap" "-XX:+AlwaysPreTouch" -jar benchmarks/target/benchmarks.jar)
 
-if [[ "$mode" == help ]]; then
+if [[ "$help" == 1 ]]; then
 	"${java_cmd[@]}" --help
 	exit 0
 fi
 
 "${java_cmd[@]}" "${args[@]}"
 
-if [[ "$mode" == profile ]]; then
+if [[ "$profile" == 1 ]]; then
 	recording="benchmarks/target/profile/profile-$label.jfr"
 	for arg_index in "${!args[@]}"; do
 		if [[ "${args[$arg_index]}" == --profile-file ]]; then

@@ -19,8 +19,10 @@ import io.waterdrop.benchmarks.clients.DeliveryListener;
  * hand. A window of thousands of messages keeps every client's pipeline full (a partition has at most 5
  * requests of one 16 KB batch in flight) while the same bound holds for all.
  * <p>
- * Cheap on the measured path: the callback does one atomic increment and one volatile read of a field
- * that changes only when the sender blocks; the sender reads the count once per half window. Threads: one
+ * Cheap on the measured path, which runs on each client's dispatching thread: the callback does one atomic
+ * increment and one volatile read of a field that changes only when the sender blocks, and wakes a
+ * blocked sender once (the first callback past the mark takes the waiter; the others see none), not once
+ * per report until the sender has run. The sender reads the count once per half window. Threads: one
  * sender, any number of callback threads, one thread waiting for the end.
  */
 final class SendWindow implements DeliveryListener {
@@ -39,7 +41,8 @@ final class SendWindow implements DeliveryListener {
 	/** The delivered count at which {@link #waiter} wants to be woken; {@code Long.MAX_VALUE} if none waits. */
 	private volatile long wakeAt = Long.MAX_VALUE;
 
-	private volatile Thread waiter;
+	/** The thread to wake, taken (set to null) by the callback that wakes it. */
+	private final AtomicReference<Thread> waiter = new AtomicReference<>();
 
 	private volatile long lastDeliveryNanos;
 
@@ -59,8 +62,11 @@ final class SendWindow implements DeliveryListener {
 		if (done >= this.total) {
 			this.lastDeliveryNanos = System.nanoTime();
 		}
-		if (done >= this.wakeAt) {
-			LockSupport.unpark(this.waiter);
+		if (done >= this.wakeAt && this.waiter.get() != null) {
+			Thread parked = this.waiter.getAndSet(null);
+			if (parked != null) {
+				LockSupport.unpark(parked);
+			}
 		}
 	}
 
@@ -113,16 +119,20 @@ final class SendWindow implements DeliveryListener {
 
 	private void awaitDelivered(long count, Duration timeout) {
 		long deadline = System.nanoTime() + timeout.toNanos();
-		this.waiter = Thread.currentThread();
-		this.wakeAt = count;
 		try {
-			// A callback reads wakeAt after its increment, this thread reads the count after setting wakeAt:
-			// one of the two sees the other, so no wake-up is lost; the timed park is only a safety net.
 			while (this.delivered.get() < count) {
 				throwIfFailed();
 				if (System.nanoTime() - deadline > 0) {
 					throw new IllegalStateException((count - this.delivered.get()) + " delivery report(s) missing after "
 							+ timeout);
+				}
+				// Armed anew on every pass (a callback takes the waiter when it wakes it). A callback reads
+				// wakeAt and waiter after its increment, this thread reads the count after setting both: one
+				// of the two sees the other, so no wake-up is lost; the timed park is only a safety net.
+				this.wakeAt = count;
+				this.waiter.set(Thread.currentThread());
+				if (this.delivered.get() >= count) {
+					break;
 				}
 				LockSupport.parkNanos(this, PARK_NANOS);
 				if (Thread.interrupted()) {
@@ -132,7 +142,7 @@ final class SendWindow implements DeliveryListener {
 		}
 		finally {
 			this.wakeAt = Long.MAX_VALUE;
-			this.waiter = null;
+			this.waiter.set(null);
 		}
 		throwIfFailed();
 	}
