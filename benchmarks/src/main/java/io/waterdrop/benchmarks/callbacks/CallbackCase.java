@@ -11,9 +11,9 @@ import io.waterdrop.benchmarks.clients.ClientKind;
  */
 record CallbackCase(ClientKind kind, int producers, int micros) {
 
-	/** One topic per client and producer count: the work does not change what reaches the log. */
-	String topic() {
-		return "callbacks-" + this.kind.key() + "-" + this.producers;
+	/** Names its trials' topics: each trial writes to a new one, deleted afterwards. */
+	String topicPrefix() {
+		return "callbacks-" + this.kind.key() + "-" + this.producers + "-" + this.micros;
 	}
 
 	/** The same producers and work, another client: the raw kafka-clients case of its round. */

@@ -1,10 +1,8 @@
 package io.waterdrop.benchmarks.callbacks;
 
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 import io.waterdrop.benchmarks.BenchmarkOptions;
 import io.waterdrop.benchmarks.Scenario;
@@ -53,22 +51,18 @@ public final class CallbackSweepScenario {
 		CpuWork work = CpuWork.calibrate();
 		Progress.log(KEY, String.format(Locale.ROOT, "calibrated: %.0f loop iterations per µs", work.iterationsPerMicro()));
 		List<CallbackCase> cases = new ArrayList<>();
-		Set<String> topics = new LinkedHashSet<>();
 		for (int micros : this.options.callbackMicros()) {
 			for (int producers : this.options.callbackProducers()) {
 				for (ClientKind kind : KINDS) {
-					CallbackCase c = new CallbackCase(kind, producers, micros);
-					cases.add(c);
-					topics.add(c.topic());
+					cases.add(new CallbackCase(kind, producers, micros));
 				}
 			}
 		}
-		this.settings.createTopics(topics);
 		ThroughputTrial trial = new ThroughputTrial(this.settings, this.options.trial(), this.options.window(),
 				Payloads.random());
 		TrialResults<CallbackCase> results = new TrialResults<>(Rounds.run(KEY, cases, this.options.warmups(),
 				this.options.repeats(),
-				(c) -> trial.run(c.kind(), c.producers(), c.topic(), work.iterationsFor(c.micros()))));
+				(c) -> trial.run(c.kind(), c.producers(), c.topicPrefix(), work.iterationsFor(c.micros()))));
 		return new ReportBlock(KEY,
 				settingsLine(work) + "\n\n" + table(results) + "\n" + chart(results) + "\n");
 	}

@@ -2,7 +2,6 @@ package io.waterdrop.benchmarks.throughput;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -31,7 +30,8 @@ final class SendWindow implements DeliveryListener {
 
 	private final int capacity;
 
-	private final AtomicLong delivered = new AtomicLong();
+	/** Written by every dispatching thread on every report: padded, see {@link PaddedCounter}. */
+	private final PaddedCounter delivered = new PaddedCounter();
 
 	private final AtomicReference<Throwable> failure = new AtomicReference<>();
 

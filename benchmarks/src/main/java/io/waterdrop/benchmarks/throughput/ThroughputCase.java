@@ -10,8 +10,8 @@ import io.waterdrop.benchmarks.clients.ClientKind;
  */
 record ThroughputCase(ClientKind kind, int producers) {
 
-	/** Its own topic, so that no case appends to a log another case has grown. */
-	String topic() {
+	/** Names its trials' topics: each trial writes to a new one, deleted afterwards. */
+	String topicPrefix() {
 		return "throughput-" + this.kind.key() + "-" + this.producers;
 	}
 

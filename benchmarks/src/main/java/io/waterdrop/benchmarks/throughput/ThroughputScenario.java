@@ -44,11 +44,10 @@ public final class ThroughputScenario {
 				cases.add(new ThroughputCase(kind, producers));
 			}
 		}
-		this.settings.createTopics(cases.stream().map(ThroughputCase::topic).toList());
 		ThroughputTrial trial = new ThroughputTrial(this.settings, this.options.trial(), this.options.window(),
 				Payloads.random());
 		TrialResults<ThroughputCase> results = new TrialResults<>(Rounds.run(KEY, cases, this.options.warmups(),
-				this.options.repeats(), (c) -> trial.run(c.kind(), c.producers(), c.topic(), 0)));
+				this.options.repeats(), (c) -> trial.run(c.kind(), c.producers(), c.topicPrefix(), 0)));
 		return new ReportBlock(KEY, settingsLine() + "\n\n" + throughputTable(results) + "\n"
 				+ productionTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
 	}
@@ -57,8 +56,7 @@ public final class ThroughputScenario {
 		return String.format("Each producer sends 100 B messages asynchronously from its own platform thread for %s, "
 				+ "at most %,d messages in flight, each report counted by an inline callback; a trial is timed "
 				+ "from the senders' release until the last report reached its callback. `acks=%s`, `linger.ms` "
-				+ "at the client default (5 ms), %d partition(s) per topic, one topic per client and producer "
-				+ "count. %d warm-up round(s), then %d measured rounds, every client and producer count once per "
+				+ "at the client default (5 ms), %d partition(s) per topic, a new topic for every trial. %d warm-up round(s), then %d measured rounds, every client and producer count once per "
 				+ "round in shuffled order. msg/s: median (min–max) over the rounds. *vs raw* and *vs lean*: "
 				+ "median of the per-round ratios to that client's rate in the same round, [95%% bootstrap "
 				+ "confidence interval]. *allocated / msg* and *CPU / msg*: all threads of the JVM over the timed "

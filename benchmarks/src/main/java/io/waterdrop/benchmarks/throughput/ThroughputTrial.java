@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 import io.waterdrop.benchmarks.clients.ClientKind;
@@ -25,6 +26,9 @@ public final class ThroughputTrial {
 	/** Long enough for a 100-producer fleet with 50 µs callbacks to drain its windows on a busy machine. */
 	private static final Duration DELIVERY_TIMEOUT = Duration.ofMinutes(5);
 
+	/** Numbers the trials' topics within this JVM. */
+	private static final AtomicInteger trials = new AtomicInteger();
+
 	private final ClientSettings settings;
 
 	private final TrialLimit limit;
@@ -42,20 +46,30 @@ public final class ThroughputTrial {
 	}
 
 	/**
-	 * Opens a fleet, primes it, runs one measurement and closes it.
+	 * Opens a fleet on a topic of its own, primes it, runs one measurement, closes it and deletes the topic
+	 * (a trial writes hundreds of megabytes; a full run would otherwise fill the disk).
+	 * @param topicPrefix names the trial's topic, {@code <prefix>-<trial number>}
 	 * @param callbackIterations {@link CpuWork} loop iterations every callback runs (0 for none)
 	 */
-	public ThroughputResult run(ClientKind kind, int producers, String topic, long callbackIterations) {
-		Resources.Snapshot before = Resources.snapshot();
-		try (ProducerFleet fleet = kind.open(this.settings, producers, topic, null)) {
-			fleet.prime(this.payload);
-			Measurement measurement = measure(fleet, callbackIterations);
-			long rss = Resources.rss();
-			int liveThreads = Resources.peakThreads();
-			Resources.Snapshot after = Resources.snapshot();
-			return new ThroughputResult(measurement, liveThreads - before.liveThreads() - producers, liveThreads, rss,
-					(before.rssBytes() < 0 || after.rssBytes() < 0) ? -1 : after.rssBytes() - before.rssBytes(),
-					after.heapBytes() - before.heapBytes());
+	public ThroughputResult run(ClientKind kind, int producers, String topicPrefix, long callbackIterations) {
+		String topic = topicPrefix + "-" + trials.incrementAndGet();
+		this.settings.createTopics(List.of(topic));
+		try {
+			// After the topic's admin client has gone: the snapshot counts the threads the trial starts with.
+			Resources.Snapshot before = Resources.snapshot();
+			try (ProducerFleet fleet = kind.open(this.settings, producers, topic, null)) {
+				fleet.prime(this.payload);
+				Measurement measurement = measure(fleet, callbackIterations);
+				long rss = Resources.rss();
+				int liveThreads = Resources.peakThreads();
+				Resources.Snapshot after = Resources.snapshot();
+				return new ThroughputResult(measurement, liveThreads - before.liveThreads() - producers, liveThreads,
+						rss, (before.rssBytes() < 0 || after.rssBytes() < 0) ? -1 : after.rssBytes() - before.rssBytes(),
+						after.heapBytes() - before.heapBytes());
+			}
+		}
+		finally {
+			this.settings.deleteTopics(List.of(topic));
 		}
 	}
 
