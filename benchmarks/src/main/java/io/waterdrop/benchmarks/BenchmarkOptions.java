@@ -8,6 +8,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
+import io.waterdrop.benchmarks.clients.ClientKind;
 import io.waterdrop.benchmarks.throughput.TrialLimit;
 
 /**
@@ -20,6 +21,7 @@ import io.waterdrop.benchmarks.throughput.TrialLimit;
  * @param warmups rounds run first and discarded
  * @param repeats rounds measured; figures are their median and range or confidence interval
  * @param producers producer counts of the throughput scenario
+ * @param clients the clients of the throughput scenario, raw kafka-clients (the baseline) always among them
  * @param trial when each sender of a throughput or callback trial stops
  * @param window messages each producer may have in flight in those trials
  * @param callbackMicros CPU work per callback in the callback sweep, in microseconds
@@ -36,7 +38,7 @@ import io.waterdrop.benchmarks.throughput.TrialLimit;
  * @param arguments the command line as given, quoted in the report
  */
 public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean quick, int warmups, int repeats,
-		List<Integer> producers, TrialLimit trial, int window, List<Integer> callbackMicros,
+		List<Integer> producers, List<ClientKind> clients, TrialLimit trial, int window, List<Integer> callbackMicros,
 		List<Integer> callbackProducers, int partitions, String acks, int syncMessages, List<Integer> virtualThreads,
 		int syncProducers, int syncLingerMs, int isolationMessages, JmhSettings jmh, ProfileSettings profile,
 		List<String> arguments) {
@@ -102,6 +104,8 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				  --warmups W             discarded rounds (3)
 				  --repeats R             measured rounds (10)
 				  --producers LIST        producer counts for throughput (1,5,10,25,100)
+				  --clients LIST          clients for throughput, raw always added
+				                          (raw,lean,fd,thread,template,fd-metered,template-observed)
 				  --trial-ms T            each sender sends this long per trial (3000; 0 = no time limit)
 				  --messages M            ... or at most M messages, whichever first (0 = no count limit)
 				  --window N              messages in flight per producer (5000)
@@ -138,6 +142,8 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 		private int repeats = 10;
 
 		private List<Integer> producers = List.of(1, 5, 10, 25, 100);
+
+		private List<ClientKind> clients = List.of(ClientKind.values());
 
 		private int trialMillis = 3000;
 
@@ -217,6 +223,7 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				case "--warmups" -> this.warmups = atLeast(flag, value, 0);
 				case "--repeats" -> this.repeats = atLeast(flag, value, 1);
 				case "--producers" -> this.producers = counts(flag, required(flag, value), 1);
+				case "--clients" -> this.clients = clients(required(flag, value));
 				case "--trial-ms" -> this.trialMillis = atLeast(flag, value, 0);
 				case "--messages" -> this.messages = atLeast(flag, value, 0);
 				case "--window" -> this.window = atLeast(flag, value, 2);
@@ -246,7 +253,7 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				throw new IllegalArgumentException("--trial-ms 0 needs --messages M: a trial must end somehow");
 			}
 			return new BenchmarkOptions(this.output, this.scenarios, this.quick, this.warmups, this.repeats,
-					this.producers, new TrialLimit(Duration.ofMillis(this.trialMillis), this.messages), this.window,
+					this.producers, this.clients, new TrialLimit(Duration.ofMillis(this.trialMillis), this.messages), this.window,
 					this.callbackMicros, this.callbackProducers, this.partitions, this.acks, this.syncMessages,
 					this.virtualThreads, this.syncProducers, this.syncLingerMs, this.isolationMessages,
 					new JmhSettings(this.jmhForks, this.jmhWarmups, this.jmhIterationMillis),
@@ -263,6 +270,15 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				scenarios.add(Scenario.ofKey(key.strip()));
 			}
 			return scenarios;
+		}
+
+		/** The named clients in the table's order, raw kafka-clients included: every ratio is to it. */
+		private static List<ClientKind> clients(String value) {
+			Set<ClientKind> chosen = EnumSet.of(ClientKind.RAW_KAFKA);
+			for (String key : value.split(",")) {
+				chosen.add(ClientKind.ofKey(key.strip()));
+			}
+			return List.copyOf(chosen);
 		}
 
 		private static List<Integer> counts(String flag, String value, int minimum) {

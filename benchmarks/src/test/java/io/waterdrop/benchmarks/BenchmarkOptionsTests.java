@@ -6,6 +6,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import io.waterdrop.benchmarks.clients.ClientKind;
 import io.waterdrop.benchmarks.throughput.TrialLimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -39,6 +40,15 @@ class BenchmarkOptionsTests {
 		assertThat(options.trial()).isEqualTo(new TrialLimit(Duration.ofMillis(300), 1000));
 		assertThat(options.scenarios()).containsExactly(Scenario.SYNC, Scenario.HANDOFF);
 		assertThat(options.arguments()).isEqualTo(List.of("--messages", "1000", "--quick", "--scenarios", "sync,handoff"));
+	}
+
+	@Test
+	void clientsAlwaysIncludeRawKafkaClientsAndKeepTheTablesOrder() {
+		assertThat(BenchmarkOptions.parse().clients()).containsExactly(ClientKind.values());
+		assertThat(BenchmarkOptions.parse("--clients", "fd,lean").clients())
+			.containsExactly(ClientKind.RAW_KAFKA, ClientKind.LEAN_HANDOFF, ClientKind.WATERDROP_FD);
+		assertThatIllegalArgumentException().isThrownBy(() -> BenchmarkOptions.parse("--clients", "fd,kafka"))
+			.withMessageContaining("Unknown client 'kafka'");
 	}
 
 	@Test

@@ -1,9 +1,11 @@
 package io.waterdrop.benchmarks.clients;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 
 import io.waterdrop.benchmarks.support.ClientSettings;
 import io.waterdrop.polling.PollingMode;
@@ -48,6 +50,17 @@ public enum ClientKind {
 	/** Short name for topics and client ids. */
 	public String key() {
 		return this.key;
+	}
+
+	/** The client whose {@link #key()} this is. */
+	public static ClientKind ofKey(String key) {
+		for (ClientKind kind : values()) {
+			if (kind.key.equals(key)) {
+				return kind;
+			}
+		}
+		throw new IllegalArgumentException("Unknown client '" + key + "'; known: "
+				+ Arrays.stream(values()).map(ClientKind::key).collect(Collectors.joining(", ")));
 	}
 
 	/** The uninstrumented client a production row is compared with; {@code this} for a bare client. */

@@ -40,7 +40,7 @@ public final class ThroughputScenario {
 	public ReportBlock run() {
 		List<ThroughputCase> cases = new ArrayList<>();
 		for (int producers : this.options.producers()) {
-			for (ClientKind kind : ClientKind.values()) {
+			for (ClientKind kind : this.options.clients()) {
 				cases.add(new ThroughputCase(kind, producers));
 			}
 		}
@@ -71,12 +71,13 @@ public final class ThroughputScenario {
 		for (int producers : this.options.producers()) {
 			ThroughputCase raw = new ThroughputCase(ClientKind.RAW_KAFKA, producers);
 			ThroughputCase lean = new ThroughputCase(ClientKind.LEAN_HANDOFF, producers);
-			for (ClientKind kind : ClientKind.values()) {
+			for (ClientKind kind : this.options.clients()) {
 				ThroughputCase c = new ThroughputCase(kind, producers);
 				table.row(String.valueOf(producers), kind.label(),
 						Format.rate(results.summary(c, ThroughputResult::messagesPerSecond)),
 						(kind == ClientKind.RAW_KAFKA) ? "—" : Format.ratio(results.pairedRatio(c, raw)),
-						(kind == ClientKind.LEAN_HANDOFF) ? "—" : Format.ratio(results.pairedRatio(c, lean)),
+						(kind == ClientKind.LEAN_HANDOFF || !this.options.clients().contains(ClientKind.LEAN_HANDOFF)) ? "—"
+								: Format.ratio(results.pairedRatio(c, lean)),
 						Format.bytes(results.summary(c, ThroughputResult::allocatedPerMessage)),
 						Format.micros(results.summary(c, ThroughputResult::cpuMicrosPerMessage).median()));
 			}
@@ -89,8 +90,8 @@ public final class ThroughputScenario {
 		MarkdownTable table = new MarkdownTable("Producers", "Production row", "vs its bare row",
 				"allocated / msg (bare → metered)", "CPU / msg (bare → metered)");
 		for (int producers : this.options.producers()) {
-			for (ClientKind kind : ClientKind.values()) {
-				if (!kind.instrumented()) {
+			for (ClientKind kind : this.options.clients()) {
+				if (!kind.instrumented() || !this.options.clients().contains(kind.bare())) {
 					continue;
 				}
 				ThroughputCase metered = new ThroughputCase(kind, producers);
@@ -109,7 +110,7 @@ public final class ThroughputScenario {
 		MarkdownTable table = new MarkdownTable("Producers", "Client", "client threads", "live threads", "RSS (MiB)",
 				"RSS growth (MiB)", "heap growth (MiB)");
 		for (int producers : this.options.producers()) {
-			for (ClientKind kind : ClientKind.values()) {
+			for (ClientKind kind : this.options.clients()) {
 				ThroughputCase c = new ThroughputCase(kind, producers);
 				table.row(String.valueOf(producers), kind.label(),
 						Format.count(results.summary(c, ThroughputResult::clientThreads)),
@@ -127,7 +128,7 @@ public final class ThroughputScenario {
 				"producers", "× raw kafka-clients", "0.00");
 		for (int producers : this.options.producers()) {
 			ThroughputCase raw = new ThroughputCase(ClientKind.RAW_KAFKA, producers);
-			for (ClientKind kind : ClientKind.values()) {
+			for (ClientKind kind : this.options.clients()) {
 				if (kind != ClientKind.RAW_KAFKA) {
 					chart.add(kind.label(), String.valueOf(producers),
 							results.pairedRatio(new ThroughputCase(kind, producers), raw).median());
