@@ -42,6 +42,41 @@ final class Environment {
 	}
 
 	/**
+	 * One line saying when, where and on what this run was made, for a block written without the
+	 * environment block (a profile taken on its own): date, commit, JDK, processors and load average.
+	 */
+	static String provenance() {
+		return String.format("Recorded on %s at commit %s, %s %s, %d processors, load average %s at the start.",
+				Instant.now().truncatedTo(ChronoUnit.SECONDS), gitCommit(), System.getProperty("java.vm.vendor"),
+				System.getProperty("java.runtime.version"), Runtime.getRuntime().availableProcessors(),
+				loadAverage());
+	}
+
+	/** The checked-out commit, with {@code +changes} if the work tree differs from it. */
+	static String gitCommit() {
+		try {
+			String commit = run("git", "rev-parse", "--short", "HEAD");
+			String changes = run("git", "status", "--porcelain", "--untracked-files=no");
+			return (commit.isEmpty() ? "(unknown)" : "`" + commit + (changes.isEmpty() ? "" : "+changes") + "`");
+		}
+		catch (IOException | RuntimeException ex) {
+			return "(unknown)";
+		}
+	}
+
+	private static String run(String... command) throws IOException {
+		Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+		try {
+			String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+			return (process.waitFor() == 0) ? output : "";
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			return "";
+		}
+	}
+
+	/**
 	 * @param loadAtStart {@link #loadAverage()} when the run began: other work on the machine skews figures
 	 */
 	static ReportBlock describe(BenchmarkOptions options, Duration took, String loadAtStart) {
@@ -55,6 +90,7 @@ final class Environment {
 
 				| | |
 				|---|---|
+				| commit | %s |
 				| JDK | %s %s (%s) |
 				| OS | %s %s (%s) |
 				| CPU | %d available processors, %s |
@@ -64,7 +100,7 @@ final class Environment {
 				| spring-kafka | %s |
 				| JMH | %s |
 				""", String.join(" ", command), Instant.now().truncatedTo(ChronoUnit.SECONDS), Math.max(1, took.toMinutes()),
-				System.getProperty("java.vm.vendor"), System.getProperty("java.runtime.version"),
+				gitCommit(), System.getProperty("java.vm.vendor"), System.getProperty("java.runtime.version"),
 				System.getProperty("java.vm.name"), System.getProperty("os.name"), System.getProperty("os.version"),
 				System.getProperty("os.arch"), Runtime.getRuntime().availableProcessors(), cpuModel(), loadAtStart,
 				loadAverage(), memTotal(),

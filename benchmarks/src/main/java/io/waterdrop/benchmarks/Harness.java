@@ -7,8 +7,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import io.waterdrop.benchmarks.callbacks.CallbackSweepScenario;
 import io.waterdrop.benchmarks.handoff.HandoffScenario;
 import io.waterdrop.benchmarks.isolation.IsolationScenario;
+import io.waterdrop.benchmarks.profile.ProfileScenario;
 import io.waterdrop.benchmarks.report.ChartFiles;
 import io.waterdrop.benchmarks.report.ReportBlock;
 import io.waterdrop.benchmarks.report.ReportFile;
@@ -20,12 +22,18 @@ import io.waterdrop.testing.broker.KafkaBrokerProcess;
 
 /**
  * Runs the chosen scenarios and writes the report: the JMH hand-off first (no broker running to disturb
- * it), then a real Kafka broker in its own process for the others, stopped at the end.
+ * it), then a real Kafka broker in its own process for the others, stopped at the end. Blocks of a smoke
+ * run ({@link BenchmarkOptions#smoke()}) are labelled as such.
  */
 public final class Harness {
 
-	private static final Set<Scenario> BROKER_SCENARIOS = Set.of(Scenario.THROUGHPUT, Scenario.SYNC,
-			Scenario.ISOLATION);
+	private static final Set<Scenario> BROKER_SCENARIOS = Set.of(Scenario.THROUGHPUT, Scenario.CALLBACKS,
+			Scenario.SYNC, Scenario.ISOLATION, Scenario.PROFILE);
+
+	/** Above every block of a smoke run: its figures must not be read as results. */
+	static final String SMOKE_NOTICE = "**Smoke figures**: a quick run or fewer rounds than the method asks for "
+			+ "(3 warm-up, 10 measured), possibly on a loaded machine. They show that the harness runs, not how "
+			+ "the clients compare.";
 
 	private Harness() {
 	}
@@ -49,18 +57,29 @@ public final class Harness {
 				if (options.scenarios().contains(Scenario.THROUGHPUT)) {
 					blocks.put(Scenario.THROUGHPUT, new ThroughputScenario(options, settings, charts).run());
 				}
+				if (options.scenarios().contains(Scenario.CALLBACKS)) {
+					blocks.put(Scenario.CALLBACKS, new CallbackSweepScenario(options, settings, charts).run());
+				}
 				if (options.scenarios().contains(Scenario.SYNC)) {
 					blocks.put(Scenario.SYNC, new SyncScenario(options, settings, charts).run());
 				}
 				if (options.scenarios().contains(Scenario.ISOLATION)) {
 					blocks.put(Scenario.ISOLATION, new IsolationScenario(options, settings, charts).run());
 				}
+				if (options.scenarios().contains(Scenario.PROFILE)) {
+					blocks.put(Scenario.PROFILE, new ProfileScenario(options, settings).run(Environment.provenance()));
+				}
 				Progress.log("broker", "stopping Kafka");
 			}
 		}
 		List<ReportBlock> written = new ArrayList<>();
-		written.add(Environment.describe(options, Duration.ofNanos(System.nanoTime() - started), loadAtStart));
-		written.addAll(blocks.values());
+		// A profile alone describes its own run; the environment block belongs to the tables' run.
+		if (!options.scenarios().equals(Set.of(Scenario.PROFILE))) {
+			written.add(Environment.describe(options, Duration.ofNanos(System.nanoTime() - started), loadAtStart));
+		}
+		for (ReportBlock block : blocks.values()) {
+			written.add(options.smoke() ? new ReportBlock(block.key(), SMOKE_NOTICE + "\n\n" + block.markdown()) : block);
+		}
 		ReportFile.update(options.output(), written);
 		Progress.log("report", "wrote " + options.output().toAbsolutePath());
 		return written;

@@ -6,22 +6,39 @@ import java.util.stream.Collectors;
 /** The measurements the harness can run; each writes one block of the report. */
 public enum Scenario {
 
-	/** Producers × mode: async throughput against raw kafka-clients and spring-kafka. */
-	THROUGHPUT("throughput"),
+	/** Producers × client: async throughput paired with raw kafka-clients, bare and with meters on. */
+	THROUGHPUT("throughput", true),
+
+	/** Callbacks doing 0–50 µs of CPU work: where moving them off the network thread wins or loses. */
+	CALLBACKS("callbacks", true),
 
 	/** produceSync from one thread, a few streams, many virtual threads and many producers. */
-	SYNC("sync"),
+	SYNC("sync", true),
 
 	/** A quiet producer's dispatch latency beside a producer with a slow callback. */
-	ISOLATION("isolation"),
+	ISOLATION("isolation", true),
 
 	/** JMH: the hand-off of a report to the dispatching thread, without a broker. */
-	HANDOFF("handoff");
+	HANDOFF("handoff", true),
+
+	/**
+	 * JFR allocation and CPU samples of fd mode at a few producers, per thread. Not part of a default run:
+	 * it is taken before and after a change to the core, and the recording itself costs some throughput.
+	 */
+	PROFILE("profile", false);
 
 	private final String key;
 
-	Scenario(String key) {
+	private final boolean byDefault;
+
+	Scenario(String key, boolean byDefault) {
 		this.key = key;
+		this.byDefault = byDefault;
+	}
+
+	/** Whether a run without {@code --scenarios} includes it. */
+	boolean byDefault() {
+		return this.byDefault;
 	}
 
 	/** The name used on the command line, in report markers and in chart file names. */

@@ -1,9 +1,13 @@
 package io.waterdrop.benchmarks;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+
+import io.waterdrop.benchmarks.clients.ClientKind;
+import io.waterdrop.benchmarks.throughput.TrialLimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
@@ -11,24 +15,56 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 class BenchmarkOptionsTests {
 
 	@Test
-	void defaultsAreTheFullRun() {
+	void defaultsAreTheFullRunOfTheMethod() {
 		BenchmarkOptions options = BenchmarkOptions.parse();
 
 		assertThat(options.output()).isEqualTo(Path.of("docs", "benchmarks.md"));
-		assertThat(options.producers()).containsExactly(1, 2, 5, 10, 25);
-		assertThat(options.messages()).isEqualTo(20_000);
-		assertThat(options.repeats()).isEqualTo(5);
-		assertThat(options.scenarios()).containsExactly(Scenario.values());
+		assertThat(options.producers()).containsExactly(1, 5, 10, 25, 100);
+		assertThat(options.trial()).isEqualTo(new TrialLimit(Duration.ofSeconds(3), 0));
+		assertThat(options.warmups()).isEqualTo(3);
+		assertThat(options.repeats()).isEqualTo(10);
+		assertThat(options.callbackMicros()).containsExactly(0, 2, 10, 50);
+		assertThat(options.callbackProducers()).containsExactly(1, 5, 25);
+		assertThat(options.scenarios()).containsExactly(Scenario.THROUGHPUT, Scenario.CALLBACKS, Scenario.SYNC,
+				Scenario.ISOLATION, Scenario.HANDOFF);
+		assertThat(options.smoke()).isFalse();
 	}
 
 	@Test
-	void quickIsAPresetThatOtherFlagsOverrideInAnyOrder() {
+	void quickIsASmokePresetThatOtherFlagsOverrideInAnyOrder() {
 		BenchmarkOptions options = BenchmarkOptions.parse("--messages", "1000", "--quick", "--scenarios", "sync,handoff");
 
-		assertThat(options.repeats()).isEqualTo(2);
-		assertThat(options.messages()).isEqualTo(1000);
+		assertThat(options.smoke()).isTrue();
+		assertThat(options.repeats()).isEqualTo(3);
+		assertThat(options.output()).isEqualTo(Path.of("benchmarks", "target", "quick", "benchmarks.md"));
+		assertThat(options.trial()).isEqualTo(new TrialLimit(Duration.ofMillis(300), 1000));
 		assertThat(options.scenarios()).containsExactly(Scenario.SYNC, Scenario.HANDOFF);
 		assertThat(options.arguments()).isEqualTo(List.of("--messages", "1000", "--quick", "--scenarios", "sync,handoff"));
+	}
+
+	@Test
+	void clientsAlwaysIncludeRawKafkaClientsAndKeepTheTablesOrder() {
+		assertThat(BenchmarkOptions.parse().clients()).containsExactly(ClientKind.values());
+		assertThat(BenchmarkOptions.parse("--clients", "fd,lean").clients())
+			.containsExactly(ClientKind.RAW_KAFKA, ClientKind.LEAN_HANDOFF, ClientKind.WATERDROP_FD);
+		assertThatIllegalArgumentException().isThrownBy(() -> BenchmarkOptions.parse("--clients", "fd,kafka"))
+			.withMessageContaining("Unknown client 'kafka'");
+	}
+
+	@Test
+	void fewerRoundsThanTheMethodAreSmoke() {
+		assertThat(BenchmarkOptions.parse("--repeats", "5").smoke()).isTrue();
+		assertThat(BenchmarkOptions.parse("--warmups", "1").smoke()).isTrue();
+	}
+
+	@Test
+	void profileIsOnlyRunWhenAskedForAndItsLabelNamesBlockAndFile() {
+		BenchmarkOptions options = BenchmarkOptions.parse("--scenarios", "profile", "--profile-label", "after");
+
+		assertThat(options.scenarios()).containsExactly(Scenario.PROFILE);
+		assertThat(options.profile().label()).isEqualTo("after");
+		assertThat(options.profile().recording())
+			.isEqualTo(Path.of("benchmarks", "target", "profile", "profile-after.jfr"));
 	}
 
 	@Test
@@ -41,6 +77,10 @@ class BenchmarkOptionsTests {
 			.withMessageContaining("Missing value after --messages");
 		assertThatIllegalArgumentException().isThrownBy(() -> BenchmarkOptions.parse("--scenarios", "latency"))
 			.withMessageContaining("Unknown scenario 'latency'");
+		assertThatIllegalArgumentException().isThrownBy(() -> BenchmarkOptions.parse("--trial-ms", "0"))
+			.withMessageContaining("a trial must end somehow");
+		assertThatIllegalArgumentException().isThrownBy(() -> BenchmarkOptions.parse("--profile-label", "a b"))
+			.withMessageContaining("letters, digits and dashes");
 	}
 
 }

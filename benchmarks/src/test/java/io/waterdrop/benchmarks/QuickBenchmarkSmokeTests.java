@@ -40,22 +40,34 @@ class QuickBenchmarkSmokeTests {
 				""");
 
 		List<ReportBlock> blocks = Harness.run(BenchmarkOptions.parse("--quick", "--output", report.toString(),
-				"--warmups", "0", "--repeats", "1", "--producers", "1,2", "--messages", "200", "--sync-messages",
-				"60", "--virtual-threads", "10", "--sync-producers", "2", "--isolation-messages", "50",
-				"--jmh-forks", "0", "--jmh-warmups", "0", "--jmh-iteration-ms", "100"));
+				"--scenarios", "throughput,callbacks,sync,isolation,handoff,profile", "--warmups", "0", "--repeats",
+				"1", "--producers", "1,2", "--messages", "200", "--callback-micros", "0,5", "--callback-producers",
+				"1", "--sync-messages", "60", "--virtual-threads", "10", "--sync-producers", "2",
+				"--isolation-messages", "50", "--jmh-forks", "0", "--jmh-warmups", "0", "--jmh-iteration-ms", "100",
+				"--profile-producers", "2", "--profile-warmup-ms", "0", "--profile-ms", "500", "--profile-label",
+				"smoke", "--profile-file", this.directory.resolve("smoke.jfr").toString()));
 
 		assertThat(blocks).extracting(ReportBlock::key)
-			.containsExactly("environment", "throughput", "sync", "isolation", "handoff");
+			.containsExactly("environment", "throughput", "callbacks", "sync", "isolation", "handoff",
+					"profile-smoke");
 		String text = Files.readString(report);
 		assertThat(text).startsWith("# Hand-written title\n\nProse before.\n")
 			.contains("Prose after.")
 			.doesNotContain("stale table")
-			.contains("| Producers | WaterDrop thread (msg/s) | WaterDrop fd (msg/s) |")
+			.contains(Harness.SMOKE_NOTICE)
+			.contains("| Producers | Client | msg/s | vs raw | vs lean | allocated / msg | CPU / msg |")
+			.contains("| 2 | lean hand-off |")
+			.contains("| 2 | WaterDrop fd + meters |")
+			.contains("| 2 | KafkaTemplate + observation |")
+			.contains("| 5 µs | 1 |")
+			.contains("**Poller thread** (`waterdrop.poller#0`)")
 			.contains("| 1 thread, sequential |")
 			.contains("| B beside A on the global Poller |")
 			.contains("| WaterDrop fd mode (pipe + selector) |")
+			.contains("| lean hand-off (stack + pipe + selector) |")
 			.contains("| Kafka | broker 4.1.2");
-		for (String chart : List.of("throughput", "sync", "isolation", "handoff")) {
+		assertThat(this.directory.resolve("smoke.jfr")).isNotEmptyFile();
+		for (String chart : List.of("throughput", "callbacks", "sync", "isolation", "handoff")) {
 			Path png = this.directory.resolve("report-" + chart + ".png");
 			assertThat(text).contains("](report-" + chart + ".png)");
 			assertThat(Files.readAllBytes(png)).startsWith(PNG_SIGNATURE);

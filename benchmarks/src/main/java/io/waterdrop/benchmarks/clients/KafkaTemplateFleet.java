@@ -10,7 +10,9 @@ import org.springframework.kafka.core.KafkaTemplate;
 
 /**
  * spring-kafka's {@link KafkaTemplate}, one template (and so one shared Kafka producer) per producer, each
- * send's future completed on the network thread, as a Spring user would write it without WaterDrop.
+ * send's future completed on the network thread, as a Spring user would write it without WaterDrop. With
+ * {@link ProductionMetrics}, as Boot sets it up with observability on: a {@code MicrometerProducerListener}
+ * on the factory (Kafka's client meters) and the template's observation of every send.
  */
 final class KafkaTemplateFleet implements ProducerFleet {
 
@@ -18,14 +20,29 @@ final class KafkaTemplateFleet implements ProducerFleet {
 
 	private final List<KafkaTemplate<byte[], byte[]>> templates;
 
+	private final ProductionMetrics metrics;
+
 	private final String topic;
 
-	KafkaTemplateFleet(List<Map<String, Object>> kafka, String topic) {
-		this.factories = kafka.stream()
-			.map((properties) -> new DefaultKafkaProducerFactory<>(properties, new ByteArraySerializer(),
-					new ByteArraySerializer()))
-			.toList();
-		this.templates = this.factories.stream().map(KafkaTemplate::new).toList();
+	/** @param metrics the instrumentation to turn on, or {@code null} for bare templates */
+	KafkaTemplateFleet(List<Map<String, Object>> kafka, String topic, ProductionMetrics metrics) {
+		this.factories = kafka.stream().map((properties) -> {
+			DefaultKafkaProducerFactory<byte[], byte[]> factory = new DefaultKafkaProducerFactory<>(properties,
+					new ByteArraySerializer(), new ByteArraySerializer());
+			if (metrics != null) {
+				factory.addListener(metrics.producerListener());
+			}
+			return factory;
+		}).toList();
+		this.templates = this.factories.stream().map((factory) -> {
+			KafkaTemplate<byte[], byte[]> template = new KafkaTemplate<>(factory);
+			if (metrics != null) {
+				template.setObservationEnabled(true);
+				template.setObservationRegistry(metrics.observations());
+			}
+			return template;
+		}).toList();
+		this.metrics = metrics;
 		this.topic = topic;
 	}
 
@@ -56,6 +73,9 @@ final class KafkaTemplateFleet implements ProducerFleet {
 	@Override
 	public void close() {
 		this.factories.forEach(DefaultKafkaProducerFactory::destroy);
+		if (this.metrics != null) {
+			this.metrics.close();
+		}
 	}
 
 }

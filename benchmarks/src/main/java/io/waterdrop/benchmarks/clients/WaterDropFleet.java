@@ -1,29 +1,54 @@
 package io.waterdrop.benchmarks.clients;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
+import org.apache.kafka.clients.producer.KafkaProducer;
+
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
+import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
+import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollingMode;
 
-/** WaterDrop producers in one polling mode (fd producers use the global Poller). */
+/**
+ * WaterDrop producers in one polling mode (fd producers use the global Poller); with
+ * {@link ProductionMetrics}, also WaterDrop's meters ({@link WaterDropMetrics}) and Kafka's client meters
+ * bound, as the starter binds them when a meter registry exists.
+ */
 final class WaterDropFleet implements ProducerFleet {
 
 	private final List<Producer> producers;
 
+	private final PollingMode mode;
+
+	private final ProductionMetrics metrics;
+
 	private final String topic;
 
-	WaterDropFleet(PollingMode mode, List<Map<String, Object>> kafka, String topic) {
-		Function<Map<String, Object>, Producer> create = (properties) -> new Producer(ProducerConfig.builder()
-			.id((String) properties.get(org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG))
-			.kafka(properties)
-			.pollingMode(mode)
-			.build());
+	/** @param metrics the instrumentation to bind, or {@code null} for bare producers */
+	WaterDropFleet(PollingMode mode, List<Map<String, Object>> kafka, String topic, ProductionMetrics metrics) {
+		Function<Map<String, Object>, Producer> create = (properties) -> {
+			ProducerConfig.Builder config = ProducerConfig.builder()
+				.id((String) properties.get(org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG))
+				.kafka(properties)
+				.pollingMode(mode);
+			if (metrics != null) {
+				config.clientFactory((clientProperties) -> metrics.bindClient(new KafkaProducer<byte[], byte[]>(clientProperties)));
+			}
+			return new Producer(config.build());
+		};
 		this.producers = kafka.stream().map(create).toList();
 		this.producers.forEach(Producer::connect);
+		this.mode = mode;
+		this.metrics = metrics;
+		if (metrics != null) {
+			List<Poller> pollers = (mode == PollingMode.FD) ? List.of(Poller.global()) : List.of();
+			new WaterDropMetrics(this.producers, pollers).bindTo(metrics.registry());
+		}
 		this.topic = topic;
 	}
 
@@ -46,6 +71,25 @@ final class WaterDropFleet implements ProducerFleet {
 	@Override
 	public void close() {
 		this.producers.forEach(Producer::close);
+		if (this.mode == PollingMode.FD) {
+			awaitPollerStopped();
+		}
+		if (this.metrics != null) {
+			this.metrics.close();
+		}
+	}
+
+	/**
+	 * The global Poller's thread ends after its last producer detached, shortly after the closes return;
+	 * the next trial counts the threads it starts with, so this one must be gone by then.
+	 */
+	private static void awaitPollerStopped() {
+		try {
+			Poller.global().awaitStopped(Duration.ofSeconds(5));
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
 	}
 
 }

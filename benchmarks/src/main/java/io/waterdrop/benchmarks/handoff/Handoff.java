@@ -22,6 +22,7 @@ interface Handoff extends AutoCloseable {
 			case "thread" -> new ThreadHandoff();
 			case "fd" -> new FdHandoff();
 			case "executor" -> new ExecutorHandoff();
+			case "lean" -> new LeanHandoff();
 			default -> throw new IllegalArgumentException("Unknown hand-off path " + path);
 		};
 	}

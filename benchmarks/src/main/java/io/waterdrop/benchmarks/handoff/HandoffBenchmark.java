@@ -29,7 +29,7 @@ public class HandoffBenchmark {
 
 	private static final int SPINS_BEFORE_YIELD = 1000;
 
-	@Param({ "thread", "fd", "executor" })
+	@Param({ "thread", "fd", "lean", "executor" })
 	public String path;
 
 	@Param({ "1", "100" })

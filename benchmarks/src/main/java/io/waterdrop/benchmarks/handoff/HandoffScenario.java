@@ -37,6 +37,7 @@ public final class HandoffScenario {
 	static {
 		PATHS.put("thread", "WaterDrop thread mode (unpark)");
 		PATHS.put("fd", "WaterDrop fd mode (pipe + selector)");
+		PATHS.put("lean", "lean hand-off (stack + pipe + selector)");
 		PATHS.put("executor", "single-thread executor (baseline)");
 	}
 

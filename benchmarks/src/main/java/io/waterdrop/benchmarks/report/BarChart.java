@@ -5,6 +5,7 @@ import java.awt.Color;
 import java.awt.Font;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.DecimalFormat;
 
@@ -27,7 +28,7 @@ import org.jfree.data.category.DefaultCategoryDataset;
 public final class BarChart {
 
 	private static final Color[] PALETTE = { new Color(0x4C72B0), new Color(0xDD8452), new Color(0x55A868),
-			new Color(0xC44E52), new Color(0x8172B3) };
+			new Color(0xC44E52), new Color(0x8172B3), new Color(0x937860), new Color(0xDA8BC3), new Color(0x8C8C8C) };
 
 	private final String title;
 
@@ -113,6 +114,7 @@ public final class BarChart {
 		renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 9));
 		renderer.setDefaultItemLabelsVisible(true);
 		try {
+			Files.createDirectories(file.toAbsolutePath().getParent());
 			ChartUtils.saveChartAsPNG(file.toFile(), chart, 1000, (orientation == PlotOrientation.HORIZONTAL) ? 600 : 520);
 		}
 		catch (IOException ex) {

@@ -2,6 +2,7 @@ package io.waterdrop.benchmarks.report;
 
 import java.util.Locale;
 
+import io.waterdrop.benchmarks.stats.MedianEstimate;
 import io.waterdrop.benchmarks.support.Summary;
 
 /** How figures appear in the tables: the median, then the range over the repeats in parentheses. */
@@ -39,6 +40,26 @@ public final class Format {
 		return String.format(Locale.ROOT, "%.2f× (%.2f–%.2f)", summary.median(), summary.min(), summary.max());
 	}
 
+	/** A paired ratio with its confidence interval, such as {@code 0.93× [0.90–0.96]}. */
+	public static String ratio(MedianEstimate estimate) {
+		return String.format(Locale.ROOT, "%.2f× [%.2f–%.2f]", estimate.median(), estimate.lower(), estimate.upper());
+	}
+
+	/** Microseconds with two decimals, such as {@code 1.23 µs}. */
+	public static String micros(double micros) {
+		return String.format(Locale.ROOT, "%.2f µs", micros);
+	}
+
+	/** Bytes such as {@code 412 B}. */
+	public static String bytes(double bytes) {
+		return String.format(Locale.ROOT, "%,.0f B", bytes);
+	}
+
+	/** Mebibytes with one decimal, such as {@code 12.3}; {@code n/a} for negative (unknown) figures. */
+	public static String mebibytesOrUnknown(double bytes) {
+		return (bytes < 0) ? "n/a" : mebibytes(bytes);
+	}
+
 	/** A relative change such as {@code +12% (−3%…+20%)}. */
 	public static String change(Summary ratio) {
 		return percent(ratio.median()) + " (" + percent(ratio.min()) + "…" + percent(ratio.max()) + ")";
@@ -65,9 +86,9 @@ public final class Format {
 		return String.format(Locale.ROOT, "%.0f (%.0f–%.0f)", summary.median(), summary.min(), summary.max());
 	}
 
-	/** Bytes such as {@code 412 B}. */
+	/** The median in bytes, such as {@code 412 B}. */
 	public static String bytes(Summary summary) {
-		return String.format(Locale.ROOT, "%,.0f B", summary.median());
+		return bytes(summary.median());
 	}
 
 }

@@ -35,6 +35,23 @@ public record ClientSettings(String bootstrapServers, String acks, int partition
 		return properties;
 	}
 
+	/**
+	 * Deletes the topics; the broker removes their files a minute later. Throughput trials write hundreds of
+	 * megabytes each: without this, a full run would fill the disk.
+	 */
+	public void deleteTopics(Collection<String> names) {
+		try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, this.bootstrapServers))) {
+			admin.deleteTopics(names).all().get();
+		}
+		catch (ExecutionException ex) {
+			throw new IllegalStateException("Could not delete topics " + names, ex.getCause());
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("Interrupted while deleting topics", ex);
+		}
+	}
+
 	/** Creates the topics (replication factor 1), each with {@link #partitions()} partitions. */
 	public void createTopics(Collection<String> names) {
 		List<NewTopic> topics = names.stream().map((name) -> new NewTopic(name, this.partitions, (short) 1)).toList();

@@ -5,15 +5,19 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import com.sun.management.OperatingSystemMXBean;
 import com.sun.management.ThreadMXBean;
 
 /**
  * What a run costs this JVM: live platform threads, heap still used after a full GC, resident memory,
- * and bytes allocated by all threads.
+ * bytes allocated by all threads and CPU time of all threads.
  */
 public final class Resources {
 
 	private static final ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+	private static final OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory
+		.getOperatingSystemMXBean();
 
 	private static final Path STATUS = Path.of("/proc/self/status");
 
@@ -45,12 +49,21 @@ public final class Resources {
 		return threads.getPeakThreadCount();
 	}
 
-	/** Bytes allocated on the heap by every thread since the JVM started (an approximation). */
+	/**
+	 * Bytes allocated on the heap by every thread since the JVM started, threads that have ended included
+	 * (an approximation: each thread's count lags by what it allocated in its current TLAB).
+	 */
 	public static long allocatedBytes() {
 		return threads.getTotalThreadAllocatedBytes();
 	}
 
-	private static long rss() {
+	/** CPU time used by every thread of this JVM since it started, in nanoseconds (-1 if unsupported). */
+	public static long cpuNanos() {
+		return os.getProcessCpuTime();
+	}
+
+	/** Resident set size ({@code VmRSS} of {@code /proc/self/status}), or -1 where {@code /proc} is missing. */
+	public static long rss() {
 		try {
 			for (String line : Files.readAllLines(STATUS)) {
 				if (line.startsWith("VmRSS:")) {

@@ -5,13 +5,13 @@ import io.waterdrop.benchmarks.clients.ClientKind;
 /**
  * One cell of the producers × client table.
  *
- * @param kind the client library
+ * @param kind the client
  * @param producers how many producers send at once, each from its own thread
  */
 record ThroughputCase(ClientKind kind, int producers) {
 
-	/** Its own topic, so that no case appends to a log another case has grown. */
-	String topic() {
+	/** Names its trials' topics: each trial writes to a new one, deleted afterwards. */
+	String topicPrefix() {
 		return "throughput-" + this.kind.key() + "-" + this.producers;
 	}
 

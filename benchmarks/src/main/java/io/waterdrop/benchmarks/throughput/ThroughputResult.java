@@ -3,21 +3,36 @@ package io.waterdrop.benchmarks.throughput;
 import io.waterdrop.benchmarks.report.Format;
 
 /**
- * One throughput trial.
+ * One throughput trial: its measurement and what the client held while it ran.
  *
- * @param messagesPerSecond messages whose report reached the callback, per second of the timed run
+ * @param measurement the timed run
  * @param clientThreads peak live platform threads during the trial minus those before it and the sending
  * threads: what the client library added
+ * @param liveThreads peak live platform threads of the JVM during the trial
+ * @param rssBytes resident memory with the producers open, right after the last report (-1 if unknown)
+ * @param rssGrowth resident memory after a full GC with the producers still open, minus before they were
+ * created (-1 if unknown)
  * @param heapGrowth heap used after a full GC with the producers still open, minus before they were created
- * @param rssGrowth resident memory growth over the same span (-1 if unknown)
- * @param allocatedPerMessage bytes allocated by all threads during the timed run, per message
  */
-record ThroughputResult(double messagesPerSecond, int clientThreads, long heapGrowth, long rssGrowth,
-		double allocatedPerMessage) {
+public record ThroughputResult(Measurement measurement, int clientThreads, int liveThreads, long rssBytes,
+		long rssGrowth, long heapGrowth) {
+
+	public double messagesPerSecond() {
+		return this.measurement.messagesPerSecond();
+	}
+
+	public double allocatedPerMessage() {
+		return this.measurement.allocatedPerMessage();
+	}
+
+	public double cpuMicrosPerMessage() {
+		return this.measurement.cpuMicrosPerMessage();
+	}
 
 	@Override
 	public String toString() {
-		return Format.rate(this.messagesPerSecond) + " msg/s, " + this.clientThreads + " client threads";
+		return String.format("%s msg/s, %,.0f B and %.2f µs CPU per message, %d client threads",
+				Format.rate(messagesPerSecond()), allocatedPerMessage(), cpuMicrosPerMessage(), this.clientThreads);
 	}
 
 }

@@ -2,8 +2,6 @@ package io.waterdrop.benchmarks.throughput;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.function.ToDoubleFunction;
 
 import io.waterdrop.benchmarks.BenchmarkOptions;
 import io.waterdrop.benchmarks.Scenario;
@@ -16,11 +14,12 @@ import io.waterdrop.benchmarks.report.ReportBlock;
 import io.waterdrop.benchmarks.support.ClientSettings;
 import io.waterdrop.benchmarks.support.Payloads;
 import io.waterdrop.benchmarks.support.Rounds;
-import io.waterdrop.benchmarks.support.Summary;
 
 /**
- * Scenario 1, the source article's table: N producers × M asynchronous messages each, for WaterDrop in
- * both modes, raw kafka-clients and spring-kafka's KafkaTemplate.
+ * Scenario 1: N producers sending asynchronously, every client of {@link ClientKind} side by side in the
+ * same rounds, each compared with raw kafka-clients (and with the lean hand-off) by paired per-round ratios;
+ * the production rows compared with their bare rows the same way; and what each client costs in threads
+ * and memory.
  */
 public final class ThroughputScenario {
 
@@ -41,91 +40,103 @@ public final class ThroughputScenario {
 	public ReportBlock run() {
 		List<ThroughputCase> cases = new ArrayList<>();
 		for (int producers : this.options.producers()) {
-			for (ClientKind kind : ClientKind.values()) {
+			for (ClientKind kind : this.options.clients()) {
 				cases.add(new ThroughputCase(kind, producers));
 			}
 		}
-		this.settings.createTopics(cases.stream().map(ThroughputCase::topic).toList());
-		ThroughputTrial trial = new ThroughputTrial(this.settings, this.options.messages(), Payloads.random());
-		Map<ThroughputCase, List<ThroughputResult>> results = Rounds.run(KEY, cases, this.options.warmups(),
-				this.options.repeats(), trial::run);
-		return new ReportBlock(KEY, settingsLine() + "\n\n" + rateTable(results) + "\n" + costTable(results) + "\n"
-				+ chart(results) + "\n");
+		ThroughputTrial trial = new ThroughputTrial(this.settings, this.options.trial(), this.options.window(),
+				Payloads.random());
+		TrialResults<ThroughputCase> results = new TrialResults<>(Rounds.run(KEY, cases, this.options.warmups(),
+				this.options.repeats(), (c) -> trial.run(c.kind(), c.producers(), c.topicPrefix(), 0)));
+		return new ReportBlock(KEY, settingsLine() + "\n\n" + throughputTable(results) + "\n"
+				+ productionTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
 	}
 
 	private String settingsLine() {
-		return String.format(
-				"%,d messages of %d B per producer, each producer sending from its own platform thread with an "
-						+ "asynchronous send and an inline counting callback; timed until the last report reached its "
-						+ "callback. `acks=%s`, `linger.ms` left at the client default (5 ms), %d partition(s) per topic, "
-						+ "one topic per client and producer count. %d warm-up round(s), then %d measured rounds "
-						+ "interleaved in shuffled order; median (min–max).",
-				this.options.messages(), BenchmarkOptions.PAYLOAD_SIZE, this.settings.acks(),
-				this.settings.partitions(), this.options.warmups(), this.options.repeats());
+		return String.format("Each producer sends 100 B messages asynchronously from its own platform thread for %s, "
+				+ "at most %,d messages in flight, each report counted by an inline callback; a trial is timed "
+				+ "from the senders' release until the last report reached its callback. `acks=%s`, `linger.ms` "
+				+ "at the client default (5 ms), %d partition(s) per topic, a new topic for every trial. %d warm-up round(s), then %d measured rounds, every client and producer count once per "
+				+ "round in shuffled order. msg/s: median (min–max) over the rounds. *vs raw* and *vs lean*: "
+				+ "median of the per-round ratios to that client's rate in the same round, [95%% bootstrap "
+				+ "confidence interval]. *allocated / msg* and *CPU / msg*: all threads of the JVM over the timed "
+				+ "run, divided by the messages; medians over the rounds.", this.options.trial(),
+				this.options.window(), this.settings.acks(), this.settings.partitions(), this.options.warmups(),
+				this.options.repeats());
 	}
 
-	private String rateTable(Map<ThroughputCase, List<ThroughputResult>> results) {
-		MarkdownTable table = new MarkdownTable("Producers", "WaterDrop thread (msg/s)", "WaterDrop fd (msg/s)",
-				"fd vs thread", "raw kafka-clients (msg/s)", "spring-kafka KafkaTemplate (msg/s)");
+	private String throughputTable(TrialResults<ThroughputCase> results) {
+		MarkdownTable table = new MarkdownTable("Producers", "Client", "msg/s", "vs raw", "vs lean", "allocated / msg",
+				"CPU / msg");
 		for (int producers : this.options.producers()) {
-			table.row(String.valueOf(producers), rate(results, ClientKind.WATERDROP_THREAD, producers),
-					rate(results, ClientKind.WATERDROP_FD, producers),
-					Format.change(pairedRatio(results, ClientKind.WATERDROP_FD, ClientKind.WATERDROP_THREAD, producers)),
-					rate(results, ClientKind.RAW_KAFKA, producers), rate(results, ClientKind.KAFKA_TEMPLATE, producers));
-		}
-		return table.toString();
-	}
-
-	private String costTable(Map<ThroughputCase, List<ThroughputResult>> results) {
-		MarkdownTable table = new MarkdownTable("Producers", "Client", "vs raw", "client threads", "heap growth (MiB)",
-				"RSS growth (MiB)", "allocated / msg");
-		for (int producers : this.options.producers()) {
-			for (ClientKind kind : ClientKind.values()) {
-				List<ThroughputResult> runs = results.get(new ThroughputCase(kind, producers));
+			ThroughputCase raw = new ThroughputCase(ClientKind.RAW_KAFKA, producers);
+			ThroughputCase lean = new ThroughputCase(ClientKind.LEAN_HANDOFF, producers);
+			for (ClientKind kind : this.options.clients()) {
+				ThroughputCase c = new ThroughputCase(kind, producers);
 				table.row(String.valueOf(producers), kind.label(),
-						Format.ratio(pairedRatio(results, kind, ClientKind.RAW_KAFKA, producers)),
-						Format.count(Summary.of(runs, ThroughputResult::clientThreads)),
-						Format.mebibytes(Summary.of(runs, ThroughputResult::heapGrowth)),
-						Format.mebibytes(Summary.of(runs, ThroughputResult::rssGrowth)),
-						Format.bytes(Summary.of(runs, ThroughputResult::allocatedPerMessage)));
+						Format.rate(results.summary(c, ThroughputResult::messagesPerSecond)),
+						(kind == ClientKind.RAW_KAFKA) ? "—" : Format.ratio(results.pairedRatio(c, raw)),
+						(kind == ClientKind.LEAN_HANDOFF || !this.options.clients().contains(ClientKind.LEAN_HANDOFF)) ? "—"
+								: Format.ratio(results.pairedRatio(c, lean)),
+						Format.bytes(results.summary(c, ThroughputResult::allocatedPerMessage)),
+						Format.micros(results.summary(c, ThroughputResult::cpuMicrosPerMessage).median()));
 			}
 		}
 		return table.toString();
 	}
 
-	private String chart(Map<ThroughputCase, List<ThroughputResult>> results) {
-		BarChart chart = new BarChart("Async throughput, " + String.format("%,d", this.options.messages())
-				+ " × 100 B per producer (median)", "producers", "messages / s", "#,##0");
+	/** Each production row against its bare row of the same round. */
+	private String productionTable(TrialResults<ThroughputCase> results) {
+		MarkdownTable table = new MarkdownTable("Producers", "Production row", "vs its bare row",
+				"allocated / msg (bare → metered)", "CPU / msg (bare → metered)");
 		for (int producers : this.options.producers()) {
-			for (ClientKind kind : ClientKind.values()) {
-				chart.add(kind.label(), String.valueOf(producers),
-						median(results, kind, producers, ThroughputResult::messagesPerSecond));
+			for (ClientKind kind : this.options.clients()) {
+				if (!kind.instrumented() || !this.options.clients().contains(kind.bare())) {
+					continue;
+				}
+				ThroughputCase metered = new ThroughputCase(kind, producers);
+				ThroughputCase bare = new ThroughputCase(kind.bare(), producers);
+				table.row(String.valueOf(producers), kind.label(), Format.ratio(results.pairedRatio(metered, bare)),
+						Format.bytes(results.summary(bare, ThroughputResult::allocatedPerMessage)) + " → "
+								+ Format.bytes(results.summary(metered, ThroughputResult::allocatedPerMessage)),
+						Format.micros(results.summary(bare, ThroughputResult::cpuMicrosPerMessage).median()) + " → "
+								+ Format.micros(results.summary(metered, ThroughputResult::cpuMicrosPerMessage).median()));
+			}
+		}
+		return table.toString();
+	}
+
+	private String resourceTable(TrialResults<ThroughputCase> results) {
+		MarkdownTable table = new MarkdownTable("Producers", "Client", "client threads", "live threads", "RSS (MiB)",
+				"RSS growth (MiB)", "heap growth (MiB)");
+		for (int producers : this.options.producers()) {
+			for (ClientKind kind : this.options.clients()) {
+				ThroughputCase c = new ThroughputCase(kind, producers);
+				table.row(String.valueOf(producers), kind.label(),
+						Format.count(results.summary(c, ThroughputResult::clientThreads)),
+						Format.count(results.summary(c, ThroughputResult::liveThreads)),
+						Format.mebibytesOrUnknown(results.summary(c, ThroughputResult::rssBytes).median()),
+						Format.mebibytesOrUnknown(results.summary(c, ThroughputResult::rssGrowth).median()),
+						Format.mebibytes(results.summary(c, ThroughputResult::heapGrowth)));
+			}
+		}
+		return table.toString();
+	}
+
+	private String chart(TrialResults<ThroughputCase> results) {
+		BarChart chart = new BarChart("Throughput relative to raw kafka-clients in the same round (median)",
+				"producers", "× raw kafka-clients", "0.00");
+		for (int producers : this.options.producers()) {
+			ThroughputCase raw = new ThroughputCase(ClientKind.RAW_KAFKA, producers);
+			for (ClientKind kind : this.options.clients()) {
+				if (kind != ClientKind.RAW_KAFKA) {
+					chart.add(kind.label(), String.valueOf(producers),
+							results.pairedRatio(new ThroughputCase(kind, producers), raw).median());
+				}
 			}
 		}
 		chart.write(this.charts.path(KEY));
-		return this.charts.image(KEY, "Async throughput by producer count and client");
-	}
-
-	private static String rate(Map<ThroughputCase, List<ThroughputResult>> results, ClientKind kind, int producers) {
-		return Format.rate(Summary.of(results.get(new ThroughputCase(kind, producers)),
-				ThroughputResult::messagesPerSecond));
-	}
-
-	private static double median(Map<ThroughputCase, List<ThroughputResult>> results, ClientKind kind,
-			int producers, ToDoubleFunction<ThroughputResult> figure) {
-		return Summary.of(results.get(new ThroughputCase(kind, producers)), figure).median();
-	}
-
-	/** Ratio of two clients' rates taken in the same round, summarized over the rounds. */
-	private static Summary pairedRatio(Map<ThroughputCase, List<ThroughputResult>> results, ClientKind kind,
-			ClientKind base, int producers) {
-		List<ThroughputResult> runs = results.get(new ThroughputCase(kind, producers));
-		List<ThroughputResult> baseRuns = results.get(new ThroughputCase(base, producers));
-		double[] ratios = new double[runs.size()];
-		for (int i = 0; i < ratios.length; i++) {
-			ratios[i] = runs.get(i).messagesPerSecond() / baseRuns.get(i).messagesPerSecond();
-		}
-		return Summary.of(ratios);
+		return this.charts.image(KEY, "Async throughput relative to raw kafka-clients by producer count and client");
 	}
 
 }

@@ -4,69 +4,154 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
-import io.waterdrop.benchmarks.clients.DeliveryCounter;
+import io.waterdrop.benchmarks.clients.ClientKind;
+import io.waterdrop.benchmarks.clients.DeliveryListener;
 import io.waterdrop.benchmarks.clients.ProducerFleet;
 import io.waterdrop.benchmarks.support.ClientSettings;
+import io.waterdrop.benchmarks.support.CpuWork;
 import io.waterdrop.benchmarks.support.Resources;
 import io.waterdrop.benchmarks.support.Threads;
 
 /**
- * One run of one case: N producers, each driven by its own platform thread (a worker with its own
- * producer), each sending M messages with an asynchronous send and an inline counting callback. The clock
- * runs from the moment all senders are released until the last report has reached its callback.
+ * One throughput trial: N producers, each driven by its own platform thread, each sending asynchronously
+ * until the {@link TrialLimit} with at most a window of messages in flight ({@link SendWindow}); every
+ * report goes to a counting callback, after optional CPU work ({@link CpuWork}). The rate is measured while
+ * the senders send, the costs per message until the last report (see {@link Measurement}).
  */
-final class ThroughputTrial {
+public final class ThroughputTrial {
 
+	/** Long enough for a 100-producer fleet with 50 µs callbacks to drain its windows on a busy machine. */
 	private static final Duration DELIVERY_TIMEOUT = Duration.ofMinutes(5);
+
+	/** Numbers the trials' topics within this JVM. */
+	private static final AtomicInteger trials = new AtomicInteger();
 
 	private final ClientSettings settings;
 
-	private final int messages;
+	private final TrialLimit limit;
+
+	private final int window;
 
 	private final byte[] payload;
 
-	ThroughputTrial(ClientSettings settings, int messages, byte[] payload) {
+	/** @param window messages each producer may have in flight */
+	public ThroughputTrial(ClientSettings settings, TrialLimit limit, int window, byte[] payload) {
 		this.settings = settings;
-		this.messages = messages;
+		this.limit = limit;
+		this.window = window;
 		this.payload = payload;
 	}
 
-	ThroughputResult run(ThroughputCase c) {
-		Resources.Snapshot before = Resources.snapshot();
-		try (ProducerFleet fleet = c.kind().open(this.settings, c.producers(), c.topic(), null)) {
-			fleet.prime(this.payload);
-			List<DeliveryCounter> counters = new ArrayList<>();
-			List<Thread> senders = new ArrayList<>();
-			CountDownLatch start = new CountDownLatch(1);
-			for (int i = 0; i < c.producers(); i++) {
-				DeliveryCounter counter = new DeliveryCounter(this.messages);
-				counters.add(counter);
-				int index = i;
-				senders.add(Thread.ofPlatform().name("bench-sender-" + i).start(() -> {
-					Threads.await(start);
-					try {
-						for (int m = 0; m < this.messages; m++) {
-							fleet.sendAsync(index, this.payload, counter);
-						}
-					}
-					catch (RuntimeException ex) {
-						counter.abort(ex);
-					}
-				}));
+	/**
+	 * Opens a fleet on a topic of its own, primes it, runs one measurement, closes it and deletes the topic
+	 * (a trial writes hundreds of megabytes; a full run would otherwise fill the disk).
+	 * @param topicPrefix names the trial's topic, {@code <prefix>-<trial number>}
+	 * @param callbackIterations {@link CpuWork} loop iterations every callback runs (0 for none)
+	 */
+	public ThroughputResult run(ClientKind kind, int producers, String topicPrefix, long callbackIterations) {
+		String topic = topicPrefix + "-" + trials.incrementAndGet();
+		this.settings.createTopics(List.of(topic));
+		try {
+			// After the topic's admin client has gone: the snapshot counts the threads the trial starts with.
+			Resources.Snapshot before = Resources.snapshot();
+			try (ProducerFleet fleet = kind.open(this.settings, producers, topic, null)) {
+				fleet.prime(this.payload);
+				Measurement measurement = measure(fleet, callbackIterations);
+				long rss = Resources.rss();
+				int liveThreads = Resources.peakThreads();
+				Resources.Snapshot after = Resources.snapshot();
+				return new ThroughputResult(measurement, liveThreads - before.liveThreads() - producers, liveThreads,
+						rss, (before.rssBytes() < 0 || after.rssBytes() < 0) ? -1 : after.rssBytes() - before.rssBytes(),
+						after.heapBytes() - before.heapBytes());
 			}
-			long allocatedBefore = Resources.allocatedBytes();
-			long started = System.nanoTime();
-			start.countDown();
-			counters.forEach((counter) -> counter.await(DELIVERY_TIMEOUT));
-			long elapsed = System.nanoTime() - started;
-			long allocated = Resources.allocatedBytes() - allocatedBefore;
-			Threads.join(senders);
-			int clientThreads = Resources.peakThreads() - before.liveThreads() - c.producers();
-			Resources.Snapshot after = Resources.snapshot();
-			long total = (long) c.producers() * this.messages;
-			return new ThroughputResult(total / (elapsed / 1e9), clientThreads, after.heapBytes() - before.heapBytes(),
-					(before.rssBytes() < 0) ? -1 : after.rssBytes() - before.rssBytes(), (double) allocated / total);
+		}
+		finally {
+			this.settings.deleteTopics(List.of(topic));
+		}
+	}
+
+	/** One timed run with an open, primed fleet (the profiler's entry point: it records only this). */
+	public Measurement measure(ProducerFleet fleet, long callbackIterations) {
+		int producers = fleet.size();
+		List<SendWindow> windows = new ArrayList<>();
+		List<Thread> senders = new ArrayList<>();
+		CountDownLatch start = new CountDownLatch(1);
+		// One deadline for all senders, which the rate's span also ends at; set just before the release.
+		long[] stopAt = new long[1];
+		for (int i = 0; i < producers; i++) {
+			SendWindow window = new SendWindow(this.window);
+			windows.add(window);
+			DeliveryListener listener = (callbackIterations == 0) ? window : (error) -> {
+				CpuWork.run(callbackIterations);
+				window.delivered(error);
+			};
+			int index = i;
+			senders.add(Thread.ofPlatform()
+				.name("bench-sender-" + i)
+				.start(() -> send(fleet, index, window, listener, start, stopAt)));
+		}
+		long allocatedBefore = Resources.allocatedBytes();
+		long cpuBefore = Resources.cpuNanos();
+		long started = System.nanoTime();
+		stopAt[0] = started + this.limit.duration().toNanos();
+		start.countDown(); // publishes stopAt to the senders
+		long rateMessages = -1;
+		long rateNanos = -1;
+		if (this.limit.timed()) {
+			sleepUntil(stopAt[0]);
+			rateNanos = System.nanoTime() - started;
+			rateMessages = windows.stream().mapToLong(SendWindow::delivered).sum();
+		}
+		Threads.join(senders);
+		long lastDelivery = started;
+		for (SendWindow window : windows) {
+			lastDelivery = Math.max(lastDelivery, window.awaitAll(DELIVERY_TIMEOUT));
+		}
+		long cpu = Resources.cpuNanos() - cpuBefore;
+		long allocated = Resources.allocatedBytes() - allocatedBefore;
+		long messages = windows.stream().mapToLong(SendWindow::total).sum();
+		long elapsed = lastDelivery - started;
+		return (rateNanos < 0) ? new Measurement(messages, elapsed, messages, elapsed, allocated, cpu)
+				: new Measurement(messages, elapsed, rateMessages, rateNanos, allocated, cpu);
+	}
+
+	private void send(ProducerFleet fleet, int index, SendWindow window, DeliveryListener listener,
+			CountDownLatch start, long[] stopAt) {
+		long sent = 0;
+		try {
+			Threads.await(start);
+			boolean timed = this.limit.timed();
+			long deadline = stopAt[0];
+			long max = this.limit.maxMessages();
+			sending: while (sent < max) {
+				long room = Math.min(window.room(sent, DELIVERY_TIMEOUT), max - sent);
+				for (long i = 0; i < room; i++) {
+					fleet.sendAsync(index, this.payload, listener);
+					sent++;
+					if (timed && sent % TrialLimit.CLOCK_CHECK_INTERVAL == 0 && System.nanoTime() - deadline >= 0) {
+						break sending;
+					}
+				}
+			}
+		}
+		catch (RuntimeException ex) {
+			window.abort(ex);
+		}
+		finally {
+			window.finish(sent);
+		}
+	}
+
+	private static void sleepUntil(long deadlineNanos) {
+		long remaining;
+		while ((remaining = deadlineNanos - System.nanoTime()) > 0) {
+			LockSupport.parkNanos(remaining);
+			if (Thread.interrupted()) {
+				throw new IllegalStateException("Interrupted during a trial");
+			}
 		}
 	}
 

@@ -1,0 +1,47 @@
+package io.waterdrop.benchmarks.throughput;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+
+import io.waterdrop.benchmarks.stats.MedianEstimate;
+import io.waterdrop.benchmarks.stats.PairedRatios;
+import io.waterdrop.benchmarks.support.Summary;
+
+/**
+ * The measured throughput trials of a scenario, each case's results in round order, so that the results of
+ * one round line up across cases (as {@code Rounds.run} returns them).
+ *
+ * @param <C> the case type
+ */
+public final class TrialResults<C> {
+
+	private final Map<C, List<ThroughputResult>> results;
+
+	public TrialResults(Map<C, List<ThroughputResult>> results) {
+		this.results = results;
+	}
+
+	public List<ThroughputResult> of(C c) {
+		List<ThroughputResult> runs = this.results.get(c);
+		if (runs == null) {
+			throw new IllegalArgumentException("No results for " + c);
+		}
+		return runs;
+	}
+
+	/** Median and range of one figure over the rounds. */
+	public Summary summary(C c, ToDoubleFunction<ThroughputResult> figure) {
+		return Summary.of(of(c), figure);
+	}
+
+	/** Median over the rounds of {@code c}'s rate divided by {@code baseline}'s rate in the same round. */
+	public MedianEstimate pairedRatio(C c, C baseline) {
+		return MedianEstimate.of(PairedRatios.of(rates(c), rates(baseline)));
+	}
+
+	private List<Double> rates(C c) {
+		return of(c).stream().map(ThroughputResult::messagesPerSecond).toList();
+	}
+
+}
