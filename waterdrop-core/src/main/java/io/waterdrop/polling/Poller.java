@@ -328,6 +328,8 @@ public final class Poller {
 
 		private final DrainSlice slice = new DrainSlice(Poller.this.signals);
 
+		private final Consumer<SelectionKey> onSelected = this::selected;
+
 		/** Set when the thread dies; registrations still queued then are released with it. */
 		private Throwable death;
 
@@ -381,25 +383,22 @@ public final class Poller {
 		private void cycle() throws IOException {
 			long pollTimeoutNanos = Poller.this.config.pollTimeout().toNanos();
 			boolean timedOut = false;
+			int selected;
+			// The Consumer forms of select hand over each ready key directly: no selected-key set to fill,
+			// iterate and clear (which allocates per key and per cycle).
 			if (this.ready.isEmpty()) {
 				long start = System.nanoTime();
 				// Wake for periodic work due sooner (a statistics interval under the poll timeout) too.
 				long waitNanos = Math.min(pollTimeoutNanos, untilNextPeriodic(start));
-				int selected = this.selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos + 999_999)));
+				selected = this.selector.select(this.onSelected,
+						Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos + 999_999)));
 				timedOut = selected == 0 && Poller.this.changes.isEmpty() && System.nanoTime() - start >= waitNanos;
 			}
 			else {
-				this.selector.selectNow();
+				selected = this.selector.selectNow(this.onSelected);
 			}
-			Set<SelectionKey> selectedKeys = this.selector.selectedKeys();
-			if (!selectedKeys.isEmpty()) {
+			if (selected > 0) {
 				Poller.this.stats.signalWakeups.increment();
-				for (SelectionKey key : selectedKeys) {
-					Registration registration = (Registration) key.attachment();
-					registration.pipe.clear();
-					markReady(registration);
-				}
-				selectedKeys.clear();
 			}
 			else if (timedOut) {
 				Poller.this.stats.timeoutWakeups.increment();
@@ -408,16 +407,28 @@ public final class Poller {
 			long now = System.nanoTime();
 			if (timedOut || now - this.lastPeriodic >= PERIODIC_CHECK_NANOS) {
 				this.lastPeriodic = now;
-				for (Registration registration : this.registered) {
-					registration.pollable.periodic(now);
+				for (int i = 0; i < this.registered.size(); i++) {
+					this.registered.get(i).pollable.periodic(now);
 				}
 			}
 		}
 
+		/** A producer's pipe signalled: empty the pipe and queue the producer for a slice. */
+		private void selected(SelectionKey key) {
+			Registration registration = (Registration) key.attachment();
+			try {
+				registration.pipe.clear();
+			}
+			catch (IOException ex) {
+				throw new UncheckedIOException(ex);
+			}
+			markReady(registration);
+		}
+
 		private long untilNextPeriodic(long nowNanos) {
 			long until = Long.MAX_VALUE;
-			for (Registration registration : this.registered) {
-				long due = registration.pollable.nextPeriodicNanos();
+			for (int i = 0; i < this.registered.size(); i++) {
+				long due = this.registered.get(i).pollable.nextPeriodicNanos();
 				if (due != Long.MAX_VALUE) {
 					until = Math.min(until, Math.max(0, due - nowNanos));
 				}

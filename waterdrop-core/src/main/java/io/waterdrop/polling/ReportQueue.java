@@ -4,7 +4,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -38,18 +37,25 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 
 	private static final VarHandle NEXT;
 
+	private static final VarHandle HEAD;
+
 	static {
 		try {
 			MethodHandles.Lookup lookup = MethodHandles.lookup();
 			TAIL = lookup.findVarHandle(ReportQueue.class, "tail", Node.class);
 			NEXT = lookup.findVarHandle(Node.class, "next", Node.class);
+			HEAD = lookup.findVarHandle(ReportQueue.class, "head", Node.class);
 		}
 		catch (ReflectiveOperationException ex) {
 			throw new ExceptionInInitializerError(ex);
 		}
 	}
 
-	/** Consumer-owned: the last node taken (or the initial stub); its successor is the first report. */
+	/**
+	 * Consumer-owned: the last node taken (or the initial stub); its successor is the first report. Written
+	 * with release semantics so that {@link #size()} may walk from it on another thread.
+	 */
+	@SuppressWarnings("unused") // through HEAD
 	private Node head;
 
 	/** The last node offered; swapped by offers. */
@@ -57,15 +63,6 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 	private volatile Node tail;
 
 	private final AtomicBoolean signalled = new AtomicBoolean();
-
-	/**
-	 * Reports offered, counted by the offering threads only (mostly Kafka's network thread), so that its
-	 * cache line does not travel to the consumer on every report; {@link #size()} reads it rarely.
-	 */
-	private final AtomicLong offered = new AtomicLong();
-
-	/** Reports taken, counted per batch by the consumer (its only writer), read by {@link #size()}. */
-	private volatile long taken;
 
 	private final Wakeup wakeup;
 
@@ -81,13 +78,12 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 	public ReportQueue(Wakeup wakeup) {
 		this.wakeup = wakeup;
 		Node stub = new Node();
-		this.head = stub;
+		HEAD.set(this, stub);
 		this.tail = stub;
 	}
 
 	/** Adds a report; signals the wake-up if nobody owns the duty to drain. Never blocks. */
 	public void offer(N report) {
-		this.offered.incrementAndGet();
 		Node previous = (Node) TAIL.getAndSet(this, report);
 		NEXT.setRelease(previous, report);
 		// Read after linking: see the class comment.
@@ -99,11 +95,11 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 	/** The oldest report, or {@code null} if none is visible. Consumer only. */
 	@SuppressWarnings("unchecked")
 	N poll() {
-		Node next = (Node) NEXT.getAcquire(this.head);
+		Node next = (Node) NEXT.getAcquire((Node) HEAD.get(this));
 		if (next == null) {
 			return null;
 		}
-		this.head = next;
+		HEAD.setRelease(this, next);
 		return (N) next;
 	}
 
@@ -115,7 +111,7 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 	 */
 	boolean settle() {
 		this.signalled.set(false);
-		if (NEXT.getVolatile(this.head) == null) {
+		if (NEXT.getVolatile((Node) HEAD.get(this)) == null) {
 			return true;
 		}
 		return !this.signalled.compareAndSet(false, true);
@@ -167,7 +163,6 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 
 	private void flush(Dispatcher<? super N> dispatcher, int dispatched) {
 		if (dispatched > 0) {
-			this.taken += dispatched; // single writer
 			dispatcher.flush(dispatched);
 		}
 	}
@@ -180,10 +175,18 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 		return this.signalled.get();
 	}
 
-	/** Reports waiting for dispatch (a moment's estimate while reports move). */
+	/**
+	 * Reports waiting for dispatch, counted by walking the queue (a moment's estimate while reports move). It
+	 * costs a walk rather than a counter that Kafka's network thread would update on every report: it is read
+	 * by gauges and diagnostics, rarely.
+	 */
 	public int size() {
-		long size = this.offered.get() - this.taken;
-		return (int) Math.max(0, Math.min(Integer.MAX_VALUE, size));
+		int size = 0;
+		for (Node node = (Node) NEXT.getAcquire((Node) HEAD.getAcquire(this)); node != null
+				&& size < Integer.MAX_VALUE; node = (Node) NEXT.getAcquire(node)) {
+			size++;
+		}
+		return size;
 	}
 
 	/**
