@@ -10,13 +10,13 @@ import java.util.Set;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.SslConfigs;
 
-import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.kafka.autoconfigure.SslBundleSslEngineFactory;
 import org.springframework.boot.ssl.SslBundle;
+import org.springframework.context.ApplicationContext;
 import org.springframework.util.StringUtils;
 
 import io.waterdrop.InvalidConfigurationException;
@@ -59,24 +59,24 @@ final class ProducerAssembler {
 
 	private final ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers;
 
-	private final ObjectProvider<ClientFactoryPostProcessor> factoryPostProcessors;
+	private final ObjectProvider<WaterDropKafkaClientFactoryCustomizer> clientFactoryCustomizers;
 
 	private final ObjectProvider<WaterDropProducerCustomizer> producerCustomizers;
 
-	private final BeanFactory beanFactory;
+	private final ApplicationContext context;
 
 	ProducerAssembler(WaterDropProperties properties, ObjectProvider<KafkaProperties> kafkaProperties,
 			ObjectProvider<KafkaConnectionDetails> connectionDetails,
 			ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
-			ObjectProvider<ClientFactoryPostProcessor> factoryPostProcessors,
-			ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, BeanFactory beanFactory) {
+			ObjectProvider<WaterDropKafkaClientFactoryCustomizer> clientFactoryCustomizers,
+			ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, ApplicationContext context) {
 		this.properties = properties;
 		this.kafkaProperties = kafkaProperties;
 		this.connectionDetails = connectionDetails;
 		this.factoryCustomizers = factoryCustomizers;
-		this.factoryPostProcessors = factoryPostProcessors;
+		this.clientFactoryCustomizers = clientFactoryCustomizers;
 		this.producerCustomizers = producerCustomizers;
-		this.beanFactory = beanFactory;
+		this.context = context;
 	}
 
 	static String producerPrefix(String name) {
@@ -138,7 +138,7 @@ final class ProducerAssembler {
 		}
 		builder.kafka(kafkaSettings(origins, own));
 		builder.clientFactory(new KafkaClientFactory(name, this.factoryCustomizers.orderedStream().toList(),
-				this.factoryPostProcessors.orderedStream().toList()));
+				this.clientFactoryCustomizers.orderedStream().toList(), this.context));
 		ProducerConfig config = build(builder, origins);
 		List<WaterDropProducerCustomizer> customizers = this.producerCustomizers.orderedStream().toList();
 		if (customizers.isEmpty()) {
@@ -202,7 +202,7 @@ final class ProducerAssembler {
 
 	private Poller poller(Origins origins, String pollerName) {
 		if (pollerName == null) {
-			return this.beanFactory.getBean(WaterDropAutoConfiguration.GLOBAL_POLLER_BEAN_NAME, Poller.class);
+			return this.context.getBean(WaterDropAutoConfiguration.GLOBAL_POLLER_BEAN_NAME, Poller.class);
 		}
 		String path = origins.pathOf("polling.poller");
 		Set<String> known = this.properties.getPollers().keySet();
@@ -214,7 +214,7 @@ final class ProducerAssembler {
 							+ "waterdrop.pollers, not '" + pollerName + ": {}', which Spring Boot's YAML loader drops), "
 							+ "or remove " + path + " to use the global Poller.");
 		}
-		return this.beanFactory.getBean(pollerBeanName(pollerName), Poller.class);
+		return this.context.getBean(pollerBeanName(pollerName), Poller.class);
 	}
 
 	private Map<String, Object> kafkaSettings(Origins origins, ProducerProperties own) {

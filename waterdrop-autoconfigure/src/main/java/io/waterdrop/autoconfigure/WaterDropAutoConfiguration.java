@@ -2,7 +2,6 @@ package io.waterdrop.autoconfigure;
 
 import java.util.Map;
 
-import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -13,6 +12,7 @@ import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryC
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
@@ -69,12 +69,6 @@ public final class WaterDropAutoConfiguration {
 		return new EmptyEntryConverter();
 	}
 
-	@Bean
-	static EventListenerSubscriber waterdropEventListenerSubscriber(
-			ObjectProvider<WaterDropEventListener> listeners) {
-		return new EventListenerSubscriber(listeners);
-	}
-
 	@Configuration(proxyBeanMethods = false)
 	static class PollerConfiguration {
 
@@ -82,11 +76,6 @@ public final class WaterDropAutoConfiguration {
 		@ConditionalOnMissingBean(name = GLOBAL_POLLER_BEAN_NAME)
 		Poller waterdropPoller() {
 			return Poller.global();
-		}
-
-		@Bean
-		PollersLifecycle waterdropPollersLifecycle(ObjectProvider<Poller> pollers, WaterDropProperties properties) {
-			return new PollersLifecycle(pollers, properties.getCloseTimeout());
 		}
 
 	}
@@ -100,22 +89,16 @@ public final class WaterDropAutoConfiguration {
 				ObjectProvider<KafkaProperties> kafkaProperties,
 				ObjectProvider<KafkaConnectionDetails> connectionDetails,
 				ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
-				ObjectProvider<ClientFactoryPostProcessor> factoryPostProcessors,
-				ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, BeanFactory beanFactory) {
+				ObjectProvider<WaterDropKafkaClientFactoryCustomizer> clientFactoryCustomizers,
+				ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, ApplicationContext context) {
 			return new ProducerAssembler(properties, kafkaProperties, connectionDetails, factoryCustomizers,
-					factoryPostProcessors, producerCustomizers, beanFactory);
+					clientFactoryCustomizers, producerCustomizers, context);
 		}
 
 		@Bean
 		@ConditionalOnMissingBean
 		WaterDropProducers waterdropProducers(ObjectProvider<Map<String, Producer>> producers) {
 			return new WaterDropProducers(producers.getIfAvailable(Map::of));
-		}
-
-		@Bean
-		ProducersLifecycle waterdropProducersLifecycle(WaterDropProducers producers,
-				WaterDropProperties properties) {
-			return new ProducersLifecycle(producers, properties);
 		}
 
 	}

@@ -20,6 +20,7 @@ import org.springframework.core.annotation.Order;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.ProducerFactory;
 
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
 
@@ -32,7 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class KafkaSettingsTests {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class));
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class));
 
 	@Test
 	void bootsProducerPropertiesComeFirstWithoutItsClientId() {
@@ -124,7 +125,7 @@ class KafkaSettingsTests {
 
 	@Test
 	void withoutBootsKafkaAutoConfigurationOnlyWaterDropsLayersApply() {
-		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class))
+		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class))
 			.withPropertyValues("spring.kafka.producer.acks=1", "waterdrop.kafka.bootstrap.servers=localhost:9003")
 			.run((context) -> assertThat(kafka(context, "waterdropProducer"))
 				.containsExactly(Map.entry("bootstrap.servers", "localhost:9003")));

@@ -4,12 +4,12 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /** Names of live threads, for assertions on which threads the starter runs. */
-final class Threads {
+public final class Threads {
 
 	private Threads() {
 	}
 
-	static Set<String> named(String prefix) {
+	public static Set<String> named(String prefix) {
 		Set<String> names = new TreeSet<>();
 		for (Thread thread : Thread.getAllStackTraces().keySet()) {
 			if (thread.isAlive() && thread.getName().startsWith(prefix)) {
@@ -20,12 +20,12 @@ final class Threads {
 	}
 
 	/** WaterDrop's own polling and dispatch threads. */
-	static Set<String> waterdrop() {
+	public static Set<String> waterdrop() {
 		return named("waterdrop.");
 	}
 
 	/** The network thread Kafka runs for the client with the given id. */
-	static boolean kafkaNetworkThread(String clientId) {
+	public static boolean kafkaNetworkThread(String clientId) {
 		return !named("kafka-producer-network-thread | " + clientId).isEmpty();
 	}
 

@@ -20,6 +20,7 @@ import org.springframework.core.annotation.Order;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
 
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
 import io.waterdrop.ProducerStatus;
@@ -38,7 +39,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class WaterDropAutoConfigurationTests {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class))
 		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers());
 
 	@Test
@@ -188,7 +189,7 @@ class WaterDropAutoConfigurationTests {
 
 	@Test
 	void backsOffWithoutBootsKafkaSupport() {
-		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class))
+		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class))
 			.withClassLoader(new FilteredClassLoader(KafkaProperties.class))
 			.run((context) -> assertThat(context).doesNotHaveBean(WaterDropProducers.class));
 	}

@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.endpoint;
 
 import java.util.List;
 import java.util.Map;
@@ -18,11 +18,15 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
 
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
+import io.waterdrop.autoconfigure.TestBroker;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
-import io.waterdrop.autoconfigure.WaterDropEndpoint.PollerDescriptor;
-import io.waterdrop.autoconfigure.WaterDropEndpoint.ProducerDescriptor;
-import io.waterdrop.autoconfigure.WaterDropEndpoint.WaterDropDescriptor;
+import io.waterdrop.autoconfigure.endpoint.WaterDropEndpoint.PollerDescriptor;
+import io.waterdrop.autoconfigure.endpoint.WaterDropEndpoint.ProducerDescriptor;
+import io.waterdrop.autoconfigure.endpoint.WaterDropEndpoint.WaterDropDescriptor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -38,7 +42,7 @@ class WaterDropEndpointTests {
 			+ "username=\"alice\" password=\"alice-secret\";";
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class,
 				WaterDropEndpointAutoConfiguration.class))
 		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
 				"spring.kafka.properties.sasl.jaas.config=" + JAAS, "waterdrop.pollers.critical.poll-timeout=2s",

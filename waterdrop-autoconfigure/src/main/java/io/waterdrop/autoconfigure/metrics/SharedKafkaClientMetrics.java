@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.metrics;
 
 import java.time.Duration;
 import java.util.List;
@@ -15,6 +15,8 @@ import org.springframework.beans.factory.DisposableBean;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.MicrometerProducerListener;
 import org.springframework.kafka.core.ProducerFactory;
+
+import io.waterdrop.autoconfigure.WaterDropKafkaClientFactoryCustomizer;
 
 /**
  * Binds Kafka's own client metrics ({@code kafka.producer.*}) of WaterDrop's clients with one rescan thread,
@@ -33,7 +35,7 @@ import org.springframework.kafka.core.ProducerFactory;
  * cannot come back. The thread is a daemon started with the first client and ended when the bean is
  * destroyed.
  */
-final class SharedKafkaClientMetrics implements ClientFactoryPostProcessor, DisposableBean {
+final class SharedKafkaClientMetrics implements WaterDropKafkaClientFactoryCustomizer, DisposableBean {
 
 	static final String THREAD_NAME = "waterdrop-kafka-metrics";
 
@@ -58,7 +60,7 @@ final class SharedKafkaClientMetrics implements ClientFactoryPostProcessor, Disp
 	}
 
 	@Override
-	public void postProcess(DefaultKafkaProducerFactory<byte[], byte[]> factory) {
+	public void customize(String producerName, DefaultKafkaProducerFactory<byte[], byte[]> factory) {
 		List<ProducerFactory.Listener<byte[], byte[]>> listeners = List.copyOf(factory.getListeners());
 		List<ProducerFactory.Listener<byte[], byte[]>> replaced = listeners.stream()
 			.filter(MicrometerProducerListener.class::isInstance)

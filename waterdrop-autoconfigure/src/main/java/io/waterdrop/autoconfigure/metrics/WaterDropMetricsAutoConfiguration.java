@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.metrics;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -12,6 +12,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.core.MicrometerProducerListener;
 
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
 import io.waterdrop.polling.Poller;
 

@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.health;
 
 import java.time.Clock;
 import java.time.Duration;

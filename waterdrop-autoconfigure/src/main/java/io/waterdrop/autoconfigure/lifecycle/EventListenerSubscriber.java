@@ -1,9 +1,10 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.lifecycle;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 
 import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.WaterDropEventListener;
 
 /**
  * Subscribes every {@link WaterDropEventListener} bean, in order, to the monitor of each {@link Producer}

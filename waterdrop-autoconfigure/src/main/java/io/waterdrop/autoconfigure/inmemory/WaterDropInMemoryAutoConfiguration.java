@@ -1,10 +1,12 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.inmemory;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
 import io.waterdrop.testing.InMemoryKafka;
 
 /**

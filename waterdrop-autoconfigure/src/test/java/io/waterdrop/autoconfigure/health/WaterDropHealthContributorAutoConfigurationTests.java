@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.health;
 
 import java.time.Duration;
 
@@ -15,6 +15,10 @@ import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropProperties;
+import io.waterdrop.autoconfigure.TestBroker;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.Producer;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class WaterDropHealthContributorAutoConfigurationTests {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class,
 				WaterDropHealthContributorAutoConfiguration.class))
 		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
 				"waterdrop.producers.orders.polling.mode=fd", "waterdrop.producers.legacy.polling.mode=thread");

@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.lifecycle;
 
 import java.util.List;
 import java.util.Map;
@@ -15,6 +15,11 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropEventListener;
+import io.waterdrop.autoconfigure.TestBroker;
+import io.waterdrop.autoconfigure.Threads;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStatus;
 import io.waterdrop.instrumentation.ProducerEvent;
@@ -32,7 +37,7 @@ class LifecycleTests {
 	private static final int WEB_SERVER_PHASE = SmartLifecycle.DEFAULT_PHASE - 2048;
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class))
 		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
 				"waterdrop.pollers.critical.poll-timeout=1s", "waterdrop.producers.orders.polling.poller=critical",
 				"waterdrop.producers.legacy.polling.mode=thread");

@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.metrics;
 
 import java.time.Duration;
 import java.util.Collection;
@@ -27,6 +27,11 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.core.KafkaTemplate;
 
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.autoconfigure.TestBroker;
+import io.waterdrop.autoconfigure.Threads;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
@@ -47,7 +52,7 @@ class WaterDropMetricsAutoConfigurationTests {
 	private static final String MICROMETER_KAFKA_THREAD = "micrometer-kafka-metrics";
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class,
 				WaterDropMetricsAutoConfiguration.class))
 		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
 				"waterdrop.pollers.critical.poll-timeout=1s", "waterdrop.producers.orders.polling.poller=critical",
@@ -175,7 +180,7 @@ class WaterDropMetricsAutoConfigurationTests {
 	void withoutTheSharedThreadEveryClientWouldStartOne() {
 		long before = micrometerKafkaThreads();
 		new ApplicationContextRunner()
-			.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+			.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class,
 					MetricsAutoConfiguration.class, CompositeMeterRegistryAutoConfiguration.class,
 					SimpleMetricsExportAutoConfiguration.class, KafkaMetricsAutoConfiguration.class))
 			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),

@@ -1,11 +1,15 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.health;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
+import org.springframework.boot.convert.DurationStyle;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
@@ -34,6 +38,9 @@ import io.waterdrop.polling.PollingMode;
  * {@link #health()} reads the recorded values from any thread, each exact, together not a snapshot.
  */
 final class ProducerHealthIndicator implements HealthIndicator {
+
+	private static final List<ChronoUnit> UNITS = List.of(ChronoUnit.DAYS, ChronoUnit.HOURS, ChronoUnit.MINUTES,
+			ChronoUnit.SECONDS, ChronoUnit.MILLIS, ChronoUnit.MICROS);
 
 	private final Producer producer;
 
@@ -96,15 +103,16 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		if (since != null && Duration.between(since, this.clock.instant()).compareTo(this.failureWindow) > 0) {
 			return Health.down()
 				.withDetail("reason", "deliveries have failed for longer than the failure window ("
-						+ ProducerDescriptions.duration(this.failureWindow) + ") with no message acknowledged");
+						+ duration(this.failureWindow) + ") with no message acknowledged");
 		}
 		return Health.up();
 	}
 
 	private Map<String, Object> details(ProducerStatus status) {
 		Map<String, Object> details = new LinkedHashMap<>();
-		details.put("mode", ProducerDescriptions.mode(this.producer));
-		String poller = ProducerDescriptions.poller(this.producer);
+		details.put("mode", this.producer.config().pollingMode().name().toLowerCase(Locale.ROOT));
+		String poller = (this.producer.config().pollingMode() == PollingMode.FD)
+				? this.producer.config().poller().name() : this.producer.pollerName();
 		if (poller != null) {
 			details.put("poller", poller);
 		}
@@ -125,6 +133,16 @@ final class ProducerHealthIndicator implements HealthIndicator {
 			details.put("lastError", error.asMap());
 		}
 		return details;
+	}
+
+	/** A duration as the properties write it, in its largest exact unit: {@code 200ms}, {@code 1m}. */
+	private static String duration(Duration duration) {
+		for (ChronoUnit unit : UNITS) {
+			if (duration.toNanos() % unit.getDuration().toNanos() == 0) {
+				return DurationStyle.SIMPLE.print(duration, unit);
+			}
+		}
+		return DurationStyle.SIMPLE.print(duration, ChronoUnit.NANOS);
 	}
 
 	/** The Kafka exception of the last delivery failure. */

@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.lifecycle;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,6 +11,8 @@ import org.apache.commons.logging.LogFactory;
 import org.springframework.context.SmartLifecycle;
 
 import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.autoconfigure.WaterDropProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
 
 /**

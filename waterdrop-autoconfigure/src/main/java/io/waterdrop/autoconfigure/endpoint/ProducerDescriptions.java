@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.endpoint;
 
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
@@ -11,7 +11,7 @@ import io.waterdrop.Producer;
 import io.waterdrop.polling.PollingMode;
 
 /**
- * How the health contributor and the endpoint name a producer's polling mode and the thread serving it, and
+ * How the endpoint names a producer's polling mode and the thread serving it, and
  * write durations.
  */
 final class ProducerDescriptions {

@@ -1,4 +1,4 @@
-package io.waterdrop.autoconfigure;
+package io.waterdrop.autoconfigure.inmemory;
 
 import java.util.concurrent.TimeUnit;
 
@@ -8,6 +8,8 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
@@ -20,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class WaterDropInMemoryAutoConfigurationTests {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class,
 				WaterDropInMemoryAutoConfiguration.class))
 		// No broker listens here: only the in-memory client can deliver.
 		.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1");
