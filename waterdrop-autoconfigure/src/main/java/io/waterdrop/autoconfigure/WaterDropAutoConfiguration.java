@@ -56,7 +56,7 @@ public final class WaterDropAutoConfiguration {
 			Map.entry(ASSEMBLER_BEAN_NAME, "an internal bean"),
 			Map.entry("waterdropProducersLifecycle", "an internal bean"),
 			Map.entry("waterdropPollersLifecycle", "an internal bean"),
-			Map.entry("waterdropEventListenerSubscriber", "an internal bean"),
+			Map.entry("waterdropProducerCloser", "an internal bean"),
 			Map.entry("waterdropEmptyEntryConverter", "an internal bean"),
 			Map.entry("waterdropMetrics", "the WaterDropMetrics bean"),
 			Map.entry("waterdropKafkaClientMetrics", "an internal bean"),

@@ -35,7 +35,7 @@ class ConfigurationMetadataTests {
 		assertThat(defaultOf(metadata, "waterdrop.wait-on-queue-full")).isEqualTo(true);
 		assertThat(defaultOf(metadata, "waterdrop.wait-timeout-on-queue-full")).isEqualTo("10s");
 		assertThat(defaultOf(metadata, "waterdrop.reload-on-transaction-fatal-error")).isEqualTo(true);
-		assertThat(defaultOf(metadata, "waterdrop.close-timeout")).isEqualTo("30s");
+		assertThat(defaultOf(metadata, "waterdrop.close-timeout")).isEqualTo("20s");
 		assertThat(defaultOf(metadata, "waterdrop.health.failure-window")).isEqualTo("1m");
 		List<String> undescribed = metadata.read("$.properties[?(!@.description)].name");
 		assertThat(undescribed).isEmpty();

@@ -90,6 +90,7 @@ class KafkaSettingsTests {
 
 	@Test
 	void clientsComeFromAFactoryWithBootsCustomizersAppliedInOrder() {
+		Threads.Snapshot before = Threads.snapshot();
 		this.runner.withUserConfiguration(FactoryCustomizers.class)
 			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
 					"waterdrop.producers.orders.kafka.acks=all")
@@ -107,19 +108,20 @@ class KafkaSettingsTests {
 				assertThat(Threads.kafkaNetworkThread("orders")).isTrue();
 				context.close();
 				assertThat(customizers.removed).containsExactly("waterdrop.orders");
-				assertThat(Threads.kafkaNetworkThread("orders")).isFalse();
+				assertThat(before.newKafkaNetworkThread("orders")).isFalse();
 			});
 	}
 
 	@Test
 	void clientIdMayBeSetPerProducer() {
+		Threads.Snapshot before = Threads.snapshot();
 		this.runner
 			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
 					"waterdrop.producers.orders.kafka.client.id=orders-eu")
 			.run((context) -> {
 				assertThat(Threads.kafkaNetworkThread("orders-eu")).isTrue();
 				context.close();
-				assertThat(Threads.kafkaNetworkThread("orders-eu")).isFalse();
+				assertThat(before.newKafkaNetworkThread("orders-eu")).isFalse();
 			});
 	}
 
