@@ -201,7 +201,7 @@ final class ProducerAssembler {
 	}
 
 	private Poller poller(Origins origins, String pollerName) {
-		if (pollerName == null) {
+		if (pollerName == null || pollerName.equals(WaterDropAutoConfiguration.GLOBAL_POLLER_NAME)) {
 			return this.context.getBean(WaterDropAutoConfiguration.GLOBAL_POLLER_BEAN_NAME, Poller.class);
 		}
 		String path = origins.pathOf("polling.poller");

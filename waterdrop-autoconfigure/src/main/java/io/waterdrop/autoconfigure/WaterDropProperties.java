@@ -377,6 +377,12 @@ public class WaterDropProperties {
 		 */
 		private Duration closeTimeout;
 
+		/**
+		 * Whether this producer is the primary Producer bean, the one injected where a Producer is injected
+		 * without a qualifier. At most one entry may be primary.
+		 */
+		private boolean primary;
+
 		public Map<String, String> getKafka() {
 			return this.kafka;
 		}
@@ -447,6 +453,14 @@ public class WaterDropProperties {
 
 		public void setCloseTimeout(Duration closeTimeout) {
 			this.closeTimeout = closeTimeout;
+		}
+
+		public boolean isPrimary() {
+			return this.primary;
+		}
+
+		public void setPrimary(boolean primary) {
+			this.primary = primary;
 		}
 
 	}

@@ -20,9 +20,9 @@ import org.springframework.core.annotation.Order;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.ProducerFactory;
 
-import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

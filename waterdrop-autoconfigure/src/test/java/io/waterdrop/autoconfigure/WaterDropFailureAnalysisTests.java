@@ -19,8 +19,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 
-import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.InvalidConfigurationException;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;

@@ -1,5 +1,8 @@
 package io.waterdrop.autoconfigure.endpoint;
 
+import java.util.List;
+
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
 import org.springframework.boot.actuate.endpoint.SanitizingFunction;
@@ -10,6 +13,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 
+import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.polling.Poller;
@@ -26,9 +30,10 @@ public final class WaterDropEndpointAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	WaterDropEndpoint waterdropEndpoint(WaterDropProducers producers, ObjectProvider<Poller> pollers,
+	WaterDropEndpoint waterdropEndpoint(ListableBeanFactory beanFactory,
 			ObjectProvider<SanitizingFunction> sanitizingFunctions) {
-		return new WaterDropEndpoint(producers.asMap(), pollers.orderedStream().toList(),
+		return new WaterDropEndpoint(beanFactory.getBeansOfType(Producer.class, false, true),
+				List.copyOf(beanFactory.getBeansOfType(Poller.class, false, true).values()),
 				sanitizingFunctions.orderedStream().toList());
 	}
 

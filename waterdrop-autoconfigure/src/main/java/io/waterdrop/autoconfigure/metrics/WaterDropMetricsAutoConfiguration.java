@@ -1,9 +1,11 @@
 package io.waterdrop.autoconfigure.metrics;
 
+import java.util.List;
+
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 
-import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -12,6 +14,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.core.MicrometerProducerListener;
 
+import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
@@ -20,8 +23,8 @@ import io.waterdrop.polling.Poller;
 /**
  * Auto-configuration for WaterDrop's meters, when a {@link MeterRegistry} bean exists.
  * <p>
- * Defines {@code waterdropMetrics}, a {@link WaterDropMetrics} binder over every producer of
- * {@link WaterDropProducers} and every {@link Poller} bean, which Boot binds to the registry like any
+ * Defines {@code waterdropMetrics}, a {@link WaterDropMetrics} binder over every {@link Producer} and
+ * {@link Poller} bean of the context (not of its ancestors, which bind their own), which Boot binds to the registry like any
  * {@code MeterBinder} bean; and, for Kafka's own client metrics ({@code kafka.producer.*}) that Boot's
  * {@code KafkaMetricsAutoConfiguration} adds through its producer-factory customizer, one rescan thread for
  * the clients of every producer instead of a thread per client ({@link SharedKafkaClientMetrics}).
@@ -35,8 +38,9 @@ public final class WaterDropMetricsAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	WaterDropMetrics waterdropMetrics(WaterDropProducers producers, ObjectProvider<Poller> pollers) {
-		return new WaterDropMetrics(producers.asMap().values(), pollers.orderedStream().toList());
+	WaterDropMetrics waterdropMetrics(ListableBeanFactory beanFactory) {
+		return new WaterDropMetrics(beanFactory.getBeansOfType(Producer.class, false, true).values(),
+				List.copyOf(beanFactory.getBeansOfType(Poller.class, false, true).values()));
 	}
 
 	@Configuration(proxyBeanMethods = false)

@@ -18,15 +18,15 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
 
-import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
-import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
-import io.waterdrop.autoconfigure.TestBroker;
-import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.TestBroker;
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
 import io.waterdrop.autoconfigure.endpoint.WaterDropEndpoint.PollerDescriptor;
 import io.waterdrop.autoconfigure.endpoint.WaterDropEndpoint.ProducerDescriptor;
 import io.waterdrop.autoconfigure.endpoint.WaterDropEndpoint.WaterDropDescriptor;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

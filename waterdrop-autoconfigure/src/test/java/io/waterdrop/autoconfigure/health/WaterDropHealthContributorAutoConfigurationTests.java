@@ -15,11 +15,11 @@ import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
+import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.TestBroker;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProperties;
-import io.waterdrop.autoconfigure.TestBroker;
 import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
-import io.waterdrop.Producer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

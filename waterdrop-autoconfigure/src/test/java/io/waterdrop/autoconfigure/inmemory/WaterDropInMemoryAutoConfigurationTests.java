@@ -4,15 +4,16 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
-import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
-import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
