@@ -49,8 +49,8 @@ public final class WaterDropMetricsAutoConfiguration {
 
 		@Bean
 		@ConditionalOnMissingBean
-		SharedKafkaClientMetrics waterdropKafkaClientMetrics(MeterRegistry registry) {
-			return new SharedKafkaClientMetrics(registry, SharedKafkaClientMetrics.DEFAULT_RESCAN_INTERVAL);
+		SharedKafkaClientMetrics waterdropKafkaClientMetrics() {
+			return new SharedKafkaClientMetrics(SharedKafkaClientMetrics.DEFAULT_RESCAN_INTERVAL);
 		}
 
 	}

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.kafka.autoconfigure.metrics.KafkaMetricsAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
@@ -25,7 +26,9 @@ import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.core.MicrometerProducerListener;
 
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
@@ -177,6 +180,31 @@ class WaterDropMetricsAutoConfigurationTests {
 	}
 
 	@Test
+	void anApplicationsMicrometerProducerListenerKeepsItsRegistryAndTagsAndUsesTheSharedThread() {
+		SimpleMeterRegistry own = new SimpleMeterRegistry();
+		long before = micrometerKafkaThreads();
+		this.withRegistry.withConfiguration(AutoConfigurations.of(KafkaMetricsAutoConfiguration.class))
+			.withBean("ownKafkaMetrics", DefaultKafkaProducerFactoryCustomizer.class,
+					() -> (factory) -> addListener(factory, own))
+			.run((context) -> {
+				// Boot's listener: the context's registry, Boot's tags.
+				assertThat(sendTotal(context.getBean(MeterRegistry.class), "orders")).hasSize(1);
+				// The application's listener: its registry, its tag on top of Boot's.
+				for (String producer : List.of("orders", "audit", "legacy")) {
+					assertThat(own.find("kafka.producer.record.send.total")
+						.tags("app", "shop", "spring.id", "waterdrop." + producer, "client.id", producer)
+						.meters()).as(producer).hasSize(1);
+				}
+				assertThat(micrometerKafkaThreads()).isLessThanOrEqualTo(before);
+				assertThat(Threads.named(SharedKafkaClientMetrics.THREAD_NAME)).isNotEmpty();
+			});
+	}
+
+	private static <K, V> void addListener(DefaultKafkaProducerFactory<K, V> factory, MeterRegistry registry) {
+		factory.addListener(new MicrometerProducerListener<>(registry, List.of(Tag.of("app", "shop"))));
+	}
+
+	@Test
 	void withoutTheSharedThreadEveryClientWouldStartOne() {
 		long before = micrometerKafkaThreads();
 		new ApplicationContextRunner()
@@ -262,8 +290,8 @@ class WaterDropMetricsAutoConfigurationTests {
 	static class FastRescans {
 
 		@Bean
-		SharedKafkaClientMetrics fastKafkaClientMetrics(MeterRegistry registry) {
-			return new SharedKafkaClientMetrics(registry, Duration.ofMillis(10));
+		SharedKafkaClientMetrics fastKafkaClientMetrics() {
+			return new SharedKafkaClientMetrics(Duration.ofMillis(10));
 		}
 
 	}
