@@ -68,7 +68,8 @@ public final class WaterDropAutoConfiguration {
 			Map.entry("waterdropMetrics", "the WaterDropMetrics bean"),
 			Map.entry("waterdropKafkaClientMetrics", "an internal bean"),
 			Map.entry("waterdropHealthContributor", "the health contributor bean"),
-			Map.entry("waterdropEndpoint", "the Actuator endpoint bean"));
+			Map.entry("waterdropEndpoint", "the Actuator endpoint bean"),
+			Map.entry("waterdropEndpointWebExtension", "the Actuator endpoint's web extension bean"));
 
 	@Bean
 	@ConfigurationPropertiesBinding

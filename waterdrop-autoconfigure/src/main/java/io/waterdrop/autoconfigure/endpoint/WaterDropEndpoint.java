@@ -17,6 +17,7 @@ import org.springframework.boot.actuate.endpoint.OperationResponseBody;
 import org.springframework.boot.actuate.endpoint.SanitizableData;
 import org.springframework.boot.actuate.endpoint.Sanitizer;
 import org.springframework.boot.actuate.endpoint.SanitizingFunction;
+import org.springframework.boot.actuate.endpoint.Show;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 
@@ -31,13 +32,18 @@ import io.waterdrop.polling.PollingMode;
  * errors) and every producer (polling, status, in-flight messages, pending reports, counters and its Kafka
  * settings).
  * <p>
- * Kafka settings are the ones WaterDrop hands to the client (Kafka's own defaults aside), sanitized the way
- * Boot's {@code configprops} endpoint sanitizes with {@link SanitizingFunction}s: values of keys that are
- * likely sensitive (ending with {@code password}, {@code secret}, {@code key}, {@code token}, containing
- * {@code credentials}, URIs, {@code vcap_services}), of {@code sasl.jaas.config} and of keys ending with
- * {@code user.info} show as {@value SanitizableData#SANITIZED_VALUE}, then the application's
- * {@link SanitizingFunction} beans apply. Values that are neither text, numbers, booleans, classes nor lists
- * of those (an SSL bundle, say) show as their type only.
+ * Kafka settings are the ones WaterDrop hands to the client (Kafka's own defaults aside). Like Boot's
+ * {@code configprops} and {@code env} endpoints, their values are shown only as {@code show-values} allows
+ * ({@code management.endpoint.waterdrop.show-values}, {@link Show#NEVER} by default: every value reads
+ * {@value SanitizableData#SANITIZED_VALUE}, the keys are listed); this read operation, when not over HTTP
+ * (JMX), takes {@link Show#WHEN_AUTHORIZED} as shown, over HTTP {@link WaterDropEndpointWebExtension} checks
+ * the user and the configured roles. Values that are shown are still sanitized the way Boot's endpoints
+ * sanitize with {@link SanitizingFunction}s: values of keys that are likely sensitive (ending with
+ * {@code password}, {@code secret}, {@code key}, {@code token}, containing {@code credentials}, URIs,
+ * {@code vcap_services}), of {@code sasl.jaas.config} and of keys ending with {@code user.info} always show as
+ * {@value SanitizableData#SANITIZED_VALUE}, then the application's {@link SanitizingFunction} beans apply.
+ * Values that are neither text, numbers, booleans, classes nor lists of those (an SSL bundle, say) show as
+ * their type only.
  * <p>
  * Threading: reads counters and states that are safe to read from any thread; nothing blocks.
  */
@@ -55,28 +61,47 @@ public final class WaterDropEndpoint {
 
 	private final Sanitizer sanitizer;
 
+	private final Show showValues;
+
 	/**
 	 * Creates the endpoint.
 	 * @param producers the producers to show, by name
 	 * @param pollers the Pollers to show
 	 * @param sanitizingFunctions functions applied to Kafka settings after the built-in ones, in order
+	 * @param showValues when to show the values of Kafka settings
 	 */
 	public WaterDropEndpoint(Map<String, Producer> producers, List<Poller> pollers,
-			List<SanitizingFunction> sanitizingFunctions) {
+			List<SanitizingFunction> sanitizingFunctions, Show showValues) {
 		this.producers = producers;
 		this.pollers = pollers;
 		List<SanitizingFunction> functions = new ArrayList<>();
 		functions.add(KAFKA_SECRETS); // first: nothing the application adds can reveal a secret again
 		functions.addAll(sanitizingFunctions);
 		this.sanitizer = new Sanitizer(functions);
+		this.showValues = showValues;
+	}
+
+	/**
+	 * Creates the endpoint showing no value of a Kafka setting ({@link Show#NEVER}).
+	 * @param producers the producers to show, by name
+	 * @param pollers the Pollers to show
+	 * @param sanitizingFunctions functions applied to Kafka settings after the built-in ones, in order
+	 */
+	public WaterDropEndpoint(Map<String, Producer> producers, List<Poller> pollers,
+			List<SanitizingFunction> sanitizingFunctions) {
+		this(producers, pollers, sanitizingFunctions, Show.NEVER);
 	}
 
 	@ReadOperation
 	public WaterDropDescriptor waterdrop() {
+		return waterdrop(this.showValues.isShown(true));
+	}
+
+	WaterDropDescriptor waterdrop(boolean showUnsanitized) {
 		Map<String, PollerDescriptor> pollers = new LinkedHashMap<>();
 		this.pollers.forEach((poller) -> pollers.put(poller.name(), describe(poller)));
 		Map<String, ProducerDescriptor> producers = new LinkedHashMap<>();
-		this.producers.forEach((name, producer) -> producers.put(name, describe(producer)));
+		this.producers.forEach((name, producer) -> producers.put(name, describe(producer, showUnsanitized)));
 		return new WaterDropDescriptor(pollers, producers);
 	}
 
@@ -91,7 +116,7 @@ public final class WaterDropEndpoint {
 				stats.drains(), print(drainTime), stats.exhaustedDrains(), stats.loopErrors());
 	}
 
-	private ProducerDescriptor describe(Producer producer) {
+	private ProducerDescriptor describe(Producer producer, boolean showUnsanitized) {
 		Map<String, Object> polling = new LinkedHashMap<>();
 		polling.put("mode", ProducerDescriptions.mode(producer));
 		String poller = ProducerDescriptions.poller(producer);
@@ -114,10 +139,10 @@ public final class WaterDropEndpoint {
 		counters.put("purged", stats.purged());
 		counters.put("slowCallbacks", stats.slowCallbacks());
 		return new ProducerDescriptor(producer.status().name(), polling, producer.inFlight(),
-				producer.config().maxInFlight(), producer.queueSize(), counters, kafkaSettings(producer));
+				producer.config().maxInFlight(), producer.queueSize(), counters, kafkaSettings(producer, showUnsanitized));
 	}
 
-	private Map<String, Object> kafkaSettings(Producer producer) {
+	private Map<String, Object> kafkaSettings(Producer producer, boolean showUnsanitized) {
 		Map<String, Object> settings = new TreeMap<>(producer.config().kafka());
 		// As the core creates the client: its id by default, and always bytes (Boot's layer may name
 		// serializers meant for its KafkaTemplate).
@@ -126,7 +151,7 @@ public final class WaterDropEndpoint {
 		settings.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
 		Map<String, Object> sanitized = new LinkedHashMap<>();
 		settings.forEach((key, value) -> sanitized.put(key,
-				this.sanitizer.sanitize(new SanitizableData(null, key, displayable(value)), true)));
+				this.sanitizer.sanitize(new SanitizableData(null, key, displayable(value)), showUnsanitized)));
 		return sanitized;
 	}
 
@@ -185,7 +210,8 @@ public final class WaterDropEndpoint {
 	 * @param maxInFlight most messages it holds in flight
 	 * @param pendingReports reports received from Kafka, waiting for the polling thread
 	 * @param counters messages produced (sync, async), acknowledged, failed and purged; slow callbacks
-	 * @param kafka Kafka settings handed to the client, sanitized
+	 * @param kafka Kafka settings handed to the client, their values shown as {@code show-values} allows and
+	 * sanitized
 	 */
 	public record ProducerDescriptor(String status, Map<String, Object> polling, long inFlight, int maxInFlight,
 			int pendingReports, Map<String, Long> counters, Map<String, Object> kafka) {

@@ -1,7 +1,9 @@
 package io.waterdrop.autoconfigure.endpoint;
 
+import java.security.Principal;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.apache.kafka.clients.producer.RoundRobinPartitioner;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -9,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import org.springframework.boot.actuate.endpoint.SanitizingFunction;
+import org.springframework.boot.actuate.endpoint.SecurityContext;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
@@ -55,7 +58,8 @@ class WaterDropEndpointTests {
 				"waterdrop.producers.legacy.polling.mode=thread");
 
 	private final ApplicationContextRunner exposed = this.runner
-		.withPropertyValues("management.endpoints.web.exposure.include=waterdrop");
+		.withPropertyValues("management.endpoints.web.exposure.include=waterdrop",
+				"management.endpoint.waterdrop.show-values=always");
 
 	@Test
 	void isNotDefinedUnlessExposed() {
@@ -123,6 +127,64 @@ class WaterDropEndpointTests {
 					Map.entry("poller", "waterdrop.dispatch-legacy"), Map.entry("pollTimeout", "1s"),
 					Map.entry("slowCallbackThreshold", "50ms"));
 		});
+	}
+
+	@Test
+	void showsNoValueOfAKafkaSettingByDefault() {
+		this.runner.withPropertyValues("management.endpoints.web.exposure.include=waterdrop").run((context) -> {
+			assertThat(context).hasSingleBean(WaterDropEndpointWebExtension.class);
+			ProducerDescriptor orders = context.getBean(WaterDropEndpoint.class).waterdrop().producers().get("orders");
+			assertThat(orders.kafka()).containsKeys("acks", "bootstrap.servers", "client.id", "sasl.jaas.config")
+				.allSatisfy((key, value) -> assertThat(value).as(key).isEqualTo("******"));
+			assertThat(orders.status()).isEqualTo("CONNECTED");
+			ProducerDescriptor overHttp = context.getBean(WaterDropEndpointWebExtension.class)
+				.waterdrop(new User(null))
+				.producers()
+				.get("orders");
+			assertThat(overHttp.kafka()).allSatisfy((key, value) -> assertThat(value).as(key).isEqualTo("******"));
+		});
+	}
+
+	@Test
+	void showsValuesWhenAuthorizedToAuthenticatedUsersInTheConfiguredRoles() {
+		this.runner
+			.withPropertyValues("management.endpoints.web.exposure.include=waterdrop",
+					"management.endpoint.waterdrop.show-values=when-authorized",
+					"management.endpoint.waterdrop.roles=kafka-admin")
+			.run((context) -> {
+				WaterDropEndpointWebExtension extension = context.getBean(WaterDropEndpointWebExtension.class);
+				assertThat(acks(extension.waterdrop(new User(null)))).isEqualTo("******");
+				assertThat(acks(extension.waterdrop(new User("bob")))).isEqualTo("******");
+				assertThat(acks(extension.waterdrop(new User("alice", "kafka-admin")))).isEqualTo("all");
+				// Secrets stay sanitized for authorized users too.
+				assertThat(extension.waterdrop(new User("alice", "kafka-admin")).producers().get("orders").kafka())
+					.containsEntry("ssl.key.password", "******");
+				// Not over HTTP (JMX), when-authorized shows them, as Boot's env and configprops endpoints do.
+				assertThat(acks(context.getBean(WaterDropEndpoint.class).waterdrop())).isEqualTo("all");
+			});
+	}
+
+	private static Object acks(WaterDropDescriptor descriptor) {
+		return descriptor.producers().get("orders").kafka().get("acks");
+	}
+
+	/** A security context of a user with the given name (none: not authenticated) and roles. */
+	private record User(String name, Set<String> roles) implements SecurityContext {
+
+		User(String name, String... roles) {
+			this(name, Set.of(roles));
+		}
+
+		@Override
+		public Principal getPrincipal() {
+			return (this.name != null) ? () -> this.name : null;
+		}
+
+		@Override
+		public boolean isUserInRole(String role) {
+			return this.roles.contains(role);
+		}
+
 	}
 
 	@Test
