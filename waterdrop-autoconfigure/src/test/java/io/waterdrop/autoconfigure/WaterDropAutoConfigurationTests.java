@@ -251,6 +251,28 @@ class WaterDropAutoConfigurationTests {
 	}
 
 	@Test
+	void maxPayloadSizeIsADataSize() {
+		this.runner
+			.withPropertyValues("waterdrop.max-payload-size=1MB", "waterdrop.producers.orders.max-payload-size=64KB",
+					"waterdrop.producers.audit.max-in-flight=10", "waterdrop.producers.legacy.max-payload-size=5000")
+			.run((context) -> {
+				assertThat(context.getBean("orders", Producer.class).config().maxPayloadSize()).isEqualTo(65_536);
+				assertThat(context.getBean("audit", Producer.class).config().maxPayloadSize()).isEqualTo(1_048_576);
+				assertThat(context.getBean("legacy", Producer.class).config().maxPayloadSize()).isEqualTo(5_000);
+			});
+	}
+
+	@Test
+	void aMaxPayloadSizeBeyondAnIntIsReportedWhereItWasSet() {
+		this.runner.withPropertyValues("waterdrop.max-payload-size=3GB", "waterdrop.producers.orders.max-in-flight=10")
+			.run((context) -> {
+				FailureAnalysis analysis = analyze(context);
+				assertThat(analysis.getDescription()).contains("Property: waterdrop.max-payload-size")
+					.contains("must be at most 2147483647 bytes but was 3221225472 bytes");
+			});
+	}
+
+	@Test
 	void invalidGlobalPollerSettingsAreReportedUnderTheirKey() {
 		this.runner.withPropertyValues("waterdrop.pollers.global.poll-timeout=0")
 			.run((context) -> assertThat(analyze(context).getDescription())

@@ -5,6 +5,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.convert.DurationStyle;
 
 import io.waterdrop.Producer;
@@ -31,7 +33,7 @@ final class ProducerDescriptions {
 	 * Name of the Poller serving an fd-mode producer, or of a thread-mode producer's dispatch thread once it
 	 * is connected ({@code null} before).
 	 */
-	static String poller(Producer producer) {
+	static @Nullable String poller(Producer producer) {
 		if (producer.config().pollingMode() == PollingMode.FD) {
 			return producer.config().poller().name();
 		}

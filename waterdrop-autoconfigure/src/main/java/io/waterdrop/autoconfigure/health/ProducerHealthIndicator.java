@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.convert.DurationStyle;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
@@ -48,14 +50,14 @@ final class ProducerHealthIndicator implements HealthIndicator {
 
 	private final Clock clock;
 
-	private volatile Instant lastAcknowledged;
+	private volatile @Nullable Instant lastAcknowledged;
 
 	/** First delivery failure since the last acknowledgement; {@code null} while none failed. */
-	private volatile Instant failingSince;
+	private volatile @Nullable Instant failingSince;
 
 	private volatile long failuresSinceAcknowledged;
 
-	private volatile LastError lastError;
+	private volatile @Nullable LastError lastError;
 
 	ProducerHealthIndicator(Producer producer, Duration failureWindow, Clock clock) {
 		this.producer = producer;
@@ -146,7 +148,7 @@ final class ProducerHealthIndicator implements HealthIndicator {
 	}
 
 	/** The Kafka exception of the last delivery failure. */
-	private record LastError(String type, String message, Instant at) {
+	private record LastError(String type, @Nullable String message, Instant at) {
 
 		Map<String, Object> asMap() {
 			Map<String, Object> map = new LinkedHashMap<>();

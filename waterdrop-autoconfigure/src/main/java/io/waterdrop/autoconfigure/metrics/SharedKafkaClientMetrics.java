@@ -191,7 +191,7 @@ final class SharedKafkaClientMetrics implements WaterDropKafkaClientFactoryCusto
 		private final class Rescans extends ScheduledThreadPoolExecutor {
 
 			/** Guarded by the lock of the enclosing listener, as KafkaClientMetrics schedules while binding. */
-			private ScheduledFuture<?> scheduled;
+			private @Nullable ScheduledFuture<?> scheduled;
 
 			Rescans() {
 				super(0);

@@ -1,13 +1,18 @@
 package io.waterdrop.autoconfigure.inmemory;
 
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.core.env.MapPropertySource;
 
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
@@ -20,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code waterdrop.in-memory=true} swaps every producer's Kafka client for the {@link InMemoryKafka} bean. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ExtendWith(OutputCaptureExtension.class)
 class WaterDropInMemoryAutoConfigurationTests {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
@@ -51,6 +57,30 @@ class WaterDropInMemoryAutoConfigurationTests {
 	@Test
 	void realClientsAreUsedByDefault() {
 		this.runner.run((context) -> assertThat(context).doesNotHaveBean(InMemoryKafka.class));
+		this.runner.withPropertyValues("waterdrop.in-memory=false")
+			.run((context) -> assertThat(context).doesNotHaveBean(InMemoryKafka.class));
+	}
+
+	@Test
+	void warnsLoudlyOutsideATestContext(CapturedOutput output) {
+		this.runner.withPropertyValues("waterdrop.in-memory=true", "waterdrop.producers.orders.kafka.acks=all")
+			.run((context) -> assertThat(output).contains("waterdrop.in-memory is true outside a test: "
+					+ "the WaterDrop producers [orders]")
+				.contains("send NOTHING to Kafka")
+				.contains("@AutoConfigureWaterDropInMemory"));
+	}
+
+	@Test
+	void staysQuietInATestContext(CapturedOutput output) {
+		// What Spring's test framework adds to the environment of every @SpringBootTest and test slice.
+		this.runner.withPropertyValues("waterdrop.in-memory=true")
+			.withInitializer((context) -> context.getEnvironment()
+				.getPropertySources()
+				.addFirst(new MapPropertySource("Inlined Test Properties", Map.of())))
+			.run((context) -> {
+				assertThat(context).hasSingleBean(InMemoryKafka.class);
+				assertThat(output).doesNotContain("waterdrop.in-memory is true outside a test");
+			});
 	}
 
 }
