@@ -12,6 +12,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 
@@ -35,7 +36,7 @@ import io.waterdrop.polling.Poller;
 public final class WaterDropEndpointAutoConfiguration {
 
 	@Bean
-	@ConditionalOnMissingBean
+	@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
 	WaterDropEndpoint waterdropEndpoint(ListableBeanFactory beanFactory,
 			ObjectProvider<SanitizingFunction> sanitizingFunctions, WaterDropEndpointProperties properties) {
 		return new WaterDropEndpoint(beanFactory.getBeansOfType(Producer.class, false, true),
@@ -44,7 +45,7 @@ public final class WaterDropEndpointAutoConfiguration {
 	}
 
 	@Bean
-	@ConditionalOnMissingBean
+	@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
 	@ConditionalOnBean(WaterDropEndpoint.class)
 	@ConditionalOnAvailableEndpoint(exposure = EndpointExposure.WEB)
 	WaterDropEndpointWebExtension waterdropEndpointWebExtension(WaterDropEndpoint endpoint,

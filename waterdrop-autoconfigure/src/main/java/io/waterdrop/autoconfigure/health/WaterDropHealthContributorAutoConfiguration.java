@@ -7,6 +7,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.HealthContributor;
 import org.springframework.context.annotation.Bean;
@@ -30,7 +31,7 @@ import io.waterdrop.autoconfigure.WaterDropProperties;
 public final class WaterDropHealthContributorAutoConfiguration {
 
 	@Bean
-	@ConditionalOnMissingBean(name = "waterdropHealthContributor")
+	@ConditionalOnMissingBean(name = "waterdropHealthContributor", search = SearchStrategy.CURRENT)
 	HealthContributor waterdropHealthContributor(ListableBeanFactory beanFactory, WaterDropProperties properties) {
 		return new WaterDropHealthContributor(beanFactory.getBeansOfType(Producer.class, false, true),
 				properties.getHealth().getFailureWindow(), Clock.systemUTC());

@@ -10,6 +10,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.core.MicrometerProducerListener;
@@ -37,7 +38,7 @@ import io.waterdrop.polling.Poller;
 public final class WaterDropMetricsAutoConfiguration {
 
 	@Bean
-	@ConditionalOnMissingBean
+	@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
 	WaterDropMetrics waterdropMetrics(ListableBeanFactory beanFactory) {
 		return new WaterDropMetrics(beanFactory.getBeansOfType(Producer.class, false, true).values(),
 				List.copyOf(beanFactory.getBeansOfType(Poller.class, false, true).values()));
