@@ -5,6 +5,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -35,14 +38,19 @@ class LoadController {
 			@RequestParam(defaultValue = "orders,audit,legacy") List<String> producers,
 			@RequestParam(defaultValue = "load") String topic) {
 		if (messages < 1 || messages > MAX_MESSAGES) {
-			throw new IllegalArgumentException("messages must be between 1 and " + MAX_MESSAGES);
+			ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST,
+					"messages must be between 1 and " + MAX_MESSAGES + " but was " + messages);
+			problem.setProperty("parameter", "messages");
+			throw new ErrorResponseException(HttpStatus.BAD_REQUEST, problem, null);
 		}
+		List<Producer> selected = producers.stream()
+			.map((name) -> UnknownProducerException.lookup(this.producers, name))
+			.toList();
 		String payload = "x".repeat(100);
 		long start = System.nanoTime();
 		List<DeliveryHandle> handles = new ArrayList<>();
 		for (int i = 0; i < messages; i++) {
-			for (String name : producers) {
-				Producer producer = this.producers.get(name);
+			for (Producer producer : selected) {
 				handles.add(producer.produceAsync(Message.of(topic, payload)));
 			}
 		}

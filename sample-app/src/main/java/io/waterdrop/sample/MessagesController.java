@@ -16,7 +16,9 @@ import io.waterdrop.autoconfigure.WaterDropProducers;
 
 /**
  * Produce with curl. Each endpoint answers with the delivery report(s); {@code producer} picks one of the
- * producers defined in {@code application.yml} (default {@code orders}).
+ * producers defined in {@code application.yml} (default {@code orders}). A bad request is answered with a
+ * problem detail ({@link ProblemDetails}): 400 for an invalid message, 404 for an unknown producer, 503 when
+ * the producer cannot take it now.
  *
  * <pre>
  * curl -XPOST localhost:8080/messages/sync -H 'Content-Type: text/plain' -d 'hello'
@@ -38,20 +40,20 @@ class MessagesController {
 	@PostMapping("/sync")
 	DeliveryReport sync(@RequestBody String payload, @RequestParam(defaultValue = "orders") String producer,
 			@RequestParam(defaultValue = "sample") String topic, @RequestParam(required = false) String key) {
-		return this.producers.get(producer).produceSync(message(topic, key, payload));
+		return UnknownProducerException.lookup(this.producers, producer).produceSync(message(topic, key, payload));
 	}
 
 	@PostMapping("/async")
 	CompletableFuture<DeliveryReport> async(@RequestBody String payload,
 			@RequestParam(defaultValue = "orders") String producer, @RequestParam(defaultValue = "sample") String topic,
 			@RequestParam(required = false) String key) {
-		return this.producers.get(producer).produceAsync(message(topic, key, payload)).toCompletableFuture();
+		return UnknownProducerException.lookup(this.producers, producer).produceAsync(message(topic, key, payload)).toCompletableFuture();
 	}
 
 	@PostMapping("/batch")
 	List<DeliveryReport> batch(@RequestBody List<String> payloads,
 			@RequestParam(defaultValue = "orders") String producer, @RequestParam(defaultValue = "sample") String topic) {
-		return this.producers.get(producer)
+		return UnknownProducerException.lookup(this.producers, producer)
 			.produceManySync(payloads.stream().map((payload) -> message(topic, null, payload)).toList());
 	}
 
@@ -59,7 +61,7 @@ class MessagesController {
 	@PostMapping("/transaction")
 	List<DeliveryReport> transaction(@RequestBody List<String> payloads,
 			@RequestParam(defaultValue = "payments") String topic) {
-		Producer payments = this.producers.get("payments");
+		Producer payments = UnknownProducerException.lookup(this.producers, "payments");
 		return payments.transaction((transaction) -> payloads.stream()
 			.map((payload) -> transaction.produceAsync(message(topic, null, payload)))
 			.toList())

@@ -3,20 +3,29 @@ package io.waterdrop.docs;
 import java.nio.charset.StandardCharsets;
 
 import org.apache.kafka.common.serialization.Serializer;
+import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.core.ProducerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
+import io.waterdrop.autoconfigure.WaterDropKafkaClientFactoryCustomizer;
 import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
 import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
+import io.waterdrop.docs.GettingStartedSnippets.OrderEvents;
 import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.testing.InMemoryKafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** The Java code of docs/configuration.md, compiled; see {@link GettingStartedSnippets}. */
 final class ConfigurationSnippets {
@@ -58,6 +67,54 @@ final class ConfigurationSnippets {
 				}
 
 			};
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class MoreExtensions {
+
+		private static final Logger log = LoggerFactory.getLogger(MoreExtensions.class);
+
+		@Bean
+		WaterDropKafkaClientFactoryCustomizer clientCreatedLog() {
+			return (producerName, factory) -> factory.addListener(new ProducerFactory.Listener<>() {
+
+				@Override
+				public void producerAdded(String id, org.apache.kafka.clients.producer.Producer<byte[], byte[]> client) {
+					log.info("Kafka client of WaterDrop producer {} created", producerName);
+				}
+
+			});
+		}
+
+		@Bean
+		WaterDropEventListener deadLetters(@Qualifier("deadLetters") Producer deadLetters) {
+			return (event) -> {
+				if (event instanceof ProducerEvent.ErrorOccurred error && error.message() != null
+						&& !error.producerId().equals("deadLetters")) {
+					deadLetters.produceAsync(error.message().toBuilder().topic("dead-letters").build());
+				}
+			};
+		}
+
+	}
+
+	/** A test of an application's: not run here (the build runs classes named like tests at the top level). */
+	@SpringBootTest
+	@AutoConfigureWaterDropInMemory
+	class OrderEventsTests {
+
+		@Autowired
+		OrderEvents orderEvents;
+
+		@Autowired
+		InMemoryKafka kafka;
+
+		@Test
+		void placingAnOrderPublishesIt() {
+			this.orderEvents.orderPlaced("order-1", "{\"id\":1}");
+			assertThat(this.kafka.payloads("orders")).containsExactly("{\"id\":1}");
 		}
 
 	}

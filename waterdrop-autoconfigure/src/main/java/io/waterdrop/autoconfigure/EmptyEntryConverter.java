@@ -2,6 +2,8 @@ package io.waterdrop.autoconfigure;
 
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.beans.BeanUtils;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
@@ -38,7 +40,7 @@ final class EmptyEntryConverter implements GenericConverter {
 	}
 
 	@Override
-	public Object convert(Object source, TypeDescriptor sourceType, TypeDescriptor targetType) {
+	public Object convert(@Nullable Object source, TypeDescriptor sourceType, TypeDescriptor targetType) {
 		if (StringUtils.hasText((String) source)) {
 			throw new IllegalArgumentException(
 					"an entry takes settings such as poll-timeout or kafka.acks, not the value '" + source + "'");

@@ -22,8 +22,10 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.metrics.KafkaMetric;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
+import org.springframework.context.ApplicationContext;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.ProducerFactory;
 
@@ -39,6 +41,11 @@ import org.springframework.kafka.core.ProducerFactory;
  * cache of its own. WaterDrop owns its client's whole life, transactions and reloads included, so it gets the
  * raw client; the factory's listeners are told when it is added and when it is closed, with the id
  * {@code waterdrop.<producer name>} (where Boot's factory uses its bean name).
+ * <p>
+ * Each factory gets the {@link ApplicationContext}, as Boot's factory bean gets it: spring-kafka creates the
+ * client with the context's class loader as the thread's context class loader, so that Kafka loads the
+ * classes named in its settings (partitioner, interceptors, SASL callback handlers) from the application's
+ * class loader, also under devtools' restart class loader and on whatever thread connects the producer.
  */
 final class KafkaClientFactory implements Function<Map<String, Object>, Producer<byte[], byte[]>> {
 
@@ -46,20 +53,27 @@ final class KafkaClientFactory implements Function<Map<String, Object>, Producer
 
 	private final List<DefaultKafkaProducerFactoryCustomizer> customizers;
 
-	private final List<ClientFactoryPostProcessor> postProcessors;
+	private final List<WaterDropKafkaClientFactoryCustomizer> clientFactoryCustomizers;
+
+	private final @Nullable ApplicationContext applicationContext;
 
 	KafkaClientFactory(String producerName, List<DefaultKafkaProducerFactoryCustomizer> customizers,
-			List<ClientFactoryPostProcessor> postProcessors) {
+			List<WaterDropKafkaClientFactoryCustomizer> clientFactoryCustomizers,
+			@Nullable ApplicationContext applicationContext) {
 		this.producerName = producerName;
 		this.customizers = customizers;
-		this.postProcessors = postProcessors;
+		this.clientFactoryCustomizers = clientFactoryCustomizers;
+		this.applicationContext = applicationContext;
 	}
 
 	@Override
 	public Producer<byte[], byte[]> apply(Map<String, Object> properties) {
 		SingleClientFactory factory = new SingleClientFactory(properties, "waterdrop." + this.producerName);
+		if (this.applicationContext != null) {
+			factory.setApplicationContext(this.applicationContext);
+		}
 		this.customizers.forEach((customizer) -> customizer.customize(factory));
-		this.postProcessors.forEach((postProcessor) -> postProcessor.postProcess(factory));
+		this.clientFactoryCustomizers.forEach((customizer) -> customizer.customize(this.producerName, factory));
 		return factory.createClient(properties);
 	}
 

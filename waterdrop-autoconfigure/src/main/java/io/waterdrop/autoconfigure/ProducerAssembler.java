@@ -9,15 +9,17 @@ import java.util.Set;
 
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.SslConfigs;
+import org.jspecify.annotations.Nullable;
 
-import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.kafka.autoconfigure.SslBundleSslEngineFactory;
 import org.springframework.boot.ssl.SslBundle;
+import org.springframework.context.ApplicationContext;
 import org.springframework.util.StringUtils;
+import org.springframework.util.unit.DataSize;
 
 import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.Producer;
@@ -59,24 +61,24 @@ final class ProducerAssembler {
 
 	private final ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers;
 
-	private final ObjectProvider<ClientFactoryPostProcessor> factoryPostProcessors;
+	private final ObjectProvider<WaterDropKafkaClientFactoryCustomizer> clientFactoryCustomizers;
 
 	private final ObjectProvider<WaterDropProducerCustomizer> producerCustomizers;
 
-	private final BeanFactory beanFactory;
+	private final ApplicationContext context;
 
 	ProducerAssembler(WaterDropProperties properties, ObjectProvider<KafkaProperties> kafkaProperties,
 			ObjectProvider<KafkaConnectionDetails> connectionDetails,
 			ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
-			ObjectProvider<ClientFactoryPostProcessor> factoryPostProcessors,
-			ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, BeanFactory beanFactory) {
+			ObjectProvider<WaterDropKafkaClientFactoryCustomizer> clientFactoryCustomizers,
+			ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, ApplicationContext context) {
 		this.properties = properties;
 		this.kafkaProperties = kafkaProperties;
 		this.connectionDetails = connectionDetails;
 		this.factoryCustomizers = factoryCustomizers;
-		this.factoryPostProcessors = factoryPostProcessors;
+		this.clientFactoryCustomizers = clientFactoryCustomizers;
 		this.producerCustomizers = producerCustomizers;
-		this.beanFactory = beanFactory;
+		this.context = context;
 	}
 
 	static String producerPrefix(String name) {
@@ -112,8 +114,8 @@ final class ProducerAssembler {
 		ProducerConfig.Builder builder = ProducerConfig.builder().id(name);
 		PollingMode mode = origins.pick("polling.mode", polling.getMode(), shared.getMode());
 		builder.pollingMode(mode);
-		builder.maxPayloadSize(origins.pick("max-payload-size", own.getMaxPayloadSize(),
-				this.properties.getMaxPayloadSize()));
+		builder.maxPayloadSize(bytes(origins, "max-payload-size",
+				origins.pick("max-payload-size", own.getMaxPayloadSize(), this.properties.getMaxPayloadSize())));
 		builder.maxWaitTimeout(origins.pick("max-wait-timeout", own.getMaxWaitTimeout(),
 				this.properties.getMaxWaitTimeout()));
 		builder.statisticsInterval(origins.pick("statistics-interval", own.getStatisticsInterval(),
@@ -138,7 +140,7 @@ final class ProducerAssembler {
 		}
 		builder.kafka(kafkaSettings(origins, own));
 		builder.clientFactory(new KafkaClientFactory(name, this.factoryCustomizers.orderedStream().toList(),
-				this.factoryPostProcessors.orderedStream().toList()));
+				this.clientFactoryCustomizers.orderedStream().toList(), this.context));
 		ProducerConfig config = build(builder, origins);
 		List<WaterDropProducerCustomizer> customizers = this.producerCustomizers.orderedStream().toList();
 		if (customizers.isEmpty()) {
@@ -153,6 +155,17 @@ final class ProducerAssembler {
 					reason(ex) + " (as left by the WaterDropProducerCustomizer beans)",
 					"Fix the WaterDropProducerCustomizer that sets it. " + ex.action());
 		}
+	}
+
+	/** A size in bytes as the core takes it: an int. */
+	private static int bytes(Origins origins, String key, DataSize size) {
+		long bytes = size.toBytes();
+		if (bytes > Integer.MAX_VALUE) {
+			throw new InvalidConfigurationException(origins.pathOf(key),
+					"must be at most " + Integer.MAX_VALUE + " bytes but was " + bytes + " bytes",
+					"Set it to at most 2147483647B (2GB less one byte).");
+		}
+		return (int) bytes;
 	}
 
 	/** Builds to validate, reporting an invalid value under the key that set it. */
@@ -200,9 +213,9 @@ final class ProducerAssembler {
 				"Remove " + path + ", or set polling.mode of this producer to " + appliesTo + ".");
 	}
 
-	private Poller poller(Origins origins, String pollerName) {
-		if (pollerName == null) {
-			return this.beanFactory.getBean(WaterDropAutoConfiguration.GLOBAL_POLLER_BEAN_NAME, Poller.class);
+	private Poller poller(Origins origins, @Nullable String pollerName) {
+		if (pollerName == null || pollerName.equals(WaterDropAutoConfiguration.GLOBAL_POLLER_NAME)) {
+			return this.context.getBean(WaterDropAutoConfiguration.GLOBAL_POLLER_BEAN_NAME, Poller.class);
 		}
 		String path = origins.pathOf("polling.poller");
 		Set<String> known = this.properties.getPollers().keySet();
@@ -214,7 +227,7 @@ final class ProducerAssembler {
 							+ "waterdrop.pollers, not '" + pollerName + ": {}', which Spring Boot's YAML loader drops), "
 							+ "or remove " + path + " to use the global Poller.");
 		}
-		return this.beanFactory.getBean(pollerBeanName(pollerName), Poller.class);
+		return this.context.getBean(pollerBeanName(pollerName), Poller.class);
 	}
 
 	private Map<String, Object> kafkaSettings(Origins origins, ProducerProperties own) {
@@ -293,7 +306,7 @@ final class ProducerAssembler {
 			this.ownPrefix = ownPrefix;
 		}
 
-		<T> T pick(String key, T own, T shared) {
+		<T> T pick(String key, @Nullable T own, T shared) {
 			this.paths.put(key, ((own != null) ? this.ownPrefix : PREFIX) + key);
 			return (own != null) ? own : shared;
 		}

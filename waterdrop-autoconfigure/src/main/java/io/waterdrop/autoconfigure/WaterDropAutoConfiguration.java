@@ -2,17 +2,20 @@ package io.waterdrop.autoconfigure;
 
 import java.util.Map;
 
-import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.BeanFactoryUtils;
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.context.properties.ConfigurationPropertiesBinding;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
@@ -26,12 +29,13 @@ import io.waterdrop.polling.Poller;
  * Auto-configuration for WaterDrop producers and Pollers.
  * <p>
  * Defines a {@link Producer} bean per {@code waterdrop.producers} entry (bean name = entry name), or the
- * single {@code waterdropProducer} when there is none and the application defines no {@link Producer}
- * itself; a {@link Poller} bean {@code <name>Poller} per {@code waterdrop.pollers} entry, plus
- * {@code waterdropPoller}, the JVM-wide {@link Poller#global() global Poller}; the
- * {@link WaterDropProducers} registry; and the lifecycle that connects producers on start and closes them,
- * then waits for the Pollers, on shutdown. Boot's own {@code ProducerFactory} and {@code KafkaTemplate} are
- * left alone: no spring-kafka type is exposed as a bean.
+ * single {@code waterdropProducer} when there is none and no {@link Producer} bean is visible to the context
+ * (its own or an ancestor's); a {@link Poller} bean {@code <name>Poller} per {@code waterdrop.pollers} entry,
+ * plus {@code waterdropPoller}, the JVM-wide {@link Poller#global() global Poller} (or, with
+ * {@code waterdrop.pollers.global.*} set, a Poller of this context with those settings); and the
+ * {@link WaterDropProducers} lookup of this context. The lifecycle that connects and closes the producers is
+ * {@code WaterDropLifecycleAutoConfiguration}'s. Boot's own {@code ProducerFactory} and {@code KafkaTemplate}
+ * are left alone: no spring-kafka type is exposed as a bean.
  *
  * @see WaterDropProperties
  */
@@ -41,6 +45,9 @@ import io.waterdrop.polling.Poller;
 public final class WaterDropAutoConfiguration {
 
 	static final String GLOBAL_POLLER_BEAN_NAME = "waterdropPoller";
+
+	/** The name of the global Poller, and of the {@code waterdrop.pollers} entry that configures it. */
+	static final String GLOBAL_POLLER_NAME = "global";
 
 	static final String DEFAULT_PRODUCER_BEAN_NAME = "waterdropProducer";
 
@@ -56,12 +63,13 @@ public final class WaterDropAutoConfiguration {
 			Map.entry(ASSEMBLER_BEAN_NAME, "an internal bean"),
 			Map.entry("waterdropProducersLifecycle", "an internal bean"),
 			Map.entry("waterdropPollersLifecycle", "an internal bean"),
-			Map.entry("waterdropEventListenerSubscriber", "an internal bean"),
+			Map.entry("waterdropProducerCloser", "an internal bean"),
 			Map.entry("waterdropEmptyEntryConverter", "an internal bean"),
 			Map.entry("waterdropMetrics", "the WaterDropMetrics bean"),
 			Map.entry("waterdropKafkaClientMetrics", "an internal bean"),
 			Map.entry("waterdropHealthContributor", "the health contributor bean"),
-			Map.entry("waterdropEndpoint", "the Actuator endpoint bean"));
+			Map.entry("waterdropEndpoint", "the Actuator endpoint bean"),
+			Map.entry("waterdropEndpointWebExtension", "the Actuator endpoint's web extension bean"));
 
 	@Bean
 	@ConfigurationPropertiesBinding
@@ -69,24 +77,20 @@ public final class WaterDropAutoConfiguration {
 		return new EmptyEntryConverter();
 	}
 
-	@Bean
-	static EventListenerSubscriber waterdropEventListenerSubscriber(
-			ObjectProvider<WaterDropEventListener> listeners) {
-		return new EventListenerSubscriber(listeners);
-	}
-
 	@Configuration(proxyBeanMethods = false)
 	static class PollerConfiguration {
 
+		/**
+		 * The JVM-wide global Poller, whose settings are fixed; with {@code waterdrop.pollers.global.*} set,
+		 * a Poller of this context named {@code global} with those settings instead.
+		 */
 		@Bean(GLOBAL_POLLER_BEAN_NAME)
 		@ConditionalOnMissingBean(name = GLOBAL_POLLER_BEAN_NAME)
-		Poller waterdropPoller() {
+		Poller waterdropPoller(WaterDropProperties properties, ProducerAssembler assembler) {
+			if (properties.getPollers().containsKey(GLOBAL_POLLER_NAME)) {
+				return assembler.poller(GLOBAL_POLLER_NAME);
+			}
 			return Poller.global();
-		}
-
-		@Bean
-		PollersLifecycle waterdropPollersLifecycle(ObjectProvider<Poller> pollers, WaterDropProperties properties) {
-			return new PollersLifecycle(pollers, properties.getCloseTimeout());
 		}
 
 	}
@@ -100,22 +104,21 @@ public final class WaterDropAutoConfiguration {
 				ObjectProvider<KafkaProperties> kafkaProperties,
 				ObjectProvider<KafkaConnectionDetails> connectionDetails,
 				ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
-				ObjectProvider<ClientFactoryPostProcessor> factoryPostProcessors,
-				ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, BeanFactory beanFactory) {
+				ObjectProvider<WaterDropKafkaClientFactoryCustomizer> clientFactoryCustomizers,
+				ObjectProvider<WaterDropProducerCustomizer> producerCustomizers, ApplicationContext context) {
 			return new ProducerAssembler(properties, kafkaProperties, connectionDetails, factoryCustomizers,
-					factoryPostProcessors, producerCustomizers, beanFactory);
+					clientFactoryCustomizers, producerCustomizers, context);
 		}
 
+		/**
+		 * Every producer bean the context can inject: its own, then its ancestors' that it does not shadow.
+		 * Only this context's own are connected and closed by its lifecycle.
+		 */
 		@Bean
-		@ConditionalOnMissingBean
-		WaterDropProducers waterdropProducers(ObjectProvider<Map<String, Producer>> producers) {
-			return new WaterDropProducers(producers.getIfAvailable(Map::of));
-		}
-
-		@Bean
-		ProducersLifecycle waterdropProducersLifecycle(WaterDropProducers producers,
-				WaterDropProperties properties) {
-			return new ProducersLifecycle(producers, properties);
+		@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
+		WaterDropProducers waterdropProducers(ListableBeanFactory beanFactory) {
+			return new WaterDropProducers(
+					BeanFactoryUtils.beansOfTypeIncludingAncestors(beanFactory, Producer.class, false, true));
 		}
 
 	}

@@ -1,8 +1,16 @@
 package io.waterdrop.autoconfigure;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.HierarchicalBeanFactory;
+import org.springframework.beans.factory.annotation.AnnotatedBeanDefinition;
+import org.springframework.beans.factory.config.BeanDefinition;
+import org.springframework.beans.factory.config.SingletonBeanRegistry;
 import org.springframework.beans.factory.support.AbstractBeanDefinition;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
 import org.springframework.beans.factory.support.RootBeanDefinition;
@@ -24,7 +32,16 @@ import io.waterdrop.polling.Poller;
  * Registers a {@link Poller} bean {@code <name>Poller} per {@code waterdrop.pollers} entry and a
  * {@link Producer} bean {@code <name>} per {@code waterdrop.producers} entry, both made by the
  * {@link ProducerAssembler}. The names are read from the environment when the bean definitions are loaded,
- * so they are fixed at build time under AOT. A bean the application defines with the same name wins.
+ * so they are fixed at build time under AOT.
+ * <p>
+ * A bean of the context already named like an entry (of any type, the application's {@code @Component class
+ * Audit} as much as a {@code Producer} bean) fails start-up: the entry would silently not be defined. An
+ * entry that an ancestor context defines already is not defined again: the child context uses the
+ * ancestor's bean, which that context connects and closes, rather than a second Kafka client with the same
+ * {@code client.id} and {@code transactional.id}. At most one producer entry may be {@code primary}.
+ * <p>
+ * Not a Spring Framework 7 {@code BeanRegistrar}: its {@code BeanRegistry} (7.0) cannot look at the bean
+ * definitions registered already, which the name checks above need.
  */
 class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, EnvironmentAware {
 
@@ -48,13 +65,19 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		for (String name : pollers.keySet()) {
 			String path = "waterdrop.pollers." + name;
 			requireName(name, "waterdrop.pollers", "critical");
+			if (name.equals(WaterDropAutoConfiguration.GLOBAL_POLLER_NAME)) {
+				continue; // the settings of the waterdropPoller bean
+			}
 			claim(claimed, ProducerAssembler.pollerBeanName(name), path);
-			register(registry, ProducerAssembler.pollerBeanName(name), Poller.class, "poller", name);
+			register(registry, ProducerAssembler.pollerBeanName(name), Poller.class, "poller", name, path, false);
 		}
-		for (String name : producers.keySet()) {
+		checkPrimary(producers);
+		for (Map.Entry<String, ProducerProperties> entry : producers.entrySet()) {
+			String name = entry.getKey();
+			String path = "waterdrop.producers." + name;
 			requireName(name, "waterdrop.producers", "orders");
-			claim(claimed, name, "waterdrop.producers." + name);
-			register(registry, name, Producer.class, "producer", name);
+			claim(claimed, name, path);
+			register(registry, name, Producer.class, "producer", name, path, entry.getValue().isPrimary());
 		}
 	}
 
@@ -75,19 +98,68 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		}
 	}
 
+	private static void checkPrimary(Map<String, ProducerProperties> producers) {
+		List<String> primaries = producers.entrySet()
+			.stream()
+			.filter((entry) -> entry.getValue().isPrimary())
+			.map((entry) -> "waterdrop.producers." + entry.getKey() + ".primary")
+			.toList();
+		if (primaries.size() > 1) {
+			throw new InvalidConfigurationException(primaries.get(1),
+					"is true, as is " + String.join(", ", primaries.subList(0, 1))
+							+ ": there can be only one primary Producer bean",
+					"Set primary to true on one producer entry only: " + String.join(", ", primaries) + ".");
+		}
+	}
+
 	private static void register(BeanDefinitionRegistry registry, String beanName, Class<?> type,
-			String factoryMethod, String name) {
-		if (registry.containsBeanDefinition(beanName)) {
-			return;
+			String factoryMethod, String name, String path, boolean primary) {
+		if (registry.containsBeanDefinition(beanName) || registry.isAlias(beanName)
+				|| (registry instanceof SingletonBeanRegistry singletons && singletons.containsSingleton(beanName))) {
+			throw new InvalidConfigurationException(path,
+					"its bean name '" + beanName + "' is already taken by " + describe(registry, beanName)
+							+ ", so the entry would not be defined",
+					"Rename " + path + ", or give that bean another name (@Component(\"...\") or "
+							+ "@Bean(\"...\")). To replace the entry with a bean of your own, remove " + path + ".");
+		}
+		BeanFactory parent = (registry instanceof HierarchicalBeanFactory hierarchical)
+				? hierarchical.getParentBeanFactory() : null;
+		if (parent != null && parent.containsBean(beanName) && parent.isTypeMatch(beanName, type)) {
+			return; // an ancestor context defines, connects and closes it; this context uses that bean
 		}
 		RootBeanDefinition definition = new RootBeanDefinition();
 		definition.setTargetType(type);
 		definition.setFactoryBeanName(WaterDropAutoConfiguration.ASSEMBLER_BEAN_NAME);
 		definition.setFactoryMethodName(factoryMethod);
 		definition.getConstructorArgumentValues().addIndexedArgumentValue(0, name);
-		// Producer is AutoCloseable: closing on destroy covers a context that fails after start.
+		definition.setPrimary(primary);
+		// Producer is AutoCloseable: closed on destroy too (with its close-timeout, by the lifecycle's closer).
 		definition.setDestroyMethodName(AbstractBeanDefinition.INFER_METHOD);
 		registry.registerBeanDefinition(beanName, definition);
+	}
+
+	private static String describe(BeanDefinitionRegistry registry, String beanName) {
+		if (!registry.containsBeanDefinition(beanName)) {
+			return "another bean";
+		}
+		BeanDefinition existing = registry.getBeanDefinition(beanName);
+		String type = existing.getBeanClassName();
+		if (existing instanceof AnnotatedBeanDefinition annotated && annotated.getFactoryMethodMetadata() != null) {
+			type = annotated.getFactoryMethodMetadata().getReturnTypeName();
+		}
+		StringBuilder description = new StringBuilder("the bean '").append(beanName).append('\'');
+		if (type != null) {
+			description.append(" of type ").append(type);
+		}
+		String resource = resourceOf(existing);
+		if (resource != null) {
+			description.append(" (defined in ").append(resource).append(')');
+		}
+		return description.toString();
+	}
+
+	private static @Nullable String resourceOf(BeanDefinition definition) {
+		return definition.getResourceDescription();
 	}
 
 }

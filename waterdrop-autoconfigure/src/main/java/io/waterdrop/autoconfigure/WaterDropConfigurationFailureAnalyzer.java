@@ -1,5 +1,7 @@
 package io.waterdrop.autoconfigure;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
@@ -16,9 +18,9 @@ import io.waterdrop.InvalidConfigurationException;
  */
 class WaterDropConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<InvalidConfigurationException> {
 
-	private final Environment environment;
+	private final @Nullable Environment environment;
 
-	WaterDropConfigurationFailureAnalyzer(Environment environment) {
+	WaterDropConfigurationFailureAnalyzer(@Nullable Environment environment) {
 		this.environment = environment;
 	}
 
@@ -37,7 +39,7 @@ class WaterDropConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Inva
 		return new FailureAnalysis(description.toString(), cause.action(), cause);
 	}
 
-	private ConfigurationProperty find(String property) {
+	private @Nullable ConfigurationProperty find(String property) {
 		if (this.environment == null || !ConfigurationPropertyName.isValid(property)) {
 			return null;
 		}

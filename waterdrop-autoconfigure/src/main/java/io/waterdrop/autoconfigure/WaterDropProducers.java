@@ -8,9 +8,14 @@ import java.util.NoSuchElementException;
 import io.waterdrop.Producer;
 
 /**
- * Every {@link Producer} bean of the application context by bean name, in definition order: the ones
- * defined under {@code waterdrop.producers} (or the default {@code waterdropProducer}) and any the
- * application defines itself. Immutable and thread-safe.
+ * A lookup of producers by name for application code. The auto-configured one holds every {@link Producer}
+ * bean the application context can inject, by bean name: its own in definition order (the ones defined
+ * under {@code waterdrop.producers}, or the default {@code waterdropProducer}, and any the application
+ * defines itself), then those of ancestor contexts it does not shadow.
+ * <p>
+ * An application may define its own bean of this type; that changes what the lookup returns and nothing
+ * else: the starter connects, closes, meters, health-checks and describes every {@link Producer} bean the
+ * context defines, whether or not the lookup holds it. Immutable and thread-safe.
  */
 public final class WaterDropProducers {
 

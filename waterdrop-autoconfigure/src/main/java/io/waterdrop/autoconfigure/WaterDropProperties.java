@@ -4,7 +4,10 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.util.unit.DataSize;
 
 import io.waterdrop.polling.PollingMode;
 
@@ -30,9 +33,9 @@ public class WaterDropProperties {
 	private final Health health = new Health();
 
 	/**
-	 * Largest serialized payload a producer accepts, in bytes.
+	 * Largest serialized payload a producer accepts. A bare number is bytes; at most 2147483647B.
 	 */
-	private int maxPayloadSize = 1_000_012;
+	private DataSize maxPayloadSize = DataSize.ofBytes(1_000_012);
 
 	/**
 	 * Longest a synchronous send waits for its delivery report.
@@ -67,9 +70,9 @@ public class WaterDropProperties {
 
 	/**
 	 * Longest a producer waits on shutdown for its in-flight messages before purging the rest. Keep it
-	 * below spring.lifecycle.timeout-per-shutdown-phase.
+	 * below spring.lifecycle.timeout-per-shutdown-phase (30s by default); start-up warns when it is not.
 	 */
-	private Duration closeTimeout = Duration.ofSeconds(30);
+	private Duration closeTimeout = Duration.ofSeconds(20);
 
 	/**
 	 * Dedicated Pollers by name, each with a thread of its own. Producers choose one with
@@ -95,11 +98,11 @@ public class WaterDropProperties {
 		return this.health;
 	}
 
-	public int getMaxPayloadSize() {
+	public DataSize getMaxPayloadSize() {
 		return this.maxPayloadSize;
 	}
 
-	public void setMaxPayloadSize(int maxPayloadSize) {
+	public void setMaxPayloadSize(DataSize maxPayloadSize) {
 		this.maxPayloadSize = maxPayloadSize;
 	}
 
@@ -333,49 +336,55 @@ public class WaterDropProperties {
 		private final ProducerPolling polling = new ProducerPolling();
 
 		/**
-		 * Largest serialized payload the producer accepts, in bytes. Defaults to waterdrop.max-payload-size.
+		 * Largest serialized payload the producer accepts. Defaults to waterdrop.max-payload-size.
 		 */
-		private Integer maxPayloadSize;
+		private @Nullable DataSize maxPayloadSize;
 
 		/**
 		 * Longest a synchronous send waits for its delivery report. Defaults to waterdrop.max-wait-timeout.
 		 */
-		private Duration maxWaitTimeout;
+		private @Nullable Duration maxWaitTimeout;
 
 		/**
 		 * How often statistics.emitted is published while a listener receives it; 0 turns statistics off.
 		 * Defaults to waterdrop.statistics-interval.
 		 */
-		private Duration statisticsInterval;
+		private @Nullable Duration statisticsInterval;
 
 		/**
 		 * Most messages the producer holds accepted and not yet dispatched. Defaults to
 		 * waterdrop.max-in-flight.
 		 */
-		private Integer maxInFlight;
+		private @Nullable Integer maxInFlight;
 
 		/**
 		 * Whether a produce call waits for a free slot when max-in-flight is reached. Defaults to
 		 * waterdrop.wait-on-queue-full.
 		 */
-		private Boolean waitOnQueueFull;
+		private @Nullable Boolean waitOnQueueFull;
 
 		/**
 		 * Longest a produce call waits for a free slot. Defaults to waterdrop.wait-timeout-on-queue-full.
 		 */
-		private Duration waitTimeoutOnQueueFull;
+		private @Nullable Duration waitTimeoutOnQueueFull;
 
 		/**
 		 * Whether the producer, if transactional, rebuilds its Kafka client after a fatal error. Defaults to
 		 * waterdrop.reload-on-transaction-fatal-error.
 		 */
-		private Boolean reloadOnTransactionFatalError;
+		private @Nullable Boolean reloadOnTransactionFatalError;
 
 		/**
 		 * Longest the producer waits on shutdown for its in-flight messages before purging the rest.
 		 * Defaults to waterdrop.close-timeout.
 		 */
-		private Duration closeTimeout;
+		private @Nullable Duration closeTimeout;
+
+		/**
+		 * Whether this producer is the primary Producer bean, the one injected where a Producer is injected
+		 * without a qualifier. At most one entry may be primary.
+		 */
+		private boolean primary;
 
 		public Map<String, String> getKafka() {
 			return this.kafka;
@@ -385,68 +394,76 @@ public class WaterDropProperties {
 			return this.polling;
 		}
 
-		public Integer getMaxPayloadSize() {
+		public @Nullable DataSize getMaxPayloadSize() {
 			return this.maxPayloadSize;
 		}
 
-		public void setMaxPayloadSize(Integer maxPayloadSize) {
+		public void setMaxPayloadSize(@Nullable DataSize maxPayloadSize) {
 			this.maxPayloadSize = maxPayloadSize;
 		}
 
-		public Duration getMaxWaitTimeout() {
+		public @Nullable Duration getMaxWaitTimeout() {
 			return this.maxWaitTimeout;
 		}
 
-		public void setMaxWaitTimeout(Duration maxWaitTimeout) {
+		public void setMaxWaitTimeout(@Nullable Duration maxWaitTimeout) {
 			this.maxWaitTimeout = maxWaitTimeout;
 		}
 
-		public Duration getStatisticsInterval() {
+		public @Nullable Duration getStatisticsInterval() {
 			return this.statisticsInterval;
 		}
 
-		public void setStatisticsInterval(Duration statisticsInterval) {
+		public void setStatisticsInterval(@Nullable Duration statisticsInterval) {
 			this.statisticsInterval = statisticsInterval;
 		}
 
-		public Integer getMaxInFlight() {
+		public @Nullable Integer getMaxInFlight() {
 			return this.maxInFlight;
 		}
 
-		public void setMaxInFlight(Integer maxInFlight) {
+		public void setMaxInFlight(@Nullable Integer maxInFlight) {
 			this.maxInFlight = maxInFlight;
 		}
 
-		public Boolean getWaitOnQueueFull() {
+		public @Nullable Boolean getWaitOnQueueFull() {
 			return this.waitOnQueueFull;
 		}
 
-		public void setWaitOnQueueFull(Boolean waitOnQueueFull) {
+		public void setWaitOnQueueFull(@Nullable Boolean waitOnQueueFull) {
 			this.waitOnQueueFull = waitOnQueueFull;
 		}
 
-		public Duration getWaitTimeoutOnQueueFull() {
+		public @Nullable Duration getWaitTimeoutOnQueueFull() {
 			return this.waitTimeoutOnQueueFull;
 		}
 
-		public void setWaitTimeoutOnQueueFull(Duration waitTimeoutOnQueueFull) {
+		public void setWaitTimeoutOnQueueFull(@Nullable Duration waitTimeoutOnQueueFull) {
 			this.waitTimeoutOnQueueFull = waitTimeoutOnQueueFull;
 		}
 
-		public Boolean getReloadOnTransactionFatalError() {
+		public @Nullable Boolean getReloadOnTransactionFatalError() {
 			return this.reloadOnTransactionFatalError;
 		}
 
-		public void setReloadOnTransactionFatalError(Boolean reloadOnTransactionFatalError) {
+		public void setReloadOnTransactionFatalError(@Nullable Boolean reloadOnTransactionFatalError) {
 			this.reloadOnTransactionFatalError = reloadOnTransactionFatalError;
 		}
 
-		public Duration getCloseTimeout() {
+		public @Nullable Duration getCloseTimeout() {
 			return this.closeTimeout;
 		}
 
-		public void setCloseTimeout(Duration closeTimeout) {
+		public void setCloseTimeout(@Nullable Duration closeTimeout) {
 			this.closeTimeout = closeTimeout;
+		}
+
+		public boolean isPrimary() {
+			return this.primary;
+		}
+
+		public void setPrimary(boolean primary) {
+			this.primary = primary;
 		}
 
 	}
@@ -459,13 +476,13 @@ public class WaterDropProperties {
 		/**
 		 * How delivery reports reach callbacks: fd or thread. Defaults to waterdrop.polling.mode.
 		 */
-		private PollingMode mode;
+		private @Nullable PollingMode mode;
 
 		/**
 		 * Name of the dedicated Poller (an entry of waterdrop.pollers) serving this producer; fd mode only.
 		 * Unset means the global Poller.
 		 */
-		private String poller;
+		private @Nullable String poller;
 
 		private final ProducerFd fd = new ProducerFd();
 
@@ -475,21 +492,21 @@ public class WaterDropProperties {
 		 * Dispatch of one delivery report taking longer than this publishes callback.slow. Defaults to
 		 * waterdrop.polling.slow-callback-threshold.
 		 */
-		private Duration slowCallbackThreshold;
+		private @Nullable Duration slowCallbackThreshold;
 
-		public PollingMode getMode() {
+		public @Nullable PollingMode getMode() {
 			return this.mode;
 		}
 
-		public void setMode(PollingMode mode) {
+		public void setMode(@Nullable PollingMode mode) {
 			this.mode = mode;
 		}
 
-		public String getPoller() {
+		public @Nullable String getPoller() {
 			return this.poller;
 		}
 
-		public void setPoller(String poller) {
+		public void setPoller(@Nullable String poller) {
 			this.poller = poller;
 		}
 
@@ -501,11 +518,11 @@ public class WaterDropProperties {
 			return this.thread;
 		}
 
-		public Duration getSlowCallbackThreshold() {
+		public @Nullable Duration getSlowCallbackThreshold() {
 			return this.slowCallbackThreshold;
 		}
 
-		public void setSlowCallbackThreshold(Duration slowCallbackThreshold) {
+		public void setSlowCallbackThreshold(@Nullable Duration slowCallbackThreshold) {
 			this.slowCallbackThreshold = slowCallbackThreshold;
 		}
 
@@ -520,13 +537,13 @@ public class WaterDropProperties {
 		 * Longest time a Poller spends on this producer's reports per cycle. Defaults to
 		 * waterdrop.polling.fd.max-time.
 		 */
-		private Duration maxTime;
+		private @Nullable Duration maxTime;
 
-		public Duration getMaxTime() {
+		public @Nullable Duration getMaxTime() {
 			return this.maxTime;
 		}
 
-		public void setMaxTime(Duration maxTime) {
+		public void setMaxTime(@Nullable Duration maxTime) {
 			this.maxTime = maxTime;
 		}
 
@@ -541,13 +558,13 @@ public class WaterDropProperties {
 		 * How long the dispatch thread waits for a report before its periodic work runs anyway. Defaults to
 		 * waterdrop.polling.thread.poll-timeout.
 		 */
-		private Duration pollTimeout;
+		private @Nullable Duration pollTimeout;
 
-		public Duration getPollTimeout() {
+		public @Nullable Duration getPollTimeout() {
 			return this.pollTimeout;
 		}
 
-		public void setPollTimeout(Duration pollTimeout) {
+		public void setPollTimeout(@Nullable Duration pollTimeout) {
 			this.pollTimeout = pollTimeout;
 		}
 

@@ -47,6 +47,7 @@ import static org.awaitility.Awaitility.await;
  */
 @SpringBootTest(classes = ActuatorIntegrationTests.Application.class, webEnvironment = WebEnvironment.RANDOM_PORT,
 		properties = { "management.endpoints.web.exposure.include=health,metrics,waterdrop",
+				"management.endpoint.waterdrop.show-values=always",
 				"management.endpoint.health.show-details=always",
 				"spring.kafka.properties.sasl.jaas.config=" + ActuatorIntegrationTests.JAAS,
 				"spring.kafka.security.protocol=PLAINTEXT", "waterdrop.pollers.critical.poll-timeout=1s",

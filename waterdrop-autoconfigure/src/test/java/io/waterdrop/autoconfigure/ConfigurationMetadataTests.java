@@ -28,15 +28,20 @@ class ConfigurationMetadataTests {
 		assertThat(defaultOf(metadata, "waterdrop.polling.fd.max-time")).isEqualTo("100ms");
 		assertThat(defaultOf(metadata, "waterdrop.polling.thread.poll-timeout")).isEqualTo("1s");
 		assertThat(defaultOf(metadata, "waterdrop.polling.slow-callback-threshold")).isEqualTo("50ms");
-		assertThat(defaultOf(metadata, "waterdrop.max-payload-size")).isEqualTo(1_000_012);
+		assertThat(defaultOf(metadata, "waterdrop.max-payload-size")).isEqualTo("1000012B");
 		assertThat(defaultOf(metadata, "waterdrop.max-wait-timeout")).isEqualTo("180s");
 		assertThat(defaultOf(metadata, "waterdrop.statistics-interval")).isEqualTo("5s");
 		assertThat(defaultOf(metadata, "waterdrop.max-in-flight")).isEqualTo(100_000);
 		assertThat(defaultOf(metadata, "waterdrop.wait-on-queue-full")).isEqualTo(true);
 		assertThat(defaultOf(metadata, "waterdrop.wait-timeout-on-queue-full")).isEqualTo("10s");
 		assertThat(defaultOf(metadata, "waterdrop.reload-on-transaction-fatal-error")).isEqualTo(true);
-		assertThat(defaultOf(metadata, "waterdrop.close-timeout")).isEqualTo("30s");
+		assertThat(defaultOf(metadata, "waterdrop.close-timeout")).isEqualTo("20s");
 		assertThat(defaultOf(metadata, "waterdrop.health.failure-window")).isEqualTo("1m");
+		assertThat(defaultOf(metadata, "waterdrop.in-memory")).isEqualTo(false);
+		assertThat(defaultOf(metadata, "management.health.waterdrop.enabled")).isEqualTo(true);
+		assertThat(defaultOf(metadata, "management.endpoint.waterdrop.show-values")).isEqualTo("never");
+		assertThat(metadata.read("$.properties[?(@.name == 'management.endpoint.waterdrop.roles')].type", List.class))
+			.containsExactly("java.util.Set<java.lang.String>");
 		List<String> undescribed = metadata.read("$.properties[?(!@.description)].name");
 		assertThat(undescribed).isEmpty();
 	}
@@ -50,8 +55,15 @@ class ConfigurationMetadataTests {
 			.contains("polling.poller")
 			.contains("polling.fd.max-time")
 			.contains("kafka.*");
+		assertThat(producers).singleElement().asString().contains("primary");
 		List<String> pollers = metadata.read("$.properties[?(@.name == 'waterdrop.pollers')].description");
-		assertThat(pollers).singleElement().asString().contains("poll-timeout").contains("backoff-max");
+		assertThat(pollers).singleElement()
+			.asString()
+			.contains("poll-timeout")
+			.contains("backoff-max")
+			.contains("'global'")
+			// As docs/configuration.md and the failure analysis say: an empty YAML map defines nothing.
+			.contains("Write '<name>:' (an empty value) for a Poller with the defaults; '<name>: {}' defines no Poller");
 		List<String> modes = metadata.read("$.hints[?(@.name == 'waterdrop.polling.mode')].values[*].value");
 		assertThat(modes).containsExactly("fd", "thread");
 		List<String> kafkaKeys = metadata.read("$.hints[?(@.name == 'waterdrop.kafka.keys')].values[*].value");

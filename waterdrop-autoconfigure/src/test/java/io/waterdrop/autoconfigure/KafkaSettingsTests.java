@@ -22,6 +22,7 @@ import org.springframework.kafka.core.ProducerFactory;
 
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,7 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class KafkaSettingsTests {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class));
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class));
 
 	@Test
 	void bootsProducerPropertiesComeFirstWithoutItsClientId() {
@@ -89,6 +90,7 @@ class KafkaSettingsTests {
 
 	@Test
 	void clientsComeFromAFactoryWithBootsCustomizersAppliedInOrder() {
+		Threads.Snapshot before = Threads.snapshot();
 		this.runner.withUserConfiguration(FactoryCustomizers.class)
 			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
 					"waterdrop.producers.orders.kafka.acks=all")
@@ -106,25 +108,26 @@ class KafkaSettingsTests {
 				assertThat(Threads.kafkaNetworkThread("orders")).isTrue();
 				context.close();
 				assertThat(customizers.removed).containsExactly("waterdrop.orders");
-				assertThat(Threads.kafkaNetworkThread("orders")).isFalse();
+				assertThat(before.newKafkaNetworkThread("orders")).isFalse();
 			});
 	}
 
 	@Test
 	void clientIdMayBeSetPerProducer() {
+		Threads.Snapshot before = Threads.snapshot();
 		this.runner
 			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
 					"waterdrop.producers.orders.kafka.client.id=orders-eu")
 			.run((context) -> {
 				assertThat(Threads.kafkaNetworkThread("orders-eu")).isTrue();
 				context.close();
-				assertThat(Threads.kafkaNetworkThread("orders-eu")).isFalse();
+				assertThat(before.newKafkaNetworkThread("orders-eu")).isFalse();
 			});
 	}
 
 	@Test
 	void withoutBootsKafkaAutoConfigurationOnlyWaterDropsLayersApply() {
-		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class))
+		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class))
 			.withPropertyValues("spring.kafka.producer.acks=1", "waterdrop.kafka.bootstrap.servers=localhost:9003")
 			.run((context) -> assertThat(kafka(context, "waterdropProducer"))
 				.containsExactly(Map.entry("bootstrap.servers", "localhost:9003")));

@@ -36,6 +36,7 @@ class ShutdownIntegrationTests {
 
 	@Test
 	void closingTheContextDispatchesEveryReportThenStopsEveryThread() {
+		Threads.Snapshot before = Threads.snapshot();
 		ConfigurableApplicationContext context = new SpringApplicationBuilder(IssueExampleApplication.class)
 			.web(WebApplicationType.NONE)
 			.bannerMode(Banner.Mode.OFF)
@@ -81,9 +82,9 @@ class ShutdownIntegrationTests {
 			assertThat(stats.dispatched()).as(name).isEqualTo(stats.producedAsync());
 		});
 		// The close threads finish right after reporting completion; everything else is gone already.
-		await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Threads.waterdrop()).isEmpty());
+		await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(before.newWaterDropThreads()).isEmpty());
 		for (String producer : producers.keySet()) {
-			assertThat(Threads.kafkaNetworkThread(producer)).as(producer).isFalse();
+			assertThat(before.newKafkaNetworkThread(producer)).as(producer).isFalse();
 		}
 	}
 

@@ -6,14 +6,14 @@ import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
  * One real KRaft broker inside the test JVM, started on first use and shared by every test class (about
  * 3 s to start), removed when the JVM exits.
  */
-final class TestBroker {
+public final class TestBroker {
 
 	private static EmbeddedKafkaKraftBroker broker;
 
 	private TestBroker() {
 	}
 
-	static synchronized String bootstrapServers() {
+	public static synchronized String bootstrapServers() {
 		if (broker == null) {
 			EmbeddedKafkaKraftBroker started = new EmbeddedKafkaKraftBroker(1, 1, "orders", "audit", "legacy",
 					"events");

@@ -3,16 +3,21 @@ package io.waterdrop.autoconfigure;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import org.apache.kafka.clients.producer.RoundRobinPartitioner;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -20,9 +25,11 @@ import org.springframework.core.annotation.Order;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
 
+import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
 import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
@@ -38,7 +45,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class WaterDropAutoConfigurationTests {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class))
 		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers());
 
 	@Test
@@ -116,22 +123,160 @@ class WaterDropAutoConfigurationTests {
 	}
 
 	@Test
-	void userDefinedBeanWithAnEntrysNameWins() {
-		this.runner.withUserConfiguration(UserOrdersProducer.class)
+	void aBeanOfAnyTypeNamedLikeAnEntryFailsStartUp() {
+		this.runner.withBean("audit", StringBuilder.class)
 			.withPropertyValues("waterdrop.producers.orders.max-payload-size=10",
 					"waterdrop.producers.audit.max-payload-size=20")
 			.run((context) -> {
-				assertThat(context.getBean("orders", Producer.class).config().maxPayloadSize()).isEqualTo(77);
-				assertThat(context.getBean("audit", Producer.class).config().maxPayloadSize()).isEqualTo(20);
+				FailureAnalysis analysis = analyze(context);
+				assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.audit")
+					.contains("Reason: its bean name 'audit' is already taken by the bean 'audit' of type "
+							+ "java.lang.StringBuilder, so the entry would not be defined");
+				assertThat(analysis.getAction())
+					.startsWith("Rename waterdrop.producers.audit, or give that bean another name")
+					.contains("remove waterdrop.producers.audit");
 			});
 	}
 
 	@Test
-	void userDefinedRegistryWins() {
-		this.runner.withUserConfiguration(UserRegistry.class).run((context) -> {
-			assertThat(context).hasSingleBean(WaterDropProducers.class);
-			assertThat(context.getBean(WaterDropProducers.class).asMap()).isEmpty();
+	void aProducerBeanNamedLikeAnEntryFailsStartUpToo() {
+		this.runner.withUserConfiguration(UserOrdersProducer.class)
+			.withPropertyValues("waterdrop.producers.orders.max-payload-size=10")
+			.run((context) -> assertThat(analyze(context).getDescription())
+				.contains("its bean name 'orders' is already taken by the bean 'orders' of type io.waterdrop.Producer"));
+	}
+
+	@Test
+	void aBeanNamedLikeAPollerEntrysBeanFailsStartUp() {
+		this.runner.withBean("criticalPoller", StringBuilder.class)
+			.withPropertyValues("waterdrop.pollers.critical.poll-timeout=1s")
+			.run((context) -> assertThat(analyze(context).getDescription())
+				.contains("Property: waterdrop.pollers.critical")
+				.contains("its bean name 'criticalPoller' is already taken by the bean 'criticalPoller'"));
+	}
+
+	@Test
+	void aPrimaryEntryIsInjectedWithoutQualifier() {
+		this.runner.withUserConfiguration(UnqualifiedInjection.class)
+			.withPropertyValues("waterdrop.producers.orders.max-payload-size=10",
+					"waterdrop.producers.audit.primary=true")
+			.run((context) -> assertThat(context.getBean(UnqualifiedInjection.class).producer)
+				.isSameAs(context.getBean("audit")));
+	}
+
+	@Test
+	void twoPrimaryEntriesFailStartUp() {
+		this.runner
+			.withPropertyValues("waterdrop.producers.orders.primary=true", "waterdrop.producers.audit.primary=true")
+			.run((context) -> {
+				FailureAnalysis analysis = analyze(context);
+				assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.audit.primary")
+					.contains("is true, as is waterdrop.producers.orders.primary: there can be only one primary");
+				assertThat(analysis.getAction()).isEqualTo("Set primary to true on one producer entry only: "
+						+ "waterdrop.producers.orders.primary, waterdrop.producers.audit.primary.");
+			});
+	}
+
+	@Test
+	void aChildContextUsesItsParentsProducersAndManagesOnlyItsOwn() {
+		this.runner.withPropertyValues("waterdrop.producers.orders.max-in-flight=10").run((parent) -> {
+			Producer orders = parent.getBean("orders", Producer.class);
+			this.runner.withParent(parent)
+				.withPropertyValues("waterdrop.producers.child.max-in-flight=30")
+				.run((child) -> {
+					assertThat(child).hasNotFailed();
+					// The parent's entry is not defined again in the child (no second client with its ids).
+					assertThat(child.getBeanFactory().containsLocalBean("orders")).isFalse();
+					assertThat(child.getBean("orders")).isSameAs(orders);
+					Producer own = child.getBean("child", Producer.class);
+					assertThat(own.status()).isEqualTo(ProducerStatus.CONNECTED);
+					WaterDropProducers producers = child.getBean(WaterDropProducers.class);
+					assertThat(producers).isNotSameAs(parent.getBean(WaterDropProducers.class));
+					assertThat(producers.asMap()).containsOnlyKeys("child", "orders");
+					assertThat(producers.get("orders")).isSameAs(orders);
+					child.close();
+					assertThat(own.status()).isEqualTo(ProducerStatus.CLOSED);
+				});
+			assertThat(orders.status()).isEqualTo(ProducerStatus.CONNECTED);
+			assertThat(parent.getBean(WaterDropProducers.class).asMap()).containsOnlyKeys("orders");
+			assertThat(orders.produceSync(Message.of("orders", "after the child closed")).offset()).isNotNegative();
 		});
+	}
+
+	@Test
+	void aUserDefinedWaterDropProducersIsTheLookupAndEveryProducerIsStillManaged() {
+		this.runner.withUserConfiguration(UserRegistry.class)
+			.withPropertyValues("waterdrop.producers.orders.max-payload-size=10",
+					"waterdrop.producers.audit.max-payload-size=20")
+			.run((context) -> {
+				assertThat(context).hasSingleBean(WaterDropProducers.class);
+				assertThat(context.getBean(WaterDropProducers.class).asMap()).containsOnlyKeys("orders");
+				Producer audit = context.getBean("audit", Producer.class);
+				assertThat(audit.status()).isEqualTo(ProducerStatus.CONNECTED);
+				context.close();
+				assertThat(audit.status()).isEqualTo(ProducerStatus.CLOSED);
+			});
+	}
+
+	@Test
+	void kafkaLoadsTheClassesInItsSettingsWithTheContextsClassLoader() {
+		RecordingClassLoader classLoader = new RecordingClassLoader(getClass().getClassLoader());
+		this.runner.withClassLoader(classLoader)
+			.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1",
+					"waterdrop.producers.orders.kafka.partitioner.class=" + RoundRobinPartitioner.class.getName())
+			.run((context) -> {
+				assertThat(context.getBean("orders", Producer.class).status()).isEqualTo(ProducerStatus.CONNECTED);
+				assertThat(classLoader.loaded).contains(RoundRobinPartitioner.class.getName());
+			});
+	}
+
+	@Test
+	void globalPollerSettingsGiveTheContextAPollerOfItsOwn() {
+		this.runner
+			.withPropertyValues("waterdrop.pollers.global.poll-timeout=250ms", "waterdrop.pollers.global.backoff-max=5s",
+					"waterdrop.producers.orders.max-payload-size=10", "waterdrop.producers.audit.polling.poller=global")
+			.run((context) -> {
+				Poller global = context.getBean("waterdropPoller", Poller.class);
+				assertThat(global).isNotSameAs(Poller.global());
+				assertThat(global.config()).isEqualTo(new PollerConfig("global", Duration.ofMillis(250),
+						PollerConfig.DEFAULT_BACKOFF_MIN, Duration.ofSeconds(5)));
+				assertThat(context).doesNotHaveBean("globalPoller");
+				assertThat(context.getBean("orders", Producer.class).config().poller()).isSameAs(global);
+				assertThat(context.getBean("audit", Producer.class).config().poller()).isSameAs(global);
+				assertThat(global.threadName()).matches("waterdrop\\.poller#\\d+-global");
+				assertThat(global.isRunning()).isTrue();
+				context.close();
+				assertThat(global.isRunning()).isFalse();
+			});
+	}
+
+	@Test
+	void maxPayloadSizeIsADataSize() {
+		this.runner
+			.withPropertyValues("waterdrop.max-payload-size=1MB", "waterdrop.producers.orders.max-payload-size=64KB",
+					"waterdrop.producers.audit.max-in-flight=10", "waterdrop.producers.legacy.max-payload-size=5000")
+			.run((context) -> {
+				assertThat(context.getBean("orders", Producer.class).config().maxPayloadSize()).isEqualTo(65_536);
+				assertThat(context.getBean("audit", Producer.class).config().maxPayloadSize()).isEqualTo(1_048_576);
+				assertThat(context.getBean("legacy", Producer.class).config().maxPayloadSize()).isEqualTo(5_000);
+			});
+	}
+
+	@Test
+	void aMaxPayloadSizeBeyondAnIntIsReportedWhereItWasSet() {
+		this.runner.withPropertyValues("waterdrop.max-payload-size=3GB", "waterdrop.producers.orders.max-in-flight=10")
+			.run((context) -> {
+				FailureAnalysis analysis = analyze(context);
+				assertThat(analysis.getDescription()).contains("Property: waterdrop.max-payload-size")
+					.contains("must be at most 2147483647 bytes but was 3221225472 bytes");
+			});
+	}
+
+	@Test
+	void invalidGlobalPollerSettingsAreReportedUnderTheirKey() {
+		this.runner.withPropertyValues("waterdrop.pollers.global.poll-timeout=0")
+			.run((context) -> assertThat(analyze(context).getDescription())
+				.contains("Property: waterdrop.pollers.global.poll-timeout"));
 	}
 
 	@Test
@@ -188,7 +333,7 @@ class WaterDropAutoConfigurationTests {
 
 	@Test
 	void backsOffWithoutBootsKafkaSupport() {
-		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class))
+		new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class))
 			.withClassLoader(new FilteredClassLoader(KafkaProperties.class))
 			.run((context) -> assertThat(context).doesNotHaveBean(WaterDropProducers.class));
 	}
@@ -256,6 +401,14 @@ class WaterDropAutoConfigurationTests {
 			});
 	}
 
+	private static FailureAnalysis analyze(AssertableApplicationContext context) {
+		assertThat(context).hasFailed();
+		// Without the environment: the value and origin of a property are not needed here.
+		FailureAnalysis analysis = new WaterDropConfigurationFailureAnalyzer(null).analyze(context.getStartupFailure());
+		assertThat(analysis).as("analysis of %s", context.getStartupFailure()).isNotNull();
+		return analysis;
+	}
+
 	@Test
 	void listenerBeansReceiveEventsOfTheProducersTheyApplyTo() {
 		this.runner.withUserConfiguration(Listeners.class, UserProducer.class).run((context) -> {
@@ -283,6 +436,34 @@ class WaterDropAutoConfigurationTests {
 
 		QualifiedInjection(@Qualifier("orders") Producer orders) {
 			this.orders = orders;
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UnqualifiedInjection {
+
+		final Producer producer;
+
+		UnqualifiedInjection(Producer producer) {
+			this.producer = producer;
+		}
+
+	}
+
+	/** Records the classes loaded through it, and loads them with its parent. */
+	static final class RecordingClassLoader extends ClassLoader {
+
+		final Set<String> loaded = ConcurrentHashMap.newKeySet();
+
+		RecordingClassLoader(ClassLoader parent) {
+			super(parent);
+		}
+
+		@Override
+		protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+			this.loaded.add(name);
+			return super.loadClass(name, resolve);
 		}
 
 	}
@@ -318,8 +499,8 @@ class WaterDropAutoConfigurationTests {
 	static class UserRegistry {
 
 		@Bean
-		WaterDropProducers myProducers() {
-			return new WaterDropProducers(Map.of());
+		WaterDropProducers myProducers(@Qualifier("orders") Producer orders) {
+			return new WaterDropProducers(Map.of("orders", orders));
 		}
 
 	}

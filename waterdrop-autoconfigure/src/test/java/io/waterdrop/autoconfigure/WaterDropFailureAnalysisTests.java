@@ -20,6 +20,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 
 import io.waterdrop.InvalidConfigurationException;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatException;
@@ -33,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThatException;
 class WaterDropFailureAnalysisTests {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class, WaterDropLifecycleAutoConfiguration.class))
 		.withPropertyValues("spring.kafka.bootstrap-servers=localhost:9001");
 
 	@Test

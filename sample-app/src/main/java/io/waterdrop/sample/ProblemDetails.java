@@ -1,0 +1,92 @@
+package io.waterdrop.sample;
+
+import java.time.Duration;
+import java.util.TreeSet;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+
+import io.waterdrop.DeliveryFailedException;
+import io.waterdrop.DeliveryTimeoutException;
+import io.waterdrop.InvalidMessageException;
+import io.waterdrop.MessagePurgedException;
+import io.waterdrop.ProducerClosedException;
+import io.waterdrop.QueueFullException;
+
+/**
+ * WaterDrop's exceptions as RFC 9457 problem details ({@code application/problem+json}), instead of a bare
+ * 500: what the client sent wrong is a 400 naming the rule it broke, an unknown producer a 404, a producer
+ * that cannot take messages now (queue full, closing) a 503 to retry later, and a delivery Kafka refused or
+ * did not confirm in time a 502 or 504. Spring MVC's own exceptions (a malformed body or parameter, a
+ * request parameter out of range) become problem details too, by {@link ResponseEntityExceptionHandler}.
+ */
+@RestControllerAdvice
+class ProblemDetails extends ResponseEntityExceptionHandler {
+
+	/** Refused before anything was queued: the violation says which rule the message broke. */
+	@ExceptionHandler
+	ProblemDetail invalidMessage(InvalidMessageException ex) {
+		ProblemDetail problem = problem(HttpStatus.BAD_REQUEST, "Invalid message", ex.getMessage());
+		problem.setProperty("violation", ex.violation().name());
+		return problem;
+	}
+
+	@ExceptionHandler
+	ProblemDetail unknownProducer(UnknownProducerException ex) {
+		ProblemDetail problem = problem(HttpStatus.NOT_FOUND, "Unknown producer", ex.getMessage());
+		problem.setProperty("producer", ex.producer());
+		problem.setProperty("knownProducers", new TreeSet<>(ex.known()));
+		return problem;
+	}
+
+	/** Back-pressure: max-in-flight messages are waiting for their reports. Worth retrying shortly. */
+	@ExceptionHandler
+	ResponseEntity<ProblemDetail> queueFull(QueueFullException ex) {
+		return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Producer queue full", ex.getMessage()));
+	}
+
+	/** The application is shutting down (or the producer was closed): nothing was sent. */
+	@ExceptionHandler
+	ResponseEntity<ProblemDetail> producerClosed(ProducerClosedException ex) {
+		return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Producer closed", ex.getMessage()));
+	}
+
+	/** Accepted, then purged by a shutdown before Kafka confirmed it: it may or may not have been written. */
+	@ExceptionHandler
+	ResponseEntity<ProblemDetail> purged(MessagePurgedException ex) {
+		return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Message purged", ex.getMessage()));
+	}
+
+	/** Kafka refused the message (its cause says why: too large for the topic, not authorized, ...). */
+	@ExceptionHandler
+	ProblemDetail deliveryFailed(DeliveryFailedException ex) {
+		ProblemDetail problem = problem(HttpStatus.BAD_GATEWAY, "Delivery failed", ex.getMessage());
+		if (ex.getCause() != null) {
+			problem.setProperty("kafkaError", ex.getCause().getClass().getName());
+		}
+		return problem;
+	}
+
+	@ExceptionHandler
+	ProblemDetail deliveryTimeout(DeliveryTimeoutException ex) {
+		return problem(HttpStatus.GATEWAY_TIMEOUT, "No delivery report in time", ex.getMessage());
+	}
+
+	private static ProblemDetail problem(HttpStatus status, String title, String detail) {
+		ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail);
+		problem.setTitle(title);
+		return problem;
+	}
+
+	private static ResponseEntity<ProblemDetail> unavailable(ProblemDetail problem) {
+		return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
+			.header(HttpHeaders.RETRY_AFTER, String.valueOf(Duration.ofSeconds(1).toSeconds()))
+			.body(problem);
+	}
+
+}

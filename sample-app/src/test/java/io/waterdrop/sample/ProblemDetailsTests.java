@@ -1,0 +1,114 @@
+package io.waterdrop.sample;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.servlet.MockMvc;
+import org.springframework.test.web.servlet.ResultActions;
+import org.springframework.test.web.servlet.setup.MockMvcBuilders;
+import org.springframework.web.context.WebApplicationContext;
+
+import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
+
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
+
+/**
+ * The sample's bad requests are answered with problem details, not HTTP 500: 400 with the violation for an
+ * invalid message (payload too large, a null element in a batch) or parameter, 404 for an unknown producer,
+ * 503 when the producer cannot take the messages. The producers are the sample's own, plus a few for these
+ * cases, storing their messages in memory: no broker.
+ */
+@SpringBootTest(classes = SampleApplication.class,
+		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "waterdrop.producers.tiny.max-payload-size=16B",
+				"waterdrop.producers.small.max-in-flight=2", "waterdrop.producers.small.wait-on-queue-full=false",
+				"waterdrop.producers.retired.max-in-flight=10" })
+@AutoConfigureWaterDropInMemory
+@Timeout(60)
+class ProblemDetailsTests {
+
+	@Autowired
+	private WebApplicationContext context;
+
+	@Autowired
+	@Qualifier("retired")
+	private Producer retired;
+
+	private MockMvc mvc;
+
+	@BeforeEach
+	void mockMvc() {
+		this.mvc = MockMvcBuilders.webAppContextSetup(this.context).build();
+	}
+
+	@Test
+	void aValidMessageIsDelivered() throws Exception {
+		send("/messages/sync", MediaType.TEXT_PLAIN, "hello").andExpect(status().isOk())
+			.andExpect(jsonPath("$.topic").value("sample"));
+	}
+
+	@Test
+	void anUnknownProducerIsNotFound() throws Exception {
+		problem(send("/messages/sync?producer=nope", MediaType.TEXT_PLAIN, "hello"), 404, "Unknown producer")
+			.andExpect(jsonPath("$.producer").value("nope"))
+			.andExpect(jsonPath("$.knownProducers[0]").value("audit"))
+			.andExpect(jsonPath("$.knownProducers.length()").value(7))
+			.andExpect(jsonPath("$.detail").value(org.hamcrest.Matchers.startsWith("No producer named 'nope'")));
+		problem(send("/load?producers=orders,nope", MediaType.APPLICATION_JSON, ""), 404, "Unknown producer");
+	}
+
+	@Test
+	void aPayloadOverMaxPayloadSizeIsABadRequestNamingTheViolation() throws Exception {
+		problem(send("/messages/sync?producer=tiny", MediaType.TEXT_PLAIN, "x".repeat(17)), 400, "Invalid message")
+			.andExpect(jsonPath("$.violation").value("PAYLOAD_TOO_LARGE"))
+			.andExpect(jsonPath("$.detail").value(org.hamcrest.Matchers.containsString("maxPayloadSize 16 bytes")));
+	}
+
+	@Test
+	void aNullElementInABatchIsABadRequest() throws Exception {
+		problem(send("/messages/batch", MediaType.APPLICATION_JSON, "[\"a\", null]"), 400, "Invalid message")
+			.andExpect(jsonPath("$.violation").value("TOMBSTONE_WITHOUT_KEY"));
+	}
+
+	@Test
+	void aNegativeMessageCountIsABadRequest() throws Exception {
+		problem(send("/load?messages=-5", MediaType.APPLICATION_JSON, ""), 400, "Bad Request")
+			.andExpect(jsonPath("$.parameter").value("messages"))
+			.andExpect(jsonPath("$.detail").value("messages must be between 1 and 1000000 but was -5"));
+		problem(send("/load?messages=many", MediaType.APPLICATION_JSON, ""), 400, "Bad Request");
+	}
+
+	@Test
+	void aBatchLargerThanTheProducerCanHoldIsUnavailable() throws Exception {
+		problem(send("/messages/batch?producer=small", MediaType.APPLICATION_JSON, "[\"a\",\"b\",\"c\"]"), 503,
+				"Producer queue full")
+			.andExpect(header().string("Retry-After", "1"));
+	}
+
+	@Test
+	void aClosedProducerIsUnavailable() throws Exception {
+		this.retired.close();
+		problem(send("/messages/sync?producer=retired", MediaType.TEXT_PLAIN, "hello"), 503, "Producer closed")
+			.andExpect(header().string("Retry-After", "1"));
+	}
+
+	private ResultActions send(String path, MediaType type, String body) throws Exception {
+		return this.mvc.perform(post(path).contentType(type).content(body));
+	}
+
+	private static ResultActions problem(ResultActions result, int status, String title) throws Exception {
+		return result.andExpect(status().is(status))
+			.andExpect(content().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON))
+			.andExpect(jsonPath("$.status").value(status))
+			.andExpect(jsonPath("$.title").value(title));
+	}
+
+}

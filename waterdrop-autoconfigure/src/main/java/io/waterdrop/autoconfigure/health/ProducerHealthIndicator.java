@@ -1,0 +1,165 @@
+package io.waterdrop.autoconfigure.health;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.convert.DurationStyle;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.Event;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.PollingMode;
+
+/**
+ * Health of one producer, from state it caches: never a call to the broker.
+ * <ul>
+ * <li>{@code UP}: connected and dispatching.</li>
+ * <li>{@code DOWN}: connected, but deliveries have failed for longer than the failure window with no message
+ * acknowledged since the first of those failures (the next acknowledgement makes it {@code UP} again); or
+ * its Poller's thread is not running (it died), so no report is dispatched.</li>
+ * <li>{@code OUT_OF_SERVICE}: closing or closed.</li>
+ * <li>{@code UNKNOWN}: not connected yet.</li>
+ * </ul>
+ * Details: mode, poller, status, in-flight messages, pending reports, and what is known of deliveries: the
+ * last acknowledgement, failures since it, since when, and the last failure's Kafka exception (class and
+ * message).
+ * <p>
+ * Threading: a listener on the producer's monitor records deliveries on the thread dispatching them;
+ * {@link #health()} reads the recorded values from any thread, each exact, together not a snapshot.
+ */
+final class ProducerHealthIndicator implements HealthIndicator {
+
+	private static final List<ChronoUnit> UNITS = List.of(ChronoUnit.DAYS, ChronoUnit.HOURS, ChronoUnit.MINUTES,
+			ChronoUnit.SECONDS, ChronoUnit.MILLIS, ChronoUnit.MICROS);
+
+	private final Producer producer;
+
+	private final Duration failureWindow;
+
+	private final Clock clock;
+
+	private volatile @Nullable Instant lastAcknowledged;
+
+	/** First delivery failure since the last acknowledgement; {@code null} while none failed. */
+	private volatile @Nullable Instant failingSince;
+
+	private volatile long failuresSinceAcknowledged;
+
+	private volatile @Nullable LastError lastError;
+
+	ProducerHealthIndicator(Producer producer, Duration failureWindow, Clock clock) {
+		this.producer = producer;
+		this.failureWindow = failureWindow;
+		this.clock = clock;
+		producer.monitor().subscribe(this::onEvent);
+	}
+
+	private void onEvent(Event event) {
+		if (event instanceof ProducerEvent.MessageAcknowledged) {
+			this.lastAcknowledged = this.clock.instant();
+			this.failingSince = null;
+			this.failuresSinceAcknowledged = 0;
+		}
+		else if (event instanceof ProducerEvent.ErrorOccurred error && error.type() == ErrorType.DELIVERY) {
+			Instant now = this.clock.instant();
+			// Kafka's exception, which the DeliveryFailedException wraps, says what went wrong.
+			Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
+			this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now);
+			if (this.failingSince == null) {
+				this.failingSince = now;
+			}
+			this.failuresSinceAcknowledged++; // only the dispatching thread writes
+		}
+	}
+
+	@Override
+	public Health health() {
+		ProducerStatus status = this.producer.status();
+		Health.Builder builder = switch (status) {
+			case CONFIGURED -> Health.unknown();
+			case CONNECTED -> connectedHealth();
+			case CLOSING, CLOSED -> Health.outOfService();
+		};
+		return builder.withDetails(details(status)).build();
+	}
+
+	private Health.Builder connectedHealth() {
+		if (this.producer.config().pollingMode() == PollingMode.FD && !this.producer.config().poller().isRunning()) {
+			return Health.down()
+				.withDetail("reason", "the thread of Poller '" + this.producer.config().poller().name()
+						+ "' is not running, so no delivery report is dispatched");
+		}
+		Instant since = this.failingSince;
+		if (since != null && Duration.between(since, this.clock.instant()).compareTo(this.failureWindow) > 0) {
+			return Health.down()
+				.withDetail("reason", "deliveries have failed for longer than the failure window ("
+						+ duration(this.failureWindow) + ") with no message acknowledged");
+		}
+		return Health.up();
+	}
+
+	private Map<String, Object> details(ProducerStatus status) {
+		Map<String, Object> details = new LinkedHashMap<>();
+		details.put("mode", this.producer.config().pollingMode().name().toLowerCase(Locale.ROOT));
+		String poller = (this.producer.config().pollingMode() == PollingMode.FD)
+				? this.producer.config().poller().name() : this.producer.pollerName();
+		if (poller != null) {
+			details.put("poller", poller);
+		}
+		details.put("status", status.name());
+		details.put("inFlight", this.producer.inFlight());
+		details.put("pendingReports", this.producer.queueSize());
+		Instant acknowledged = this.lastAcknowledged;
+		if (acknowledged != null) {
+			details.put("lastAcknowledged", acknowledged.toString());
+		}
+		Instant since = this.failingSince;
+		if (since != null) {
+			details.put("failingSince", since.toString());
+			details.put("failuresSinceAcknowledged", this.failuresSinceAcknowledged);
+		}
+		LastError error = this.lastError;
+		if (error != null) {
+			details.put("lastError", error.asMap());
+		}
+		return details;
+	}
+
+	/** A duration as the properties write it, in its largest exact unit: {@code 200ms}, {@code 1m}. */
+	private static String duration(Duration duration) {
+		for (ChronoUnit unit : UNITS) {
+			if (duration.toNanos() % unit.getDuration().toNanos() == 0) {
+				return DurationStyle.SIMPLE.print(duration, unit);
+			}
+		}
+		return DurationStyle.SIMPLE.print(duration, ChronoUnit.NANOS);
+	}
+
+	/** The Kafka exception of the last delivery failure. */
+	private record LastError(String type, @Nullable String message, Instant at) {
+
+		Map<String, Object> asMap() {
+			Map<String, Object> map = new LinkedHashMap<>();
+			map.put("type", this.type);
+			if (this.message != null) {
+				map.put("message", this.message);
+			}
+			map.put("at", this.at.toString());
+			return map;
+		}
+
+	}
+
+}

@@ -1,0 +1,40 @@
+package io.waterdrop.autoconfigure.health;
+
+import java.time.Clock;
+
+import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.SearchStrategy;
+import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
+import org.springframework.boot.health.contributor.HealthContributor;
+import org.springframework.context.annotation.Bean;
+
+import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.autoconfigure.WaterDropProperties;
+
+/**
+ * Auto-configuration for the {@code waterdrop} health component: one entry per {@link Producer} bean of
+ * the context (not of its ancestors), from cached state only (see {@link ProducerHealthIndicator}). Turned off with
+ * {@code management.health.waterdrop.enabled=false}; replaced by a bean named
+ * {@code waterdropHealthContributor} of the application's.
+ */
+@AutoConfiguration(after = WaterDropAutoConfiguration.class,
+		beforeName = "org.springframework.boot.health.autoconfigure.contributor.HealthContributorAutoConfiguration")
+@ConditionalOnClass(HealthContributor.class)
+@ConditionalOnBean(WaterDropProducers.class)
+@ConditionalOnEnabledHealthIndicator("waterdrop")
+public final class WaterDropHealthContributorAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean(name = "waterdropHealthContributor", search = SearchStrategy.CURRENT)
+	HealthContributor waterdropHealthContributor(ListableBeanFactory beanFactory, WaterDropProperties properties) {
+		return new WaterDropHealthContributor(beanFactory.getBeansOfType(Producer.class, false, true),
+				properties.getHealth().getFailureWindow(), Clock.systemUTC());
+	}
+
+}

@@ -1,0 +1,47 @@
+package io.waterdrop.autoconfigure.lifecycle;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.DestructionAwareBeanPostProcessor;
+
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.WaterDropProperties;
+
+/**
+ * Closes every {@link Producer} bean of the context with its {@code close-timeout} when the bean is
+ * destroyed, before its own {@code close()} (which would wait {@code max-wait-timeout}) runs and finds it
+ * closed. Usually the {@link ProducersLifecycle} has closed them all already; this covers producers that
+ * connected (by a first message) while the context failed before its lifecycle bean existed.
+ */
+final class ProducerCloser implements DestructionAwareBeanPostProcessor {
+
+	private static final Log logger = LogFactory.getLog(ProducerCloser.class);
+
+	private final ObjectProvider<WaterDropProperties> properties;
+
+	ProducerCloser(ObjectProvider<WaterDropProperties> properties) {
+		this.properties = properties;
+	}
+
+	@Override
+	public boolean requiresDestruction(Object bean) {
+		return bean instanceof Producer;
+	}
+
+	@Override
+	public void postProcessBeforeDestruction(Object bean, String beanName) {
+		if (bean instanceof Producer producer && producer.status() != ProducerStatus.CLOSED) {
+			WaterDropProperties properties = this.properties.getIfAvailable(WaterDropProperties::new);
+			try {
+				producer.close(new CloseTimeouts(properties).of(beanName));
+			}
+			catch (RuntimeException ex) {
+				logger.warn("Closing WaterDrop producer '" + beanName + "' failed", ex);
+			}
+		}
+	}
+
+}

@@ -1,0 +1,198 @@
+package io.waterdrop.autoconfigure.lifecycle;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.SmartLifecycle;
+
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.WaterDropEventListener;
+
+/**
+ * Connects every {@link Producer} bean of its context on start and closes them when the context closes.
+ * It manages the producer beans the context itself defines (never an ancestor context's), whatever the
+ * {@link io.waterdrop.autoconfigure.WaterDropProducers} bean holds.
+ * <p>
+ * Phase {@link #PHASE}: started before and stopped after the web server (Boot's graceful shutdown runs in
+ * {@code DEFAULT_PHASE - 1024}, the web server in {@code DEFAULT_PHASE - 2048}), so requests being drained
+ * can still produce; stopped before the Pollers ({@link PollersLifecycle#PHASE}).
+ * <p>
+ * <b>Start</b>: subscribes the {@link WaterDropEventListener} beans to each producer (once; here rather than
+ * while the producer bean is created, so that a listener may itself inject a producer), then connects it.
+ * If a producer fails to connect (a transactional one whose {@code initTransactions} times out, say), every
+ * producer of the context is closed at once with its {@code close-timeout}, and start-up fails with a
+ * {@link ProducerConnectException}.
+ * <p>
+ * <b>Stop</b>: only when the context closes are the producers closed, all at once, each with its
+ * {@code close-timeout} (on a thread {@code waterdrop.close-<name>}), completion reported through the
+ * lifecycle callback. A closed WaterDrop producer cannot be connected again, and application beans hold
+ * the producer beans themselves, so a stop that is not a close ({@code context.stop()} or
+ * {@code restart()}, a checkpoint) leaves the producers connected, and this bean is not
+ * {@linkplain #isPauseable() pauseable}: pausing an inactive cached test context leaves them connected too.
+ * <b>Destroy</b>: closes, with {@code close-timeout}, whatever is still open (after a stop that was not a
+ * close, or a start-up failure later on), and waits for closes in progress.
+ */
+final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
+
+	static final int PHASE = DEFAULT_PHASE - 4096;
+
+	static final String BEAN_NAME = "waterdropProducersLifecycle";
+
+	private static final Log logger = LogFactory.getLog(ProducersLifecycle.class);
+
+	private final ConfigurableApplicationContext context;
+
+	private final ObjectProvider<WaterDropEventListener> listeners;
+
+	private final CloseTimeouts closeTimeouts;
+
+	private final Duration shutdownPhaseTimeout;
+
+	private final Set<String> subscribed = ConcurrentHashMap.newKeySet();
+
+	private volatile boolean budgetChecked;
+
+	private volatile boolean running;
+
+	ProducersLifecycle(ConfigurableApplicationContext context, ObjectProvider<WaterDropEventListener> listeners,
+			CloseTimeouts closeTimeouts, Duration shutdownPhaseTimeout) {
+		this.context = context;
+		this.listeners = listeners;
+		this.closeTimeouts = closeTimeouts;
+		this.shutdownPhaseTimeout = shutdownPhaseTimeout;
+	}
+
+	/** The producer beans of this context (not of its ancestors), in definition order. */
+	Map<String, Producer> producers() {
+		return this.context.getBeanFactory().getBeansOfType(Producer.class, false, true);
+	}
+
+	@Override
+	public void start() {
+		Map<String, Producer> producers = producers();
+		checkShutdownBudget(producers);
+		List<String> connected = new ArrayList<>();
+		for (Map.Entry<String, Producer> entry : producers.entrySet()) {
+			String name = entry.getKey();
+			Producer producer = entry.getValue();
+			subscribeListeners(name, producer);
+			try {
+				producer.connect();
+			}
+			catch (RuntimeException ex) {
+				closeAll(producers).join();
+				throw new ProducerConnectException(name, producer, connected, ex);
+			}
+			connected.add(name);
+		}
+		this.running = true;
+	}
+
+	private void subscribeListeners(String name, Producer producer) {
+		if (this.subscribed.add(name)) {
+			// Unique beans only; ancestors' listeners apply too, as with any injection of listener beans.
+			this.listeners.orderedStream()
+				.filter((listener) -> listener.appliesTo(name))
+				.forEach((listener) -> producer.monitor().subscribe(listener));
+			// Destroyed before the producers, so that destroy() closes them all at once.
+			this.context.getBeanFactory().registerDependentBean(name, BEAN_NAME);
+		}
+	}
+
+	/** Warns once when a producer's close may outlast the shutdown phase Spring waits for. */
+	private void checkShutdownBudget(Map<String, Producer> producers) {
+		if (this.budgetChecked) {
+			return;
+		}
+		this.budgetChecked = true;
+		Map<String, Duration> tooLong = new LinkedHashMap<>();
+		producers.keySet().forEach((name) -> {
+			Duration closeTimeout = this.closeTimeouts.of(name);
+			if (closeTimeout.compareTo(this.shutdownPhaseTimeout) >= 0) {
+				tooLong.put(this.closeTimeouts.propertyOf(name), closeTimeout);
+			}
+		});
+		if (!tooLong.isEmpty()) {
+			logger.warn("WaterDrop close timeouts " + tooLong + " are not below "
+					+ "spring.lifecycle.timeout-per-shutdown-phase (" + this.shutdownPhaseTimeout + "): on shutdown "
+					+ "Spring stops waiting for those producers before they have closed and goes on with the next "
+					+ "phase; they finish closing when the context destroys its beans. Set them below the phase "
+					+ "timeout (waterdrop.close-timeout defaults to 20s, the phase timeout to 30s).");
+		}
+	}
+
+	@Override
+	public void stop() {
+		stop(() -> {
+		});
+	}
+
+	@Override
+	public void stop(Runnable callback) {
+		this.running = false;
+		if (!this.context.isClosed()) {
+			// context.stop(), restart() or a checkpoint: a closed producer could never connect again.
+			logger.debug("Context stopped but not closed: WaterDrop producers stay connected");
+			callback.run();
+			return;
+		}
+		closeAll(producers()).whenComplete((result, ex) -> callback.run());
+	}
+
+	@Override
+	public void destroy() {
+		closeAll(producers()).join();
+	}
+
+	/**
+	 * Closes every producer at once, each with its close timeout; completes when all are closed. Producers
+	 * closing already are waited for, closed ones are skipped.
+	 */
+	private CompletableFuture<Void> closeAll(Map<String, Producer> producers) {
+		List<CompletableFuture<Void>> closes = new ArrayList<>();
+		producers.forEach((name, producer) -> {
+			if (producer.status() != ProducerStatus.CLOSED) {
+				closes.add(producer.closeAsync(this.closeTimeouts.of(name)).handle((result, ex) -> {
+					if (ex != null) {
+						logger.warn("Closing WaterDrop producer '" + name + "' failed", ex);
+					}
+					return null;
+				}));
+			}
+		});
+		return CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new));
+	}
+
+	@Override
+	public boolean isRunning() {
+		return this.running;
+	}
+
+	/**
+	 * Not pauseable: pausing (an inactive cached test context) would close producers that can never connect
+	 * again, while the test context that resumes the context still holds them.
+	 */
+	@Override
+	public boolean isPauseable() {
+		return false;
+	}
+
+	@Override
+	public int getPhase() {
+		return PHASE;
+	}
+
+}

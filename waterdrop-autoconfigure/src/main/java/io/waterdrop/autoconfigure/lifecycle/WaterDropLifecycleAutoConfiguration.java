@@ -1,0 +1,52 @@
+package io.waterdrop.autoconfigure.lifecycle;
+
+import java.time.Duration;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
+
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropEventListener;
+import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.autoconfigure.WaterDropProperties;
+
+/**
+ * Auto-configuration of the lifecycle of the context's WaterDrop producers and Pollers: producers are
+ * connected on start and closed, each with its {@code close-timeout}, when the context closes (also when
+ * it fails to start, or its beans are destroyed without a stop), then the Pollers are waited for.
+ *
+ * @see ProducersLifecycle
+ * @see PollersLifecycle
+ */
+@AutoConfiguration(after = WaterDropAutoConfiguration.class)
+@ConditionalOnBean(WaterDropProducers.class)
+public final class WaterDropLifecycleAutoConfiguration {
+
+	/** Spring Boot's default of {@code spring.lifecycle.timeout-per-shutdown-phase}. */
+	static final Duration DEFAULT_SHUTDOWN_PHASE_TIMEOUT = Duration.ofSeconds(30);
+
+	@Bean
+	static ProducerCloser waterdropProducerCloser(ObjectProvider<WaterDropProperties> properties) {
+		return new ProducerCloser(properties);
+	}
+
+	@Bean(ProducersLifecycle.BEAN_NAME)
+	ProducersLifecycle waterdropProducersLifecycle(ConfigurableApplicationContext context,
+			ObjectProvider<WaterDropEventListener> listeners, WaterDropProperties properties, Environment environment) {
+		Duration phaseTimeout = Binder.get(environment)
+			.bind("spring.lifecycle.timeout-per-shutdown-phase", Duration.class)
+			.orElse(DEFAULT_SHUTDOWN_PHASE_TIMEOUT);
+		return new ProducersLifecycle(context, listeners, new CloseTimeouts(properties), phaseTimeout);
+	}
+
+	@Bean
+	PollersLifecycle waterdropPollersLifecycle(ConfigurableApplicationContext context) {
+		return new PollersLifecycle(context);
+	}
+
+}

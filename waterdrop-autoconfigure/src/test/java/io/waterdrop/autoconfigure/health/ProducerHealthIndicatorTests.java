@@ -1,0 +1,231 @@
+package io.waterdrop.autoconfigure.health;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
+
+import io.waterdrop.DeliveryHandle;
+import io.waterdrop.Message;
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerConfig;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.polling.PollingMode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The states of {@link ProducerHealthIndicator}. A {@link MockProducer} plays Kafka (the test thread completes
+ * or fails sends as the network thread would) and a clock the test moves stands for time passing.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class ProducerHealthIndicatorTests {
+
+	private static final Duration WINDOW = Duration.ofMinutes(1);
+
+	private static final Instant START = Instant.parse("2025-01-01T00:00:00Z");
+
+	private final MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+			new ByteArraySerializer()) {
+
+		@Override
+		public synchronized void flush() {
+			// MockProducer's would complete every send; a closing producer waits for the test to complete them
+		}
+
+	};
+
+	private final Poller poller = new Poller(PollerConfig.named("health-test"));
+
+	private final MovingClock clock = new MovingClock(START);
+
+	private Producer producer;
+
+	private ProducerHealthIndicator indicator;
+
+	@AfterEach
+	void close() {
+		while (this.kafka.completeNext()) {
+			// MockProducer fires no callbacks on close, unlike KafkaProducer
+		}
+		if (this.producer != null) {
+			this.producer.close();
+		}
+	}
+
+	private void create(ProducerConfig.Builder builder) {
+		this.producer = new Producer(builder.id("orders").clientFactory((properties) -> this.kafka).build());
+		this.indicator = new ProducerHealthIndicator(this.producer, WINDOW, this.clock);
+	}
+
+	@Test
+	void notConnectedYetIsUnknown() {
+		create(ProducerConfig.builder().poller(this.poller));
+		Health health = this.indicator.health();
+		assertThat(health.getStatus()).isEqualTo(Status.UNKNOWN);
+		assertThat(health.getDetails()).containsExactly(Map.entry("mode", "fd"), Map.entry("poller", "health-test"),
+				Map.entry("status", "CONFIGURED"), Map.entry("inFlight", 0L), Map.entry("pendingReports", 0));
+	}
+
+	@Test
+	void connectedIsUpAndShowsTheLastAcknowledgement() {
+		create(ProducerConfig.builder().poller(this.poller));
+		this.producer.connect();
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+		DeliveryHandle handle = this.producer.produceAsync(Message.of("orders", "one"));
+		assertThat(this.indicator.health().getDetails()).containsEntry("inFlight", 1L);
+		this.kafka.completeNext();
+		handle.await();
+		await().until(() -> this.indicator.health().getDetails().containsKey("lastAcknowledged"));
+		Health health = this.indicator.health();
+		assertThat(health.getStatus()).isEqualTo(Status.UP);
+		assertThat(health.getDetails()).containsEntry("lastAcknowledged", START.toString())
+			.containsEntry("status", "CONNECTED")
+			.doesNotContainKeys("failingSince", "lastError");
+	}
+
+	@Test
+	void failingLongerThanTheWindowIsDownUntilTheNextAcknowledgement() {
+		create(ProducerConfig.builder().poller(this.poller));
+		this.producer.connect();
+		fail("Expiring 1 record(s) for orders-0: 120000 ms has passed since batch creation");
+		Health failing = this.indicator.health();
+		assertThat(failing.getStatus()).isEqualTo(Status.UP);
+		assertThat(failing.getDetails()).containsEntry("failingSince", START.toString())
+			.containsEntry("failuresSinceAcknowledged", 1L)
+			.containsEntry("lastError", Map.of("type", TimeoutException.class.getName(), "message",
+					"Expiring 1 record(s) for orders-0: 120000 ms has passed since batch creation", "at",
+					START.toString()));
+
+		this.clock.advance(Duration.ofSeconds(30));
+		fail("again");
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+		assertThat(this.indicator.health().getDetails()).containsEntry("failingSince", START.toString())
+			.containsEntry("failuresSinceAcknowledged", 2L);
+
+		this.clock.advance(Duration.ofSeconds(31));
+		Health down = this.indicator.health();
+		assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+		assertThat(down.getDetails().get("reason")).asString().contains("failure window (1m)");
+
+		DeliveryHandle handle = this.producer.produceAsync(Message.of("orders", "recovered"));
+		this.kafka.completeNext();
+		handle.await();
+		await().until(() -> this.indicator.health().getStatus().equals(Status.UP));
+		assertThat(this.indicator.health().getDetails()).doesNotContainKeys("failingSince", "failuresSinceAcknowledged")
+			.containsKey("lastError");
+	}
+
+	@Test
+	void aFailureAfterALongQuietSpellIsNotDownAtOnce() {
+		create(ProducerConfig.builder().poller(this.poller));
+		this.producer.connect();
+		this.clock.advance(Duration.ofMinutes(10));
+		fail("first failure in ten minutes");
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+		this.clock.advance(WINDOW);
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+		this.clock.advance(Duration.ofMillis(1));
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.DOWN);
+	}
+
+	@Test
+	void onlyDeliveryFailuresCount() {
+		create(ProducerConfig.builder().poller(this.poller));
+		this.producer.connect();
+		this.producer.monitor()
+			.publish(new ProducerEvent.ErrorOccurred("orders", ErrorType.CALLBACK, new IllegalStateException("bug"),
+					Message.of("orders", "x"), null));
+		this.producer.monitor()
+			.publish(new ProducerEvent.ErrorOccurred("orders", ErrorType.MESSAGE_PRODUCE_ASYNC,
+					new IllegalStateException("refused"), Message.of("orders", "x"), null));
+		this.clock.advance(WINDOW.multipliedBy(2));
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+		assertThat(this.indicator.health().getDetails()).doesNotContainKeys("failingSince", "lastError");
+	}
+
+	@Test
+	void closingAndClosedAreOutOfService() {
+		create(ProducerConfig.builder().poller(this.poller));
+		this.producer.connect();
+		this.producer.produceAsync(Message.of("orders", "in flight"));
+		this.producer.closeAsync(Duration.ofSeconds(20));
+		await().until(() -> this.producer.status() == ProducerStatus.CLOSING);
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
+		assertThat(this.indicator.health().getDetails()).containsEntry("status", "CLOSING")
+			.containsEntry("inFlight", 1L);
+		this.kafka.completeNext();
+		await().until(() -> this.producer.status() == ProducerStatus.CLOSED);
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
+		assertThat(this.indicator.health().getDetails()).containsEntry("status", "CLOSED");
+	}
+
+	@Test
+	void threadModeNamesItsDispatchThread() {
+		create(ProducerConfig.builder().pollingMode(PollingMode.THREAD));
+		assertThat(this.indicator.health().getDetails()).containsEntry("mode", "thread").doesNotContainKey("poller");
+		this.producer.connect();
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+		assertThat(this.indicator.health().getDetails()).containsEntry("poller", "waterdrop.dispatch-orders");
+	}
+
+	/** One send that Kafka fails, dispatched and recorded at the clock's present time. */
+	private void fail(String error) {
+		long failures = this.producer.stats().failed();
+		DeliveryHandle handle = this.producer.produceAsync(Message.of("orders", "lost"));
+		this.kafka.errorNext(new TimeoutException(error));
+		await().until(handle::isDone);
+		await().until(() -> this.indicator.health().getDetails().get("lastError") instanceof Map<?, ?> last
+				&& error.equals(last.get("message")));
+		assertThat(this.producer.stats().failed()).isEqualTo(failures + 1);
+	}
+
+	/** A clock that stands still until the test moves it. */
+	private static final class MovingClock extends Clock {
+
+		private volatile Instant now;
+
+		MovingClock(Instant start) {
+			this.now = start;
+		}
+
+		void advance(Duration duration) {
+			this.now = this.now.plus(duration);
+		}
+
+		@Override
+		public Instant instant() {
+			return this.now;
+		}
+
+		@Override
+		public ZoneId getZone() {
+			return ZoneOffset.UTC;
+		}
+
+		@Override
+		public Clock withZone(ZoneId zone) {
+			throw new UnsupportedOperationException();
+		}
+
+	}
+
+}

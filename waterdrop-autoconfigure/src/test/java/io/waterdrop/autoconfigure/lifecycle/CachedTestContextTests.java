@@ -1,0 +1,111 @@
+package io.waterdrop.autoconfigure.lifecycle;
+
+import org.junit.jupiter.api.ClassOrderer;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestClassOrder;
+import org.junit.jupiter.api.Timeout;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
+import org.springframework.context.ApplicationContext;
+
+import io.waterdrop.Message;
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.testing.InMemoryKafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Two test classes share one cached context, and a test class with another context runs between them, so
+ * Spring's test framework pauses the shared context (its default pause mode, on a context switch) and
+ * restarts it for the second class. The producers it holds must still work then. No
+ * {@code @DirtiesContext}: a paused context is reused as is.
+ */
+@TestClassOrder(ClassOrderer.OrderAnnotation.class)
+@Timeout(60)
+class CachedTestContextTests {
+
+	static ApplicationContext shared;
+
+	static Producer sharedOrders;
+
+	@Nested
+	@Order(1)
+	@SpringBootTest(classes = App.class, webEnvironment = WebEnvironment.NONE,
+			properties = { "waterdrop.in-memory=true", "waterdrop.producers.orders.max-in-flight=10" })
+	class FirstUserOfTheSharedContext {
+
+		@Autowired
+		ApplicationContext context;
+
+		@Autowired
+		@Qualifier("orders")
+		Producer orders;
+
+		@Test
+		void produces() {
+			assertThat(this.orders.produceSync(Message.of("orders", "first")).offset()).isZero();
+			shared = this.context;
+			sharedOrders = this.orders;
+		}
+
+	}
+
+	@Nested
+	@Order(2)
+	@SpringBootTest(classes = App.class, webEnvironment = WebEnvironment.NONE,
+			properties = { "waterdrop.in-memory=true", "waterdrop.producers.other.max-in-flight=10" })
+	class AnotherContextInBetween {
+
+		@Autowired
+		@Qualifier("other")
+		Producer other;
+
+		@Test
+		void produces() {
+			assertThat(this.other.produceSync(Message.of("other", "between")).offset()).isZero();
+		}
+
+	}
+
+	@Nested
+	@Order(3)
+	@SpringBootTest(classes = App.class, webEnvironment = WebEnvironment.NONE,
+			properties = { "waterdrop.in-memory=true", "waterdrop.producers.orders.max-in-flight=10" })
+	class SecondUserOfTheSharedContext {
+
+		@Autowired
+		ApplicationContext context;
+
+		@Autowired
+		@Qualifier("orders")
+		Producer orders;
+
+		@Autowired
+		InMemoryKafka kafka;
+
+		@Test
+		void producesWithTheSameProducerAfterThePause() {
+			assertThat(this.context).as("the cached context").isSameAs(shared);
+			assertThat(this.orders).isSameAs(sharedOrders);
+			assertThat(this.orders.status()).isEqualTo(ProducerStatus.CONNECTED);
+			assertThat(this.orders.produceSync(Message.of("orders", "second")).offset()).isEqualTo(1);
+			assertThat(this.kafka.payloads("orders")).containsExactly("first", "second");
+		}
+
+	}
+
+	@SpringBootConfiguration
+	@EnableAutoConfiguration
+	static class App {
+
+	}
+
+}

@@ -1,0 +1,426 @@
+package io.waterdrop.autoconfigure.lifecycle;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.context.LifecycleAutoConfiguration;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import io.waterdrop.DeliveryHandle;
+import io.waterdrop.Message;
+import io.waterdrop.MessagePurgedException;
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.HoldingKafka;
+import io.waterdrop.autoconfigure.TestBroker;
+import io.waterdrop.autoconfigure.Threads;
+import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
+import io.waterdrop.autoconfigure.WaterDropEventListener;
+import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.Poller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Start and shutdown of producers and Pollers: their order relative to the web server's phases, stops that
+ * are not closes (context stop and restart, test-context pausing), the close timeout on every close path,
+ * the shutdown budget warning, and event listeners subscribed when the lifecycle starts.
+ */
+@Timeout(60)
+@ExtendWith(OutputCaptureExtension.class)
+class LifecycleTests {
+
+	/** Boot's web server start/stop phase (graceful shutdown is 1024 higher, so stops earlier). */
+	private static final int WEB_SERVER_PHASE = SmartLifecycle.DEFAULT_PHASE - 2048;
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+				WaterDropLifecycleAutoConfiguration.class))
+		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
+				"waterdrop.pollers.critical.poll-timeout=1s", "waterdrop.producers.orders.polling.poller=critical",
+				"waterdrop.producers.legacy.polling.mode=thread");
+
+	/** Producers whose clients hold every message until released or closed; no broker involved. */
+	private final ApplicationContextRunner holding = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+				WaterDropLifecycleAutoConfiguration.class))
+		.withUserConfiguration(Holding.class)
+		// A max-wait-timeout that no test outlives: a close that used it instead of close-timeout would hang.
+		.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1", "waterdrop.max-wait-timeout=10m",
+				"waterdrop.close-timeout=0", "waterdrop.producers.orders.max-in-flight=10");
+
+	@Test
+	void phasesPutProducersAfterTheWebServerAndPollersAfterProducers() {
+		assertThat(ProducersLifecycle.PHASE).isLessThan(WEB_SERVER_PHASE);
+		assertThat(PollersLifecycle.PHASE).isLessThan(ProducersLifecycle.PHASE);
+		this.runner.run((context) -> {
+			assertThat(context.getBean(ProducersLifecycle.class).getPhase()).isEqualTo(ProducersLifecycle.PHASE);
+			assertThat(context.getBean(PollersLifecycle.class).getPhase()).isEqualTo(PollersLifecycle.PHASE);
+		});
+	}
+
+	@Test
+	void producersAreConnectedWhileTheWebServerRunsAndClosedBeforeThePollersStop() {
+		Threads.Snapshot before = Threads.snapshot();
+		this.runner.withUserConfiguration(Probes.class).run((context) -> {
+			Probes probes = context.getBean(Probes.class);
+			Poller critical = context.getBean("criticalPoller", Poller.class);
+			assertThat(probes.webServerStart).containsOnly(ProducerStatus.CONNECTED);
+			context.close();
+			assertThat(probes.webServerStop).containsOnly(ProducerStatus.CONNECTED);
+			assertThat(probes.betweenProducersAndPollers).containsOnly(ProducerStatus.CLOSED);
+			assertThat(probes.closingThreads).containsExactlyInAnyOrder("waterdrop.close-orders",
+					"waterdrop.close-legacy");
+			assertThat(critical.isRunning()).isFalse();
+			assertThat(before.newWaterDropThreads()).doesNotContain(critical.threadName(), "waterdrop.dispatch-legacy");
+			assertThat(before.newKafkaNetworkThread("orders")).isFalse();
+			assertThat(before.newKafkaNetworkThread("legacy")).isFalse();
+		});
+	}
+
+	@Test
+	void stoppingAndStartingTheContextLeavesProducersConnected() {
+		Threads.Snapshot before = Threads.snapshot();
+		this.runner.run((context) -> {
+			Producer orders = context.getBean("orders", Producer.class);
+			context.stop();
+			assertThat(orders.status()).isEqualTo(ProducerStatus.CONNECTED);
+			context.start();
+			assertThat(orders.produceSync(Message.of("orders", "after restart")).offset()).isNotNegative();
+			context.restart();
+			assertThat(orders.produceSync(Message.of("orders", "after second restart")).offset()).isNotNegative();
+			context.close();
+			assertThat(orders.status()).isEqualTo(ProducerStatus.CLOSED);
+			assertThat(before.newKafkaNetworkThread("orders")).isFalse();
+		});
+	}
+
+	@Test
+	void pausingTheContextLeavesProducersConnected() {
+		this.runner.run((context) -> {
+			Producer legacy = context.getBean("legacy", Producer.class);
+			assertThat(context.getBean(ProducersLifecycle.class).isPauseable()).isFalse();
+			assertThat(context.getBean(PollersLifecycle.class).isPauseable()).isFalse();
+			context.pause();
+			assertThat(legacy.status()).isEqualTo(ProducerStatus.CONNECTED);
+			context.restart();
+			assertThat(legacy.produceSync(Message.of("legacy", "after pause")).offset()).isNotNegative();
+		});
+	}
+
+	@Test
+	void closingAfterAStopClosesWithTheCloseTimeout() {
+		this.holding.run((context) -> {
+			Producer orders = context.getBean("orders", Producer.class);
+			DeliveryHandle held = orders.produceAsync(Message.of("orders", "held"));
+			context.stop();
+			assertThat(held.isDone()).isFalse();
+			context.close(); // with max-wait-timeout (10m) instead of close-timeout (0) this would hang
+			assertThat(orders.status()).isEqualTo(ProducerStatus.CLOSED);
+			assertThat(held.isDone()).isTrue();
+			assertThat(errorOf(held)).isInstanceOf(MessagePurgedException.class);
+		});
+	}
+
+	@Test
+	void aContextFailingBeforeItsLifecycleStartedClosesConnectedProducersWithTheCloseTimeout() {
+		Handles handles = new Handles();
+		this.holding.withBean(Handles.class, () -> handles)
+			.withUserConfiguration(FailingEarly.class)
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				// 'orders' connected with its first message; destroying it closed it with close-timeout (0).
+				assertThat(handles.list).singleElement().satisfies((held) -> {
+					assertThat(held.isDone()).isTrue();
+					assertThat(errorOf(held)).isInstanceOf(MessagePurgedException.class);
+				});
+			});
+	}
+
+	@Test
+	void aProducerFailingToConnectClosesThoseConnectedBeforeAtOnceAndIsAnalysed() {
+		Handles handles = new Handles();
+		this.holding.withBean(Handles.class, () -> handles)
+			.withUserConfiguration(ProducingOnConnect.class)
+			.withPropertyValues("waterdrop.producers.payments.kafka.transactional.id=payments-1",
+					"waterdrop.producers.payments.kafka.max.block.ms=500")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				Throwable failure = context.getStartupFailure();
+				ProducerConnectException cause = findCause(failure);
+				assertThat(cause.producerName()).isEqualTo("payments");
+				assertThat(cause.closed()).containsExactly("orders");
+				// Closed with close-timeout (0): the held message was purged at once.
+				assertThat(handles.list).singleElement()
+					.satisfies((held) -> assertThat(errorOf(held)).isInstanceOf(MessagePurgedException.class));
+				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer().analyze(failure);
+				assertThat(analysis.getDescription())
+					.startsWith("WaterDrop producer 'payments' could not connect to Kafka.")
+					.contains("Bootstrap servers: 127.0.0.1:1")
+					.contains("Transactional id: payments-1")
+					.contains("org.apache.kafka.common.errors.TimeoutException")
+					.contains("The producers connected before it were closed again: orders.");
+				assertThat(analysis.getAction()).contains("reachable at 127.0.0.1:1")
+					.contains("spring.kafka.bootstrap-servers")
+					.contains("waterdrop.producers.payments.kafka.bootstrap.servers")
+					.contains("max.block.ms")
+					.contains("waterdrop.in-memory=true")
+					.contains("@AutoConfigureWaterDropInMemory");
+			});
+	}
+
+	@Test
+	void warnsAtStartUpWhenACloseTimeoutIsNotBelowTheShutdownPhaseTimeout(CapturedOutput output) {
+		this.holding.run((context) -> assertThat(output).doesNotContain("WaterDrop close timeouts"));
+		this.holding.withPropertyValues("waterdrop.producers.orders.close-timeout=30s")
+			.run((context) -> assertThat(output).contains("WaterDrop close timeouts "
+					+ "{waterdrop.producers.orders.close-timeout=PT30S} are not below "
+					+ "spring.lifecycle.timeout-per-shutdown-phase (PT30S)"));
+		this.holding.withPropertyValues("spring.lifecycle.timeout-per-shutdown-phase=10s",
+				"waterdrop.close-timeout=20s")
+			.run((context) -> assertThat(output).contains("{waterdrop.close-timeout=PT20S}"));
+	}
+
+	@Test
+	void aCloseOutlastingTheShutdownPhaseIsReportedAsSuchAndFinishesWhenBeansAreDestroyed(CapturedOutput output) {
+		this.holding.withConfiguration(AutoConfigurations.of(LifecycleAutoConfiguration.class))
+			.withPropertyValues("spring.lifecycle.timeout-per-shutdown-phase=200ms",
+					"waterdrop.producers.orders.close-timeout=10m")
+			.withUserConfiguration(ReleaseAfterPollers.class)
+			.run((context) -> {
+				Producer orders = context.getBean("orders", Producer.class);
+				DeliveryHandle held = orders.produceAsync(Message.of("orders", "held"));
+				context.close();
+				// Released after the Pollers' phase, so the producers' phase (200 ms) had to end before.
+				assertThat(errorOf(held)).isNull();
+				assertThat(orders.status()).isEqualTo(ProducerStatus.CLOSED);
+				assertThat(output).contains("Poller 'global' still serves producer(s) [orders] of this context, "
+						+ "whose close outlasted the shutdown phase")
+					.doesNotContain("still runs after");
+			});
+	}
+
+	@Test
+	void listenersMayInjectAProducer() {
+		this.runner.withUserConfiguration(DeadLetters.class).run((context) -> {
+			assertThat(context).hasNotFailed();
+			DeadLetters deadLetters = context.getBean(DeadLetters.class);
+			assertThat(deadLetters.events).contains("producer.connected:orders", "producer.connected:legacy");
+		});
+	}
+
+	/** The failure a completed handle reports, or {@code null} if delivered. */
+	private static Throwable errorOf(DeliveryHandle handle) {
+		assertThat(handle.isDone()).as("handle done").isTrue();
+		try {
+			handle.get();
+			return null;
+		}
+		catch (ExecutionException ex) {
+			return ex.getCause();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new AssertionError(ex);
+		}
+	}
+
+	private static ProducerConnectException findCause(Throwable failure) {
+		for (Throwable current = failure; current != null; current = current.getCause()) {
+			if (current instanceof ProducerConnectException found) {
+				return found;
+			}
+		}
+		throw new AssertionError("No ProducerConnectException in " + failure);
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class Holding {
+
+		@Bean
+		HoldingKafka holdingKafka() {
+			return new HoldingKafka();
+		}
+
+		/** Every producer but 'payments', which gets a real Kafka client. */
+		@Bean
+		WaterDropProducerCustomizer holdingClients(HoldingKafka kafka) {
+			return (name, builder) -> {
+				if (!name.equals("payments")) {
+					builder.clientFactory(kafka);
+				}
+			};
+		}
+
+	}
+
+	static final class Handles {
+
+		final List<DeliveryHandle> list = new CopyOnWriteArrayList<>();
+
+		final List<String> closingThreads = new CopyOnWriteArrayList<>();
+
+	}
+
+	/** Produces (which connects 'orders') while the context is being created, then a bean fails. */
+	@Configuration(proxyBeanMethods = false)
+	static class FailingEarly {
+
+		@Bean
+		Object early(Handles handles, @Qualifier("orders") Producer orders) {
+			handles.list.add(orders.produceAsync(Message.of("orders", "early")));
+			return new Object();
+		}
+
+		@Bean
+		Object broken(@Qualifier("early") Object early) {
+			throw new IllegalStateException("broken on purpose");
+		}
+
+	}
+
+	/** Produces a held message as soon as 'orders' has connected, before 'payments' connects. */
+	@Configuration(proxyBeanMethods = false)
+	static class ProducingOnConnect {
+
+		@Bean
+		WaterDropEventListener producingOnConnect(Handles handles, @Qualifier("orders") Producer orders) {
+			return (event) -> {
+				if (event instanceof ProducerEvent.Connected connected && connected.producerId().equals("orders")) {
+					handles.list.add(orders.produceAsync(Message.of("orders", "held")));
+				}
+				if (event instanceof ProducerEvent.Closing closing) {
+					handles.closingThreads.add(closing.producerId() + "@" + Thread.currentThread().getName());
+				}
+			};
+		}
+
+	}
+
+	/** Releases the held messages after the Pollers' phase. */
+	@Configuration(proxyBeanMethods = false)
+	static class ReleaseAfterPollers {
+
+		@Bean
+		SmartLifecycle releaser(HoldingKafka kafka) {
+			return new Probe(PollersLifecycle.PHASE - 1, () -> {
+			}, kafka::release);
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class DeadLetters {
+
+		final List<String> events = new CopyOnWriteArrayList<>();
+
+		@Bean
+		WaterDropEventListener deadLetterListener(@Qualifier("orders") Producer orders) {
+			return (event) -> {
+				if (event instanceof ProducerEvent producerEvent) {
+					this.events.add(event.name() + ":" + producerEvent.producerId());
+				}
+				if (event instanceof ProducerEvent.ErrorOccurred && orders.status() == ProducerStatus.CONNECTED) {
+					orders.produceAsync(Message.of("dead-letters", "failed"));
+				}
+			};
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class Probes {
+
+		final List<ProducerStatus> webServerStart = new CopyOnWriteArrayList<>();
+
+		final List<ProducerStatus> webServerStop = new CopyOnWriteArrayList<>();
+
+		final List<ProducerStatus> betweenProducersAndPollers = new CopyOnWriteArrayList<>();
+
+		final List<String> closingThreads = new CopyOnWriteArrayList<>();
+
+		@Bean
+		SmartLifecycle webServerProbe(ObjectProvider<Map<String, Producer>> producers) {
+			return new Probe(WEB_SERVER_PHASE, () -> record(producers, this.webServerStart),
+					() -> record(producers, this.webServerStop));
+		}
+
+		@Bean
+		SmartLifecycle betweenProbe(ObjectProvider<Map<String, Producer>> producers) {
+			return new Probe((ProducersLifecycle.PHASE + PollersLifecycle.PHASE) / 2, () -> {
+			}, () -> record(producers, this.betweenProducersAndPollers));
+		}
+
+		@Bean
+		WaterDropEventListener closingThreadRecorder() {
+			return (event) -> {
+				if (event instanceof ProducerEvent.Closing) {
+					this.closingThreads.add(Thread.currentThread().getName());
+				}
+			};
+		}
+
+		private static void record(ObjectProvider<Map<String, Producer>> producers, List<ProducerStatus> statuses) {
+			producers.getObject().values().forEach((producer) -> statuses.add(producer.status()));
+		}
+
+	}
+
+	static final class Probe implements SmartLifecycle {
+
+		private final int phase;
+
+		private final Runnable onStart;
+
+		private final Runnable onStop;
+
+		private volatile boolean running;
+
+		Probe(int phase, Runnable onStart, Runnable onStop) {
+			this.phase = phase;
+			this.onStart = onStart;
+			this.onStop = onStop;
+		}
+
+		@Override
+		public void start() {
+			this.onStart.run();
+			this.running = true;
+		}
+
+		@Override
+		public void stop() {
+			this.onStop.run();
+			this.running = false;
+		}
+
+		@Override
+		public boolean isRunning() {
+			return this.running;
+		}
+
+		@Override
+		public int getPhase() {
+			return this.phase;
+		}
+
+	}
+
+}
