@@ -129,6 +129,20 @@ final class ProducerAssembler {
 				own.getReloadOnTransactionFatalError(), this.properties.isReloadOnTransactionFatalError()));
 		builder.maxTime(origins.pick("polling.fd.max-time", polling.getFd().getMaxTime(),
 				shared.getFd().getMaxTime()));
+		builder.minTime(origins.pick("polling.fd.min-time", polling.getFd().getMinTime(),
+				shared.getFd().getMinTime()));
+		builder.idleDisconnectTimeout(origins.pick("idle-disconnect-timeout", own.getIdleDisconnectTimeout(),
+				this.properties.getIdleDisconnectTimeout()));
+		builder.reloadOnIdempotentFatalError(origins.pick("reload-on-idempotent-fatal-error",
+				own.getReloadOnIdempotentFatalError(), this.properties.isReloadOnIdempotentFatalError()));
+		builder.maxReloadAttempts(origins.pick("max-reload-attempts", own.getMaxReloadAttempts(),
+				this.properties.getMaxReloadAttempts()));
+		builder.reloadBackoff(origins.pick("reload-backoff", own.getReloadBackoff(),
+				this.properties.getReloadBackoff()));
+		builder.maxAttemptsOnTransactionCommand(origins.pick("max-attempts-on-transaction-command",
+				own.getMaxAttemptsOnTransactionCommand(), this.properties.getMaxAttemptsOnTransactionCommand()));
+		builder.nonReloadableErrors(Set.copyOf(origins.pick("non-reloadable-errors", own.getNonReloadableErrors(),
+				this.properties.getNonReloadableErrors())));
 		builder.pollTimeout(origins.pick("polling.thread.poll-timeout", polling.getThread().getPollTimeout(),
 				shared.getThread().getPollTimeout()));
 		builder.slowCallbackThreshold(origins.pick("polling.slow-callback-threshold",

@@ -1,9 +1,13 @@
 package io.waterdrop.autoconfigure;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -73,6 +77,36 @@ public class WaterDropProperties {
 	 * below spring.lifecycle.timeout-per-shutdown-phase (30s by default); start-up warns when it is not.
 	 */
 	private Duration closeTimeout = Duration.ofSeconds(20);
+
+	/**
+	 * How long a producer may sit idle (nothing produced, nothing in flight) before its Kafka client is closed; the next message connects again. 0 keeps it connected.
+	 */
+	private Duration idleDisconnectTimeout = Duration.ZERO;
+
+	/**
+	 * Whether an idempotent (non-transactional) producer rebuilds its Kafka client after a fatal error such as a cluster authorization error.
+	 */
+	private boolean reloadOnIdempotentFatalError = false;
+
+	/**
+	 * Client rebuilds in a row, without a committed transaction or an acknowledgement in between, before a producer gives up.
+	 */
+	private int maxReloadAttempts = 10;
+
+	/**
+	 * Pause between client rebuilds in a row.
+	 */
+	private Duration reloadBackoff = Duration.ofSeconds(1);
+
+	/**
+	 * Attempts of a transaction commit or abort that timed out (Kafka accepts only a retry of the same call then).
+	 */
+	private int maxAttemptsOnTransactionCommand = 3;
+
+	/**
+	 * Fatal errors after which a transactional producer is not rebuilt (exception classes, subclasses included): by default being fenced, since a rebuilt instance would fence the newer one in turn.
+	 */
+	private final List<Class<? extends Throwable>> nonReloadableErrors = new ArrayList<>(List.of(ProducerFencedException.class, InvalidProducerEpochException.class));
 
 	/**
 	 * Dedicated Pollers by name, each with a thread of its own. Producers choose one with
@@ -162,6 +196,50 @@ public class WaterDropProperties {
 		this.closeTimeout = closeTimeout;
 	}
 
+	public Duration getIdleDisconnectTimeout() {
+		return this.idleDisconnectTimeout;
+	}
+
+	public void setIdleDisconnectTimeout(Duration idleDisconnectTimeout) {
+		this.idleDisconnectTimeout = idleDisconnectTimeout;
+	}
+
+	public boolean isReloadOnIdempotentFatalError() {
+		return this.reloadOnIdempotentFatalError;
+	}
+
+	public void setReloadOnIdempotentFatalError(boolean reloadOnIdempotentFatalError) {
+		this.reloadOnIdempotentFatalError = reloadOnIdempotentFatalError;
+	}
+
+	public int getMaxReloadAttempts() {
+		return this.maxReloadAttempts;
+	}
+
+	public void setMaxReloadAttempts(int maxReloadAttempts) {
+		this.maxReloadAttempts = maxReloadAttempts;
+	}
+
+	public Duration getReloadBackoff() {
+		return this.reloadBackoff;
+	}
+
+	public void setReloadBackoff(Duration reloadBackoff) {
+		this.reloadBackoff = reloadBackoff;
+	}
+
+	public int getMaxAttemptsOnTransactionCommand() {
+		return this.maxAttemptsOnTransactionCommand;
+	}
+
+	public void setMaxAttemptsOnTransactionCommand(int maxAttemptsOnTransactionCommand) {
+		this.maxAttemptsOnTransactionCommand = maxAttemptsOnTransactionCommand;
+	}
+
+	public List<Class<? extends Throwable>> getNonReloadableErrors() {
+		return this.nonReloadableErrors;
+	}
+
 	public Map<String, PollerProperties> getPollers() {
 		return this.pollers;
 	}
@@ -247,12 +325,26 @@ public class WaterDropProperties {
 		 */
 		private Duration maxTime = Duration.ofMillis(100);
 
+		/**
+		 * Shortest time a Poller spends on one producer's reports before it yields to another producer that
+		 * became ready meanwhile; at most max-time.
+		 */
+		private Duration minTime = Duration.ofMillis(1);
+
 		public Duration getMaxTime() {
 			return this.maxTime;
 		}
 
 		public void setMaxTime(Duration maxTime) {
 			this.maxTime = maxTime;
+		}
+
+		public Duration getMinTime() {
+			return this.minTime;
+		}
+
+		public void setMinTime(Duration minTime) {
+			this.minTime = minTime;
 		}
 
 	}
@@ -386,6 +478,36 @@ public class WaterDropProperties {
 		 */
 		private boolean primary;
 
+		/**
+		 * How long this producer may sit idle before its Kafka client is closed. Defaults to waterdrop.idle-disconnect-timeout.
+		 */
+		private @Nullable Duration idleDisconnectTimeout;
+
+		/**
+		 * Whether this idempotent producer rebuilds its Kafka client after a fatal error. Defaults to waterdrop.reload-on-idempotent-fatal-error.
+		 */
+		private @Nullable Boolean reloadOnIdempotentFatalError;
+
+		/**
+		 * Client rebuilds in a row before this producer gives up. Defaults to waterdrop.max-reload-attempts.
+		 */
+		private @Nullable Integer maxReloadAttempts;
+
+		/**
+		 * Pause between this producer's client rebuilds in a row. Defaults to waterdrop.reload-backoff.
+		 */
+		private @Nullable Duration reloadBackoff;
+
+		/**
+		 * Attempts of this producer's timed-out transaction commits and aborts. Defaults to waterdrop.max-attempts-on-transaction-command.
+		 */
+		private @Nullable Integer maxAttemptsOnTransactionCommand;
+
+		/**
+		 * Fatal errors after which this transactional producer is not rebuilt. Defaults to waterdrop.non-reloadable-errors.
+		 */
+		private @Nullable List<Class<? extends Throwable>> nonReloadableErrors;
+
 		public Map<String, String> getKafka() {
 			return this.kafka;
 		}
@@ -456,6 +578,54 @@ public class WaterDropProperties {
 
 		public void setCloseTimeout(@Nullable Duration closeTimeout) {
 			this.closeTimeout = closeTimeout;
+		}
+
+		public @Nullable Duration getIdleDisconnectTimeout() {
+			return this.idleDisconnectTimeout;
+		}
+
+		public void setIdleDisconnectTimeout(@Nullable Duration idleDisconnectTimeout) {
+			this.idleDisconnectTimeout = idleDisconnectTimeout;
+		}
+
+		public @Nullable Boolean getReloadOnIdempotentFatalError() {
+			return this.reloadOnIdempotentFatalError;
+		}
+
+		public void setReloadOnIdempotentFatalError(@Nullable Boolean reloadOnIdempotentFatalError) {
+			this.reloadOnIdempotentFatalError = reloadOnIdempotentFatalError;
+		}
+
+		public @Nullable Integer getMaxReloadAttempts() {
+			return this.maxReloadAttempts;
+		}
+
+		public void setMaxReloadAttempts(@Nullable Integer maxReloadAttempts) {
+			this.maxReloadAttempts = maxReloadAttempts;
+		}
+
+		public @Nullable Duration getReloadBackoff() {
+			return this.reloadBackoff;
+		}
+
+		public void setReloadBackoff(@Nullable Duration reloadBackoff) {
+			this.reloadBackoff = reloadBackoff;
+		}
+
+		public @Nullable Integer getMaxAttemptsOnTransactionCommand() {
+			return this.maxAttemptsOnTransactionCommand;
+		}
+
+		public void setMaxAttemptsOnTransactionCommand(@Nullable Integer maxAttemptsOnTransactionCommand) {
+			this.maxAttemptsOnTransactionCommand = maxAttemptsOnTransactionCommand;
+		}
+
+		public @Nullable List<Class<? extends Throwable>> getNonReloadableErrors() {
+			return this.nonReloadableErrors;
+		}
+
+		public void setNonReloadableErrors(@Nullable List<Class<? extends Throwable>> nonReloadableErrors) {
+			this.nonReloadableErrors = nonReloadableErrors;
 		}
 
 		public boolean isPrimary() {
@@ -539,12 +709,26 @@ public class WaterDropProperties {
 		 */
 		private @Nullable Duration maxTime;
 
+		/**
+		 * Shortest time a Poller spends on this producer's reports before yielding to another producer that
+		 * became ready. Defaults to waterdrop.polling.fd.min-time.
+		 */
+		private @Nullable Duration minTime;
+
 		public @Nullable Duration getMaxTime() {
 			return this.maxTime;
 		}
 
 		public void setMaxTime(@Nullable Duration maxTime) {
 			this.maxTime = maxTime;
+		}
+
+		public @Nullable Duration getMinTime() {
+			return this.minTime;
+		}
+
+		public void setMinTime(@Nullable Duration minTime) {
+			this.minTime = minTime;
 		}
 
 	}

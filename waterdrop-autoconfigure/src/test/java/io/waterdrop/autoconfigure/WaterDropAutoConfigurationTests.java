@@ -86,12 +86,47 @@ class WaterDropAutoConfigurationTests {
 			assertThat(config.waitOnQueueFull()).isEqualTo(core.waitOnQueueFull());
 			assertThat(config.waitTimeoutOnQueueFull()).isEqualTo(core.waitTimeoutOnQueueFull());
 			assertThat(config.reloadOnTransactionFatalError()).isEqualTo(core.reloadOnTransactionFatalError());
+			assertThat(config.minTime()).isEqualTo(core.minTime());
+			assertThat(config.idleDisconnectTimeout()).isEqualTo(core.idleDisconnectTimeout());
+			assertThat(config.reloadOnIdempotentFatalError()).isEqualTo(core.reloadOnIdempotentFatalError());
+			assertThat(config.maxReloadAttempts()).isEqualTo(core.maxReloadAttempts());
+			assertThat(config.reloadBackoff()).isEqualTo(core.reloadBackoff());
+			assertThat(config.maxAttemptsOnTransactionCommand()).isEqualTo(core.maxAttemptsOnTransactionCommand());
+			assertThat(config.nonReloadableErrors()).isEqualTo(core.nonReloadableErrors());
 		});
 		WaterDropProperties.PollerProperties poller = new WaterDropProperties.PollerProperties();
 		PollerConfig core = PollerConfig.named("any");
 		assertThat(poller.getPollTimeout()).isEqualTo(core.pollTimeout());
 		assertThat(poller.getBackoffMin()).isEqualTo(core.backoffMin());
 		assertThat(poller.getBackoffMax()).isEqualTo(core.backoffMax());
+	}
+
+	@Test
+	void failureAndIdleSettingsApplyPerProducerOverTheDefaults() {
+		this.runner
+			.withPropertyValues("waterdrop.polling.fd.min-time=2ms", "waterdrop.idle-disconnect-timeout=5m",
+					"waterdrop.max-reload-attempts=4", "waterdrop.producers.orders.polling.fd.min-time=3ms",
+					"waterdrop.producers.orders.reload-on-idempotent-fatal-error=true",
+					"waterdrop.producers.orders.reload-backoff=250ms",
+					"waterdrop.producers.orders.max-attempts-on-transaction-command=5",
+					"waterdrop.producers.orders.non-reloadable-errors="
+							+ "org.apache.kafka.common.errors.ClusterAuthorizationException",
+					"waterdrop.producers.audit.max-payload-size=10")
+			.run((context) -> {
+				ProducerConfig orders = context.getBean("orders", Producer.class).config();
+				assertThat(orders.minTime()).isEqualTo(Duration.ofMillis(3));
+				assertThat(orders.idleDisconnectTimeout()).isEqualTo(Duration.ofMinutes(5));
+				assertThat(orders.reloadOnIdempotentFatalError()).isTrue();
+				assertThat(orders.maxReloadAttempts()).isEqualTo(4);
+				assertThat(orders.reloadBackoff()).isEqualTo(Duration.ofMillis(250));
+				assertThat(orders.maxAttemptsOnTransactionCommand()).isEqualTo(5);
+				assertThat(orders.nonReloadableErrors())
+					.containsExactly(org.apache.kafka.common.errors.ClusterAuthorizationException.class);
+				ProducerConfig audit = context.getBean("audit", Producer.class).config();
+				assertThat(audit.minTime()).isEqualTo(Duration.ofMillis(2));
+				assertThat(audit.reloadOnIdempotentFatalError()).isFalse();
+				assertThat(audit.nonReloadableErrors()).isEqualTo(ProducerConfig.DEFAULT_NON_RELOADABLE_ERRORS);
+			});
 	}
 
 	@Test

@@ -18,7 +18,6 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStatus;
 import io.waterdrop.instrumentation.ErrorType;
-import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.PollingMode;
 
@@ -36,8 +35,12 @@ import io.waterdrop.polling.PollingMode;
  * last acknowledgement, failures since it, since when, and the last failure's Kafka exception (class and
  * message).
  * <p>
- * Threading: a listener on the producer's monitor records deliveries on the thread dispatching them;
- * {@link #health()} reads the recorded values from any thread, each exact, together not a snapshot.
+ * Cost: nothing per acknowledged message. Acknowledgements are read from the producer's counters when
+ * health is asked for (so {@code lastAcknowledged} is when a health check first saw a new one); only
+ * {@code error.occurred} events are listened to.
+ * <p>
+ * Threading: the listener records failures on the thread dispatching them; {@link #health()} reads the
+ * recorded values from any thread, each exact, together not a snapshot.
  */
 final class ProducerHealthIndicator implements HealthIndicator {
 
@@ -52,8 +55,14 @@ final class ProducerHealthIndicator implements HealthIndicator {
 
 	private volatile @Nullable Instant lastAcknowledged;
 
+	/** Acknowledgements counted when a health check last looked. */
+	private volatile long acknowledgedSeen;
+
 	/** First delivery failure since the last acknowledgement; {@code null} while none failed. */
 	private volatile @Nullable Instant failingSince;
+
+	/** Acknowledgements counted when {@code failingSince} was set: more since means the failures ended. */
+	private volatile long acknowledgedWhenFailing;
 
 	private volatile long failuresSinceAcknowledged;
 
@@ -63,33 +72,46 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		this.producer = producer;
 		this.failureWindow = failureWindow;
 		this.clock = clock;
-		producer.monitor().subscribe(this::onEvent);
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, this::onError);
 	}
 
-	private void onEvent(Event event) {
-		if (event instanceof ProducerEvent.MessageAcknowledged) {
+	private void onError(ProducerEvent.ErrorOccurred error) {
+		if (error.type() != ErrorType.DELIVERY) {
+			return;
+		}
+		Instant now = this.clock.instant();
+		// Kafka's exception, which the DeliveryFailedException wraps, says what went wrong.
+		Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
+		this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now);
+		long acknowledged = this.producer.stats().acknowledged();
+		if (this.failingSince == null || acknowledged != this.acknowledgedWhenFailing) {
+			this.acknowledgedWhenFailing = acknowledged;
+			this.failuresSinceAcknowledged = 0;
+			this.failingSince = now;
+		}
+		this.failuresSinceAcknowledged++; // only the dispatching thread writes
+	}
+
+	/** Notes acknowledgements counted since the last look; they end a run of failures. */
+	private void observeAcknowledgements() {
+		long acknowledged = this.producer.stats().acknowledged();
+		if (acknowledged != this.acknowledgedSeen) {
+			this.acknowledgedSeen = acknowledged;
 			this.lastAcknowledged = this.clock.instant();
+		}
+		if (this.failingSince != null && acknowledged != this.acknowledgedWhenFailing) {
 			this.failingSince = null;
 			this.failuresSinceAcknowledged = 0;
-		}
-		else if (event instanceof ProducerEvent.ErrorOccurred error && error.type() == ErrorType.DELIVERY) {
-			Instant now = this.clock.instant();
-			// Kafka's exception, which the DeliveryFailedException wraps, says what went wrong.
-			Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
-			this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now);
-			if (this.failingSince == null) {
-				this.failingSince = now;
-			}
-			this.failuresSinceAcknowledged++; // only the dispatching thread writes
 		}
 	}
 
 	@Override
 	public Health health() {
+		observeAcknowledgements();
 		ProducerStatus status = this.producer.status();
 		Health.Builder builder = switch (status) {
 			case CONFIGURED -> Health.unknown();
-			case CONNECTED -> connectedHealth();
+			case CONNECTED, DISCONNECTED -> connectedHealth();
 			case CLOSING, CLOSED -> Health.outOfService();
 		};
 		return builder.withDetails(details(status)).build();
