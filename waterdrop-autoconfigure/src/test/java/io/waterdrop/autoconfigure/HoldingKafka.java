@@ -8,7 +8,7 @@ import java.util.function.Function;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -52,7 +52,7 @@ public final class HoldingKafka implements Function<Map<String, Object>, Produce
 		@Override
 		public void close(Duration timeout) {
 			synchronized (this) {
-				while (errorNext(new TimeoutException("closed with records in flight"))) {
+				while (errorNext(new KafkaException("Producer is closed forcefully."))) {
 					// next
 				}
 			}
