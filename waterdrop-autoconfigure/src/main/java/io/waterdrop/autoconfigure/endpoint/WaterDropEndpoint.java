@@ -113,7 +113,7 @@ public final class WaterDropEndpoint {
 		Duration drainTime = Duration.ofMillis(TimeUnit.NANOSECONDS.toMillis(stats.drainNanos()));
 		return new PollerDescriptor(poller.threadName(), poller.isRunning(),
 				List.copyOf(new TreeSet<>(poller.producerIds())), print(poller.config().pollTimeout()), wakeups,
-				stats.drains(), print(drainTime), stats.exhaustedDrains(), stats.loopErrors());
+				stats.drains(), print(drainTime), stats.exhaustedDrains(), stats.yieldedDrains(), stats.loopErrors());
 	}
 
 	private ProducerDescriptor describe(Producer producer, boolean showUnsanitized) {
@@ -195,10 +195,12 @@ public final class WaterDropEndpoint {
 	 * @param drains drain slices served
 	 * @param drainTime total time spent in drain slices, in whole milliseconds
 	 * @param exhaustedDrains slices that used up a producer's max-time with reports still waiting
+	 * @param yieldedDrains slices ended after min-time because another producer was waiting
 	 * @param loopErrors failures of the polling loop itself
 	 */
 	public record PollerDescriptor(String threadName, boolean running, List<String> producers, String pollTimeout,
-			Map<String, Long> wakeups, long drains, String drainTime, long exhaustedDrains, long loopErrors) {
+			Map<String, Long> wakeups, long drains, String drainTime, long exhaustedDrains, long yieldedDrains,
+			long loopErrors) {
 	}
 
 	/**
