@@ -29,6 +29,9 @@ public enum ClientKind {
 
 	WATERDROP_FD_METERED("WaterDrop fd + meters", "fd-metered"),
 
+	/** fd mode with the slice rule off (min-time = max-time): what "no loss from yielding" is measured against. */
+	WATERDROP_FD_NO_YIELD("WaterDrop fd, no yielding", "fd-no-yield"),
+
 	KAFKA_TEMPLATE_OBSERVED("KafkaTemplate + observation", "template-observed");
 
 	/** Keeps client ids unique within the JVM (Kafka registers an MBean per client id). */
@@ -90,6 +93,7 @@ public enum ClientKind {
 			case RAW_KAFKA -> new RawKafkaFleet(kafka, topic);
 			case LEAN_HANDOFF -> new LeanHandoffFleet(kafka, topic);
 			case WATERDROP_FD -> new WaterDropFleet(PollingMode.FD, kafka, topic, null);
+			case WATERDROP_FD_NO_YIELD -> new WaterDropFleet(PollingMode.FD, kafka, topic, null, false);
 			case WATERDROP_THREAD -> new WaterDropFleet(PollingMode.THREAD, kafka, topic, null);
 			case KAFKA_TEMPLATE -> new KafkaTemplateFleet(kafka, topic, null);
 			case WATERDROP_FD_METERED -> new WaterDropFleet(PollingMode.FD, kafka, topic, new ProductionMetrics());

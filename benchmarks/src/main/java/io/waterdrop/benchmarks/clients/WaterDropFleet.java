@@ -31,11 +31,23 @@ final class WaterDropFleet implements ProducerFleet {
 
 	/** @param metrics the instrumentation to bind, or {@code null} for bare producers */
 	WaterDropFleet(PollingMode mode, List<Map<String, Object>> kafka, String topic, ProductionMetrics metrics) {
+		this(mode, kafka, topic, metrics, true);
+	}
+
+	/**
+	 * @param yielding whether slices yield to a waiting producer after min-time (the default); without,
+	 * min-time is max-time, as before the rule existed
+	 */
+	WaterDropFleet(PollingMode mode, List<Map<String, Object>> kafka, String topic, ProductionMetrics metrics,
+			boolean yielding) {
 		Function<Map<String, Object>, Producer> create = (properties) -> {
 			ProducerConfig.Builder config = ProducerConfig.builder()
 				.id((String) properties.get(org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG))
 				.kafka(properties)
 				.pollingMode(mode);
+			if (!yielding) {
+				config.minTime(ProducerConfig.DEFAULT_MAX_TIME);
+			}
 			if (metrics != null) {
 				config.clientFactory((clientProperties) -> metrics.bindClient(new KafkaProducer<byte[], byte[]>(clientProperties)));
 			}

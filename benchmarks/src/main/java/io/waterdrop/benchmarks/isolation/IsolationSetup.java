@@ -8,9 +8,14 @@ enum IsolationSetup {
 
 	ALONE("B alone on the global Poller (baseline)", false, null, Placement.GLOBAL),
 
-	SHARED("B beside A on the global Poller", true, null, Placement.GLOBAL),
+	SHARED("B beside A on the global Poller (default settings: A yields after min-time 1 ms)", true, null,
+			Placement.GLOBAL),
 
-	SHARED_SHORT_SLICE("B beside A on the global Poller, A with max-time 10 ms", true, 10, Placement.GLOBAL),
+	SHARED_NO_YIELD("B beside A on the global Poller, no yielding (A's min-time = max-time 100 ms, as before)",
+			true, null, Placement.GLOBAL, false),
+
+	SHARED_SHORT_SLICE("B beside A on the global Poller, no yielding, A with max-time 10 ms", true, 10,
+			Placement.GLOBAL, false),
 
 	DEDICATED("B on a dedicated Poller, A on the global one", true, null, Placement.DEDICATED),
 
@@ -31,11 +36,24 @@ enum IsolationSetup {
 
 	private final Placement placement;
 
+	private final boolean neighbourYields;
+
 	IsolationSetup(String label, boolean slowNeighbour, Integer neighbourMaxTimeMs, Placement placement) {
+		this(label, slowNeighbour, neighbourMaxTimeMs, placement, true);
+	}
+
+	IsolationSetup(String label, boolean slowNeighbour, Integer neighbourMaxTimeMs, Placement placement,
+			boolean neighbourYields) {
 		this.label = label;
 		this.slowNeighbour = slowNeighbour;
 		this.neighbourMaxTimeMs = neighbourMaxTimeMs;
 		this.placement = placement;
+		this.neighbourYields = neighbourYields;
+	}
+
+	/** Whether A's slices yield to B after min-time (the default rule). */
+	boolean neighbourYields() {
+		return this.neighbourYields;
 	}
 
 	String label() {

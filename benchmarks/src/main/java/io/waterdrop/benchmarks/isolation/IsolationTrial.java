@@ -51,7 +51,7 @@ final class IsolationTrial {
 		try {
 			if (setup.slowNeighbour()) {
 				neighbour = new SlowNeighbour(this.settings, "bench-isolation-a-" + run, this.lingerMs,
-						setup.neighbourMaxTimeMs(), IsolationScenario.TOPIC_A, this.payload);
+						setup.neighbourMaxTimeMs(), setup.neighbourYields(), IsolationScenario.TOPIC_A, this.payload);
 				neighbour.awaitBacklog();
 			}
 			measured = new Producer(measuredConfig(setup, "bench-isolation-b-" + run));

@@ -32,14 +32,17 @@ final class SlowNeighbour implements AutoCloseable {
 
 	private volatile boolean stopping;
 
-	SlowNeighbour(ClientSettings settings, String id, Integer lingerMs, Integer maxTimeMs, String topic, byte[] payload) {
+	SlowNeighbour(ClientSettings settings, String id, Integer lingerMs, Integer maxTimeMs, boolean yields,
+			String topic, byte[] payload) {
 		ProducerConfig.Builder config = ProducerConfig.builder()
 			.id(id)
 			.kafka(settings.producer(id, lingerMs))
 			.pollingMode(PollingMode.FD)
 			.maxInFlight(IN_FLIGHT);
-		if (maxTimeMs != null) {
-			config.maxTime(Duration.ofMillis(maxTimeMs));
+		Duration maxTime = (maxTimeMs != null) ? Duration.ofMillis(maxTimeMs) : ProducerConfig.DEFAULT_MAX_TIME;
+		config.maxTime(maxTime);
+		if (!yields) {
+			config.minTime(maxTime); // the slice rule off: A keeps every slice for its whole max-time
 		}
 		this.producer = new Producer(config.build());
 		this.producer.connect();

@@ -49,7 +49,7 @@ public final class ThroughputScenario {
 		TrialResults<ThroughputCase> results = new TrialResults<>(Rounds.run(KEY, cases, this.options.warmups(),
 				this.options.repeats(), (c) -> trial.run(c.kind(), c.producers(), c.topicPrefix(), 0)));
 		return new ReportBlock(KEY, settingsLine() + "\n\n" + throughputTable(results) + "\n"
-				+ productionTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
+				+ productionTable(results) + "\n" + yieldTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
 	}
 
 	private String settingsLine() {
@@ -81,6 +81,27 @@ public final class ThroughputScenario {
 						Format.bytes(results.summary(c, ThroughputResult::allocatedPerMessage)),
 						Format.micros(results.summary(c, ThroughputResult::cpuMicrosPerMessage).median()));
 			}
+		}
+		return table.toString();
+	}
+
+	/**
+	 * fd mode with its slice rule (a slice yields to a waiting producer after min-time) against fd mode
+	 * without it, same round: what the rule costs floods (nothing, if the ratio stays near 1).
+	 */
+	private String yieldTable(TrialResults<ThroughputCase> results) {
+		if (!this.options.clients().contains(ClientKind.WATERDROP_FD)
+				|| !this.options.clients().contains(ClientKind.WATERDROP_FD_NO_YIELD)) {
+			return "";
+		}
+		MarkdownTable table = new MarkdownTable("Producers", "WaterDrop fd vs fd without yielding",
+				"fd msg/s", "fd without yielding msg/s");
+		for (int producers : this.options.producers()) {
+			ThroughputCase yielding = new ThroughputCase(ClientKind.WATERDROP_FD, producers);
+			ThroughputCase not = new ThroughputCase(ClientKind.WATERDROP_FD_NO_YIELD, producers);
+			table.row(String.valueOf(producers), Format.ratio(results.pairedRatio(yielding, not)),
+					Format.rate(results.summary(yielding, ThroughputResult::messagesPerSecond)),
+					Format.rate(results.summary(not, ThroughputResult::messagesPerSecond)));
 		}
 		return table.toString();
 	}
