@@ -69,7 +69,7 @@ import io.waterdrop.polling.WakeupPipe;
  * <tr><td>DISCONNECTED</td><td>connect / next message</td><td>CONNECTED</td><td>caller</td><td>creates a
  * new Kafka client</td></tr>
  * <tr><td>DISCONNECTED</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
- * <tr><td>CONNECTED</td><td>polling thread died</td><td>POLLING_LOST [CONNECTED]</td><td>polling
+ * <tr><td>CONNECTED, DISCONNECTED</td><td>polling thread died</td><td>POLLING_LOST [CONNECTED]</td><td>polling
  * thread</td><td>refuses new messages; releases close waiters</td></tr>
  * <tr><td>DRAINING</td><td>every slot back</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
  * <tr><td>DRAINING</td><td>timeout, {@link #closeForcefully()} or interrupt</td><td>PURGING
@@ -86,9 +86,12 @@ public final class Producer implements AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(Producer.class);
 
-	/** Runs idle disconnects, which close clients, off the polling threads; threads end when unused. */
-	private static final ExecutorService DISCONNECTS = Executors.newCachedThreadPool((task) -> {
-		Thread thread = new Thread(task, "waterdrop.disconnect");
+	/**
+	 * Closes and rebuilds Kafka clients on behalf of the polling threads, which must not block (idle
+	 * disconnects, rebuilds after an idempotent producer's fatal error); its threads end when unused.
+	 */
+	private static final ExecutorService CLIENT_WORK = Executors.newCachedThreadPool((task) -> {
+		Thread thread = new Thread(task, "waterdrop.client-work");
 		thread.setDaemon(true);
 		return thread;
 	});
@@ -255,7 +258,7 @@ public final class Producer implements AutoCloseable {
 				|| !this.reloading.compareAndSet(false, true)) {
 			return;
 		}
-		DISCONNECTS.execute(() -> {
+		CLIENT_WORK.execute(() -> {
 			try {
 				reloadIdempotent(generation, error);
 			}
@@ -546,7 +549,7 @@ public final class Producer implements AutoCloseable {
 
 	/** Disconnects if idle, on a thread of its own: called by the polling thread, which must not block. */
 	void disconnectInBackground() {
-		DISCONNECTS.execute(() -> {
+		CLIENT_WORK.execute(() -> {
 			String refusal = disconnectIfIdle();
 			if (refusal != null) {
 				logger.debug("Producer '{}' stays connected: {}", id(), refusal);
@@ -1032,7 +1035,7 @@ public final class Producer implements AutoCloseable {
 				cause);
 		this.lifecycleLock.lock();
 		try {
-			if (this.state == State.CONNECTED) {
+			if (this.state == State.CONNECTED || this.state == State.DISCONNECTED) {
 				this.state = State.POLLING_LOST;
 			}
 		}
