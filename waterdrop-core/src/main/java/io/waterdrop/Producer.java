@@ -537,7 +537,8 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Closes the Kafka client of an idle producer (its network thread, sockets and buffer) and keeps the
 	 * producer usable: the next message connects again. Idle means nothing in flight, no open transaction and
-	 * an empty buffer.
+	 * an empty buffer; a message's slot comes back with its dispatched batch, a moment after its handle
+	 * completed.
 	 * @throws IllegalStateException naming why, if the producer is not idle or not connected
 	 */
 	public void disconnect() {

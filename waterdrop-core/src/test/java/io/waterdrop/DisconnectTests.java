@@ -68,6 +68,8 @@ class DisconnectTests {
 		new WaterDropMetrics(List.of(producer), List.of()).bindTo(registry);
 		producer.produceSync(Message.of("fine", "before"));
 		assertThat(registry.get("waterdrop.producer.connected").gauge().value()).isEqualTo(1);
+		// The slot comes back with its dispatched batch, a moment after the handle completed.
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 
 		producer.disconnect();
 
