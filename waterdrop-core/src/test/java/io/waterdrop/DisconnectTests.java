@@ -95,6 +95,7 @@ class DisconnectTests {
 		producer.buffer(Message.of("fine", "buffered"));
 		assertThatIllegalStateException().isThrownBy(producer::disconnect).withMessageContaining("buffered");
 		producer.flushSync();
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 		producer.disconnect();
 		assertThat(producer.status()).isEqualTo(ProducerStatus.DISCONNECTED);
 	}
