@@ -38,7 +38,8 @@ class CloseIntegrationTests {
 
 	/**
 	 * Lingering that outlasts every bound below by far: a close that waited it out (instead of flushing or
-	 * purging) fails them, while a busy machine does not.
+	 * purging) fails them, while a busy machine does not. Set with a delivery timeout a minute longer, as Kafka
+	 * wants at least linger plus request timeout.
 	 */
 	private static final int LONG_LINGER_MS = 120_000;
 
@@ -98,6 +99,7 @@ class CloseIntegrationTests {
 		Producer producer = this.producers.create(TestProducers.config("close-forcefully")
 			.pollingMode(mode)
 			.kafka(ProducerConfig.LINGER_MS_CONFIG, LONG_LINGER_MS)
+			.kafka(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, LONG_LINGER_MS + 60_000)
 			.kafka(ProducerConfig.BATCH_SIZE_CONFIG, 16_384));
 		Outcomes outcomes = Outcomes.track(producer);
 		List<DeliveryHandle> handles = new ArrayList<>(count);
@@ -151,7 +153,8 @@ class CloseIntegrationTests {
 		String topic = topic("close-flush", 1);
 		Producer producer = this.producers.create(TestProducers.config("close-flush")
 			.pollingMode(mode)
-			.kafka(ProducerConfig.LINGER_MS_CONFIG, LONG_LINGER_MS));
+			.kafka(ProducerConfig.LINGER_MS_CONFIG, LONG_LINGER_MS)
+			.kafka(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, LONG_LINGER_MS + 60_000));
 		Outcomes outcomes = Outcomes.track(producer);
 		List<DeliveryHandle> handles = new ArrayList<>(count);
 		for (int i = 0; i < count; i++) {
@@ -182,6 +185,7 @@ class CloseIntegrationTests {
 		Producer producer = this.producers.create(TestProducers.config("close-timeout")
 			.pollingMode(mode)
 			.kafka(ProducerConfig.LINGER_MS_CONFIG, LONG_LINGER_MS)
+			.kafka(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, LONG_LINGER_MS + 60_000)
 			.kafka(ProducerConfig.BATCH_SIZE_CONFIG, 1_048_576));
 		Outcomes outcomes = Outcomes.track(producer);
 		List<DeliveryHandle> handles = new ArrayList<>(count);
