@@ -38,6 +38,7 @@ fi
 
 core_suites=(
 	io.waterdrop.polling.PollerFairnessTests
+	io.waterdrop.polling.PollerSliceTests
 	io.waterdrop.polling.PollerStressTests
 	io.waterdrop.polling.PollerLifecycleTests
 	io.waterdrop.polling.PollerPeriodicTests
@@ -55,6 +56,9 @@ core_suites=(
 	io.waterdrop.ExactlyOneOutcomeTests
 	io.waterdrop.TransactionFailureTests
 	io.waterdrop.CloseIntegrationTests
+	io.waterdrop.CloseFromCallbackRaceTests
+	io.waterdrop.PurgeAndWaitTests
+	io.waterdrop.DisconnectTests
 	io.waterdrop.PollerThreadsIntegrationTests
 	io.waterdrop.DispatchResilienceIntegrationTests
 	io.waterdrop.ResourceLeakIntegrationTests
@@ -64,7 +68,7 @@ core_suites=(
 )
 autoconfigure_suites=(
 	io.waterdrop.autoconfigure.ShutdownIntegrationTests
-	io.waterdrop.autoconfigure.LifecycleTests
+	io.waterdrop.autoconfigure.lifecycle.LifecycleTests
 	io.waterdrop.autoconfigure.ActuatorIntegrationTests
 )
 
