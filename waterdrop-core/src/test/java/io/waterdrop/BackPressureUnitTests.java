@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /** {@code maxInFlight} bounds what a producer holds; a full producer waits for room or refuses clearly. */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class BackPressureUnitTests {
 
 	private final MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
@@ -91,7 +91,7 @@ class BackPressureUnitTests {
 		assertThat(this.kafka.history()).hasSize(1);
 
 		this.kafka.completeNext();
-		await().until(() -> producer.inFlight() == 0);
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 		assertThat(producer.flushAsync()).hasSize(2);
 		assertThat(producer.bufferSize()).isZero();
 		assertThat(this.kafka.history()).hasSize(3);
@@ -121,11 +121,11 @@ class BackPressureUnitTests {
 		assertThat(third).isNotDone();
 
 		this.kafka.completeNext();
-		DeliveryHandle handle = third.get(10, TimeUnit.SECONDS);
+		DeliveryHandle handle = third.get(30, TimeUnit.SECONDS);
 		assertThat(this.kafka.history()).hasSize(3);
 		this.kafka.completeNext();
 		this.kafka.completeNext();
-		assertThat(handle.await(Duration.ofSeconds(10)).offset()).isGreaterThanOrEqualTo(0);
+		assertThat(handle.await(Duration.ofSeconds(30)).offset()).isGreaterThanOrEqualTo(0);
 	}
 
 	@Test
@@ -143,7 +143,7 @@ class BackPressureUnitTests {
 		});
 		producer.produceAsync(Message.of("t", "2"));
 		this.kafka.completeNext();
-		await().until(() -> fromCallback.get() != null);
+		await().atMost(Duration.ofSeconds(30)).until(() -> fromCallback.get() != null);
 		// One slot was freed by the dispatch itself; the second send finds the producer full.
 		assertThat(fromCallback.get()).isInstanceOf(QueueFullException.class);
 	}

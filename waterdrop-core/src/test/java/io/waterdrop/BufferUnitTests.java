@@ -134,7 +134,7 @@ class BufferUnitTests {
 				Message.of("orders", "4")));
 
 		CompletableFuture<List<DeliveryReport>> flush = CompletableFuture.supplyAsync(producer::flushSync);
-		await().until(() -> mock.history().size() == 4);
+		await().atMost(Duration.ofSeconds(30)).until(() -> mock.history().size() == 4);
 		// Buffered while the flush is under way: must stay behind the messages the flush gives back.
 		producer.buffer(Message.of("orders", "later"));
 		mock.completeNext();
@@ -173,7 +173,7 @@ class BufferUnitTests {
 		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2"), Message.of("orders", "3")));
 
 		CompletableFuture<List<DeliveryReport>> flush = CompletableFuture.supplyAsync(producer::flushSync);
-		await().until(() -> mock.uncommittedRecords().size() == 3);
+		await().atMost(Duration.ofSeconds(30)).until(() -> mock.uncommittedRecords().size() == 3);
 		mock.completeNext();
 		mock.errorNext(new NotEnoughReplicasException("2 refused"));
 		mock.completeNext();

@@ -33,8 +33,21 @@ import static org.awaitility.Awaitility.await;
  * failed or purged, and its report is dispatched (handle completed, callback run, event published) before
  * close returns.
  */
-@Timeout(value = 90, unit = TimeUnit.SECONDS)
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
 class CloseIntegrationTests {
+
+	/**
+	 * Lingering that outlasts every bound below by far: a close that waited it out (instead of flushing or
+	 * purging) fails them, while a busy machine does not. Set with a delivery timeout a minute longer, as Kafka
+	 * wants at least linger plus request timeout.
+	 */
+	private static final int LONG_LINGER_MS = 120_000;
+
+	/** The producers' maxWaitTimeout ({@link TestProducers#config}), which bounds the purge after a close timeout. */
+	private static final Duration MAX_WAIT = Duration.ofSeconds(30);
+
+	/** Slack on top of a configured timeout for purging, releasing and a busy machine. */
+	private static final Duration SLACK = Duration.ofSeconds(30);
 
 	private final TestProducers producers = new TestProducers();
 
@@ -48,9 +61,10 @@ class CloseIntegrationTests {
 	void closeReturnsOnlyAfterEveryReportOfThousandsInFlightWasDispatched(PollingMode mode) {
 		int count = 5_000;
 		String topic = topic("close-drain", 3);
-		// Lingering keeps the last batches unsent when close begins, so close really has to wait for them.
+		// Lingering keeps the last batches unsent when close begins (however slowly this thread got here), so
+		// close really has to wait for them; its flush sends them at once.
 		Producer producer = this.producers
-			.create(TestProducers.config("close-drain").pollingMode(mode).kafka(ProducerConfig.LINGER_MS_CONFIG, 200));
+			.create(TestProducers.config("close-drain").pollingMode(mode).kafka(ProducerConfig.LINGER_MS_CONFIG, 5_000));
 		Outcomes outcomes = Outcomes.track(producer);
 		List<DeliveryHandle> handles = new ArrayList<>(count);
 		for (int i = 0; i < count; i++) {
@@ -81,10 +95,11 @@ class CloseIntegrationTests {
 	void closeForcefullyEndsEveryMessageWithExactlyOneOutcome(PollingMode mode) {
 		int count = 2_000;
 		String topic = topic("close-forcefully", 2);
-		// Full batches go out at once, the last ones linger for a minute: a mix of delivered and purged.
+		// Full batches go out at once, the last ones linger for minutes: a mix of delivered and purged.
 		Producer producer = this.producers.create(TestProducers.config("close-forcefully")
 			.pollingMode(mode)
-			.kafka(ProducerConfig.LINGER_MS_CONFIG, 60_000)
+			.kafka(ProducerConfig.LINGER_MS_CONFIG, LONG_LINGER_MS)
+			.kafka(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, LONG_LINGER_MS + 60_000)
 			.kafka(ProducerConfig.BATCH_SIZE_CONFIG, 16_384));
 		Outcomes outcomes = Outcomes.track(producer);
 		List<DeliveryHandle> handles = new ArrayList<>(count);
@@ -97,7 +112,7 @@ class CloseIntegrationTests {
 		producer.closeForcefully();
 
 		assertThat(Duration.ofNanos(System.nanoTime() - started)).as("a forced close does not wait for linger.ms")
-			.isLessThan(Duration.ofSeconds(20));
+			.isLessThan(MAX_WAIT.plus(SLACK));
 		assertThat(handles).allMatch(DeliveryHandle::isDone);
 		List<Object> acknowledged = new ArrayList<>();
 		List<Object> purged = new ArrayList<>();
@@ -136,8 +151,10 @@ class CloseIntegrationTests {
 	void closeSendsLingeringMessagesAtOnceInsteadOfWaitingOutLingerOrPurgingThem(PollingMode mode) {
 		int count = 50;
 		String topic = topic("close-flush", 1);
-		Producer producer = this.producers.create(
-				TestProducers.config("close-flush").pollingMode(mode).kafka(ProducerConfig.LINGER_MS_CONFIG, 30_000));
+		Producer producer = this.producers.create(TestProducers.config("close-flush")
+			.pollingMode(mode)
+			.kafka(ProducerConfig.LINGER_MS_CONFIG, LONG_LINGER_MS)
+			.kafka(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, LONG_LINGER_MS + 60_000));
 		Outcomes outcomes = Outcomes.track(producer);
 		List<DeliveryHandle> handles = new ArrayList<>(count);
 		for (int i = 0; i < count; i++) {
@@ -145,14 +162,16 @@ class CloseIntegrationTests {
 					outcomes.callback(i)));
 		}
 
+		Duration timeout = Duration.ofSeconds(60);
 		long started = System.nanoTime();
-		producer.close(Duration.ofSeconds(15));
+		producer.close(timeout);
 		Duration took = Duration.ofNanos(System.nanoTime() - started);
 
-		// The broker is healthy: a close must deliver them (as Kafka's own close does), not wait 30 s or purge.
+		// The broker is healthy: a close must deliver them (as Kafka's own close does), not wait out the
+		// 2 min linger and purge them at its timeout.
 		assertThat(producer.stats().acknowledged()).isEqualTo(count);
 		assertThat(producer.stats().purged()).isZero();
-		assertThat(took).isLessThan(Duration.ofSeconds(10));
+		assertThat(took).isLessThan(timeout);
 		assertThat(handles).allMatch(DeliveryHandle::isDone);
 		outcomes.assertEachExactlyOnce(count);
 		assertThat(KafkaTestBroker.recordCount(topic)).isEqualTo(count);
@@ -165,7 +184,8 @@ class CloseIntegrationTests {
 		String topic = topic("close-timeout", 2);
 		Producer producer = this.producers.create(TestProducers.config("close-timeout")
 			.pollingMode(mode)
-			.kafka(ProducerConfig.LINGER_MS_CONFIG, 60_000)
+			.kafka(ProducerConfig.LINGER_MS_CONFIG, LONG_LINGER_MS)
+			.kafka(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, LONG_LINGER_MS + 60_000)
 			.kafka(ProducerConfig.BATCH_SIZE_CONFIG, 1_048_576));
 		Outcomes outcomes = Outcomes.track(producer);
 		List<DeliveryHandle> handles = new ArrayList<>(count);
@@ -179,14 +199,16 @@ class CloseIntegrationTests {
 		producer.close(Duration.ofMillis(1));
 		Duration took = Duration.ofNanos(System.nanoTime() - started);
 
-		assertThat(took).isLessThan(Duration.ofSeconds(20));
+		// The close timeout, then the purge's own bound (maxWaitTimeout): never the 2 min linger.
+		assertThat(took).isLessThan(MAX_WAIT.plus(SLACK));
 		assertThat(handles).allMatch(DeliveryHandle::isDone);
 		long purged = handles.stream()
 			.filter((handle) -> catchThrowable(() -> handle.await(Duration.ZERO)) instanceof MessagePurgedException)
 			.count();
 		ProducerStats stats = producer.stats();
-		// Two 100 kB batches are not acknowledged within a millisecond.
-		assertThat(purged).isPositive().isEqualTo(stats.purged());
+		// Usually most are purged, but the close's flush races the 1 ms timeout: only the sum is certain (purging
+		// itself is proven with a client that cannot deliver, in ShutdownRaceTests and BrokerFaultTests).
+		assertThat(purged).isEqualTo(stats.purged());
 		assertThat(stats.acknowledged() + stats.purged()).isEqualTo(count);
 		assertThat(stats.failed()).isZero();
 		assertThat(producer.inFlight()).isZero();
@@ -237,7 +259,10 @@ class CloseIntegrationTests {
 		Outcomes outcomes = Outcomes.track(producer);
 		List<ProducerEvent.Closed> closed = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Closed.class, closed::add);
-		CompletableFuture<Duration> closeInCallback = new CompletableFuture<>();
+		CompletableFuture<String> closedOn = new CompletableFuture<>();
+		producer.monitor()
+			.subscribe(ProducerEvent.Closed.class, (event) -> closedOn.complete(Thread.currentThread().getName()));
+		CompletableFuture<ProducerStatus> statusAfterClose = new CompletableFuture<>();
 		List<DeliveryHandle> handles = new ArrayList<>(count);
 		for (int i = 0; i < count; i++) {
 			DeliveryCallback track = outcomes.callback(i);
@@ -246,19 +271,21 @@ class CloseIntegrationTests {
 					(report, failure) -> {
 						track.onDelivery(report, failure);
 						if (first) {
-							// On the polling thread a waiting close would deadlock: it must only start the close.
-							long started = System.nanoTime();
+							// On the polling thread a waiting close would deadlock: it must only start the close,
+							// which cannot end while this callback holds the polling thread.
 							producer.close();
-							closeInCallback.complete(Duration.ofNanos(System.nanoTime() - started));
+							statusAfterClose.complete(producer.status());
 						}
 					}));
 		}
 
-		assertThat(closeInCallback.get(30, TimeUnit.SECONDS)).isLessThan(Duration.ofSeconds(1));
+		assertThat(statusAfterClose.get(60, TimeUnit.SECONDS)).as("status right after close() in the callback")
+			.isEqualTo(ProducerStatus.CLOSING);
 		await()
-			.atMost(Duration.ofSeconds(30))
+			.atMost(Duration.ofSeconds(60))
 			.until(() -> producer.status() == ProducerStatus.CLOSED);
 		assertThat(closed).hasSize(1);
+		assertThat(closedOn).isCompletedWithValue("waterdrop.close-" + producer.id());
 		assertThat(handles).allMatch(DeliveryHandle::isDone);
 		assertThat(producer.stats().acknowledged()).isEqualTo(count);
 		assertThat(producer.inFlight()).isZero();
@@ -300,7 +327,7 @@ class CloseIntegrationTests {
 			sender.start();
 			senders.add(sender);
 		}
-		await().until(() -> accepted.size() >= 2_000);
+		await().atMost(Duration.ofSeconds(60)).until(() -> accepted.size() >= 2_000);
 
 		producer.close();
 

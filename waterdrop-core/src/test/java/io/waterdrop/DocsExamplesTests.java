@@ -112,7 +112,7 @@ class DocsExamplesTests {
 					transaction.produceAsync(Message.of("audit", "order-3 acknowledged"))));
 		});
 		// docs end
-		await().until(() -> this.kafka.payloads("audit").size() == 1);
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.kafka.payloads("audit").size() == 1);
 		executor.shutdown();
 		assertThat(this.kafka.payloads("orders")).containsExactly("order-3 created");
 	}
@@ -219,7 +219,7 @@ class DocsExamplesTests {
 		Producer producer = track(new Producer(ProducerConfig.builder().id("events").clientFactory((properties) -> mock).build()));
 
 		CompletableFuture<Void> example = CompletableFuture.runAsync(() -> bufferAndFlush(producer));
-		await().until(() -> mock.history().size() == 3);
+		await().atMost(Duration.ofSeconds(30)).until(() -> mock.history().size() == 3);
 		mock.completeNext();
 		mock.errorNext(new NotEnoughReplicasException("refused"));
 		mock.completeNext();

@@ -39,7 +39,7 @@ import static org.awaitility.Awaitility.await;
  * the producer goes on working.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES) // per test method; JUnit does not apply it to @BeforeAll
 class MessageValidationIntegrationTests {
 
 	private static final int MAX_PAYLOAD_SIZE = 1024;
@@ -75,7 +75,7 @@ class MessageValidationIntegrationTests {
 
 	@BeforeEach
 	void clearEvents() {
-		await().until(() -> this.producer.inFlight() == 0);
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.producer.inFlight() == 0);
 		this.events.clear();
 	}
 

@@ -23,7 +23,7 @@ import static org.awaitility.Awaitility.await;
  * thread per producer in thread mode, and one more thread per dedicated Poller, each gone once its
  * producers are closed.
  */
-@Timeout(value = 90, unit = TimeUnit.SECONDS)
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
 class PollerThreadsIntegrationTests {
 
 	private static final int PRODUCERS = 10;
@@ -45,7 +45,7 @@ class PollerThreadsIntegrationTests {
 		assertThat(Poller.global().awaitStopped(Duration.ofSeconds(30)))
 			.as("global Poller stopped; still registered: %s", Poller.global().producerIds())
 			.isTrue();
-		await().until(() -> TestProducers.threadsNamed(GLOBAL_THREAD).isEmpty());
+		await().atMost(Duration.ofSeconds(30)).until(() -> TestProducers.threadsNamed(GLOBAL_THREAD).isEmpty());
 		this.otherPollerThreads = TestProducers.threadsNamed("waterdrop.poller#").stream().map(Thread::getName).toList();
 		this.topic = KafkaTestBroker.uniqueTopic("poller-threads");
 		KafkaTestBroker.createTopic(this.topic, 3);
@@ -71,9 +71,9 @@ class PollerThreadsIntegrationTests {
 		assertThat(Poller.global().producerIds()).containsExactlyInAnyOrderElementsOf(ids(fd));
 
 		this.producers.closeAll();
-		assertThat(Poller.global().awaitStopped(Duration.ofSeconds(10))).isTrue();
+		assertThat(Poller.global().awaitStopped(Duration.ofSeconds(30))).isTrue();
 		assertThat(Poller.global().registeredProducers()).isZero();
-		await().until(() -> TestProducers.threadsNamed(GLOBAL_THREAD).isEmpty());
+		await().atMost(Duration.ofSeconds(30)).until(() -> TestProducers.threadsNamed(GLOBAL_THREAD).isEmpty());
 	}
 
 	@Test
@@ -93,7 +93,7 @@ class PollerThreadsIntegrationTests {
 		assertThat(Poller.global().registeredProducers()).isZero();
 
 		this.producers.closeAll();
-		await().until(() -> TestProducers.threadsNamed("waterdrop.dispatch-" + prefix).isEmpty());
+		await().atMost(Duration.ofSeconds(30)).until(() -> TestProducers.threadsNamed("waterdrop.dispatch-" + prefix).isEmpty());
 	}
 
 	@Test
@@ -124,16 +124,16 @@ class PollerThreadsIntegrationTests {
 
 			// Each Poller's thread ends with its own last producer; the others keep running.
 			criticalProducers.closeAll();
-			assertThat(critical.awaitStopped(Duration.ofSeconds(10))).isTrue();
+			assertThat(critical.awaitStopped(Duration.ofSeconds(30))).isTrue();
 			assertThat(critical.registeredProducers()).isZero();
-			await().until(() -> TestProducers.threadsNamed(critical.threadName()).isEmpty());
+			await().atMost(Duration.ofSeconds(30)).until(() -> TestProducers.threadsNamed(critical.threadName()).isEmpty());
 			assertThat(bulk.isRunning()).isTrue();
 			assertThat(pollerThreadNames()).containsExactlyInAnyOrder(GLOBAL_THREAD, bulk.threadName());
 			assertAllAcknowledged(onBulk);
 
 			bulkProducers.closeAll();
-			assertThat(bulk.awaitStopped(Duration.ofSeconds(10))).isTrue();
-			await().until(() -> TestProducers.threadsNamed(bulk.threadName()).isEmpty());
+			assertThat(bulk.awaitStopped(Duration.ofSeconds(30))).isTrue();
+			await().atMost(Duration.ofSeconds(30)).until(() -> TestProducers.threadsNamed(bulk.threadName()).isEmpty());
 			assertThat(pollerThreadNames()).containsExactly(GLOBAL_THREAD);
 			assertAllAcknowledged(global);
 		}

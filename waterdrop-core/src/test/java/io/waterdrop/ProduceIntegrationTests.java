@@ -79,12 +79,12 @@ class ProduceIntegrationTests {
 		assertThat(report.timestamp()).isEqualTo(timestamp);
 		assertThat(report.label()).isSameAs(label);
 		assertRecordMatches(KafkaTestBroker.consume(topic, 1, CONSUME_TIMEOUT).get(0), message, report);
-		await().untilAsserted(() -> assertThat(acknowledged).singleElement().satisfies((event) -> {
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(acknowledged).singleElement().satisfies((event) -> {
 			assertThat(event.producerId()).isEqualTo(producer.id());
 			assertThat(event.report()).isEqualTo(report);
 			assertThat(event.report().label()).isSameAs(label);
 		}));
-		await().until(() -> producer.inFlight() == 0);
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 		assertThat(producer.stats().producedSync()).isEqualTo(1);
 		assertThat(producer.stats().producedAsync()).isZero();
 		assertThat(producer.stats().acknowledged()).isEqualTo(1);
@@ -117,12 +117,12 @@ class ProduceIntegrationTests {
 		assertThat(handles).allSatisfy((handle) -> assertThat(handle.label()).isSameAs(handle.message().label()));
 		assertThat(callbackFailures).isEmpty();
 		// Callbacks see the very reports the handles complete with.
-		await().until(() -> callbackReports.size() == messages.size());
+		await().atMost(Duration.ofSeconds(30)).until(() -> callbackReports.size() == messages.size());
 		reports.forEach((report) -> assertThat(callbackReports.get(report.label())).isEqualTo(report));
-		await().until(() -> acknowledged.size() == messages.size());
+		await().atMost(Duration.ofSeconds(30)).until(() -> acknowledged.size() == messages.size());
 		assertThat(acknowledged).extracting(ProducerEvent.MessageAcknowledged::report)
 			.containsExactlyInAnyOrderElementsOf(reports);
-		await().until(() -> producer.inFlight() == 0);
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 		assertThat(producer.stats().producedAsync()).isEqualTo(messages.size());
 		assertThat(producer.stats().acknowledged()).isEqualTo(messages.size());
 	}
@@ -143,7 +143,7 @@ class ProduceIntegrationTests {
 			assertThat(event.mode()).isEqualTo(ProducerEvent.Mode.SYNC);
 			assertThat(event.messages()).isEqualTo(messages);
 		});
-		await().until(() -> producer.inFlight() == 0);
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 		assertThat(producer.stats().producedSync()).isEqualTo(messages.size());
 		assertThat(producer.stats().acknowledged()).isEqualTo(messages.size());
 	}
@@ -162,10 +162,10 @@ class ProduceIntegrationTests {
 
 		assertThat(handles).extracting(DeliveryHandle::message).isEqualTo(messages);
 		assertDelivered(topic, messages, reports);
-		await().until(() -> acknowledged.size() == messages.size());
+		await().atMost(Duration.ofSeconds(30)).until(() -> acknowledged.size() == messages.size());
 		assertThat(acknowledged).extracting((event) -> event.report().label())
 			.containsExactlyInAnyOrderElementsOf(messages.stream().map(Message::label).toList());
-		await().until(() -> producer.inFlight() == 0);
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 		assertThat(producer.stats().producedAsync()).isEqualTo(messages.size());
 		assertThat(producer.stats().acknowledged()).isEqualTo(messages.size());
 	}

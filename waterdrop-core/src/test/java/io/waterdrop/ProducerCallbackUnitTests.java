@@ -32,15 +32,15 @@ import static org.awaitility.Awaitility.await;
  * fails fast instead of deadlocking, closing there returns at once, a throwing callback or listener is
  * reported and dispatch goes on, a slow callback is reported.
  */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class ProducerCallbackUnitTests {
 
 	private static final Poller poller = new Poller(PollerConfig.named("callback-unit"));
 
 	private static final AtomicInteger ids = new AtomicInteger();
 
-	/** Waits that must fail fast must not get anywhere near this. */
-	private static final Duration FAST = Duration.ofSeconds(1);
+	/** Deadlock guard for waits that normally end at once. */
+	private static final Duration GUARD = Duration.ofSeconds(30);
 
 	private final MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
 			new ByteArraySerializer());
@@ -53,13 +53,13 @@ class ProducerCallbackUnitTests {
 		while (this.kafka.completeNext()) {
 		}
 		for (Producer producer : this.producers) {
-			producer.close(Duration.ofSeconds(10));
+			producer.close(Duration.ofSeconds(30));
 		}
 	}
 
 	@AfterAll
 	static void pollerStops() throws InterruptedException {
-		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		assertThat(poller.awaitStopped(GUARD)).isTrue();
 	}
 
 	private Producer producer(PollingMode mode) {
@@ -83,7 +83,7 @@ class ProducerCallbackUnitTests {
 	/** Acknowledges the next sent message, as Kafka's network thread would. */
 	private void acknowledgeNext() {
 		// Polled every millisecond: awaitility's default 100 ms poll would dominate these tests' run time.
-		await().atMost(Duration.ofSeconds(5))
+		await().atMost(GUARD)
 			.pollDelay(Duration.ZERO)
 			.pollInterval(Duration.ofMillis(1))
 			.until(this.kafka::completeNext);
@@ -99,27 +99,25 @@ class ProducerCallbackUnitTests {
 		CompletableFuture<Throwable> fromProduceSync = new CompletableFuture<>();
 		CompletableFuture<Throwable> fromAwait = new CompletableFuture<>();
 		CompletableFuture<Throwable> fromGet = new CompletableFuture<>();
-		CompletableFuture<Duration> took = new CompletableFuture<>();
+		// Each wait would otherwise end only at its timeout (a DeliveryTimeoutException or TimeoutException
+		// after minutes), or never: what they throw shows that they refused to wait, without a clock.
 		producer.produceAsync(Message.of("t", "first"), (report, failure) -> {
-			long start = System.nanoTime();
 			fromProduceSync.complete(thrownBy(() -> producer.produceSync(Message.of("t", "nested"))));
 			fromAwait.complete(thrownBy(() -> pending.get().await()));
-			fromGet.complete(thrownBy(() -> pending.get().get(5, TimeUnit.SECONDS)));
-			took.complete(Duration.ofNanos(System.nanoTime() - start));
+			fromGet.complete(thrownBy(() -> pending.get().get(5, TimeUnit.MINUTES)));
 		});
 		// Sent after "first" and never acknowledged: waiting for it on the polling thread would never end.
 		pending.set(producer.produceAsync(Message.of("t", "pending")));
 		acknowledgeLater(producer, 1);
-		assertThat(fromProduceSync.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
+		assertThat(fromProduceSync.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
 			.hasMessageContaining("Cannot produce synchronously")
 			.hasMessageContaining(producer.id());
-		assertThat(fromAwait.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
+		assertThat(fromAwait.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
 			.hasMessageContaining("Cannot wait for a delivery report");
-		assertThat(fromGet.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class);
-		assertThat(took.get(5, TimeUnit.SECONDS)).isLessThan(FAST);
+		assertThat(fromGet.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class);
 		// Nothing was sent for the refused synchronous call, and the refusal was reported.
 		assertThat(this.kafka.history()).extracting((record) -> new String(record.value())).doesNotContain("nested");
-		await().atMost(Duration.ofSeconds(5))
+		await().atMost(GUARD)
 			.untilAsserted(() -> assertThat(errors).anySatisfy((event) -> {
 				assertThat(event.type()).isEqualTo(ErrorType.MESSAGE_PRODUCE_SYNC);
 				assertThat(event.error()).isInstanceOf(IllegalCallerException.class);
@@ -138,7 +136,7 @@ class ProducerCallbackUnitTests {
 		});
 		producer.produceAsync(Message.builder("t").payload("first").label("first").build());
 		acknowledgeNext();
-		assertThat(thrown.get(5, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class);
+		assertThat(thrown.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class);
 	}
 
 	@ParameterizedTest
@@ -159,7 +157,7 @@ class ProducerCallbackUnitTests {
 			}
 		});
 		acknowledgeNext();
-		Object result = outcome.get(5, TimeUnit.SECONDS);
+		Object result = outcome.get(30, TimeUnit.SECONDS);
 		if (mode == PollingMode.FD) {
 			assertThat(result).isInstanceOf(IllegalCallerException.class);
 		}
@@ -168,6 +166,12 @@ class ProducerCallbackUnitTests {
 		}
 	}
 
+	/**
+	 * On the polling thread a waiting close would deadlock: close() there only starts the close, which a close
+	 * thread finishes. Shown without a clock: right after close() returns, on the callback's thread, the
+	 * producer is CLOSING (it cannot be CLOSED while the callback still holds its polling thread), and the
+	 * Closed event comes from {@code waterdrop.close-<id>}.
+	 */
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
 	void closeInsideACallbackReturnsAtOnceAndTheCloseCompletesAfterwards(PollingMode mode) throws Exception {
@@ -175,28 +179,26 @@ class ProducerCallbackUnitTests {
 		List<ProducerEvent> lifecycle = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Closing.class, lifecycle::add);
 		producer.monitor().subscribe(ProducerEvent.Closed.class, lifecycle::add);
-		CompletableFuture<Duration> closeReturned = new CompletableFuture<>();
+		CompletableFuture<String> closedOn = closedEventThread(producer);
 		CompletableFuture<ProducerStatus> statusInCallback = new CompletableFuture<>();
 		DeliveryHandle handle = producer.produceAsync(Message.of("t", "first"), (report, failure) -> {
-			long start = System.nanoTime();
 			producer.close();
-			closeReturned.complete(Duration.ofNanos(System.nanoTime() - start));
 			statusInCallback.complete(producer.status());
 		});
 		DeliveryHandle second = producer.produceAsync(Message.of("t", "second"));
 		acknowledgeNext();
-		assertThat(closeReturned.get(5, TimeUnit.SECONDS)).isLessThan(FAST);
-		// The close cannot finish while the callback that started it still runs.
-		assertThat(statusInCallback.get(5, TimeUnit.SECONDS)).isIn(ProducerStatus.CONNECTED, ProducerStatus.CLOSING);
-		// It waits for the second message, then finishes on its own.
-		producer.closeAsync(Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS);
+		assertThat(statusInCallback.get(30, TimeUnit.SECONDS)).as("status right after close() in the callback")
+			.isEqualTo(ProducerStatus.CLOSING);
+		// It waits for the second message (sent by the close's flush), then finishes on its own.
+		assertThat(closedOn.get(30, TimeUnit.SECONDS)).isEqualTo("waterdrop.close-" + producer.id());
+		producer.closeAsync(Duration.ofSeconds(30)).get(30, TimeUnit.SECONDS);
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 		assertThat(handle.isDone()).isTrue();
-		assertThat(second.await(Duration.ofSeconds(1)).label()).isNull();
+		assertThat(second.await(GUARD).label()).isNull();
 		assertThat(lifecycle).hasSize(2).first().isInstanceOf(ProducerEvent.Closing.class);
 		assertThat(producer.inFlight()).isZero();
 		if (mode == PollingMode.FD) {
-			await().atMost(Duration.ofSeconds(5)).until(() -> !poller.producerIds().contains(producer.id()));
+			await().atMost(GUARD).until(() -> !poller.producerIds().contains(producer.id()));
 		}
 	}
 
@@ -204,19 +206,25 @@ class ProducerCallbackUnitTests {
 	@EnumSource(PollingMode.class)
 	void forcedCloseInsideACallbackReturnsAtOnce(PollingMode mode) throws Exception {
 		Producer producer = producer(mode);
-		CompletableFuture<Duration> closeReturned = new CompletableFuture<>();
+		CompletableFuture<String> closedOn = closedEventThread(producer);
+		CompletableFuture<ProducerStatus> statusInCallback = new CompletableFuture<>();
 		producer.produceAsync(Message.of("t", "first"), (report, failure) -> {
-			long start = System.nanoTime();
 			producer.closeForcefully();
-			closeReturned.complete(Duration.ofNanos(System.nanoTime() - start));
+			statusInCallback.complete(producer.status());
 		});
 		acknowledgeNext();
-		assertThat(closeReturned.get(5, TimeUnit.SECONDS)).isLessThan(FAST);
-		producer.closeAsync(Duration.ofSeconds(10)).get(10, TimeUnit.SECONDS);
+		assertThat(statusInCallback.get(30, TimeUnit.SECONDS)).as("status right after closeForcefully() in the callback")
+			.isEqualTo(ProducerStatus.CLOSING);
+		assertThat(closedOn.get(30, TimeUnit.SECONDS)).isEqualTo("waterdrop.close-" + producer.id());
+		producer.closeAsync(Duration.ofSeconds(30)).get(30, TimeUnit.SECONDS);
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 	}
 
-	/** closeAsync promises to close on another thread: it must not wait for in-flight messages itself. */
+	/**
+	 * closeAsync promises to close on another thread: it must not wait for in-flight messages itself. With a
+	 * five-minute close timeout and the acknowledgement sent only after it returned, a closeAsync that waited
+	 * would hang this test until its timeout.
+	 */
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
 	void closeAsyncReturnsAtOnceAndCompletesOnceInFlightMessagesAreDispatched(PollingMode mode) throws Exception {
@@ -224,15 +232,13 @@ class ProducerCallbackUnitTests {
 		// No flush shortcut: the close has to wait for the network thread's acknowledgement.
 		this.kafka.flushException = new org.apache.kafka.common.KafkaException("flush unavailable in this test");
 		DeliveryHandle inFlight = producer.produceAsync(Message.of("t", "in-flight"));
-		long start = System.nanoTime();
-		CompletableFuture<Void> closing = producer.closeAsync(Duration.ofSeconds(10));
-		assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(FAST);
+		CompletableFuture<Void> closing = producer.closeAsync(Duration.ofMinutes(5));
 		assertThat(closing).isNotDone();
-		assertThat(producer.closeAsync(Duration.ofSeconds(10))).isSameAs(closing);
+		assertThat(producer.closeAsync(Duration.ofMinutes(5))).isSameAs(closing);
 		acknowledgeNext();
-		closing.get(10, TimeUnit.SECONDS);
+		closing.get(30, TimeUnit.SECONDS);
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
-		assertThat(inFlight.await(Duration.ofSeconds(1))).isNotNull();
+		assertThat(inFlight.await(GUARD)).isNotNull();
 		assertThat(producer.stats().purged()).isZero();
 	}
 
@@ -262,10 +268,10 @@ class ProducerCallbackUnitTests {
 		acknowledgeNext();
 		acknowledgeNext();
 		acknowledgeNext();
-		assertThat(first.await(Duration.ofSeconds(5)).label()).isEqualTo("callback-throws");
-		assertThat(second.await(Duration.ofSeconds(5)).label()).isEqualTo("listener-throws");
-		assertThat(third.await(Duration.ofSeconds(5)).label()).isEqualTo("fine");
-		await().atMost(Duration.ofSeconds(5)).until(() -> callbacksRun.get() == 3 && errors.size() >= 2);
+		assertThat(first.await(GUARD).label()).isEqualTo("callback-throws");
+		assertThat(second.await(GUARD).label()).isEqualTo("listener-throws");
+		assertThat(third.await(GUARD).label()).isEqualTo("fine");
+		await().atMost(GUARD).until(() -> callbacksRun.get() == 3 && errors.size() >= 2);
 		assertThat(errors).filteredOn((event) -> event.type() == ErrorType.CALLBACK).singleElement().satisfies((event) -> {
 			assertThat(event.type().id()).isEqualTo("callbacks.delivery.error");
 			assertThat(event.error()).isSameAs(callbackFailure);
@@ -277,10 +283,15 @@ class ProducerCallbackUnitTests {
 			assertThat(event.type().id()).isEqualTo("callbacks.listener.error");
 			assertThat(event.error()).isSameAs(listenerFailure);
 		});
-		await().atMost(Duration.ofSeconds(5)).until(() -> producer.stats().acknowledged() == 3);
+		await().atMost(GUARD).until(() -> producer.stats().acknowledged() == 3);
 		assertThat(producer.inFlight()).isZero();
 	}
 
+	/**
+	 * A dispatch slower than the threshold is reported and counted, on the polling thread; one that is not is
+	 * neither. Whether a fast callback stays under 50 ms depends on the machine, so the fast case is checked
+	 * as "counted only with an event that measured it over the threshold" rather than as zero.
+	 */
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
 	void slowCallbackIsReportedAndCountedAndAFastOneIsNot(PollingMode mode) throws Exception {
@@ -291,10 +302,11 @@ class ProducerCallbackUnitTests {
 		CountDownLatch fastDone = new CountDownLatch(1);
 		producer.produceAsync(Message.of("t", "fast"), (report, failure) -> fastDone.countDown());
 		acknowledgeNext();
-		assertThat(fastDone.await(5, TimeUnit.SECONDS)).isTrue();
-		await().atMost(Duration.ofSeconds(5)).until(() -> producer.stats().dispatched() == 1);
-		assertThat(slow).isEmpty();
-		assertThat(producer.stats().slowCallbacks()).isZero();
+		assertThat(fastDone.await(30, TimeUnit.SECONDS)).isTrue();
+		await().atMost(GUARD).until(() -> producer.stats().dispatched() == 1);
+		assertThat(slow).allSatisfy((event) -> assertThat(event.duration()).isGreaterThan(threshold));
+		assertThat(producer.stats().slowCallbacks()).isEqualTo(slow.size());
+		int slowBefore = slow.size();
 
 		Duration sleep = threshold.multipliedBy(2).plusMillis(20);
 		CompletableFuture<String> callbackThread = new CompletableFuture<>();
@@ -303,23 +315,32 @@ class ProducerCallbackUnitTests {
 			sleepQuietly(sleep);
 		});
 		acknowledgeNext();
-		await().atMost(Duration.ofSeconds(5)).until(() -> slow.size() == 1);
-		ProducerEvent.SlowCallback event = slow.get(0);
+		await().atMost(GUARD).until(() -> slow.size() == slowBefore + 1);
+		ProducerEvent.SlowCallback event = slow.get(slowBefore);
 		assertThat(event.name()).isEqualTo("callback.slow");
 		assertThat(event.producerId()).isEqualTo(producer.id());
 		assertThat(event.duration()).isGreaterThanOrEqualTo(sleep);
 		assertThat(event.threshold()).isEqualTo(threshold);
-		assertThat(event.pollingThread()).isEqualTo(callbackThread.get(5, TimeUnit.SECONDS));
+		assertThat(event.pollingThread()).isEqualTo(callbackThread.get(30, TimeUnit.SECONDS));
 		assertThat(event.pollingThread()).isEqualTo((mode == PollingMode.FD) ? poller.threadName()
 				: "waterdrop.dispatch-" + producer.id());
-		assertThat(producer.stats().slowCallbacks()).isEqualTo(1);
+		await().atMost(GUARD).until(() -> producer.stats().dispatched() == 2);
+		assertThat(producer.stats().slowCallbacks()).isEqualTo(slowBefore + 1);
+	}
+
+	/** The name of the thread that publishes the producer's Closed event. */
+	private static CompletableFuture<String> closedEventThread(Producer producer) {
+		CompletableFuture<String> thread = new CompletableFuture<>();
+		producer.monitor()
+			.subscribe(ProducerEvent.Closed.class, (event) -> thread.complete(Thread.currentThread().getName()));
+		return thread;
 	}
 
 	/** Acknowledges {@code count} messages from another thread once they were sent. */
 	private void acknowledgeLater(Producer producer, int count) {
 		Thread network = new Thread(() -> {
 			for (int i = 0; i < count; i++) {
-				long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+				long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
 				while (!this.kafka.completeNext() && System.nanoTime() - deadline < 0) {
 					Thread.onSpinWait();
 				}

@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** Transaction rules without a broker: {@link InMemoryKafka} for outcomes, {@link MockProducer} for failures. */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class TransactionUnitTests {
 
 	private final InMemoryKafka kafka = new InMemoryKafka();
@@ -187,7 +187,7 @@ class TransactionUnitTests {
 			called.countDown();
 		}));
 
-		await().until(() -> called.getCount() == 0);
+		await().atMost(Duration.ofSeconds(30)).until(() -> called.getCount() == 0);
 		assertThat(fromTransaction.get()).isInstanceOf(IllegalCallerException.class)
 			.hasMessageContaining("Cannot run a transaction on thread")
 			.hasMessageContaining("dispatches the delivery reports");
@@ -210,7 +210,7 @@ class TransactionUnitTests {
 			awaitLatch(finish);
 			return null;
 		}));
-		assertThat(opened.await(10, TimeUnit.SECONDS)).isTrue();
+		assertThat(opened.await(30, TimeUnit.SECONDS)).isTrue();
 
 		CompletableFuture<DeliveryReport> outside = CompletableFuture
 			.supplyAsync(() -> producer.produceSync(Message.of("orders", "second")));
@@ -219,8 +219,8 @@ class TransactionUnitTests {
 		assertThat(this.kafka.records()).isEmpty();
 
 		finish.countDown();
-		first.get(10, TimeUnit.SECONDS);
-		outside.get(10, TimeUnit.SECONDS);
+		first.get(30, TimeUnit.SECONDS);
+		outside.get(30, TimeUnit.SECONDS);
 		assertThat(this.kafka.payloads("orders")).containsExactly("first", "second");
 		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished",
 				"transaction.started", "transaction.committed", "transaction.finished");

@@ -27,6 +27,7 @@ import io.waterdrop.ProducerStatus;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The sample as a user runs it: started by its main entry point on a random port with the embedded broker,
@@ -70,8 +71,11 @@ class SampleApplicationEndToEndTests {
 			assertThat(consume(servers, topic, 4)).containsExactlyInAnyOrder("one", "two", "three", "four");
 			assertThat(consume(servers, topic + "-tx", 2)).containsExactlyInAnyOrder("debit", "credit");
 
-			JsonNode acknowledged = get("/actuator/metrics/waterdrop.messages.acknowledged?tag=producer:orders");
-			assertThat(acknowledged.get("measurements").get(0).get("value").asDouble()).isGreaterThanOrEqualTo(201);
+			// Counted per dispatched batch, just after the handles the load request awaited completed.
+			await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+				JsonNode acknowledged = get("/actuator/metrics/waterdrop.messages.acknowledged?tag=producer:orders");
+				assertThat(acknowledged.get("measurements").get(0).get("value").asDouble()).isGreaterThanOrEqualTo(201);
+			});
 			JsonNode drains = get("/actuator/metrics/waterdrop.poller.drains?tag=poller:critical");
 			assertThat(drains.get("measurements").get(0).get("value").asDouble()).isPositive();
 			HttpResponse<String> unknown = this.http.send(HttpRequest.newBuilder(URI.create(this.base
@@ -94,8 +98,10 @@ class SampleApplicationEndToEndTests {
 			assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 			assertThat(producer.inFlight()).isZero();
 		});
-		assertThat(Thread.getAllStackTraces().keySet()).noneMatch((thread) -> thread.isAlive()
-				&& thread.getName().startsWith("waterdrop.") && !before.contains(thread));
+		// The close threads end right after reporting completion; everything else is gone already.
+		await().atMost(Duration.ofSeconds(30))
+			.untilAsserted(() -> assertThat(Thread.getAllStackTraces().keySet()).noneMatch((thread) -> thread.isAlive()
+					&& thread.getName().startsWith("waterdrop.") && !before.contains(thread)));
 	}
 
 	private JsonNode post(String path, String contentType, String body) throws Exception {

@@ -128,7 +128,9 @@ class ActuatorIntegrationTests {
 		assertThat(value("waterdrop.delivery.latency?tag=producer:orders", "COUNT")).isEqualTo(5);
 		assertThat(value("waterdrop.delivery.latency?tag=producer:orders", "TOTAL_TIME")).isPositive();
 		assertThat(value("waterdrop.dispatch?tag=producer:audit", "COUNT")).isEqualTo(2);
-		assertThat(value("waterdrop.callbacks.slow?tag=producer:orders", "COUNT")).isZero();
+		// Whether a dispatch took over the 50 ms threshold depends on the machine: the meter shows the count.
+		assertThat(value("waterdrop.callbacks.slow?tag=producer:orders", "COUNT"))
+			.isEqualTo(this.orders.stats().slowCallbacks());
 
 		assertThat(value("waterdrop.poller.wakeups?tag=poller:critical&tag=cause:signal", "COUNT")).isPositive();
 		assertThat(value("waterdrop.poller.wakeups?tag=poller:critical&tag=cause:timeout", "COUNT"))
@@ -243,7 +245,7 @@ class ActuatorIntegrationTests {
 		this.legacy.produceSync(Message.of("legacy", "sync"));
 		handles.forEach((handle) -> handle.toCompletableFuture().handle((report, error) -> null).join());
 		// A report counts out of inFlight last, after its handle, callbacks and listeners (latency meter).
-		await().until(() -> Stream.of(this.orders, this.audit, this.legacy)
+		await().atMost(Duration.ofSeconds(30)).until(() -> Stream.of(this.orders, this.audit, this.legacy)
 			.allMatch((producer) -> producer.inFlight() == 0));
 	}
 

@@ -82,7 +82,7 @@ class ShutdownIntegrationTests {
 			assertThat(stats.dispatched()).as(name).isEqualTo(stats.producedAsync());
 		});
 		// The close threads finish right after reporting completion; everything else is gone already.
-		await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(before.newWaterDropThreads()).isEmpty());
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(before.newWaterDropThreads()).isEmpty());
 		for (String producer : producers.keySet()) {
 			assertThat(before.newKafkaNetworkThread(producer)).as(producer).isFalse();
 		}

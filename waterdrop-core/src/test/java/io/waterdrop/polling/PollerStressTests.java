@@ -29,7 +29,7 @@ class PollerStressTests {
 	private static final int REPORTS = 150;
 
 	@RepeatedTest(5)
-	@Timeout(60)
+	@Timeout(180)
 	void concurrentRegistrationsAndDetachmentsUnderFlood() throws Exception {
 		Poller poller = new Poller(PollerConfig.named("stress").withPollTimeout(Duration.ofMillis(50)));
 		AtomicBoolean flooding = new AtomicBoolean(true);
@@ -75,7 +75,7 @@ class PollerStressTests {
 		}
 		flooding.set(false);
 		for (PollingSession session : floodSessions) {
-			session.detach().get(10, TimeUnit.SECONDS);
+			session.detach().get(30, TimeUnit.SECONDS);
 		}
 		assertThat(failure.get()).as("worker failure").isNull();
 		for (int i = 0; i < dispatched.length(); i++) {
@@ -84,7 +84,7 @@ class PollerStressTests {
 		for (TestSource flood : floods) {
 			assertThat(flood.queue.size()).isZero();
 		}
-		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
 		assertThat(poller.registeredProducers()).isZero();
 		assertThat(poller.producerIds()).isEmpty();
 		assertThat(TestSource.threadAlive(poller.threadName())).isFalse();
@@ -120,7 +120,7 @@ class PollerStressTests {
 		if (detached == null) {
 			detached = session.detach();
 		}
-		detached.get(20, TimeUnit.SECONDS);
+		detached.get(60, TimeUnit.SECONDS);
 		for (int i = 0; i < REPORTS; i++) {
 			assertThat(dispatched.get(base + i)).as("report %d dispatched when detach completed", base + i)
 				.isEqualTo(1);

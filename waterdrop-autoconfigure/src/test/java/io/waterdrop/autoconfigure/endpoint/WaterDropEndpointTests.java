@@ -1,6 +1,7 @@
 package io.waterdrop.autoconfigure.endpoint;
 
 import java.security.Principal;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -91,7 +92,7 @@ class WaterDropEndpointTests {
 			producer.produceSync(Message.of("orders", "one"));
 			producer.produceAsync(Message.of("orders", "two")).await();
 			// A report counts out of inFlight once its callbacks ran, just after its handle completed.
-			await().until(() -> producer.inFlight() == 0);
+			await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 			WaterDropDescriptor waterdrop = context.getBean(WaterDropEndpoint.class).waterdrop();
 
 			assertThat(waterdrop.pollers()).containsOnlyKeys("global", "critical");
@@ -113,9 +114,10 @@ class WaterDropEndpointTests {
 			assertThat(orders.inFlight()).isZero();
 			assertThat(orders.maxInFlight()).isEqualTo(100_000);
 			assertThat(orders.pendingReports()).isZero();
+			// Whether a dispatch took over the 50 ms threshold depends on the machine: the endpoint shows the count.
 			assertThat(orders.counters()).containsExactly(Map.entry("producedSync", 1L),
 					Map.entry("producedAsync", 1L), Map.entry("acknowledged", 2L), Map.entry("failed", 0L),
-					Map.entry("purged", 0L), Map.entry("slowCallbacks", 0L));
+					Map.entry("purged", 0L), Map.entry("slowCallbacks", producer.stats().slowCallbacks()));
 			assertThat(orders.kafka()).containsEntry("acks", "all")
 				.containsEntry("client.id", "orders")
 				.containsEntry("key.serializer", ByteArraySerializer.class.getName())

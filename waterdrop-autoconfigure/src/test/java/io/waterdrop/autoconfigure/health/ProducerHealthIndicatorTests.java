@@ -94,7 +94,7 @@ class ProducerHealthIndicatorTests {
 		assertThat(this.indicator.health().getDetails()).containsEntry("inFlight", 1L);
 		this.kafka.completeNext();
 		handle.await();
-		await().until(() -> this.indicator.health().getDetails().containsKey("lastAcknowledged"));
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.indicator.health().getDetails().containsKey("lastAcknowledged"));
 		Health health = this.indicator.health();
 		assertThat(health.getStatus()).isEqualTo(Status.UP);
 		assertThat(health.getDetails()).containsEntry("lastAcknowledged", START.toString())
@@ -129,7 +129,7 @@ class ProducerHealthIndicatorTests {
 		DeliveryHandle handle = this.producer.produceAsync(Message.of("orders", "recovered"));
 		this.kafka.completeNext();
 		handle.await();
-		await().until(() -> this.indicator.health().getStatus().equals(Status.UP));
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.indicator.health().getStatus().equals(Status.UP));
 		assertThat(this.indicator.health().getDetails()).doesNotContainKeys("failingSince", "failuresSinceAcknowledged")
 			.containsKey("lastError");
 	}
@@ -168,12 +168,12 @@ class ProducerHealthIndicatorTests {
 		this.producer.connect();
 		this.producer.produceAsync(Message.of("orders", "in flight"));
 		this.producer.closeAsync(Duration.ofSeconds(20));
-		await().until(() -> this.producer.status() == ProducerStatus.CLOSING);
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.producer.status() == ProducerStatus.CLOSING);
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
 		assertThat(this.indicator.health().getDetails()).containsEntry("status", "CLOSING")
 			.containsEntry("inFlight", 1L);
 		this.kafka.completeNext();
-		await().until(() -> this.producer.status() == ProducerStatus.CLOSED);
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.producer.status() == ProducerStatus.CLOSED);
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.OUT_OF_SERVICE);
 		assertThat(this.indicator.health().getDetails()).containsEntry("status", "CLOSED");
 	}
@@ -192,10 +192,11 @@ class ProducerHealthIndicatorTests {
 		long failures = this.producer.stats().failed();
 		DeliveryHandle handle = this.producer.produceAsync(Message.of("orders", "lost"));
 		this.kafka.errorNext(new TimeoutException(error));
-		await().until(handle::isDone);
-		await().until(() -> this.indicator.health().getDetails().get("lastError") instanceof Map<?, ?> last
+		await().atMost(Duration.ofSeconds(30)).until(handle::isDone);
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.indicator.health().getDetails().get("lastError") instanceof Map<?, ?> last
 				&& error.equals(last.get("message")));
-		assertThat(this.producer.stats().failed()).isEqualTo(failures + 1);
+		// Counted per dispatched batch, just after the events: wait for it.
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.producer.stats().failed() == failures + 1);
 	}
 
 	/** A clock that stands still until the test moves it. */

@@ -1,5 +1,6 @@
 package io.waterdrop.autoconfigure.lifecycle;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -37,6 +38,7 @@ import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Start and shutdown of producers and Pollers: their order relative to the web server's phases, stops that
@@ -89,9 +91,13 @@ class LifecycleTests {
 			assertThat(probes.closingThreads).containsExactlyInAnyOrder("waterdrop.close-orders",
 					"waterdrop.close-legacy");
 			assertThat(critical.isRunning()).isFalse();
-			assertThat(before.newWaterDropThreads()).doesNotContain(critical.threadName(), "waterdrop.dispatch-legacy");
-			assertThat(before.newKafkaNetworkThread("orders")).isFalse();
-			assertThat(before.newKafkaNetworkThread("legacy")).isFalse();
+			// Each thread has let go of everything it served; it may still be running its last instructions.
+			await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+				assertThat(before.newWaterDropThreads()).doesNotContain(critical.threadName(),
+						"waterdrop.dispatch-legacy");
+				assertThat(before.newKafkaNetworkThread("orders")).isFalse();
+				assertThat(before.newKafkaNetworkThread("legacy")).isFalse();
+			});
 		});
 	}
 

@@ -2,6 +2,7 @@ package io.waterdrop.instrumentation.micrometer;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,6 +18,7 @@ import io.waterdrop.DeliveryHandle;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
+import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
@@ -28,8 +30,11 @@ import static org.awaitility.Awaitility.await;
  * Each meter moves when it should, and only then. A {@link MockProducer} plays Kafka: the test thread
  * completes sends as the network thread would.
  */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class WaterDropMetricsTests {
+
+	/** Deadlock guard for waits that normally end at once. */
+	private static final Duration GUARD = Duration.ofSeconds(30);
 
 	private final MeterRegistry registry = new SimpleMeterRegistry();
 
@@ -63,7 +68,8 @@ class WaterDropMetricsTests {
 
 	@Test
 	void acknowledgementMetersMoveOnlyWhenReportsAreDispatched() {
-		Producer producer = producer(ProducerConfig.builder().poller(this.poller));
+		// No dispatch here is slow unless the machine stalls the Poller for a minute.
+		Producer producer = producer(ProducerConfig.builder().poller(this.poller).slowCallbackThreshold(Duration.ofMinutes(1)));
 		DeliveryHandle first = producer.produceAsync(Message.of("t", "a"));
 		DeliveryHandle second = producer.produceAsync(Message.of("t", "b"));
 		DeliveryHandle third = producer.produceAsync(Message.of("t", "c"));
@@ -77,8 +83,8 @@ class WaterDropMetricsTests {
 		this.kafka.completeNext();
 		this.kafka.completeNext();
 		this.kafka.errorNext(new RecordTooLargeException("too large"));
-		await().until(() -> first.isDone() && second.isDone() && third.isDone());
-		await().until(() -> producer.inFlight() == 0);
+		await().atMost(GUARD).until(() -> first.isDone() && second.isDone() && third.isDone());
+		await().atMost(GUARD).until(() -> producer.inFlight() == 0);
 
 		assertThat(count("waterdrop.messages.acknowledged", "producer", "orders", "poller", "metrics-test"))
 			.isEqualTo(2);
@@ -102,7 +108,7 @@ class WaterDropMetricsTests {
 		double signalsBefore = count("waterdrop.poller.wakeups", "poller", "metrics-test", "cause", "signal");
 		DeliveryHandle handle = producer.produceAsync(Message.of("t", "a"));
 		this.kafka.completeNext();
-		await().until(handle::isDone);
+		await().atMost(GUARD).until(handle::isDone);
 
 		assertThat(count("waterdrop.poller.wakeups", "poller", "metrics-test", "cause", "signal"))
 			.isGreaterThan(signalsBefore);
@@ -112,19 +118,29 @@ class WaterDropMetricsTests {
 
 	@Test
 	void slowCallbacksAreCounted() {
+		// A threshold far above a fast dispatch and below the slow callback, so that a busy machine cannot
+		// make the fast one slow; the count is compared with the events that say how long each dispatch took.
+		Duration threshold = Duration.ofMillis(500);
 		Producer producer = producer(ProducerConfig.builder()
 			.pollingMode(PollingMode.THREAD)
-			.slowCallbackThreshold(Duration.ofMillis(5)));
+			.slowCallbackThreshold(threshold));
+		List<ProducerEvent.SlowCallback> slowEvents = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.SlowCallback.class, slowEvents::add);
 		DeliveryHandle fast = producer.produceAsync(Message.of("t", "fast"));
 		this.kafka.completeNext();
-		await().until(fast::isDone);
-		await().until(() -> producer.inFlight() == 0);
-		assertThat(count("waterdrop.callbacks.slow", "producer", "orders", "poller", "thread")).isZero();
+		await().atMost(GUARD).until(fast::isDone);
+		await().atMost(GUARD).until(() -> producer.inFlight() == 0);
+		assertThat(count("waterdrop.callbacks.slow", "producer", "orders", "poller", "thread"))
+			.isEqualTo(slowEvents.size());
 
-		DeliveryHandle slow = producer.produceAsync(Message.of("t", "slow"), (report, failure) -> sleep(30));
+		DeliveryHandle slow = producer.produceAsync(Message.of("t", "slow"), (report, failure) -> sleep(600));
 		this.kafka.completeNext();
-		await().until(() -> slow.isDone() && producer.inFlight() == 0);
-		assertThat(count("waterdrop.callbacks.slow", "producer", "orders", "poller", "thread")).isEqualTo(1);
+		await().atMost(GUARD).until(() -> slow.isDone() && producer.inFlight() == 0);
+		assertThat(slowEvents).isNotEmpty()
+			.allSatisfy((event) -> assertThat(event.duration()).isGreaterThan(threshold))
+			.anySatisfy((event) -> assertThat(event.duration()).isGreaterThanOrEqualTo(Duration.ofMillis(600)));
+		assertThat(count("waterdrop.callbacks.slow", "producer", "orders", "poller", "thread"))
+			.isEqualTo(slowEvents.size());
 	}
 
 	@Test
