@@ -164,6 +164,11 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 		}
 	}
 
+	/** Whether somebody waits for this outcome (a {@code produceSync}, {@code await}, {@code get}, a future). */
+	boolean hasWaiter() {
+		return this.future != null;
+	}
+
 	/** A new report of the acknowledged message (its fields are the metadata Kafka returned). */
 	DeliveryReport report() {
 		RecordMetadata landed = this.metadata;

@@ -71,6 +71,9 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	private long slowCallbacks;
 
+	/** Slots of this batch given back already, before their waiters were woken. */
+	private int releasedEarly;
+
 	ReportDispatcher(Producer producer, ReportQueue<Delivery> queue) {
 		this.producer = producer;
 		this.queue = queue;
@@ -110,6 +113,12 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public long dispatch(Delivery delivery, long startNanos) {
+		if (delivery.hasWaiter()) {
+			// Somebody waits for this one (produceSync): what it does next may depend on the slot being back
+			// (inFlight(), disconnect(), a full producer), so it does not wait for the batch.
+			this.producer.releaseSlots(1);
+			this.releasedEarly++;
+		}
 		Exception error = delivery.error();
 		DeliveryFailedException failure = null;
 		if (error == null) {
@@ -180,7 +189,8 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		}
 		this.stats.dispatchNanos.add(this.dispatchNanos);
 		this.dispatchNanos = 0;
-		this.producer.releaseSlots(dispatched);
+		this.producer.releaseSlots(dispatched - this.releasedEarly);
+		this.releasedEarly = 0;
 	}
 
 	private void runCallback(Delivery delivery, DeliveryFailedException failure) {

@@ -84,6 +84,18 @@ class DisconnectTests {
 				"producer.disconnected", "producer.configured", "producer.connected");
 	}
 
+	/** A waited-on message gives its slot back before its waiter wakes: disconnecting right after works. */
+	@Test
+	void disconnectRightAfterProduceSyncIsNeverRefused() {
+		Producer producer = producer(ProducerConfig.builder());
+		for (int i = 0; i < 300; i++) {
+			producer.produceSync(Message.of("fine", "m-" + i));
+			assertThat(producer.inFlight()).isZero();
+			producer.disconnect();
+		}
+		assertThat(this.clients).hasSize(300);
+	}
+
 	@Test
 	void disconnectIsRefusedWithItsReasonWhenNotIdle() {
 		Producer producer = producer(ProducerConfig.builder());
