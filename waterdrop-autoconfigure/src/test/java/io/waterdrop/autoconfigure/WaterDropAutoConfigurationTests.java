@@ -457,10 +457,12 @@ class WaterDropAutoConfigurationTests {
 			.run((context) -> {
 				Listeners listeners = context.getBean(Listeners.class);
 				assertThat(listeners.all).contains("producer.connected:orders", "producer.connected:audit");
-				assertThat(listeners.onlyOrders).containsExactly("producer.connected:orders");
+				// Subscribed just before each producer connects: they see producer.configured too.
+				assertThat(listeners.onlyOrders).containsExactly("producer.configured:orders",
+						"producer.connected:orders");
 				context.close();
-				assertThat(listeners.onlyOrders).containsExactly("producer.connected:orders",
-						"producer.closing:orders", "producer.closed:orders");
+				assertThat(listeners.onlyOrders).containsExactly("producer.configured:orders",
+						"producer.connected:orders", "producer.closing:orders", "producer.closed:orders");
 			});
 	}
 
