@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.SslConfigs;
@@ -29,6 +30,7 @@ import io.waterdrop.ProducerConfig;
 import io.waterdrop.autoconfigure.WaterDropProperties.PollerProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerPolling;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
+import io.waterdrop.autoconfigure.observation.WaterDropObservations;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
@@ -172,16 +174,21 @@ final class ProducerAssembler implements DisposableBean {
 				origins.pathOf("kafka." + KEY_SERIALIZER)));
 		builder.payloadSerializer(this.serializers.serializer(valueSerializer, false,
 				Collections.unmodifiableMap(kafka), origins.pathOf("kafka." + VALUE_SERIALIZER)));
+		AtomicReference<@Nullable Producer> built = new AtomicReference<>();
+		if (observationEnabled(origins, own)) {
+			WaterDropObservations.observer(this.context, name, () -> pollerName(built.get()))
+				.ifPresent(builder::observer);
+		}
 		builder.clientFactory(new KafkaClientFactory(name, this.factoryCustomizers.orderedStream().toList(),
 				this.clientFactoryCustomizers.orderedStream().toList(), this.context));
 		ProducerConfig config = build(builder, origins);
 		List<WaterDropProducerCustomizer> customizers = this.producerCustomizers.orderedStream().toList();
 		if (customizers.isEmpty()) {
-			return new Producer(config);
+			return remember(built, new Producer(config));
 		}
 		customizers.forEach((customizer) -> customizer.customize(name, builder));
 		try {
-			return new Producer(builder.build());
+			return remember(built, new Producer(builder.build()));
 		}
 		catch (InvalidConfigurationException ex) {
 			throw new InvalidConfigurationException(producerPrefix(name) + ex.property(),
@@ -199,6 +206,31 @@ final class ProducerAssembler implements DisposableBean {
 					"Set it to at most 2147483647B (2GB less one byte).");
 		}
 		return (int) bytes;
+	}
+
+	private static Producer remember(AtomicReference<@Nullable Producer> built, Producer producer) {
+		built.set(producer);
+		return producer;
+	}
+
+	/** The Poller or dispatch thread serving a producer, once connected; a tag of its observations. */
+	private static String pollerName(@Nullable Producer producer) {
+		String pollerName = (producer != null) ? producer.pollerName() : null;
+		return (pollerName != null) ? pollerName : "none";
+	}
+
+	/**
+	 * The producer's own observation-enabled, else the top-level one, else Boot's
+	 * spring.kafka.template.observation-enabled (false unless set), so that turning observation on for
+	 * KafkaTemplate turns it on for WaterDrop too.
+	 */
+	private boolean observationEnabled(Origins origins, ProducerProperties own) {
+		Boolean shared = this.properties.getObservationEnabled();
+		if (shared == null) {
+			KafkaProperties boot = this.kafkaProperties.getIfAvailable();
+			shared = boot != null && boot.getTemplate().isObservationEnabled();
+		}
+		return origins.pick("observation-enabled", own.getObservationEnabled(), shared);
 	}
 
 	/** Builds to validate, reporting an invalid value under the key that set it. */
