@@ -21,6 +21,7 @@ import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.kafka.autoconfigure.SslBundleSslEngineFactory;
 import org.springframework.boot.ssl.SslBundle;
 import org.springframework.context.ApplicationContext;
+import org.springframework.util.ClassUtils;
 import org.springframework.util.StringUtils;
 import org.springframework.util.unit.DataSize;
 
@@ -31,6 +32,7 @@ import io.waterdrop.autoconfigure.WaterDropProperties.PollerProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerPolling;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
 import io.waterdrop.autoconfigure.observation.WaterDropObservations;
+import io.waterdrop.autoconfigure.transaction.SpringTransactionJoiner;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
@@ -52,6 +54,11 @@ final class ProducerAssembler implements DisposableBean {
 	private static final String KEY_SERIALIZER = org.apache.kafka.clients.producer.ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG;
 
 	private static final String VALUE_SERIALIZER = org.apache.kafka.clients.producer.ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG;
+
+	/** Whether spring-tx is present, so that transactional producers join Spring-managed transactions. */
+	private static final boolean SPRING_TX_PRESENT = ClassUtils.isPresent(
+			"org.springframework.transaction.support.TransactionSynchronizationManager",
+			ProducerAssembler.class.getClassLoader());
 
 	/** Kafka settings that must differ between clients: duplicates clash, or fence each other. */
 	private static final Set<String> PER_CLIENT_SETTINGS = Set.of(CommonClientConfigs.CLIENT_ID_CONFIG,
@@ -174,6 +181,9 @@ final class ProducerAssembler implements DisposableBean {
 				origins.pathOf("kafka." + KEY_SERIALIZER)));
 		builder.payloadSerializer(this.serializers.serializer(valueSerializer, false,
 				Collections.unmodifiableMap(kafka), origins.pathOf("kafka." + VALUE_SERIALIZER)));
+		if (SPRING_TX_PRESENT) {
+			builder.transactionJoiner(SpringTransactionJoiner.INSTANCE);
+		}
 		AtomicReference<@Nullable Producer> built = new AtomicReference<>();
 		if (observationEnabled(origins, own)) {
 			WaterDropObservations.observer(this.context, name, () -> pollerName(built.get()))
