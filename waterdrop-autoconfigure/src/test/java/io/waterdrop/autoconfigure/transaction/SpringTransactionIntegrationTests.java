@@ -28,10 +28,13 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.support.JdbcTransactionManager;
+import org.springframework.transaction.CannotCreateTransactionException;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
@@ -167,6 +170,56 @@ class SpringTransactionIntegrationTests {
 			assertThat(TopicReader.read(topic, 3, READ_COMMITTED, new ByteArrayDeserializer()))
 				.extracting((record) -> text(record.value()))
 				.containsExactly("o-5 placed", "o-5 invoiced", "o-5 notified");
+		});
+	}
+
+	@Test
+	void aNewKafkaTransactionWhileTheProducersIsOpenIsRefusedAndTheOuterOneGoesOn() {
+		String topic = TopicReader.uniqueTopic("requires-new");
+		this.runner.run((context) -> {
+			PlatformTransactionManager kafkaOnly = context.getBean("paymentsTransactionManager",
+					PlatformTransactionManager.class);
+			Producer payments = context.getBean("payments", Producer.class);
+			TransactionTemplate outer = new TransactionTemplate(kafkaOnly);
+			TransactionTemplate inner = new TransactionTemplate(kafkaOnly);
+			inner.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+
+			outer.executeWithoutResult((status) -> {
+				payments.produceSync(Message.of(topic, "outer"));
+				assertThatExceptionOfType(CannotCreateTransactionException.class)
+					.isThrownBy(() -> inner.executeWithoutResult((nested) -> payments.produceSync(Message.of(topic, "inner"))))
+					.withMessageContaining("one producer runs one transaction at a time");
+				payments.produceSync(Message.of(topic, "outer again"));
+			});
+
+			assertThat(TopicReader.read(topic, 2, READ_COMMITTED, new ByteArrayDeserializer()))
+				.extracting((record) -> text(record.value()))
+				.containsExactly("outer", "outer again");
+		});
+	}
+
+	@Test
+	void aParticipatingKafkaTransactionMarkedRollbackOnlyAbortsKafkaWhileTheDatabaseCommits() {
+		String topic = TopicReader.uniqueTopic("rollback-only");
+		this.runner.run((context) -> {
+			TransactionTemplate database = new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+			TransactionTemplate kafkaOnly = new TransactionTemplate(
+					context.getBean("paymentsTransactionManager", PlatformTransactionManager.class));
+			Producer payments = context.getBean("payments", Producer.class);
+			JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
+			OrderService service = context.getBean(OrderService.class);
+
+			database.executeWithoutResult((status) -> {
+				jdbc.update("insert into orders (id) values (?)", "o-6");
+				payments.produceSync(Message.of(topic, "o-6 placed"));
+				kafkaOnly.executeWithoutResult((participating) -> participating.setRollbackOnly());
+			});
+			payments.produceSync(Message.of(topic, "after"));
+
+			assertThat(service.count("o-6")).isOne();
+			assertThat(TopicReader.read(topic, 1, READ_COMMITTED, new ByteArrayDeserializer()))
+				.extracting((record) -> text(record.value()))
+				.containsExactly("after");
 		});
 	}
 
