@@ -231,6 +231,18 @@ class SpringTransactionIntegrationTests {
 		});
 	}
 
+	@Test
+	void theDefaultProducerGetsOneWhenWaterDropKafkaMakesItTransactional() {
+		ApplicationContextRunner plain = new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
+			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers());
+		plain.withPropertyValues("waterdrop.kafka.transactional.id=default-" + UUID.randomUUID())
+			.run((context) -> assertThat(context.getBean("waterdropProducerTransactionManager",
+					WaterDropTransactionManager.class)
+				.getProducer()).isSameAs(context.getBean("waterdropProducer")));
+		plain.run((context) -> assertThat(context).doesNotHaveBean("waterdropProducerTransactionManager"));
+	}
+
 	private static String text(byte[] value) {
 		return new String(value, StandardCharsets.UTF_8);
 	}
