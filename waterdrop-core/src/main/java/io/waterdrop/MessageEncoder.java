@@ -39,6 +39,11 @@ final class MessageEncoder {
 	/** Whether both serializers ignore headers (WaterDrop's own): then a message without headers needs none. */
 	private final boolean headerFreeSerializers;
 
+	/** Whether a default serializer hands other values than String and byte[] to one that may add headers. */
+	private final boolean keyOthers;
+
+	private final boolean payloadOthers;
+
 	private final int maxPayloadSize;
 
 	/** Largest record Kafka's client sends (a larger one fails with RecordTooLargeException after queueing). */
@@ -53,6 +58,8 @@ final class MessageEncoder {
 		this.payloadSerializer = (Serializer<Object>) config.payloadSerializer();
 		this.headerFreeSerializers = this.keySerializer instanceof DefaultSerializer
 				&& this.payloadSerializer instanceof DefaultSerializer;
+		this.keyOthers = this.keySerializer instanceof DefaultSerializer serializer && serializer.hasOthers();
+		this.payloadOthers = this.payloadSerializer instanceof DefaultSerializer serializer && serializer.hasOthers();
 		this.maxPayloadSize = config.maxPayloadSize();
 		this.maxRecordSize = Math.min(setting(config.kafka(), "max.request.size", ConfigDef.Type.INT, 1_048_576),
 				setting(config.kafka(), "buffer.memory", ConfigDef.Type.LONG, 33_554_432));
@@ -81,7 +88,7 @@ final class MessageEncoder {
 		String topic = message.topic();
 		checkTopic(message, topic);
 		RecordHeaders headers = null;
-		if (!message.headers().isEmpty() || !this.headerFreeSerializers) {
+		if (!message.headers().isEmpty() || !this.headerFreeSerializers || othersMayAddHeaders(message)) {
 			// Serializers may add headers (type information): they get a record's own headers to add to.
 			headers = new RecordHeaders();
 			for (Message.Header header : message.headers()) {
@@ -112,6 +119,12 @@ final class MessageEncoder {
 		}
 		Long timestamp = timestamp(message);
 		return new ProducerRecord<>(topic, message.partition(), timestamp, key, payload, headers);
+	}
+
+	/** Whether a key or payload goes to a default serializer's serializer for other values (JSON, say). */
+	private boolean othersMayAddHeaders(Message message) {
+		return (this.payloadOthers && !DefaultSerializer.writesItself(message.payload()))
+				|| (this.keyOthers && !DefaultSerializer.writesItself(message.key()));
 	}
 
 	/**
@@ -195,9 +208,21 @@ final class MessageEncoder {
 			return serializer.serialize(topic, headers, value);
 		}
 		catch (RuntimeException ex) {
-			throw new InvalidMessageException(Violation.NOT_SERIALIZABLE, message, "Message to '" + topic
-					+ "' has a " + what + " that cannot be serialized: " + ex.getMessage());
+			InvalidMessageException refused = new InvalidMessageException(Violation.NOT_SERIALIZABLE, message,
+					"Message to '" + topic + "' has a " + what + " that cannot be serialized: " + describe(ex));
+			refused.initCause(ex);
+			throw refused;
 		}
+	}
+
+	/** The serializer's message and, when it wraps another, the root cause's (Jackson's reason, say). */
+	private static String describe(RuntimeException ex) {
+		Throwable root = ex;
+		while (root.getCause() != null && root.getCause() != root) {
+			root = root.getCause();
+		}
+		return (root == ex || root.getMessage() == null) ? ex.getMessage()
+				: ex.getMessage() + " (" + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
 	}
 
 	private static Long timestamp(Message message) {

@@ -353,14 +353,39 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * On a transactional producer, a message produced outside a transaction gets one of its own (so
-	 * {@code produceAsync} returns only after the commit); inside one, it joins it.
+	 * Begins a Kafka transaction bound to the calling thread and returns it open: every {@code produce*} and
+	 * {@code flush*} call on this producer from this thread joins it until the thread commits or aborts it
+	 * through the handle. For transaction managers that begin and end a transaction in separate calls (the
+	 * Spring starter's); {@link #transaction} is simpler otherwise. As with {@link #transaction}, one
+	 * transaction runs at a time per producer: this waits while another thread's is open, and other threads
+	 * wait until this one ends, so always end it.
+	 * @throws IllegalStateException if the producer is not transactional, or a transaction is open on this
+	 * thread already
+	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
+	 */
+	public BoundTransaction beginTransaction() {
+		connect();
+		return this.transactions.beginBound();
+	}
+
+	/**
+	 * Whether a transaction of this producer is open on the calling thread (a {@link #transaction} block or a
+	 * {@link #beginTransaction() bound} one), which what the thread produces joins.
+	 */
+	public boolean inTransaction() {
+		return this.transactions.isOpenOnThisThread();
+	}
+
+	/**
+	 * On a transactional producer, a message produced outside a transaction joins the outer transaction its
+	 * {@link TransactionJoiner} begins, if any, or gets one of its own (so {@code produceAsync} returns only
+	 * after the commit); inside one, it joins it.
 	 */
 	private <T> T inTransactionIfNeeded(Supplier<T> work) {
 		if (!this.transactions.enabled() || this.transactions.isOpenOnThisThread()) {
 			return work.get();
 		}
-		return transaction((transaction) -> work.get());
+		return transaction((transaction) -> work.get()); // joins the joiner's outer transaction, if it begins one
 	}
 
 	/** Validates a message (after middleware) and keeps it until the next flush. */

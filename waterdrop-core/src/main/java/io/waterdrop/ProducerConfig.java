@@ -108,6 +108,8 @@ public final class ProducerConfig {
 
 	private final DeliveryObserver observer;
 
+	private final TransactionJoiner transactionJoiner;
+
 	private final Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory;
 
 	private ProducerConfig(Builder builder) {
@@ -136,6 +138,7 @@ public final class ProducerConfig {
 		this.idleDisconnectTimeout = builder.idleDisconnectTimeout;
 		this.reloadOnIdempotentFatalError = builder.reloadOnIdempotentFatalError;
 		this.observer = builder.observer;
+		this.transactionJoiner = builder.transactionJoiner;
 		this.clientFactory = builder.clientFactory;
 		validate();
 	}
@@ -371,6 +374,11 @@ public final class ProducerConfig {
 		return this.observer;
 	}
 
+	/** Lets a transactional producer's work join an outer (e.g. Spring) transaction; {@code null} when none. */
+	public TransactionJoiner transactionJoiner() {
+		return this.transactionJoiner;
+	}
+
 	/** Listeners subscribed to every event of the producer from its creation on ({@code producer.created} too). */
 	public List<EventListener> listeners() {
 		return this.listeners;
@@ -444,6 +452,8 @@ public final class ProducerConfig {
 
 		private DeliveryObserver observer;
 
+		private TransactionJoiner transactionJoiner;
+
 		private Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clientFactory = KafkaProducer::new;
 
 		private Builder() {
@@ -465,13 +475,19 @@ public final class ProducerConfig {
 			return this;
 		}
 
-		/** Serializer for message keys and partition keys' targets; default: String as UTF-8, byte[] as is. */
+		/**
+		 * Serializer for message keys; default: String as UTF-8, byte[] as is ({@link Serializers#defaults()};
+		 * {@link Serializers#defaultsOr} adds one for other types).
+		 */
 		public Builder keySerializer(Serializer<?> keySerializer) {
 			this.keySerializer = keySerializer;
 			return this;
 		}
 
-		/** Serializer for payloads; default: String as UTF-8, byte[] as is. */
+		/**
+		 * Serializer for payloads; default: String as UTF-8, byte[] as is ({@link Serializers#defaults()};
+		 * {@link Serializers#defaultsOr} adds one for other types, such as JSON for records and POJOs).
+		 */
 		public Builder payloadSerializer(Serializer<?> payloadSerializer) {
 			this.payloadSerializer = payloadSerializer;
 			return this;
@@ -562,6 +578,15 @@ public final class ProducerConfig {
 		/** Observes every message from send to outcome, e.g. to trace it across Kafka. */
 		public Builder observer(DeliveryObserver observer) {
 			this.observer = observer;
+			return this;
+		}
+
+		/**
+		 * Lets a transactional producer's work join a transaction managed elsewhere (a Spring transaction)
+		 * instead of running in one of its own; see {@link TransactionJoiner}.
+		 */
+		public Builder transactionJoiner(TransactionJoiner transactionJoiner) {
+			this.transactionJoiner = transactionJoiner;
 			return this;
 		}
 

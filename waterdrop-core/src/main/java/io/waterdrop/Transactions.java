@@ -34,7 +34,9 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * {@code reloadBackoff} apart.</li>
  * </ul>
  * Threading: a fair lock admits one transaction at a time, in arrival order; the thread holding it may open
- * nested transactions, which join the open one. The client is replaced only under that lock, and the fields
+ * nested transactions, which join the open one. A {@link BoundTransaction} holds the lock from
+ * {@link #beginBound()} until its commit or abort on the same thread; a {@link TransactionJoiner} may begin
+ * one when work finds no transaction open on its thread. The client is replaced only under that lock, and the fields
  * below are guarded by it.
  */
 final class Transactions {
@@ -87,11 +89,8 @@ final class Transactions {
 	}
 
 	<T> T run(TransactionBlock<T> block) {
-		if (!this.enabled) {
-			throw new IllegalStateException("Producer '" + this.producer.id()
-					+ "' is not transactional; set the Kafka property transactional.id to use transactions");
-		}
-		if (this.lock.isHeldByCurrentThread()) {
+		checkEnabled();
+		if (this.lock.isHeldByCurrentThread() || joinedOuterTransaction()) {
 			return block.run(new Transaction(this.producer));
 		}
 		this.producer.checkMayWait("run a transaction");
@@ -122,6 +121,69 @@ final class Transactions {
 			if (begun) {
 				publish(new ProducerEvent.TransactionFinished(this.producer.id()));
 			}
+			this.lock.unlock();
+		}
+	}
+
+	private void checkEnabled() {
+		if (!this.enabled) {
+			throw new IllegalStateException("Producer '" + this.producer.id()
+					+ "' is not transactional; set the Kafka property transactional.id to use transactions");
+		}
+	}
+
+	/**
+	 * Whether the producer's {@link TransactionJoiner} began a transaction bound to this thread for the work
+	 * to join (checked when none is open on this thread).
+	 */
+	boolean joinedOuterTransaction() {
+		TransactionJoiner joiner = this.producer.config().transactionJoiner();
+		return joiner != null && joiner.joinOuterTransaction(this.producer) && this.lock.isHeldByCurrentThread();
+	}
+
+	/**
+	 * Begins a transaction bound to the calling thread, which holds the lock until it commits or aborts it
+	 * through the returned handle ({@link #commitBound()}, {@link #abortBound()}): as {@link #run}, split in
+	 * three calls.
+	 */
+	BoundTransaction beginBound() {
+		checkEnabled();
+		if (this.lock.isHeldByCurrentThread()) {
+			throw new IllegalStateException("Producer '" + this.producer.id()
+					+ "' has a transaction open on this thread already; what the thread produces joins it");
+		}
+		this.producer.checkMayWait("begin a transaction");
+		this.lock.lock();
+		try {
+			begin();
+		}
+		catch (RuntimeException | Error ex) {
+			this.lock.unlock();
+			throw ex;
+		}
+		publish(new ProducerEvent.TransactionStarted(this.producer.id()));
+		return new BoundTransaction(this, this.producer, Thread.currentThread());
+	}
+
+	/** Commits the transaction {@link #beginBound()} began on this thread, and ends it whatever happens. */
+	void commitBound() {
+		try {
+			commit();
+			this.reloadsInARow = 0;
+		}
+		finally {
+			publish(new ProducerEvent.TransactionFinished(this.producer.id()));
+			this.lock.unlock();
+		}
+	}
+
+	/** Aborts the transaction {@link #beginBound()} began on this thread, and ends it whatever happens. */
+	void abortBound() {
+		try {
+			abort(null);
+		}
+		finally {
+			publish(new ProducerEvent.TransactionFinished(this.producer.id()));
 			this.lock.unlock();
 		}
 	}

@@ -102,6 +102,28 @@ class DocsExamplesTests {
 	}
 
 	@Test
+	void boundTransactionIsEndedByTheThreadThatBeganIt() {
+		Producer producer = transactional();
+		// docs
+		BoundTransaction transaction = producer.beginTransaction();
+		try {
+			producer.produceAsync(Message.of("orders", "order-5 created"));
+			producer.produceAsync(Message.of("invoices", "invoice for order-5"));
+			transaction.commit();
+		}
+		catch (RuntimeException ex) {
+			if (transaction.isOpen()) {
+				transaction.abort();
+			}
+			throw ex;
+		}
+		// docs end
+		assertThat(this.kafka.payloads("orders")).containsExactly("order-5 created");
+		assertThat(this.kafka.payloads("invoices")).containsExactly("invoice for order-5");
+		assertThat(producer.inTransaction()).isFalse();
+	}
+
+	@Test
 	void workFromACallbackIsHandedToAnotherThread() {
 		Producer producer = transactional();
 		// docs
@@ -297,7 +319,7 @@ class DocsExamplesTests {
 				example.append(line).append('\n');
 			}
 		}
-		assertThat(examples).isEqualTo(10);
+		assertThat(examples).isEqualTo(11);
 	}
 
 	/** Lines trimmed, blank ones dropped: indentation may differ between the page and the code. */

@@ -3,6 +3,12 @@ package io.waterdrop.sample;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 
 import org.apache.kafka.common.utils.Exit;
 import org.slf4j.Logger;
@@ -83,7 +89,8 @@ class EmbeddedKafkaStarter implements ApplicationListener<ApplicationEvent> {
 		static EmbeddedBroker start() {
 			EmbeddedKafkaKraftBroker broker = new EmbeddedKafkaKraftBroker(1, 1);
 			broker.brokerProperties(Map.of("auto.create.topics.enable", "true",
-					"transaction.state.log.replication.factor", "1", "transaction.state.log.min.isr", "1"));
+					"transaction.state.log.replication.factor", "1", "transaction.state.log.min.isr", "1",
+					"offsets.topic.num.partitions", "1"));
 			List<Runnable> deletions = new ArrayList<>();
 			// Kafka's own hook for deleting what the test kit creates: kept, to run after the broker stopped.
 			Exit.setShutdownHookAdder((name, hook) -> deletions.add(hook));
@@ -93,7 +100,25 @@ class EmbeddedKafkaStarter implements ApplicationListener<ApplicationEvent> {
 			finally {
 				Exit.resetShutdownHookAdder();
 			}
+			loadGroupCoordinator(broker.getBrokersAsString());
 			return new EmbeddedBroker(broker, deletions);
+		}
+
+		/**
+		 * Has the broker create and load its consumer offsets topic now, before the application (and its
+		 * {@code OrderListener}) starts: the first group lookup does it, in the background, and a broker
+		 * stopped while it is loading (a shutdown right after start-up) logs errors.
+		 */
+		private static void loadGroupCoordinator(String servers) {
+			try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers))) {
+				admin.describeConsumerGroups(List.of("sample-order-listener")).all().get(60, TimeUnit.SECONDS);
+			}
+			catch (ExecutionException | TimeoutException ex) {
+				logger.warn("The embedded broker's group coordinator is not ready yet", ex);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
 		}
 
 		String servers() {

@@ -14,6 +14,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.core.ProducerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
+import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
 import io.waterdrop.autoconfigure.WaterDropKafkaClientFactoryCustomizer;
@@ -96,6 +97,23 @@ final class ConfigurationSnippets {
 					deadLetters.produceAsync(error.message().toBuilder().topic("dead-letters").build());
 				}
 			};
+		}
+
+	}
+
+	static class JsonOrders {
+
+		private final Producer orders;
+
+		JsonOrders(@Qualifier("orders") Producer orders) {
+			this.orders = orders;
+		}
+
+		public record OrderPlaced(String orderId, int quantity) {
+		}
+
+		void orderPlaced(OrderPlaced event) {
+			this.orders.produceAsync(Message.builder("orders").key(event.orderId()).payload(event).build());
 		}
 
 	}

@@ -2,8 +2,12 @@ package io.waterdrop.docs;
 
 import java.util.concurrent.TimeUnit;
 
+import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.support.SendResult;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Transactional;
 
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
@@ -47,6 +51,49 @@ final class MigrationSnippets {
 			operations.send("invoices", invoice);
 			return null;
 		});
+	}
+
+	record OrderPlaced(String orderId, int quantity) {
+	}
+
+	@Service
+	static class TemplateOrderEvents {
+
+		private final JdbcTemplate jdbc;
+
+		private final KafkaTemplate<String, OrderPlaced> template;
+
+		TemplateOrderEvents(JdbcTemplate jdbc, KafkaTemplate<String, OrderPlaced> template) {
+			this.jdbc = jdbc;
+			this.template = template;
+		}
+
+		@Transactional
+		public void orderPlaced(OrderPlaced event) {
+			this.jdbc.update("insert into orders (id, quantity) values (?, ?)", event.orderId(), event.quantity());
+			this.template.send("orders", event.orderId(), event);
+		}
+
+	}
+
+	@Service
+	static class WaterDropOrderEvents {
+
+		private final JdbcTemplate jdbc;
+
+		private final Producer orders;
+
+		WaterDropOrderEvents(JdbcTemplate jdbc, @Qualifier("orders") Producer orders) {
+			this.jdbc = jdbc;
+			this.orders = orders;
+		}
+
+		@Transactional
+		public void orderPlaced(OrderPlaced event) {
+			this.jdbc.update("insert into orders (id, quantity) values (?, ?)", event.orderId(), event.quantity());
+			this.orders.produceAsync(Message.builder("orders").key(event.orderId()).payload(event).build());
+		}
+
 	}
 
 	static void waterdropTransaction(Producer payments, String created, String invoice) {

@@ -28,7 +28,8 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
  * cases, storing their messages in memory: no broker.
  */
 @SpringBootTest(classes = SampleApplication.class,
-		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "waterdrop.producers.tiny.max-payload-size=16B",
+		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "spring.kafka.listener.auto-startup=false",
+				"waterdrop.producers.tiny.max-payload-size=16B",
 				"waterdrop.producers.small.max-in-flight=2", "waterdrop.producers.small.wait-on-queue-full=false",
 				"waterdrop.producers.retired.max-in-flight=10" })
 @AutoConfigureWaterDropInMemory

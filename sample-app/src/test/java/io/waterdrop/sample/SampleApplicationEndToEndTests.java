@@ -4,6 +4,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +19,10 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.awaitility.Awaitility;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -31,9 +36,11 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The sample as a user runs it: started by its main entry point on a random port with the embedded broker,
- * driven over HTTP, checked by consuming from Kafka and reading Actuator, then shut down.
+ * driven over HTTP, checked by consuming from Kafka (JSON with spring-kafka's type header and the W3C trace context) and reading
+ * Actuator and the log lines (the request's trace id, also in the listener's line), then shut down.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
+@ExtendWith(OutputCaptureExtension.class)
 class SampleApplicationEndToEndTests {
 
 	private final HttpClient http = HttpClient.newHttpClient();
@@ -43,7 +50,7 @@ class SampleApplicationEndToEndTests {
 	private String base;
 
 	@Test
-	void producesOverHttpShowsMetricsAndHealthAndShutsDownCleanly() throws Exception {
+	void producesOverHttpShowsMetricsAndHealthAndShutsDownCleanly(CapturedOutput output) throws Exception {
 		String topic = "e2e-" + UUID.randomUUID();
 		// Other test contexts of this JVM (cached) may keep WaterDrop threads of their own, the global Poller's.
 		Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
@@ -64,12 +71,35 @@ class SampleApplicationEndToEndTests {
 			JsonNode transaction = post("/messages/transaction?topic=" + topic + "-tx", "application/json",
 					"[\"debit\",\"credit\"]");
 			assertThat(transaction).hasSize(2);
+			JsonNode placed = post("/orders", "application/json",
+					"{\"id\":\"o-e2e\",\"item\":\"book\",\"quantity\":2}");
+			assertThat(placed.get("topic").asString()).isEqualTo(OrdersController.TOPIC);
 			JsonNode load = post("/load?messages=200&producers=orders,audit", "application/json", "");
 			assertThat(load.get("messages").asInt()).isEqualTo(400);
 
 			String servers = context.getEnvironment().getProperty("spring.kafka.bootstrap-servers");
 			assertThat(consume(servers, topic, 4)).containsExactlyInAnyOrder("one", "two", "three", "four");
 			assertThat(consume(servers, topic + "-tx", 2)).containsExactlyInAnyOrder("debit", "credit");
+			// The order as JSON, with spring-kafka's type header and the request's trace context.
+			ConsumerRecord<String, String> order = records(servers, OrdersController.TOPIC, 1).stream()
+				.filter((record) -> "o-e2e".equals(record.key()))
+				.findFirst()
+				.orElseThrow();
+			assertThat(this.json.readTree(order.value()).get("item").asString()).isEqualTo("book");
+			assertThat(header(order, "__TypeId__")).isEqualTo(Order.class.getName());
+			String traceId = header(order, "traceparent").split("-")[1];
+			// The same trace id in the log line of the request and in the listener's, across Kafka.
+			assertThat(output.getOut().lines().filter((line) -> line.contains("Order o-e2e published")))
+				.singleElement()
+				.asString()
+				.contains(traceId);
+			Awaitility.await()
+				.atMost(Duration.ofSeconds(60))
+				.untilAsserted(() -> assertThat(
+						output.getOut().lines().filter((line) -> line.contains("Order o-e2e received: 2 x book")))
+					.singleElement()
+					.asString()
+					.contains(traceId));
 
 			// Counted per dispatched batch, just after the handles the load request awaited completed.
 			await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
@@ -124,22 +154,30 @@ class SampleApplicationEndToEndTests {
 		return this.json.readTree(response.body());
 	}
 
+	private static String header(ConsumerRecord<?, ?> record, String name) {
+		return new String(record.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
+	}
+
 	private static List<String> consume(String servers, String topic, int expected) {
+		return records(servers, topic, expected).stream().map(ConsumerRecord::value).toList();
+	}
+
+	private static List<ConsumerRecord<String, String>> records(String servers, String topic, int expected) {
 		Map<String, Object> properties = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers,
 				ConsumerConfig.GROUP_ID_CONFIG, "e2e-" + UUID.randomUUID(), ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
 				"earliest", ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-		List<String> payloads = new ArrayList<>();
+		List<ConsumerRecord<String, String>> records = new ArrayList<>();
 		try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(properties, new StringDeserializer(),
 				new StringDeserializer())) {
 			consumer.subscribe(List.of(topic));
 			long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-			while (payloads.size() < expected && System.nanoTime() < deadline) {
+			while (records.size() < expected && System.nanoTime() < deadline) {
 				for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(500))) {
-					payloads.add(record.value());
+					records.add(record);
 				}
 			}
 		}
-		return payloads;
+		return records;
 	}
 
 }

@@ -1,16 +1,19 @@
 package io.waterdrop.autoconfigure;
 
 import java.time.Duration;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.SslConfigs;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
@@ -18,6 +21,7 @@ import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.kafka.autoconfigure.SslBundleSslEngineFactory;
 import org.springframework.boot.ssl.SslBundle;
 import org.springframework.context.ApplicationContext;
+import org.springframework.util.ClassUtils;
 import org.springframework.util.StringUtils;
 import org.springframework.util.unit.DataSize;
 
@@ -27,6 +31,8 @@ import io.waterdrop.ProducerConfig;
 import io.waterdrop.autoconfigure.WaterDropProperties.PollerProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerPolling;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
+import io.waterdrop.autoconfigure.observation.WaterDropObservations;
+import io.waterdrop.autoconfigure.transaction.SpringTransactionJoiner;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
@@ -37,17 +43,22 @@ import io.waterdrop.polling.PollingMode;
  * <p>
  * Kafka settings are layered, later wins: Boot's {@code spring.kafka.producer.*} properties, Boot's
  * {@link KafkaConnectionDetails} for producers, {@code waterdrop.kafka.*}, the producer's own
- * {@code kafka.*}. Every other setting is the producer's own value if set, else the top-level one. An
+ * {@code kafka.*}. {@code key.serializer} and {@code value.serializer} among them become the producer's
+ * serializers ({@link ProducerSerializers}), the client always gets bytes. Every other setting is the producer's own value if set, else the top-level one. An
  * invalid value fails with an {@link InvalidConfigurationException} naming the key where it was set.
  */
-final class ProducerAssembler {
+final class ProducerAssembler implements DisposableBean {
 
 	private static final String PREFIX = "waterdrop.";
 
-	/** Kafka settings WaterDrop decides itself: setting them would silently do nothing. */
-	private static final Set<String> SERIALIZER_SETTINGS = Set.of(
-			org.apache.kafka.clients.producer.ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
-			org.apache.kafka.clients.producer.ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG);
+	private static final String KEY_SERIALIZER = org.apache.kafka.clients.producer.ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG;
+
+	private static final String VALUE_SERIALIZER = org.apache.kafka.clients.producer.ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG;
+
+	/** Whether spring-tx is present, so that transactional producers join Spring-managed transactions. */
+	private static final boolean SPRING_TX_PRESENT = ClassUtils.isPresent(
+			"org.springframework.transaction.support.TransactionSynchronizationManager",
+			ProducerAssembler.class.getClassLoader());
 
 	/** Kafka settings that must differ between clients: duplicates clash, or fence each other. */
 	private static final Set<String> PER_CLIENT_SETTINGS = Set.of(CommonClientConfigs.CLIENT_ID_CONFIG,
@@ -67,6 +78,8 @@ final class ProducerAssembler {
 
 	private final ApplicationContext context;
 
+	private final ProducerSerializers serializers;
+
 	ProducerAssembler(WaterDropProperties properties, ObjectProvider<KafkaProperties> kafkaProperties,
 			ObjectProvider<KafkaConnectionDetails> connectionDetails,
 			ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
@@ -79,6 +92,13 @@ final class ProducerAssembler {
 		this.clientFactoryCustomizers = clientFactoryCustomizers;
 		this.producerCustomizers = producerCustomizers;
 		this.context = context;
+		this.serializers = new ProducerSerializers(context);
+	}
+
+	/** Closes the serializers made from class names, after the producers (which depend on this bean). */
+	@Override
+	public void destroy() {
+		this.serializers.close();
 	}
 
 	static String producerPrefix(String name) {
@@ -152,17 +172,33 @@ final class ProducerAssembler {
 		if (mode == PollingMode.FD) {
 			builder.poller(poller(origins, polling.getPoller()));
 		}
-		builder.kafka(kafkaSettings(origins, own));
+		Map<String, Object> kafka = kafkaSettings(origins, own);
+		// WaterDrop serializes, so that it refuses what cannot be serialized before queueing: the client gets bytes.
+		Object keySerializer = kafka.remove(KEY_SERIALIZER);
+		Object valueSerializer = kafka.remove(VALUE_SERIALIZER);
+		builder.kafka(kafka);
+		builder.keySerializer(this.serializers.serializer(keySerializer, true, Collections.unmodifiableMap(kafka),
+				origins.pathOf("kafka." + KEY_SERIALIZER)));
+		builder.payloadSerializer(this.serializers.serializer(valueSerializer, false,
+				Collections.unmodifiableMap(kafka), origins.pathOf("kafka." + VALUE_SERIALIZER)));
+		if (SPRING_TX_PRESENT) {
+			builder.transactionJoiner(SpringTransactionJoiner.INSTANCE);
+		}
+		AtomicReference<@Nullable Producer> built = new AtomicReference<>();
+		if (observationEnabled(origins, own)) {
+			WaterDropObservations.observer(this.context, name, () -> pollerName(built.get()))
+				.ifPresent(builder::observer);
+		}
 		builder.clientFactory(new KafkaClientFactory(name, this.factoryCustomizers.orderedStream().toList(),
 				this.clientFactoryCustomizers.orderedStream().toList(), this.context));
 		ProducerConfig config = build(builder, origins);
 		List<WaterDropProducerCustomizer> customizers = this.producerCustomizers.orderedStream().toList();
 		if (customizers.isEmpty()) {
-			return new Producer(config);
+			return remember(built, new Producer(config));
 		}
 		customizers.forEach((customizer) -> customizer.customize(name, builder));
 		try {
-			return new Producer(builder.build());
+			return remember(built, new Producer(builder.build()));
 		}
 		catch (InvalidConfigurationException ex) {
 			throw new InvalidConfigurationException(producerPrefix(name) + ex.property(),
@@ -180,6 +216,31 @@ final class ProducerAssembler {
 					"Set it to at most 2147483647B (2GB less one byte).");
 		}
 		return (int) bytes;
+	}
+
+	private static Producer remember(AtomicReference<@Nullable Producer> built, Producer producer) {
+		built.set(producer);
+		return producer;
+	}
+
+	/** The Poller or dispatch thread serving a producer, once connected; a tag of its observations. */
+	private static String pollerName(@Nullable Producer producer) {
+		String pollerName = (producer != null) ? producer.pollerName() : null;
+		return (pollerName != null) ? pollerName : "none";
+	}
+
+	/**
+	 * The producer's own observation-enabled, else the top-level one, else Boot's
+	 * spring.kafka.template.observation-enabled (false unless set), so that turning observation on for
+	 * KafkaTemplate turns it on for WaterDrop too.
+	 */
+	private boolean observationEnabled(Origins origins, ProducerProperties own) {
+		Boolean shared = this.properties.getObservationEnabled();
+		if (shared == null) {
+			KafkaProperties boot = this.kafkaProperties.getIfAvailable();
+			shared = boot != null && boot.getTemplate().isObservationEnabled();
+		}
+		return origins.pick("observation-enabled", own.getObservationEnabled(), shared);
 	}
 
 	/** Builds to validate, reporting an invalid value under the key that set it. */
@@ -249,6 +310,8 @@ final class ProducerAssembler {
 		KafkaProperties boot = this.kafkaProperties.getIfAvailable();
 		if (boot != null) {
 			settings.putAll(boot.buildProducerProperties());
+			origins.set("kafka." + KEY_SERIALIZER, "spring.kafka.producer.key-serializer");
+			origins.set("kafka." + VALUE_SERIALIZER, "spring.kafka.producer.value-serializer");
 			// Boot's client id names Boot's own producer; each WaterDrop producer is named after itself.
 			settings.remove(CommonClientConfigs.CLIENT_ID_CONFIG);
 		}
@@ -257,8 +320,8 @@ final class ProducerAssembler {
 			applyConnectionDetails(settings, details.getProducer());
 		}
 		checkShared(this.properties.getKafka().keySet(), this.properties.getProducers().keySet());
-		putChecked(settings, this.properties.getKafka(), PREFIX + "kafka.");
-		putChecked(settings, own.getKafka(), origins.ownPrefix + "kafka.");
+		put(settings, this.properties.getKafka(), PREFIX + "kafka.", origins);
+		put(settings, own.getKafka(), origins.ownPrefix + "kafka.", origins);
 		return settings;
 	}
 
@@ -290,13 +353,11 @@ final class ProducerAssembler {
 		}
 	}
 
-	private static void putChecked(Map<String, Object> settings, Map<String, String> layer, String prefix) {
+	/** Adds a layer of settings, remembering where the serializers were set, for errors about them. */
+	private static void put(Map<String, Object> settings, Map<String, String> layer, String prefix, Origins origins) {
 		layer.forEach((key, value) -> {
-			if (SERIALIZER_SETTINGS.contains(key)) {
-				throw new InvalidConfigurationException(prefix + key,
-						"WaterDrop serializes keys and payloads itself and always gives the Kafka client bytes",
-						"Remove " + prefix + key + "; set a key or payload serializer with a "
-								+ "WaterDropProducerCustomizer (ProducerConfig.Builder keySerializer / payloadSerializer).");
+			if (key.equals(KEY_SERIALIZER) || key.equals(VALUE_SERIALIZER)) {
+				origins.set("kafka." + key, prefix + key);
 			}
 			settings.put(key, value);
 		});
@@ -323,6 +384,10 @@ final class ProducerAssembler {
 		<T> T pick(String key, @Nullable T own, T shared) {
 			this.paths.put(key, ((own != null) ? this.ownPrefix : PREFIX) + key);
 			return (own != null) ? own : shared;
+		}
+
+		void set(String key, String path) {
+			this.paths.put(key, path);
 		}
 
 		String pathOf(String key) {

@@ -5,9 +5,12 @@ import java.util.Map;
 import org.springframework.beans.factory.BeanFactoryUtils;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.context.properties.ConfigurationPropertiesBinding;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -23,6 +26,7 @@ import org.springframework.context.annotation.Import;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 
 import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.transaction.WaterDropTransactionManager;
 import io.waterdrop.polling.Poller;
 
 /**
@@ -69,7 +73,8 @@ public final class WaterDropAutoConfiguration {
 			Map.entry("waterdropKafkaClientMetrics", "an internal bean"),
 			Map.entry("waterdropHealthContributor", "the health contributor bean"),
 			Map.entry("waterdropEndpoint", "the Actuator endpoint bean"),
-			Map.entry("waterdropEndpointWebExtension", "the Actuator endpoint's web extension bean"));
+			Map.entry("waterdropEndpointWebExtension", "the Actuator endpoint's web extension bean"),
+			Map.entry("waterdropProducerTransactionManager", "the transaction manager of waterdropProducer"));
 
 	@Bean
 	@ConfigurationPropertiesBinding
@@ -131,6 +136,15 @@ public final class WaterDropAutoConfiguration {
 		@ConditionalOnMissingBean(Producer.class)
 		Producer waterdropProducer(ProducerAssembler assembler) {
 			return assembler.producer(DEFAULT_PRODUCER_BEAN_NAME);
+		}
+
+		/** For {@code @Transactional("waterdropProducerTransactionManager")}; never a default candidate. */
+		@Bean(name = DEFAULT_PRODUCER_BEAN_NAME + "TransactionManager", defaultCandidate = false)
+		@ConditionalOnBean(name = DEFAULT_PRODUCER_BEAN_NAME)
+		@ConditionalOnProperty("waterdrop.kafka.transactional.id")
+		WaterDropTransactionManager waterdropProducerTransactionManager(
+				@Qualifier(DEFAULT_PRODUCER_BEAN_NAME) Producer producer) {
+			return new WaterDropTransactionManager(producer);
 		}
 
 	}

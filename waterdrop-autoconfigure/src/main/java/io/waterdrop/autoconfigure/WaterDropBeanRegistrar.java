@@ -10,6 +10,7 @@ import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.HierarchicalBeanFactory;
 import org.springframework.beans.factory.annotation.AnnotatedBeanDefinition;
 import org.springframework.beans.factory.config.BeanDefinition;
+import org.springframework.beans.factory.config.RuntimeBeanReference;
 import org.springframework.beans.factory.config.SingletonBeanRegistry;
 import org.springframework.beans.factory.support.AbstractBeanDefinition;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
@@ -26,12 +27,14 @@ import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.WaterDropProperties.PollerProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
+import io.waterdrop.autoconfigure.transaction.WaterDropTransactionManager;
 import io.waterdrop.polling.Poller;
 
 /**
  * Registers a {@link Poller} bean {@code <name>Poller} per {@code waterdrop.pollers} entry and a
  * {@link Producer} bean {@code <name>} per {@code waterdrop.producers} entry, both made by the
- * {@link ProducerAssembler}. The names are read from the environment when the bean definitions are loaded,
+ * {@link ProducerAssembler}, and a {@link WaterDropTransactionManager} {@code <name>TransactionManager} per
+ * producer entry whose {@code transactional.id} is set in the properties. The names are read from the environment when the bean definitions are loaded,
  * so they are fixed at build time under AOT.
  * <p>
  * A bean of the context already named like an entry (of any type, the application's {@code @Component class
@@ -44,6 +47,8 @@ import io.waterdrop.polling.Poller;
  * definitions registered already, which the name checks above need.
  */
 class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, EnvironmentAware {
+
+	private static final String TRANSACTIONAL_ID = org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
 
 	private Environment environment;
 
@@ -72,13 +77,45 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			register(registry, ProducerAssembler.pollerBeanName(name), Poller.class, "poller", name, path, false);
 		}
 		checkPrimary(producers);
+		boolean sharedTransactionalId = binder.bind("waterdrop.kafka", Bindable.mapOf(String.class, String.class))
+			.map((kafka) -> kafka.containsKey(TRANSACTIONAL_ID))
+			.orElse(false)
+				|| binder.bind("spring.kafka.producer.properties", Bindable.mapOf(String.class, String.class))
+					.map((kafka) -> kafka.containsKey(TRANSACTIONAL_ID))
+					.orElse(false);
 		for (Map.Entry<String, ProducerProperties> entry : producers.entrySet()) {
 			String name = entry.getKey();
 			String path = "waterdrop.producers." + name;
 			requireName(name, "waterdrop.producers", "orders");
 			claim(claimed, name, path);
-			register(registry, name, Producer.class, "producer", name, path, entry.getValue().isPrimary());
+			boolean defined = register(registry, name, Producer.class, "producer", name, path,
+					entry.getValue().isPrimary());
+			if (sharedTransactionalId || entry.getValue().getKafka().containsKey(TRANSACTIONAL_ID)) {
+				String managerName = transactionManagerBeanName(name);
+				claim(claimed, managerName, path);
+				if (defined) {
+					registerTransactionManager(registry, managerName, name, path);
+				}
+			}
 		}
+	}
+
+	static String transactionManagerBeanName(String producerName) {
+		return producerName + "TransactionManager";
+	}
+
+	/**
+	 * A {@link WaterDropTransactionManager} for {@code @Transactional("<name>TransactionManager")}; not a
+	 * default candidate, so that Boot's own transaction manager (conditional on none) is still defined and
+	 * still the one a plain {@code @Transactional} uses.
+	 */
+	private static void registerTransactionManager(BeanDefinitionRegistry registry, String beanName,
+			String producerName, String path) {
+		checkFree(registry, beanName, path);
+		RootBeanDefinition definition = new RootBeanDefinition(WaterDropTransactionManager.class);
+		definition.getConstructorArgumentValues().addIndexedArgumentValue(0, new RuntimeBeanReference(producerName));
+		definition.setDefaultCandidate(false);
+		registry.registerBeanDefinition(beanName, definition);
 	}
 
 	private static void requireName(String name, String path, String example) {
@@ -112,20 +149,14 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		}
 	}
 
-	private static void register(BeanDefinitionRegistry registry, String beanName, Class<?> type,
+	/** @return whether the bean was defined here (not when an ancestor context defines it) */
+	private static boolean register(BeanDefinitionRegistry registry, String beanName, Class<?> type,
 			String factoryMethod, String name, String path, boolean primary) {
-		if (registry.containsBeanDefinition(beanName) || registry.isAlias(beanName)
-				|| (registry instanceof SingletonBeanRegistry singletons && singletons.containsSingleton(beanName))) {
-			throw new InvalidConfigurationException(path,
-					"its bean name '" + beanName + "' is already taken by " + describe(registry, beanName)
-							+ ", so the entry would not be defined",
-					"Rename " + path + ", or give that bean another name (@Component(\"...\") or "
-							+ "@Bean(\"...\")). To replace the entry with a bean of your own, remove " + path + ".");
-		}
+		checkFree(registry, beanName, path);
 		BeanFactory parent = (registry instanceof HierarchicalBeanFactory hierarchical)
 				? hierarchical.getParentBeanFactory() : null;
 		if (parent != null && parent.containsBean(beanName) && parent.isTypeMatch(beanName, type)) {
-			return; // an ancestor context defines, connects and closes it; this context uses that bean
+			return false; // an ancestor context defines, connects and closes it; this context uses that bean
 		}
 		RootBeanDefinition definition = new RootBeanDefinition();
 		definition.setTargetType(type);
@@ -136,6 +167,18 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		// Producer is AutoCloseable: closed on destroy too (with its close-timeout, by the lifecycle's closer).
 		definition.setDestroyMethodName(AbstractBeanDefinition.INFER_METHOD);
 		registry.registerBeanDefinition(beanName, definition);
+		return true;
+	}
+
+	private static void checkFree(BeanDefinitionRegistry registry, String beanName, String path) {
+		if (registry.containsBeanDefinition(beanName) || registry.isAlias(beanName)
+				|| (registry instanceof SingletonBeanRegistry singletons && singletons.containsSingleton(beanName))) {
+			throw new InvalidConfigurationException(path,
+					"its bean name '" + beanName + "' is already taken by " + describe(registry, beanName)
+							+ ", so the entry would not be defined",
+					"Rename " + path + ", or give that bean another name (@Component(\"...\") or "
+							+ "@Bean(\"...\")). To replace the entry with a bean of your own, remove " + path + ".");
+		}
 	}
 
 	private static String describe(BeanDefinitionRegistry registry, String beanName) {

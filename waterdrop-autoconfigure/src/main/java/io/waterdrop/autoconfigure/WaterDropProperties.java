@@ -109,6 +109,14 @@ public class WaterDropProperties {
 	private final List<Class<? extends Throwable>> nonReloadableErrors = new ArrayList<>(List.of(ProducerFencedException.class, InvalidProducerEpochException.class));
 
 	/**
+	 * Whether every produce is observed with Micrometer Observation when an ObservationRegistry bean exists:
+	 * a 'waterdrop.send' observation per message from the send to its delivery report (with a tracer, a span
+	 * whose context is written into the record headers). Defaults to
+	 * spring.kafka.template.observation-enabled, which is false unless set.
+	 */
+	private @Nullable Boolean observationEnabled;
+
+	/**
 	 * Dedicated Pollers by name, each with a thread of its own. Producers choose one with
 	 * polling.poller.
 	 */
@@ -238,6 +246,14 @@ public class WaterDropProperties {
 
 	public List<Class<? extends Throwable>> getNonReloadableErrors() {
 		return this.nonReloadableErrors;
+	}
+
+	public @Nullable Boolean getObservationEnabled() {
+		return this.observationEnabled;
+	}
+
+	public void setObservationEnabled(@Nullable Boolean observationEnabled) {
+		this.observationEnabled = observationEnabled;
 	}
 
 	public Map<String, PollerProperties> getPollers() {
@@ -507,6 +523,20 @@ public class WaterDropProperties {
 		 * Fatal errors after which this transactional producer is not rebuilt. Defaults to waterdrop.non-reloadable-errors.
 		 */
 		private @Nullable List<Class<? extends Throwable>> nonReloadableErrors;
+
+		/**
+		 * Whether this producer's sends are observed with Micrometer Observation. Defaults to
+		 * waterdrop.observation-enabled.
+		 */
+		private @Nullable Boolean observationEnabled;
+
+		public @Nullable Boolean getObservationEnabled() {
+			return this.observationEnabled;
+		}
+
+		public void setObservationEnabled(@Nullable Boolean observationEnabled) {
+			this.observationEnabled = observationEnabled;
+		}
 
 		public Map<String, String> getKafka() {
 			return this.kafka;

@@ -13,8 +13,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * A Kafka client factory whose clients hold every record in flight until {@link #release()} is called, or
- * until they are closed, which fails what they still hold, as Kafka's client fails unfinished batches when
- * closed with no time left. {@code flush()} completes nothing. So a test decides when deliveries end, and a
+ * until they are closed, which fails what they still hold with the plain {@code KafkaException} Kafka's client
+ * fails unfinished batches with when closed with no time left (which WaterDrop reports as purged). {@code flush()} completes nothing. So a test decides when deliveries end, and a
  * producer's close shows which timeout it was given: with nothing released, its close ends with its
  * timeout, the held messages purged.
  */
@@ -52,6 +52,7 @@ public final class HoldingKafka implements Function<Map<String, Object>, Produce
 		@Override
 		public void close(Duration timeout) {
 			synchronized (this) {
+				// What Kafka's client fails unfinished batches with on a forced close (abortIncompleteBatches).
 				while (errorNext(new KafkaException("Producer is closed forcefully."))) {
 					// next
 				}

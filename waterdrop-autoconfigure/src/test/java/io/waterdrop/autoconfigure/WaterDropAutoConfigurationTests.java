@@ -457,6 +457,7 @@ class WaterDropAutoConfigurationTests {
 			.run((context) -> {
 				Listeners listeners = context.getBean(Listeners.class);
 				assertThat(listeners.all).contains("producer.connected:orders", "producer.connected:audit");
+				// Subscribed just before each producer connects: they see producer.configured too.
 				assertThat(listeners.onlyOrders).containsExactly("producer.configured:orders",
 						"producer.connected:orders");
 				context.close();

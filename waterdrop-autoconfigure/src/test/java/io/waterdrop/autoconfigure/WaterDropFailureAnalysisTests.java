@@ -123,18 +123,27 @@ class WaterDropFailureAnalysisTests {
 	}
 
 	@Test
-	void serializerInKafkaSettings() {
+	void serializerThatCannotBeLoaded() {
 		FailureAnalysis analysis = analyze("waterdrop.producers.orders.kafka.value.serializer=com.example.Json");
 		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.kafka.value.serializer")
-			.contains("WaterDrop serializes keys and payloads itself");
-		assertThat(analysis.getAction()).contains("WaterDropProducerCustomizer");
+			.contains("Value: \"com.example.Json\"")
+			.contains("names class com.example.Json, which cannot be loaded");
+		assertThat(analysis.getAction()).contains("Check the class name");
 	}
 
 	@Test
-	void serializerInSharedKafkaSettings() {
-		FailureAnalysis analysis = analyze("waterdrop.kafka.key.serializer=com.example.Json");
+	void sharedSerializerThatIsNoSerializer() {
+		FailureAnalysis analysis = analyze("waterdrop.kafka.key.serializer=java.lang.String");
 		assertThat(analysis.getDescription()).contains("Property: waterdrop.kafka.key.serializer")
-			.contains("Value: \"com.example.Json\"");
+			.contains("names java.lang.String, which is not a Kafka Serializer");
+	}
+
+	@Test
+	void bootsSerializerSettingIsReportedUnderItsOwnName() {
+		FailureAnalysis analysis = analyze("spring.kafka.producer.value-serializer=java.lang.String");
+		assertThat(analysis.getDescription()).contains("Property: spring.kafka.producer.value-serializer")
+			.contains("Value: \"java.lang.String\"")
+			.contains("names java.lang.String, which is not a Kafka Serializer");
 	}
 
 	@Test

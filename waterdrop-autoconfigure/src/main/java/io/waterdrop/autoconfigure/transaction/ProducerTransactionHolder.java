@@ -1,0 +1,47 @@
+package io.waterdrop.autoconfigure.transaction;
+
+import org.springframework.transaction.support.ResourceHolderSupport;
+
+import io.waterdrop.BoundTransaction;
+import io.waterdrop.Producer;
+
+/**
+ * The Kafka transaction of a producer bound to a Spring transaction, kept as the transaction resource
+ * under the producer as key (as spring-kafka keeps a {@code KafkaResourceHolder} under its producer
+ * factory).
+ */
+final class ProducerTransactionHolder extends ResourceHolderSupport {
+
+	private final BoundTransaction transaction;
+
+	ProducerTransactionHolder(BoundTransaction transaction) {
+		this.transaction = transaction;
+	}
+
+	Producer producer() {
+		return this.transaction.producer();
+	}
+
+	BoundTransaction transaction() {
+		return this.transaction;
+	}
+
+	boolean isTransactionOpen() {
+		return this.transaction.isOpen();
+	}
+
+	/** Commits if still open (an earlier failure ended it already). */
+	void commit() {
+		if (this.transaction.isOpen()) {
+			this.transaction.commit();
+		}
+	}
+
+	/** Aborts if still open. */
+	void abort() {
+		if (this.transaction.isOpen()) {
+			this.transaction.abort();
+		}
+	}
+
+}

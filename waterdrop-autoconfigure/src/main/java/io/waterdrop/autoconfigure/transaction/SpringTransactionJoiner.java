@@ -1,0 +1,93 @@
+package io.waterdrop.autoconfigure.transaction;
+
+import org.springframework.transaction.support.ResourceHolderSynchronization;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+
+import io.waterdrop.Producer;
+import io.waterdrop.TransactionJoiner;
+
+/**
+ * Joins a transactional producer's work to the Spring transaction active on the thread, as
+ * {@code KafkaTemplate} does: the first produce (or {@code transaction(...)}) in a Spring transaction begins a
+ * Kafka transaction bound to it, which everything the thread produces on that producer joins; it is committed
+ * after the Spring transaction commits ({@code afterCommit}; a failure there is thrown to the caller of the
+ * outer commit, whose database work stays committed) and aborted when it rolls back.
+ * <p>
+ * Without an actual Spring transaction on the thread (none, or only synchronization with
+ * {@code PROPAGATION_SUPPORTS}), the producer runs its own transaction, as without Spring.
+ */
+public final class SpringTransactionJoiner implements TransactionJoiner {
+
+	/** The joiner of every producer the starter builds. */
+	public static final SpringTransactionJoiner INSTANCE = new SpringTransactionJoiner();
+
+	private SpringTransactionJoiner() {
+	}
+
+	@Override
+	public boolean joinOuterTransaction(Producer producer) {
+		if (!TransactionSynchronizationManager.isSynchronizationActive()
+				|| !TransactionSynchronizationManager.isActualTransactionActive()
+				|| TransactionSynchronizationManager.hasResource(producer)) {
+			return false;
+		}
+		ProducerTransactionHolder holder = new ProducerTransactionHolder(producer.beginTransaction());
+		holder.setSynchronizedWithTransaction(true);
+		TransactionSynchronizationManager.bindResource(producer, holder);
+		TransactionSynchronizationManager.registerSynchronization(new Synchronization(holder, producer));
+		return true;
+	}
+
+	/**
+	 * Commits the Kafka transaction after the Spring one committed, aborts it otherwise; as spring-kafka's
+	 * {@code KafkaResourceSynchronization}, it runs after the other synchronizations' {@code afterCommit}
+	 * (lowest precedence), and {@code afterCompletion} commits what an earlier failing {@code afterCommit}
+	 * left open.
+	 */
+	static final class Synchronization extends ResourceHolderSynchronization<ProducerTransactionHolder, Object> {
+
+		private final ProducerTransactionHolder holder;
+
+		Synchronization(ProducerTransactionHolder holder, Producer producer) {
+			super(holder, producer);
+			this.holder = holder;
+		}
+
+		@Override
+		protected boolean shouldReleaseBeforeCompletion() {
+			return false;
+		}
+
+		/**
+		 * Commits, unless a participating {@code WaterDropTransactionManager} transaction marked the Kafka
+		 * transaction rollback-only: then it is aborted, the outer commit notwithstanding.
+		 */
+		@Override
+		protected void processResourceAfterCommit(ProducerTransactionHolder resourceHolder) {
+			if (resourceHolder.isRollbackOnly()) {
+				resourceHolder.abort();
+			}
+			else {
+				resourceHolder.commit();
+			}
+		}
+
+		@Override
+		public void afterCompletion(int status) {
+			try {
+				if (status == TransactionSynchronization.STATUS_COMMITTED && !this.holder.isRollbackOnly()) {
+					this.holder.commit();
+				}
+				else {
+					this.holder.abort();
+				}
+			}
+			finally {
+				super.afterCompletion(status);
+			}
+		}
+
+	}
+
+}

@@ -1,0 +1,150 @@
+package io.waterdrop.autoconfigure.transaction;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.transaction.CannotCreateTransactionException;
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.support.AbstractPlatformTransactionManager;
+import org.springframework.transaction.support.DefaultTransactionStatus;
+import org.springframework.transaction.support.ResourceTransactionManager;
+import org.springframework.transaction.support.SmartTransactionObject;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.transaction.support.TransactionSynchronizationUtils;
+
+import io.waterdrop.Producer;
+
+/**
+ * A {@code PlatformTransactionManager} for one transactional WaterDrop producer: a Spring transaction it
+ * manages is a Kafka transaction of that producer, bound to the thread ({@link Producer#beginTransaction()}),
+ * which what the thread produces on the producer joins; committed on commit, aborted on rollback. The
+ * starter defines one per transactional producer, named {@code <producer>TransactionManager}, for
+ * {@code @Transactional("ordersTransactionManager")}; it is not a default candidate, so that it never takes
+ * the place of the application's own transaction manager.
+ * <p>
+ * It shares the resource of {@link SpringTransactionJoiner} (the producer is the key): joining a Kafka
+ * transaction synchronized with another transaction manager's transaction participates in it.
+ * One producer runs one transaction at a time, so a new transaction ({@code REQUIRES_NEW}) on a producer
+ * whose transaction is open on the thread is refused; nested transactions are not supported.
+ */
+public class WaterDropTransactionManager extends AbstractPlatformTransactionManager
+		implements ResourceTransactionManager {
+
+	private static final long serialVersionUID = 1L;
+
+	private final transient Producer producer;
+
+	public WaterDropTransactionManager(Producer producer) {
+		this.producer = producer;
+		setTransactionSynchronization(SYNCHRONIZATION_ON_ACTUAL_TRANSACTION);
+	}
+
+	/** The producer whose transactions this manages. */
+	public Producer getProducer() {
+		return this.producer;
+	}
+
+	@Override
+	public Object getResourceFactory() {
+		return this.producer;
+	}
+
+	@Override
+	protected Object doGetTransaction() {
+		return new KafkaTransactionObject(
+				(ProducerTransactionHolder) TransactionSynchronizationManager.getResource(this.producer));
+	}
+
+	@Override
+	protected boolean isExistingTransaction(Object transaction) {
+		ProducerTransactionHolder holder = ((KafkaTransactionObject) transaction).holder;
+		return holder != null && holder.isTransactionOpen();
+	}
+
+	@Override
+	protected void doBegin(Object transaction, TransactionDefinition definition) {
+		if (this.producer.inTransaction()) {
+			throw new CannotCreateTransactionException("Producer '" + this.producer.id()
+					+ "' has a Kafka transaction open on this thread already (suspended?); one producer runs one "
+					+ "transaction at a time, so a new one cannot begin: use another producer");
+		}
+		// A holder of a Kafka transaction that ended already (committed after its outer commit) goes.
+		TransactionSynchronizationManager.unbindResourceIfPossible(this.producer);
+		ProducerTransactionHolder holder;
+		try {
+			holder = new ProducerTransactionHolder(this.producer.beginTransaction());
+		}
+		catch (RuntimeException ex) {
+			throw new CannotCreateTransactionException(
+					"Could not begin a Kafka transaction on producer '" + this.producer.id() + "'", ex);
+		}
+		holder.setSynchronizedWithTransaction(true);
+		((KafkaTransactionObject) transaction).holder = holder;
+		TransactionSynchronizationManager.bindResource(this.producer, holder);
+	}
+
+	@Override
+	protected Object doSuspend(Object transaction) {
+		((KafkaTransactionObject) transaction).holder = null;
+		return TransactionSynchronizationManager.unbindResource(this.producer);
+	}
+
+	@Override
+	protected void doResume(@Nullable Object transaction, Object suspendedResources) {
+		TransactionSynchronizationManager.bindResource(this.producer, suspendedResources);
+	}
+
+	@Override
+	protected void doCommit(DefaultTransactionStatus status) {
+		holder(status).commit();
+	}
+
+	@Override
+	protected void doRollback(DefaultTransactionStatus status) {
+		holder(status).abort();
+	}
+
+	@Override
+	protected void doSetRollbackOnly(DefaultTransactionStatus status) {
+		holder(status).setRollbackOnly();
+	}
+
+	@Override
+	protected void doCleanupAfterCompletion(Object transaction) {
+		ProducerTransactionHolder holder = ((KafkaTransactionObject) transaction).holder;
+		TransactionSynchronizationManager.unbindResourceIfPossible(this.producer);
+		if (holder != null) {
+			holder.abort(); // only if something left it open
+			holder.clear();
+		}
+	}
+
+	private static ProducerTransactionHolder holder(DefaultTransactionStatus status) {
+		ProducerTransactionHolder holder = ((KafkaTransactionObject) status.getTransaction()).holder;
+		if (holder == null) {
+			throw new IllegalStateException("No Kafka transaction is bound to this Spring transaction");
+		}
+		return holder;
+	}
+
+	/** The transaction object: the bound Kafka transaction, if any. */
+	private static final class KafkaTransactionObject implements SmartTransactionObject {
+
+		private @Nullable ProducerTransactionHolder holder;
+
+		KafkaTransactionObject(@Nullable ProducerTransactionHolder holder) {
+			this.holder = holder;
+		}
+
+		@Override
+		public boolean isRollbackOnly() {
+			return this.holder != null && this.holder.isRollbackOnly();
+		}
+
+		@Override
+		public void flush() {
+			TransactionSynchronizationUtils.triggerFlush();
+		}
+
+	}
+
+}

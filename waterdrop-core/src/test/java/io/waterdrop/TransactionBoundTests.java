@@ -1,0 +1,324 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.TransactionFailureTests.StrictTransactions;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.testing.InMemoryKafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Transactions begun with {@link Producer#beginTransaction()} and ended by a later call, and
+ * {@link TransactionJoiner}s: what transaction managers such as Spring's build on. The rules of
+ * {@code transaction(block)} hold for them too.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class TransactionBoundTests {
+
+	private final InMemoryKafka kafka = new InMemoryKafka();
+
+	private final List<Producer> producers = new CopyOnWriteArrayList<>();
+
+	@AfterEach
+	void close() {
+		this.producers.forEach(Producer::closeForcefully);
+	}
+
+	@Test
+	void whatTheThreadProducesJoinsTheBoundTransactionAndCountsOnlyAfterItsCommit() {
+		Producer producer = transactional(this.kafka, null);
+		List<String> events = transactionEvents(producer);
+
+		BoundTransaction transaction = producer.beginTransaction();
+		assertThat(producer.inTransaction()).isTrue();
+		producer.produceSync(Message.of("orders", "1"));
+		producer.produceAsync(Message.of("orders", "2")).await();
+		producer.produceManySync(List.of(Message.of("orders", "3")));
+		String fromBlock = producer.transaction((nested) -> {
+			nested.produceAsync(Message.of("orders", "4"));
+			return "joined";
+		});
+		assertThat(fromBlock).isEqualTo("joined");
+		assertThat(this.kafka.records()).isEmpty();
+
+		transaction.commit();
+
+		assertThat(transaction.isOpen()).isFalse();
+		assertThat(producer.inTransaction()).isFalse();
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3", "4");
+		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished");
+	}
+
+	@Test
+	void abortDropsWhatWasProducedAndTheProducerGoesOn() {
+		Producer producer = transactional(this.kafka, null);
+		List<String> events = transactionEvents(producer);
+
+		BoundTransaction transaction = producer.beginTransaction();
+		producer.produceSync(Message.of("orders", "dropped"));
+		transaction.abort();
+		producer.produceSync(Message.of("orders", "kept"));
+
+		assertThat(this.kafka.payloads("orders")).containsExactly("kept");
+		assertThat(events).containsExactly("transaction.started", "transaction.aborted", "transaction.finished",
+				"transaction.started", "transaction.committed", "transaction.finished");
+	}
+
+	@Test
+	void otherThreadsWaitUntilTheBoundTransactionEnds() throws Exception {
+		Producer producer = transactional(this.kafka, null);
+		BoundTransaction transaction = producer.beginTransaction();
+		producer.produceSync(Message.of("orders", "first"));
+
+		CompletableFuture<DeliveryReport> other = CompletableFuture
+			.supplyAsync(() -> producer.produceSync(Message.of("orders", "second")));
+		CompletableFuture<Object> otherBlock = CompletableFuture
+			.supplyAsync(() -> producer.transaction((nested) -> nested.produceSync(Message.of("orders", "third"))));
+		// Neither can begin its transaction while this thread holds the producer's.
+		assertThat(this.kafka.records()).isEmpty();
+		assertThat(other).isNotDone();
+
+		transaction.commit();
+		other.get(30, TimeUnit.SECONDS);
+		otherBlock.get(30, TimeUnit.SECONDS);
+		assertThat(this.kafka.payloads("orders")).startsWith("first").containsExactlyInAnyOrder("first", "second",
+				"third");
+	}
+
+	@Test
+	void onlyTheThreadThatBeganItEndsItAndOnlyOnce() throws Exception {
+		Producer producer = transactional(this.kafka, null);
+		BoundTransaction transaction = producer.beginTransaction();
+
+		CompletableFuture<Throwable> fromOtherThread = CompletableFuture.supplyAsync(() -> {
+			try {
+				transaction.commit();
+				return null;
+			}
+			catch (Throwable ex) {
+				return ex;
+			}
+		});
+		assertThat(fromOtherThread.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class)
+			.hasMessageContaining("only the thread that began it");
+		assertThat(transaction.isOpen()).isTrue();
+		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(producer::beginTransaction)
+			.withMessageContaining("has a transaction open on this thread already");
+
+		transaction.abort();
+		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(transaction::commit)
+			.withMessageContaining("it has ended already");
+		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(transaction::abort);
+	}
+
+	@Test
+	void nonTransactionalProducerRefusesToBegin() {
+		Producer producer = track(new Producer(ProducerConfig.builder().id("plain").clientFactory(this.kafka).build()));
+
+		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(producer::beginTransaction)
+			.withMessageContaining("'plain' is not transactional");
+		assertThat(producer.inTransaction()).isFalse();
+	}
+
+	@Test
+	void refusedCommitAbortsEndsTheTransactionAndThrowsTransactionFailed() {
+		MockProducer<byte[], byte[]> mock = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		mock.commitTransactionException = new KafkaException("commit refused");
+		Producer producer = transactional((properties) -> mock, null);
+		List<String> events = transactionEvents(producer);
+
+		BoundTransaction transaction = producer.beginTransaction();
+		producer.produceSync(Message.of("orders", "1"));
+		assertThatExceptionOfType(TransactionFailedException.class).isThrownBy(transaction::commit)
+			.withMessageContaining("could not be committed and was rolled back");
+
+		assertThat(transaction.isOpen()).isFalse();
+		assertThat(producer.inTransaction()).isFalse();
+		assertThat(mock.transactionAborted()).isTrue();
+		assertThat(events).containsExactly("transaction.started", "transaction.aborted", "transaction.finished");
+		// The lock was released: another thread gets its turn.
+		mock.commitTransactionException = null;
+		assertThat(CompletableFuture.supplyAsync(() -> producer.produceSync(Message.of("orders", "2")))
+			.join()
+			.topic()).isEqualTo("orders");
+	}
+
+	@Test
+	void commitTimeoutsAreRetriedAsForABlock() {
+		List<StrictTransactions> clients = new CopyOnWriteArrayList<>();
+		Producer producer = transactional((properties) -> {
+			StrictTransactions client = new StrictTransactions(clients.isEmpty() ? Integer.MAX_VALUE : 0);
+			clients.add(client);
+			return client;
+		}, null);
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+
+		BoundTransaction transaction = producer.beginTransaction();
+		producer.produceSync(Message.of("orders", "1"));
+		assertThatExceptionOfType(TransactionFailedException.class).isThrownBy(transaction::commit)
+			.withMessageContaining("outcome is unknown")
+			.withCauseInstanceOf(TimeoutException.class);
+
+		assertThat(clients.get(0).commitCalls).hasValue(ProducerConfig.DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND);
+		assertThat(reloads).hasSize(1);
+		BoundTransaction next = producer.beginTransaction();
+		producer.produceSync(Message.of("orders", "2"));
+		next.commit();
+		assertThat(clients).hasSize(2);
+		assertThat(clients.get(1).transactionCommitted()).isTrue();
+	}
+
+	@Test
+	void fencedBoundTransactionIsNotRebuiltByDefault() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		Producer producer = transactional((properties) -> {
+			MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
+					new ByteArraySerializer());
+			clients.add(client);
+			return client;
+		}, null);
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+
+		BoundTransaction transaction = producer.beginTransaction();
+		clients.get(0).fenceProducer();
+		assertThatExceptionOfType(DeliveryFailedException.class)
+			.isThrownBy(() -> producer.produceSync(Message.of("orders", "1")))
+			.withRootCauseInstanceOf(ProducerFencedException.class);
+		transaction.abort();
+
+		assertThat(reloads).isEmpty();
+		assertThat(clients).hasSize(1);
+		assertThatThrownBy(producer::beginTransaction).isInstanceOf(ProducerFencedException.class);
+		assertThat(producer.inTransaction()).isFalse();
+	}
+
+	@Test
+	void joinerBeginsATransactionThatProduceAndTransactionBlocksJoin() {
+		AtomicReference<BoundTransaction> outer = new AtomicReference<>();
+		AtomicInteger asked = new AtomicInteger();
+		Producer producer = transactional(this.kafka, (self) -> {
+			asked.incrementAndGet();
+			outer.set(self.beginTransaction());
+			return true;
+		});
+		List<String> events = transactionEvents(producer);
+
+		producer.produceSync(Message.of("orders", "1"));
+		producer.produceManyAsync(List.of(Message.of("orders", "2")));
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "3")));
+		producer.buffer(Message.of("orders", "4"));
+		producer.flushSync();
+
+		// Asked once: afterwards the thread has a transaction open, which everything joins.
+		assertThat(asked).hasValue(1);
+		assertThat(this.kafka.records()).isEmpty();
+		outer.get().commit();
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3", "4");
+		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished");
+	}
+
+	@Test
+	void joinerDecliningLeavesTheProducerToItsOwnTransactions() {
+		AtomicInteger asked = new AtomicInteger();
+		Producer producer = transactional(this.kafka, (self) -> {
+			asked.incrementAndGet();
+			return false;
+		});
+
+		producer.produceSync(Message.of("orders", "1"));
+		producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("orders", "2"));
+			// A transaction is open on this thread: the joiner is not asked again.
+			return transaction.produceSync(Message.of("orders", "3"));
+		});
+
+		assertThat(asked).hasValue(2);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3");
+	}
+
+	@Test
+	void joinerIsNeverAskedByANonTransactionalProducer() {
+		AtomicInteger asked = new AtomicInteger();
+		Producer producer = track(new Producer(ProducerConfig.builder()
+			.id("plain-joined")
+			.transactionJoiner((self) -> asked.incrementAndGet() > 0)
+			.clientFactory(this.kafka)
+			.build()));
+
+		producer.produceSync(Message.of("orders", "1"));
+
+		assertThat(asked).hasValue(0);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1");
+	}
+
+	@Test
+	void joinerThatFailsRefusesTheMessage() {
+		Producer producer = transactional(this.kafka, (self) -> {
+			throw new IllegalStateException("no outer transaction manager (simulated)");
+		});
+
+		assertThatExceptionOfType(IllegalStateException.class)
+			.isThrownBy(() -> producer.produceSync(Message.of("orders", "1")))
+			.withMessageContaining("simulated");
+		assertThat(this.kafka.records()).isEmpty();
+		assertThat(producer.inTransaction()).isFalse();
+		await().until(() -> producer.inFlight() == 0);
+	}
+
+	// --- helpers
+
+	private Producer transactional(Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> client,
+			TransactionJoiner joiner) {
+		return track(new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("tx-bound"))
+			.kafka("transactional.id", TestProducers.uniqueId("tx-bound"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.reloadBackoff(Duration.ZERO)
+			.nonReloadableErrors(Set.of(ProducerFencedException.class,
+					org.apache.kafka.common.errors.InvalidProducerEpochException.class))
+			.transactionJoiner(joiner)
+			.clientFactory(client)
+			.build()));
+	}
+
+	private Producer track(Producer producer) {
+		this.producers.add(producer);
+		return producer;
+	}
+
+	private static List<String> transactionEvents(Producer producer) {
+		List<String> names = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe((event) -> {
+			if (event.name().startsWith("transaction.")) {
+				names.add(event.name());
+			}
+		});
+		return names;
+	}
+
+}
