@@ -17,7 +17,9 @@ import java.util.function.Consumer;
  * Queue: Vyukov's multi-producer single-consumer linked queue. {@code offer} swaps itself in as the tail
  * (one atomic exchange) and then links the previous tail to itself; {@code poll} follows {@code head.next}.
  * Between the exchange and the link the queue looks empty to the consumer; the signal protocol covers
- * that window, because an offer reads the signal flag only after linking.
+ * that window, because an offer reads the signal flag only after linking, with a volatile store of the
+ * link (a release store could be reordered after the read of the flag; the JMH round-trip benchmark lost
+ * a wake-up that way).
  * <p>
  * Signal protocol (why no report is stranded): {@code signalled} is true while someone owns the duty to
  * drain: a wake-up is outstanding, or a drain is running or was cut short and promised to come back.
@@ -85,8 +87,10 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 	/** Adds a report; signals the wake-up if nobody owns the duty to drain. Never blocks. */
 	public void offer(N report) {
 		Node previous = (Node) TAIL.getAndSet(this, report);
-		NEXT.setRelease(previous, report);
-		// Read after linking: see the class comment.
+		// A volatile store, not a release: the flag is read next, and a release store may still sit in the
+		// store buffer when that read happens (store-load reordering), letting a settle miss this report while
+		// this offer misses the settle's clear. See the class comment.
+		NEXT.setVolatile(previous, report);
 		if (!this.signalled.get() && this.signalled.compareAndSet(false, true)) {
 			this.wakeup.signal();
 		}

@@ -224,6 +224,52 @@ class ReportQueueTests {
 		}
 	}
 
+	/**
+	 * One report at a time, each waited for before the next (a synchronous send's shape): the queue goes empty
+	 * → non-empty on every report, so the offer's read of the flag races the drain's settle every time. A
+	 * lost wake-up leaves the offering thread waiting with its report queued and fails the test.
+	 */
+	@Test
+	@Timeout(120)
+	void roundTripsOneReportAtATimeLoseNoWakeUp() throws Exception {
+		WakeupPipe pipe = WakeupPipe.open();
+		ReportQueue<Item> queue = new ReportQueue<>(pipe);
+		AtomicInteger dispatched = new AtomicInteger();
+		AtomicBoolean stop = new AtomicBoolean();
+		Thread drainer = new Thread(() -> {
+			try (Selector selector = Selector.open()) {
+				pipe.source().register(selector, SelectionKey.OP_READ);
+				while (!stop.get()) {
+					selector.select(100);
+					selector.selectedKeys().clear();
+					pipe.clear();
+					queue.drainTo(untilFarAway(), (Item report) -> dispatched.incrementAndGet());
+				}
+			}
+			catch (IOException ex) {
+				throw new java.io.UncheckedIOException(ex);
+			}
+		}, "test-round-trip-drainer");
+		drainer.start();
+		try {
+			for (int i = 1; i <= 300_000; i++) {
+				queue.offer(new Item(i));
+				long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+				while (dispatched.get() < i) {
+					if (System.nanoTime() - deadline > 0) {
+						throw new AssertionError("report " + i + " was never drained: a lost wake-up");
+					}
+					Thread.onSpinWait();
+				}
+			}
+		}
+		finally {
+			stop.set(true);
+			drainer.join();
+			pipe.close();
+		}
+	}
+
 	private void runConcurrently(ReportQueue<Item> queue, AtomicInteger signals, long budgetNanos,
 			WaitForSignal waitForSignal) throws Exception {
 		AtomicIntegerArray dispatched = new AtomicIntegerArray(TOTAL);
