@@ -24,7 +24,7 @@ import java.util.concurrent.TimeoutException;
  * connects it) and keeps it under its name; {@link #remove} takes it out and closes it; {@link #closeAll}
  * closes every producer at once and refuses later creations. A name is taken from the moment
  * {@code create} starts until {@code remove} has taken the producer out: a second {@code create} with the
- * same name fails with an {@link IllegalStateException} saying so, it never replaces the first.
+ * same name fails with a {@link ProducerNameInUseException} saying so, it never replaces the first.
  * <p>
  * With many producers, use fd mode (every producer on one Poller thread) and an
  * {@link ProducerConfig.Builder#idleDisconnectTimeout idle-disconnect timeout}, so that an idle producer holds
@@ -47,8 +47,8 @@ public final class ProducerRegistry implements AutoCloseable {
 	 * @param name the name to find and remove it by; usually its {@link ProducerConfig#id() id}
 	 * @param config its configuration
 	 * @return the new producer
-	 * @throws IllegalStateException if a producer of that name exists (or is being created), or the registry
-	 * is closed
+	 * @throws ProducerNameInUseException if a producer of that name exists (or is being created)
+	 * @throws IllegalStateException if the registry is closed
 	 * @throws IllegalArgumentException if the name is blank
 	 */
 	public Producer create(String name, ProducerConfig config) {
@@ -211,9 +211,9 @@ public final class ProducerRegistry implements AutoCloseable {
 		}
 	}
 
-	private static IllegalStateException clash(String name, String how) {
-		return new IllegalStateException("A producer named '" + name + "' " + how + " in this registry; remove "
-				+ "it first or choose another name");
+	private static ProducerNameInUseException clash(String name, String how) {
+		return new ProducerNameInUseException(name, "A producer named '" + name + "' " + how + " in this registry; "
+				+ "remove it first or choose another name");
 	}
 
 }

@@ -64,6 +64,7 @@ class ProducerRegistryTests {
 	void aNameInUseIsRefusedAndTheFirstProducerStays() {
 		Producer first = this.registry.create("tenant-1", inMemory("tenant-1"));
 		assertThatIllegalStateException().isThrownBy(() -> this.registry.create("tenant-1", inMemory("tenant-1")))
+			.isInstanceOf(ProducerNameInUseException.class)
 			.withMessage("A producer named 'tenant-1' exists already in this registry; remove it first or choose "
 					+ "another name");
 		assertThat(this.registry.get("tenant-1")).isSameAs(first);
@@ -134,6 +135,22 @@ class ProducerRegistryTests {
 			assertThat(TestProducers.threadsNamed("kafka-producer-network-thread | " + name)).isEmpty();
 		}
 		assertThat(this.registry.size()).isZero();
+	}
+
+	/** The example of docs/configuration.md (without Spring); built, never connected. */
+	@Test
+	void theDocumentedExample() {
+		ProducerRegistry tenants = new ProducerRegistry();
+		Producer producer = tenants.create("tenant-42", ProducerConfig.builder()
+			.id("tenant-42")
+			.kafka("bootstrap.servers", "localhost:9092")
+			.idleDisconnectTimeout(Duration.ofMinutes(5))
+			.build());
+		// producer.produceAsync(...) connects it; five idle minutes disconnect it again.
+		tenants.remove("tenant-42");          // closes it
+		tenants.close();                      // on shutdown: closes every producer left
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(tenants.isClosed()).isTrue();
 	}
 
 	private ProducerConfig inMemory(String id) {
