@@ -8,13 +8,14 @@ import java.util.function.Function;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * A Kafka client factory whose clients hold every record in flight until {@link #release()} is called, or
- * until they are closed, which fails what they still hold, as Kafka's client fails unfinished batches when
- * closed with no time left. {@code flush()} completes nothing. So a test decides when deliveries end, and a
+ * until they are closed, which fails what they still hold as Kafka's client fails unfinished batches when
+ * closed with no time left (a plain {@code KafkaException}, "closed forcefully", which WaterDrop reports as
+ * purged). {@code flush()} completes nothing. So a test decides when deliveries end, and a
  * producer's close shows which timeout it was given: with nothing released, its close ends with its
  * timeout, the held messages purged.
  */
@@ -52,7 +53,8 @@ public final class HoldingKafka implements Function<Map<String, Object>, Produce
 		@Override
 		public void close(Duration timeout) {
 			synchronized (this) {
-				while (errorNext(new TimeoutException("closed with records in flight"))) {
+				// What Kafka's client does to the batches a close leaves unsent (RecordAccumulator).
+				while (errorNext(new KafkaException("Producer is closed forcefully."))) {
 					// next
 				}
 			}
