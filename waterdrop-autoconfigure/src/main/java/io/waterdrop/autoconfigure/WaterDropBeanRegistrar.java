@@ -24,6 +24,7 @@ import org.springframework.util.StringUtils;
 
 import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.Producer;
+import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.WaterDropProperties.PollerProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
 import io.waterdrop.polling.Poller;
@@ -44,6 +45,9 @@ import io.waterdrop.polling.Poller;
  * definitions registered already, which the name checks above need.
  */
 class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, EnvironmentAware {
+
+	/** On a pool member's bean definition: the name of its pool (its entry). */
+	static final String POOL_ATTRIBUTE = "waterdrop.pool";
 
 	private Environment environment;
 
@@ -77,7 +81,39 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			String path = "waterdrop.producers." + name;
 			requireName(name, "waterdrop.producers", "orders");
 			claim(claimed, name, path);
+			if (entry.getValue().getPoolSize() != null) {
+				registerPool(registry, claimed, name, path, entry.getValue());
+				continue;
+			}
 			register(registry, name, Producer.class, "producer", name, path, entry.getValue().isPrimary());
+		}
+	}
+
+	/**
+	 * A transactional pool: a {@link Producer} bean {@code <name>-<i>} per member (connected, closed, metered,
+	 * health-checked and shown like any producer bean) and the {@link TransactionalPool} bean {@code <name>}
+	 * over them, which closes nothing itself.
+	 */
+	private static void registerPool(BeanDefinitionRegistry registry, Map<String, String> claimed, String name,
+			String path, ProducerProperties entry) {
+		int size = ProducerAssembler.poolSize(entry, name);
+		for (int index = 0; index < size; index++) {
+			String member = TransactionalPool.memberName(name, index);
+			claim(claimed, member, path + " (member " + index + " of its pool)");
+			register(registry, member, Producer.class, "poolMember", name, path, false);
+			if (registry.containsBeanDefinition(member)) {
+				BeanDefinition definition = registry.getBeanDefinition(member);
+				definition.getConstructorArgumentValues().addIndexedArgumentValue(1, index);
+				definition.setAttribute(POOL_ATTRIBUTE, name);
+			}
+		}
+		register(registry, name, TransactionalPool.class, "pool", name, path, entry.isPrimary());
+		if (registry.containsBeanDefinition(name)) {
+			BeanDefinition pool = registry.getBeanDefinition(name);
+			((AbstractBeanDefinition) pool).setDestroyMethodName(null); // the lifecycle closes the members
+			pool.setDependsOn(java.util.stream.IntStream.range(0, size)
+				.mapToObj((index) -> TransactionalPool.memberName(name, index))
+				.toArray(String[]::new));
 		}
 	}
 
