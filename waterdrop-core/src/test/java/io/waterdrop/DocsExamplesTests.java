@@ -301,6 +301,42 @@ class DocsExamplesTests {
 	// docs end
 
 	@Test
+	void transactionalPoolConfiguration() {
+		String instanceName = "pod-1";
+		// docs
+		TransactionalPool payments = TransactionalPool.of(ProducerConfig.builder()
+			.id("payments")
+			.kafka("bootstrap.servers", "localhost:9092")
+			.kafka("transactional.id", "payments-" + instanceName), 4, Duration.ofSeconds(10));
+		// docs end
+		// Built, never connected: nothing reaches localhost:9092.
+		assertThat(payments.members()).extracting(Producer::id)
+			.containsExactly("payments-0", "payments-1", "payments-2", "payments-3");
+		assertThat(payments.members()).extracting((member) -> member.config().kafka().get("transactional.id"))
+			.containsExactly("payments-pod-1-0", "payments-pod-1-1", "payments-pod-1-2", "payments-pod-1-3");
+		payments.close();
+	}
+
+	@Test
+	void transactionOnAPool() {
+		TransactionalPool payments = TransactionalPool.of(ProducerConfig.builder()
+			.id("payments")
+			.kafka("transactional.id", "payments-docs")
+			.clientFactory(this.kafka), 2, Duration.ofSeconds(10));
+		this.producers.addAll(payments.members());
+		// docs
+		String receipt = payments.transaction((transaction) -> {
+			transaction.produceAsync(Message.of("payments", "charge order-4"));
+			transaction.produceAsync(Message.of("ledger", "debit order-4"));
+			return "receipt-4";
+		});
+		// docs end
+		assertThat(receipt).isEqualTo("receipt-4");
+		assertThat(this.kafka.payloads("payments")).containsExactly("charge order-4");
+		assertThat(this.kafka.payloads("ledger")).containsExactly("debit order-4");
+	}
+
+	@Test
 	void everyExampleHereIsOnThePage() throws Exception {
 		String page = normalize(Files.readString(Path.of("..", "docs", "transactions.md")));
 		List<String> source = Files.readAllLines(Path.of("src", "test", "java", "io", "waterdrop", "DocsExamplesTests.java"));
@@ -319,7 +355,7 @@ class DocsExamplesTests {
 				example.append(line).append('\n');
 			}
 		}
-		assertThat(examples).isEqualTo(11);
+		assertThat(examples).isEqualTo(13);
 	}
 
 	/** Lines trimmed, blank ones dropped: indentation may differ between the page and the code. */

@@ -35,13 +35,14 @@ import io.waterdrop.benchmarks.throughput.TrialLimit;
  * @param isolationMessages messages the quiet producer sends per trial of the isolation scenario
  * @param jmh the JMH settings of the hand-off scenario
  * @param profile the settings of the profile scenario
+ * @param many the settings of the many-producers scenario
  * @param arguments the command line as given, quoted in the report
  */
 public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean quick, int warmups, int repeats,
 		List<Integer> producers, List<ClientKind> clients, TrialLimit trial, int window, List<Integer> callbackMicros,
 		List<Integer> callbackProducers, int partitions, String acks, int syncMessages, List<Integer> virtualThreads,
 		int syncProducers, int syncLingerMs, int isolationMessages, JmhSettings jmh, ProfileSettings profile,
-		List<String> arguments) {
+		ManySettings many, List<String> arguments) {
 
 	/** Payload size of every message, as in the source article. */
 	public static final int PAYLOAD_SIZE = 100;
@@ -67,6 +68,18 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 	 * @param recording where the JFR recording is written
 	 */
 	public record ProfileSettings(int producers, Duration warmup, Duration duration, String label, Path recording) {
+
+	}
+
+	/**
+	 * Many-producers scenario settings.
+	 *
+	 * @param producers runtime producers created, each of which sends one message first (so each has connected)
+	 * @param active producers that keep sending while the others idle
+	 * @param idleDisconnect the idle-disconnect timeout of the setups that use one
+	 * @param measure how long the figures are sampled once the idle producers have settled
+	 */
+	public record ManySettings(int producers, int active, Duration idleDisconnect, Duration measure) {
 
 	}
 
@@ -99,8 +112,8 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				  --quick                 smoke preset: short trials, 1 warm-up + 3 rounds, writes
 				                          benchmarks/target/quick/benchmarks.md (a few minutes)
 				  --output FILE           Markdown report to update (docs/benchmarks.md)
-				  --scenarios LIST        throughput,callbacks,sync,isolation,handoff,profile
-				                          (all but profile)
+				  --scenarios LIST        throughput,callbacks,sync,isolation,handoff,profile,many
+				                          (all but profile and many)
 				  --warmups W             discarded rounds (3)
 				  --repeats R             measured rounds (10)
 				  --producers LIST        producer counts for throughput (1,5,10,25,100)
@@ -125,7 +138,11 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				  --profile-warmup-ms T   sending before JFR records (10000)
 				  --profile-ms T          sending while JFR records (20000)
 				  --profile-label L       report block profile-L (before)
-				  --profile-file FILE     JFR recording (benchmarks/target/profile/profile-L.jfr)""";
+				  --profile-file FILE     JFR recording (benchmarks/target/profile/profile-L.jfr)
+				  --many-producers N      runtime producers of the many scenario (1000)
+				  --many-active A         ... of which A keep sending (10)
+				  --many-idle-ms T        idle-disconnect timeout of its idle-disconnect setups (2000)
+				  --many-measure-ms T     sampling span once the idle producers settled (5000)""";
 	}
 
 	/** Collects flag values over a preset. */
@@ -185,6 +202,14 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 
 		private Path profileFile;
 
+		private int manyProducers = 1000;
+
+		private int manyActive = 10;
+
+		private int manyIdleMillis = 2000;
+
+		private int manyMeasureMillis = 5000;
+
 		private List<String> arguments = List.of();
 
 		static Builder full() {
@@ -213,6 +238,9 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 			builder.jmhIterationMillis = 300;
 			builder.profileWarmupMillis = 2000;
 			builder.profileMillis = 3000;
+			builder.manyProducers = 100;
+			builder.manyActive = 5;
+			builder.manyMeasureMillis = 2000;
 			return builder;
 		}
 
@@ -244,6 +272,10 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				case "--profile-ms" -> this.profileMillis = atLeast(flag, value, 100);
 				case "--profile-label" -> this.profileLabel = label(flag, required(flag, value));
 				case "--profile-file" -> this.profileFile = Path.of(required(flag, value));
+				case "--many-producers" -> this.manyProducers = atLeast(flag, value, 1);
+				case "--many-active" -> this.manyActive = atLeast(flag, value, 0);
+				case "--many-idle-ms" -> this.manyIdleMillis = atLeast(flag, value, 1);
+				case "--many-measure-ms" -> this.manyMeasureMillis = atLeast(flag, value, 100);
 				default -> throw new IllegalArgumentException("Unknown option " + flag + "\n" + usage());
 			}
 		}
@@ -251,6 +283,10 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 		BenchmarkOptions build() {
 			if (this.trialMillis == 0 && this.messages == 0) {
 				throw new IllegalArgumentException("--trial-ms 0 needs --messages M: a trial must end somehow");
+			}
+			if (this.manyActive > this.manyProducers) {
+				throw new IllegalArgumentException("--many-active " + this.manyActive + " exceeds --many-producers "
+						+ this.manyProducers);
 			}
 			return new BenchmarkOptions(this.output, this.scenarios, this.quick, this.warmups, this.repeats,
 					this.producers, this.clients, new TrialLimit(Duration.ofMillis(this.trialMillis), this.messages), this.window,
@@ -261,6 +297,8 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 							Duration.ofMillis(this.profileMillis), this.profileLabel,
 							(this.profileFile != null) ? this.profileFile
 									: Path.of("benchmarks", "target", "profile", "profile-" + this.profileLabel + ".jfr")),
+					new ManySettings(this.manyProducers, this.manyActive, Duration.ofMillis(this.manyIdleMillis),
+							Duration.ofMillis(this.manyMeasureMillis)),
 					this.arguments);
 		}
 

@@ -10,6 +10,7 @@ import java.util.Set;
 import io.waterdrop.benchmarks.callbacks.CallbackSweepScenario;
 import io.waterdrop.benchmarks.handoff.HandoffScenario;
 import io.waterdrop.benchmarks.isolation.IsolationScenario;
+import io.waterdrop.benchmarks.many.ManyProducersScenario;
 import io.waterdrop.benchmarks.profile.ProfileScenario;
 import io.waterdrop.benchmarks.report.ChartFiles;
 import io.waterdrop.benchmarks.report.ReportBlock;
@@ -28,7 +29,7 @@ import io.waterdrop.testing.broker.KafkaBrokerProcess;
 public final class Harness {
 
 	private static final Set<Scenario> BROKER_SCENARIOS = Set.of(Scenario.THROUGHPUT, Scenario.CALLBACKS,
-			Scenario.SYNC, Scenario.ISOLATION, Scenario.PROFILE);
+			Scenario.SYNC, Scenario.ISOLATION, Scenario.PROFILE, Scenario.MANY);
 
 	/** Above every block of a smoke run: its figures must not be read as results. */
 	static final String SMOKE_NOTICE = "**Smoke figures**: a quick run or fewer rounds than the method asks for "
@@ -66,6 +67,9 @@ public final class Harness {
 				if (options.scenarios().contains(Scenario.ISOLATION)) {
 					blocks.put(Scenario.ISOLATION, new IsolationScenario(options, settings, charts).run());
 				}
+				if (options.scenarios().contains(Scenario.MANY)) {
+					blocks.put(Scenario.MANY, new ManyProducersScenario(options, settings).run(Environment.provenance()));
+				}
 				if (options.scenarios().contains(Scenario.PROFILE)) {
 					blocks.put(Scenario.PROFILE, new ProfileScenario(options, settings).run(Environment.provenance()));
 				}
@@ -73,8 +77,9 @@ public final class Harness {
 			}
 		}
 		List<ReportBlock> written = new ArrayList<>();
-		// A profile alone describes its own run; the environment block belongs to the tables' run.
-		if (!options.scenarios().equals(Set.of(Scenario.PROFILE))) {
+		// A profile or the many-producers snapshot describes its own run; the environment block belongs to the
+		// tables' run.
+		if (!Set.of(Scenario.PROFILE, Scenario.MANY).containsAll(options.scenarios())) {
 			written.add(Environment.describe(options, Duration.ofNanos(System.nanoTime() - started), loadAtStart));
 		}
 		for (ReportBlock block : blocks.values()) {

@@ -25,7 +25,14 @@ public enum Scenario {
 	 * JFR allocation and CPU samples of fd mode at a few producers, per thread. Not part of a default run:
 	 * it is taken before and after a change to the core, and the recording itself costs some throughput.
 	 */
-	PROFILE("profile", false);
+	PROFILE("profile", false),
+
+	/**
+	 * A thousand runtime producers of which ten are busy: threads, resident memory, broker connections and
+	 * file descriptors in fd and thread mode, with and without idle disconnect. Not part of a default run: a
+	 * resource snapshot rather than a timed comparison, it needs a high {@code ulimit -n}.
+	 */
+	MANY("many", false);
 
 	private final String key;
 

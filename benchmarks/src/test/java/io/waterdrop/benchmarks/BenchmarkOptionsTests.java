@@ -52,6 +52,20 @@ class BenchmarkOptionsTests {
 	}
 
 	@Test
+	void theManyProducersScenarioRunsOnlyWhenNamedWithItsOwnSizes() {
+		assertThat(BenchmarkOptions.parse().many())
+			.isEqualTo(new BenchmarkOptions.ManySettings(1000, 10, Duration.ofSeconds(2), Duration.ofSeconds(5)));
+		BenchmarkOptions options = BenchmarkOptions.parse("--scenarios", "many", "--many-producers", "300",
+				"--many-active", "5", "--many-idle-ms", "1500");
+		assertThat(options.scenarios()).containsExactly(Scenario.MANY);
+		assertThat(options.many().producers()).isEqualTo(300);
+		assertThat(options.many().idleDisconnect()).isEqualTo(Duration.ofMillis(1500));
+		assertThatIllegalArgumentException()
+			.isThrownBy(() -> BenchmarkOptions.parse("--many-producers", "5", "--many-active", "6"))
+			.withMessage("--many-active 6 exceeds --many-producers 5");
+	}
+
+	@Test
 	void fewerRoundsThanTheMethodAreSmoke() {
 		assertThat(BenchmarkOptions.parse("--repeats", "5").smoke()).isTrue();
 		assertThat(BenchmarkOptions.parse("--warmups", "1").smoke()).isTrue();

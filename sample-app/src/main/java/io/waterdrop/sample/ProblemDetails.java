@@ -13,15 +13,18 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 
 import io.waterdrop.DeliveryFailedException;
 import io.waterdrop.DeliveryTimeoutException;
+import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.InvalidMessageException;
 import io.waterdrop.MessagePurgedException;
 import io.waterdrop.ProducerClosedException;
+import io.waterdrop.ProducerNameInUseException;
 import io.waterdrop.QueueFullException;
 
 /**
  * WaterDrop's exceptions as RFC 9457 problem details ({@code application/problem+json}), instead of a bare
  * 500: what the client sent wrong is a 400 naming the rule it broke, an unknown producer a 404, a producer
- * that cannot take messages now (queue full, closing) a 503 to retry later, and a delivery Kafka refused or
+ * that cannot take messages now (queue full, closing) a 503 to retry later, a tenant's producer that exists
+ * already a 409, invalid settings for one a 400 naming the setting, and a delivery Kafka refused or
  * did not confirm in time a 502 or 504. Spring MVC's own exceptions (a malformed body or parameter, a
  * request parameter out of range) become problem details too, by {@link ResponseEntityExceptionHandler}.
  */
@@ -41,6 +44,23 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 		ProblemDetail problem = problem(HttpStatus.NOT_FOUND, "Unknown producer", ex.getMessage());
 		problem.setProperty("producer", ex.producer());
 		problem.setProperty("knownProducers", new TreeSet<>(ex.known()));
+		return problem;
+	}
+
+	/** A runtime producer (a tenant's) of that name exists already. */
+	@ExceptionHandler
+	ProblemDetail nameInUse(ProducerNameInUseException ex) {
+		ProblemDetail problem = problem(HttpStatus.CONFLICT, "Producer exists", ex.getMessage());
+		problem.setProperty("producer", ex.name());
+		return problem;
+	}
+
+	/** Settings given for a runtime producer (a tenant's overrides) are unknown or invalid. */
+	@ExceptionHandler
+	ProblemDetail invalidSettings(InvalidConfigurationException ex) {
+		ProblemDetail problem = problem(HttpStatus.BAD_REQUEST, "Invalid producer settings", ex.getMessage());
+		problem.setProperty("property", ex.property());
+		problem.setProperty("action", ex.action());
 		return problem;
 	}
 

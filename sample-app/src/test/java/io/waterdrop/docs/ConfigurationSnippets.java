@@ -1,6 +1,7 @@
 package io.waterdrop.docs;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 import org.apache.kafka.common.serialization.Serializer;
 import org.junit.jupiter.api.Test;
@@ -16,10 +17,12 @@ import tools.jackson.databind.json.JsonMapper;
 
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
+import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
 import io.waterdrop.autoconfigure.WaterDropKafkaClientFactoryCustomizer;
 import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
 import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
 import io.waterdrop.docs.GettingStartedSnippets.OrderEvents;
 import io.waterdrop.instrumentation.Event;
@@ -38,6 +41,34 @@ final class ConfigurationSnippets {
 
 		@Autowired @Qualifier("orders") Producer orders;       // one producer by name
 		@Autowired WaterDropProducers producers;               // all of them: producers.get("audit"), asMap()
+
+	}
+
+	static class PoolInjection {
+
+		@Autowired @Qualifier("transfers") TransactionalPool transfers;   // the pool; its members are transfers-0..3
+
+	}
+
+	static class Tenants {
+
+		private final WaterDropRuntimeProducers producers;
+
+		Tenants(WaterDropRuntimeProducers producers) {
+			this.producers = producers;
+		}
+
+		Producer open(String tenant) {
+			return this.producers.create("tenant-" + tenant, "tenant", Map.of("kafka.linger.ms", 20));
+		}
+
+		void send(String tenant, String event) {
+			this.producers.get("tenant-" + tenant).produceAsync(Message.of("tenant-events", event));
+		}
+
+		void close(String tenant) {
+			this.producers.remove("tenant-" + tenant); // closes it: its meters and health entry go too
+		}
 
 	}
 

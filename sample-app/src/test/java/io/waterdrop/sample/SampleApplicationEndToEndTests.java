@@ -30,6 +30,7 @@ import tools.jackson.databind.json.JsonMapper;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStatus;
 import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -56,6 +57,7 @@ class SampleApplicationEndToEndTests {
 		Set<Thread> before = Set.copyOf(Thread.getAllStackTraces().keySet());
 		ConfigurableApplicationContext context = SampleApplication.start("--server.port=0");
 		Map<String, Producer> producers;
+		Producer tenant = null;
 		try {
 			this.base = "http://localhost:" + context.getEnvironment().getProperty("local.server.port");
 			producers = context.getBean(WaterDropProducers.class).asMap();
@@ -117,13 +119,30 @@ class SampleApplicationEndToEndTests {
 			assertThat(unknown.headers().firstValue("Content-Type")).hasValue("application/problem+json");
 			assertThat(this.json.readTree(unknown.body()).get("title").asString()).isEqualTo("Unknown producer");
 
+			// A tenant's runtime producer: created over HTTP, delivers, is metered, shown and health-checked.
+			HttpResponse<String> created = this.http.send(HttpRequest.newBuilder(URI.create(this.base + "/tenants/e2e"))
+				.POST(HttpRequest.BodyPublishers.noBody())
+				.build(), HttpResponse.BodyHandlers.ofString());
+			assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+			JsonNode tenantReport = post("/tenants/e2e/messages", "text/plain", "tenant hello");
+			assertThat(tenantReport.get("topic").asString()).isEqualTo("tenant-events");
+			assertThat(consume(servers, "tenant-events", 1)).containsExactly("tenant hello");
+			assertThat(get("/actuator/waterdrop").get("producers").has("tenant-e2e")).isTrue();
+			JsonNode tenantProduced = get("/actuator/metrics/waterdrop.messages.produced?tag=producer:tenant-e2e");
+			assertThat(tenantProduced.get("measurements").get(0).get("value").asDouble()).isEqualTo(1);
+			tenant = context.getBean(WaterDropRuntimeProducers.class).get("tenant-e2e");
+
 			JsonNode health = get("/actuator/health");
 			assertThat(health.get("status").asString()).isEqualTo("UP");
 			assertThat(health.get("components").get("waterdrop").get("status").asString()).isEqualTo("UP");
+			assertThat(health.get("components").get("waterdrop").get("components").has("tenant-e2e")).isTrue();
 		}
 		finally {
 			context.close();
 		}
+		// The tenant's producer was closed with the others, its message delivered.
+		assertThat(tenant.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(tenant.stats().acknowledged()).isEqualTo(1);
 		assertThat(producers.values()).allSatisfy((producer) -> {
 			assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 			assertThat(producer.inFlight()).isZero();

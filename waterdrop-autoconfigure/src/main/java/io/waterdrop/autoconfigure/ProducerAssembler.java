@@ -1,6 +1,7 @@
 package io.waterdrop.autoconfigure;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -8,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.SslConfigs;
@@ -28,6 +30,7 @@ import org.springframework.util.unit.DataSize;
 import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
+import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.WaterDropProperties.PollerProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerPolling;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
@@ -127,8 +130,36 @@ final class ProducerAssembler implements DisposableBean {
 	 * top-level settings alone.
 	 */
 	Producer producer(String name) {
-		ProducerProperties own = this.properties.getProducers().getOrDefault(name, new ProducerProperties());
-		Origins origins = new Origins(producerPrefix(name));
+		return producer(name, this.properties.getProducers().getOrDefault(name, new ProducerProperties()),
+				producerPrefix(name), (builder, kafka) -> {
+				});
+	}
+
+	/**
+	 * A producer named {@code name} made of {@code own} over the top-level settings: a producer entry, a pool
+	 * member, a runtime producer's template with its overrides. {@code ownPrefix} is where {@code own} is set
+	 * (for messages); {@code adjust} gets the builder and the layered Kafka settings (read-only) once those
+	 * are applied, before the {@link WaterDropProducerCustomizer}s.
+	 */
+	Producer producer(String name, ProducerProperties own, String ownPrefix,
+			BiConsumer<ProducerConfig.Builder, Map<String, Object>> adjust) {
+		AtomicReference<@Nullable Producer> built = new AtomicReference<>();
+		return remember(built, new Producer(config(name, own, ownPrefix, adjust, built)));
+	}
+
+	/** The configuration {@link #producer(String, ProducerProperties, String, BiConsumer)} builds. */
+	ProducerConfig config(String name, ProducerProperties own, String ownPrefix,
+			BiConsumer<ProducerConfig.Builder, Map<String, Object>> adjust) {
+		return config(name, own, ownPrefix, adjust, new AtomicReference<>());
+	}
+
+	/**
+	 * The configuration; {@code built} will hold the producer made of it, for what needs the producer itself
+	 * later (the observation's Poller tag).
+	 */
+	private ProducerConfig config(String name, ProducerProperties own, String ownPrefix,
+			BiConsumer<ProducerConfig.Builder, Map<String, Object>> adjust, AtomicReference<@Nullable Producer> built) {
+		Origins origins = new Origins(ownPrefix);
 		WaterDropProperties.Polling shared = this.properties.getPolling();
 		ProducerPolling polling = own.getPolling();
 		ProducerConfig.Builder builder = ProducerConfig.builder().id(name);
@@ -184,7 +215,7 @@ final class ProducerAssembler implements DisposableBean {
 		if (SPRING_TX_PRESENT) {
 			builder.transactionJoiner(SpringTransactionJoiner.INSTANCE);
 		}
-		AtomicReference<@Nullable Producer> built = new AtomicReference<>();
+		adjust.accept(builder, Collections.unmodifiableMap(kafka));
 		if (observationEnabled(origins, own)) {
 			WaterDropObservations.observer(this.context, name, () -> pollerName(built.get()))
 				.ifPresent(builder::observer);
@@ -194,11 +225,11 @@ final class ProducerAssembler implements DisposableBean {
 		ProducerConfig config = build(builder, origins);
 		List<WaterDropProducerCustomizer> customizers = this.producerCustomizers.orderedStream().toList();
 		if (customizers.isEmpty()) {
-			return remember(built, new Producer(config));
+			return config;
 		}
 		customizers.forEach((customizer) -> customizer.customize(name, builder));
 		try {
-			return remember(built, new Producer(builder.build()));
+			return builder.build();
 		}
 		catch (InvalidConfigurationException ex) {
 			throw new InvalidConfigurationException(producerPrefix(name) + ex.property(),
@@ -368,6 +399,62 @@ final class ProducerAssembler implements DisposableBean {
 		String message = ex.getMessage();
 		String prefix = ex.property() + ": ";
 		return message.startsWith(prefix) ? message.substring(prefix.length()) : message;
+	}
+
+	/**
+	 * Member {@code index} of the transactional pool {@code waterdrop.producers.<name>} (an entry with
+	 * {@code pool-size}): the entry's settings, named {@code <name>-<index>}, with {@code transactional.id}
+	 * (and {@code client.id}, if set) suffixed {@code -<index>}.
+	 */
+	Producer poolMember(String name, int index) {
+		ProducerProperties own = this.properties.getProducers().getOrDefault(name, new ProducerProperties());
+		String prefix = producerPrefix(name);
+		return producer(TransactionalPool.memberName(name, index), own, prefix, (builder, kafka) -> {
+			Object transactionalId = kafka.get(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+			if (transactionalId == null) {
+				throw new InvalidConfigurationException(prefix + "pool-size",
+						"is set, but the producer is not transactional: a pool runs transactions side by side",
+						"Set " + prefix + "kafka.transactional.id (the members' ids are derived from it), or remove "
+								+ prefix + "pool-size.");
+			}
+			builder.kafka(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+					TransactionalPool.memberName(transactionalId.toString(), index));
+			Object clientId = kafka.get(CommonClientConfigs.CLIENT_ID_CONFIG);
+			if (clientId != null) {
+				builder.kafka(CommonClientConfigs.CLIENT_ID_CONFIG, TransactionalPool.memberName(clientId.toString(), index));
+			}
+		});
+	}
+
+	/** The transactional pool {@code waterdrop.producers.<name>} over its member beans. */
+	TransactionalPool pool(String name) {
+		ProducerProperties own = this.properties.getProducers().getOrDefault(name, new ProducerProperties());
+		Origins origins = new Origins(producerPrefix(name));
+		int size = poolSize(own, name);
+		List<Producer> members = new ArrayList<>(size);
+		for (int index = 0; index < size; index++) {
+			members.add(this.context.getBean(TransactionalPool.memberName(name, index), Producer.class));
+		}
+		Duration waitTimeout = origins.pick("pool-wait-timeout", own.getPoolWaitTimeout(),
+				this.properties.getPoolWaitTimeout());
+		try {
+			return new TransactionalPool(name, members, waitTimeout);
+		}
+		catch (InvalidConfigurationException ex) {
+			throw new InvalidConfigurationException(origins.pathOf(ex.property()), reason(ex), ex.action());
+		}
+	}
+
+	/** The pool size of an entry, checked: at least 1. */
+	static int poolSize(ProducerProperties own, String name) {
+		Integer size = own.getPoolSize();
+		if (size == null || size < 1) {
+			throw new InvalidConfigurationException(producerPrefix(name) + "pool-size",
+					"must be at least 1 but was " + size,
+					"Set it to the number of transactions that may run at the same time, or remove it for a single "
+							+ "producer.");
+		}
+		return size;
 	}
 
 	/** Where each setting of one producer came from, so that an invalid value is reported where it was set. */

@@ -23,6 +23,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
+import org.springframework.core.env.Environment;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 
 import io.waterdrop.Producer;
@@ -57,6 +58,8 @@ public final class WaterDropAutoConfiguration {
 
 	static final String ASSEMBLER_BEAN_NAME = "waterdropProducerAssembler";
 
+	static final String RUNTIME_PRODUCERS_BEAN_NAME = "waterdropRuntimeProducers";
+
 	/**
 	 * Bean names taken by this auto-configuration and the metrics, health and endpoint ones, for the
 	 * collision check of entry names.
@@ -64,6 +67,10 @@ public final class WaterDropAutoConfiguration {
 	static final Map<String, String> FIXED_BEAN_NAMES = Map.ofEntries(
 			Map.entry(GLOBAL_POLLER_BEAN_NAME, "the global Poller bean"),
 			Map.entry("waterdropProducers", "the WaterDropProducers bean"),
+			Map.entry(RUNTIME_PRODUCERS_BEAN_NAME, "the WaterDropRuntimeProducers bean"),
+			Map.entry("waterdropRuntimeProducersLifecycle", "an internal bean"),
+			Map.entry("waterdropPoolMetrics", "the TransactionalPoolMetrics bean"),
+			Map.entry("waterdropRuntimeProducerMetrics", "an internal bean"),
 			Map.entry(ASSEMBLER_BEAN_NAME, "an internal bean"),
 			Map.entry("waterdropProducersLifecycle", "an internal bean"),
 			Map.entry("waterdropPollersLifecycle", "an internal bean"),
@@ -119,6 +126,18 @@ public final class WaterDropAutoConfiguration {
 		 * Every producer bean the context can inject: its own, then its ancestors' that it does not shadow.
 		 * Only this context's own are connected and closed by its lifecycle.
 		 */
+		/**
+		 * Producers created at run time from {@code waterdrop.templates}; closed with the context. The
+		 * destroy method is {@code close()}, a second chance for producers created while it closed.
+		 */
+		@Bean(RUNTIME_PRODUCERS_BEAN_NAME)
+		@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
+		WaterDropRuntimeProducers waterdropRuntimeProducers(ProducerAssembler assembler, WaterDropProperties properties,
+				Environment environment, ObjectProvider<WaterDropEventListener> listeners,
+				ListableBeanFactory beanFactory) {
+			return new WaterDropRuntimeProducers(assembler, properties, environment, listeners, beanFactory);
+		}
+
 		@Bean
 		@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
 		WaterDropProducers waterdropProducers(ListableBeanFactory beanFactory) {

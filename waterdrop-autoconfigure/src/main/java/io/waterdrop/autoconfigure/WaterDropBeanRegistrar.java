@@ -25,6 +25,7 @@ import org.springframework.util.StringUtils;
 
 import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.Producer;
+import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.WaterDropProperties.PollerProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
 import io.waterdrop.autoconfigure.transaction.WaterDropTransactionManager;
@@ -49,6 +50,9 @@ import io.waterdrop.polling.Poller;
 class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, EnvironmentAware {
 
 	private static final String TRANSACTIONAL_ID = org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
+
+	/** On a pool member's bean definition: the name of its pool (its entry). */
+	static final String POOL_ATTRIBUTE = "waterdrop.pool";
 
 	private Environment environment;
 
@@ -88,6 +92,10 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			String path = "waterdrop.producers." + name;
 			requireName(name, "waterdrop.producers", "orders");
 			claim(claimed, name, path);
+			if (entry.getValue().getPoolSize() != null) {
+				registerPool(registry, claimed, name, path, entry.getValue());
+				continue;
+			}
 			boolean defined = register(registry, name, Producer.class, "producer", name, path,
 					entry.getValue().isPrimary());
 			if (sharedTransactionalId || entry.getValue().getKafka().containsKey(TRANSACTIONAL_ID)) {
@@ -116,6 +124,34 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		definition.getConstructorArgumentValues().addIndexedArgumentValue(0, new RuntimeBeanReference(producerName));
 		definition.setDefaultCandidate(false);
 		registry.registerBeanDefinition(beanName, definition);
+	}
+
+	/**
+	 * A transactional pool: a {@link Producer} bean {@code <name>-<i>} per member (connected, closed, metered,
+	 * health-checked and shown like any producer bean) and the {@link TransactionalPool} bean {@code <name>}
+	 * over them, which closes nothing itself.
+	 */
+	private static void registerPool(BeanDefinitionRegistry registry, Map<String, String> claimed, String name,
+			String path, ProducerProperties entry) {
+		int size = ProducerAssembler.poolSize(entry, name);
+		for (int index = 0; index < size; index++) {
+			String member = TransactionalPool.memberName(name, index);
+			claim(claimed, member, path + " (member " + index + " of its pool)");
+			register(registry, member, Producer.class, "poolMember", name, path, false);
+			if (registry.containsBeanDefinition(member)) {
+				BeanDefinition definition = registry.getBeanDefinition(member);
+				definition.getConstructorArgumentValues().addIndexedArgumentValue(1, index);
+				definition.setAttribute(POOL_ATTRIBUTE, name);
+			}
+		}
+		register(registry, name, TransactionalPool.class, "pool", name, path, entry.isPrimary());
+		if (registry.containsBeanDefinition(name)) {
+			BeanDefinition pool = registry.getBeanDefinition(name);
+			((AbstractBeanDefinition) pool).setDestroyMethodName(null); // the lifecycle closes the members
+			pool.setDependsOn(java.util.stream.IntStream.range(0, size)
+				.mapToObj((index) -> TransactionalPool.memberName(name, index))
+				.toArray(String[]::new));
+		}
 	}
 
 	private static void requireName(String name, String path, String example) {

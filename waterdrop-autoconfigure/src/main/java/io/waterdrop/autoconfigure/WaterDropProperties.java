@@ -128,6 +128,17 @@ public class WaterDropProperties {
 	 */
 	private final Map<String, ProducerProperties> producers = new LinkedHashMap<>();
 
+	/**
+	 * Templates of producers created at run time (WaterDropRuntimeProducers), by name; the same keys as a
+	 * producer entry.
+	 */
+	private final Map<String, ProducerProperties> templates = new LinkedHashMap<>();
+
+	/**
+	 * Longest a transaction on a transactional pool (an entry with pool-size) waits for a free member.
+	 */
+	private Duration poolWaitTimeout = Duration.ofSeconds(10);
+
 	public Map<String, String> getKafka() {
 		return this.kafka;
 	}
@@ -262,6 +273,18 @@ public class WaterDropProperties {
 
 	public Map<String, ProducerProperties> getProducers() {
 		return this.producers;
+	}
+
+	public Map<String, ProducerProperties> getTemplates() {
+		return this.templates;
+	}
+
+	public Duration getPoolWaitTimeout() {
+		return this.poolWaitTimeout;
+	}
+
+	public void setPoolWaitTimeout(Duration poolWaitTimeout) {
+		this.poolWaitTimeout = poolWaitTimeout;
 	}
 
 	/**
@@ -538,6 +561,18 @@ public class WaterDropProperties {
 			this.observationEnabled = observationEnabled;
 		}
 
+		/**
+		 * Makes this transactional entry a pool of that many producers (transactional.id and bean name
+		 * suffixed -0 to -N-1), so that as many transactions run at the same time. Unset: one producer.
+		 */
+		private @Nullable Integer poolSize;
+
+		/**
+		 * Longest a transaction on this pool waits for a free member. Defaults to
+		 * waterdrop.pool-wait-timeout.
+		 */
+		private @Nullable Duration poolWaitTimeout;
+
 		public Map<String, String> getKafka() {
 			return this.kafka;
 		}
@@ -660,6 +695,22 @@ public class WaterDropProperties {
 
 		public boolean isPrimary() {
 			return this.primary;
+		}
+
+		public @Nullable Integer getPoolSize() {
+			return this.poolSize;
+		}
+
+		public void setPoolSize(@Nullable Integer poolSize) {
+			this.poolSize = poolSize;
+		}
+
+		public @Nullable Duration getPoolWaitTimeout() {
+			return this.poolWaitTimeout;
+		}
+
+		public void setPoolWaitTimeout(@Nullable Duration poolWaitTimeout) {
+			this.poolWaitTimeout = poolWaitTimeout;
 		}
 
 		public void setPrimary(boolean primary) {

@@ -37,6 +37,7 @@ class ConfigurationMetadataTests {
 		assertThat(defaultOf(metadata, "waterdrop.reload-on-transaction-fatal-error")).isEqualTo(true);
 		assertThat(defaultOf(metadata, "waterdrop.close-timeout")).isEqualTo("20s");
 		assertThat(defaultOf(metadata, "waterdrop.health.failure-window")).isEqualTo("1m");
+		assertThat(defaultOf(metadata, "waterdrop.pool-wait-timeout")).isEqualTo("10s");
 		assertThat(defaultOf(metadata, "waterdrop.in-memory")).isEqualTo(false);
 		assertThat(defaultOf(metadata, "management.health.waterdrop.enabled")).isEqualTo(true);
 		assertThat(defaultOf(metadata, "management.endpoint.waterdrop.show-values")).isEqualTo("never");
@@ -55,7 +56,14 @@ class ConfigurationMetadataTests {
 			.contains("polling.poller")
 			.contains("polling.fd.max-time")
 			.contains("kafka.*");
-		assertThat(producers).singleElement().asString().contains("primary");
+		assertThat(producers).singleElement().asString().contains("primary").contains("pool-size")
+			.contains("pool-wait-timeout");
+		List<String> templates = metadata.read("$.properties[?(@.name == 'waterdrop.templates')].description");
+		assertThat(templates).singleElement()
+			.asString()
+			.contains("WaterDropRuntimeProducers")
+			.contains("kafka.transactional.id")
+			.contains("overrides");
 		List<String> pollers = metadata.read("$.properties[?(@.name == 'waterdrop.pollers')].description");
 		assertThat(pollers).singleElement()
 			.asString()

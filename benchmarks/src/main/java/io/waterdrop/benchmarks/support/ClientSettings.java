@@ -35,6 +35,12 @@ public record ClientSettings(String bootstrapServers, String acks, int partition
 		return properties;
 	}
 
+	/** The port of the (first) broker in {@link #bootstrapServers()}. */
+	public int brokerPort() {
+		String first = this.bootstrapServers.split(",")[0].trim();
+		return Integer.parseInt(first.substring(first.lastIndexOf(':') + 1));
+	}
+
 	/**
 	 * Deletes the topics; the broker removes their files a minute later. Throughput trials write hundreds of
 	 * megabytes each: without this, a full run would fill the disk.

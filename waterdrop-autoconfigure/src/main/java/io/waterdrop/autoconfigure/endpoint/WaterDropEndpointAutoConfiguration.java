@@ -19,13 +19,14 @@ import org.springframework.context.annotation.Bean;
 import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 import io.waterdrop.polling.Poller;
 
 /**
  * Auto-configuration for the {@code waterdrop} Actuator endpoint ({@link WaterDropEndpoint}), when it is
  * available: accessible and exposed, e.g. with {@code management.endpoints.web.exposure.include=waterdrop};
  * over HTTP with its {@link WaterDropEndpointWebExtension}. It describes the producer and Poller beans of the
- * context; {@code management.endpoint.waterdrop.show-values} and {@code roles}
+ * context and its runtime producers; {@code management.endpoint.waterdrop.show-values} and {@code roles}
  * ({@link WaterDropEndpointProperties}) decide who sees the values of their Kafka settings.
  */
 @AutoConfiguration(after = WaterDropAutoConfiguration.class)
@@ -39,7 +40,8 @@ public final class WaterDropEndpointAutoConfiguration {
 	@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
 	WaterDropEndpoint waterdropEndpoint(ListableBeanFactory beanFactory,
 			ObjectProvider<SanitizingFunction> sanitizingFunctions, WaterDropEndpointProperties properties) {
-		return new WaterDropEndpoint(beanFactory.getBeansOfType(Producer.class, false, true),
+		return new WaterDropEndpoint(new ProducersView(beanFactory.getBeansOfType(Producer.class, false, true),
+				beanFactory.getBeansOfType(WaterDropRuntimeProducers.class, false, true).values()),
 				List.copyOf(beanFactory.getBeansOfType(Poller.class, false, true).values()),
 				sanitizingFunctions.orderedStream().toList(), properties.getShowValues());
 	}

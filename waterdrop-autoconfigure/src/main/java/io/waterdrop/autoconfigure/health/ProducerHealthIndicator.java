@@ -75,6 +75,10 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, this::onError);
 	}
 
+	Producer producer() {
+		return this.producer;
+	}
+
 	private void onError(ProducerEvent.ErrorOccurred error) {
 		if (error.type() != ErrorType.DELIVERY) {
 			return;

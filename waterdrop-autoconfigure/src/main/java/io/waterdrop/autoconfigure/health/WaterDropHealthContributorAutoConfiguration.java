@@ -16,10 +16,11 @@ import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.WaterDropProperties;
+import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 
 /**
  * Auto-configuration for the {@code waterdrop} health component: one entry per {@link Producer} bean of
- * the context (not of its ancestors), from cached state only (see {@link ProducerHealthIndicator}). Turned off with
+ * the context (not of its ancestors) and per runtime producer of the context, from cached state only (see {@link ProducerHealthIndicator}). Turned off with
  * {@code management.health.waterdrop.enabled=false}; replaced by a bean named
  * {@code waterdropHealthContributor} of the application's.
  */
@@ -33,8 +34,14 @@ public final class WaterDropHealthContributorAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean(name = "waterdropHealthContributor", search = SearchStrategy.CURRENT)
 	HealthContributor waterdropHealthContributor(ListableBeanFactory beanFactory, WaterDropProperties properties) {
-		return new WaterDropHealthContributor(beanFactory.getBeansOfType(Producer.class, false, true),
-				properties.getHealth().getFailureWindow(), Clock.systemUTC());
+		WaterDropHealthContributor contributor = new WaterDropHealthContributor(
+				beanFactory.getBeansOfType(Producer.class, false, true), properties.getHealth().getFailureWindow(),
+				Clock.systemUTC());
+		// This context's own runtime producers only, as its own producer beans.
+		beanFactory.getBeansOfType(WaterDropRuntimeProducers.class, false, true)
+			.values()
+			.forEach((runtime) -> runtime.subscribe(contributor));
+		return contributor;
 	}
 
 }

@@ -2,6 +2,8 @@ package io.waterdrop.autoconfigure.lifecycle;
 
 import java.time.Duration;
 
+import org.jspecify.annotations.Nullable;
+
 import io.waterdrop.autoconfigure.WaterDropProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
 
@@ -18,16 +20,38 @@ final class CloseTimeouts {
 	}
 
 	Duration of(String producerName) {
-		ProducerProperties own = this.properties.getProducers().get(producerName);
+		ProducerProperties own = entryOf(producerName);
 		return (own != null && own.getCloseTimeout() != null) ? own.getCloseTimeout()
 				: this.properties.getCloseTimeout();
 	}
 
 	/** Where the close timeout of the given producer is set, for messages. */
 	String propertyOf(String producerName) {
-		ProducerProperties own = this.properties.getProducers().get(producerName);
+		ProducerProperties own = entryOf(producerName);
 		return (own != null && own.getCloseTimeout() != null)
-				? "waterdrop.producers." + producerName + ".close-timeout" : "waterdrop.close-timeout";
+				? "waterdrop.producers." + entryName(producerName) + ".close-timeout" : "waterdrop.close-timeout";
+	}
+
+	/** The entry defining a producer: its own, or for a pool member {@code <pool>-<i>} its pool's. */
+	private @Nullable ProducerProperties entryOf(String producerName) {
+		return this.properties.getProducers().get(entryName(producerName));
+	}
+
+	private String entryName(String producerName) {
+		if (this.properties.getProducers().containsKey(producerName)) {
+			return producerName;
+		}
+		int dash = producerName.lastIndexOf('-');
+		String index = (dash > 0) ? producerName.substring(dash + 1) : "";
+		if (!index.isEmpty() && index.length() < 10 && index.chars().allMatch(Character::isDigit)) {
+			String pool = producerName.substring(0, dash);
+			ProducerProperties entry = this.properties.getProducers().get(pool);
+			if (entry != null && entry.getPoolSize() != null
+					&& Integer.parseInt(index) < entry.getPoolSize()) {
+				return pool;
+			}
+		}
+		return producerName;
 	}
 
 }

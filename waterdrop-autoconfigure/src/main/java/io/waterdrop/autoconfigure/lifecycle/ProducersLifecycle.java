@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
@@ -52,6 +53,9 @@ final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
 	static final String BEAN_NAME = "waterdropProducersLifecycle";
 
 	private static final Log logger = LogFactory.getLog(ProducersLifecycle.class);
+
+	/** Set by the bean registrar on a pool member's bean definition: its pool's name. */
+	static final String POOL_ATTRIBUTE = "waterdrop.pool";
 
 	private final ConfigurableApplicationContext context;
 
@@ -104,12 +108,22 @@ final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
 	private void subscribeListeners(String name, Producer producer) {
 		if (this.subscribed.add(name)) {
 			// Unique beans only; ancestors' listeners apply too, as with any injection of listener beans.
+			String pool = poolOf(name);
 			this.listeners.orderedStream()
-				.filter((listener) -> listener.appliesTo(name))
+				.filter((listener) -> listener.appliesTo(name) || (pool != null && listener.appliesTo(pool)))
 				.forEach((listener) -> producer.monitor().subscribe(listener));
 			// Destroyed before the producers, so that destroy() closes them all at once.
 			this.context.getBeanFactory().registerDependentBean(name, BEAN_NAME);
 		}
+	}
+
+	/** The transactional pool a producer bean is a member of ({@code waterdrop.producers.<pool>.pool-size}). */
+	private @Nullable String poolOf(String name) {
+		if (!this.context.getBeanFactory().containsBeanDefinition(name)) {
+			return null;
+		}
+		Object pool = this.context.getBeanFactory().getBeanDefinition(name).getAttribute(POOL_ATTRIBUTE);
+		return (pool instanceof String poolName) ? poolName : null;
 	}
 
 	/** Warns once when a producer's close may outlast the shutdown phase Spring waits for. */

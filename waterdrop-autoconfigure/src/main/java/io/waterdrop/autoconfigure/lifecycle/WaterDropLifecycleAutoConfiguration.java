@@ -5,6 +5,7 @@ import java.time.Duration;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
@@ -14,6 +15,7 @@ import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.WaterDropProperties;
+import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 
 /**
  * Auto-configuration of the lifecycle of the context's WaterDrop producers and Pollers: producers are
@@ -42,6 +44,13 @@ public final class WaterDropLifecycleAutoConfiguration {
 			.bind("spring.lifecycle.timeout-per-shutdown-phase", Duration.class)
 			.orElse(DEFAULT_SHUTDOWN_PHASE_TIMEOUT);
 		return new ProducersLifecycle(context, listeners, new CloseTimeouts(properties), phaseTimeout);
+	}
+
+	@Bean
+	@ConditionalOnBean(value = WaterDropRuntimeProducers.class, search = SearchStrategy.CURRENT)
+	RuntimeProducersLifecycle waterdropRuntimeProducersLifecycle(ConfigurableApplicationContext context,
+			WaterDropRuntimeProducers producers) {
+		return new RuntimeProducersLifecycle(context, producers);
 	}
 
 	@Bean

@@ -16,8 +16,11 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.core.MicrometerProducerListener;
 
 import io.waterdrop.Producer;
+import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
+import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
+import io.waterdrop.instrumentation.micrometer.TransactionalPoolMetrics;
 import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
 import io.waterdrop.polling.Poller;
 
@@ -26,7 +29,8 @@ import io.waterdrop.polling.Poller;
  * <p>
  * Defines {@code waterdropMetrics}, a {@link WaterDropMetrics} binder over every {@link Producer} and
  * {@link Poller} bean of the context (not of its ancestors, which bind their own), which Boot binds to the registry like any
- * {@code MeterBinder} bean; and, for Kafka's own client metrics ({@code kafka.producer.*}) that Boot's
+ * {@code MeterBinder} bean; {@code waterdropPoolMetrics} for its transactional pools; the meters of each
+ * runtime producer, bound when it is created; and, for Kafka's own client metrics ({@code kafka.producer.*}) that Boot's
  * {@code KafkaMetricsAutoConfiguration} adds through its producer-factory customizer, one rescan thread for
  * the clients of every producer instead of a thread per client ({@link SharedKafkaClientMetrics}).
  */
@@ -42,6 +46,23 @@ public final class WaterDropMetricsAutoConfiguration {
 	WaterDropMetrics waterdropMetrics(ListableBeanFactory beanFactory) {
 		return new WaterDropMetrics(beanFactory.getBeansOfType(Producer.class, false, true).values(),
 				List.copyOf(beanFactory.getBeansOfType(Poller.class, false, true).values()));
+	}
+
+	/** The meters of this context's transactional pools ({@code waterdrop.producers.<name>.pool-size}). */
+	@Bean
+	@ConditionalOnMissingBean(name = "waterdropPoolMetrics", search = SearchStrategy.CURRENT)
+	TransactionalPoolMetrics waterdropPoolMetrics(ListableBeanFactory beanFactory) {
+		return new TransactionalPoolMetrics(beanFactory.getBeansOfType(TransactionalPool.class, false, true).values());
+	}
+
+	/** Binds the meters of each runtime producer of this context when it is created. */
+	@Bean
+	RuntimeProducerMetrics waterdropRuntimeProducerMetrics(ListableBeanFactory beanFactory, MeterRegistry registry) {
+		RuntimeProducerMetrics metrics = new RuntimeProducerMetrics(registry);
+		beanFactory.getBeansOfType(WaterDropRuntimeProducers.class, false, true)
+			.values()
+			.forEach((runtime) -> runtime.subscribe(metrics));
+		return metrics;
 	}
 
 	@Configuration(proxyBeanMethods = false)

@@ -1,0 +1,132 @@
+package io.waterdrop.sample;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.http.MediaType;
+import org.springframework.test.web.servlet.MockMvc;
+import org.springframework.test.web.servlet.ResultActions;
+import org.springframework.test.web.servlet.setup.MockMvcBuilders;
+import org.springframework.web.context.WebApplicationContext;
+
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
+import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
+import io.waterdrop.testing.InMemoryKafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.delete;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.jsonPath;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
+
+/**
+ * The sample's tenant endpoint: a runtime producer per tenant from the template {@code tenant}, and problem
+ * details for what cannot be done. Messages are stored in memory: no broker.
+ */
+@SpringBootTest(classes = SampleApplication.class, properties = "spring.kafka.bootstrap-servers=127.0.0.1:1")
+@AutoConfigureWaterDropInMemory
+@Timeout(60)
+class TenantsControllerTests {
+
+	@Autowired
+	private WebApplicationContext context;
+
+	@Autowired
+	private WaterDropRuntimeProducers producers;
+
+	@Autowired
+	private InMemoryKafka kafka;
+
+	private MockMvc mvc;
+
+	@BeforeEach
+	void mockMvc() {
+		this.mvc = MockMvcBuilders.webAppContextSetup(this.context).build();
+	}
+
+	@AfterEach
+	void removeTenants() {
+		this.producers.names().forEach(this.producers::remove);
+	}
+
+	@Test
+	void aTenantGetsAProducerOfItsOwnFromTheTemplateWithItsOverrides() throws Exception {
+		this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON).content("{\"max-in-flight\": 50}"))
+			.andExpect(status().isCreated())
+			.andExpect(header().string("Location", "/tenants/acme"))
+			.andExpect(jsonPath("$.producer").value("tenant-acme"))
+			.andExpect(jsonPath("$.maxInFlight").value(50));
+		Producer acme = this.producers.get("tenant-acme");
+		assertThat(acme.config().kafka()).containsEntry("linger.ms", "10"); // from the template
+		assertThat(acme.config().idleDisconnectTimeout()).hasMinutes(1);
+
+		this.mvc.perform(post("/tenants/acme/messages").contentType(MediaType.TEXT_PLAIN).content("hello"))
+			.andExpect(status().isOk())
+			.andExpect(jsonPath("$.topic").value(TenantsController.TOPIC))
+			.andExpect(jsonPath("$.label").value("acme"));
+		assertThat(this.kafka.payloads(TenantsController.TOPIC)).containsExactly("hello");
+		this.mvc.perform(post("/tenants/globex")).andExpect(status().isCreated());
+		this.mvc.perform(get("/tenants"))
+			.andExpect(status().isOk())
+			.andExpect(jsonPath("$.length()").value(2))
+			.andExpect(jsonPath("$[0].tenant").value("acme"))
+			.andExpect(jsonPath("$[0].status").value("CONNECTED"))
+			.andExpect(jsonPath("$[1].status").value("CONFIGURED"));
+
+		this.mvc.perform(delete("/tenants/acme")).andExpect(status().isNoContent());
+		assertThat(acme.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(this.producers.names()).containsExactly("tenant-globex");
+	}
+
+	@Test
+	void anExistingTenantIsAConflict() throws Exception {
+		this.mvc.perform(post("/tenants/acme")).andExpect(status().isCreated());
+		problem(this.mvc.perform(post("/tenants/acme")), 409, "Producer exists")
+			.andExpect(jsonPath("$.producer").value("tenant-acme"));
+	}
+
+	@Test
+	void anUnknownOrInvalidOverrideIsABadRequestNamingIt() throws Exception {
+		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+			.content("{\"max-in-fligth\": 50}")), 400, "Invalid producer settings")
+			.andExpect(jsonPath("$.property").value("overrides.max-in-fligth"));
+		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+			.content("{\"max-in-flight\": 0}")), 400, "Invalid producer settings")
+			.andExpect(jsonPath("$.property").value("overrides.max-in-flight"))
+			.andExpect(jsonPath("$.detail").value(org.hamcrest.Matchers.containsString("must be at least 1")));
+		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+			.content("{\"polling.mode\": \"select\"}")), 400, "Invalid producer settings")
+			.andExpect(jsonPath("$.property").value("overrides.polling.mode"));
+		assertThat(this.producers.names()).isEmpty();
+	}
+
+	@Test
+	void anInvalidTenantNameIsABadRequest() throws Exception {
+		problem(this.mvc.perform(post("/tenants/Not_Valid")), 400, "Invalid tenant")
+			.andExpect(jsonPath("$.tenant").value("Not_Valid"));
+	}
+
+	@Test
+	void anUnknownTenantIsNotFound() throws Exception {
+		problem(this.mvc.perform(post("/tenants/nobody/messages").contentType(MediaType.TEXT_PLAIN).content("x")), 404,
+				"Unknown producer")
+			.andExpect(jsonPath("$.producer").value("tenant-nobody"));
+		problem(this.mvc.perform(delete("/tenants/nobody")), 404, "Unknown producer");
+	}
+
+	private static ResultActions problem(ResultActions result, int status, String title) throws Exception {
+		return result.andExpect(status().is(status))
+			.andExpect(content().contentTypeCompatibleWith(MediaType.APPLICATION_PROBLEM_JSON))
+			.andExpect(jsonPath("$.status").value(status))
+			.andExpect(jsonPath("$.title").value(title));
+	}
+
+}

@@ -1,0 +1,404 @@
+package io.waterdrop.autoconfigure;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.bind.BindHandler;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
+import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
+import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
+import org.springframework.boot.context.properties.source.ConfigurationProperty;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
+import org.springframework.boot.convert.ApplicationConversionService;
+import org.springframework.core.env.Environment;
+
+import io.waterdrop.InvalidConfigurationException;
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerConfig;
+import io.waterdrop.ProducerNameInUseException;
+import io.waterdrop.ProducerRegistry;
+import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
+
+/**
+ * Producers created and removed while the application runs — one per tenant, per worker — from a template
+ * in {@code waterdrop.templates.<template>} (the same keys as a {@code waterdrop.producers} entry) plus
+ * per-producer overrides.
+ * <p>
+ * A runtime producer is built exactly as a producer entry: Kafka settings layered {@code spring.kafka.*} →
+ * Boot's {@code KafkaConnectionDetails} → {@code waterdrop.kafka.*} → the template's {@code kafka.*} → the
+ * overrides' {@code kafka.*}, every other key the override's, else the template's, else the top-level one;
+ * the {@link WaterDropProducerCustomizer} beans applied; the {@link WaterDropEventListener} beans that
+ * {@linkplain WaterDropEventListener#appliesTo apply to} its name or its template's name subscribed (they see
+ * {@code producer.created} too); its meters bound, a health entry and an endpoint entry added. It connects on
+ * its first message (or {@code connect()}), like any producer. {@link #remove} closes it (with its
+ * {@code close-timeout}), which removes its meters, its health and endpoint entries. When the application
+ * context closes, every runtime producer is closed in the same shutdown phase as the producer beans (after
+ * the web server, before the Pollers), and no more can be created.
+ * <p>
+ * Names must be unique among runtime producers and must not be the name of a bean of the context (a
+ * producer entry, say). Runtime producers are not beans: {@link WaterDropProducers} does not hold them.
+ * <p>
+ * Threading: thread-safe. {@code create} never waits for Kafka; {@code remove} waits for the close.
+ */
+public final class WaterDropRuntimeProducers implements AutoCloseable {
+
+	private static final Log logger = LogFactory.getLog(WaterDropRuntimeProducers.class);
+
+	private static final String TEMPLATES = "waterdrop.templates";
+
+	private final ProducerAssembler assembler;
+
+	private final WaterDropProperties properties;
+
+	private final Environment environment;
+
+	private final ObjectProvider<WaterDropEventListener> listeners;
+
+	private final BeanFactory beanFactory;
+
+	private final ProducerRegistry registry = new ProducerRegistry();
+
+	private final Map<Producer, Duration> closeTimeouts = new ConcurrentHashMap<>();
+
+	private final Map<Producer, String> templates = new ConcurrentHashMap<>();
+
+	private final List<Listener> hooks = new CopyOnWriteArrayList<>();
+
+	private volatile boolean closed;
+
+	WaterDropRuntimeProducers(ProducerAssembler assembler, WaterDropProperties properties, Environment environment,
+			ObjectProvider<WaterDropEventListener> listeners, BeanFactory beanFactory) {
+		this.assembler = assembler;
+		this.properties = properties;
+		this.environment = environment;
+		this.listeners = listeners;
+		this.beanFactory = beanFactory;
+	}
+
+	/** Creates a producer named {@code name} from the template {@code waterdrop.templates.<template>}. */
+	public Producer create(String name, String template) {
+		return create(name, template, Map.of(), null);
+	}
+
+	/**
+	 * Creates a producer named {@code name} from a template and overrides.
+	 * @param name the producer's name: its id, Kafka {@code client.id} (unless set), meter tag, health and
+	 * endpoint entry
+	 * @param template the name of a {@code waterdrop.templates} entry
+	 * @param overrides settings over the template's, with the keys of a producer entry, such as
+	 * {@code max-in-flight}, {@code polling.mode} or {@code kafka.linger.ms}; values as in properties (text,
+	 * or numbers, durations, booleans)
+	 * @return the producer, not connected yet
+	 * @throws NoSuchElementException if there is no such template
+	 * @throws InvalidConfigurationException if a setting is invalid or unknown (its {@code property()} names
+	 * it: {@code overrides.<key>} for an override, else the template's or top-level key)
+	 * @throws ProducerNameInUseException if a runtime producer or a bean has that name
+	 * @throws IllegalStateException if the application context is closing
+	 */
+	public Producer create(String name, String template, Map<String, ?> overrides) {
+		return create(name, template, overrides, null);
+	}
+
+	/**
+	 * As {@link #create(String, String, Map)}, with a customizer of the producer's configuration (serializers,
+	 * an observer, listeners) applied after the settings, before the {@link WaterDropProducerCustomizer} beans.
+	 */
+	public Producer create(String name, String template, Map<String, ?> overrides,
+			@Nullable Consumer<ProducerConfig.Builder> customizer) {
+		if (name == null || name.isBlank()) {
+			throw new IllegalArgumentException("A runtime producer needs a name");
+		}
+		checkOpen(name);
+		if (this.beanFactory.containsBean(name)) {
+			throw new ProducerNameInUseException(name, "Cannot create runtime producer '" + name
+					+ "': a bean of the application context has that name");
+		}
+		ProducerProperties own = bind(name, template, overrides);
+		String prefix = TEMPLATES + "." + template + ".";
+		checkTemplate(name, template, own, overrides);
+		List<WaterDropEventListener> applicable = this.listeners.orderedStream()
+			.filter((listener) -> listener.appliesTo(name) || listener.appliesTo(template))
+			.toList();
+		ProducerConfig config;
+		try {
+			config = this.assembler.config(name, own, prefix, (builder, kafka) -> {
+				applicable.forEach(builder::listener);
+				if (customizer != null) {
+					customizer.accept(builder);
+				}
+			});
+		}
+		catch (InvalidConfigurationException ex) {
+			throw fromOverride(ex, prefix, overrides);
+		}
+		Producer producer;
+		// Under the hooks' lock: a listener subscribing meanwhile is told of this producer exactly once.
+		synchronized (this.hooks) {
+			producer = this.registry.create(name, config);
+			this.closeTimeouts.put(producer, (own.getCloseTimeout() != null) ? own.getCloseTimeout()
+					: this.properties.getCloseTimeout());
+			this.templates.put(producer, template);
+			for (Listener hook : this.hooks) {
+				hook.added(name, producer);
+			}
+		}
+		if (this.registry.find(name).orElse(null) != producer) {
+			forget(name, producer); // removed while its hooks were told: tell them again
+		}
+		return producer;
+	}
+
+	/**
+	 * Removes the runtime producer of that name and closes it, waiting up to its {@code close-timeout} for
+	 * its in-flight messages (the rest are purged, each reported). Its meters and its health and endpoint
+	 * entries go with it; the name is free again.
+	 * @return whether there was such a producer
+	 */
+	public boolean remove(String name) {
+		Producer producer = this.registry.find(name).orElse(null);
+		if (producer == null) {
+			return false;
+		}
+		Duration closeTimeout = this.closeTimeouts.getOrDefault(producer, this.properties.getCloseTimeout());
+		boolean removed = this.registry.remove(name, closeTimeout);
+		forget(name, producer);
+		return removed;
+	}
+
+	/**
+	 * The runtime producer of that name.
+	 * @throws NoSuchElementException if there is none
+	 */
+	public Producer get(String name) {
+		return find(name).orElseThrow(() -> new NoSuchElementException("No runtime producer named '" + name
+				+ "' (" + this.registry.size() + " runtime producer(s))"));
+	}
+
+	/** The runtime producer of that name, if there is one. */
+	public Optional<Producer> find(String name) {
+		return this.registry.find(name);
+	}
+
+	/** Names of the runtime producers now, sorted. */
+	public Set<String> names() {
+		return this.registry.names();
+	}
+
+	/** The runtime producers now, by name, sorted: a copy. */
+	public Map<String, Producer> asMap() {
+		return this.registry.asMap();
+	}
+
+	/** The template a runtime producer was created from. */
+	public Optional<String> templateOf(String name) {
+		return find(name).map(this.templates::get);
+	}
+
+	/** The names of the templates under {@code waterdrop.templates}. */
+	public Set<String> templateNames() {
+		return Set.copyOf(this.properties.getTemplates().keySet());
+	}
+
+	/**
+	 * Subscribes a listener to runtime producers being added and removed; it is told at once about those
+	 * that exist. The starter's meters and health entries of runtime producers are such listeners.
+	 */
+	public void subscribe(Listener listener) {
+		synchronized (this.hooks) {
+			this.hooks.add(listener);
+			this.registry.asMap().forEach(listener::added);
+		}
+	}
+
+	/**
+	 * Closes every runtime producer at once, each with its {@code close-timeout}, and refuses new ones; the
+	 * future completes when all are closed. The starter calls it when the application context closes.
+	 */
+	public CompletableFuture<Void> closeAsync() {
+		this.closed = true;
+		List<CompletableFuture<Void>> closes = new ArrayList<>();
+		for (Map.Entry<String, Producer> entry : this.registry.asMap().entrySet()) {
+			String name = entry.getKey();
+			Producer producer = entry.getValue();
+			Duration closeTimeout = this.closeTimeouts.getOrDefault(producer, this.properties.getCloseTimeout());
+			closes.add(producer.closeAsync(closeTimeout).handle((result, ex) -> {
+				if (ex != null) {
+					logger.warn("Closing WaterDrop runtime producer '" + name + "' failed", ex);
+				}
+				this.registry.find(name).filter((current) -> current == producer).ifPresent((current) -> {
+					// Closed already: taking it out of the registry closes nothing more.
+					this.registry.remove(name, Duration.ZERO);
+				});
+				forget(name, producer);
+				return null;
+			}));
+		}
+		return CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new));
+	}
+
+	/** {@link #closeAsync()}, waiting for it. */
+	@Override
+	public void close() {
+		closeAsync().join();
+	}
+
+	private void forget(String name, Producer producer) {
+		this.closeTimeouts.remove(producer);
+		this.templates.remove(producer);
+		for (Listener hook : this.hooks) {
+			try {
+				hook.removed(name, producer);
+			}
+			catch (RuntimeException ex) {
+				logger.warn("A listener failed on the removal of runtime producer '" + name + "'", ex);
+			}
+		}
+	}
+
+	private void checkOpen(String name) {
+		if (this.closed) {
+			throw new IllegalStateException("Cannot create runtime producer '" + name
+					+ "': the application context is closing");
+		}
+	}
+
+	/**
+	 * The template's settings with the overrides on top, bound as a producer entry. Unknown override keys
+	 * fail rather than being ignored.
+	 */
+	private ProducerProperties bind(String name, String template, Map<String, ?> overrides) {
+		if (template == null || !this.properties.getTemplates().containsKey(template)) {
+			throw new NoSuchElementException("No template named '" + template + "' under waterdrop.templates "
+					+ "(defined: " + (this.properties.getTemplates().isEmpty() ? "none"
+							: String.join(", ", this.properties.getTemplates().keySet()))
+					+ ")");
+		}
+		String prefix = TEMPLATES + "." + template;
+		Map<String, Object> flat = new LinkedHashMap<>();
+		overrides.forEach((key, value) -> flat.put(prefix + "." + key, (value != null) ? value : ""));
+		MapConfigurationPropertySource overrideSource = new MapConfigurationPropertySource(flat);
+		List<ConfigurationPropertySource> sources = new ArrayList<>();
+		sources.add(overrideSource);
+		ConfigurationPropertySources.get(this.environment).forEach(sources::add);
+		// Without the empty-entry converter: an empty template ('tenant:') must not hide the overrides.
+		Binder binder = new Binder(sources, new PropertySourcesPlaceholdersResolver(this.environment),
+				ApplicationConversionService.getSharedInstance());
+		BindHandler handler = new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
+				(source) -> source == overrideSource);
+		try {
+			return binder.bind(prefix, Bindable.of(ProducerProperties.class), handler)
+				.orElseGet(ProducerProperties::new);
+		}
+		catch (BindException ex) {
+			throw invalidOverride(name, prefix, ex);
+		}
+	}
+
+	private static InvalidConfigurationException invalidOverride(String name, String prefix, BindException ex) {
+		if (ex.getCause() instanceof UnboundConfigurationPropertiesException unbound) {
+			List<String> keys = unbound.getUnboundProperties()
+				.stream()
+				.map(ConfigurationProperty::getName)
+				.map((property) -> property.toString().substring(prefix.length() + 1))
+				.sorted()
+				.toList();
+			return new InvalidConfigurationException("overrides." + keys.get(0),
+					"is not a setting of a producer (runtime producer '" + name + "'; unknown: " + keys + ")",
+					"Use the keys of a waterdrop.producers entry, such as max-in-flight, polling.mode or "
+							+ "kafka.linger.ms.");
+		}
+		String property = ex.getName().toString();
+		String key = property.startsWith(prefix + ".") ? "overrides." + property.substring(prefix.length() + 1)
+				: property;
+		Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
+		while (cause.getCause() != null && cause.getMessage() != null && cause.getMessage().startsWith("Failed to convert")) {
+			cause = cause.getCause();
+		}
+		return new InvalidConfigurationException(key,
+				"cannot be bound for runtime producer '" + name + "': " + cause.getMessage(),
+				"Give it a value of the right type, e.g. 100ms for a duration or 64KB for a size.");
+	}
+
+	/** What cannot be set on a template, or must be set per runtime producer. */
+	private void checkTemplate(String name, String template, ProducerProperties own, Map<String, ?> overrides) {
+		String prefix = TEMPLATES + "." + template + ".";
+		if (own.getPoolSize() != null) {
+			throw new InvalidConfigurationException(prefix + "pool-size",
+					"applies to waterdrop.producers entries only; a runtime producer is a single producer",
+					"Remove pool-size from the template (or its overrides), or define the pool as a producer entry.");
+		}
+		if (own.isPrimary()) {
+			throw new InvalidConfigurationException(prefix + "primary",
+					"applies to producer beans only; runtime producers are not beans", "Remove it.");
+		}
+		for (String key : List.of(CommonClientConfigs.CLIENT_ID_CONFIG,
+				org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
+			if (overrides.containsKey("kafka." + key)) {
+				continue;
+			}
+			String shared = own.getKafka().containsKey(key) ? prefix + "kafka." + key
+					: this.properties.getKafka().containsKey(key) ? "waterdrop.kafka." + key : null;
+			if (shared != null) {
+				throw new InvalidConfigurationException(shared,
+						"would be shared by every runtime producer made from template '" + template + "' (creating '"
+								+ name + "'), but every Kafka client needs a " + key + " of its own",
+						"Pass kafka." + key + " in the overrides of each runtime producer, unique per producer (and, "
+								+ "for transactional.id, per application instance), and remove it from " + shared + ".");
+			}
+		}
+	}
+
+	/** An invalid value reported under the key that set it: the override's when it came from one. */
+	private static InvalidConfigurationException fromOverride(InvalidConfigurationException ex, String prefix,
+			Map<String, ?> overrides) {
+		String property = ex.property();
+		if (property.startsWith(prefix) && overrides.containsKey(property.substring(prefix.length()))) {
+			return new InvalidConfigurationException("overrides." + property.substring(prefix.length()),
+					ProducerAssembler.reason(ex), ex.action());
+		}
+		return ex;
+	}
+
+	/** Told when a runtime producer is added or removed. */
+	public interface Listener {
+
+		/**
+		 * A runtime producer was created (not connected yet), or existed when this listener subscribed.
+		 * @param name its name
+		 * @param producer the producer
+		 */
+		void added(String name, Producer producer);
+
+		/**
+		 * A runtime producer was removed; it is closed, or closing on shutdown.
+		 * @param name its name
+		 * @param producer the producer
+		 */
+		default void removed(String name, Producer producer) {
+		}
+
+	}
+
+}

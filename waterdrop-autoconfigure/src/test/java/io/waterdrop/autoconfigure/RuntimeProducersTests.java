@@ -1,0 +1,306 @@
+package io.waterdrop.autoconfigure;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.CompositeHealthContributor;
+import org.springframework.boot.health.contributor.HealthContributors;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
+import org.springframework.boot.kafka.autoconfigure.metrics.KafkaMetricsAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import io.waterdrop.DeliveryReport;
+import io.waterdrop.InvalidConfigurationException;
+import io.waterdrop.Message;
+import io.waterdrop.Producer;
+import io.waterdrop.ProducerNameInUseException;
+import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.endpoint.WaterDropEndpoint;
+import io.waterdrop.autoconfigure.endpoint.WaterDropEndpointAutoConfiguration;
+import io.waterdrop.autoconfigure.health.WaterDropHealthContributorAutoConfiguration;
+import io.waterdrop.autoconfigure.inmemory.WaterDropInMemoryAutoConfiguration;
+import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
+import io.waterdrop.autoconfigure.metrics.WaterDropMetricsAutoConfiguration;
+import io.waterdrop.instrumentation.Event;
+import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollingMode;
+import io.waterdrop.testing.InMemoryKafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * {@link WaterDropRuntimeProducers}: producers created at run time from {@code waterdrop.templates} plus
+ * overrides, layered like producer entries, with customizers, listeners, meters, health and endpoint
+ * entries, and nothing left of them once removed. Against the real broker, plus 1,000 create/remove cycles
+ * in memory.
+ */
+@Timeout(180)
+class RuntimeProducersTests {
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, KafkaMetricsAutoConfiguration.class,
+				MetricsAutoConfiguration.class, CompositeMeterRegistryAutoConfiguration.class,
+				SimpleMetricsExportAutoConfiguration.class, WaterDropAutoConfiguration.class,
+				WaterDropLifecycleAutoConfiguration.class, WaterDropMetricsAutoConfiguration.class,
+				WaterDropHealthContributorAutoConfiguration.class, WaterDropEndpointAutoConfiguration.class))
+		.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
+				"spring.kafka.producer.acks=1", "management.endpoints.web.exposure.include=waterdrop",
+				"management.endpoint.waterdrop.show-values=always", "waterdrop.producers.orders.kafka.acks=all",
+				"waterdrop.kafka.linger.ms=7", "waterdrop.kafka.compression.type=gzip",
+				"waterdrop.pollers.tenants.poll-timeout=1s",
+				"waterdrop.templates.tenant.kafka.compression.type=lz4", "waterdrop.templates.tenant.kafka.linger.ms=3",
+				"waterdrop.templates.tenant.max-wait-timeout=30s", "waterdrop.templates.tenant.polling.poller=tenants",
+				"waterdrop.templates.tenant.polling.fd.max-time=20ms", "waterdrop.templates.tenant.close-timeout=5s",
+				"waterdrop.templates.blank=");
+
+	@Test
+	void aRuntimeProducerIsLayeredLikeAnEntryAndHasMetersHealthAndEndpointUntilRemoved() {
+		List<String> customized = new CopyOnWriteArrayList<>();
+		List<String> events = new CopyOnWriteArrayList<>();
+		this.runner.withBean("recordingCustomizer", WaterDropProducerCustomizer.class,
+				() -> (name, builder) -> customized.add(name))
+			.withBean("tenantListener", WaterDropEventListener.class, () -> new WaterDropEventListener() {
+
+				@Override
+				public void onEvent(Event event) {
+					events.add(event.name());
+				}
+
+				@Override
+				public boolean appliesTo(String producerName) {
+					return producerName.equals("tenant"); // the template's name
+				}
+
+			})
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				MeterRegistry registry = context.getBean(MeterRegistry.class);
+				assertThat(runtime.templateNames()).containsExactlyInAnyOrder("tenant", "blank");
+				customized.clear();
+
+				Producer tenant = runtime.create("tenant-42", "tenant",
+						Map.of("kafka.linger.ms", 1, "max-in-flight", "500", "statistics-interval", Duration.ZERO));
+
+				assertThat(tenant.status()).isEqualTo(ProducerStatus.CONFIGURED);
+				assertThat(tenant.id()).isEqualTo("tenant-42");
+				Map<String, Object> kafka = tenant.config().kafka();
+				assertThat(kafka).containsEntry("acks", "1") // spring.kafka.producer
+					.containsEntry("compression.type", "lz4") // template over waterdrop.kafka
+					.containsEntry("linger.ms", "1") // override over template over waterdrop.kafka
+					.containsKey("bootstrap.servers") // connection details
+					.doesNotContainKey("client.id"); // the producer's name
+				assertThat(tenant.config().maxInFlight()).isEqualTo(500);
+				assertThat(tenant.config().statisticsInterval()).isZero();
+				assertThat(tenant.config().maxWaitTimeout()).isEqualTo(Duration.ofSeconds(30));
+				assertThat(tenant.config().maxTime()).isEqualTo(Duration.ofMillis(20));
+				assertThat(tenant.config().pollingMode()).isEqualTo(PollingMode.FD);
+				assertThat(tenant.config().poller()).isSameAs(context.getBean("tenantsPoller", Poller.class));
+				assertThat(customized).containsExactly("tenant-42");
+				assertThat(events).containsExactly("producer.created");
+				assertThat(runtime.names()).containsExactly("tenant-42");
+				assertThat(runtime.templateOf("tenant-42")).contains("tenant");
+				assertThat(context.getBean(WaterDropProducers.class).asMap()).doesNotContainKey("tenant-42");
+
+				DeliveryReport report = tenant.produceSync(Message.of("events", "hello"));
+				assertThat(report.offset()).isNotNegative();
+				assertThat(events).contains("producer.configured", "producer.connected");
+				assertThat(Threads.kafkaNetworkThread("tenant-42")).isTrue();
+
+				// The handle completes before the report's listeners run, and counters trail by a batch.
+				await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+					assertThat(events).contains("message.acknowledged");
+					assertThat(registry.get("waterdrop.messages.acknowledged").tag("producer", "tenant-42")
+						.functionCounter().count()).isEqualTo(1);
+					assertThat(registry.get("waterdrop.delivery.latency").tag("producer", "tenant-42").timer().count())
+						.isEqualTo(1);
+				});
+				assertThat(registry.find("kafka.producer.record.send.total").tag("client.id", "tenant-42").meters())
+					.isNotEmpty();
+				CompositeHealthContributor health = context.getBean("waterdropHealthContributor",
+						CompositeHealthContributor.class);
+				assertThat(health.stream().map(HealthContributors.Entry::name)).containsExactly("orders", "tenant-42");
+				assertThat(((HealthIndicator) health.getContributor("tenant-42")).health().getStatus())
+					.isEqualTo(Status.UP);
+				WaterDropEndpoint endpoint = context.getBean(WaterDropEndpoint.class);
+				assertThat(endpoint.waterdrop().producers()).containsOnlyKeys("orders", "tenant-42");
+				assertThat(endpoint.waterdrop().producers().get("tenant-42").kafka()).containsEntry("linger.ms", "1");
+
+				assertThat(runtime.remove("tenant-42")).isTrue();
+				assertThat(tenant.status()).isEqualTo(ProducerStatus.CLOSED);
+				assertThat(runtime.remove("tenant-42")).isFalse();
+				assertThat(runtime.names()).isEmpty();
+				assertThat(metersOf(registry, "tenant-42")).isEmpty();
+				assertThat(health.stream().map(HealthContributors.Entry::name)).containsExactly("orders");
+				assertThat(health.getContributor("tenant-42")).isNull();
+				assertThat(endpoint.waterdrop().producers()).containsOnlyKeys("orders");
+				assertThat(Threads.kafkaNetworkThread("tenant-42")).isFalse();
+				assertThatExceptionOfType(NoSuchElementException.class).isThrownBy(() -> runtime.get("tenant-42"));
+			});
+	}
+
+	@Test
+	void badInputIsRefusedNamingTheSettingAndNothingIsCreated() {
+		this.runner.withPropertyValues("waterdrop.templates.transactional.kafka.transactional.id=shared",
+				"waterdrop.templates.pooled.pool-size=2").run((context) -> {
+					WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+					assertThatExceptionOfType(NoSuchElementException.class)
+						.isThrownBy(() -> runtime.create("t1", "nope"))
+						.withMessageStartingWith("No template named 'nope' under waterdrop.templates (defined: ");
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-in-fligth", 5)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-fligth"))
+						.withMessageContaining("is not a setting of a producer");
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-in-flight", 0)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"))
+						.withMessageContaining("must be at least 1 but was 0");
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-wait-timeout", "soon")))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-wait-timeout"));
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "transactional"))
+						.satisfies((ex) -> assertThat(ex.property())
+							.isEqualTo("waterdrop.templates.transactional.kafka.transactional.id"))
+						.withMessageContaining("would be shared by every runtime producer made from template");
+					assertThat(runtime.create("t1", "transactional", Map.of("kafka.transactional.id", "t1-tx"))
+						.transactional()).isTrue();
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t2", "pooled"))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("waterdrop.templates.pooled.pool-size"));
+					assertThatExceptionOfType(ProducerNameInUseException.class)
+						.isThrownBy(() -> runtime.create("orders", "tenant"))
+						.withMessage("Cannot create runtime producer 'orders': a bean of the application context has "
+								+ "that name");
+					assertThatExceptionOfType(ProducerNameInUseException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant"))
+						.withMessageContaining("A producer named 't1' exists already");
+					assertThat(runtime.names()).containsExactly("t1");
+					// An empty template ('blank:') is the top-level settings, overrides still apply.
+					Producer blank = runtime.create("b1", "blank", Map.of("max-in-flight", 7));
+					assertThat(blank.config().maxInFlight()).isEqualTo(7);
+					assertThat(blank.config().kafka()).containsEntry("linger.ms", "7");
+				});
+	}
+
+	@Test
+	void runtimeProducersCloseWithTheContextBeforeThePollersAndNoMoreCanBeCreated() {
+		List<Producer> created = new ArrayList<>();
+		this.runner.run((context) -> {
+			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+			Poller tenants = context.getBean("tenantsPoller", Poller.class);
+			for (int i = 0; i < 3; i++) {
+				Producer producer = runtime.create("tenant-" + i, "tenant");
+				producer.produceAsync(Message.of("events", "in flight at shutdown " + i));
+				created.add(producer);
+			}
+			assertThat(tenants.isRunning()).isTrue();
+			context.close();
+			assertThat(created).extracting(Producer::status).containsOnly(ProducerStatus.CLOSED);
+			// Delivered, not purged: closed gracefully in the producers' phase.
+			assertThat(created).allSatisfy((producer) -> {
+				assertThat(producer.stats().acknowledged()).isEqualTo(1);
+				assertThat(producer.stats().purged()).isZero();
+			});
+			// The Pollers' phase came after: the Poller served no producer any more and its thread ended.
+			assertThat(tenants.isRunning()).isFalse();
+			assertThatIllegalStateException().isThrownBy(() -> runtime.create("late", "tenant"))
+				.withMessage("Cannot create runtime producer 'late': the application context is closing");
+		});
+	}
+
+	@Test
+	void removedRuntimeProducersLeaveNoKafkaClientMetersBehind() {
+		this.runner.run((context) -> {
+			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+			MeterRegistry registry = context.getBean(MeterRegistry.class);
+			context.getBean("orders", Producer.class).produceSync(Message.of("events", "warm-up"));
+			Set<Meter.Id> before = ids(registry);
+			for (int i = 0; i < 20; i++) {
+				Producer producer = runtime.create("cycle", "tenant");
+				producer.produceSync(Message.of("events", "cycle " + i));
+				assertThat(registry.find("kafka.producer.record.send.total").tag("client.id", "cycle").meters())
+					.isNotEmpty();
+				runtime.remove("cycle");
+			}
+			assertThat(ids(registry)).isEqualTo(before);
+		});
+	}
+
+	@Test
+	void aThousandCreateRemoveCyclesLeaveNoMeterHealthOrEndpointEntryBehind() {
+		this.runner.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+			.withPropertyValues("waterdrop.in-memory=true")
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				MeterRegistry registry = context.getBean(MeterRegistry.class);
+				CompositeHealthContributor health = context.getBean("waterdropHealthContributor",
+						CompositeHealthContributor.class);
+				WaterDropEndpoint endpoint = context.getBean(WaterDropEndpoint.class);
+				context.getBean("orders", Producer.class).produceSync(Message.of("events", "warm-up"));
+				Set<Meter.Id> before = ids(registry);
+				for (int i = 0; i < 1000; i++) {
+					String name = "tenant-" + (i % 10);
+					Producer producer = runtime.create(name, "tenant");
+					producer.produceSync(Message.of("events", "message " + i));
+					// Its meters exist while it does (counters trail a completed report by a dispatch batch).
+					assertThat(registry.find("waterdrop.messages.acknowledged").tag("producer", name).meter())
+						.isNotNull();
+					assertThat(runtime.remove(name)).isTrue();
+				}
+				assertThat(context.getBean(InMemoryKafka.class).payloads("events")).hasSize(1001);
+				assertThat(ids(registry)).isEqualTo(before);
+				assertThat(health.stream().map(HealthContributors.Entry::name)).containsExactly("orders");
+				assertThat(endpoint.waterdrop().producers()).containsOnlyKeys("orders");
+				assertThat(runtime.names()).isEmpty();
+				assertThat(context.getBean("tenantsPoller", Poller.class).registeredProducers()).isZero();
+			});
+	}
+
+	@Test
+	void aChildContextHasRuntimeProducersOfItsOwn() {
+		this.runner.run((parent) -> this.runner.withParent(parent)
+			.withPropertyValues("waterdrop.producers.child.max-in-flight=10")
+			.run((child) -> {
+				WaterDropRuntimeProducers own = child.getBean(WaterDropRuntimeProducers.class);
+				assertThat(own).isNotSameAs(parent.getBean(WaterDropRuntimeProducers.class));
+				Producer producer = own.create("child-tenant", "tenant");
+				assertThat(parent.getBean(WaterDropRuntimeProducers.class).names()).isEmpty();
+				child.close();
+				assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+			}));
+	}
+
+	private static Set<Meter.Id> ids(MeterRegistry registry) {
+		return registry.getMeters().stream().map(Meter::getId).collect(Collectors.toSet());
+	}
+
+	private static List<Meter.Id> metersOf(MeterRegistry registry, String producer) {
+		return registry.getMeters()
+			.stream()
+			.map(Meter::getId)
+			.filter((id) -> producer.equals(id.getTag("producer")) || producer.equals(id.getTag("client.id")))
+			.toList();
+	}
+
+}

@@ -1,0 +1,294 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+
+import org.apache.kafka.clients.CommonClientConfigs;
+
+/**
+ * N transactional producers behind one facade, so that N transactions run at the same time: a transactional
+ * producer runs one transaction at a time (Kafka allows one open transaction per {@code transactional.id}),
+ * so concurrency needs one client, and one id, per concurrent transaction.
+ * <p>
+ * {@link #transaction} borrows a free member for the block and gives it back after the commit or abort. When
+ * every member is busy, the caller waits — in arrival order, at most {@link #waitTimeout()}, then a
+ * {@link PoolWaitTimeoutException} — and the wait is counted in {@link #stats()} (and the
+ * {@code waterdrop.transactions.pool.*} meters). Inside a block, the thread keeps its member: a nested
+ * {@code transaction(...)}, {@link #produceSync} or {@link #produceManySync} on the pool joins the open
+ * transaction, and {@link Transaction#markAsConsumed} sends the offsets with it, as on one producer.
+ * <p>
+ * Members are ordinary {@link Producer}s (their own Kafka client, network thread and metrics; in fd mode all
+ * on the same Poller). {@link #of(ProducerConfig.Builder, int, Duration)} derives them from one configuration:
+ * member {@code i} (0 to N-1) has the id {@code <id>-i} and the {@code transactional.id}
+ * {@code <transactional.id>-i} (and {@code <client.id>-i} if a client id is set). The ids depend only on the
+ * configuration and the index, so a restarted instance takes over — and fences — exactly the ids of its
+ * predecessor. Two live instances must never share an id: give each instance its own base
+ * {@code transactional.id} (with a pod or host name in it).
+ * <p>
+ * Threading: thread-safe. Never run a transaction on a polling thread (a delivery callback): it throws
+ * {@link IllegalCallerException} there, as on a producer.
+ */
+public final class TransactionalPool implements AutoCloseable {
+
+	private final String name;
+
+	private final List<Producer> members;
+
+	/** Free members, handed out to waiting callers in arrival order. */
+	private final ArrayBlockingQueue<Producer> free;
+
+	private final Duration waitTimeout;
+
+	private final TransactionalPoolStats stats = new TransactionalPoolStats();
+
+	/** The member the current thread holds while its block runs. */
+	private final ThreadLocal<Producer> held = new ThreadLocal<>();
+
+	private volatile boolean closed;
+
+	/**
+	 * A pool over the given producers.
+	 * @param name the pool's name (for messages and meters)
+	 * @param members transactional producers, each with its own {@code transactional.id}
+	 * @param waitTimeout longest {@link #transaction} waits for a free member
+	 * @throws InvalidConfigurationException if there are no members, one is not transactional, two share a
+	 * {@code transactional.id}, or the wait timeout is not positive
+	 */
+	public TransactionalPool(String name, List<Producer> members, Duration waitTimeout) {
+		if (members.isEmpty()) {
+			throw new InvalidConfigurationException("pool-size", "a transactional pool needs at least one member",
+					"Set pool-size to 1 or more.");
+		}
+		if (waitTimeout == null || waitTimeout.isZero() || waitTimeout.isNegative()) {
+			throw new InvalidConfigurationException("pool-wait-timeout",
+					"must be positive but was " + ((waitTimeout != null) ? waitTimeout : "not set"),
+					"Set a positive duration such as 10s.");
+		}
+		Set<Object> ids = new HashSet<>();
+		for (Producer member : members) {
+			if (!member.transactional()) {
+				throw new InvalidConfigurationException("kafka.transactional.id",
+						"member '" + member.id() + "' of transactional pool '" + name + "' is not transactional",
+						"Set kafka.transactional.id; each member's id is derived from it.");
+			}
+			Object transactionalId = member.config().kafka().get(TRANSACTIONAL_ID);
+			if (!ids.add(transactionalId)) {
+				throw new InvalidConfigurationException("kafka.transactional.id",
+						"members of transactional pool '" + name + "' share the transactional.id '" + transactionalId
+								+ "', so they would fence each other",
+						"Give every member its own transactional.id, e.g. with TransactionalPool.of(...).");
+			}
+		}
+		this.name = name;
+		this.members = List.copyOf(members);
+		this.free = new ArrayBlockingQueue<>(members.size(), true, members);
+		this.waitTimeout = waitTimeout;
+	}
+
+	private static final String TRANSACTIONAL_ID = org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
+
+	/**
+	 * A pool of {@code size} producers derived from one configuration: member {@code i} gets the id
+	 * {@code <id>-i}, the {@code transactional.id} {@code <transactional.id>-i}, and the client id
+	 * {@code <client.id>-i} if one is set. The builder is used as a template and left as it was given.
+	 * @throws InvalidConfigurationException if the configuration has no {@code transactional.id} or is invalid
+	 */
+	public static TransactionalPool of(ProducerConfig.Builder template, int size, Duration waitTimeout) {
+		ProducerConfig base = template.build();
+		Object transactionalId = base.kafka().get(TRANSACTIONAL_ID);
+		if (transactionalId == null) {
+			throw new InvalidConfigurationException("kafka.transactional.id",
+					"a transactional pool needs a transactional.id, from which its members' ids are derived",
+					"Set kafka.transactional.id, e.g. 'payments-' plus this instance's name.");
+		}
+		Object clientId = base.kafka().get(CommonClientConfigs.CLIENT_ID_CONFIG);
+		return create(base.id(), size, waitTimeout, (index) -> {
+			try {
+				template.id(memberName(base.id(), index))
+					.kafka(TRANSACTIONAL_ID, memberName(transactionalId.toString(), index));
+				if (clientId != null) {
+					template.kafka(CommonClientConfigs.CLIENT_ID_CONFIG, memberName(clientId.toString(), index));
+				}
+				return template.build();
+			}
+			finally {
+				template.id(base.id()).kafka(TRANSACTIONAL_ID, transactionalId);
+				if (clientId != null) {
+					template.kafka(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
+				}
+			}
+		});
+	}
+
+	/**
+	 * A pool of {@code size} producers, member {@code i} built from {@code memberConfig.apply(i)}; every
+	 * member needs a {@code transactional.id} of its own.
+	 */
+	public static TransactionalPool create(String name, int size, Duration waitTimeout,
+			IntFunction<ProducerConfig> memberConfig) {
+		if (size < 1) {
+			throw new InvalidConfigurationException("pool-size", "must be at least 1 but was " + size,
+					"Set pool-size to the number of transactions that may run at the same time.");
+		}
+		List<Producer> members = new ArrayList<>(size);
+		for (int index = 0; index < size; index++) {
+			members.add(new Producer(memberConfig.apply(index)));
+		}
+		try {
+			return new TransactionalPool(name, members, waitTimeout);
+		}
+		catch (RuntimeException ex) {
+			members.forEach((member) -> member.close(Duration.ZERO));
+			throw ex;
+		}
+	}
+
+	/** How member {@code index} of a pool is named after the pool's id (or transactional or client id). */
+	public static String memberName(String base, int index) {
+		return base + "-" + index;
+	}
+
+	/**
+	 * Runs {@code block} in one transaction of a free member: waits for one (up to {@link #waitTimeout()}),
+	 * begins, runs, commits, and gives the member back. Called inside a block of this pool, it joins the open
+	 * transaction. Outcomes as {@link Producer#transaction}: the block's value, its exception after an abort,
+	 * {@code null} after {@link Transaction#abort()}, a {@link TransactionFailedException} if the commit
+	 * failed.
+	 * @throws PoolWaitTimeoutException if no member was free in time (nothing began)
+	 * @throws ProducerClosedException if the pool is closed
+	 * @throws IllegalCallerException if called on a thread that dispatches a member's delivery reports
+	 */
+	public <T> T transaction(TransactionBlock<T> block) {
+		Producer current = this.held.get();
+		if (current != null) {
+			return current.transaction(block);
+		}
+		if (this.closed) {
+			throw new ProducerClosedException(this.name, ProducerStatus.CLOSED);
+		}
+		for (Producer member : this.members) {
+			member.checkMayWait("run a transaction");
+		}
+		Producer member = borrow();
+		this.held.set(member);
+		try {
+			return member.transaction(block);
+		}
+		finally {
+			this.held.remove();
+			this.free.offer(member);
+		}
+	}
+
+	private Producer borrow() {
+		long start = System.nanoTime();
+		Producer member;
+		try {
+			member = this.free.poll(this.waitTimeout.toNanos(), TimeUnit.NANOSECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new WaterDropException("Interrupted while waiting for a free member of transactional pool '"
+					+ this.name + "'", ex);
+		}
+		finally {
+			this.stats.waits.increment();
+			this.stats.waitNanos.add(System.nanoTime() - start);
+		}
+		if (member == null) {
+			this.stats.timeouts.increment();
+			throw new PoolWaitTimeoutException(this.name, this.members.size(), this.waitTimeout);
+		}
+		return member;
+	}
+
+	/** Sends one message in a transaction of its own (or the open one, inside a block) and waits for it. */
+	public DeliveryReport produceSync(Message message) {
+		return transaction((transaction) -> transaction.produceSync(message));
+	}
+
+	/**
+	 * Sends the messages in one transaction (or the open one, inside a block) and waits for their reports.
+	 */
+	public List<DeliveryReport> produceManySync(List<Message> messages) {
+		return transaction((transaction) -> transaction.produceManyAsync(messages)
+			.stream()
+			.map(DeliveryHandle::await)
+			.toList());
+	}
+
+	/** Connects every member (creates its client and initialises its transactions). */
+	public void connect() {
+		this.members.forEach(Producer::connect);
+	}
+
+	public String name() {
+		return this.name;
+	}
+
+	/** The members, in index order. */
+	public List<Producer> members() {
+		return this.members;
+	}
+
+	/** Number of members: transactions that can run at the same time. */
+	public int size() {
+		return this.members.size();
+	}
+
+	/** Members free now (not running a transaction for a caller of the pool). */
+	public int available() {
+		return this.free.size();
+	}
+
+	public Duration waitTimeout() {
+		return this.waitTimeout;
+	}
+
+	public TransactionalPoolStats stats() {
+		return this.stats;
+	}
+
+	/** Closes every member at once, each waiting up to its {@code max-wait-timeout}. */
+	@Override
+	public void close() {
+		close(null);
+	}
+
+	/**
+	 * Refuses new transactions and closes every member at once, each waiting up to {@code timeout} (its
+	 * {@code max-wait-timeout} if {@code null}) for its in-flight messages; transactions running finish
+	 * first, as on a producer.
+	 */
+	public void close(Duration timeout) {
+		this.closed = true;
+		List<CompletableFuture<Void>> closes = new ArrayList<>();
+		for (Producer member : this.members) {
+			closes.add(member.closeAsync((timeout != null) ? timeout : member.config().maxWaitTimeout()));
+		}
+		try {
+			CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new)).get();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new WaterDropException("Interrupted while closing transactional pool '" + this.name + "'", ex);
+		}
+		catch (ExecutionException ex) {
+			throw new WaterDropException("Closing transactional pool '" + this.name + "' failed", ex.getCause());
+		}
+	}
+
+	@Override
+	public String toString() {
+		return "TransactionalPool[" + this.name + ", " + this.members.size() + " members, " + available() + " free]";
+	}
+
+}

@@ -1,0 +1,190 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.waterdrop.instrumentation.micrometer.TransactionalPoolMetrics;
+import io.waterdrop.testing.InMemoryKafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * {@link TransactionalPool} without a broker: member ids, borrowing, joining, the bounded and measured wait.
+ * Concurrency against a real broker is {@code TransactionalPoolIntegrationTests}'.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class TransactionalPoolTests {
+
+	private final InMemoryKafka kafka = new InMemoryKafka();
+
+	private final ExecutorService executor = Executors.newCachedThreadPool();
+
+	private TransactionalPool pool;
+
+	@AfterEach
+	void closePool() {
+		this.executor.shutdownNow();
+		if (this.pool != null) {
+			this.pool.close(Duration.ofSeconds(5));
+		}
+	}
+
+	@Test
+	void membersGetDistinctStableIdsDerivedFromTheTemplate() {
+		ProducerConfig.Builder template = template("payments-host-a").kafka("client.id", "payments-client");
+		this.pool = TransactionalPool.of(template, 3, Duration.ofSeconds(5));
+		assertThat(this.pool.name()).isEqualTo("payments");
+		assertThat(this.pool.size()).isEqualTo(3);
+		assertThat(this.pool.members()).extracting(Producer::id).containsExactly("payments-0", "payments-1", "payments-2");
+		assertThat(this.pool.members()).extracting((member) -> member.config().kafka().get("transactional.id"))
+			.containsExactly("payments-host-a-0", "payments-host-a-1", "payments-host-a-2");
+		assertThat(this.pool.members()).extracting((member) -> member.config().kafka().get("client.id"))
+			.containsExactly("payments-client-0", "payments-client-1", "payments-client-2");
+		// The template is left as given.
+		ProducerConfig after = template.build();
+		assertThat(after.id()).isEqualTo("payments");
+		assertThat(after.kafka()).containsEntry("transactional.id", "payments-host-a")
+			.containsEntry("client.id", "payments-client");
+	}
+
+	@Test
+	void aPoolNeedsTransactionalMembersWithDistinctIds() {
+		assertThatThrownBy(() -> TransactionalPool.of(ProducerConfig.builder().id("plain").clientFactory(this.kafka), 2,
+				Duration.ofSeconds(1)))
+			.isInstanceOf(InvalidConfigurationException.class)
+			.hasMessageContaining("needs a transactional.id");
+		assertThatThrownBy(() -> TransactionalPool.create("same", 2, Duration.ofSeconds(1),
+				(index) -> template("same-id").id("same-" + index).build()))
+			.isInstanceOf(InvalidConfigurationException.class)
+			.hasMessageContaining("share the transactional.id 'same-id'");
+		assertThatThrownBy(() -> TransactionalPool.of(template("tx"), 0, Duration.ofSeconds(1)))
+			.isInstanceOf(InvalidConfigurationException.class)
+			.hasMessageContaining("pool-size: must be at least 1 but was 0");
+		assertThatThrownBy(() -> TransactionalPool.of(template("tx"), 1, Duration.ZERO))
+			.isInstanceOf(InvalidConfigurationException.class)
+			.hasMessageContaining("pool-wait-timeout: must be positive");
+	}
+
+	@Test
+	void concurrentTransactionsRunOnDifferentMembersAndNestedCallsJoin() throws Exception {
+		this.pool = TransactionalPool.of(template("orders-tx"), 2, Duration.ofSeconds(20));
+		CountDownLatch bothInside = new CountDownLatch(2);
+		CountDownLatch release = new CountDownLatch(1);
+		Set<Object> threadsInside = ConcurrentHashMap.newKeySet();
+		List<CompletableFuture<String>> blocks = List.of(0, 1).stream().map((i) -> CompletableFuture.supplyAsync(() ->
+				this.pool.transaction((transaction) -> {
+					transaction.produceAsync(Message.of("orders", "outer-" + i));
+					// Joins this thread's transaction: same member, committed together.
+					this.pool.produceSync(Message.of("orders", "nested-" + i));
+					threadsInside.add(Thread.currentThread());
+					bothInside.countDown();
+					await(release);
+					return "done-" + i;
+				}), this.executor)).toList();
+		await(bothInside);
+		assertThat(this.pool.available()).isZero();
+		assertThat(this.kafka.payloads("orders")).isEmpty(); // nothing committed yet
+		release.countDown();
+		assertThat(blocks.get(0).get(20, TimeUnit.SECONDS)).isEqualTo("done-0");
+		assertThat(blocks.get(1).get(20, TimeUnit.SECONDS)).isEqualTo("done-1");
+		assertThat(threadsInside).hasSize(2);
+		assertThat(this.kafka.payloads("orders")).containsExactlyInAnyOrder("outer-0", "nested-0", "outer-1", "nested-1");
+		assertThat(this.pool.available()).isEqualTo(2);
+		assertThat(this.pool.stats().waits()).isEqualTo(2);
+		assertThat(this.pool.stats().timeouts()).isZero();
+	}
+
+	@Test
+	void aCallerFindingEveryMemberBusyWaitsBoundedThenFailsAndTheWaitIsMeasured() throws Exception {
+		this.pool = TransactionalPool.of(template("busy-tx"), 1, Duration.ofMillis(200));
+		SimpleMeterRegistry registry = new SimpleMeterRegistry();
+		new TransactionalPoolMetrics(List.of(this.pool)).bindTo(registry);
+		CountDownLatch inside = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		CompletableFuture<Object> holder = CompletableFuture.supplyAsync(() -> this.pool.transaction((transaction) -> {
+			inside.countDown();
+			await(release);
+			return null;
+		}), this.executor);
+		await(inside);
+		assertThat(registry.get("waterdrop.transactions.pool.busy").tag("pool", "busy").gauge().value()).isEqualTo(1);
+
+		assertThatThrownBy(() -> this.pool.produceSync(Message.of("busy", "refused")))
+			.isInstanceOf(PoolWaitTimeoutException.class)
+			.hasMessage("Transactional pool 'busy' had none of its 1 member(s) free within PT0.2S; no transaction "
+					+ "began. Keep transaction blocks short, raise the pool size, or raise its wait timeout");
+		release.countDown();
+		holder.get(20, TimeUnit.SECONDS);
+		this.pool.produceSync(Message.of("busy", "accepted"));
+
+		assertThat(this.kafka.payloads("busy")).containsExactly("accepted");
+		assertThat(this.pool.stats().timeouts()).isEqualTo(1);
+		assertThat(this.pool.stats().waits()).isEqualTo(3);
+		// The refused caller waited its full timeout: at least 200 ms of wait are on record.
+		assertThat(this.pool.stats().waitNanos()).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(200));
+		assertThat(registry.get("waterdrop.transactions.pool.wait").tag("pool", "busy").functionTimer().count())
+			.isEqualTo(3);
+		assertThat(registry.get("waterdrop.transactions.pool.timeouts").functionCounter().count()).isEqualTo(1);
+		assertThat(registry.get("waterdrop.transactions.pool.busy").gauge().value()).isZero();
+		assertThat(registry.get("waterdrop.transactions.pool.size").gauge().value()).isEqualTo(1);
+	}
+
+	@Test
+	void aFailingBlockAbortsAndGivesItsMemberBack() {
+		this.pool = TransactionalPool.of(template("fail-tx"), 1, Duration.ofSeconds(5));
+		assertThatThrownBy(() -> this.pool.transaction((transaction) -> {
+			transaction.produceAsync(Message.of("fail", "rolled back"));
+			throw new IllegalArgumentException("bad input");
+		})).isInstanceOf(IllegalArgumentException.class).hasMessage("bad input");
+		assertThat(this.pool.available()).isEqualTo(1);
+		String aborted = this.pool.transaction((transaction) -> {
+			transaction.abort();
+			return "unused";
+		});
+		assertThat(aborted).isNull();
+		this.pool.produceManySync(List.of(Message.of("fail", "a"), Message.of("fail", "b")));
+		assertThat(this.kafka.payloads("fail")).containsExactly("a", "b");
+	}
+
+	@Test
+	void aClosedPoolRefusesTransactionsAndClosesItsMembers() {
+		this.pool = TransactionalPool.of(template("closed-tx"), 2, Duration.ofSeconds(5));
+		this.pool.connect();
+		assertThat(this.pool.members()).extracting(Producer::status).containsOnly(ProducerStatus.CONNECTED);
+		this.pool.close(Duration.ofSeconds(5));
+		assertThat(this.pool.members()).extracting(Producer::status).containsOnly(ProducerStatus.CLOSED);
+		assertThatThrownBy(() -> this.pool.produceSync(Message.of("closed", "x")))
+			.isInstanceOf(ProducerClosedException.class);
+	}
+
+	private ProducerConfig.Builder template(String transactionalId) {
+		String id = transactionalId.replaceAll("-(tx|id|host-a)$", "");
+		return ProducerConfig.builder().id(id).kafka("transactional.id", transactionalId).clientFactory(this.kafka);
+	}
+
+	private static void await(CountDownLatch latch) {
+		try {
+			if (!latch.await(20, TimeUnit.SECONDS)) {
+				throw new AssertionError("latch not released");
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new AssertionError(ex);
+		}
+	}
+
+}
