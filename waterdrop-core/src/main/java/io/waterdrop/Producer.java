@@ -7,7 +7,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
@@ -90,11 +92,19 @@ public final class Producer implements AutoCloseable {
 	 * Closes and rebuilds Kafka clients on behalf of the polling threads, which must not block (idle
 	 * disconnects, rebuilds after an idempotent producer's fatal error); its threads end when unused.
 	 */
-	private static final ExecutorService CLIENT_WORK = Executors.newCachedThreadPool((task) -> {
-		Thread thread = new Thread(task, "waterdrop.client-work");
-		thread.setDaemon(true);
-		return thread;
-	});
+	private static final ExecutorService CLIENT_WORK = clientWork();
+
+	/** At most two threads, ending when idle for a minute: a wave of idle disconnects queues up. */
+	private static ExecutorService clientWork() {
+		ThreadPoolExecutor executor = new ThreadPoolExecutor(2, 2, 1, TimeUnit.MINUTES, new LinkedBlockingQueue<>(),
+				(task) -> {
+					Thread thread = new Thread(task, "waterdrop.client-work");
+					thread.setDaemon(true);
+					return thread;
+				});
+		executor.allowCoreThreadTimeOut(true);
+		return executor;
+	}
 
 	private static final long WANTS_PRODUCED_EVENT = Monitor.bit(ProducerEvent.MessageProduced.class);
 
@@ -610,6 +620,7 @@ public final class Producer implements AutoCloseable {
 			}
 			this.monitor.publish(new ProducerEvent.Disconnecting(id()));
 			old = this.client;
+			this.client = null; // not kept while disconnected: its metrics and buffers are garbage now
 			// Closed under the lock: a reconnect must not overlap it. An idle client closes at once.
 			if (closeClient(old, this.config.maxWaitTimeout())) {
 				Thread.currentThread().interrupt();
@@ -1253,6 +1264,9 @@ public final class Producer implements AutoCloseable {
 	private boolean closeClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> target,
 			Duration timeout) {
 		boolean interrupted = Thread.interrupted();
+		if (target == null) {
+			return interrupted; // disconnected: nothing to close
+		}
 		try {
 			target.close(timeout);
 		}

@@ -216,8 +216,9 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			return;
 		}
 		this.nextStatisticsNanos = nowNanos + this.statisticsIntervalNanos;
-		if (!this.monitor.isListening(ProducerEvent.StatisticsEmitted.class)) {
-			return;
+		if (!this.monitor.isListening(ProducerEvent.StatisticsEmitted.class)
+				|| this.producer.status() != ProducerStatus.CONNECTED) {
+			return; // nobody listens, or no client (disconnected, closing) to read them from
 		}
 		try {
 			this.monitor.publish(new ProducerEvent.StatisticsEmitted(id(), statistics()));
