@@ -62,7 +62,8 @@ class QuickBenchmarkSmokeTests {
 			.contains("| 5 µs | 1 |")
 			.contains("**Poller thread** (`waterdrop.poller#0`)")
 			.contains("| 1 thread, sequential |")
-			.contains("| B beside A on the global Poller |")
+			.contains("| B beside A on the global Poller (default settings")
+			.contains("| B beside A on the global Poller, no yielding")
 			.contains("| WaterDrop fd mode (pipe + selector) |")
 			.contains("| lean hand-off (stack + pipe + selector) |")
 			.contains("| Kafka | broker 4.1.2");
