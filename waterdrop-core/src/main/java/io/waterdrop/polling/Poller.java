@@ -19,7 +19,6 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -36,7 +35,8 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * One thread that dispatches the delivery reports of many {@link PollingMode#FD fd}-mode producers.
  * <p>
  * Each registered producer has a {@link WakeupPipe}; the Poller thread waits in a {@link Selector} on all
- * of them, and serves every producer whose pipe signalled with one drain slice. A slice lasts at most that
+ * of them (a pipe writes only while the thread waits there; while it is awake, the pipe announces itself
+ * and the thread collects it before it would wait: {@link PollerWakeups}), and serves every producer whose pipe signalled with one drain slice. A slice lasts at most that
  * producer's {@code maxTime}; it ends early, once it has run the producer's {@code minTime}, when another
  * producer of this Poller signalled meanwhile (read from a Poller-wide signal count between reports, no
  * system call), so a quiet producer waits about one {@code minTime} plus one callback, not a whole
@@ -67,6 +67,14 @@ public final class Poller {
 
 	private static final AtomicInteger dedicatedIndex = new AtomicInteger(1);
 
+	/**
+	 * How long the thread keeps looking for a signal before it blocks, after a cycle that served reports:
+	 * Kafka's network thread completes the batches of one response back to back, and a report that comes
+	 * within a few microseconds is then served without a pipe write, an epoll wake-up and a pipe read
+	 * (which cost more than this). The JDK's own hand-offs spin briefly before parking for the same reason.
+	 */
+	static final long SPIN_BEFORE_SLEEP_NANOS = TimeUnit.MICROSECONDS.toNanos(5);
+
 	private static final long PERIODIC_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
 	private final PollerConfig config;
@@ -79,8 +87,8 @@ public final class Poller {
 
 	private final Set<String> producerIds = ConcurrentHashMap.newKeySet();
 
-	/** Wake-up signals of this Poller's pipes, counted so that a running slice can see a waiting producer. */
-	private final AtomicLong signals = new AtomicLong();
+	/** What this Poller's pipes share: the signal count and the pipes that signalled while it was awake. */
+	private final PollerWakeups wakeups = new PollerWakeups();
 
 	private final ReentrantLock lock = new ReentrantLock();
 
@@ -188,18 +196,26 @@ public final class Poller {
 	}
 
 	/**
-	 * Opens the wake-up pipe for a producer about to {@link #register}: its signals also tell the Poller that
-	 * this producer is waiting, so that a long slice of another producer can end early.
+	 * Opens the wake-up pipe for a producer about to {@link #register}: it writes only while this Poller
+	 * sleeps in its selector and otherwise announces itself ({@link PollerWakeups}); its signals also tell
+	 * the Poller that this producer is waiting, so that a long slice of another producer can end early.
 	 */
 	public WakeupPipe openPipe() {
-		return WakeupPipe.open(this.signals);
+		return WakeupPipe.open(this.wakeups);
 	}
 
 	/**
 	 * Starts serving a producer: from now on a signal on {@code pipe} makes the Poller drain
 	 * {@code pollable}. Returns at once; the Poller thread applies the registration as its next step.
+	 * @throws IllegalArgumentException if {@code pipe} was opened by another Poller (use {@link #openPipe()};
+	 * a pipe from {@link WakeupPipe#open()} is accepted and writes on every signal)
 	 */
 	public PollingSession register(Pollable pollable, WakeupPipe pipe) {
+		if (pipe.announces() && !pipe.announcesTo(this.wakeups)) {
+			// Its signals would announce to the other Poller, which never wakes this one.
+			throw new IllegalArgumentException("The wake-up pipe of producer '" + pollable.id()
+					+ "' was opened by another Poller; open it with " + this + ".openPipe()");
+		}
 		Registration registration = new Registration(pollable, pipe);
 		this.lock.lock();
 		try {
@@ -326,9 +342,20 @@ public final class Poller {
 
 		private long lastPeriodic = System.nanoTime();
 
-		private final DrainSlice slice = new DrainSlice(Poller.this.signals);
+		private final DrainSlice slice = new DrainSlice(Poller.this.wakeups.signals());
 
 		private final Consumer<SelectionKey> onSelected = this::selected;
+
+		private final Consumer<WakeupPipe> onAnnounced = this::announced;
+
+		/**
+		 * Registered pipes not opened by this Poller: they write on every signal and never announce, so a busy
+		 * cycle must still select them.
+		 */
+		private int writingPipes;
+
+		/** The last cycle served some producer: more reports are likely to follow within microseconds. */
+		private boolean servedLastCycle;
 
 		/** Set when the thread dies; registrations still queued then are released with it. */
 		private Throwable death;
@@ -386,17 +413,27 @@ public final class Poller {
 			int selected;
 			// The Consumer forms of select hand over each ready key directly: no selected-key set to fill,
 			// iterate and clear (which allocates per key and per cycle).
-			if (this.ready.isEmpty()) {
+			PollerWakeups wakeups = Poller.this.wakeups;
+			wakeups.collect(this.onAnnounced);
+			if (this.ready.isEmpty() && wakeups.sleep(this.servedLastCycle ? SPIN_BEFORE_SLEEP_NANOS : 0)) {
 				long start = System.nanoTime();
 				// Wake for periodic work due sooner (a statistics interval under the poll timeout) too.
 				long waitNanos = Math.min(pollTimeoutNanos, untilNextPeriodic(start));
-				selected = this.selector.select(this.onSelected,
-						Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos + 999_999)));
+				try {
+					selected = this.selector.select(this.onSelected,
+							Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos + 999_999)));
+				}
+				finally {
+					wakeups.awake();
+				}
 				timedOut = selected == 0 && Poller.this.changes.isEmpty() && System.nanoTime() - start >= waitNanos;
 			}
 			else {
-				selected = this.selector.selectNow(this.onSelected);
+				wakeups.awake();
+				// Pipes of this Poller announce every signal while it is awake; only others must be selected.
+				selected = (this.writingPipes > 0) ? this.selector.selectNow(this.onSelected) : 0;
 			}
+			wakeups.collect(this.onAnnounced); // a producer whose pipe also wrote is marked ready once
 			if (selected > 0) {
 				Poller.this.stats.signalWakeups.increment();
 			}
@@ -425,6 +462,14 @@ public final class Poller {
 			markReady(registration);
 		}
 
+		/** A producer's pipe signalled while this thread was awake, without writing: queue it for a slice. */
+		private void announced(WakeupPipe pipe) {
+			Registration registration = (Registration) pipe.registration;
+			if (registration != null) { // null: not registered yet (registering serves it) or removed already
+				markReady(registration);
+			}
+		}
+
 		private long untilNextPeriodic(long nowNanos) {
 			long until = Long.MAX_VALUE;
 			for (int i = 0; i < this.registered.size(); i++) {
@@ -442,6 +487,7 @@ public final class Poller {
 		 * those carried over) while the producers not yet served keep their places.
 		 */
 		private void serveReady() {
+			this.servedLastCycle = !this.ready.isEmpty();
 			for (int remaining = this.ready.size(); remaining > 0; remaining--) {
 				Registration registration = this.ready.poll();
 				long start = System.nanoTime();
@@ -505,6 +551,10 @@ public final class Poller {
 				registration.detached.completeExceptionally(ex);
 				return;
 			}
+			registration.pipe.registration = registration;
+			if (!registration.pipe.announcesTo(Poller.this.wakeups)) {
+				this.writingPipes++;
+			}
 			this.registered.add(registration);
 			Poller.this.producerIds.add(registration.pollable.id());
 			// Reports queued before the key existed may have signalled already: serve once to be sure.
@@ -523,6 +573,10 @@ public final class Poller {
 		}
 
 		private void remove(Registration registration) {
+			registration.pipe.registration = null;
+			if (!registration.pipe.announcesTo(Poller.this.wakeups)) {
+				this.writingPipes--;
+			}
 			registration.key.cancel();
 			registration.pipe.close();
 			this.registered.remove(registration);
@@ -585,6 +639,7 @@ public final class Poller {
 		}
 
 		private void releaseOrphan(Registration orphan, Throwable cause) {
+			orphan.pipe.registration = null;
 			orphan.pipe.close();
 			orphan.pollable.pollingTerminated(cause);
 			orphan.detached.completeExceptionally(cause);

@@ -18,7 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Many sources registering and detaching concurrently (some detaching before their registration was even
  * applied) while two others flood: every report is dispatched exactly once, every detach completes, and
- * the thread ends once everything is gone.
+ * the thread ends once everything is gone. Half the sources have pipes opened by the Poller (announced while
+ * it is awake), half pipes that write on every signal, so both wake-up paths and their mix are exercised.
  */
 class PollerStressTests {
 
@@ -36,7 +37,9 @@ class PollerStressTests {
 		List<TestSource> floods = new ArrayList<>();
 		List<PollingSession> floodSessions = new ArrayList<>();
 		for (int f = 0; f < 2; f++) {
-			TestSource flood = new TestSource("flood-" + f, Duration.ofMillis(2));
+			// One pipe that always writes, one of this Poller's (it writes only while the Poller sleeps).
+			TestSource flood = (f == 0) ? new TestSource("flood-" + f, Duration.ofMillis(2))
+					: TestSource.of(poller, "flood-" + f, Duration.ofMillis(2), Duration.ofMillis(2));
 			floods.add(flood);
 			floodSessions.add(flood.registerWith(poller));
 			flood.offer(new Runnable() {
@@ -97,7 +100,8 @@ class PollerStressTests {
 	 */
 	private static void runRound(Poller poller, AtomicIntegerArray dispatched, int base, int variant)
 			throws Exception {
-		TestSource source = new TestSource("source-" + base, Duration.ofMillis(2));
+		TestSource source = (base / REPORTS % 2 == 0) ? new TestSource("source-" + base, Duration.ofMillis(2))
+				: TestSource.of(poller, "source-" + base, Duration.ofMillis(2), Duration.ofMillis(2));
 		int half = REPORTS / 2;
 		int beforeRegistration = (variant == 2) ? REPORTS : half;
 		for (int i = 0; i < beforeRegistration; i++) {

@@ -7,18 +7,21 @@ import io.waterdrop.polling.ReportQueue;
 import io.waterdrop.polling.WakeupPipe;
 
 /**
- * Fd mode's path: the queue's edge-triggered signal writes a byte to an OS pipe, and a Poller thread
+ * Fd mode's path: the queue's edge-triggered signal writes a byte to an OS pipe (only while the Poller
+ * sleeps; an awake Poller collects the announced pipe itself), and a Poller thread
  * waiting in its selector wakes, clears the pipe and drains the queue.
  */
 final class FdHandoff implements Handoff {
 
-	private final WakeupPipe pipe = WakeupPipe.open();
+	private final Poller poller = new Poller(PollerConfig.named("jmh"));
+
+	private final WakeupPipe pipe = this.poller.openPipe(); // writes only while the Poller sleeps, as a producer's
 
 	private final ReportQueue<CountingPollable.Report> queue = new ReportQueue<>(this.pipe);
 
 	private final CountingPollable pollable = new CountingPollable(this.queue);
 
-	private final PollingSession session = new Poller(PollerConfig.named("jmh")).register(this.pollable, this.pipe);
+	private final PollingSession session = this.poller.register(this.pollable, this.pipe);
 
 	@Override
 	public void offer(Object report) {

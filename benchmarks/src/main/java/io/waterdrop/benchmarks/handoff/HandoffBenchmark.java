@@ -15,10 +15,12 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * The hand-off from a network thread to user code, without a broker: one operation offers {@code burst}
- * reports and waits (spinning, then yielding) until the dispatching thread has consumed all of them. With a burst of 1 the
- * dispatching thread has gone idle before every operation, so each one pays a full wake-up (unpark, or pipe
- * write + selector wake-up + pipe read); a burst pays one wake-up for many reports, as the queue signals
- * only on its empty → non-empty edge.
+ * reports and waits (spinning, then yielding) until the dispatching thread has consumed all of them. With a
+ * burst of 1 the dispatching thread has just finished the previous report when the next one comes: if it
+ * has gone to sleep meanwhile, the operation pays a full wake-up (unpark, or pipe write + selector wake-up +
+ * pipe read); if it is still awake, none (an unpark leaves a permit; a Poller collects an announced pipe
+ * and keeps looking for one a few microseconds before it blocks). A burst pays at most one wake-up for
+ * many reports, as the queue signals only on its empty → non-empty edge.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
