@@ -40,6 +40,7 @@ core_suites=(
 	io.waterdrop.polling.PollerFairnessTests
 	io.waterdrop.polling.PollerSliceTests
 	io.waterdrop.polling.PollerStressTests
+	io.waterdrop.polling.PollerWakeupTests
 	io.waterdrop.polling.PollerLifecycleTests
 	io.waterdrop.polling.PollerPeriodicTests
 	io.waterdrop.polling.PollerLoopErrorTests
