@@ -414,7 +414,7 @@ public final class Poller {
 			// The Consumer forms of select hand over each ready key directly: no selected-key set to fill,
 			// iterate and clear (which allocates per key and per cycle).
 			PollerWakeups wakeups = Poller.this.wakeups;
-			wakeups.collect(this.onAnnounced);
+			int announced = wakeups.collect(this.onAnnounced);
 			if (this.ready.isEmpty() && wakeups.sleep(this.servedLastCycle ? SPIN_BEFORE_SLEEP_NANOS : 0)) {
 				long start = System.nanoTime();
 				// Wake for periodic work due sooner (a statistics interval under the poll timeout) too.
@@ -433,8 +433,8 @@ public final class Poller {
 				// Pipes of this Poller announce every signal while it is awake; only others must be selected.
 				selected = (this.writingPipes > 0) ? this.selector.selectNow(this.onSelected) : 0;
 			}
-			wakeups.collect(this.onAnnounced); // a producer whose pipe also wrote is marked ready once
-			if (selected > 0) {
+			announced += wakeups.collect(this.onAnnounced); // a producer whose pipe also wrote is marked ready once
+			if (selected > 0 || announced > 0) {
 				Poller.this.stats.signalWakeups.increment();
 			}
 			else if (timedOut) {

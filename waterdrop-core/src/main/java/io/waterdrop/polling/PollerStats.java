@@ -22,7 +22,10 @@ public final class PollerStats {
 
 	final LongAdder loopErrors = new LongAdder();
 
-	/** Selector wake-ups caused by at least one producer's pipe signal. */
+	/**
+	 * Cycles that served at least one producer's new signal: a pipe byte that woke the selector, or a signal
+	 * announced while the Poller was awake (which needs no wake-up from the selector).
+	 */
 	public long signalWakeups() {
 		return this.signalWakeups.sum();
 	}

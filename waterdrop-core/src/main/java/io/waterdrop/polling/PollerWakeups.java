@@ -81,10 +81,11 @@ final class PollerWakeups {
 	/**
 	 * Takes every announced pipe, oldest first, clears its mark (so that its next signal announces it again)
 	 * and hands it to {@code action}. Poller thread only.
+	 * @return how many pipes were taken
 	 */
-	void collect(Consumer<WakeupPipe> action) {
+	int collect(Consumer<WakeupPipe> action) {
 		if (this.announced.get() == null) {
-			return;
+			return 0;
 		}
 		WakeupPipe newest = this.announced.getAndSet(null);
 		WakeupPipe oldest = null;
@@ -94,13 +95,16 @@ final class PollerWakeups {
 			oldest = newest;
 			newest = next;
 		}
+		int collected = 0;
 		while (oldest != null) {
+			collected++;
 			WakeupPipe next = oldest.nextAnnounced;
 			oldest.nextAnnounced = null;
 			oldest.clearAnnounced();
 			action.accept(oldest);
 			oldest = next;
 		}
+		return collected;
 	}
 
 }

@@ -33,7 +33,8 @@ import io.waterdrop.polling.PollingMode;
  * Poller meters, tagged {@code poller}:
  * <ul>
  * <li>{@code waterdrop.poller.wakeups} (counter, tag {@code cause} = {@code signal} | {@code timeout}):
- * selector wake-ups by a producer's pipe signal, or by {@code pollTimeout} with nothing to do.</li>
+ * the Poller took up a producer's signal (a pipe byte that woke its selector, or a signal collected while
+ * it was awake), or its selector waited {@code pollTimeout} with nothing to do.</li>
  * <li>{@code waterdrop.poller.drains} (function timer): drain slices served and the time spent in them.</li>
  * <li>{@code waterdrop.poller.drains.ended.early} (counter, tag {@code reason} = {@code max-time} |
  * {@code producer-waiting}): slices that ended with reports still waiting, because they used up the
@@ -93,7 +94,7 @@ public final class WaterDropMetrics implements MeterBinder {
 		FunctionCounter.builder("waterdrop.poller.wakeups", stats, PollerStats::signalWakeups)
 			.tags(tags)
 			.tag("cause", "signal")
-			.description("Selector wake-ups caused by a producer's pipe signal")
+			.description("Poller cycles that took up a producer's signal (a pipe byte, or a signal while awake)")
 			.register(registry);
 		FunctionCounter.builder("waterdrop.poller.wakeups", stats, PollerStats::timeoutWakeups)
 			.tags(tags)
