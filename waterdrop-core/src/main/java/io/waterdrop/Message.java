@@ -26,7 +26,7 @@ public record Message(String topic, Object payload, Object key, Integer partitio
 
 	/** A message with only a topic and a payload. */
 	public static Message of(String topic, Object payload) {
-		return builder(topic).payload(payload).build();
+		return new Message(topic, payload, null, null, null, List.of(), null, null); // no builder per message
 	}
 
 	/** A tombstone: no payload, so that log compaction deletes the key. */

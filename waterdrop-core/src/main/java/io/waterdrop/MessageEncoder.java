@@ -20,7 +20,8 @@ import io.waterdrop.InvalidMessageException.Violation;
 
 /**
  * Validates a {@link Message} and turns it into the Kafka record to send, so that an invalid message is
- * refused before anything is queued. Stateless apart from its settings; thread-safe if the serializers are.
+ * refused before anything is queued. Stateless apart from its settings and the last checked topic name;
+ * thread-safe if the serializers are.
  */
 final class MessageEncoder {
 
@@ -51,6 +52,13 @@ final class MessageEncoder {
 
 	/** Partition count of a topic; may block for metadata the first time a topic is seen. */
 	private final ToIntFunction<String> partitionCount;
+
+	/**
+	 * The last topic name that passed {@link #checkTopic}: a producer mostly sends to one topic, whose name
+	 * then is checked once, not per message. A racy single-entry cache is enough: a {@code String} is
+	 * immutable and safely published, and a miss only repeats the check.
+	 */
+	private String checkedTopic;
 
 	@SuppressWarnings("unchecked")
 	MessageEncoder(ProducerConfig config, ToIntFunction<String> partitionCount) {
@@ -86,7 +94,10 @@ final class MessageEncoder {
 			throw new InvalidMessageException(Violation.MESSAGE_MISSING, null, "Message is null");
 		}
 		String topic = message.topic();
-		checkTopic(message, topic);
+		if (topic != this.checkedTopic || topic == null) {
+			checkTopic(message, topic);
+			this.checkedTopic = topic;
+		}
 		RecordHeaders headers = null;
 		if (!message.headers().isEmpty() || !this.headerFreeSerializers || othersMayAddHeaders(message)) {
 			// Serializers may add headers (type information): they get a record's own headers to add to.

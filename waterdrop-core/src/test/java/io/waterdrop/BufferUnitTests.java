@@ -50,6 +50,25 @@ class BufferUnitTests {
 		this.producers.forEach((producer) -> producer.close(Duration.ofSeconds(10)));
 	}
 
+	/** A producer checks a topic name once and remembers it; any other name is still checked. */
+	@Test
+	void illegalTopicAfterALegalOneIsStillRefused() {
+		Producer producer = producer(this.kafka);
+		producer.buffer(Message.of("orders", "1"));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.buffer(Message.of("orders eu", "2")))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.TOPIC_ILLEGAL));
+		producer.buffer(Message.of(new String("orders"), "3"));
+		producer.buffer(Message.of("orders", "4"));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.buffer(Message.of("..", "5")))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.TOPIC_ILLEGAL));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.buffer(Message.of(null, "6")))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.TOPIC_MISSING));
+		assertThat(producer.bufferSize()).isEqualTo(3);
+	}
+
 	@Test
 	void bufferValidatesFirstAndRefusesInvalidMessages() {
 		Producer producer = producer(this.kafka);
