@@ -91,6 +91,33 @@ class PollerWakeupTests {
 	}
 
 	/**
+	 * One producer, one report at a time with pauses of 0–80 µs between them, around the 5 µs the Poller keeps
+	 * looking for work before it sleeps: each report finds the Poller still looking, just going to sleep, or
+	 * asleep, and must be dispatched in every case.
+	 */
+	@Test
+	@Timeout(120)
+	void roundTripsWithPausesToOneProducerLoseNoWakeUp() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("pauses").withPollTimeout(LONG));
+		TestSource source = TestSource.of(poller, "paused", LONG, Duration.ZERO);
+		PollingSession session = source.registerWith(poller);
+		AtomicInteger dispatched = new AtomicInteger();
+		for (int i = 1; i <= 5_000; i++) {
+			source.offer(dispatched::incrementAndGet);
+			long deadline = System.nanoTime() + GUARD_NANOS;
+			while (dispatched.get() < i) {
+				if (System.nanoTime() - deadline > 0) {
+					throw new AssertionError("report " + i + " was never dispatched: a lost wake-up");
+				}
+				Thread.onSpinWait();
+			}
+			java.util.concurrent.locks.LockSupport.parkNanos(20_000L * (i % 5));
+		}
+		session.detach().get(30, TimeUnit.SECONDS);
+		assertThat(source.queue.size()).isZero();
+	}
+
+	/**
 	 * Several threads offer to several producers at once, with callbacks now and then long enough for the
 	 * others to signal meanwhile: every report is dispatched exactly once.
 	 */
