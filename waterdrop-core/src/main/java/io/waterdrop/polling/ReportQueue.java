@@ -3,7 +3,6 @@ package io.waterdrop.polling;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -11,60 +10,55 @@ import java.util.function.Consumer;
  * are the queue's nodes ({@link Node}): queueing one allocates nothing.
  * <p>
  * Threading: any number of threads {@link #offer} (Kafka's network thread, a closing thread, a caller on
- * whose thread Kafka completed a send); exactly one thread at a time {@link #poll}s and {@link #settle}s
- * (the polling thread serving the producer). A node is offered at most once in its life.
+ * whose thread Kafka completed a send); exactly one thread at a time {@link #drain}s (the polling thread
+ * serving the producer). A node is offered at most once in its life. {@link #size()} from any thread.
  * <p>
- * Queue: Vyukov's multi-producer single-consumer linked queue. {@code offer} swaps itself in as the tail
- * (one atomic exchange) and then links the previous tail to itself; {@code poll} follows {@code head.next}.
- * Between the exchange and the link the queue looks empty to the consumer; the signal protocol covers
- * that window, because an offer reads the signal flag only after linking, with a volatile store of the
- * link (a release store could be reordered after the read of the flag; the JMH round-trip benchmark lost
- * a wake-up that way).
+ * Queue: one word, {@code top}, holds both the reports and the duty to drain. An offer pushes its report
+ * onto {@code top} with one compare-and-set (a lock-free stack, as in Treiber's); the consumer takes the
+ * whole stack with one exchange and reverses it, so it dispatches in offer order and touches the offers'
+ * cache line once per take rather than once per report. The stack's bottom tells who owns the duty to
+ * drain:
+ * <table>
+ * <caption>States of {@code top}</caption>
+ * <tr><th>{@code top}</th><th>meaning</th><th>an offer</th></tr>
+ * <tr><td>{@code null}</td><td>idle: empty, nobody owes a drain</td><td>pushes and signals the wake-up (the
+ * empty → non-empty edge)</td></tr>
+ * <tr><td>reports on {@code null}</td><td>a wake-up is outstanding</td><td>pushes, no signal</td></tr>
+ * <tr><td>{@code DRAINING}, or reports on it</td><td>the consumer is draining, or stopped for its deadline
+ * and promised to come back</td><td>pushes, no signal</td></tr>
+ * </table>
+ * The consumer takes with {@code getAndSet(DRAINING)}; when a take finds nothing new, it goes idle only by
+ * {@code compareAndSet(DRAINING, null)}, which fails if a report was pushed meanwhile (it then takes that
+ * report). Every transition is one atomic operation on the one word, so no report is stranded: a push
+ * either finds {@code null} and signals, or finds a non-{@code null} bottom whose owner will take it before
+ * it can go idle. There is exactly one signal per idle → busy edge, and none while a drain runs. A drain that
+ * stops for its deadline keeps {@code DRAINING} (and what it took but did not dispatch); its caller must
+ * drain again without waiting for a signal.
  * <p>
- * Signal protocol (why no report is stranded): {@code signalled} is true while someone owns the duty to
- * drain: a wake-up is outstanding, or a drain is running or was cut short and promised to come back.
- * {@code offer} links the report first, then writes the wake-up only if it flips {@code signalled}
- * false → true; so a busy consumer costs its producers no signals at all. The consumer keeps the flag set
- * while it drains and clears it only in {@link #settle()}, when {@code poll} found nothing: it clears the
- * flag, then looks again. Both sides write one volatile and then read the other's, so at least one sees the
- * other: either the offer sees the flag cleared (and signals), or {@code settle} sees the report (and
- * re-takes the flag to keep draining, or finds that the offer took it and signalled). A drain that stops
- * for its deadline leaves the flag set; its caller must drain again without waiting for a signal.
+ * Layout: the consumer's fields and {@code top} sit on cache lines of their own (laid out in
+ * ReportQueueFields.java), so dispatching a report does not steal the line an offer writes next.
  *
  * @param <N> the report type
  */
-public final class ReportQueue<N extends ReportQueue.Node> {
+public final class ReportQueue<N extends ReportQueue.Node> extends ReportQueueRightPadding {
 
-	private static final VarHandle TAIL;
+	private static final VarHandle TOP;
 
-	private static final VarHandle NEXT;
-
-	private static final VarHandle HEAD;
+	private static final VarHandle TAKEN_COUNT;
 
 	static {
 		try {
 			MethodHandles.Lookup lookup = MethodHandles.lookup();
-			TAIL = lookup.findVarHandle(ReportQueue.class, "tail", Node.class);
-			NEXT = lookup.findVarHandle(Node.class, "next", Node.class);
-			HEAD = lookup.findVarHandle(ReportQueue.class, "head", Node.class);
+			TOP = lookup.findVarHandle(ReportQueueProducerSide.class, "top", Node.class);
+			TAKEN_COUNT = lookup.findVarHandle(ReportQueueConsumerSide.class, "takenCount", int.class);
 		}
 		catch (ReflectiveOperationException ex) {
 			throw new ExceptionInInitializerError(ex);
 		}
 	}
 
-	/**
-	 * Consumer-owned: the last node taken (or the initial stub); its successor is the first report. Written
-	 * with release semantics so that {@link #size()} may walk from it on another thread.
-	 */
-	@SuppressWarnings("unused") // through HEAD
-	private Node head;
-
-	/** The last node offered; swapped by offers. */
-	@SuppressWarnings("unused") // through TAIL
-	private volatile Node tail;
-
-	private final AtomicBoolean signalled = new AtomicBoolean();
+	/** The bottom of the stack while the consumer owns the duty to drain; never dispatched. */
+	private static final Node DRAINING = new Node();
 
 	private final Wakeup wakeup;
 
@@ -79,46 +73,48 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 
 	public ReportQueue(Wakeup wakeup) {
 		this.wakeup = wakeup;
-		Node stub = new Node();
-		HEAD.set(this, stub);
-		this.tail = stub;
 	}
 
 	/** Adds a report; signals the wake-up if nobody owns the duty to drain. Never blocks. */
 	public void offer(N report) {
-		Node previous = (Node) TAIL.getAndSet(this, report);
-		// A volatile store, not a release: the flag is read next, and a release store may still sit in the
-		// store buffer when that read happens (store-load reordering), letting a settle miss this report while
-		// this offer misses the settle's clear. See the class comment.
-		NEXT.setVolatile(previous, report);
-		if (!this.signalled.get() && this.signalled.compareAndSet(false, true)) {
+		Node node = report;
+		Node below;
+		do {
+			below = (Node) TOP.getAcquire(this);
+			node.next = below;
+			node.depth = (below == null) ? 1 : below.depth + 1;
+		}
+		while (!TOP.weakCompareAndSet(this, below, node));
+		if (below == null) {
 			this.wakeup.signal();
 		}
 	}
 
-	/** The oldest report, or {@code null} if none is visible. Consumer only. */
-	@SuppressWarnings("unchecked")
-	N poll() {
-		Node next = (Node) NEXT.getAcquire((Node) HEAD.get(this));
-		if (next == null) {
-			return null;
-		}
-		HEAD.setRelease(this, next);
-		return (N) next;
-	}
-
 	/**
-	 * Called by the consumer when {@link #poll()} returned {@code null}: gives up the duty to drain unless a
-	 * report arrived meanwhile.
-	 * @return {@code true} if the consumer may stop (the queue is empty, or a new report has signalled),
-	 * {@code false} if it must poll again (a report arrived and the duty is still the consumer's)
+	 * Takes every report offered since the last take, oldest first. Consumer only.
+	 * @return {@code false} if there was none and the consumer gave the duty to drain up (idle again)
 	 */
-	boolean settle() {
-		this.signalled.set(false);
-		if (NEXT.getVolatile((Node) HEAD.get(this)) == null) {
+	private boolean take() {
+		while (true) {
+			Node newest = (Node) TOP.getAndSet(this, DRAINING);
+			if (newest == DRAINING || newest == null) {
+				if (TOP.compareAndSet(this, DRAINING, null)) {
+					return false;
+				}
+				continue; // a report came between the two
+			}
+			int count = newest.depth;
+			Node oldest = null;
+			for (Node node = newest; node != DRAINING && node != null;) {
+				Node older = node.next;
+				node.next = oldest;
+				oldest = node;
+				node = older;
+			}
+			this.taken = oldest;
+			TAKEN_COUNT.setOpaque(this, count);
 			return true;
 		}
-		return !this.signalled.compareAndSet(false, true);
 	}
 
 	/**
@@ -133,14 +129,19 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 		int sinceFlush = 0;
 		try {
 			while (true) {
-				N report = poll();
-				if (report == null) {
-					if (settle()) {
+				Node next = this.taken;
+				if (next == null) {
+					if (!take()) {
 						return true;
 					}
 					continue;
 				}
+				this.taken = next.next;
+				next.next = null; // a handle kept by its caller must not keep the newer reports alive
+				TAKEN_COUNT.setOpaque(this, this.takenCount - 1);
 				sinceFlush++;
+				@SuppressWarnings("unchecked")
+				N report = (N) next;
 				now = dispatcher.dispatch(report, now);
 				if (slice.isOver(now)) {
 					return false;
@@ -176,21 +177,18 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 	 * assertions and diagnostics.
 	 */
 	boolean signalOutstanding() {
-		return this.signalled.get();
+		return this.top != null || this.taken != null;
 	}
 
 	/**
-	 * Reports waiting for dispatch, counted by walking the queue (a moment's estimate while reports move). It
-	 * costs a walk rather than a counter that Kafka's network thread would update on every report: it is read
-	 * by gauges and diagnostics, rarely.
+	 * Reports waiting for dispatch: those offered and not yet taken (the depth the newest one recorded) plus
+	 * those taken and not yet dispatched. A moment's estimate while reports move; it costs no counter that
+	 * Kafka's network thread and the consumer would both write on every report.
 	 */
 	public int size() {
-		int size = 0;
-		for (Node node = (Node) NEXT.getAcquire((Node) HEAD.getAcquire(this)); node != null
-				&& size < Integer.MAX_VALUE; node = (Node) NEXT.getAcquire(node)) {
-			size++;
-		}
-		return size;
+		Node newest = (Node) TOP.getAcquire(this);
+		int offered = (newest == null) ? 0 : newest.depth;
+		return offered + (int) TAKEN_COUNT.getOpaque(this);
 	}
 
 	/**
@@ -223,8 +221,14 @@ public final class ReportQueue<N extends ReportQueue.Node> {
 	 */
 	public static class Node {
 
-		@SuppressWarnings("unused") // through NEXT
-		private volatile Node next;
+		/**
+		 * Offered: the next older report (or the stack's bottom). Taken: the next newer one. Written before the
+		 * compare-and-set that publishes the node, or by the consumer.
+		 */
+		private Node next;
+
+		/** Reports in the stack from this one down, this one included (0 for the {@code DRAINING} mark). */
+		private int depth;
 
 	}
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -23,8 +24,8 @@ import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 
 /**
  * The edge-triggered signal of {@link ReportQueue}: one signal per burst, none while a drain runs, no lost
- * wake-up, every report drained exactly once, and the "drain again without a signal" promise of a
- * deadline-stopped drain.
+ * wake-up, every report drained exactly once and in the order its thread offered it, and the "drain again
+ * without a signal" promise of a deadline-stopped drain.
  */
 class ReportQueueTests {
 
@@ -120,6 +121,28 @@ class ReportQueueTests {
 		assertThat(queue.size()).isZero();
 		queue.offer(new Item(5));
 		assertThat(signals).hasValue(2);
+	}
+
+	@Test
+	@Timeout(5)
+	void sizeCountsReportsOfferedAndReportsTakenButNotYetDispatched() {
+		ReportQueue<Item> queue = new ReportQueue<>(() -> {
+		});
+		for (int i = 1; i <= 5; i++) {
+			queue.offer(new Item(i));
+		}
+		assertThat(queue.size()).isEqualTo(5);
+		List<Item> drained = new ArrayList<>();
+		assertThat(queue.drainTo(alreadyOver(), drained::add)).isFalse(); // took all five, dispatched one
+		assertThat(queue.size()).isEqualTo(4);
+		queue.offer(new Item(6));
+		queue.offer(new Item(7));
+		assertThat(queue.size()).isEqualTo(6);
+		assertThat(queue.drainTo(alreadyOver(), drained::add)).isFalse();
+		assertThat(queue.size()).isEqualTo(5);
+		assertThat(queue.drainTo(untilFarAway(), drained::add)).isTrue();
+		assertThat(queue.size()).isZero();
+		assertThat(values(drained)).containsExactly(1, 2, 3, 4, 5, 6, 7);
 	}
 
 	@Test
@@ -278,6 +301,10 @@ class ReportQueueTests {
 		AtomicInteger producersDone = new AtomicInteger();
 		AtomicBoolean negativeSize = new AtomicBoolean();
 		AtomicReference<String> lostWakeup = new AtomicReference<>();
+		// Per producer, the index of its last report dispatched; the drainer's alone.
+		int[] lastDispatched = new int[PRODUCERS];
+		Arrays.fill(lastDispatched, -1);
+		AtomicReference<String> outOfOrder = new AtomicReference<>();
 		CountDownLatch start = new CountDownLatch(1);
 		Thread drainer = new Thread(() -> {
 			try {
@@ -299,6 +326,13 @@ class ReportQueueTests {
 						empty = queue.drainTo(slice, (Item report) -> {
 							dispatched.incrementAndGet(report.value);
 							received.incrementAndGet();
+							int producer = report.value / PER_PRODUCER;
+							int index = report.value % PER_PRODUCER;
+							if (index <= lastDispatched[producer] && outOfOrder.get() == null) {
+								outOfOrder.set("report " + index + " of producer " + producer + " after its report "
+										+ lastDispatched[producer]);
+							}
+							lastDispatched[producer] = index;
 							if (queue.size() < 0) {
 								negativeSize.set(true);
 							}
@@ -342,6 +376,7 @@ class ReportQueueTests {
 		}
 		drainer.join();
 		assertThat(lostWakeup.get()).as("lost wake-up").isNull();
+		assertThat(outOfOrder.get()).as("each producer's reports in the order it offered them").isNull();
 		assertThat(received).hasValue(TOTAL);
 		for (int i = 0; i < TOTAL; i++) {
 			assertThat(dispatched.get(i)).as("times report %d was dispatched", i).isEqualTo(1);
