@@ -1,5 +1,9 @@
 package io.waterdrop.benchmarks.throughput;
 
+import java.util.function.Function;
+
+import io.waterdrop.benchmarks.support.ThreadCosts;
+
 /**
  * What one timed run of a fleet did and cost.
  * <p>
@@ -17,9 +21,11 @@ package io.waterdrop.benchmarks.throughput;
  * @param allocatedBytes heap allocated by all threads of this JVM from the release to the last report
  * @param cpuNanos CPU time used by all threads of this JVM over the same span (harness senders, client
  * threads, GC and JIT compiler threads)
+ * @param byThread both split between Kafka's network threads, the senders, the dispatching threads and the
+ * rest
  */
 public record Measurement(long messages, long elapsedNanos, long rateMessages, long rateNanos, long allocatedBytes,
-		long cpuNanos) {
+		long cpuNanos, ThreadCosts.Split byThread) {
 
 	public double messagesPerSecond() {
 		return this.rateMessages / (this.rateNanos / 1e9);
@@ -31,6 +37,16 @@ public record Measurement(long messages, long elapsedNanos, long rateMessages, l
 
 	public double cpuMicrosPerMessage() {
 		return this.cpuNanos / 1e3 / this.messages;
+	}
+
+	/** CPU per message of the threads in {@code part} of {@link #byThread}, in microseconds. */
+	public double cpuMicrosPerMessage(Function<ThreadCosts.Split, ThreadCosts.Cost> part) {
+		return part.apply(this.byThread).cpuNanos() / 1e3 / this.messages;
+	}
+
+	/** Bytes allocated per message by the threads in {@code part} of {@link #byThread}. */
+	public double allocatedPerMessage(Function<ThreadCosts.Split, ThreadCosts.Cost> part) {
+		return (double) part.apply(this.byThread).allocatedBytes() / this.messages;
 	}
 
 }

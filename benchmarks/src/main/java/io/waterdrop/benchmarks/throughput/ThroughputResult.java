@@ -1,6 +1,9 @@
 package io.waterdrop.benchmarks.throughput;
 
+import java.util.function.Function;
+
 import io.waterdrop.benchmarks.report.Format;
+import io.waterdrop.benchmarks.support.ThreadCosts;
 
 /**
  * One throughput trial: its measurement and what the client held while it ran.
@@ -29,10 +32,25 @@ public record ThroughputResult(Measurement measurement, int clientThreads, int l
 		return this.measurement.cpuMicrosPerMessage();
 	}
 
+	/** CPU per message of the threads in {@code part} of the split by thread, in microseconds. */
+	public double cpuMicrosPerMessage(Function<ThreadCosts.Split, ThreadCosts.Cost> part) {
+		return this.measurement.cpuMicrosPerMessage(part);
+	}
+
+	/** Bytes allocated per message by the threads in {@code part} of the split by thread. */
+	public double allocatedPerMessage(Function<ThreadCosts.Split, ThreadCosts.Cost> part) {
+		return this.measurement.allocatedPerMessage(part);
+	}
+
 	@Override
 	public String toString() {
-		return String.format("%s msg/s, %,.0f B and %.2f µs CPU per message, %d client threads",
-				Format.rate(messagesPerSecond()), allocatedPerMessage(), cpuMicrosPerMessage(), this.clientThreads);
+		return String.format(
+				"%s msg/s, %,.0f B and %.2f µs CPU per message (network %.2f, senders %.2f, dispatch %.2f, rest %.2f), "
+						+ "%d client threads",
+				Format.rate(messagesPerSecond()), allocatedPerMessage(), cpuMicrosPerMessage(),
+				cpuMicrosPerMessage(ThreadCosts.Split::network), cpuMicrosPerMessage(ThreadCosts.Split::senders),
+				cpuMicrosPerMessage(ThreadCosts.Split::dispatch), cpuMicrosPerMessage(ThreadCosts.Split::rest),
+				this.clientThreads);
 	}
 
 }

@@ -2,6 +2,7 @@ package io.waterdrop.benchmarks.throughput;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 import io.waterdrop.benchmarks.BenchmarkOptions;
 import io.waterdrop.benchmarks.Scenario;
@@ -14,6 +15,7 @@ import io.waterdrop.benchmarks.report.ReportBlock;
 import io.waterdrop.benchmarks.support.ClientSettings;
 import io.waterdrop.benchmarks.support.Payloads;
 import io.waterdrop.benchmarks.support.Rounds;
+import io.waterdrop.benchmarks.support.ThreadCosts;
 
 /**
  * Scenario 1: N producers sending asynchronously, every client of {@link ClientKind} side by side in the
@@ -49,7 +51,7 @@ public final class ThroughputScenario {
 		TrialResults<ThroughputCase> results = new TrialResults<>(Rounds.run(KEY, cases, this.options.warmups(),
 				this.options.repeats(), (c) -> trial.run(c.kind(), c.producers(), c.topicPrefix(), 0)));
 		return new ReportBlock(KEY, settingsLine() + "\n\n" + throughputTable(results) + "\n"
-				+ productionTable(results) + "\n" + yieldTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
+				+ costsByThreadTable(results) + "\n" + productionTable(results) + "\n" + yieldTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
 	}
 
 	private String settingsLine() {
@@ -60,7 +62,10 @@ public final class ThroughputScenario {
 				+ "round in shuffled order. msg/s: median (min–max) over the rounds. *vs raw* and *vs lean*: "
 				+ "median of the per-round ratios to that client's rate in the same round, [95%% bootstrap "
 				+ "confidence interval]. *allocated / msg* and *CPU / msg*: all threads of the JVM over the timed "
-				+ "run, divided by the messages; medians over the rounds.", this.options.trial(),
+				+ "run, divided by the messages; medians over the rounds. The second table splits both by "
+				+ "thread (`ThreadMXBean`), CPU · bytes per message, medians: Kafka's network threads, the "
+				+ "sending threads, the threads that dispatch reports (Poller, dispatch threads, the lean "
+				+ "hand-off's Selector thread), and the rest.", this.options.trial(),
 				this.options.window(), this.settings.acks(), this.settings.partitions(), this.options.warmups(),
 				this.options.repeats());
 	}
@@ -83,6 +88,30 @@ public final class ThroughputScenario {
 			}
 		}
 		return table.toString();
+	}
+
+	/**
+	 * Where each client's costs per message go: which threads a hand-off adds work to, and which it relieves.
+	 */
+	private String costsByThreadTable(TrialResults<ThroughputCase> results) {
+		MarkdownTable table = new MarkdownTable("Producers", "Client", "Kafka network threads", "senders",
+				"dispatching threads", "rest (GC, JIT, other)");
+		for (int producers : this.options.producers()) {
+			for (ClientKind kind : this.options.clients()) {
+				ThroughputCase c = new ThroughputCase(kind, producers);
+				table.row(String.valueOf(producers), kind.label(), costs(results, c, ThreadCosts.Split::network),
+						costs(results, c, ThreadCosts.Split::senders), costs(results, c, ThreadCosts.Split::dispatch),
+						costs(results, c, ThreadCosts.Split::rest));
+			}
+		}
+		return table.toString();
+	}
+
+	/** Median CPU and bytes per message of some threads: {@code 0.31 µs · 112 B}. */
+	private static String costs(TrialResults<ThroughputCase> results, ThroughputCase c,
+			Function<ThreadCosts.Split, ThreadCosts.Cost> part) {
+		return Format.micros(results.summary(c, (result) -> result.cpuMicrosPerMessage(part)).median()) + " · "
+				+ Format.bytes(results.summary(c, (result) -> result.allocatedPerMessage(part)).median());
 	}
 
 	/**

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
 
 import io.waterdrop.benchmarks.clients.ClientKind;
 import io.waterdrop.benchmarks.clients.DeliveryListener;
@@ -13,6 +14,7 @@ import io.waterdrop.benchmarks.clients.ProducerFleet;
 import io.waterdrop.benchmarks.support.ClientSettings;
 import io.waterdrop.benchmarks.support.CpuWork;
 import io.waterdrop.benchmarks.support.Resources;
+import io.waterdrop.benchmarks.support.ThreadCosts;
 import io.waterdrop.benchmarks.support.Threads;
 
 /**
@@ -81,6 +83,8 @@ public final class ThroughputTrial {
 		CountDownLatch start = new CountDownLatch(1);
 		// One deadline for all senders, which the rate's span also ends at; set just before the release.
 		long[] stopAt = new long[1];
+		// What each sender cost, written by the sender as it ends (read after joining it).
+		ThreadCosts.Cost[] senderCosts = new ThreadCosts.Cost[producers];
 		for (int i = 0; i < producers; i++) {
 			SendWindow window = new SendWindow(this.window);
 			windows.add(window);
@@ -91,8 +95,13 @@ public final class ThroughputTrial {
 			int index = i;
 			senders.add(Thread.ofPlatform()
 				.name("bench-sender-" + i)
-				.start(() -> send(fleet, index, window, listener, start, stopAt)));
+				.start(() -> {
+					ThreadCosts.Cost atStart = ThreadCosts.ofCurrentThread();
+					send(fleet, index, window, listener, start, stopAt);
+					senderCosts[index] = ThreadCosts.ofCurrentThread().minus(atStart);
+				}));
 		}
+		ThreadCosts costsBefore = ThreadCosts.read();
 		long allocatedBefore = Resources.allocatedBytes();
 		long cpuBefore = Resources.cpuNanos();
 		long started = System.nanoTime();
@@ -112,10 +121,13 @@ public final class ThroughputTrial {
 		}
 		long cpu = Resources.cpuNanos() - cpuBefore;
 		long allocated = Resources.allocatedBytes() - allocatedBefore;
+		ThreadCosts.Split byThread = ThreadCosts.read()
+			.since(costsBefore, Stream.of(senderCosts).reduce(ThreadCosts.Cost.NONE, ThreadCosts.Cost::plus),
+					new ThreadCosts.Cost(cpu, allocated));
 		long messages = windows.stream().mapToLong(SendWindow::total).sum();
 		long elapsed = lastDelivery - started;
-		return (rateNanos < 0) ? new Measurement(messages, elapsed, messages, elapsed, allocated, cpu)
-				: new Measurement(messages, elapsed, rateMessages, rateNanos, allocated, cpu);
+		return (rateNanos < 0) ? new Measurement(messages, elapsed, messages, elapsed, allocated, cpu, byThread)
+				: new Measurement(messages, elapsed, rateMessages, rateNanos, allocated, cpu, byThread);
 	}
 
 	private void send(ProducerFleet fleet, int index, SendWindow window, DeliveryListener listener,
