@@ -24,7 +24,10 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * Before it parks, the thread looks for a signal for a few microseconds, as the {@link Poller} does before
  * it blocks: Kafka's network thread completes a response's batches back to back, and a signal that comes
  * while the thread is still awake costs the network thread no {@code futex} wake-up and the dispatch
- * thread no context switch.
+ * thread no context switch. A signal unparks only a thread that is parking (the {@code parking} flag,
+ * written before the thread's last look at {@code signalled}; a signal writes {@code signalled} before it
+ * reads {@code parking}, so at least one of the two sees the other): an awake thread costs a signal no
+ * {@code unpark} at all.
  */
 public final class DispatchThread implements PollingSession, Wakeup {
 
@@ -49,6 +52,9 @@ public final class DispatchThread implements PollingSession, Wakeup {
 	 */
 	private volatile boolean signalled;
 
+	/** The thread is about to park or parked: a signal must unpark it. */
+	private volatile boolean parking;
+
 	/** A dispatch thread for the producer with the given id; {@link #start} it once its queue exists. */
 	public DispatchThread(String producerId, Duration pollTimeout) {
 		PollerConfig.requireAtLeast("polling.thread.poll-timeout", pollTimeout, Duration.ofMillis(1));
@@ -68,7 +74,9 @@ public final class DispatchThread implements PollingSession, Wakeup {
 	@Override
 	public void signal() {
 		this.signalled = true;
-		LockSupport.unpark(this.thread);
+		if (this.parking) {
+			LockSupport.unpark(this.thread);
+		}
 	}
 
 	@Override
@@ -112,6 +120,15 @@ public final class DispatchThread implements PollingSession, Wakeup {
 		return true;
 	}
 
+	/** Parks unless a signal or a detach came; a signal from now on unparks (see the class comment). */
+	private void park(long nanos) {
+		this.parking = true;
+		if (!this.signalled && !this.detaching) {
+			LockSupport.parkNanos(this, nanos);
+		}
+		this.parking = false;
+	}
+
 	private void run() {
 		PollingThreads.markCurrent();
 		Pollable served = this.pollable;
@@ -132,7 +149,7 @@ public final class DispatchThread implements PollingSession, Wakeup {
 					}
 					// A signal or detach during the drain may have lost its unpark: go round again instead.
 					if (empty && !awaitSignal(Poller.SPIN_BEFORE_SLEEP_NANOS)) {
-						LockSupport.parkNanos(this, Math.min(pollTimeoutNanos, untilNextPeriodic(served)));
+						park(Math.min(pollTimeoutNanos, untilNextPeriodic(served)));
 					}
 				}
 				catch (VirtualMachineError ex) {

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
@@ -69,6 +70,35 @@ class DispatchThreadTests {
 		finally {
 			thread.detach().get(GUARD.toSeconds(), TimeUnit.SECONDS);
 		}
+	}
+
+	/**
+	 * One report at a time with pauses of 0–80 µs between them, around the 5 µs the thread keeps looking for
+	 * a signal before it parks: each report finds the thread awake (no unpark), about to park, or parked,
+	 * and must be dispatched in every case. The 1 h poll timeout means a lost wake-up fails the test.
+	 */
+	@Test
+	@Timeout(120)
+	void roundTripsWithPausesLoseNoWakeUp() throws Exception {
+		DispatchThread thread = new DispatchThread("pauses", LONG_POLL_TIMEOUT);
+		TestSource source = new TestSource("pauses", Duration.ofMillis(100), thread);
+		thread.start(source);
+		AtomicInteger dispatched = new AtomicInteger();
+		for (int i = 1; i <= 20_000; i++) {
+			source.offer(dispatched::incrementAndGet);
+			long deadline = System.nanoTime() + GUARD.toNanos();
+			while (dispatched.get() < i) {
+				if (System.nanoTime() - deadline > 0) {
+					throw new AssertionError("report " + i + " was never dispatched: a lost wake-up");
+				}
+				Thread.onSpinWait();
+			}
+			if (i % 5 != 0) {
+				LockSupport.parkNanos(20_000L * (i % 5));
+			}
+		}
+		thread.detach().get(GUARD.toSeconds(), TimeUnit.SECONDS);
+		assertThat(source.queue.size()).isZero();
 	}
 
 	@RepeatedTest(5)
