@@ -107,19 +107,6 @@ public final class DispatchThread implements PollingSession, Wakeup {
 		return (due != Long.MAX_VALUE) ? Math.max(0, due - System.nanoTime()) : Long.MAX_VALUE;
 	}
 
-	/** Looks for a signal or a detach for up to {@code spinNanos}; {@code true} if one came. */
-	private boolean awaitSignal(long spinNanos) {
-		long deadline = System.nanoTime() + spinNanos;
-		int spins = 0;
-		while (!this.signalled && !this.detaching) {
-			Thread.onSpinWait();
-			if ((++spins & 7) == 0 && System.nanoTime() - deadline >= 0) {
-				return false;
-			}
-		}
-		return true;
-	}
-
 	/** Parks unless a signal or a detach came; a signal from now on unparks (see the class comment). */
 	private void park(long nanos) {
 		this.parking = true;
@@ -148,7 +135,8 @@ public final class DispatchThread implements PollingSession, Wakeup {
 						break;
 					}
 					// A signal or detach during the drain may have lost its unpark: go round again instead.
-					if (empty && !awaitSignal(Poller.SPIN_BEFORE_SLEEP_NANOS)) {
+					if (empty && !SpinWait.until(() -> this.signalled || this.detaching,
+							Poller.SPIN_BEFORE_SLEEP_NANOS)) {
 						park(Math.min(pollTimeoutNanos, untilNextPeriodic(served)));
 					}
 				}

@@ -60,14 +60,7 @@ final class PollerWakeups {
 	 */
 	boolean sleep(long spinNanos) {
 		if (spinNanos > 0) {
-			long deadline = System.nanoTime() + spinNanos;
-			int spins = 0;
-			while (this.announced.get() == null) {
-				Thread.onSpinWait();
-				if ((++spins & 7) == 0 && System.nanoTime() - deadline >= 0) {
-					break;
-				}
-			}
+			SpinWait.until(() -> this.announced.get() != null, spinNanos);
 		}
 		this.sleeping = true;
 		return this.announced.get() == null;
