@@ -44,14 +44,16 @@ public final class ThreadCosts {
 
 	}
 
+	/** What a thread of some role has cost so far. */
+	private record Reading(Role role, Cost cost) {
+
+	}
+
 	/** By thread id, for the threads of some role. */
-	private final Map<Long, Cost> costs;
+	private final Map<Long, Reading> readings;
 
-	private final Map<Long, Role> roles;
-
-	private ThreadCosts(Map<Long, Cost> costs, Map<Long, Role> roles) {
-		this.costs = costs;
-		this.roles = roles;
+	private ThreadCosts(Map<Long, Reading> readings) {
+		this.readings = readings;
 	}
 
 	/** Reads the costs so far of every live thread that has a role. */
@@ -60,16 +62,14 @@ public final class ThreadCosts {
 		long[] cpu = threads.getThreadCpuTime(ids);
 		long[] allocated = threads.getThreadAllocatedBytes(ids);
 		ThreadInfo[] infos = threads.getThreadInfo(ids);
-		Map<Long, Cost> costs = new HashMap<>();
-		Map<Long, Role> roles = new HashMap<>();
+		Map<Long, Reading> readings = new HashMap<>();
 		for (int i = 0; i < ids.length; i++) {
 			Role role = (infos[i] != null) ? Role.of(infos[i].getThreadName()) : null;
 			if (role != null && cpu[i] >= 0 && allocated[i] >= 0) {
-				costs.put(ids[i], new Cost(cpu[i], allocated[i]));
-				roles.put(ids[i], role);
+				readings.put(ids[i], new Reading(role, new Cost(cpu[i], allocated[i])));
 			}
 		}
-		return new ThreadCosts(costs, roles);
+		return new ThreadCosts(readings);
 	}
 
 	/** The calling thread's costs so far. */
@@ -85,9 +85,10 @@ public final class ThreadCosts {
 	 */
 	public Split since(ThreadCosts before, Cost senders, Cost total) {
 		Cost[] spent = { Cost.NONE, Cost.NONE };
-		this.costs.forEach((id, now) -> {
-			int role = this.roles.get(id).ordinal();
-			spent[role] = spent[role].plus(now.minus(before.costs.getOrDefault(id, Cost.NONE)));
+		this.readings.forEach((id, now) -> {
+			Reading then = before.readings.get(id);
+			int role = now.role().ordinal();
+			spent[role] = spent[role].plus(now.cost().minus((then != null) ? then.cost() : Cost.NONE));
 		});
 		Cost network = spent[Role.NETWORK.ordinal()];
 		Cost dispatch = spent[Role.DISPATCH.ordinal()];
