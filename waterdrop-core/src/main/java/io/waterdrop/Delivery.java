@@ -31,20 +31,30 @@ import io.waterdrop.polling.ReportQueue;
  * <tr><td>CLAIMED</td><td>first {@link #onCompletion} or {@link #claimRefused()}</td><td>Kafka's network
  * thread, or the sender</td><td>metadata or error stored; queued for dispatch (callback) or thrown to the
  * sender (refusal, never dispatched)</td></tr>
+ * <tr><td>PURGED</td><td>first {@link #onCompletion}, with an error that is WaterDrop's own removal of the
+ * message</td><td>Kafka's network thread</td><td>as CLAIMED; dispatched as a purge, not a failure (judged
+ * when Kafka reports it: whether a purge is under way changes later)</td></tr>
  * <tr><td>DONE</td><td>{@link #finish}</td><td>polling thread</td><td>outcome visible to waiters, futures
  * completed</td></tr>
  * </table>
  * <p>
+ * Size: one field, {@code outcome}, holds what each state needs (Kafka's metadata or error once claimed;
+ * the metadata or the {@link DeliveryFailedException} once done), and the produce timestamp lives in the
+ * {@link Timed} subclass, created only while a latency meter or listener wants it: 56 bytes per message
+ * with compressed references (64 timed), header and queue link included.
+ * <p>
  * Threading: fields without {@code volatile} are written before the state or queue hand-off that publishes
  * them (claim, then offer; outcome, then {@code DONE}) and read after it.
  */
-final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callback {
+sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callback permits Delivery.Timed {
 
 	static final int SENDING = 0;
 
 	static final int CLAIMED = 1;
 
-	static final int DONE = 2;
+	static final int PURGED = 2;
+
+	static final int DONE = 3;
 
 	private static final VarHandle STATE;
 
@@ -67,24 +77,17 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 
 	private final DeliveryCallback callback;
 
-	/** When the message was produced; only taken while a latency meter or listener wants it, else 0. */
-	final long producedNanos;
-
 	/** Which of the producer's Kafka clients it was handed to (they are replaced by reloads). */
 	final int clientGeneration;
 
 	/** What the producer's {@code DeliveryObserver} returned for this message; {@code null} without one. */
 	Object observation;
 
-	private RecordMetadata metadata;
-
-	private Exception error;
-
-	/** Whether the error is WaterDrop's own removal of the message (a purge), judged when Kafka reported it. */
-	private boolean purged;
-
-	/** Set with the outcome when the report is dispatched and it is a failure. */
-	private DeliveryFailedException failure;
+	/**
+	 * Claimed: Kafka's {@link RecordMetadata}, or the {@link Exception} it reported. Done: the metadata, or the
+	 * {@link DeliveryFailedException} the message failed with.
+	 */
+	private Object outcome;
 
 	@SuppressWarnings("unused") // through STATE
 	private volatile int state;
@@ -92,17 +95,16 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 	/** Created only when somebody waits or asks for a future. */
 	private volatile CompletableFuture<DeliveryReport> future;
 
-	Delivery(Producer producer, Message message, DeliveryCallback callback, long producedNanos,
-			int clientGeneration) {
+	Delivery(Producer producer, Message message, DeliveryCallback callback, int clientGeneration) {
 		this.producer = producer;
 		this.message = message;
 		this.callback = callback;
-		this.producedNanos = producedNanos;
 		this.clientGeneration = clientGeneration;
 	}
 
-	private boolean claim() {
-		return STATE.compareAndSet(this, SENDING, CLAIMED);
+	/** When the message was produced ({@link System#nanoTime()}), or 0 when nobody wanted it taken. */
+	long producedNanos() {
+		return 0;
 	}
 
 	/**
@@ -111,14 +113,11 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 	 */
 	@Override
 	public void onCompletion(RecordMetadata metadata, Exception exception) {
-		if (!claim()) {
+		int claimed = (exception != null && this.producer.isPurge(exception)) ? PURGED : CLAIMED;
+		if (!STATE.compareAndSet(this, SENDING, claimed)) {
 			return;
 		}
-		this.metadata = metadata;
-		if (exception != null) {
-			this.error = exception;
-			this.purged = this.producer.isPurge(exception);
-		}
+		this.outcome = (exception != null) ? exception : metadata;
 		this.producer.reports().offer(this);
 	}
 
@@ -128,34 +127,32 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 	 * so the sender must not report a refusal as well
 	 */
 	boolean claimRefused() {
-		return claim();
+		return STATE.compareAndSet(this, SENDING, CLAIMED);
 	}
 
-	/** The error Kafka reported, or {@code null}; polling thread, after the claim. */
+	/** The error Kafka reported, or {@code null}; polling thread, after the claim and before {@link #finish}. */
 	Exception error() {
-		return this.error;
+		return (this.outcome instanceof Exception error) ? error : null;
 	}
 
-	/** Whether the error is a purge rather than a delivery failure; polling thread, after the claim. */
+	/** Whether the error is a purge rather than a delivery failure; polling thread, before {@link #finish}. */
 	boolean purged() {
-		return this.purged;
+		return (int) STATE.get(this) == PURGED;
 	}
 
 	DeliveryCallback callback() {
 		return this.callback;
 	}
 
-	/** Where the message landed; {@code null} on failure. */
-	RecordMetadata metadata() {
-		return this.metadata;
-	}
 
 	/**
 	 * Makes the outcome visible: {@code failure} is {@code null} when the message was delivered. Polling
 	 * thread only, once.
 	 */
 	void finish(DeliveryFailedException failure) {
-		this.failure = failure;
+		if (failure != null) {
+			this.outcome = failure;
+		}
 		STATE.setVolatile(this, DONE);
 		// Read after publishing DONE; a waiter publishes its future before reading the state (see future()).
 		CompletableFuture<DeliveryReport> waiting = this.future;
@@ -171,14 +168,20 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 
 	/** A new report of the acknowledged message (its fields are the metadata Kafka returned). */
 	DeliveryReport report() {
-		RecordMetadata landed = this.metadata;
+		RecordMetadata landed = (RecordMetadata) this.outcome;
 		return new DeliveryReport(landed.topic(), landed.partition(), landed.offset(),
 				Instant.ofEpochMilli(landed.timestamp()), this.message.label());
 	}
 
+	/** The failure of a done message, or {@code null} if it was delivered. */
+	private DeliveryFailedException failure() {
+		return (this.outcome instanceof DeliveryFailedException failure) ? failure : null;
+	}
+
 	private void completeFuture(CompletableFuture<DeliveryReport> target) {
-		if (this.failure != null) {
-			target.completeExceptionally(this.failure);
+		DeliveryFailedException failure = failure();
+		if (failure != null) {
+			target.completeExceptionally(failure);
 		}
 		else {
 			target.complete(report());
@@ -229,8 +232,9 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 						+ this.message.topic() + "'", ex);
 			}
 		}
-		if (this.failure != null) {
-			throw this.failure;
+		DeliveryFailedException failure = failure();
+		if (failure != null) {
+			throw failure;
 		}
 		return report();
 	}
@@ -258,7 +262,7 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 
 	/** Whether the message is known not to have been delivered. */
 	boolean failed() {
-		return isDone() && this.failure != null;
+		return isDone() && failure() != null;
 	}
 
 	@Override
@@ -277,6 +281,24 @@ final class Delivery extends ReportQueue.Node implements DeliveryHandle, Callbac
 	@Override
 	public String toString() {
 		return "DeliveryHandle[topic=" + this.message.topic() + ", done=" + isDone() + "]";
+	}
+
+	/** A delivery whose produce time is taken, for the latency meter or an acknowledgement listener. */
+	static final class Timed extends Delivery {
+
+		private final long producedNanos;
+
+		Timed(Producer producer, Message message, DeliveryCallback callback, int clientGeneration,
+				long producedNanos) {
+			super(producer, message, callback, clientGeneration);
+			this.producedNanos = producedNanos;
+		}
+
+		@Override
+		long producedNanos() {
+			return this.producedNanos;
+		}
+
 	}
 
 }

@@ -877,8 +877,9 @@ public final class Producer implements AutoCloseable {
 	 */
 	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
 			DeliveryCallback callback, boolean relayed) {
-		Delivery delivery = new Delivery(this, message, callback,
-				this.monitor.wants(WANTS_LATENCY) ? System.nanoTime() : 0, this.clientGeneration);
+		Delivery delivery = this.monitor.wants(WANTS_LATENCY)
+				? new Delivery.Timed(this, message, callback, this.clientGeneration, System.nanoTime())
+				: new Delivery(this, message, callback, this.clientGeneration);
 		DeliveryObserver observer = this.config.observer();
 		if (observer != null) {
 			delivery.observation = observeSend(observer, message, record);

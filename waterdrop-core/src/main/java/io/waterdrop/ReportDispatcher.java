@@ -125,7 +125,8 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			this.acknowledged++;
 			delivery.finish(null);
 			if (this.monitor.wants(WANTS_ACKNOWLEDGED)) {
-				long latency = (delivery.producedNanos != 0) ? startNanos - delivery.producedNanos : 0;
+				long produced = delivery.producedNanos();
+				long latency = (produced != 0) ? startNanos - produced : 0;
 				this.monitor.publish(new ProducerEvent.MessageAcknowledged(id(), delivery.report(), latency));
 			}
 		}
