@@ -108,7 +108,8 @@ public final class Producer implements AutoCloseable {
 
 	private static final long WANTS_PRODUCED_EVENT = Monitor.bit(ProducerEvent.MessageProduced.class);
 
-	private static final long WANTS_LATENCY = Monitor.bit(ProducerEvent.MessageAcknowledged.class);
+	private static final long WANTS_LATENCY = Monitor.bit(ProducerEvent.MessageAcknowledged.class)
+			| Monitor.LATENCY_BIT;
 
 	/** The states of the table above. */
 	enum State {

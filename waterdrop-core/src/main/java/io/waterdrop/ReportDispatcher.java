@@ -124,9 +124,12 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		if (error == null) {
 			this.acknowledged++;
 			delivery.finish(null);
+			long produced = delivery.producedNanos();
+			long latency = (produced != 0) ? startNanos - produced : 0;
+			if (produced != 0 && this.monitor.wants(Monitor.LATENCY_BIT)) {
+				this.monitor.recordLatency(latency);
+			}
 			if (this.monitor.wants(WANTS_ACKNOWLEDGED)) {
-				long produced = delivery.producedNanos();
-				long latency = (produced != 0) ? startNanos - produced : 0;
 				this.monitor.publish(new ProducerEvent.MessageAcknowledged(id(), delivery.report(), latency));
 			}
 		}

@@ -3,19 +3,24 @@ package io.waterdrop.instrumentation;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes a producer's events to its listeners.
+ * Publishes a producer's events to its listeners, and each acknowledged message's latency to its latency
+ * recorders.
  * <p>
  * Threading: thread-safe. Subscribing and unsubscribing may happen at any time from any thread;
- * {@link #publish(Event)} runs the listeners on the calling thread, in subscription order.
+ * {@link #publish(Event)} and {@link #recordLatency(long)} run the listeners on the calling thread, in
+ * subscription order.
  * <p>
- * Cost: the monitor keeps a bit per concrete event type that some listener receives, recomputed on
- * (un)subscription. Hot paths ask {@link #wants(long)} with the type's {@link #bit} (one volatile read) and
- * build an event only when it is wanted; {@link #publish} itself walks the listeners.
+ * Cost: the monitor keeps a bit per concrete event type that some listener receives, and
+ * {@link #LATENCY_BIT} while a latency recorder is subscribed, recomputed on (un)subscription. Hot paths ask
+ * {@link #wants(long)} with the bits they serve (one volatile read) and build an event, or take a timestamp,
+ * only when it is wanted; {@link #publish} itself walks the listeners. A latency recorder (a timer, a
+ * histogram) receives a number, not an event: no object is built per message for it.
  */
 public final class Monitor {
 
@@ -34,9 +39,17 @@ public final class Monitor {
 
 	private static final List<Class<?>> CONCRETE_TYPES = concreteTypes(Event.class);
 
+	/**
+	 * The bit {@link #wants(long)} reports while a latency recorder is subscribed; above the event types'
+	 * bits.
+	 */
+	public static final long LATENCY_BIT = 1L << (Long.SIZE - 1);
+
 	private final List<Subscription> subscriptions = new CopyOnWriteArrayList<>();
 
-	/** Bits of the event types at least one listener receives. */
+	private final List<Subscription> latencyRecorders = new CopyOnWriteArrayList<>();
+
+	/** Bits of the event types at least one listener receives, and {@link #LATENCY_BIT}. */
 	private volatile long wanted;
 
 	public Monitor(String producerId) {
@@ -45,12 +58,24 @@ public final class Monitor {
 
 	/** Subscribes to every event. Close the returned subscription to stop receiving them. */
 	public Subscription subscribe(EventListener listener) {
-		return add(new Subscription(Event.class, listener));
+		return add(new Subscription(Event.class, listener, null));
 	}
 
 	/** Subscribes to events of one type, e.g. {@code ProducerEvent.MessageAcknowledged.class}. */
 	public <E extends Event> Subscription subscribe(Class<E> type, Consumer<? super E> listener) {
-		return add(new Subscription(type, (event) -> listener.accept(type.cast(event))));
+		return add(new Subscription(type, (event) -> listener.accept(type.cast(event)), null));
+	}
+
+	/**
+	 * Subscribes a recorder of the latency of every acknowledged message, in nanoseconds from the produce
+	 * call to the dispatch of its acknowledgement, on the polling thread. Messages produced before the
+	 * recorder was subscribed are not recorded (their produce time was not taken).
+	 */
+	public Subscription subscribeLatency(LongConsumer recorder) {
+		Subscription subscription = new Subscription(null, null, recorder);
+		this.latencyRecorders.add(subscription);
+		recomputeWanted();
+		return subscription;
 	}
 
 	private Subscription add(Subscription subscription) {
@@ -68,6 +93,9 @@ public final class Monitor {
 				}
 			}
 		}
+		if (!this.latencyRecorders.isEmpty()) {
+			bits |= LATENCY_BIT;
+		}
 		this.wanted = bits;
 	}
 
@@ -80,9 +108,12 @@ public final class Monitor {
 		return bit;
 	}
 
-	/** Whether any listener receives events of the type with the given {@link #bit}: one volatile read. */
-	public boolean wants(long eventBit) {
-		return (this.wanted & eventBit) != 0;
+	/**
+	 * Whether any listener receives events of a type among the given {@link #bit}s (or'ed together, with
+	 * {@link #LATENCY_BIT} for latency recorders): one volatile read.
+	 */
+	public boolean wants(long bits) {
+		return (this.wanted & bits) != 0;
 	}
 
 	/** Whether any listener would receive an event of the given concrete type. */
@@ -90,12 +121,12 @@ public final class Monitor {
 		return wants(bit(type));
 	}
 
-	/** The records among the sealed event hierarchy below {@code root}, in a fixed order (at most 64). */
+	/** The records among the sealed event hierarchy below {@code root}, in a fixed order (at most 63). */
 	private static List<Class<?>> concreteTypes(Class<?> root) {
 		List<Class<?>> found = new java.util.ArrayList<>();
 		collect(root, found);
-		if (found.size() > Long.SIZE) {
-			throw new IllegalStateException("More than 64 event types: the bit mask needs widening");
+		if (found.size() >= Long.SIZE) {
+			throw new IllegalStateException("More than 63 event types: the bit mask needs widening");
 		}
 		return List.copyOf(found);
 	}
@@ -128,11 +159,32 @@ public final class Monitor {
 		}
 	}
 
+	/**
+	 * Gives the latency of an acknowledged message to every latency recorder. One that throws is reported to
+	 * the event listeners as {@code error.occurred} of type {@link ErrorType#LISTENER}; the rest still run.
+	 */
+	public void recordLatency(long nanos) {
+		for (Subscription recorder : this.latencyRecorders) {
+			try {
+				recorder.latencyRecorder.accept(nanos);
+			}
+			catch (Throwable ex) {
+				logger.warn("Latency recorder of producer '{}' failed", this.producerId, ex);
+				reportListenerFailure(null, ex);
+			}
+		}
+	}
+
 	private void listenerFailed(Subscription failed, Event event, Throwable error) {
 		logger.warn("Listener of producer '{}' failed on {}", this.producerId, event.name(), error);
 		if (event instanceof ProducerEvent.ErrorOccurred reported && reported.type() == ErrorType.LISTENER) {
 			return; // an error about a failing listener that fails again: stop here, it is logged
 		}
+		reportListenerFailure(failed, error);
+	}
+
+	/** Tells the listeners other than the failed one (if any) that a listener failed. */
+	private void reportListenerFailure(Subscription failed, Throwable error) {
 		ProducerEvent.ErrorOccurred report = new ProducerEvent.ErrorOccurred(this.producerId, ErrorType.LISTENER,
 				error, null, null);
 		for (Subscription subscription : this.subscriptions) {
@@ -150,18 +202,27 @@ public final class Monitor {
 	/** A listener's registration; {@link #close()} unsubscribes it. */
 	public final class Subscription implements AutoCloseable {
 
+		/** The events an event listener receives; {@code null} for a latency recorder. */
 		private final Class<? extends Event> type;
 
 		private final EventListener listener;
 
-		private Subscription(Class<? extends Event> type, EventListener listener) {
+		private final LongConsumer latencyRecorder;
+
+		private Subscription(Class<? extends Event> type, EventListener listener, LongConsumer latencyRecorder) {
 			this.type = type;
 			this.listener = listener;
+			this.latencyRecorder = latencyRecorder;
 		}
 
 		@Override
 		public void close() {
-			Monitor.this.subscriptions.remove(this);
+			if (this.type != null) {
+				Monitor.this.subscriptions.remove(this);
+			}
+			else {
+				Monitor.this.latencyRecorders.remove(this);
+			}
 			recomputeWanted();
 		}
 

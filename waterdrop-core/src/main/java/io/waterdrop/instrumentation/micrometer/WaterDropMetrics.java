@@ -61,8 +61,9 @@ import io.waterdrop.polling.PollingMode;
  * <li>{@code waterdrop.callbacks.slow} (counter): dispatches longer than the slow-callback threshold.</li>
  * </ul>
  * A producer's meters are removed when it closes. Counters and the dispatch timer read the totals the
- * polling thread keeps anyway; only the latency timer and the failure counter listen to events (and only
- * to {@code message.acknowledged} and {@code error.occurred}), so that no other event is built for them.
+ * polling thread keeps anyway; the latency timer is a latency recorder of the producer's {@link Monitor} (a
+ * number per acknowledgement, no event), and only the failure counter listens to events (to
+ * {@code error.occurred}), so that no other event is built for them.
  * Threading: {@link #bindTo} from any thread; the meters read thread-safe counters.
  */
 public final class WaterDropMetrics implements MeterBinder {
@@ -188,8 +189,7 @@ public final class WaterDropMetrics implements MeterBinder {
 				.description("Delivery reports waiting for the polling thread")
 				.register(this.registry));
 			Monitor monitor = this.producer.monitor();
-			this.subscriptions.add(monitor.subscribe(ProducerEvent.MessageAcknowledged.class,
-					(acknowledged) -> this.latency.record(acknowledged.latencyNanos(), TimeUnit.NANOSECONDS)));
+			this.subscriptions.add(monitor.subscribeLatency((nanos) -> this.latency.record(nanos, TimeUnit.NANOSECONDS)));
 			this.subscriptions.add(monitor.subscribe(ProducerEvent.ErrorOccurred.class, this::onError));
 			this.subscriptions.add(monitor.subscribe(ProducerEvent.Closed.class, (closed) -> remove()));
 			if (this.producer.status() == ProducerStatus.CLOSED) {

@@ -67,6 +67,33 @@ class WaterDropMetricsTests {
 	}
 
 	@Test
+	void latencyIsRecordedWithoutAnEventAndOnlyForMessagesProducedWhileBound() {
+		this.producer = new Producer(ProducerConfig.builder()
+			.id("orders")
+			.poller(this.poller)
+			.clientFactory((properties) -> this.kafka)
+			.build());
+		this.producer.connect();
+		DeliveryHandle before = this.producer.produceAsync(Message.of("t", "untimed"));
+		new WaterDropMetrics(List.of(this.producer), List.of(this.poller)).bindTo(this.registry);
+		DeliveryHandle after = this.producer.produceAsync(Message.of("t", "timed"));
+		assertThat(this.producer.monitor().isListening(ProducerEvent.MessageAcknowledged.class))
+			.as("the timer builds no acknowledgement event")
+			.isFalse();
+
+		this.kafka.completeNext();
+		this.kafka.completeNext();
+		await().atMost(GUARD).until(() -> before.isDone() && after.isDone());
+		await().atMost(GUARD).until(() -> this.producer.inFlight() == 0);
+
+		assertThat(count("waterdrop.messages.acknowledged", "producer", "orders")).isEqualTo(2);
+		assertThat(this.registry.get("waterdrop.delivery.latency").timer().count())
+			.as("the message produced before binding has no produce time: not recorded as zero")
+			.isEqualTo(1);
+		assertThat(this.registry.get("waterdrop.delivery.latency").timer().max(TimeUnit.NANOSECONDS)).isPositive();
+	}
+
+	@Test
 	void acknowledgementMetersMoveOnlyWhenReportsAreDispatched() {
 		// No dispatch here is slow unless the machine stalls the Poller for a minute.
 		Producer producer = producer(ProducerConfig.builder().poller(this.poller).slowCallbackThreshold(Duration.ofMinutes(1)));
