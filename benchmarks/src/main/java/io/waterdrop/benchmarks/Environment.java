@@ -52,11 +52,14 @@ final class Environment {
 				loadAverage());
 	}
 
-	/** The checked-out commit, with {@code +changes} if the work tree differs from it. */
+	/**
+	 * The checked-out commit, with {@code +changes} if the work tree differs from it outside {@code docs/}
+	 * (where the harness writes its own report and charts, measured code never lives).
+	 */
 	static String gitCommit() {
 		try {
 			String commit = run("git", "rev-parse", "--short", "HEAD");
-			String changes = run("git", "status", "--porcelain", "--untracked-files=no");
+			String changes = run("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs");
 			return (commit.isEmpty() ? "(unknown)" : "`" + commit + (changes.isEmpty() ? "" : "+changes") + "`");
 		}
 		catch (IOException | RuntimeException ex) {
