@@ -3,6 +3,7 @@ package io.waterdrop.polling;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +55,9 @@ public final class DispatchThread implements PollingSession, Wakeup {
 
 	/** The thread is about to park or parked: a signal must unpark it. */
 	private volatile boolean parking;
+
+	/** What the look before parking waits for; one object, not one per look. */
+	private final BooleanSupplier signalledOrDetaching = () -> this.signalled || this.detaching;
 
 	/** A dispatch thread for the producer with the given id; {@link #start} it once its queue exists. */
 	public DispatchThread(String producerId, Duration pollTimeout) {
@@ -135,8 +139,7 @@ public final class DispatchThread implements PollingSession, Wakeup {
 						break;
 					}
 					// A signal or detach during the drain may have lost its unpark: go round again instead.
-					if (empty && !SpinWait.until(() -> this.signalled || this.detaching,
-							Poller.SPIN_BEFORE_SLEEP_NANOS)) {
+					if (empty && !SpinWait.until(this.signalledOrDetaching, Poller.SPIN_BEFORE_SLEEP_NANOS)) {
 						park(Math.min(pollTimeoutNanos, untilNextPeriodic(served)));
 					}
 				}

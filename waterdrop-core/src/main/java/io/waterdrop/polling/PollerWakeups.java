@@ -2,6 +2,7 @@ package io.waterdrop.polling;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -28,6 +29,9 @@ final class PollerWakeups {
 
 	/** Announced pipes, newest first, linked through {@link WakeupPipe#nextAnnounced}. */
 	private final AtomicReference<WakeupPipe> announced = new AtomicReference<>();
+
+	/** What the look before sleeping waits for; one object, not one per look. */
+	private final BooleanSupplier pipeAnnounced = () -> this.announced.get() != null;
 
 	private volatile boolean sleeping;
 
@@ -60,7 +64,7 @@ final class PollerWakeups {
 	 */
 	boolean sleep(long spinNanos) {
 		if (spinNanos > 0) {
-			SpinWait.until(() -> this.announced.get() != null, spinNanos);
+			SpinWait.until(this.pipeAnnounced, spinNanos);
 		}
 		this.sleeping = true;
 		return this.announced.get() == null;
