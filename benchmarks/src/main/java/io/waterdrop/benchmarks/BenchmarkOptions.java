@@ -131,7 +131,7 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				  --sync-producers P      producers on their own platform threads for sync (10)
 				  --sync-linger-ms L      linger.ms for sync and isolation (0)
 				  --isolation-messages I  messages of the measured producer per isolation trial (2000)
-				  --jmh-forks F           JMH forks (1; 0 runs in this JVM)
+				  --jmh-forks F           JMH forks (3; 0 runs in this JVM)
 				  --jmh-warmups W         JMH warm-up iterations (3)
 				  --jmh-iteration-ms T    JMH iteration length (1000)
 				  --profile-producers P   fd-mode producers under JFR (5)
@@ -186,7 +186,8 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 
 		private int isolationMessages = 2000;
 
-		private int jmhForks = 1;
+		/** Three: a spinning hand-off settles per fork in one of two states on a small shared host. */
+		private int jmhForks = 3;
 
 		private int jmhWarmups = 3;
 
@@ -234,6 +235,7 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 			builder.callbackProducers = List.of(1, 5);
 			builder.syncMessages = 2000;
 			builder.isolationMessages = 500;
+			builder.jmhForks = 1;
 			builder.jmhWarmups = 1;
 			builder.jmhIterationMillis = 300;
 			builder.profileWarmupMillis = 2000;
