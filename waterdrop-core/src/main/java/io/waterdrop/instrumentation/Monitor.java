@@ -58,12 +58,12 @@ public final class Monitor {
 
 	/** Subscribes to every event. Close the returned subscription to stop receiving them. */
 	public Subscription subscribe(EventListener listener) {
-		return add(new Subscription(Event.class, listener, null));
+		return add(this.subscriptions, new Subscription(Event.class, listener, null));
 	}
 
 	/** Subscribes to events of one type, e.g. {@code ProducerEvent.MessageAcknowledged.class}. */
 	public <E extends Event> Subscription subscribe(Class<E> type, Consumer<? super E> listener) {
-		return add(new Subscription(type, (event) -> listener.accept(type.cast(event)), null));
+		return add(this.subscriptions, new Subscription(type, (event) -> listener.accept(type.cast(event)), null));
 	}
 
 	/**
@@ -72,14 +72,11 @@ public final class Monitor {
 	 * recorder was subscribed are not recorded (their produce time was not taken).
 	 */
 	public Subscription subscribeLatency(LongConsumer recorder) {
-		Subscription subscription = new Subscription(null, null, recorder);
-		this.latencyRecorders.add(subscription);
-		recomputeWanted();
-		return subscription;
+		return add(this.latencyRecorders, new Subscription(null, null, recorder));
 	}
 
-	private Subscription add(Subscription subscription) {
-		this.subscriptions.add(subscription);
+	private Subscription add(List<Subscription> list, Subscription subscription) {
+		list.add(subscription);
 		recomputeWanted();
 		return subscription;
 	}
@@ -217,12 +214,8 @@ public final class Monitor {
 
 		@Override
 		public void close() {
-			if (this.type != null) {
-				Monitor.this.subscriptions.remove(this);
-			}
-			else {
-				Monitor.this.latencyRecorders.remove(this);
-			}
+			Monitor.this.subscriptions.remove(this); // it is on one of the two lists
+			Monitor.this.latencyRecorders.remove(this);
 			recomputeWanted();
 		}
 
