@@ -42,8 +42,8 @@ final class Environment {
 	}
 
 	/**
-	 * One line saying when, where and on what this run was made, for a block written without the
-	 * environment block (a profile taken on its own): date, commit, JDK, processors and load average.
+	 * One line saying when, where and on what a block was recorded, so that it stands on its own when a
+	 * later run rewrites other blocks: date, commit, JDK, processors and load average.
 	 */
 	static String provenance() {
 		return String.format("Recorded on %s at commit %s, %s %s, %d processors, load average %s at the start.",

@@ -6,6 +6,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 import io.waterdrop.benchmarks.callbacks.CallbackSweepScenario;
 import io.waterdrop.benchmarks.handoff.HandoffScenario;
@@ -46,7 +47,7 @@ public final class Harness {
 		ChartFiles charts = new ChartFiles(options.output());
 		Map<Scenario, ReportBlock> blocks = new EnumMap<>(Scenario.class);
 		if (options.scenarios().contains(Scenario.HANDOFF)) {
-			blocks.put(Scenario.HANDOFF, new HandoffScenario(options, charts).run());
+			blocks.put(Scenario.HANDOFF, recorded(() -> new HandoffScenario(options, charts).run()));
 		}
 		if (options.scenarios().stream().anyMatch(BROKER_SCENARIOS::contains)) {
 			try (KafkaBrokerProcess broker = new KafkaBrokerProcess()) {
@@ -56,16 +57,16 @@ public final class Harness {
 				ClientSettings settings = new ClientSettings(broker.bootstrapServers(), options.acks(),
 						options.partitions());
 				if (options.scenarios().contains(Scenario.THROUGHPUT)) {
-					blocks.put(Scenario.THROUGHPUT, new ThroughputScenario(options, settings, charts).run());
+					blocks.put(Scenario.THROUGHPUT, recorded(() -> new ThroughputScenario(options, settings, charts).run()));
 				}
 				if (options.scenarios().contains(Scenario.CALLBACKS)) {
-					blocks.put(Scenario.CALLBACKS, new CallbackSweepScenario(options, settings, charts).run());
+					blocks.put(Scenario.CALLBACKS, recorded(() -> new CallbackSweepScenario(options, settings, charts).run()));
 				}
 				if (options.scenarios().contains(Scenario.SYNC)) {
-					blocks.put(Scenario.SYNC, new SyncScenario(options, settings, charts).run());
+					blocks.put(Scenario.SYNC, recorded(() -> new SyncScenario(options, settings, charts).run()));
 				}
 				if (options.scenarios().contains(Scenario.ISOLATION)) {
-					blocks.put(Scenario.ISOLATION, new IsolationScenario(options, settings, charts).run());
+					blocks.put(Scenario.ISOLATION, recorded(() -> new IsolationScenario(options, settings, charts).run()));
 				}
 				if (options.scenarios().contains(Scenario.MANY)) {
 					blocks.put(Scenario.MANY, new ManyProducersScenario(options, settings).run(Environment.provenance()));
@@ -88,6 +89,16 @@ public final class Harness {
 		ReportFile.update(options.output(), written);
 		Progress.log("report", "wrote " + options.output().toAbsolutePath());
 		return written;
+	}
+
+	/**
+	 * Runs a scenario and opens its block with when, at which commit and under what load it was recorded: a
+	 * run of some scenarios rewrites only their blocks, so each table must say which run it comes from.
+	 */
+	private static ReportBlock recorded(Supplier<ReportBlock> scenario) {
+		String provenance = Environment.provenance();
+		ReportBlock block = scenario.get();
+		return new ReportBlock(block.key(), provenance + " " + block.markdown());
 	}
 
 }

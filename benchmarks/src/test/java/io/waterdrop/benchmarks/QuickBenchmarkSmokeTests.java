@@ -50,6 +50,8 @@ class QuickBenchmarkSmokeTests {
 		assertThat(blocks).extracting(ReportBlock::key)
 			.containsExactly("environment", "throughput", "callbacks", "sync", "isolation", "handoff",
 					"profile-smoke");
+		assertThat(blocks).filteredOn((block) -> !block.key().equals("environment"))
+			.allSatisfy((block) -> assertThat(block.markdown()).contains("Recorded on ").contains(" at commit "));
 		String text = Files.readString(report);
 		assertThat(text).startsWith("# Hand-written title\n\nProse before.\n")
 			.contains("Prose after.")
