@@ -7,10 +7,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * confined to that thread.
  * <p>
  * A slice ends when it has run {@code maxTime}, or — on a shared {@link Poller} — when it has run at least
- * {@code minTime} and another producer of the Poller has signalled since the slice began. The second rule
- * is read from a Poller-wide counter of wake-up signals, one volatile read per report and no system call;
- * the draining producer cannot move that counter itself, because its queue does not signal while it is
- * being drained.
+ * {@code minTime} and another producer of the Poller has signalled since the Poller last collected the
+ * signalled producers ({@link #collecting()}, before each round of slices). The second rule is read from a
+ * Poller-wide counter of wake-up signals, one volatile read per report and no system call; the draining
+ * producer cannot move that counter itself, because its queue does not signal while it is being drained.
+ * The count is the one before the round's collection, not the one when the slice began: a producer that
+ * signals between the two (during an earlier slice of the round, after that slice's last look) is not in
+ * the round, and would otherwise wait out this whole slice.
  */
 public final class DrainSlice {
 
@@ -37,7 +40,8 @@ public final class DrainSlice {
 
 	private long earliestCutNanos;
 
-	private long signalsAtStart;
+	/** The signal count before the current round's producers were collected. */
+	private long signalsAtCollection;
 
 	private End end;
 
@@ -50,12 +54,20 @@ public final class DrainSlice {
 		return new DrainSlice(null);
 	}
 
+	/**
+	 * Notes the signals counted so far; the Poller calls it right before it collects the producers that
+	 * signalled, so a signal counted later comes from a producer that is not in the coming round (or, rarely,
+	 * one collected in the instant between: a slice then yields once without need, after its minTime).
+	 */
+	void collecting() {
+		this.signalsAtCollection = this.signals.get();
+	}
+
 	/** Starts a slice at {@code nowNanos}; {@code minTimeNanos} is capped at {@code maxTimeNanos}. */
 	public DrainSlice begin(long nowNanos, long maxTimeNanos, long minTimeNanos) {
 		this.startNanos = nowNanos;
 		this.deadlineNanos = nowNanos + maxTimeNanos;
 		this.earliestCutNanos = nowNanos + Math.min(minTimeNanos, maxTimeNanos);
-		this.signalsAtStart = (this.signals != null) ? this.signals.get() : 0;
 		this.end = End.EMPTY;
 		return this;
 	}
@@ -72,7 +84,7 @@ public final class DrainSlice {
 			return true;
 		}
 		if (this.signals != null && nowNanos - this.earliestCutNanos >= 0
-				&& this.signals.get() != this.signalsAtStart) {
+				&& this.signals.get() != this.signalsAtCollection) {
 			this.end = End.PRODUCER_WAITING;
 			return true;
 		}

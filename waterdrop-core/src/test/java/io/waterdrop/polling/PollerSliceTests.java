@@ -25,18 +25,27 @@ class PollerSliceTests {
 	@Test
 	void sliceIsOverAtMaxTimeOrWhenAnotherProducerSignalledAfterMinTime() {
 		AtomicLong signals = new AtomicLong();
-		DrainSlice slice = new DrainSlice(signals).begin(1_000, 100, 10);
+		DrainSlice slice = new DrainSlice(signals);
+		slice.collecting();
+		slice.begin(1_000, 100, 10);
 		assertThat(slice.isOver(1_005)).isFalse();
 		signals.incrementAndGet();
 		assertThat(slice.isOver(1_009)).as("signal before minTime").isFalse();
 		assertThat(slice.isOver(1_010)).isTrue();
 		assertThat(slice.end()).isEqualTo(DrainSlice.End.PRODUCER_WAITING);
 
-		slice.begin(2_000, 100, 10); // the signal counted before this slice is not news to it
+		slice.collecting(); // the signal counted before the round's collection is not news to its slices
+		slice.begin(2_000, 100, 10);
 		assertThat(slice.isOver(2_050)).isFalse();
 		assertThat(slice.end()).isEqualTo(DrainSlice.End.EMPTY);
 		assertThat(slice.isOver(2_100)).isTrue();
 		assertThat(slice.end()).isEqualTo(DrainSlice.End.MAX_TIME);
+
+		signals.incrementAndGet(); // after the collection, before this slice of the same round began
+		slice.begin(3_000, 100, 10);
+		assertThat(slice.isOver(3_009)).isFalse();
+		assertThat(slice.isOver(3_010)).as("a producer outside the round signalled").isTrue();
+		assertThat(slice.end()).isEqualTo(DrainSlice.End.PRODUCER_WAITING);
 
 		DrainSlice untilDeadline = DrainSlice.untilDeadline().begin(0, 100, 0);
 		assertThat(untilDeadline.isOver(99)).isFalse();
@@ -73,6 +82,45 @@ class PollerSliceTests {
 		assertThat(floodSeenByQuiet).as("flood reports dispatched before the quiet one").hasValue(signalAt);
 		assertThat(floodDispatched).hasValue(200);
 		assertThat(poller.stats().yieldedDrains()).isEqualTo(1);
+	}
+
+	/**
+	 * A signal that comes after the Poller collected the round's producers but before a slice of that round
+	 * began is news to that slice too: here the quiet producer signals during the slice served just before
+	 * the flood's, and the flood yields after one report instead of running its whole burst (max-time is an
+	 * hour). The flood's report 50 makes {@code trigger} ready; the next round serves trigger, whose report
+	 * makes quiet signal after trigger's own last look at the signals (its minTime is an hour), then the flood.
+	 */
+	@RepeatedTest(20)
+	@Timeout(60)
+	void signalBetweenTheRoundsCollectionAndASliceStillEndsThatSlice() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("slice-round").withPollTimeout(LONG));
+		TestSource flood = TestSource.of(poller, "flood", LONG, Duration.ZERO);
+		TestSource trigger = TestSource.of(poller, "trigger", LONG, LONG); // its own slice is never cut
+		TestSource quiet = TestSource.of(poller, "quiet", LONG, Duration.ZERO);
+		AtomicInteger floodDispatched = new AtomicInteger();
+		AtomicInteger floodSeenByQuiet = new AtomicInteger(-1);
+		int triggerAt = 50;
+		for (int i = 1; i <= 200; i++) {
+			int index = i;
+			flood.offer(() -> {
+				floodDispatched.incrementAndGet();
+				if (index == triggerAt) {
+					trigger.offer(() -> quiet.offer(() -> floodSeenByQuiet.set(floodDispatched.get())));
+				}
+			});
+		}
+		PollingSession quietSession = quiet.registerWith(poller);
+		PollingSession triggerSession = trigger.registerWith(poller);
+		while (quiet.drains.get() == 0 || trigger.drains.get() == 0) {
+			Thread.onSpinWait(); // registering serves once; only the flood is to be ready when it registers
+		}
+		PollingSession floodSession = flood.registerWith(poller);
+		detachAll(poller, floodSession, triggerSession, quietSession);
+
+		assertThat(floodSeenByQuiet).as("flood reports dispatched before the quiet one").hasValue(triggerAt + 1);
+		assertThat(floodDispatched).hasValue(200);
+		assertThat(poller.stats().yieldedDrains()).isEqualTo(2);
 	}
 
 	/** Before {@code minTime} the flood keeps its slice: here the whole burst, as minTime is an hour. */
