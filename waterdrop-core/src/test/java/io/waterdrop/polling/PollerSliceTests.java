@@ -66,15 +66,7 @@ class PollerSliceTests {
 		AtomicInteger floodDispatched = new AtomicInteger();
 		AtomicInteger floodSeenByQuiet = new AtomicInteger(-1);
 		int signalAt = 50;
-		for (int i = 1; i <= 200; i++) {
-			int index = i;
-			flood.offer(() -> {
-				floodDispatched.incrementAndGet();
-				if (index == signalAt) {
-					quiet.offer(() -> floodSeenByQuiet.set(floodDispatched.get()));
-				}
-			});
-		}
+		offerFlood(flood, floodDispatched, signalAt, () -> quiet.offer(() -> floodSeenByQuiet.set(floodDispatched.get())));
 		PollingSession quietSession = quiet.registerWith(poller);
 		PollingSession floodSession = flood.registerWith(poller);
 		detachAll(poller, floodSession, quietSession);
@@ -101,15 +93,8 @@ class PollerSliceTests {
 		AtomicInteger floodDispatched = new AtomicInteger();
 		AtomicInteger floodSeenByQuiet = new AtomicInteger(-1);
 		int triggerAt = 50;
-		for (int i = 1; i <= 200; i++) {
-			int index = i;
-			flood.offer(() -> {
-				floodDispatched.incrementAndGet();
-				if (index == triggerAt) {
-					trigger.offer(() -> quiet.offer(() -> floodSeenByQuiet.set(floodDispatched.get())));
-				}
-			});
-		}
+		offerFlood(flood, floodDispatched, triggerAt,
+				() -> trigger.offer(() -> quiet.offer(() -> floodSeenByQuiet.set(floodDispatched.get()))));
 		PollingSession quietSession = quiet.registerWith(poller);
 		PollingSession triggerSession = trigger.registerWith(poller);
 		while (quiet.drains.get() == 0 || trigger.drains.get() == 0) {
@@ -132,15 +117,7 @@ class PollerSliceTests {
 		TestSource quiet = TestSource.of(poller, "quiet", LONG, LONG);
 		AtomicInteger floodDispatched = new AtomicInteger();
 		AtomicInteger floodSeenByQuiet = new AtomicInteger(-1);
-		for (int i = 1; i <= 200; i++) {
-			int index = i;
-			flood.offer(() -> {
-				floodDispatched.incrementAndGet();
-				if (index == 50) {
-					quiet.offer(() -> floodSeenByQuiet.set(floodDispatched.get()));
-				}
-			});
-		}
+		offerFlood(flood, floodDispatched, 50, () -> quiet.offer(() -> floodSeenByQuiet.set(floodDispatched.get())));
 		PollingSession quietSession = quiet.registerWith(poller);
 		PollingSession floodSession = flood.registerWith(poller);
 		detachAll(poller, floodSession, quietSession);
@@ -201,6 +178,19 @@ class PollerSliceTests {
 	private static void spinAndLog(List<String> order, String source) {
 		TestSource.spin(TimeUnit.MICROSECONDS.toNanos(20));
 		order.add(source);
+	}
+
+	/** Queues 200 reports that count themselves in {@code dispatched}; report {@code at} also runs {@code then}. */
+	private static void offerFlood(TestSource flood, AtomicInteger dispatched, int at, Runnable then) {
+		for (int i = 1; i <= 200; i++) {
+			int index = i;
+			flood.offer(() -> {
+				dispatched.incrementAndGet();
+				if (index == at) {
+					then.run();
+				}
+			});
+		}
 	}
 
 	private static void detachAll(Poller poller, PollingSession... sessions) throws Exception {
