@@ -57,16 +57,20 @@ public final class Harness {
 				ClientSettings settings = new ClientSettings(broker.bootstrapServers(), options.acks(),
 						options.partitions());
 				if (options.scenarios().contains(Scenario.THROUGHPUT)) {
-					blocks.put(Scenario.THROUGHPUT, recorded(() -> new ThroughputScenario(options, settings, charts).run()));
+					blocks.put(Scenario.THROUGHPUT,
+							recorded(() -> new ThroughputScenario(options, settings, charts).run()));
 				}
 				if (options.scenarios().contains(Scenario.CALLBACKS)) {
-					blocks.put(Scenario.CALLBACKS, recorded(() -> new CallbackSweepScenario(options, settings, charts).run()));
+					blocks.put(Scenario.CALLBACKS,
+							recorded(() -> new CallbackSweepScenario(options, settings, charts).run()));
 				}
 				if (options.scenarios().contains(Scenario.SYNC)) {
-					blocks.put(Scenario.SYNC, recorded(() -> new SyncScenario(options, settings, charts).run()));
+					blocks.put(Scenario.SYNC,
+							recorded(() -> new SyncScenario(options, settings, charts).run()));
 				}
 				if (options.scenarios().contains(Scenario.ISOLATION)) {
-					blocks.put(Scenario.ISOLATION, recorded(() -> new IsolationScenario(options, settings, charts).run()));
+					blocks.put(Scenario.ISOLATION,
+							recorded(() -> new IsolationScenario(options, settings, charts).run()));
 				}
 				if (options.scenarios().contains(Scenario.MANY)) {
 					blocks.put(Scenario.MANY, new ManyProducersScenario(options, settings).run(Environment.provenance()));

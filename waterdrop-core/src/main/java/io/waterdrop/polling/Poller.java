@@ -36,10 +36,11 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * <p>
  * Each registered producer has a {@link WakeupPipe}; the Poller thread waits in a {@link Selector} on all
  * of them (a pipe writes only while the thread waits there; while it is awake, the pipe announces itself
- * and the thread collects it before it would wait: {@link PollerWakeups}), and serves every producer whose pipe signalled with one drain slice. A slice lasts at most that
- * producer's {@code maxTime}; it ends early, once it has run the producer's {@code minTime}, when another
- * producer of this Poller signalled since the round's producers were collected (read from a Poller-wide
- * signal count between reports, no system call: {@link DrainSlice}), so a quiet producer waits about one {@code minTime} plus one callback, not a whole
+ * and the thread collects it before it would wait: {@link PollerWakeups}), and serves every producer whose
+ * pipe signalled with one drain slice. A slice lasts at most that producer's {@code maxTime}; it ends early,
+ * once it has run the producer's {@code minTime}, when another producer of this Poller signalled since the
+ * round's producers were collected (read from a Poller-wide signal count between reports, no system call:
+ * {@link DrainSlice}), so a quiet producer waits about one {@code minTime} plus one callback, not a whole
  * {@code maxTime}. A producer whose slice ended with reports left is served again without waiting for a
  * new signal (its queue suppresses signals meanwhile), after the newly signalled producers and those
  * already waiting had their slice: a flooding producer cannot starve a quiet one. When the selector waits
