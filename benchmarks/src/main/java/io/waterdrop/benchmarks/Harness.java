@@ -76,7 +76,7 @@ public final class Harness {
 					blocks.put(Scenario.MANY, new ManyProducersScenario(options, settings).run(Environment.provenance()));
 				}
 				if (options.scenarios().contains(Scenario.PROFILE)) {
-					blocks.put(Scenario.PROFILE, new ProfileScenario(options, settings).run(Environment.provenance()));
+					blocks.put(Scenario.PROFILE, recorded(() -> new ProfileScenario(options, settings).run()));
 				}
 				Progress.log("broker", "stopping Kafka");
 			}

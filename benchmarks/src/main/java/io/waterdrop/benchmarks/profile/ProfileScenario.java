@@ -58,8 +58,7 @@ public final class ProfileScenario {
 		return "profile-" + this.options.profile().label();
 	}
 
-	/** @param provenance when, where and at which commit: the block stands on its own */
-	public ReportBlock run(String provenance) {
+	public ReportBlock run() {
 		BenchmarkOptions.ProfileSettings profile = this.options.profile();
 		String topic = "profile-fd-" + profile.producers();
 		this.settings.createTopics(List.of(topic));
@@ -93,7 +92,7 @@ public final class ProfileScenario {
 		}
 		Progress.log(key(), "wrote " + this.recordingFile.toAbsolutePath());
 		JfrProfile recorded = JfrProfile.read(this.recordingFile, cpuEvent);
-		return new ReportBlock(key(), provenance + " " + describe(recorded, cpuEvent, measured));
+		return new ReportBlock(key(), describe(recorded, cpuEvent, measured));
 	}
 
 	private ThroughputTrial trial(Duration duration, byte[] payload) {
