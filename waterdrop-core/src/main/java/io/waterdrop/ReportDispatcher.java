@@ -21,7 +21,8 @@ import io.waterdrop.polling.ReportQueue;
  * <p>
  * Per report it reads the clock once (the end of one dispatch is the start of the next) and builds events
  * only for event types somebody listens to. Counts are kept in plain fields and published once per batch
- * ({@link #flush}), which also gives the batch's slots back to the producer.
+ * ({@link #flush}), which also gives the batch's slots back to the producer; a message somebody waits for
+ * ({@code produceSync}) has its outcome counted and its slot back before its waiter wakes.
  * <p>
  * Threading: confined to the polling thread serving the producer (the {@link Pollable} contract), apart
  * from the constructor.
@@ -113,22 +114,17 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public long dispatch(Delivery delivery, long startNanos) {
-		if (delivery.hasWaiter()) {
-			// Somebody waits for this one (produceSync): what it does next may depend on the slot being back
-			// (inFlight(), disconnect(), a full producer), so it does not wait for the batch.
-			this.producer.releaseSlots(1);
-			this.releasedEarly++;
-		}
 		Exception error = delivery.error();
 		DeliveryFailedException failure = null;
 		if (error == null) {
 			this.acknowledged++;
-			delivery.finish(null);
 			long produced = delivery.producedNanos();
 			long latency = (produced != 0) ? startNanos - produced : 0;
 			if (produced != 0 && this.monitor.wants(Monitor.LATENCY_BIT)) {
 				this.monitor.recordLatency(latency);
 			}
+			releaseEarlyIfAwaited(delivery);
+			delivery.finish(null);
 			if (this.monitor.wants(WANTS_ACKNOWLEDGED)) {
 				this.monitor.publish(new ProducerEvent.MessageAcknowledged(id(), delivery.report(), latency));
 			}
@@ -137,6 +133,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			Message message = delivery.message();
 			failure = new MessagePurgedException(id(), message, error);
 			this.purged++;
+			releaseEarlyIfAwaited(delivery);
 			delivery.finish(failure);
 			if (this.monitor.wants(WANTS_PURGED)) {
 				this.monitor.publish(new ProducerEvent.MessagePurged(id(), message, message.label()));
@@ -147,6 +144,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			failure = new DeliveryFailedException("Message to '" + message.topic() + "' was not delivered by producer '"
 					+ id() + "': " + error, message, error);
 			this.failed++;
+			releaseEarlyIfAwaited(delivery);
 			delivery.finish(failure);
 			this.producer.reloadAfterFatalError(delivery.clientGeneration, error);
 			if (this.monitor.wants(WANTS_ERROR)) {
@@ -172,9 +170,35 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		return end;
 	}
 
+	/**
+	 * Somebody waits for this message (produceSync): what it does next may depend on the outcome being counted
+	 * and the slot being back (stats(), meters, inFlight(), disconnect(), a full producer), so it does not wait
+	 * for the batch. Counts still go out before slots, as in {@link #flush}.
+	 */
+	private void releaseEarlyIfAwaited(Delivery delivery) {
+		if (delivery.hasWaiter()) {
+			publishCounts();
+			this.producer.releaseSlots(1);
+			this.releasedEarly++;
+		}
+	}
+
 	/** Publishes the batch's counts, then gives its slots back: a close waiting for them sees them counted. */
 	@Override
 	public void flush(int dispatched) {
+		publishCounts();
+		if (this.slowCallbacks != 0) {
+			this.stats.slowCallbacks.add(this.slowCallbacks);
+			this.slowCallbacks = 0;
+		}
+		this.stats.dispatchNanos.add(this.dispatchNanos);
+		this.dispatchNanos = 0;
+		this.producer.releaseSlots(dispatched - this.releasedEarly);
+		this.releasedEarly = 0;
+	}
+
+	/** Publishes the outcomes counted since the last publish; a slot never comes back before its outcome's count. */
+	private void publishCounts() {
 		if (this.acknowledged != 0) {
 			this.stats.acknowledged.add(this.acknowledged);
 			this.acknowledged = 0;
@@ -187,14 +211,6 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			this.stats.purged.add(this.purged);
 			this.purged = 0;
 		}
-		if (this.slowCallbacks != 0) {
-			this.stats.slowCallbacks.add(this.slowCallbacks);
-			this.slowCallbacks = 0;
-		}
-		this.stats.dispatchNanos.add(this.dispatchNanos);
-		this.dispatchNanos = 0;
-		this.producer.releaseSlots(dispatched - this.releasedEarly);
-		this.releasedEarly = 0;
 	}
 
 	private void runCallback(Delivery delivery, DeliveryFailedException failure) {

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -285,6 +286,66 @@ class ProducerCallbackUnitTests {
 		});
 		await().atMost(GUARD).until(() -> producer.stats().acknowledged() == 3);
 		assertThat(producer.inFlight()).isZero();
+	}
+
+	/**
+	 * When {@code produceSync} returns or throws, its outcome is in {@code stats()} already, although the batch
+	 * it was dispatched in has not been flushed: the gate's callback holds the polling thread until the sync
+	 * message and a later one are both queued, and the later one's callback holds the batch open until the
+	 * caller has read the counts.
+	 */
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void produceSyncReturnsWithItsOutcomeCounted(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		for (int round = 0; round < 4; round++) {
+			boolean delivered = round % 2 == 0;
+			CountDownLatch gate = new CountDownLatch(1);
+			CountDownLatch batchOpen = new CountDownLatch(1);
+			producer.produceAsync(Message.of("t", "gate"), (report, failure) -> awaitQuietly(gate));
+			acknowledgeNext();
+			CompletableFuture<long[]> seenBySender = CompletableFuture.supplyAsync(() -> {
+				try {
+					producer.produceSync(Message.of("t", "sync"));
+				}
+				catch (DeliveryFailedException expected) {
+					// counted as failed below
+				}
+				try {
+					return new long[] { producer.stats().acknowledged(), producer.stats().failed() };
+				}
+				finally {
+					batchOpen.countDown();
+				}
+			});
+			int sent = 3 * round + 2;
+			await().atMost(GUARD).until(() -> this.kafka.history().size() == sent);
+			producer.produceAsync(Message.of("t", "later"), (report, failure) -> awaitQuietly(batchOpen));
+			if (delivered) {
+				acknowledgeNext();
+			}
+			else {
+				await().atMost(GUARD).until(() -> this.kafka.errorNext(new TimeoutException("lost")));
+			}
+			acknowledgeNext();
+			gate.countDown();
+
+			// Earlier rounds: three acknowledged when the sync message was delivered, two and one failure otherwise.
+			long acknowledgedBefore = 3L * ((round + 1) / 2) + 2L * (round / 2);
+			long failedBefore = round / 2;
+			assertThat(seenBySender.get(30, TimeUnit.SECONDS)).as("acknowledged and failed in round %d", round)
+				.containsExactly(acknowledgedBefore + (delivered ? 2 : 1), failedBefore + (delivered ? 0 : 1));
+			await().atMost(GUARD).until(() -> producer.inFlight() == 0);
+		}
+	}
+
+	private static void awaitQuietly(CountDownLatch latch) {
+		try {
+			assertThat(latch.await(30, TimeUnit.SECONDS)).isTrue();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
 	}
 
 	/**
