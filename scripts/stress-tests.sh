@@ -3,11 +3,13 @@
 # CPU hog keeps every core busy, each round in a fresh Maven build and test JVM, and prints a pass/fail table
 # per suite. A test that passes only on an idle machine fails here: that is the point.
 #
-#   scripts/stress-tests.sh [--rounds N] [-o|--offline] [--suites PATTERN] [--no-hog]
+#   scripts/stress-tests.sh [--rounds N] [-o|--offline] [--suites PATTERN] [--all] [--no-hog]
 #
 #   --rounds N       rounds to run (default 5)
 #   -o, --offline    pass -o to Maven (no downloads)
 #   --suites PATTERN only the suites whose name matches this extended regular expression
+#   --all            every test class of waterdrop-core and waterdrop-autoconfigure, not only the
+#                    concurrency suites (a timing assumption can hide in any test)
 #   --no-hog         do not load the CPU (to compare)
 #
 # Exits non-zero if any suite failed, or produced no report, in any round. Surefire reports of every round
@@ -19,6 +21,7 @@ rounds=5
 offline=()
 only=""
 hog=true
+all=false
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--rounds) rounds="$2"; shift 2 ;;
@@ -26,6 +29,7 @@ while [ $# -gt 0 ]; do
 		-o|--offline) offline=(-o); shift ;;
 		--suites) only="$2"; shift 2 ;;
 		--suites=*) only="${1#*=}"; shift ;;
+		--all) all=true; shift ;;
 		--no-hog) hog=false; shift ;;
 		-h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 		*) echo "Unknown argument: $1 (see --help)" >&2; exit 2 ;;
@@ -72,6 +76,15 @@ autoconfigure_suites=(
 	io.waterdrop.autoconfigure.lifecycle.LifecycleTests
 	io.waterdrop.autoconfigure.ActuatorIntegrationTests
 )
+
+# Every test class of a module, by its source file.
+suites_of() {
+	find "$1"/src/test* -name '*Tests.java' | sed -E 's#.*/java/##; s#\.java$##; s#/#.#g' | sort
+}
+if $all; then
+	mapfile -t core_suites < <(suites_of waterdrop-core)
+	mapfile -t autoconfigure_suites < <(suites_of waterdrop-autoconfigure)
+fi
 
 select_suites() {
 	local suite
