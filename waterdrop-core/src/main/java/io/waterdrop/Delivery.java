@@ -161,6 +161,15 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 		}
 	}
 
+	/**
+	 * Registers the sender's wait before the send ({@code produceSync}): a report that Kafka answers and the
+	 * polling thread dispatches before the sender starts waiting is still dispatched as awaited (outcome
+	 * counted and slot back before the sender sees it). Costs nothing extra: the wait would create the future.
+	 */
+	void expectWaiter() {
+		future();
+	}
+
 	/** Whether somebody waits for this outcome (a {@code produceSync}, {@code await}, {@code get}, a future). */
 	boolean hasWaiter() {
 		return this.future != null;

@@ -806,7 +806,7 @@ public final class Producer implements AutoCloseable {
 				throw ex;
 			}
 		}
-		DeliveryHandle handle = dispatch(message, record, callback, relayed);
+		DeliveryHandle handle = dispatch(message, record, callback, relayed, mode == Mode.SYNC);
 		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).increment();
 		if (this.monitor.wants(WANTS_PRODUCED_EVENT)) {
 			this.monitor.publish(new ProducerEvent.MessageProduced(id(), mode, message));
@@ -857,7 +857,7 @@ public final class Producer implements AutoCloseable {
 		}
 		for (int i = 0; i < records.size(); i++) {
 			try {
-				sent.add(dispatch(messages.get(i), records.get(i), null, relayed));
+				sent.add(dispatch(messages.get(i), records.get(i), null, relayed, mode == Mode.SYNC));
 			}
 			catch (RuntimeException | Error ex) {
 				releaseSlots(records.size() - i - 1); // the failed one released its own
@@ -875,12 +875,16 @@ public final class Producer implements AutoCloseable {
 	 * Hands one valid record, whose slot is taken, to Kafka with its {@link Delivery} as the callback.
 	 * {@code relayed}: called on a polling thread (from a callback), so the send goes to the relay and its
 	 * partition is resolved there (both may block); a refusal then arrives as the message's failed report.
+	 * {@code awaited}: the sender will wait for the report (a sync send).
 	 */
 	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
-			DeliveryCallback callback, boolean relayed) {
+			DeliveryCallback callback, boolean relayed, boolean awaited) {
 		Delivery delivery = this.monitor.wants(WANTS_LATENCY)
 				? new Delivery.Timed(this, message, callback, this.clientGeneration, System.nanoTime())
 				: new Delivery(this, message, callback, this.clientGeneration);
+		if (awaited) {
+			delivery.expectWaiter();
+		}
 		DeliveryObserver observer = this.config.observer();
 		if (observer != null) {
 			delivery.observation = observeSend(observer, message, record);

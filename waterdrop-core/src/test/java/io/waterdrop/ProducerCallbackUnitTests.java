@@ -1,21 +1,27 @@
 package io.waterdrop;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import io.waterdrop.instrumentation.ErrorType;
@@ -83,11 +89,15 @@ class ProducerCallbackUnitTests {
 
 	/** Acknowledges the next sent message, as Kafka's network thread would. */
 	private void acknowledgeNext() {
+		acknowledgeNext(this.kafka);
+	}
+
+	private static void acknowledgeNext(MockProducer<byte[], byte[]> client) {
 		// Polled every millisecond: awaitility's default 100 ms poll would dominate these tests' run time.
 		await().atMost(GUARD)
 			.pollDelay(Duration.ZERO)
 			.pollInterval(Duration.ofMillis(1))
-			.until(this.kafka::completeNext);
+			.until(client::completeNext);
 	}
 
 	@ParameterizedTest
@@ -292,18 +302,20 @@ class ProducerCallbackUnitTests {
 	 * When {@code produceSync} returns or throws, its outcome is in {@code stats()} already, although the batch
 	 * it was dispatched in has not been flushed: the gate's callback holds the polling thread until the sync
 	 * message and a later one are both queued, and the later one's callback holds the batch open until the
-	 * caller has read the counts.
+	 * caller has read the counts. {@code answeredBeforeTheWait}: Kafka's client returns from {@code send} only
+	 * once the report was dispatched, so the sender starts waiting after its outcome is known.
 	 */
 	@ParameterizedTest
-	@EnumSource(PollingMode.class)
-	void produceSyncReturnsWithItsOutcomeCounted(PollingMode mode) throws Exception {
-		Producer producer = producer(mode);
+	@CsvSource({ "FD, false", "THREAD, false", "FD, true", "THREAD, true" })
+	void produceSyncReturnsWithItsOutcomeCounted(PollingMode mode, boolean answeredBeforeTheWait) throws Exception {
+		MockProducer<byte[], byte[]> client = answeredBeforeTheWait ? new AnswersBeforeTheSenderWaits() : this.kafka;
+		Producer producer = producer(mode, client);
 		for (int round = 0; round < 4; round++) {
 			boolean delivered = round % 2 == 0;
 			CountDownLatch gate = new CountDownLatch(1);
 			CountDownLatch batchOpen = new CountDownLatch(1);
 			producer.produceAsync(Message.of("t", "gate"), (report, failure) -> awaitQuietly(gate));
-			acknowledgeNext();
+			acknowledgeNext(client);
 			CompletableFuture<long[]> seenBySender = CompletableFuture.supplyAsync(() -> {
 				try {
 					producer.produceSync(Message.of("t", "sync"));
@@ -319,15 +331,15 @@ class ProducerCallbackUnitTests {
 				}
 			});
 			int sent = 3 * round + 2;
-			await().atMost(GUARD).until(() -> this.kafka.history().size() == sent);
+			await().atMost(GUARD).until(() -> client.history().size() == sent);
 			producer.produceAsync(Message.of("t", "later"), (report, failure) -> awaitQuietly(batchOpen));
 			if (delivered) {
-				acknowledgeNext();
+				acknowledgeNext(client);
 			}
 			else {
-				await().atMost(GUARD).until(() -> this.kafka.errorNext(new TimeoutException("lost")));
+				await().atMost(GUARD).until(() -> client.errorNext(new TimeoutException("lost")));
 			}
-			acknowledgeNext();
+			acknowledgeNext(client);
 			gate.countDown();
 
 			// Earlier rounds: three acknowledged when the sync message was delivered, two and one failure otherwise.
@@ -337,6 +349,24 @@ class ProducerCallbackUnitTests {
 				.containsExactly(acknowledgedBefore + (delivered ? 2 : 1), failedBefore + (delivered ? 0 : 1));
 			await().atMost(GUARD).until(() -> producer.inFlight() == 0);
 		}
+	}
+
+	/** Kafka's client answering a sync message before its sender waits: {@code send} returns once it is dispatched. */
+	private static final class AnswersBeforeTheSenderWaits extends MockProducer<byte[], byte[]> {
+
+		AnswersBeforeTheSenderWaits() {
+			super(false, null, new ByteArraySerializer(), new ByteArraySerializer());
+		}
+
+		@Override
+		public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+			Future<RecordMetadata> sent = super.send(record, callback);
+			if ("sync".equals(new String(record.value(), StandardCharsets.UTF_8))) {
+				await().atMost(GUARD).pollInterval(Duration.ofMillis(1)).until(((DeliveryHandle) callback)::isDone);
+			}
+			return sent;
+		}
+
 	}
 
 	private static void awaitQuietly(CountDownLatch latch) {
