@@ -11,7 +11,10 @@ import java.util.function.Function;
 /**
  * Runs every case of a scenario once per round, warm-up rounds first (discarded), then the measured ones.
  * Cases are interleaved and their order is shuffled anew each round (with a fixed seed, so a rerun uses the
- * same orders): machine drift and "who ran after whom" affect every case alike.
+ * same orders): machine drift and "who ran after whom" affect every case alike. The first round runs them
+ * in the order given, lightest first: the JIT compiles the clients' send paths during it, and where it
+ * compiles them first under the heaviest case (100 senders) every client of the JVM allocated about 170 B
+ * per message more for the rest of the run (docs/benchmarks.md, "the allocation shift").
  */
 public final class Rounds {
 
@@ -29,7 +32,9 @@ public final class Rounds {
 		int rounds = warmups + repeats;
 		for (int round = 0; round < rounds; round++) {
 			List<C> shuffled = new ArrayList<>(cases);
-			Collections.shuffle(shuffled, order);
+			if (round > 0) {
+				Collections.shuffle(shuffled, order);
+			}
 			boolean warmup = round < warmups;
 			String label = warmup ? "warm-up " + (round + 1) + "/" + warmups
 					: "round " + (round - warmups + 1) + "/" + repeats;
