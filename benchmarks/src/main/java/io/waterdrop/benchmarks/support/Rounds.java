@@ -12,9 +12,10 @@ import java.util.function.Function;
  * Runs every case of a scenario once per round, warm-up rounds first (discarded), then the measured ones.
  * Cases are interleaved and their order is shuffled anew each round (with a fixed seed, so a rerun uses the
  * same orders): machine drift and "who ran after whom" affect every case alike. The first round runs them
- * in the order given, lightest first: the JIT compiles the clients' send paths during it, and where it
- * compiles them first under the heaviest case (100 senders) every client of the JVM allocated about 170 B
- * per message more for the rest of the run (docs/benchmarks.md, "the allocation shift").
+ * in the order given (scenarios list their lightest cases first): the JIT compiles the clients' send paths
+ * during it, and where it compiles them first under the heaviest case (100 senders) every client of the JVM
+ * allocated about 170 B per message more for the rest of the run (docs/benchmarks.md, "the allocation
+ * shift").
  */
 public final class Rounds {
 
