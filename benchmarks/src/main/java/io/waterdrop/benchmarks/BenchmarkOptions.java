@@ -50,11 +50,12 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 	/**
 	 * JMH run settings.
 	 *
-	 * @param forks forked JVMs per benchmark (0 runs in this JVM)
+	 * @param forks forked JVMs per trial, one trial per case and round (0 runs in this JVM)
 	 * @param warmupIterations warm-up iterations per fork
+	 * @param measurementIterations measured iterations per fork
 	 * @param iterationMillis length of each iteration
 	 */
-	public record JmhSettings(int forks, int warmupIterations, int iterationMillis) {
+	public record JmhSettings(int forks, int warmupIterations, int measurementIterations, int iterationMillis) {
 
 	}
 
@@ -131,8 +132,9 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				  --sync-producers P      producers on their own platform threads for sync (10)
 				  --sync-linger-ms L      linger.ms for sync and isolation (0)
 				  --isolation-messages I  messages of the measured producer per isolation trial (2000)
-				  --jmh-forks F           JMH forks (3; 0 runs in this JVM)
-				  --jmh-warmups W         JMH warm-up iterations (3)
+				  --jmh-forks F           JMH forks per hand-off trial (1; 0 runs in this JVM)
+				  --jmh-warmups W         JMH warm-up iterations per fork (3)
+				  --jmh-iterations I      JMH measured iterations per fork (3)
 				  --jmh-iteration-ms T    JMH iteration length (1000)
 				  --profile-producers P   fd-mode producers under JFR (5)
 				  --profile-warmup-ms T   sending before JFR records (10000)
@@ -186,10 +188,15 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 
 		private int isolationMessages = 2000;
 
-		/** Three: a spinning hand-off settles per fork in one of two states on a small shared host. */
-		private int jmhForks = 3;
+		/**
+		 * One fork per trial, a trial per case and round: a spinning hand-off runs for seconds at a time in one
+		 * of two states on a small shared host, so its cases are paired round by round, not fork by fork.
+		 */
+		private int jmhForks = 1;
 
 		private int jmhWarmups = 3;
+
+		private int jmhIterations = 3;
 
 		private int jmhIterationMillis = 1000;
 
@@ -235,8 +242,8 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 			builder.callbackProducers = List.of(1, 5);
 			builder.syncMessages = 2000;
 			builder.isolationMessages = 500;
-			builder.jmhForks = 1;
 			builder.jmhWarmups = 1;
+			builder.jmhIterations = 1;
 			builder.jmhIterationMillis = 300;
 			builder.profileWarmupMillis = 2000;
 			builder.profileMillis = 3000;
@@ -268,6 +275,7 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 				case "--isolation-messages" -> this.isolationMessages = atLeast(flag, value, 1);
 				case "--jmh-forks" -> this.jmhForks = atLeast(flag, value, 0);
 				case "--jmh-warmups" -> this.jmhWarmups = atLeast(flag, value, 0);
+				case "--jmh-iterations" -> this.jmhIterations = atLeast(flag, value, 1);
 				case "--jmh-iteration-ms" -> this.jmhIterationMillis = atLeast(flag, value, 10);
 				case "--profile-producers" -> this.profileProducers = atLeast(flag, value, 1);
 				case "--profile-warmup-ms" -> this.profileWarmupMillis = atLeast(flag, value, 0);
@@ -294,7 +302,7 @@ public record BenchmarkOptions(Path output, Set<Scenario> scenarios, boolean qui
 					this.producers, this.clients, new TrialLimit(Duration.ofMillis(this.trialMillis), this.messages), this.window,
 					this.callbackMicros, this.callbackProducers, this.partitions, this.acks, this.syncMessages,
 					this.virtualThreads, this.syncProducers, this.syncLingerMs, this.isolationMessages,
-					new JmhSettings(this.jmhForks, this.jmhWarmups, this.jmhIterationMillis),
+					new JmhSettings(this.jmhForks, this.jmhWarmups, this.jmhIterations, this.jmhIterationMillis),
 					new ProfileSettings(this.profileProducers, Duration.ofMillis(this.profileWarmupMillis),
 							Duration.ofMillis(this.profileMillis), this.profileLabel,
 							(this.profileFile != null) ? this.profileFile

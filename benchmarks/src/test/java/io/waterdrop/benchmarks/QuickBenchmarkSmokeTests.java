@@ -43,9 +43,9 @@ class QuickBenchmarkSmokeTests {
 				"--scenarios", "throughput,callbacks,sync,isolation,handoff,profile", "--warmups", "0", "--repeats",
 				"1", "--producers", "1,2", "--messages", "200", "--callback-micros", "0,5", "--callback-producers",
 				"1", "--sync-messages", "60", "--virtual-threads", "10", "--sync-producers", "2",
-				"--isolation-messages", "50", "--jmh-forks", "0", "--jmh-warmups", "0", "--jmh-iteration-ms", "100",
-				"--profile-producers", "2", "--profile-warmup-ms", "0", "--profile-ms", "500", "--profile-label",
-				"smoke", "--profile-file", this.directory.resolve("smoke.jfr").toString()));
+				"--isolation-messages", "50", "--jmh-forks", "0", "--jmh-warmups", "0", "--jmh-iterations", "1",
+				"--jmh-iteration-ms", "100", "--profile-producers", "2", "--profile-warmup-ms", "0", "--profile-ms",
+				"500", "--profile-label", "smoke", "--profile-file", this.directory.resolve("smoke.jfr").toString()));
 
 		assertThat(blocks).extracting(ReportBlock::key)
 			.containsExactly("environment", "throughput", "callbacks", "sync", "isolation", "handoff",

@@ -1,7 +1,9 @@
 package io.waterdrop.benchmarks.handoff;
 
-import java.util.Collection;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -12,7 +14,6 @@ import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 import org.openjdk.jmh.runner.options.VerboseMode;
-import org.openjdk.jmh.util.Statistics;
 
 import io.waterdrop.benchmarks.BenchmarkOptions;
 import io.waterdrop.benchmarks.Scenario;
@@ -21,12 +22,19 @@ import io.waterdrop.benchmarks.report.ChartFiles;
 import io.waterdrop.benchmarks.report.Format;
 import io.waterdrop.benchmarks.report.MarkdownTable;
 import io.waterdrop.benchmarks.report.ReportBlock;
+import io.waterdrop.benchmarks.stats.MedianEstimate;
+import io.waterdrop.benchmarks.stats.PairedRatios;
 import io.waterdrop.benchmarks.support.Progress;
+import io.waterdrop.benchmarks.support.Rounds;
 import io.waterdrop.benchmarks.support.Summary;
 
 /**
- * Scenario 4: runs {@link HandoffBenchmark} with JMH (no broker) and reports operations per second as the
- * median and range of the measurement iterations.
+ * Scenario 4: runs {@link HandoffBenchmark} with JMH (no broker). Every case (path and burst) runs once per
+ * round, in one JMH fork of its own, the cases interleaved in shuffled order ({@link Rounds}); a trial's figure
+ * is its fork's median iteration. Rates are the median and range over the rounds, and each path is compared
+ * with thread mode by the median of its per-round ratios: on a small shared host a spinning hand-off runs for
+ * seconds at a time in one of two states (about twice apart), and pairing rounds keeps that drift out of the
+ * comparison, where forks run path after path would put it in.
  */
 public final class HandoffScenario {
 
@@ -41,6 +49,11 @@ public final class HandoffScenario {
 		PATHS.put("executor", "single-thread executor (baseline)");
 	}
 
+	/** Every ratio is to this path's rate in the same round. */
+	private static final String BASELINE = "thread";
+
+	private static final List<Integer> BURSTS = List.of(1, 100);
+
 	private final BenchmarkOptions options;
 
 	private final ChartFiles charts;
@@ -52,74 +65,98 @@ public final class HandoffScenario {
 
 	public ReportBlock run() {
 		BenchmarkOptions.JmhSettings jmh = this.options.jmh();
+		List<Case> cases = new ArrayList<>();
+		BURSTS.forEach((burst) -> PATHS.keySet().forEach((path) -> cases.add(new Case(path, burst))));
+		Progress.log(KEY, "JMH: " + cases.size() + " cases, " + this.options.repeats() + " rounds of one "
+				+ ((jmh.forks() == 0) ? "in-process run" : jmh.forks() + " fork(s)") + " per case, "
+				+ jmh.warmupIterations() + " warm-up + " + jmh.measurementIterations() + " iterations of "
+				+ jmh.iterationMillis() + " ms each");
+		Map<Case, List<Double>> opsPerSecond = Rounds.run(KEY, cases, 0, this.options.repeats(),
+				(c) -> trial(c, jmh));
+		return new ReportBlock(KEY, settingsLine(jmh) + "\n\n" + table(opsPerSecond) + "\n" + chart(opsPerSecond)
+				+ "\n");
+	}
+
+	/** One JMH run of one case: the median of its measured iterations, in operations per second. */
+	private static double trial(Case c, BenchmarkOptions.JmhSettings jmh) {
 		Options run = new OptionsBuilder().include(Pattern.quote(HandoffBenchmark.class.getName()))
+			.param("path", c.path())
+			.param("burst", Integer.toString(c.burst()))
 			.forks(jmh.forks())
 			// A fixed heap rather than the harness's flags, which may pre-touch gigabytes.
 			.jvmArgs("-Xms512m", "-Xmx512m")
 			.warmupIterations(jmh.warmupIterations())
 			.warmupTime(TimeValue.milliseconds(jmh.iterationMillis()))
-			.measurementIterations(this.options.repeats())
+			.measurementIterations(jmh.measurementIterations())
 			.measurementTime(TimeValue.milliseconds(jmh.iterationMillis()))
 			.threads(1)
 			.shouldFailOnError(true)
 			.verbosity(VerboseMode.SILENT)
 			.build();
-		Progress.log(KEY, "JMH: " + PATHS.size() * 2 + " benchmarks, " + jmh.forks() + " fork(s), "
-				+ jmh.warmupIterations() + " warm-up + " + this.options.repeats() + " iterations of "
-				+ jmh.iterationMillis() + " ms each");
-		Collection<RunResult> results;
 		try {
-			results = new Runner(run).run();
+			RunResult result = new Runner(run).runSingle();
+			return result.getPrimaryResult().getStatistics().getPercentile(50);
 		}
 		catch (RunnerException ex) {
-			throw new IllegalStateException("JMH run failed", ex);
+			throw new IllegalStateException("JMH run of " + c + " failed", ex);
 		}
-		Map<String, Summary> opsPerSecond = new LinkedHashMap<>();
-		for (RunResult result : results) {
-			Statistics statistics = result.getPrimaryResult().getStatistics();
-			Summary summary = new Summary(statistics.getPercentile(50), statistics.getMin(), statistics.getMax());
-			String id = id(result.getParams().getParam("path"), Integer.parseInt(result.getParams().getParam("burst")));
-			opsPerSecond.put(id, summary);
-			Progress.log(KEY, id + ": " + Format.rate(summary) + " ops/s");
-		}
-		return new ReportBlock(KEY, settingsLine(jmh) + "\n\n" + table(opsPerSecond) + "\n" + chart(opsPerSecond) + "\n");
 	}
 
 	private String settingsLine(BenchmarkOptions.JmhSettings jmh) {
-		return String.format("JMH, throughput mode, 1 thread; %d fork(s), %d warm-up and %d measured iterations of "
-				+ "%d ms; median (min–max) over the measured iterations. One operation hands over 1 or 100 reports "
-				+ "and waits (spinning, then yielding) until the dispatching thread has consumed them all.", jmh.forks(),
-				jmh.warmupIterations(), this.options.repeats(), jmh.iterationMillis());
+		return String.format(Locale.ROOT, "JMH, throughput mode, 1 thread. %d rounds; in each, every case runs in %s "
+				+ "(%d warm-up and %d measured iterations of %d ms), the cases in shuffled order; a trial's figure is "
+				+ "the median of its measured iterations. Rates: median (min–max) over the rounds. *vs thread mode*: "
+				+ "median of the per-round ratios to thread mode's rate in the same round, [95%% bootstrap confidence "
+				+ "interval]. One operation hands over 1 or 100 reports and waits (spinning, then yielding) until the "
+				+ "dispatching thread has consumed them all.", this.options.repeats(),
+				(jmh.forks() == 0) ? "this JVM" : (jmh.forks() == 1) ? "a fork of its own" : jmh.forks() + " forks",
+				jmh.warmupIterations(), jmh.measurementIterations(), jmh.iterationMillis());
 	}
 
-	private static String table(Map<String, Summary> opsPerSecond) {
-		MarkdownTable table = new MarkdownTable("Hand-off", "1 report: round trips/s", "burst of 100: bursts/s",
-				"burst of 100: reports/s");
+	private static String table(Map<Case, List<Double>> opsPerSecond) {
+		MarkdownTable table = new MarkdownTable("Hand-off", "1 report: round trips/s", "vs thread mode",
+				"burst of 100: reports/s", "vs thread mode");
 		PATHS.forEach((path, label) -> {
-			Summary bursts = opsPerSecond.get(id(path, 100));
-			table.row(label, Format.rate(opsPerSecond.get(id(path, 1))), Format.rate(bursts),
-					Format.rate(scale(bursts, 100)));
+			List<Double> single = opsPerSecond.get(new Case(path, 1));
+			List<Double> bursts = opsPerSecond.get(new Case(path, 100));
+			table.row(label, Format.rate(summary(single, 1)), vsBaseline(opsPerSecond, path, 1),
+					Format.rate(summary(bursts, 100)), vsBaseline(opsPerSecond, path, 100));
 		});
 		return table.toString();
 	}
 
-	private String chart(Map<String, Summary> opsPerSecond) {
+	private static String vsBaseline(Map<Case, List<Double>> opsPerSecond, String path, int burst) {
+		if (path.equals(BASELINE)) {
+			return "—";
+		}
+		return Format.ratio(MedianEstimate.of(PairedRatios.of(opsPerSecond.get(new Case(path, burst)),
+				opsPerSecond.get(new Case(BASELINE, burst)))));
+	}
+
+	private String chart(Map<Case, List<Double>> opsPerSecond) {
 		BarChart chart = new BarChart("Reports handed to the dispatching thread per second (JMH, median)", null,
 				"reports / s", "#,##0").logarithmic();
 		PATHS.forEach((path, label) -> {
-			chart.add("1 report per round trip", label, opsPerSecond.get(id(path, 1)).median());
-			chart.add("bursts of 100", label, opsPerSecond.get(id(path, 100)).median() * 100);
+			chart.add("1 report per round trip", label, summary(opsPerSecond.get(new Case(path, 1)), 1).median());
+			chart.add("bursts of 100", label, summary(opsPerSecond.get(new Case(path, 100)), 100).median());
 		});
 		chart.write(this.charts.path(KEY));
 		return this.charts.image(KEY, "Hand-off throughput by path");
 	}
 
-	private static Summary scale(Summary summary, double factor) {
-		return new Summary(summary.median() * factor, summary.min() * factor, summary.max() * factor);
+	/** Reports per second: operations per second times the reports each operation hands over. */
+	private static Summary summary(List<Double> opsPerSecond, int reportsPerOperation) {
+		return Summary.of(opsPerSecond, (ops) -> ops * reportsPerOperation);
 	}
 
-	private static String id(String path, int burst) {
-		return path + " ×" + burst;
+	/** One benchmark case: a hand-off path and how many reports an operation hands over. */
+	private record Case(String path, int burst) {
+
+		@Override
+		public String toString() {
+			return this.path + " ×" + this.burst;
+		}
+
 	}
 
 }
