@@ -430,7 +430,6 @@ public final class Poller {
 				timedOut = selected == 0 && Poller.this.changes.isEmpty() && System.nanoTime() - start >= waitNanos;
 			}
 			else {
-				wakeups.awake();
 				// Pipes of this Poller announce every signal while it is awake; only others must be selected.
 				selected = (this.writingPipes > 0) ? this.selector.selectNow(this.onSelected) : 0;
 			}

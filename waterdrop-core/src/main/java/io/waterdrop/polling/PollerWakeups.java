@@ -59,18 +59,24 @@ final class PollerWakeups {
 
 	/**
 	 * Marks the Poller as about to block in its selector, after looking for an announced pipe for up to
-	 * {@code spinNanos} first.
-	 * @return {@code false} if a pipe is announced already: the Poller must not block (call {@link #awake()})
+	 * {@code spinNanos} first. A look that finds one leaves {@code sleeping} alone: an awake Poller writes
+	 * nothing the signalling threads read.
+	 * @return {@code true} if the Poller must block now (and call {@link #awake()} once it returns),
+	 * {@code false} if a pipe is announced already and the Poller stays awake
 	 */
 	boolean sleep(long spinNanos) {
-		if (spinNanos > 0) {
-			SpinWait.until(this.pipeAnnounced, spinNanos);
+		if (spinNanos > 0 && SpinWait.until(this.pipeAnnounced, spinNanos)) {
+			return false;
 		}
 		this.sleeping = true;
-		return this.announced.get() == null;
+		if (this.announced.get() == null) {
+			return true;
+		}
+		this.sleeping = false;
+		return false;
 	}
 
-	/** The Poller does not sleep (any longer): signals need not write to their pipes. */
+	/** The Poller returned from its selector: signals need not write to their pipes. */
 	void awake() {
 		this.sleeping = false;
 	}
