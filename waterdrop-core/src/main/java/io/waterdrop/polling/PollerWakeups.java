@@ -59,8 +59,8 @@ final class PollerWakeups {
 
 	/**
 	 * Marks the Poller as about to block in its selector, after looking for an announced pipe for up to
-	 * {@code spinNanos} first. A look that finds one leaves {@code sleeping} alone: an awake Poller writes
-	 * nothing the signalling threads read.
+	 * {@code spinNanos} first. A look that finds one leaves {@code sleeping} alone: the flag every signal
+	 * reads is written only around a real sleep.
 	 * @return {@code true} if the Poller must block now (and call {@link #awake()} once it returns),
 	 * {@code false} if a pipe is announced already and the Poller stays awake
 	 */
