@@ -56,6 +56,9 @@ public final class ManyProducersScenario {
 
 	private static final String KEY = Scenario.MANY.key();
 
+	/** The name of WaterDrop's threads that close idle clients off the polling threads. */
+	private static final String CLIENT_WORK_THREADS = "waterdrop.client-work";
+
 	private final BenchmarkOptions options;
 
 	private final ClientSettings settings;
@@ -74,7 +77,7 @@ public final class ManyProducersScenario {
 		ManySettings many = this.options.many();
 		// Unmeasured: loads the classes and compiles the code every setup uses, so the first one measured does
 		// not pay for it in resident memory.
-		// A quick run skips it, and the wait for idle disconnect threads (smoke figures either way).
+		// A quick run skips it, and the wait for client-work threads (smoke figures either way).
 		if (!this.options.quick()) {
 			Progress.log(KEY, "warming up the process");
 			for (ManySetup setup : ManySetup.values()) {
@@ -130,10 +133,10 @@ public final class ManyProducersScenario {
 			int fds = ProcessResources.openFileDescriptors();
 			int networkThreads = threadsNamed("kafka-producer-network-thread | many-");
 			int waterdropThreads = threadsNamed("waterdrop.poller") + threadsNamed("waterdrop.dispatch-");
-			int disconnectThreads = threadsNamed("waterdrop.disconnect");
+			int clientWorkThreads = threadsNamed(CLIENT_WORK_THREADS);
 			Resources.Snapshot at = Resources.snapshot();
 			ManyResult result = new ManyResult(connected, at.liveThreads() - before.liveThreads(), networkThreads,
-					waterdropThreads, disconnectThreads, peakThreads - before.liveThreads(),
+					waterdropThreads, clientWorkThreads, peakThreads - before.liveThreads(),
 					(at.rssBytes() < 0 || before.rssBytes() < 0) ? -1 : at.rssBytes() - before.rssBytes(),
 					at.heapBytes() - before.heapBytes(), brokerConnections,
 					(fds < 0 || fdsBefore < 0) ? -1 : fds - fdsBefore, activeRate, settleMillis);
@@ -205,12 +208,12 @@ public final class ManyProducersScenario {
 	}
 
 	/**
-	 * Waits until the closes (and, unless a quick run, the idle disconnects, whose pool keeps a thread for a
-	 * minute) of the last setup have no thread left, so that the next setup does not count them.
+	 * Waits until the closes (and, unless a quick run, the idle disconnects, whose client-work threads live a
+	 * minute unused) of the last setup have no thread left, so that the next setup does not count them.
 	 */
-	private static void awaitThreadsEnded(boolean disconnectThreadsToo) {
+	private static void awaitThreadsEnded(boolean clientWorkThreadsToo) {
 		long deadline = System.nanoTime() + THREADS_END_GUARD.toNanos();
-		while ((disconnectThreadsToo ? threadsNamed("waterdrop.disconnect") : 0) + threadsNamed("waterdrop.close-")
+		while ((clientWorkThreadsToo ? threadsNamed(CLIENT_WORK_THREADS) : 0) + threadsNamed("waterdrop.close-")
 				+ threadsNamed("kafka-producer-network-thread | many-") > 0 && System.nanoTime() < deadline) {
 			LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
 		}
@@ -245,9 +248,9 @@ public final class ManyProducersScenario {
 				+ "%d ms) the figures were taken once only the active producers held a Kafka client, otherwise after "
 				+ "1 s; then sampled for %d ms. *Added*: compared with the same process before the producers were "
 				+ "created, after an unmeasured pass of every setup with a few producers (classes loaded, code "
-				+ "compiled). *Polling threads*: the Poller (fd) or dispatch threads (thread). *Disconnect "
-				+ "threads*: the pool that closes idle clients off the polling thread; its threads end after 60 s "
-				+ "unused. *Broker connections*: this process's established TCP connections to the broker. One "
+				+ "compiled). *Polling threads*: the Poller (fd) or dispatch threads (thread). *Client-work "
+				+ "threads*: WaterDrop's (at most two) threads that close idle clients off the polling threads; they "
+				+ "end after 60 s unused. *Broker connections*: this process's established TCP connections to the broker. One "
 				+ "run per setup, in this order; Kafka broker in its own process on the same machine.",
 				many.producers(), BenchmarkOptions.PAYLOAD_SIZE, many.active(), PACE.toMillis(),
 				many.idleDisconnect().toMillis(), many.measure().toMillis());
@@ -255,11 +258,11 @@ public final class ManyProducersScenario {
 
 	private static String table(Map<ManySetup, ManyResult> results) {
 		MarkdownTable table = new MarkdownTable("Setup", "connected clients", "live threads added",
-				"Kafka network / polling / disconnect threads", "peak threads added", "RSS growth (MiB)",
+				"Kafka network / polling / client-work threads", "peak threads added", "RSS growth (MiB)",
 				"heap growth (MiB)", "broker connections", "file descriptors added", "active msg/s", "settled after");
 		results.forEach((setup, result) -> table.row(setup.label(), String.valueOf(result.connected()),
 				String.valueOf(result.addedThreads()),
-				result.networkThreads() + " / " + result.waterdropThreads() + " / " + result.disconnectThreads(),
+				result.networkThreads() + " / " + result.waterdropThreads() + " / " + result.clientWorkThreads(),
 				String.valueOf(result.peakAddedThreads()), Format.mebibytesOrUnknown(result.rssGrowthBytes()),
 				Format.mebibytesOrUnknown(result.heapGrowthBytes()), count(result.brokerConnections()),
 				count(result.addedFileDescriptors()), Format.rate(result.activeRate()),

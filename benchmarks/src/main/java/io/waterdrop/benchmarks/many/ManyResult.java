@@ -8,7 +8,7 @@ package io.waterdrop.benchmarks.many;
  * @param networkThreads Kafka network threads ({@code kafka-producer-network-thread | ...})
  * @param waterdropThreads WaterDrop's Poller and dispatch threads ({@code waterdrop.poller...},
  * {@code waterdrop.dispatch-...})
- * @param disconnectThreads threads of the pool closing idle clients ({@code waterdrop.disconnect}), which
+ * @param clientWorkThreads WaterDrop's threads closing idle clients ({@code waterdrop.client-work}), which
  * linger a minute after their last disconnect
  * @param peakAddedThreads most live platform threads, beyond those before, at any time of the setup
  * @param rssGrowthBytes resident set size growth since before the producers were created (-1 unknown)
@@ -18,7 +18,7 @@ package io.waterdrop.benchmarks.many;
  * @param activeRate messages per second the active producers had acknowledged during the sampling
  * @param settleMillis time from the last producer's first message until the figures were taken
  */
-record ManyResult(int connected, int addedThreads, int networkThreads, int waterdropThreads, int disconnectThreads,
+record ManyResult(int connected, int addedThreads, int networkThreads, int waterdropThreads, int clientWorkThreads,
 		int peakAddedThreads,
 		long rssGrowthBytes, long heapGrowthBytes, int brokerConnections, int addedFileDescriptors, double activeRate,
 		long settleMillis) {
