@@ -250,10 +250,26 @@ public final class Producer implements AutoCloseable {
 		return this.client;
 	}
 
-	/** Swaps in a rebuilt client; only {@link Transactions} does this, holding the transaction lock. */
-	void replaceClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement) {
-		this.client = replacement;
-		this.clientGeneration++;
+	/**
+	 * Swaps in a rebuilt client, unless the producer no longer serves with a client of its own (closing,
+	 * closed, disconnected, polling lost): its close or its next connect decides about clients then, and the
+	 * caller must close {@code replacement}. Under the lifecycle lock, so a close that starts after the swap
+	 * closes the new client.
+	 * @return whether the client was swapped
+	 */
+	boolean replaceClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement) {
+		this.lifecycleLock.lock();
+		try {
+			if (this.state != State.CONNECTED) {
+				return false;
+			}
+			this.client = replacement;
+			this.clientGeneration++;
+			return true;
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
 	}
 
 	/**

@@ -319,6 +319,9 @@ final class Transactions {
 	 */
 	private RuntimeException reload(Throwable cause) {
 		publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
+		if (this.producer.status() != ProducerStatus.CONNECTED) {
+			return notRebuilt(cause); // closing (or closed) while the transaction ran: no new client after close
+		}
 		this.pendingReload = cause;
 		int allowed = this.producer.config().maxReloadAttempts();
 		if (this.reloadsInARow >= allowed) {
@@ -338,16 +341,34 @@ final class Transactions {
 			return ex;
 		}
 		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.producer.client();
-		this.producer.replaceClient(replacement);
+		if (!this.producer.replaceClient(replacement)) {
+			closeQuietly(replacement);
+			return notRebuilt(cause); // the close began while the new client was being built
+		}
 		this.pendingReload = null;
+		closeQuietly(old);
+		publish(new ProducerEvent.Reloaded(this.producer.id(), cause));
+		return null;
+	}
+
+	/**
+	 * The producer no longer serves with a client of its own (closing, closed, disconnected): its close or its
+	 * next connect takes care of clients, and a rebuild pending from before is moot.
+	 */
+	private RuntimeException notRebuilt(Throwable cause) {
+		this.pendingReload = null;
+		ProducerClosedException refused = new ProducerClosedException(this.producer.id(), this.producer.status());
+		refused.initCause(cause);
+		return refused;
+	}
+
+	private void closeQuietly(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client) {
 		try {
-			old.close(Duration.ZERO);
+			client.close(Duration.ZERO);
 		}
 		catch (RuntimeException ex) {
 			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.PRODUCER_RELOAD, ex, null, null));
 		}
-		publish(new ProducerEvent.Reloaded(this.producer.id(), cause));
-		return null;
 	}
 
 	private int attempts() {

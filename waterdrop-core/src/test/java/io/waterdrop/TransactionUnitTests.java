@@ -271,6 +271,26 @@ class TransactionUnitTests {
 	}
 
 	@Test
+	void aTransactionThatOutlivesItsProducersCloseBuildsNoNewClient() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		Producer producer = transactional((properties) -> {
+			MockProducer<byte[], byte[]> client = mock(true);
+			clients.add(client);
+			return client;
+		});
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+		BoundTransaction transaction = producer.beginTransaction();
+
+		producer.close(Duration.ofSeconds(10)); // the close does not wait for the open transaction
+
+		// The closed client refuses the commit and the abort; a rebuild would leave a client nobody closes.
+		assertThatExceptionOfType(TransactionFailedException.class).isThrownBy(transaction::commit);
+		assertThat(reloads).isEmpty();
+		assertThat(clients).singleElement().satisfies((client) -> assertThat(client.closed()).isTrue());
+	}
+
+	@Test
 	void fencedProducerIsNotRebuiltByDefaultSoTheNewerInstanceKeepsItsTransactionalId() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
 		Producer producer = transactional((properties) -> {
