@@ -541,8 +541,8 @@ public final class Producer implements AutoCloseable {
 					this.purgeUnderWay = false;
 				}
 			}
-			else if (this.state != State.CONFIGURED) {
-				checkAccepting(this.state);
+			else if (this.state != State.CONFIGURED && this.state != State.DISCONNECTED) {
+				checkAccepting(this.state); // configured or disconnected: no client, nothing in flight, only the buffer
 			}
 		}
 		finally {
@@ -939,7 +939,7 @@ public final class Producer implements AutoCloseable {
 		try {
 			return observer.beforeSend(id(), message, record);
 		}
-		catch (RuntimeException ex) {
+		catch (Throwable ex) { // as a callback's: an Error here would leak the message's slot
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, message, message.label()));
 			return null;
 		}
@@ -950,7 +950,7 @@ public final class Producer implements AutoCloseable {
 		try {
 			observer.afterOutcome(observation, report, error);
 		}
-		catch (RuntimeException ex) {
+		catch (Throwable ex) { // as a callback's: an Error here must not stop the polling thread
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, null, null));
 		}
 	}

@@ -12,6 +12,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import io.waterdrop.instrumentation.DeliveryObserver;
+import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.PollerEvent;
+import io.waterdrop.instrumentation.ProducerEvent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
@@ -67,6 +70,41 @@ class DeliveryObserverTests {
 		assertThat(this.clients.get(0).history()).singleElement()
 			.satisfies((record) -> assertThat(new String(record.headers().lastHeader("traceparent").value(),
 					StandardCharsets.UTF_8)).isEqualTo("span-1"));
+	}
+
+	@Test
+	void anErrorThrownByTheObserverIsReportedAndLosesNeitherTheMessageNorItsSlot() {
+		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
+		List<PollerEvent.LoopError> loopErrors = new CopyOnWriteArrayList<>();
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("observer-error"))
+			.observer(new DeliveryObserver() {
+				@Override
+				public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+					throw new AssertionError("before the send");
+				}
+
+				@Override
+				public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+					throw new AssertionError("after the outcome");
+				}
+			})
+			.clientFactory((properties) -> new MisbehavingKafka())
+			.build());
+		this.producers.add(producer);
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+		producer.monitor().subscribe(PollerEvent.LoopError.class, loopErrors::add);
+
+		DeliveryReport report = producer.produceSync(Message.of("fine", "delivered"));
+
+		assertThat(report.topic()).isEqualTo("fine");
+		assertThat(producer.inFlight()).isZero();
+		producer.close(Duration.ofSeconds(30));
+		assertThat(errors).extracting(ProducerEvent.ErrorOccurred::type)
+			.containsExactly(ErrorType.LISTENER, ErrorType.LISTENER);
+		assertThat(errors).extracting((error) -> error.error().getMessage())
+			.containsExactly("before the send", "after the outcome");
+		assertThat(loopErrors).isEmpty();
 	}
 
 }

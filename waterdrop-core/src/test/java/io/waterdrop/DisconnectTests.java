@@ -96,6 +96,24 @@ class DisconnectTests {
 		assertThat(this.clients).hasSize(300);
 	}
 
+	/** Disconnected is not closed: a purge drops the buffer, as it does before the first connect. */
+	@Test
+	void purgeWhileDisconnectedDropsTheBuffer() {
+		Producer producer = producer(ProducerConfig.builder());
+		List<ProducerEvent.BufferPurged> purged = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.BufferPurged.class, purged::add);
+		producer.produceSync(Message.of("fine", "before"));
+		producer.disconnect();
+		producer.buffer(Message.of("fine", "buffered"));
+
+		producer.purge();
+
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+		assertThat(purged).singleElement().satisfies((event) -> assertThat(event.messages()).hasSize(1));
+		assertThat(this.clients).hasSize(1);
+	}
+
 	@Test
 	void disconnectIsRefusedWithItsReasonWhenNotIdle() {
 		Producer producer = producer(ProducerConfig.builder());
