@@ -265,8 +265,9 @@ public final class TransactionalPool implements AutoCloseable {
 
 	/**
 	 * Refuses new transactions and closes every member at once, each waiting up to {@code timeout} (its
-	 * {@code max-wait-timeout} if {@code null}) for its in-flight messages; transactions running finish
-	 * first, as on a producer.
+	 * {@code max-wait-timeout} if {@code null}) for its in-flight messages. As on a producer, the close does
+	 * not wait for a transaction still running: its commit then fails (the client is closed) and it ends
+	 * with a {@link TransactionFailedException}.
 	 */
 	public void close(Duration timeout) {
 		this.closed = true;
