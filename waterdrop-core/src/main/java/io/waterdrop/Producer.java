@@ -403,6 +403,11 @@ public final class Producer implements AutoCloseable {
 		return this.transactions.isOpenOnThisThread();
 	}
 
+	/** Runs {@code action} on this thread once the bound transaction open on it ends (a pool's hand-back). */
+	void whenBoundTransactionEnds(Runnable action) {
+		this.transactions.whenBoundEnds(action);
+	}
+
 	/**
 	 * On a transactional producer, a message produced outside a transaction joins the outer transaction its
 	 * {@link TransactionJoiner} begins, if any, or gets one of its own (so {@code produceAsync} returns only

@@ -23,7 +23,9 @@ import org.apache.kafka.clients.CommonClientConfigs;
  * {@link PoolWaitTimeoutException} — and the wait is counted in {@link #stats()} (and the
  * {@code waterdrop.transactions.pool.*} meters). Inside a block, the thread keeps its member: a nested
  * {@code transaction(...)}, {@link #produceSync} or {@link #produceManySync} on the pool joins the open
- * transaction, and {@link Transaction#markAsConsumed} sends the offsets with it, as on one producer.
+ * transaction, and {@link Transaction#markAsConsumed} sends the offsets with it, as on one producer. A
+ * block that joins an outer transaction (its members' {@link TransactionJoiner}'s, such as a Spring-managed
+ * one) keeps its member until that transaction commits or aborts, and the thread's later calls join it.
  * <p>
  * Members are ordinary {@link Producer}s (their own Kafka client, network thread and metrics; in fd mode all
  * on the same Poller). {@link #of(ProducerConfig.Builder, int, Duration)} derives them from one configuration:
@@ -183,9 +185,20 @@ public final class TransactionalPool implements AutoCloseable {
 			return member.transaction(block);
 		}
 		finally {
-			this.held.remove();
-			this.free.offer(member);
+			if (member.inTransaction()) {
+				// The block joined an outer transaction (its TransactionJoiner's, such as Spring's): the member
+				// stays with it, and this thread's later calls join it too, until it commits or aborts.
+				member.whenBoundTransactionEnds(() -> giveBack(member));
+			}
+			else {
+				giveBack(member);
+			}
 		}
+	}
+
+	private void giveBack(Producer member) {
+		this.held.remove();
+		this.free.offer(member);
 	}
 
 	private Producer borrow() {

@@ -53,6 +53,9 @@ final class Transactions {
 	/** Rebuilds since the last committed transaction. */
 	private int reloadsInARow;
 
+	/** Runs once the bound transaction open now ends; set and run by the thread that holds it. */
+	private Runnable whenBoundEnds;
+
 	Transactions(Producer producer) {
 		this.producer = producer;
 		this.enabled = producer.config().kafka().containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
@@ -172,8 +175,7 @@ final class Transactions {
 			this.reloadsInARow = 0;
 		}
 		finally {
-			publish(new ProducerEvent.TransactionFinished(this.producer.id()));
-			this.lock.unlock();
+			endBound();
 		}
 	}
 
@@ -183,8 +185,29 @@ final class Transactions {
 			abort(null);
 		}
 		finally {
-			publish(new ProducerEvent.TransactionFinished(this.producer.id()));
-			this.lock.unlock();
+			endBound();
+		}
+	}
+
+	/**
+	 * Runs {@code action} on this thread once the bound transaction open on it ends (after the lock is
+	 * released). At most one; the thread must hold a bound transaction.
+	 */
+	void whenBoundEnds(Runnable action) {
+		if (!this.lock.isHeldByCurrentThread() || this.whenBoundEnds != null) {
+			throw new IllegalStateException("No bound transaction of producer '" + this.producer.id()
+					+ "' is open on this thread without an end action");
+		}
+		this.whenBoundEnds = action;
+	}
+
+	private void endBound() {
+		Runnable action = this.whenBoundEnds;
+		this.whenBoundEnds = null;
+		publish(new ProducerEvent.TransactionFinished(this.producer.id()));
+		this.lock.unlock();
+		if (action != null) {
+			action.run();
 		}
 	}
 

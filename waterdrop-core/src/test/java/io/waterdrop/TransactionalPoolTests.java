@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -185,6 +186,33 @@ class TransactionalPoolTests {
 			Thread.currentThread().interrupt();
 			throw new AssertionError(ex);
 		}
+	}
+
+	/** As spring-kafka binds a cached producer to the Spring transaction until it completes. */
+	@Test
+	void aBlockThatJoinsAnOuterTransactionKeepsItsMemberUntilThatTransactionEnds() {
+		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
+		TransactionJoiner joiner = (producer) -> {
+			outer.add(producer.beginTransaction());
+			return true;
+		};
+		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 2, Duration.ofSeconds(5));
+
+		this.pool.produceSync(Message.of("orders", "a"));
+		assertThat(this.pool.available()).isOne();
+		this.pool.produceSync(Message.of("orders", "b"));
+
+		assertThat(outer).hasSize(1); // the second call joined the first one's outer transaction
+		assertThat(this.pool.available()).isOne();
+		assertThat(this.kafka.payloads("orders")).isEmpty();
+		outer.get(0).commit();
+		assertThat(this.pool.available()).isEqualTo(2);
+		assertThat(this.kafka.payloads("orders")).containsExactly("a", "b");
+		this.pool.produceSync(Message.of("orders", "c")); // a new outer transaction, on a free member
+		assertThat(outer).hasSize(2);
+		outer.get(1).abort();
+		assertThat(this.pool.available()).isEqualTo(2);
+		assertThat(this.kafka.payloads("orders")).containsExactly("a", "b");
 	}
 
 }
