@@ -565,6 +565,15 @@ public final class Producer implements AutoCloseable {
 		if (current == State.CONNECTED) {
 			return;
 		}
+		connectLocked();
+	}
+
+	/**
+	 * Connects under the lifecycle lock, without the lock-free look first: a transaction begins with it, so
+	 * that an idle disconnect that began before the transaction took its lock has finished (the transaction
+	 * then reconnects), and none can begin after (a disconnect refuses while a transaction is open).
+	 */
+	void connectLocked() {
 		this.lifecycleLock.lock();
 		try {
 			if (this.state == State.CONFIGURED) {

@@ -216,6 +216,7 @@ final class Transactions {
 	 * rebuild that failed before) is rebuilt first, which is safe since nothing of this transaction was sent.
 	 */
 	private void begin() {
+		this.producer.connectLocked(); // an idle disconnect may have closed the client since the caller connected
 		if (this.pendingReload != null) {
 			rebuildOrThrow(this.pendingReload);
 		}

@@ -290,6 +290,37 @@ class TransactionUnitTests {
 		assertThat(clients).singleElement().satisfies((client) -> assertThat(client.closed()).isTrue());
 	}
 
+	/**
+	 * An idle disconnect between the caller's connect and the transaction's begin (here the joiner runs in
+	 * that window, as the idle-disconnect thread could) must not leave the transaction without a client.
+	 */
+	@Test
+	void aTransactionBeginningRightAfterAnIdleDisconnectConnectsAgain() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		Producer producer = track(new Producer(ProducerConfig.builder()
+			.id("tx-unit")
+			.kafka("transactional.id", "tx-unit-1")
+			.maxWaitTimeout(Duration.ofSeconds(10))
+			.transactionJoiner((joining) -> {
+				joining.disconnect();
+				return false;
+			})
+			.clientFactory((properties) -> {
+				MockProducer<byte[], byte[]> client = mock(true);
+				clients.add(client);
+				return client;
+			})
+			.build()));
+		producer.connect();
+
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "1")));
+
+		assertThat(clients).hasSize(2);
+		assertThat(clients.get(0).closed()).isTrue();
+		assertThat(clients.get(1).history()).extracting(TransactionUnitTests::text).containsExactly("1");
+		assertThat(clients.get(1).transactionCommitted()).isTrue();
+	}
+
 	@Test
 	void fencedProducerIsNotRebuiltByDefaultSoTheNewerInstanceKeepsItsTransactionalId() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
