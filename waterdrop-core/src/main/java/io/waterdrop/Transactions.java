@@ -6,12 +6,12 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidPidMappingException;
-import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 
 import io.waterdrop.instrumentation.ErrorType;
@@ -27,7 +27,7 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * transactional call throws {@code IllegalStateException} until then. So a timed-out command is retried up
  * to {@code maxAttemptsOnTransactionCommand} times; a commit still unfinished then has an unknown outcome
  * (it may have landed): the client is rebuilt and the caller told so.</li>
- * <li>Fatal errors (fenced, authorization, unsupported version, ...) poison the client: it is rebuilt
+ * <li>Fatal errors (fenced, cluster or transactional-id authorization, unsupported version, ...) poison the client: it is rebuilt
  * (build the new one, swap, then close the old one, so a failed build leaves a pending rebuild instead of a
  * closed client), unless the error is in {@code nonReloadableErrors} — by default fencing, because a rebuilt
  * instance would fence the newer one in turn. Rebuilds in a row are capped at {@code maxReloadAttempts},
@@ -443,14 +443,17 @@ final class Transactions {
 	}
 
 	/**
-	 * Errors after which Kafka's producer cannot go on (its fatal ones, reported directly or as the cause of
-	 * "in an error state"), found in the cause chain.
+	 * Errors after which Kafka's producer cannot go on: those its {@code TransactionManager} (kafka-clients
+	 * 4.1, {@code maybeTransitionToErrorState}) makes fatal, reported directly or as the cause of "in an error
+	 * state", found in the cause chain. A topic's or group's authorization and an out-of-order sequence are
+	 * abortable for a transactional producer: the abort recovers, and a new client would not help. Other
+	 * fatal states show when the abort itself fails, which rebuilds too.
 	 */
 	private static boolean isFatal(Throwable error) {
 		for (Throwable current = error; current != null; current = current.getCause()) {
-			if (current instanceof ProducerFencedException || current instanceof OutOfOrderSequenceException
-					|| current instanceof AuthorizationException || current instanceof UnsupportedVersionException
-					|| current instanceof InvalidPidMappingException) {
+			if (current instanceof ProducerFencedException || current instanceof ClusterAuthorizationException
+					|| current instanceof TransactionalIdAuthorizationException
+					|| current instanceof UnsupportedVersionException || current instanceof InvalidPidMappingException) {
 				return true;
 			}
 		}

@@ -3,6 +3,7 @@ package io.waterdrop;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -15,6 +16,7 @@ import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -319,6 +321,32 @@ class TransactionUnitTests {
 		assertThat(clients.get(0).closed()).isTrue();
 		assertThat(clients.get(1).history()).extracting(TransactionUnitTests::text).containsExactly("1");
 		assertThat(clients.get(1).transactionCommitted()).isTrue();
+	}
+
+	/** Kafka makes a topic's authorization error abortable for a transactional producer, not fatal. */
+	@Test
+	void aTopicAuthorizationErrorAbortsWithoutRebuildingTheClient() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		Producer producer = transactional((properties) -> {
+			MockProducer<byte[], byte[]> client = mock(true);
+			clients.add(client);
+			return client;
+		});
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+		producer.connect();
+		clients.get(0).sendException = new TopicAuthorizationException(Set.of("secret"));
+
+		assertThatExceptionOfType(DeliveryFailedException.class)
+			.isThrownBy(() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("secret", "1"))))
+			.withRootCauseInstanceOf(TopicAuthorizationException.class);
+
+		assertThat(reloads).isEmpty();
+		assertThat(clients).singleElement().satisfies((client) -> assertThat(client.transactionAborted()).isTrue());
+		clients.get(0).sendException = null;
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
+		assertThat(clients).singleElement()
+			.satisfies((client) -> assertThat(client.history()).extracting(TransactionUnitTests::text).containsExactly("2"));
 	}
 
 	@Test
