@@ -19,8 +19,8 @@ import io.waterdrop.polling.Poller;
 /**
  * Waits, when the context closes, until the thread of every {@link Poller} bean of the context has ended,
  * so that no polling thread outlives it. A Poller starts its thread on its first producer and ends it after
- * its last one, so there is nothing to do on start, nor on a stop that is not a close (the producers stay
- * connected then, see {@link ProducersLifecycle}).
+ * its last one, so there is nothing to do on start, nor on a stop that is not a close (producers only
+ * disconnect then and stay registered, see {@link ProducersLifecycle}).
  * <p>
  * Phase {@link #PHASE}: stopped after the producers ({@link ProducersLifecycle#PHASE}), whose closes
  * dispatch every remaining delivery report and leave their Poller. A Poller that still serves producers is
@@ -94,12 +94,6 @@ final class PollersLifecycle implements SmartLifecycle {
 	@Override
 	public boolean isRunning() {
 		return this.running;
-	}
-
-	/** Not pauseable, as the producers it follows are not. */
-	@Override
-	public boolean isPauseable() {
-		return false;
 	}
 
 	@Override

@@ -37,12 +37,17 @@ import io.waterdrop.autoconfigure.WaterDropEventListener;
  * producer of the context is closed at once with its {@code close-timeout}, and start-up fails with a
  * {@link ProducerConnectException}.
  * <p>
- * <b>Stop</b>: only when the context closes are the producers closed, all at once, each with its
+ * <b>Stop</b>: when the context closes, the producers are closed, all at once, each with its
  * {@code close-timeout} (on a thread {@code waterdrop.close-<name>}), completion reported through the
  * lifecycle callback. A closed WaterDrop producer cannot be connected again, and application beans hold
- * the producer beans themselves, so a stop that is not a close ({@code context.stop()} or
- * {@code restart()}, a checkpoint) leaves the producers connected, and this bean is not
- * {@linkplain #isPauseable() pauseable}: pausing an inactive cached test context leaves them connected too.
+ * the producer beans themselves, so a stop that is not a close ({@code context.stop()}, {@code restart()},
+ * a checkpoint, or the pause of an inactive cached test context) {@linkplain Producer#disconnect()
+ * disconnects} each idle producer instead: its Kafka client goes (threads, connections, and a transactional
+ * producer's hold on its {@code transactional.id}, which another context using the same id would otherwise
+ * fence for good, as spring-kafka's producer factory closes its producers on stop), and the next start, or
+ * message, connects again. A producer that is not idle (messages in flight or buffered, a transaction open)
+ * stays connected.
+ * <p>
  * <b>Destroy</b>: closes, with {@code close-timeout}, whatever is still open (after a stop that was not a
  * close, or a start-up failure later on), and waits for closes in progress.
  */
@@ -158,12 +163,25 @@ final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
 	public void stop(Runnable callback) {
 		this.running = false;
 		if (!this.context.isClosed()) {
-			// context.stop(), restart() or a checkpoint: a closed producer could never connect again.
-			logger.debug("Context stopped but not closed: WaterDrop producers stay connected");
+			// context.stop(), restart(), a checkpoint or a pause: a closed producer could never connect again.
+			producers().forEach(this::disconnectIfIdle);
 			callback.run();
 			return;
 		}
 		closeAll(producers()).whenComplete((result, ex) -> callback.run());
+	}
+
+	private void disconnectIfIdle(String name, Producer producer) {
+		if (producer.status() != ProducerStatus.CONNECTED) {
+			return;
+		}
+		try {
+			producer.disconnect();
+		}
+		catch (IllegalStateException ex) {
+			logger.debug("Context stopped but not closed: WaterDrop producer '" + name + "' stays connected ("
+					+ ex.getMessage() + ")");
+		}
 	}
 
 	@Override
@@ -193,15 +211,6 @@ final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
 	@Override
 	public boolean isRunning() {
 		return this.running;
-	}
-
-	/**
-	 * Not pauseable: pausing (an inactive cached test context) would close producers that can never connect
-	 * again, while the test context that resumes the context still holds them.
-	 */
-	@Override
-	public boolean isPauseable() {
-		return false;
 	}
 
 	@Override

@@ -102,13 +102,15 @@ class LifecycleTests {
 	}
 
 	@Test
-	void stoppingAndStartingTheContextLeavesProducersConnected() {
+	void stoppingTheContextDisconnectsIdleProducersAndStartingConnectsThemAgain() {
 		Threads.Snapshot before = Threads.snapshot();
 		this.runner.run((context) -> {
 			Producer orders = context.getBean("orders", Producer.class);
 			context.stop();
-			assertThat(orders.status()).isEqualTo(ProducerStatus.CONNECTED);
+			assertThat(orders.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+			assertThat(before.newKafkaNetworkThread("orders")).isFalse();
 			context.start();
+			assertThat(orders.status()).isEqualTo(ProducerStatus.CONNECTED);
 			assertThat(orders.produceSync(Message.of("orders", "after restart")).offset()).isNotNegative();
 			context.restart();
 			assertThat(orders.produceSync(Message.of("orders", "after second restart")).offset()).isNotNegative();
@@ -119,15 +121,47 @@ class LifecycleTests {
 	}
 
 	@Test
-	void pausingTheContextLeavesProducersConnected() {
+	void pausingTheContextDisconnectsIdleProducersAndRestartingConnectsThemAgain() {
 		this.runner.run((context) -> {
 			Producer legacy = context.getBean("legacy", Producer.class);
-			assertThat(context.getBean(ProducersLifecycle.class).isPauseable()).isFalse();
-			assertThat(context.getBean(PollersLifecycle.class).isPauseable()).isFalse();
 			context.pause();
-			assertThat(legacy.status()).isEqualTo(ProducerStatus.CONNECTED);
+			assertThat(legacy.status()).isEqualTo(ProducerStatus.DISCONNECTED);
 			context.restart();
+			assertThat(legacy.status()).isEqualTo(ProducerStatus.CONNECTED);
 			assertThat(legacy.produceSync(Message.of("legacy", "after pause")).offset()).isNotNegative();
+		});
+	}
+
+	/**
+	 * Cached test contexts reading one configuration share a fixed transactional.id: each must let go of it
+	 * when paused, or the next one's initTransactions fences it for good (fencing is not rebuilt by default).
+	 */
+	@Test
+	void pausedContextsSharingATransactionalIdDoNotFenceEachOther() {
+		ApplicationContextRunner transactional = this.runner.withPropertyValues(
+				"waterdrop.producers.payments.kafka.transactional.id=payments-" + java.util.UUID.randomUUID());
+		transactional.run((first) -> {
+			Producer firstPayments = first.getBean("payments", Producer.class);
+			firstPayments.transaction((transaction) -> transaction.produceSync(Message.of("payments", "first")));
+			first.pause();
+			transactional.run((second) -> second.getBean("payments", Producer.class)
+				.transaction((transaction) -> transaction.produceSync(Message.of("payments", "second"))));
+			first.restart();
+			assertThat(firstPayments.transaction((transaction) -> transaction.produceSync(Message.of("payments",
+					"first again"))).offset()).isNotNegative();
+		});
+	}
+
+	/** A producer that is not idle (here: a message buffered) stays connected through a stop. */
+	@Test
+	void aStopLeavesAProducerWithBufferedMessagesConnected() {
+		this.runner.run((context) -> {
+			Producer orders = context.getBean("orders", Producer.class);
+			orders.buffer(Message.of("orders", "buffered"));
+			context.stop();
+			assertThat(orders.status()).isEqualTo(ProducerStatus.CONNECTED);
+			context.start();
+			assertThat(orders.flushSync()).hasSize(1);
 		});
 	}
 
