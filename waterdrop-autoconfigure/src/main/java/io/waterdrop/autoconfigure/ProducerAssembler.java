@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 
@@ -83,6 +84,9 @@ final class ProducerAssembler implements DisposableBean {
 
 	private final ProducerSerializers serializers;
 
+	/** The transactional ids of the context's own producers (not runtime ones), and which producer has each. */
+	private final Map<String, String> transactionalIds = new ConcurrentHashMap<>();
+
 	ProducerAssembler(WaterDropProperties properties, ObjectProvider<KafkaProperties> kafkaProperties,
 			ObjectProvider<KafkaConnectionDetails> connectionDetails,
 			ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
@@ -130,9 +134,35 @@ final class ProducerAssembler implements DisposableBean {
 	 * top-level settings alone.
 	 */
 	Producer producer(String name) {
-		return producer(name, this.properties.getProducers().getOrDefault(name, new ProducerProperties()),
-				producerPrefix(name), (builder, kafka) -> {
-				});
+		return claimTransactionalId(name, name,
+				producer(name, this.properties.getProducers().getOrDefault(name, new ProducerProperties()),
+						producerPrefix(name), (builder, kafka) -> {
+						}));
+	}
+
+	/**
+	 * Refuses a {@code transactional.id} that another producer of the context (set up by {@code entry}) has already: the second
+	 * {@code initTransactions} would fence the first for good. Where the ids come from does not matter (an
+	 * entry, {@code waterdrop.kafka}, or Boot's {@code spring.kafka.producer.properties} and
+	 * {@code spring.kafka.properties}, which every producer shares).
+	 */
+	private Producer claimTransactionalId(String entry, String name, Producer producer) {
+		Object id = producer.config().kafka().get(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+		if (id == null) {
+			return producer;
+		}
+		String holder = this.transactionalIds.putIfAbsent(id.toString(), name);
+		if (holder != null && !holder.equals(name)) {
+			producer.close(Duration.ZERO);
+			throw new InvalidConfigurationException(producerPrefix(entry) + "kafka.transactional.id",
+					"gives producer '" + name + "' the transactional.id '" + id + "', which producer '" + holder
+							+ "' has too: each would fence the other",
+					"Give every producer a transactional.id of its own under waterdrop.producers.<name>.kafka (a "
+							+ "pool's members derive theirs as <id>-<index>); do not set it in waterdrop.kafka, "
+							+ "spring.kafka.producer.properties or spring.kafka.properties, which every producer "
+							+ "shares.");
+		}
+		return producer;
 	}
 
 	/**
@@ -409,7 +439,8 @@ final class ProducerAssembler implements DisposableBean {
 	Producer poolMember(String name, int index) {
 		ProducerProperties own = this.properties.getProducers().getOrDefault(name, new ProducerProperties());
 		String prefix = producerPrefix(name);
-		return producer(TransactionalPool.memberName(name, index), own, prefix, (builder, kafka) -> {
+		String memberName = TransactionalPool.memberName(name, index);
+		return claimTransactionalId(name, memberName, producer(memberName, own, prefix, (builder, kafka) -> {
 			Object transactionalId = kafka.get(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
 			if (transactionalId == null) {
 				throw new InvalidConfigurationException(prefix + "pool-size",
@@ -423,7 +454,7 @@ final class ProducerAssembler implements DisposableBean {
 			if (clientId != null) {
 				builder.kafka(CommonClientConfigs.CLIENT_ID_CONFIG, TransactionalPool.memberName(clientId.toString(), index));
 			}
-		});
+		}));
 	}
 
 	/** The transactional pool {@code waterdrop.producers.<name>} over its member beans. */

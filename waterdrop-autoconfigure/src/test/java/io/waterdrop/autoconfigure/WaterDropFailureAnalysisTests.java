@@ -158,6 +158,24 @@ class WaterDropFailureAnalysisTests {
 	}
 
 	@Test
+	void transactionalIdSharedThroughBootsProducerProperties() {
+		FailureAnalysis analysis = analyze("spring.kafka.producer.properties.transactional.id=tx",
+				"waterdrop.producers.orders.max-payload-size=10", "waterdrop.producers.audit.max-payload-size=10");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.audit.kafka.transactional.id")
+			.contains("gives producer 'audit' the transactional.id 'tx', which producer 'orders' has too");
+		assertThat(analysis.getAction()).contains("Give every producer a transactional.id of its own")
+			.contains("spring.kafka.producer.properties");
+	}
+
+	@Test
+	void transactionalIdOfAnEntryEqualToAPoolMembers() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.payments.kafka.transactional.id=pay",
+				"waterdrop.producers.payments.pool-size=2", "waterdrop.producers.refunds.kafka.transactional.id=pay-1");
+		assertThat(analysis.getDescription())
+			.containsPattern("transactional.id 'pay-1', which producer '(payments-1|refunds)' has too");
+	}
+
+	@Test
 	void pollerWhoseBeanNameIsTaken() {
 		FailureAnalysis analysis = analyze("waterdrop.pollers.waterdrop.poll-timeout=1s");
 		assertThat(analysis.getDescription()).contains("Property: waterdrop.pollers.waterdrop")
