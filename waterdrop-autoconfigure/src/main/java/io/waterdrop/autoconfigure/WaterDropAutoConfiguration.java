@@ -10,7 +10,6 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.context.properties.ConfigurationPropertiesBinding;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -160,7 +159,7 @@ public final class WaterDropAutoConfiguration {
 		/** For {@code @Transactional("waterdropProducerTransactionManager")}; never a default candidate. */
 		@Bean(name = DEFAULT_PRODUCER_BEAN_NAME + "TransactionManager", defaultCandidate = false)
 		@ConditionalOnBean(name = DEFAULT_PRODUCER_BEAN_NAME)
-		@ConditionalOnProperty("waterdrop.kafka.transactional.id")
+		@Conditional(SharedTransactionalIdCondition.class)
 		WaterDropTransactionManager waterdropProducerTransactionManager(
 				@Qualifier(DEFAULT_PRODUCER_BEAN_NAME) Producer producer) {
 			return new WaterDropTransactionManager(producer);

@@ -81,12 +81,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			register(registry, ProducerAssembler.pollerBeanName(name), Poller.class, "poller", name, path, false);
 		}
 		checkPrimary(producers);
-		boolean sharedTransactionalId = binder.bind("waterdrop.kafka", Bindable.mapOf(String.class, String.class))
-			.map((kafka) -> kafka.containsKey(TRANSACTIONAL_ID))
-			.orElse(false)
-				|| binder.bind("spring.kafka.producer.properties", Bindable.mapOf(String.class, String.class))
-					.map((kafka) -> kafka.containsKey(TRANSACTIONAL_ID))
-					.orElse(false);
+		boolean sharedTransactionalId = SharedTransactionalIdCondition.layerWithTransactionalId(binder) != null;
 		for (Map.Entry<String, ProducerProperties> entry : producers.entrySet()) {
 			String name = entry.getKey();
 			String path = "waterdrop.producers." + name;

@@ -13,6 +13,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -241,6 +243,22 @@ class SpringTransactionIntegrationTests {
 					WaterDropTransactionManager.class)
 				.getProducer()).isSameAs(context.getBean("waterdropProducer")));
 		plain.run((context) -> assertThat(context).doesNotHaveBean("waterdropProducerTransactionManager"));
+	}
+
+	/** Every form and layer the producer reads its transactional.id from gives it its transaction manager. */
+	@ParameterizedTest
+	@ValueSource(strings = { "waterdrop.kafka[transactional.id]", "spring.kafka.producer.properties.transactional.id",
+			"spring.kafka.properties.transactional.id" })
+	void theDefaultProducerGetsOneWhereverItsTransactionalIdIsSet(String property) {
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
+			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
+					property + "=default-" + UUID.randomUUID())
+			.run((context) -> {
+				assertThat(context.getBean("waterdropProducer", Producer.class).transactional()).isTrue();
+				assertThat(context.getBean("waterdropProducerTransactionManager", WaterDropTransactionManager.class)
+					.getProducer()).isSameAs(context.getBean("waterdropProducer"));
+			});
 	}
 
 	private static String text(byte[] value) {
