@@ -95,6 +95,21 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		this.environment = environment;
 		this.listeners = listeners;
 		this.beanFactory = beanFactory;
+		checkTemplates();
+	}
+
+	/**
+	 * Builds, without creating a producer, the configuration of each template as it stands, so that an
+	 * invalid template fails start-up instead of the first {@code create} at run time. What a template may
+	 * leave to the overrides ({@code client.id}, {@code transactional.id}) is checked per {@code create}.
+	 */
+	private void checkTemplates() {
+		for (String template : this.properties.getTemplates().keySet()) {
+			ProducerProperties own = bind(template, template, Map.of());
+			checkTemplateOnly(template, own);
+			this.assembler.config(template, own, TEMPLATES + "." + template + ".", (builder, kafka) -> {
+			});
+		}
 	}
 
 	/** Creates a producer named {@code name} from the template {@code waterdrop.templates.<template>}. */
@@ -302,9 +317,11 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		List<ConfigurationPropertySource> sources = new ArrayList<>();
 		sources.add(overrideSource);
 		ConfigurationPropertySources.get(this.environment).forEach(sources::add);
-		// Without the empty-entry converter: an empty template ('tenant:') must not hide the overrides.
-		Binder binder = new Binder(sources, new PropertySourcesPlaceholdersResolver(this.environment),
-				ApplicationConversionService.getSharedInstance());
+		// With overrides, without the empty-entry converter: an empty template ('tenant:') must not hide them;
+		// without overrides, the converter binds an empty template as the top-level settings.
+		Binder binder = overrides.isEmpty() ? EmptyEntryConverter.binder(this.environment)
+				: new Binder(sources, new PropertySourcesPlaceholdersResolver(this.environment),
+						ApplicationConversionService.getSharedInstance());
 		BindHandler handler = new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
 				(source) -> source == overrideSource);
 		try {
@@ -341,8 +358,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 				"Give it a value of the right type, e.g. 100ms for a duration or 64KB for a size.");
 	}
 
-	/** What cannot be set on a template, or must be set per runtime producer. */
-	private void checkTemplate(String name, String template, ProducerProperties own, Map<String, ?> overrides) {
+	/** What a template (with its overrides) cannot set at all. */
+	private static void checkTemplateOnly(String template, ProducerProperties own) {
 		String prefix = TEMPLATES + "." + template + ".";
 		if (own.getPoolSize() != null) {
 			throw new InvalidConfigurationException(prefix + "pool-size",
@@ -353,6 +370,12 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 			throw new InvalidConfigurationException(prefix + "primary",
 					"applies to producer beans only; runtime producers are not beans", "Remove it.");
 		}
+	}
+
+	/** What cannot be set on a template, or must be set per runtime producer. */
+	private void checkTemplate(String name, String template, ProducerProperties own, Map<String, ?> overrides) {
+		checkTemplateOnly(template, own);
+		String prefix = TEMPLATES + "." + template + ".";
 		for (String key : List.of(CommonClientConfigs.CLIENT_ID_CONFIG,
 				org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
 			if (overrides.containsKey("kafka." + key)) {

@@ -13,6 +13,8 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.contributor.CompositeHealthContributor;
@@ -161,8 +163,8 @@ class RuntimeProducersTests {
 
 	@Test
 	void badInputIsRefusedNamingTheSettingAndNothingIsCreated() {
-		this.runner.withPropertyValues("waterdrop.templates.transactional.kafka.transactional.id=shared",
-				"waterdrop.templates.pooled.pool-size=2").run((context) -> {
+		this.runner.withPropertyValues("waterdrop.templates.transactional.kafka.transactional.id=shared")
+			.run((context) -> {
 					WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 					assertThatExceptionOfType(NoSuchElementException.class)
 						.isThrownBy(() -> runtime.create("t1", "nope"))
@@ -186,8 +188,8 @@ class RuntimeProducersTests {
 					assertThat(runtime.create("t1", "transactional", Map.of("kafka.transactional.id", "t1-tx"))
 						.transactional()).isTrue();
 					assertThatExceptionOfType(InvalidConfigurationException.class)
-						.isThrownBy(() -> runtime.create("t2", "pooled"))
-						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("waterdrop.templates.pooled.pool-size"));
+						.isThrownBy(() -> runtime.create("t2", "tenant", Map.of("pool-size", 2)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("waterdrop.templates.tenant.pool-size"));
 					assertThatExceptionOfType(ProducerNameInUseException.class)
 						.isThrownBy(() -> runtime.create("orders", "tenant"))
 						.withMessage("Cannot create runtime producer 'orders': a bean of the application context has "
@@ -201,6 +203,21 @@ class RuntimeProducersTests {
 					assertThat(blank.config().maxInFlight()).isEqualTo(7);
 					assertThat(blank.config().kafka()).containsEntry("linger.ms", "7");
 				});
+	}
+
+	/** A template is checked when the context starts, not at the first create at run time. */
+	@ParameterizedTest
+	@CsvSource({ "waterdrop.templates.tenant.max-in-flight=0, waterdrop.templates.tenant.max-in-flight",
+			"waterdrop.templates.tenant.polling.poller=nope, waterdrop.templates.tenant.polling.poller",
+			"waterdrop.templates.pooled.pool-size=2, waterdrop.templates.pooled.pool-size",
+			"waterdrop.templates.tenant.close-timeout=-1s, waterdrop.templates.tenant.close-timeout" })
+	void anInvalidTemplateFailsStartUp(String setting, String property) {
+		this.runner.withPropertyValues(setting).run((context) -> {
+			assertThat(context).hasFailed();
+			assertThat(context.getStartupFailure()).rootCause()
+				.isInstanceOfSatisfying(InvalidConfigurationException.class,
+						(ex) -> assertThat(ex.property()).isEqualTo(property));
+		});
 	}
 
 	@Test
