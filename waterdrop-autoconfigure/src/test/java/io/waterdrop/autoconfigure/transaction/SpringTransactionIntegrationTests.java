@@ -41,6 +41,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.TransactionFailedException;
+import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.TestBroker;
 import io.waterdrop.autoconfigure.TopicReader;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
@@ -223,6 +224,34 @@ class SpringTransactionIntegrationTests {
 				.extracting((record) -> text(record.value()))
 				.containsExactly("after");
 		});
+	}
+
+	/** As spring-kafka binds a cached producer to the Spring transaction until it completes. */
+	@Test
+	void aPoolMemberJoinedToASpringTransactionStaysWithItUntilItCompletes() {
+		String topic = TopicReader.uniqueTopic("pooled");
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class,
+					DataSourceTransactionManagerAutoConfiguration.class, TransactionAutoConfiguration.class,
+					KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+					WaterDropLifecycleAutoConfiguration.class))
+			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
+					"spring.datasource.generate-unique-name=true",
+					"waterdrop.producers.ledger.kafka.transactional.id=ledger-" + UUID.randomUUID(),
+					"waterdrop.producers.ledger.pool-size=2")
+			.run((context) -> {
+				TransactionalPool pool = context.getBean("ledger", TransactionalPool.class);
+				context.getBean(TransactionTemplate.class).executeWithoutResult((status) -> {
+					pool.produceSync(Message.of(topic, "a"));
+					assertThat(pool.available()).isOne();
+					pool.produceSync(Message.of(topic, "b")); // joins the same Kafka transaction
+					assertThat(pool.available()).isOne();
+				});
+				assertThat(pool.available()).isEqualTo(2);
+				assertThat(TopicReader.read(topic, 2, READ_COMMITTED, new ByteArrayDeserializer()))
+					.extracting((record) -> text(record.value()))
+					.containsExactly("a", "b");
+			});
 	}
 
 	@Test
