@@ -27,9 +27,9 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * transactional call throws {@code IllegalStateException} until then. So a timed-out command is retried up
  * to {@code maxAttemptsOnTransactionCommand} times; a commit still unfinished then has an unknown outcome
  * (it may have landed): the client is rebuilt and the caller told so.</li>
- * <li>Fatal errors (fenced, cluster or transactional-id authorization, unsupported version, ...) poison the client: it is rebuilt
- * (build the new one, swap, then close the old one, so a failed build leaves a pending rebuild instead of a
- * closed client), unless the error is in {@code nonReloadableErrors} — by default fencing, because a rebuilt
+ * <li>Fatal errors (fenced, cluster or transactional-id authorization, unsupported version, ...) poison the
+ * client: it is rebuilt (build the new one, swap, then close the old one, so a failed build leaves a pending
+ * rebuild instead of a closed client), unless the error is in {@code nonReloadableErrors} — by default fencing, because a rebuilt
  * instance would fence the newer one in turn. Rebuilds in a row are capped at {@code maxReloadAttempts},
  * {@code reloadBackoff} apart.</li>
  * </ul>
@@ -453,7 +453,8 @@ final class Transactions {
 		for (Throwable current = error; current != null; current = current.getCause()) {
 			if (current instanceof ProducerFencedException || current instanceof ClusterAuthorizationException
 					|| current instanceof TransactionalIdAuthorizationException
-					|| current instanceof UnsupportedVersionException || current instanceof InvalidPidMappingException) {
+					|| current instanceof UnsupportedVersionException
+					|| current instanceof InvalidPidMappingException) {
 				return true;
 			}
 		}

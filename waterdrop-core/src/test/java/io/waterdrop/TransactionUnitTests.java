@@ -346,7 +346,8 @@ class TransactionUnitTests {
 		clients.get(0).sendException = null;
 		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
 		assertThat(clients).singleElement()
-			.satisfies((client) -> assertThat(client.history()).extracting(TransactionUnitTests::text).containsExactly("2"));
+			.satisfies((client) -> assertThat(client.history()).extracting(TransactionUnitTests::text)
+				.containsExactly("2"));
 	}
 
 	@Test

@@ -141,13 +141,16 @@ final class ProducerAssembler implements DisposableBean {
 	}
 
 	/**
-	 * Refuses a {@code transactional.id} that another producer of the context (set up by {@code entry}) has already: the second
-	 * {@code initTransactions} would fence the first for good. Where the ids come from does not matter (an
+	 * Refuses a {@code transactional.id} that another producer of the context already has (for the producer
+	 * {@code name}, set up by the entry {@code entry}): the second {@code initTransactions} would fence the
+	 * first for good. Where the ids come from does not matter (an
 	 * entry, {@code waterdrop.kafka}, or Boot's {@code spring.kafka.producer.properties} and
 	 * {@code spring.kafka.properties}, which every producer shares).
 	 */
 	private Producer claimTransactionalId(String entry, String name, Producer producer) {
-		Object id = producer.config().kafka().get(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+		Object id = producer.config()
+			.kafka()
+			.get(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
 		if (id == null) {
 			return producer;
 		}
