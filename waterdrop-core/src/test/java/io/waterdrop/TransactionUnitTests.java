@@ -9,6 +9,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -275,11 +276,7 @@ class TransactionUnitTests {
 	@Test
 	void aTransactionThatOutlivesItsProducersCloseBuildsNoNewClient() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
-		Producer producer = transactional((properties) -> {
-			MockProducer<byte[], byte[]> client = mock(true);
-			clients.add(client);
-			return client;
-		});
+		Producer producer = transactional(recording(clients));
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
 		BoundTransaction transaction = producer.beginTransaction();
@@ -307,11 +304,7 @@ class TransactionUnitTests {
 				joining.disconnect();
 				return false;
 			})
-			.clientFactory((properties) -> {
-				MockProducer<byte[], byte[]> client = mock(true);
-				clients.add(client);
-				return client;
-			})
+			.clientFactory(recording(clients))
 			.build()));
 		producer.connect();
 
@@ -327,11 +320,7 @@ class TransactionUnitTests {
 	@Test
 	void aTopicAuthorizationErrorAbortsWithoutRebuildingTheClient() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
-		Producer producer = transactional((properties) -> {
-			MockProducer<byte[], byte[]> client = mock(true);
-			clients.add(client);
-			return client;
-		});
+		Producer producer = transactional(recording(clients));
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
 		producer.connect();
@@ -353,11 +342,7 @@ class TransactionUnitTests {
 	@Test
 	void fencedProducerIsNotRebuiltByDefaultSoTheNewerInstanceKeepsItsTransactionalId() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
-		Producer producer = transactional((properties) -> {
-			MockProducer<byte[], byte[]> client = mock(true);
-			clients.add(client);
-			return client;
-		});
+		Producer producer = transactional(recording(clients));
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
 
@@ -378,11 +363,7 @@ class TransactionUnitTests {
 	void fatalErrorRebuildsTheClientSoTheProducerKeepsWorking() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
 		// Fencing stands for any fatal error here: MockProducer can only fence; allow rebuilding for it.
-		Producer producer = transactionalReloadingFenced((properties) -> {
-			MockProducer<byte[], byte[]> client = mock(true);
-			clients.add(client);
-			return client;
-		});
+		Producer producer = transactionalReloadingFenced(recording(clients));
 		List<String> events = transactionEvents(producer);
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
@@ -411,11 +392,7 @@ class TransactionUnitTests {
 			.id("no-reload")
 			.kafka("transactional.id", "no-reload-tx")
 			.reloadOnTransactionFatalError(false)
-			.clientFactory((properties) -> {
-				MockProducer<byte[], byte[]> client = mock(true);
-				clients.add(client);
-				return client;
-			})
+			.clientFactory(recording(clients))
 			.build()));
 		List<ProducerEvent.ErrorOccurred> errors = errors(producer);
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
@@ -436,11 +413,7 @@ class TransactionUnitTests {
 	@Test
 	void clientBrokenBetweenTransactionsIsRebuiltWhenTheNextOneBegins() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
-		Producer producer = transactionalReloadingFenced((properties) -> {
-			MockProducer<byte[], byte[]> client = mock(true);
-			clients.add(client);
-			return client;
-		});
+		Producer producer = transactionalReloadingFenced(recording(clients));
 		List<String> events = transactionEvents(producer);
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
@@ -485,6 +458,16 @@ class TransactionUnitTests {
 	private Producer track(Producer producer) {
 		this.producers.add(producer);
 		return producer;
+	}
+
+	/** A client factory of auto-completing mock clients, each added to {@code clients}. */
+	private static Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> recording(
+			List<MockProducer<byte[], byte[]>> clients) {
+		return (properties) -> {
+			MockProducer<byte[], byte[]> client = mock(true);
+			clients.add(client);
+			return client;
+		};
 	}
 
 	private static MockProducer<byte[], byte[]> mock(boolean autoComplete) {
