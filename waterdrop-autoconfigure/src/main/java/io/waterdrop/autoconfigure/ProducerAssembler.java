@@ -140,6 +140,11 @@ final class ProducerAssembler implements DisposableBean {
 						}));
 	}
 
+	/** The producer of the context (not a runtime one) that has this {@code transactional.id}, if any. */
+	@Nullable String transactionalIdHolder(String transactionalId) {
+		return this.transactionalIds.get(transactionalId);
+	}
+
 	/**
 	 * Refuses a {@code transactional.id} that another producer of the context already has (for the producer
 	 * {@code name}, set up by the entry {@code entry}): the second {@code initTransactions} would fence the

@@ -171,6 +171,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		Producer producer;
 		// Under the hooks' lock: a listener subscribing meanwhile is told of this producer exactly once.
 		synchronized (this.hooks) {
+			checkTransactionalIdFree(name, config, prefix, overrides);
 			producer = this.registry.create(name, config);
 			this.closeTimeouts.put(producer, (own.getCloseTimeout() != null) ? own.getCloseTimeout()
 					: this.properties.getCloseTimeout());
@@ -356,6 +357,36 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		return new InvalidConfigurationException(key,
 				"cannot be bound for runtime producer '" + name + "': " + cause.getMessage(),
 				"Give it a value of the right type, e.g. 100ms for a duration or 64KB for a size.");
+	}
+
+	/**
+	 * Refuses a {@code transactional.id} that a live runtime producer or a producer of the context has: the
+	 * second {@code initTransactions} would fence the first for good. Under the hooks' lock, as every create.
+	 */
+	private void checkTransactionalIdFree(String name, ProducerConfig config, String prefix, Map<String, ?> overrides) {
+		Object id = config.kafka().get(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+		if (id == null) {
+			return;
+		}
+		String holder = this.assembler.transactionalIdHolder(id.toString());
+		if (holder == null) {
+			holder = this.registry.asMap()
+				.entrySet()
+				.stream()
+				.filter((entry) -> id.equals(entry.getValue().config().kafka().get(
+						org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG)))
+				.map(Map.Entry::getKey)
+				.findFirst()
+				.orElse(null);
+		}
+		if (holder != null) {
+			String key = "kafka." + org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
+			throw new InvalidConfigurationException(overrides.containsKey(key) ? "overrides." + key : prefix + key,
+					"gives runtime producer '" + name + "' the transactional.id '" + id + "', which producer '"
+							+ holder + "' has too: each would fence the other",
+					"Pass a transactional.id of its own in the overrides of each runtime producer (unique per "
+							+ "producer and per application instance), or remove the producer that has it first.");
+		}
 	}
 
 	/** What a template (with its overrides) cannot set at all. */

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Collectors;
 
@@ -203,6 +204,30 @@ class RuntimeProducersTests {
 					assertThat(blank.config().maxInFlight()).isEqualTo(7);
 					assertThat(blank.config().kafka()).containsEntry("linger.ms", "7");
 				});
+	}
+
+	@Test
+	void aRuntimeProducerCannotTakeATransactionalIdInUse() {
+		String payments = "payments-" + UUID.randomUUID();
+		String tenant = "tenant-" + UUID.randomUUID();
+		this.runner
+			.withPropertyValues("waterdrop.producers.payments.kafka.transactional.id=" + payments,
+					"waterdrop.producers.payments.kafka.acks=all", "waterdrop.templates.tenant.kafka.acks=all")
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				runtime.create("t1", "tenant", Map.of("kafka.transactional.id", tenant));
+				assertThatExceptionOfType(InvalidConfigurationException.class)
+					.isThrownBy(() -> runtime.create("t2", "tenant", Map.of("kafka.transactional.id", tenant)))
+					.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.transactional.id"))
+					.withMessageContaining("which producer 't1' has too");
+				assertThatExceptionOfType(InvalidConfigurationException.class)
+					.isThrownBy(() -> runtime.create("t3", "tenant", Map.of("kafka.transactional.id", payments)))
+					.withMessageContaining("which producer 'payments' has too");
+				assertThat(runtime.names()).containsExactly("t1");
+				runtime.remove("t1");
+				assertThat(runtime.create("t2", "tenant", Map.of("kafka.transactional.id", tenant)).transactional())
+					.isTrue();
+			});
 	}
 
 	/** A template is checked when the context starts, not at the first create at run time. */
