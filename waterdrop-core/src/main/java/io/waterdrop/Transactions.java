@@ -29,8 +29,8 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * (it may have landed): the client is rebuilt and the caller told so.</li>
  * <li>Fatal errors (fenced, cluster or transactional-id authorization, unsupported version, ...) poison the
  * client: it is rebuilt (build the new one, swap, then close the old one, so a failed build leaves a pending
- * rebuild instead of a closed client), unless the error is in {@code nonReloadableErrors} — by default fencing, because a rebuilt
- * instance would fence the newer one in turn. Rebuilds in a row are capped at {@code maxReloadAttempts},
+ * rebuild instead of a closed client), unless the error is in {@code nonReloadableErrors} — by default
+ * fencing, because a rebuilt instance would fence the newer one in turn. Rebuilds in a row are capped at {@code maxReloadAttempts},
  * {@code reloadBackoff} apart.</li>
  * </ul>
  * Threading: a fair lock admits one transaction at a time, in arrival order; the thread holding it may open

@@ -31,7 +31,8 @@ class ManyProducersSmokeTests {
 
 		assertThat(blocks).extracting(ReportBlock::key).containsExactly("many");
 		assertThat(Files.readString(report)).contains(Harness.SMOKE_NOTICE)
-			.contains("| Setup | connected clients | live threads added | Kafka network / polling / client-work threads |")
+			.contains("| Setup | connected clients | live threads added "
+					+ "| Kafka network / polling / client-work threads |")
 			.contains("| fd mode, idle disconnect |")
 			.contains("| fd mode, always connected |")
 			.contains("| thread mode, idle disconnect |")

@@ -20,6 +20,8 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
  */
 class SharedTransactionalIdCondition extends SpringBootCondition {
 
+	private static final String TRANSACTIONAL_ID = org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
+
 	private static final List<String> SHARED_LAYERS = List.of("waterdrop.kafka", "spring.kafka.producer.properties",
 			"spring.kafka.properties");
 
@@ -37,7 +39,7 @@ class SharedTransactionalIdCondition extends SpringBootCondition {
 	static @Nullable String layerWithTransactionalId(Binder binder) {
 		for (String layer : SHARED_LAYERS) {
 			boolean set = binder.bind(layer, Bindable.mapOf(String.class, String.class))
-				.map((kafka) -> kafka.containsKey(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG))
+				.map((kafka) -> kafka.containsKey(TRANSACTIONAL_ID))
 				.orElse(false);
 			if (set) {
 				return layer;

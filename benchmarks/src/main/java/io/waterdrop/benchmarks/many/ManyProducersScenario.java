@@ -250,8 +250,8 @@ public final class ManyProducersScenario {
 				+ "created, after an unmeasured pass of every setup with a few producers (classes loaded, code "
 				+ "compiled). *Polling threads*: the Poller (fd) or dispatch threads (thread). *Client-work "
 				+ "threads*: WaterDrop's (at most two) threads that close idle clients off the polling threads; they "
-				+ "end after 60 s unused. *Broker connections*: this process's established TCP connections to the broker. One "
-				+ "run per setup, in this order; Kafka broker in its own process on the same machine.",
+				+ "end after 60 s unused. *Broker connections*: this process's established TCP connections to the "
+				+ "broker. One run per setup, in this order; Kafka broker in its own process on the same machine.",
 				many.producers(), BenchmarkOptions.PAYLOAD_SIZE, many.active(), PACE.toMillis(),
 				many.idleDisconnect().toMillis(), many.measure().toMillis());
 	}
