@@ -9,7 +9,7 @@ import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.common.utils.Exit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -113,8 +113,13 @@ class EmbeddedKafkaStarter implements ApplicationListener<ApplicationEvent> {
 			try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, servers))) {
 				admin.describeConsumerGroups(List.of("sample-order-listener")).all().get(60, TimeUnit.SECONDS);
 			}
-			catch (ExecutionException | TimeoutException ex) {
-				logger.warn("The embedded broker's group coordinator is not ready yet", ex);
+			catch (ExecutionException ex) {
+				if (!(ex.getCause() instanceof GroupIdNotFoundException)) { // not found: the coordinator answered
+					logger.warn("The embedded broker's group coordinator is not ready yet: " + ex.getCause());
+				}
+			}
+			catch (TimeoutException ex) {
+				logger.warn("The embedded broker's group coordinator is not ready yet: " + ex);
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
