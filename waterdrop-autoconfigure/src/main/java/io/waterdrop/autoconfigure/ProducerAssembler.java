@@ -148,9 +148,8 @@ final class ProducerAssembler implements DisposableBean {
 	/**
 	 * Refuses a {@code transactional.id} that another producer of the context already has (for the producer
 	 * {@code name}, set up by the entry {@code entry}): the second {@code initTransactions} would fence the
-	 * first for good. Where the ids come from does not matter (an
-	 * entry, {@code waterdrop.kafka}, or Boot's {@code spring.kafka.producer.properties} and
-	 * {@code spring.kafka.properties}, which every producer shares).
+	 * first for good. Where the ids come from does not matter (an entry, {@code waterdrop.kafka}, or Boot's
+	 * {@code spring.kafka.producer.properties} and {@code spring.kafka.properties}, which every producer shares).
 	 */
 	private Producer claimTransactionalId(String entry, String name, Producer producer) {
 		Object id = producer.config()

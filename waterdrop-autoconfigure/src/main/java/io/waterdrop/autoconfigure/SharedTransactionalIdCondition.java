@@ -20,7 +20,8 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
  */
 class SharedTransactionalIdCondition extends SpringBootCondition {
 
-	private static final String TRANSACTIONAL_ID = org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
+	private static final String TRANSACTIONAL_ID =
+			org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
 
 	private static final List<String> SHARED_LAYERS = List.of("waterdrop.kafka", "spring.kafka.producer.properties",
 			"spring.kafka.properties");

@@ -68,6 +68,9 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 
 	private static final String TEMPLATES = "waterdrop.templates";
 
+	private static final String TRANSACTIONAL_ID =
+			org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
+
 	private final ProducerAssembler assembler;
 
 	private final WaterDropProperties properties;
@@ -364,7 +367,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	 * second {@code initTransactions} would fence the first for good. Under the hooks' lock, as every create.
 	 */
 	private void checkTransactionalIdFree(String name, ProducerConfig config, String prefix, Map<String, ?> overrides) {
-		Object id = config.kafka().get(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+		Object id = config.kafka().get(TRANSACTIONAL_ID);
 		if (id == null) {
 			return;
 		}
@@ -373,14 +376,13 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 			holder = this.registry.asMap()
 				.entrySet()
 				.stream()
-				.filter((entry) -> id.equals(entry.getValue().config().kafka().get(
-						org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG)))
+				.filter((entry) -> id.equals(entry.getValue().config().kafka().get(TRANSACTIONAL_ID)))
 				.map(Map.Entry::getKey)
 				.findFirst()
 				.orElse(null);
 		}
 		if (holder != null) {
-			String key = "kafka." + org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
+			String key = "kafka." + TRANSACTIONAL_ID;
 			throw new InvalidConfigurationException(overrides.containsKey(key) ? "overrides." + key : prefix + key,
 					"gives runtime producer '" + name + "' the transactional.id '" + id + "', which producer '"
 							+ holder + "' has too: each would fence the other",
@@ -407,8 +409,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	private void checkTemplate(String name, String template, ProducerProperties own, Map<String, ?> overrides) {
 		checkTemplateOnly(template, own);
 		String prefix = TEMPLATES + "." + template + ".";
-		for (String key : List.of(CommonClientConfigs.CLIENT_ID_CONFIG,
-				org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG)) {
+		for (String key : List.of(CommonClientConfigs.CLIENT_ID_CONFIG, TRANSACTIONAL_ID)) {
 			if (overrides.containsKey("kafka." + key)) {
 				continue;
 			}
