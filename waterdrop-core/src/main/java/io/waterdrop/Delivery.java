@@ -224,10 +224,11 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 
 	@Override
 	public DeliveryReport await(Duration timeout) {
+		Timeouts.require(timeout, "wait for a delivery report");
 		this.producer.checkMayWait("wait for a delivery report");
 		if (!isDone()) {
 			try {
-				future().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+				future().get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
 			}
 			catch (ExecutionException ex) {
 				// reported below from the outcome itself

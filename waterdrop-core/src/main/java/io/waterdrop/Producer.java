@@ -724,6 +724,7 @@ public final class Producer implements AutoCloseable {
 	 * {@link DeliveryTimeoutException} does not recall the message: its report still comes, to listeners.
 	 */
 	public DeliveryReport produceSync(Message message, Duration timeout) {
+		Timeouts.require(timeout, "produce synchronously");
 		try {
 			if (!this.transactions.enabled()) {
 				return send(message, Mode.SYNC, null).await(timeout);
@@ -773,6 +774,7 @@ public final class Producer implements AutoCloseable {
 
 	/** Like {@link #produceManySync(List)}, waiting up to {@code timeout} in all for the reports. */
 	public List<DeliveryReport> produceManySync(List<Message> messages, Duration timeout) {
+		Timeouts.require(timeout, "produce synchronously");
 		try {
 			return inTransactionIfNeeded(() -> awaitAll(sendMany(messages, Mode.SYNC), timeout));
 		}
@@ -800,10 +802,13 @@ public final class Producer implements AutoCloseable {
 	private List<DeliveryReport> awaitAll(List<DeliveryHandle> handles, Duration timeout) {
 		List<DeliveryReport> reports = new ArrayList<>(handles.size());
 		DeliveryFailedException firstFailure = null;
-		long deadline = System.nanoTime() + timeout.toNanos();
+		long timeoutNanos = Timeouts.nanos(timeout);
+		long start = System.nanoTime();
 		for (DeliveryHandle handle : handles) {
 			try {
-				reports.add(handle.await(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
+				// What is left, without a deadline that start + timeout would overflow.
+				long left = timeoutNanos - (System.nanoTime() - start);
+				reports.add(handle.await(Duration.ofNanos(Math.max(0, left))));
 			}
 			catch (DeliveryFailedException ex) {
 				if (firstFailure == null) {
@@ -885,16 +890,21 @@ public final class Producer implements AutoCloseable {
 				throw ex;
 			}
 		}
-		for (int i = 0; i < records.size(); i++) {
-			try {
-				sent.add(dispatch(messages.get(i), records.get(i), null, relayed, mode == Mode.SYNC));
-			}
-			catch (RuntimeException | Error ex) {
-				releaseSlots(records.size() - i - 1); // the failed one released its own
-				throw ex;
+		int dispatched = 0;
+		try {
+			for (; dispatched < records.size(); dispatched++) {
+				sent.add(dispatch(messages.get(dispatched), records.get(dispatched), null, relayed,
+						mode == Mode.SYNC));
 			}
 		}
-		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).add(sent.size());
+		catch (RuntimeException | Error ex) {
+			releaseSlots(records.size() - dispatched - 1); // the failed one released its own
+			throw ex;
+		}
+		finally {
+			// Those sent before a refusal count too: each of them ends as acknowledged, failed or purged.
+			(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).add(dispatched);
+		}
 		if (this.monitor.isListening(ProducerEvent.MessagesProduced.class)) {
 			this.monitor.publish(new ProducerEvent.MessagesProduced(id(), mode, List.copyOf(messages)));
 		}
@@ -1040,7 +1050,7 @@ public final class Producer implements AutoCloseable {
 			throw new QueueFullException(id(), this.config.maxInFlight(), Duration.ZERO);
 		}
 		try {
-			if (!this.slots.tryAcquire(count, timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+			if (!this.slots.tryAcquire(count, Timeouts.nanos(timeout), TimeUnit.NANOSECONDS)) {
 				throw new QueueFullException(id(), this.config.maxInFlight(), timeout);
 			}
 		}
@@ -1132,7 +1142,7 @@ public final class Producer implements AutoCloseable {
 	 * thread it still releases everything (purging instead of waiting) and keeps the interrupt flag set.
 	 */
 	public void close(Duration timeout) {
-		close(timeout, false);
+		close(Timeouts.require(timeout, "close"), false);
 	}
 
 	/**
@@ -1163,6 +1173,7 @@ public final class Producer implements AutoCloseable {
 
 	/** Starts a close on a new thread and returns a future that completes once the producer is closed. */
 	public CompletableFuture<Void> closeAsync(Duration timeout) {
+		Timeouts.require(timeout, "close");
 		if (this.state.status != ProducerStatus.CLOSING && this.state != State.CLOSED) {
 			// On the caller's thread the close would wait for every in-flight report before returning.
 			startThread("waterdrop.close-" + id(), () -> startClose(timeout, false));
@@ -1214,12 +1225,13 @@ public final class Producer implements AutoCloseable {
 	 */
 	private void shutdown(State from, Duration timeout, boolean force) {
 		boolean interrupted = Thread.interrupted();
+		boolean holdsResources = from == State.CONNECTED || from == State.POLLING_LOST || from == State.DISCONNECTED;
 		try {
 			this.monitor.publish(new ProducerEvent.Closing(id()));
 			if (from == State.CONNECTED) {
 				interrupted |= drain(timeout, force || interrupted);
 			}
-			if (from == State.CONNECTED || from == State.POLLING_LOST || from == State.DISCONNECTED) {
+			if (holdsResources) {
 				this.state = State.RELEASING;
 				interrupted |= release();
 			}
@@ -1228,8 +1240,17 @@ public final class Producer implements AutoCloseable {
 			this.closed.complete(null);
 		}
 		catch (Throwable ex) {
+			if (holdsResources && this.state != State.RELEASING) {
+				try { // the drain failed: the client, pipe and polling registration must go all the same
+					release();
+				}
+				catch (Throwable again) {
+					ex.addSuppressed(again);
+				}
+			}
 			this.state = State.CLOSED;
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_CLOSE, ex, null, null));
+			this.monitor.publish(new ProducerEvent.Closed(id())); // its listeners let go of it (meters, health)
 			this.closed.completeExceptionally(ex);
 		}
 		finally {
@@ -1337,7 +1358,7 @@ public final class Producer implements AutoCloseable {
 	/** Waits for {@code future}; an interrupt ends the wait and is reported, with the flag cleared. */
 	private Waited await(CompletableFuture<?> future, Duration timeout) {
 		try {
-			future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+			future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
 			return Waited.DONE;
 		}
 		catch (TimeoutException ex) {

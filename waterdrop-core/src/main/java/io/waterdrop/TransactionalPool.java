@@ -205,7 +205,7 @@ public final class TransactionalPool implements AutoCloseable {
 		long start = System.nanoTime();
 		Producer member;
 		try {
-			member = this.free.poll(this.waitTimeout.toNanos(), TimeUnit.NANOSECONDS);
+			member = this.free.poll(Timeouts.nanos(this.waitTimeout), TimeUnit.NANOSECONDS);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
@@ -283,6 +283,9 @@ public final class TransactionalPool implements AutoCloseable {
 	 * with a {@link TransactionFailedException}.
 	 */
 	public void close(Duration timeout) {
+		if (timeout != null) {
+			Timeouts.require(timeout, "close");
+		}
 		this.closed = true;
 		List<CompletableFuture<Void>> closes = new ArrayList<>();
 		for (Producer member : this.members) {

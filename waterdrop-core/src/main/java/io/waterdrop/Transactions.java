@@ -431,9 +431,10 @@ final class Transactions {
 	}
 
 	private static void pause(Duration duration) {
-		long end = System.nanoTime() + duration.toNanos();
+		long nanos = Timeouts.nanos(duration);
+		long start = System.nanoTime();
 		boolean interrupted = false;
-		for (long left = duration.toNanos(); left > 0; left = end - System.nanoTime()) {
+		for (long left = nanos; left > 0; left = nanos - (System.nanoTime() - start)) {
 			LockSupport.parkNanos(left);
 			interrupted |= Thread.interrupted();
 		}

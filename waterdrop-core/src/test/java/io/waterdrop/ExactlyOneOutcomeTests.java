@@ -10,9 +10,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
@@ -169,6 +171,90 @@ class ExactlyOneOutcomeTests {
 			.isThrownBy(() -> producer.produceAsync(message("error", 1)));
 		assertThat(producer.inFlight()).isZero();
 		assertThat(producer.produceSync(message("fine", 2)).label()).isEqualTo(2);
+	}
+
+	@Test
+	@Timeout(60)
+	void aBatchRefusedPartWayCountsTheMessagesSentBeforeTheRefusal() {
+		Producer producer = producer();
+		assertThatExceptionOfType(StackOverflowError.class).isThrownBy(() -> producer
+			.produceManyAsync(List.of(message("fine", 1), message("fine", 2), message("error", 3), message("fine", 4))));
+		// The two sent end as acknowledged, so they count as produced: produced = acknowledged + failed + purged.
+		assertThat(producer.stats().producedAsync()).isEqualTo(2);
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.stats().acknowledged() == 2);
+		assertThat(producer.inFlight()).isZero();
+	}
+
+	@Test
+	@Timeout(60)
+	void aBadTimeoutIsRefusedBeforeTheMessageIsSent() {
+		Producer producer = producer();
+		producer.connect();
+		assertThatExceptionOfType(IllegalArgumentException.class)
+			.isThrownBy(() -> producer.produceSync(message("fine", 1), null))
+			.withMessage("The timeout to produce synchronously must not be null");
+		assertThatExceptionOfType(IllegalArgumentException.class)
+			.isThrownBy(() -> producer.produceManySync(List.of(message("fine", 2)), Duration.ofSeconds(-1)))
+			.withMessage("The timeout to produce synchronously must not be negative but was PT-1S");
+		assertThatExceptionOfType(IllegalArgumentException.class).isThrownBy(() -> producer.close(null));
+		assertThat(this.clients.get(0).history()).isEmpty();
+		assertThat(producer.stats().producedSync()).isZero();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+	}
+
+	/** Users write Long.MAX_VALUE milliseconds for "no limit"; Duration.toNanos() cannot hold it. */
+	@Test
+	@Timeout(60)
+	void aTimeoutTooLongForNanosecondsWaitsWithoutLimit() throws Exception {
+		Producer producer = producer();
+		Duration forever = Duration.ofMillis(Long.MAX_VALUE);
+		assertThat(producer.produceSync(message("fine", 1), forever).label()).isEqualTo(1);
+		assertThat(producer.produceManySync(List.of(message("fine", 2)), forever)).hasSize(1);
+		producer.produceAsync(message("pending", 3));
+
+		CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> producer.close(forever));
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.CLOSING);
+		this.clients.get(0).failAppended(new TimeoutException("Expiring 1 record(s) (simulated)"));
+		closing.get(30, TimeUnit.SECONDS);
+
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(this.clients.get(0).closed()).as("client released").isTrue();
+		assertThat(producer.stats().failed()).isEqualTo(1);
+	}
+
+	/** Kafka's close throwing an Error while a close purges: the rest is still released, and the close said. */
+	@Test
+	@Timeout(60)
+	void aCloseThatFailsPartWayStillReleasesItsPollingAndPublishesClosed() {
+		Poller poller = poller("close-fails");
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public void close(Duration timeout) {
+				if (timeout.isZero()) {
+					throw new AssertionError("close failed (simulated)");
+				}
+				super.close(timeout);
+			}
+
+		};
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("close-fails"))
+			.poller(poller)
+			.maxWaitTimeout(Duration.ofSeconds(5))
+			.clientFactory((properties) -> kafka)
+			.build());
+		List<ProducerEvent.Closed> closed = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Closed.class, closed::add);
+		producer.produceAsync(message("pending", 1));
+
+		assertThatThrownBy(producer::closeForcefully).isInstanceOf(WaterDropException.class)
+			.hasRootCauseMessage("close failed (simulated)");
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(closed).hasSize(1);
+		assertThat(kafka.closed()).as("client closed by the release").isTrue();
+		assertThat(poller.registeredProducers()).isZero(); // and closeAll() checks that the Poller stops
 	}
 
 	/** Once a forced close purges, a record that failed for another reason is still a failure, not a purge. */
