@@ -1110,6 +1110,22 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
+	 * Throws on any polling thread, this producer's or another's: a transaction blocks (its begin and commit
+	 * wait for the broker, and for the transaction lock), which would stall every producer that thread
+	 * serves; and a send from a polling thread is relayed to another thread, where it could reach Kafka after
+	 * the commit, outside the transaction.
+	 */
+	void checkMayTransact(String action) {
+		checkMayWait(action);
+		if (PollingThreads.isCurrent()) {
+			throw new IllegalCallerException("Cannot " + action + " with transactional producer '" + id()
+					+ "' on thread '" + Thread.currentThread().getName() + "': it dispatches delivery reports, and "
+					+ "a transaction would block them while it waits for the broker. Hand the work to another "
+					+ "thread (an executor) instead.");
+		}
+	}
+
+	/**
 	 * The polling thread died: nothing will be dispatched any more, so new messages are refused and every
 	 * close waiter is released.
 	 */

@@ -177,7 +177,7 @@ public final class TransactionalPool implements AutoCloseable {
 			throw new ProducerClosedException(this.name, ProducerStatus.CLOSED);
 		}
 		for (Producer member : this.members) {
-			member.checkMayWait("run a transaction");
+			member.checkMayTransact("run a transaction");
 		}
 		Producer member = borrow();
 		this.held.set(member);

@@ -96,7 +96,7 @@ final class Transactions {
 		if (this.lock.isHeldByCurrentThread() || joinedOuterTransaction()) {
 			return block.run(new Transaction(this.producer));
 		}
-		this.producer.checkMayWait("run a transaction");
+		this.producer.checkMayTransact("run a transaction");
 		this.lock.lock();
 		boolean begun = false;
 		try {
@@ -155,7 +155,7 @@ final class Transactions {
 			throw new IllegalStateException("Producer '" + this.producer.id()
 					+ "' has a transaction open on this thread already; what the thread produces joins it");
 		}
-		this.producer.checkMayWait("begin a transaction");
+		this.producer.checkMayTransact("begin a transaction");
 		this.lock.lock();
 		try {
 			begin();

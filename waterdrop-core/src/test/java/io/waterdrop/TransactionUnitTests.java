@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Timeout;
 
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.PollingMode;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -164,6 +165,45 @@ class TransactionUnitTests {
 
 		assertThat(this.kafka.payloads("orders")).containsExactly("sync", "async", "many-1", "many-2", "many-3");
 		assertThat(events.stream().filter("transaction.committed"::equals)).hasSize(4);
+	}
+
+	@Test
+	void aTransactionalProducerRefusesWorkOnAnotherProducersPollingThread() {
+		Producer transactional = track(new Producer(ProducerConfig.builder()
+			.id("tx-unit")
+			.kafka("transactional.id", "tx-unit-1")
+			.pollingMode(PollingMode.THREAD)
+			.maxWaitTimeout(Duration.ofSeconds(10))
+			.clientFactory(this.kafka)
+			.build()));
+		Producer plain = track(new Producer(ProducerConfig.builder().id("plain").clientFactory(this.kafka).build()));
+		AtomicReference<Throwable> fromProduce = new AtomicReference<>();
+		AtomicReference<Throwable> fromTransaction = new AtomicReference<>();
+		CountDownLatch called = new CountDownLatch(1);
+
+		plain.produceAsync(Message.of("events", "1"), (report, failure) -> {
+			try {
+				// Would run its own transaction on this Poller, its send relayed past the commit.
+				transactional.produceAsync(Message.of("audit", "from-callback"));
+			}
+			catch (Throwable ex) {
+				fromProduce.set(ex);
+			}
+			try {
+				transactional.transaction((transaction) -> transaction.produceAsync(Message.of("audit", "from-callback-2")));
+			}
+			catch (Throwable ex) {
+				fromTransaction.set(ex);
+			}
+			called.countDown();
+		});
+
+		await().atMost(Duration.ofSeconds(30)).until(() -> called.getCount() == 0);
+		assertThat(fromProduce.get()).isInstanceOf(IllegalCallerException.class)
+			.hasMessageContaining("with transactional producer 'tx-unit'");
+		assertThat(fromTransaction.get()).isInstanceOf(IllegalCallerException.class);
+		transactional.transaction((transaction) -> transaction.produceSync(Message.of("audit", "from-a-caller")));
+		assertThat(this.kafka.payloads("audit")).containsExactly("from-a-caller");
 	}
 
 	@Test
