@@ -420,10 +420,14 @@ public final class Producer implements AutoCloseable {
 		return transaction((transaction) -> work.get()); // joins the joiner's outer transaction, if it begins one
 	}
 
-	/** Validates a message (after middleware) and keeps it until the next flush. */
+	/**
+	 * Validates a message (after middleware) and keeps it until the next flush. A message for an explicit
+	 * partition is checked against the topic's partitions too (connecting, and asking Kafka for the topic's
+	 * metadata once), except on a polling thread, which must not wait: there, the flush checks it.
+	 */
 	public void buffer(Message message) {
 		Message transformed = this.middleware.apply(message);
-		this.encoder.encode(transformed);
+		checkPartition(transformed, this.encoder.encode(transformed));
 		this.buffer.add(List.of(transformed));
 		if (this.monitor.isListening(ProducerEvent.MessageBuffered.class)) {
 			this.monitor.publish(new ProducerEvent.MessageBuffered(id(), transformed));
@@ -437,11 +441,26 @@ public final class Producer implements AutoCloseable {
 					"Message list is null");
 		}
 		List<Message> transformed = transform(messages);
+		List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(transformed.size());
 		for (Message message : transformed) {
-			this.encoder.encode(message);
+			records.add(this.encoder.encode(message));
+		}
+		for (int i = 0; i < transformed.size(); i++) {
+			checkPartition(transformed.get(i), records.get(i));
 		}
 		this.buffer.add(transformed);
 		this.monitor.publish(new ProducerEvent.MessagesBuffered(id(), List.copyOf(transformed)));
+	}
+
+	/**
+	 * Refuses a message for a partition its topic does not have before it is buffered: in the buffer it would
+	 * refuse every flush.
+	 */
+	private void checkPartition(Message message, ProducerRecord<byte[], byte[]> record) {
+		if (message.partition() != null && !PollingThreads.isCurrent()) {
+			connect();
+			this.encoder.resolvePartition(message, record);
+		}
 	}
 
 	/** Messages buffered and not yet flushed. */
@@ -468,7 +487,7 @@ public final class Producer implements AutoCloseable {
 			return reports;
 		}
 		catch (RuntimeException ex) {
-			this.buffer.restore(undelivered(taken, sent));
+			this.buffer.restore(undelivered(taken, sent, ex));
 			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
 			throw ex;
 		}
@@ -478,19 +497,25 @@ public final class Producer implements AutoCloseable {
 	 * What a failed flush puts back: everything in a transaction (a failed send dooms the commit, so the
 	 * acknowledged messages are rolled back too); otherwise the messages that failed and those never sent,
 	 * in their order. A message still in flight is not put back: its report will come, and resending it
-	 * could duplicate it.
+	 * could duplicate it. A message the flush refused as invalid (the exception names it) is not put back
+	 * either: it would refuse every later flush.
 	 */
-	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent) {
-		if (this.transactions.enabled()) {
-			return taken;
-		}
+	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent, RuntimeException failure) {
 		List<Message> undelivered = new ArrayList<>();
-		for (DeliveryHandle handle : sent) {
-			if (((Delivery) handle).failed()) {
-				undelivered.add(handle.message());
-			}
+		if (this.transactions.enabled()) {
+			undelivered.addAll(taken);
 		}
-		undelivered.addAll(taken.subList(sent.size(), taken.size()));
+		else {
+			for (DeliveryHandle handle : sent) {
+				if (((Delivery) handle).failed()) {
+					undelivered.add(handle.message());
+				}
+			}
+			undelivered.addAll(taken.subList(sent.size(), taken.size()));
+		}
+		if (failure instanceof InvalidMessageException invalid) {
+			undelivered.removeIf((message) -> message == invalid.refused());
+		}
 		return undelivered;
 	}
 
@@ -510,7 +535,7 @@ public final class Producer implements AutoCloseable {
 			return handles;
 		}
 		catch (RuntimeException ex) {
-			this.buffer.restore(undelivered(taken, sent));
+			this.buffer.restore(undelivered(taken, sent, ex));
 			reportRefusal(ErrorType.BUFFER_FLUSH_ASYNC, ex, null);
 			throw ex;
 		}

@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -67,6 +68,41 @@ class BufferUnitTests {
 			.isThrownBy(() -> producer.buffer(Message.of(null, "6")))
 			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.TOPIC_MISSING));
 		assertThat(producer.bufferSize()).isEqualTo(3);
+	}
+
+	@Test
+	void aMessageForAPartitionItsTopicLacksIsRefusedWhenBuffered() {
+		Producer producer = producer(this.kafka.topic("orders", 3));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.buffer(Message.builder("orders").payload("x").partition(7).build()))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.bufferMany(
+					List.of(Message.of("orders", "y"), Message.builder("orders").payload("z").partition(3).build())))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
+		producer.buffer(Message.builder("orders").payload("ok").partition(2).build());
+		assertThat(producer.bufferSize()).isEqualTo(1);
+		assertThat(producer.flushSync()).hasSize(1);
+		assertThat(this.kafka.payloads("orders")).containsExactly("ok");
+	}
+
+	/** On a polling thread buffer does not wait for metadata: the flush refuses the message, and only it. */
+	@Test
+	void aFlushDropsTheMessageItRefusesAsInvalidAndKeepsTheRest() {
+		Producer producer = producer(this.kafka.topic("orders", 3));
+		CountDownLatch buffered = new CountDownLatch(1);
+		producer.produceAsync(Message.of("events", "trigger"), (report, failure) -> {
+			producer.buffer(Message.builder("orders").payload("x").partition(7).build());
+			producer.buffer(Message.of("orders", "ok"));
+			buffered.countDown();
+		});
+		await().atMost(Duration.ofSeconds(20)).until(() -> buffered.getCount() == 0);
+
+		assertThatExceptionOfType(InvalidMessageException.class).isThrownBy(producer::flushSync)
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
+		assertThat(producer.bufferSize()).isEqualTo(1);
+		assertThat(producer.flushSync()).hasSize(1);
+		assertThat(this.kafka.payloads("orders")).containsExactly("ok");
 	}
 
 	@Test
