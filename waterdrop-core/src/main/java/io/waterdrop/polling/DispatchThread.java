@@ -164,6 +164,9 @@ public final class DispatchThread implements PollingSession, Wakeup {
 			this.detached.completeExceptionally(ex);
 			throw ex;
 		}
+		finally {
+			PollingThreads.unmarkCurrent();
+		}
 	}
 
 }

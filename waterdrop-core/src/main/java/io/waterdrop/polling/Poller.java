@@ -394,6 +394,7 @@ public final class Poller {
 				throw ex;
 			}
 			finally {
+				PollingThreads.unmarkCurrent();
 				closeSelector();
 				if (death != null) {
 					died(death);

@@ -1,25 +1,37 @@
 package io.waterdrop.polling;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * Tells whether the current thread is a WaterDrop polling thread (any Poller's, any dispatch thread). Code
  * that may block — Kafka's {@code send} waiting for metadata or buffer space — must not run on one, whichever
  * producer it serves: it would freeze every producer that thread serves.
+ * <p>
+ * A set of the live polling threads rather than a thread-local: asking a thread-local on a thread that never
+ * set it gives that thread a thread-local map, which each of thousands of virtual threads producing once
+ * would pay for.
  */
 public final class PollingThreads {
 
-	private static final ThreadLocal<Boolean> POLLING = new ThreadLocal<>();
+	private static final Set<Thread> POLLING = ConcurrentHashMap.newKeySet();
 
 	private PollingThreads() {
 	}
 
 	/** Whether the calling thread dispatches delivery reports. */
 	public static boolean isCurrent() {
-		return POLLING.get() != null;
+		return POLLING.contains(Thread.currentThread());
 	}
 
-	/** Marks the calling thread, for its whole life, as a polling thread. */
+	/** Marks the calling thread as a polling thread, until {@link #unmarkCurrent()}. */
 	static void markCurrent() {
-		POLLING.set(Boolean.TRUE);
+		POLLING.add(Thread.currentThread());
+	}
+
+	/** The calling polling thread is ending. */
+	static void unmarkCurrent() {
+		POLLING.remove(Thread.currentThread());
 	}
 
 }
