@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 
 import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -28,11 +29,13 @@ import io.waterdrop.polling.Poller;
  * Auto-configuration for WaterDrop's meters, when a {@link MeterRegistry} bean exists.
  * <p>
  * Defines {@code waterdropMetrics}, a {@link WaterDropMetrics} binder over every {@link Producer} and
- * {@link Poller} bean of the context (not of its ancestors, which bind their own), which Boot binds to the registry like any
- * {@code MeterBinder} bean; {@code waterdropPoolMetrics} for its transactional pools; the meters of each
- * runtime producer, bound when it is created; and, for Kafka's own client metrics ({@code kafka.producer.*}) that Boot's
- * {@code KafkaMetricsAutoConfiguration} adds through its producer-factory customizer, one rescan thread for
- * the clients of every producer instead of a thread per client ({@link SharedKafkaClientMetrics}).
+ * {@link Poller} bean of the context (not of its ancestors, which bind their own), which Boot binds to the
+ * registry like any {@code MeterBinder} bean (a child context using its parent's registry binds it itself:
+ * {@link ParentRegistryBinding}); {@code waterdropPoolMetrics} for its transactional pools; the meters of
+ * each runtime producer, bound when it is created; and, for Kafka's own client metrics
+ * ({@code kafka.producer.*}) that Boot's {@code KafkaMetricsAutoConfiguration} adds through its
+ * producer-factory customizer, one rescan thread for the clients of every producer instead of a thread per
+ * client ({@link SharedKafkaClientMetrics}).
  */
 @AutoConfiguration(after = WaterDropAutoConfiguration.class,
 		afterName = { "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration",
@@ -53,6 +56,13 @@ public final class WaterDropMetricsAutoConfiguration {
 	@ConditionalOnMissingBean(name = "waterdropPoolMetrics", search = SearchStrategy.CURRENT)
 	TransactionalPoolMetrics waterdropPoolMetrics(ListableBeanFactory beanFactory) {
 		return new TransactionalPoolMetrics(beanFactory.getBeansOfType(TransactionalPool.class, false, true).values());
+	}
+
+	/** A child context using its parent's registry binds its own binders, which Boot would not. */
+	@Bean
+	ParentRegistryBinding waterdropParentRegistryBinding(ListableBeanFactory beanFactory,
+			ObjectProvider<MeterRegistry> registry) {
+		return new ParentRegistryBinding(beanFactory, registry);
 	}
 
 	/** Binds the meters of each runtime producer of this context when it is created. */

@@ -35,6 +35,7 @@ import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
 import io.waterdrop.autoconfigure.TestBroker;
 import io.waterdrop.autoconfigure.Threads;
+import io.waterdrop.autoconfigure.TopicReader;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
@@ -122,6 +123,25 @@ class WaterDropMetricsAutoConfigurationTests {
 		});
 	}
 
+	/** Boot binds a MeterBinder bean only to the registries of its own context; a child uses its parent's. */
+	@Test
+	void aChildContextsProducersAndPollersAreBoundToItsParentsRegistry() {
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
+					CompositeMeterRegistryAutoConfiguration.class, SimpleMetricsExportAutoConfiguration.class))
+			.run((parent) -> this.withRegistry.withParent(parent).run((child) -> {
+				assertThat(child).hasNotFailed();
+				assertThat(child.getBeanFactory().getBeanNamesForType(MeterRegistry.class)).isEmpty();
+				MeterRegistry registry = parent.getBean(MeterRegistry.class);
+				for (String producer : List.of("orders", "audit", "legacy")) {
+					assertThat(registry.find("waterdrop.messages.acknowledged").tag("producer", producer).meter())
+						.as(producer)
+						.isNotNull();
+				}
+				assertThat(registry.find("waterdrop.poller.producers").tag("poller", "critical").gauge()).isNotNull();
+			}));
+	}
+
 	@Test
 	void theBinderWorksWithoutSpringToo() {
 		InMemoryKafka kafka = new InMemoryKafka();
@@ -177,6 +197,28 @@ class WaterDropMetricsAutoConfigurationTests {
 				}
 				assertThat(micrometerKafkaThreads()).isLessThanOrEqualTo(before);
 				assertThat(Threads.named(SharedKafkaClientMetrics.THREAD_NAME)).isNotEmpty();
+			});
+	}
+
+	/**
+	 * purge() builds the new client before it closes the old one, and both have the same meter ids: once the
+	 * old one is closed, the meters read the new one.
+	 */
+	@Test
+	void kafkaClientMetersFollowTheClientThatReplacesAPurgedOne() {
+		this.withRegistry.withConfiguration(AutoConfigurations.of(KafkaMetricsAutoConfiguration.class))
+			.run((context) -> {
+				MeterRegistry registry = context.getBean(MeterRegistry.class);
+				Producer orders = context.getBean("orders", Producer.class);
+				String topic = TopicReader.uniqueTopic("purged");
+				orders.produceSync(Message.of(topic, "before"));
+				orders.purge();
+				assertThat(sendTotal(registry, "orders")).hasSize(1);
+				orders.produceManySync(List.of(Message.of(topic, "after-1"), Message.of(topic, "after-2")));
+				assertThat(registry.get("kafka.producer.record.send.total")
+					.tags("spring.id", "waterdrop.orders", "client.id", "orders")
+					.functionCounter()
+					.count()).as("the new client's count").isEqualTo(2);
 			});
 	}
 

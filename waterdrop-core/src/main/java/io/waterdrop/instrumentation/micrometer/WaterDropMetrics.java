@@ -3,8 +3,10 @@ package io.waterdrop.instrumentation.micrometer;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.ToDoubleFunction;
 
 import io.micrometer.core.instrument.Counter;
@@ -49,7 +51,8 @@ import io.waterdrop.polling.PollingMode;
  * <li>{@code waterdrop.messages.produced} (counter, tag {@code mode} = {@code sync} | {@code async}).</li>
  * <li>{@code waterdrop.messages.acknowledged} (counter).</li>
  * <li>{@code waterdrop.messages.failed} (counter, tag {@code error} = simple class name of Kafka's exception).</li>
- * <li>{@code waterdrop.messages.purged} (counter): removed undelivered by a forced close.</li>
+ * <li>{@code waterdrop.messages.purged} (counter): removed undelivered by a close that timed out or was
+ * forced, by {@code purge()}, or by the abort of their transaction.</li>
  * <li>{@code waterdrop.messages.inflight} (gauge): accepted, report not yet dispatched.</li>
  * <li>{@code waterdrop.producer.connected} (gauge): 1 while the producer holds a Kafka client, 0 while it is
  * disconnected (idle) or not yet connected; summed over producers, the Kafka clients in use.</li>
@@ -84,7 +87,7 @@ public final class WaterDropMetrics implements MeterBinder {
 		}
 		for (Producer producer : this.producers) {
 			if (producer.status() != ProducerStatus.CLOSED) {
-				new ProducerMeters(registry, producer).bind();
+				ProducerMeters.bind(registry, producer);
 			}
 		}
 	}
@@ -128,8 +131,21 @@ public final class WaterDropMetrics implements MeterBinder {
 			.register(registry);
 	}
 
-	/** The meters of one producer in one registry, removed together when the producer closes. */
+	/**
+	 * The meters of one producer in one registry, removed together when the producer closes. A producer owns
+	 * the meters of its name: one bound while another of that name is still closing (a runtime producer
+	 * removed and created again) takes them over, since the registry would otherwise hand it the closing
+	 * producer's meters, reading that producer, and remove them when it closes. Binding and removal run under
+	 * one lock, so that a removal never takes meters another producer has just registered.
+	 */
 	private static final class ProducerMeters {
+
+		private static final Set<String> NAMES = Set.of("waterdrop.messages.produced", "waterdrop.messages.acknowledged",
+				"waterdrop.messages.failed", "waterdrop.messages.purged", "waterdrop.messages.inflight",
+				"waterdrop.producer.connected", "waterdrop.reports.pending", "waterdrop.delivery.latency",
+				"waterdrop.dispatch", "waterdrop.callbacks.slow");
+
+		private static final ReentrantLock OWNERSHIP = new ReentrantLock();
 
 		private final MeterRegistry registry;
 
@@ -143,7 +159,22 @@ public final class WaterDropMetrics implements MeterBinder {
 
 		private final List<Monitor.Subscription> subscriptions = new CopyOnWriteArrayList<>();
 
-		ProducerMeters(MeterRegistry registry, Producer producer) {
+		static void bind(MeterRegistry registry, Producer producer) {
+			OWNERSHIP.lock();
+			try {
+				for (Meter meter : registry.getMeters()) { // those of a closing producer of this name
+					if (NAMES.contains(meter.getId().getName()) && producer.id().equals(meter.getId().getTag("producer"))) {
+						registry.remove(meter);
+					}
+				}
+				new ProducerMeters(registry, producer).bind();
+			}
+			finally {
+				OWNERSHIP.unlock();
+			}
+		}
+
+		private ProducerMeters(MeterRegistry registry, Producer producer) {
 			this.registry = registry;
 			this.producer = producer;
 			String poller = (producer.config().pollingMode() == PollingMode.FD) ? producer.config().poller().name()
@@ -156,7 +187,7 @@ public final class WaterDropMetrics implements MeterBinder {
 			this.meters.add(this.latency);
 		}
 
-		void bind() {
+		private void bind() {
 			ProducerStats stats = this.producer.stats();
 			counter("waterdrop.messages.produced", ProducerStats::producedSync, "Messages accepted for sending",
 					"mode", "sync");
@@ -165,7 +196,7 @@ public final class WaterDropMetrics implements MeterBinder {
 			counter("waterdrop.messages.acknowledged", ProducerStats::acknowledged,
 					"Messages whose acknowledgement was dispatched");
 			counter("waterdrop.messages.purged", ProducerStats::purged,
-					"Messages removed undelivered by a forced close");
+					"Messages removed undelivered by a close, purge() or their transaction's abort");
 			counter("waterdrop.callbacks.slow", ProducerStats::slowCallbacks,
 					"Dispatches longer than the slow-callback threshold");
 			this.meters.add(FunctionTimer
@@ -217,13 +248,23 @@ public final class WaterDropMetrics implements MeterBinder {
 			failed.increment();
 		}
 
+		/** Removes this producer's meters, those another producer of its name took over excepted. */
 		private void remove() {
 			for (Monitor.Subscription subscription : this.subscriptions) {
 				subscription.close();
 			}
 			this.subscriptions.clear();
-			for (Meter meter : new ArrayList<>(this.meters)) {
-				this.registry.remove(meter);
+			OWNERSHIP.lock();
+			try {
+				for (Meter meter : new ArrayList<>(this.meters)) {
+					Meter.Id id = meter.getId();
+					if (this.registry.find(id.getName()).tags(id.getTags()).meter() == meter) {
+						this.registry.remove(meter);
+					}
+				}
+			}
+			finally {
+				OWNERSHIP.unlock();
 			}
 			this.meters.clear();
 		}

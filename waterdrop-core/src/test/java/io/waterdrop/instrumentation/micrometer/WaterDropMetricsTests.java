@@ -2,6 +2,7 @@ package io.waterdrop.instrumentation.micrometer;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
@@ -18,6 +19,7 @@ import io.waterdrop.DeliveryHandle;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
+import io.waterdrop.ProducerStatus;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
@@ -181,6 +183,51 @@ class WaterDropMetricsTests {
 		assertThat(this.registry.find("waterdrop.delivery.latency").meters()).isEmpty();
 		// Poller meters stay: the Poller outlives its producers.
 		assertThat(this.registry.find("waterdrop.poller.producers").meters()).hasSize(1);
+	}
+
+	/** A runtime producer removed and created again: the new one's close must not wait for the old one's. */
+	@Test
+	void aProducerBoundUnderTheNameOfOneStillClosingTakesItsMetersOver() throws Exception {
+		MockProducer<byte[], byte[]> slow = new MockProducer<>(false, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public synchronized void flush() {
+				// MockProducer's would complete every send; the closing producer waits for the test instead
+			}
+
+		};
+		Producer closing = new Producer(
+				ProducerConfig.builder().id("orders").poller(this.poller).clientFactory((properties) -> slow).build());
+		closing.connect();
+		new WaterDropMetrics(List.of(closing), List.of(this.poller)).bindTo(this.registry);
+		closing.produceAsync(Message.of("orders", "still in flight"));
+		CompletableFuture<Void> closed = closing.closeAsync(GUARD);
+		await().atMost(GUARD).until(() -> closing.status() == ProducerStatus.CLOSING);
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		Producer successor = new Producer(
+				ProducerConfig.builder().id("orders").poller(this.poller).clientFactory((properties) -> kafka).build());
+		try {
+			new WaterDropMetrics(List.of(successor), List.of()).bindTo(this.registry);
+			successor.produceSync(Message.of("orders", "new"));
+			slow.completeNext(); // the closing producer's last report: it closes
+			closed.get(GUARD.toSeconds(), TimeUnit.SECONDS);
+
+			assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "sync")).isEqualTo(1);
+			assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "async")).isZero();
+			assertThat(count("waterdrop.messages.acknowledged", "producer", "orders")).isEqualTo(1);
+			assertThat(this.registry.get("waterdrop.producer.connected").tags("producer", "orders").gauge().value())
+				.isEqualTo(1);
+		}
+		finally {
+			while (slow.completeNext()) {
+				// a failed assertion must not leave the closing producer waiting
+			}
+			closing.close();
+			successor.close();
+		}
+		assertThat(this.registry.find("waterdrop.messages.acknowledged").tag("producer", "orders").meters()).isEmpty();
 	}
 
 	private static void sleep(long millis) {
