@@ -221,6 +221,14 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
+	 * Whether this producer lost its polling thread: its {@link #status()} stays {@code CONNECTED} (it holds
+	 * its client until closed), but it refuses every message, since no report of it would be dispatched.
+	 */
+	public boolean hasLostPolling() {
+		return this.state == State.POLLING_LOST;
+	}
+
+	/**
 	 * Messages accepted whose report has not been dispatched yet (counted back per dispatched batch, so it
 	 * may lag the dispatch by a few reports).
 	 */

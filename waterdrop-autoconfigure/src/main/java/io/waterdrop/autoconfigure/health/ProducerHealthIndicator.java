@@ -122,6 +122,11 @@ final class ProducerHealthIndicator implements HealthIndicator {
 	}
 
 	private Health.Builder connectedHealth() {
+		if (this.producer.hasLostPolling()) {
+			return Health.down()
+				.withDetail("reason", "its polling thread died, so it refuses every message; close it and create "
+						+ "a new one (restart the application for a producer bean)");
+		}
 		if (this.producer.config().pollingMode() == PollingMode.FD && !this.producer.config().poller().isRunning()) {
 			return Health.down()
 				.withDetail("reason", "the thread of Poller '" + this.producer.config().poller().name()

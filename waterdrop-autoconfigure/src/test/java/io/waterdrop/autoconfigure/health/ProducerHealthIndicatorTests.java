@@ -22,6 +22,7 @@ import io.waterdrop.DeliveryHandle;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
+import io.waterdrop.ProducerFaults;
 import io.waterdrop.ProducerStatus;
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.ProducerEvent;
@@ -100,6 +101,17 @@ class ProducerHealthIndicatorTests {
 		assertThat(health.getDetails()).containsEntry("lastAcknowledged", START.toString())
 			.containsEntry("status", "CONNECTED")
 			.doesNotContainKeys("failingSince", "lastError");
+	}
+
+	@Test
+	void aProducerThatLostItsPollingThreadIsDown() {
+		create(ProducerConfig.builder().pollingMode(PollingMode.THREAD));
+		this.producer.connect();
+		ProducerFaults.losePolling(this.producer);
+		Health health = this.indicator.health();
+		assertThat(health.getStatus()).isEqualTo(Status.DOWN);
+		assertThat(health.getDetails()).containsEntry("status", "CONNECTED");
+		assertThat(health.getDetails().get("reason")).asString().contains("polling thread died");
 	}
 
 	@Test
