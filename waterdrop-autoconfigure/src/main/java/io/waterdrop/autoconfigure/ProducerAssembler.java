@@ -191,10 +191,10 @@ final class ProducerAssembler implements DisposableBean {
 	}
 
 	/**
-	 * The configuration; {@code built} will hold the producer made of it, for what needs the producer itself
-	 * later (the observation's Poller tag).
+	 * The configuration; {@code built} must be given the producer made of it, for what needs the producer
+	 * itself later (the observation's Poller tag).
 	 */
-	private ProducerConfig config(String name, ProducerProperties own, String ownPrefix,
+	ProducerConfig config(String name, ProducerProperties own, String ownPrefix,
 			BiConsumer<ProducerConfig.Builder, Map<String, Object>> adjust, AtomicReference<@Nullable Producer> built) {
 		Origins origins = new Origins(ownPrefix);
 		WaterDropProperties.Polling shared = this.properties.getPolling();

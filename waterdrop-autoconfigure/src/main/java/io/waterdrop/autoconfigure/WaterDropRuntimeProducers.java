@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 import org.apache.commons.logging.Log;
@@ -160,13 +161,14 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 			.filter((listener) -> listener.appliesTo(name) || listener.appliesTo(template))
 			.toList();
 		ProducerConfig config;
+		AtomicReference<@Nullable Producer> built = new AtomicReference<>();
 		try {
 			config = this.assembler.config(name, own, prefix, (builder, kafka) -> {
 				applicable.forEach(builder::listener);
 				if (customizer != null) {
 					customizer.accept(builder);
 				}
-			});
+			}, built);
 		}
 		catch (InvalidConfigurationException ex) {
 			throw fromOverride(ex, prefix, overrides);
@@ -176,6 +178,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		synchronized (this.hooks) {
 			checkTransactionalIdFree(name, config, prefix, overrides);
 			producer = this.registry.create(name, config);
+			built.set(producer);
 			this.closeTimeouts.put(producer, (own.getCloseTimeout() != null) ? own.getCloseTimeout()
 					: this.properties.getCloseTimeout());
 			this.templates.put(producer, template);

@@ -36,6 +36,7 @@ import io.waterdrop.autoconfigure.TestBroker;
 import io.waterdrop.autoconfigure.TopicReader;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
+import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 
 import static io.micrometer.observation.tck.TestObservationRegistryAssert.assertThat;
@@ -86,6 +87,27 @@ class ObservationIntegrationTests {
 						assertThat(sender.getMessage().payload()).isEqualTo("traced");
 						assertThat(sender.getRemoteServiceName()).isEqualTo("Apache Kafka");
 					}));
+			});
+	}
+
+	@Test
+	void aRuntimeProducersObservationsNameItsPoller() {
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		this.runner.withUserConfiguration(TestRegistry.class)
+			.withBean(WaterDropProducerCustomizer.class, () -> (name, builder) -> builder.clientFactory((settings) -> kafka))
+			.withPropertyValues("waterdrop.observation-enabled=true", "waterdrop.templates.tenant.polling.poller=tenants",
+					"waterdrop.pollers.tenants.poll-timeout=1s")
+			.run((context) -> {
+				TestObservationRegistry registry = context.getBean(TestObservationRegistry.class);
+				Producer producer = context.getBean(WaterDropRuntimeProducers.class).create("acme", "tenant");
+				producer.produceSync(Message.of("events", "tenant's"));
+
+				await().untilAsserted(() -> assertThat(registry).hasObservationWithNameEqualTo("waterdrop.send")
+					.that()
+					.hasBeenStopped()
+					.hasLowCardinalityKeyValue("waterdrop.producer", "acme")
+					.hasLowCardinalityKeyValue("waterdrop.poller", "tenants"));
 			});
 	}
 
