@@ -244,6 +244,7 @@ final class ProducerAssembler implements DisposableBean {
 		// WaterDrop serializes, so that it refuses what cannot be serialized before queueing: the client gets bytes.
 		Object keySerializer = kafka.remove(KEY_SERIALIZER);
 		Object valueSerializer = kafka.remove(VALUE_SERIALIZER);
+		KafkaSettingsCheck.check(kafka, origins::pathOf);
 		builder.kafka(kafka);
 		builder.keySerializer(this.serializers.serializer(keySerializer, true, Collections.unmodifiableMap(kafka),
 				origins.pathOf("kafka." + KEY_SERIALIZER)));
@@ -378,6 +379,7 @@ final class ProducerAssembler implements DisposableBean {
 		KafkaProperties boot = this.kafkaProperties.getIfAvailable();
 		if (boot != null) {
 			settings.putAll(boot.buildProducerProperties());
+			settings.keySet().forEach((key) -> origins.set("kafka." + key, "spring.kafka (Kafka's " + key + ")"));
 			origins.set("kafka." + KEY_SERIALIZER, "spring.kafka.producer.key-serializer");
 			origins.set("kafka." + VALUE_SERIALIZER, "spring.kafka.producer.value-serializer");
 			// Boot's client id names Boot's own producer; each WaterDrop producer is named after itself.
@@ -424,9 +426,7 @@ final class ProducerAssembler implements DisposableBean {
 	/** Adds a layer of settings, remembering where the serializers were set, for errors about them. */
 	private static void put(Map<String, Object> settings, Map<String, String> layer, String prefix, Origins origins) {
 		layer.forEach((key, value) -> {
-			if (key.equals(KEY_SERIALIZER) || key.equals(VALUE_SERIALIZER)) {
-				origins.set("kafka." + key, prefix + key);
-			}
+			origins.set("kafka." + key, prefix + key);
 			settings.put(key, value);
 		});
 	}

@@ -182,6 +182,13 @@ class RuntimeProducersTests {
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-wait-timeout", "soon")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-wait-timeout"));
 					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("kafka.acks", "maybe")))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.acks"))
+						.withMessageContaining("is not a value Kafka accepts: Invalid value maybe for configuration acks");
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("kafka.linger.ms", "soon")))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.linger.ms"));
+					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "transactional"))
 						.satisfies((ex) -> assertThat(ex.property())
 							.isEqualTo("waterdrop.templates.transactional.kafka.transactional.id"))
@@ -235,7 +242,9 @@ class RuntimeProducersTests {
 	@CsvSource({ "waterdrop.templates.tenant.max-in-flight=0, waterdrop.templates.tenant.max-in-flight",
 			"waterdrop.templates.tenant.polling.poller=nope, waterdrop.templates.tenant.polling.poller",
 			"waterdrop.templates.pooled.pool-size=2, waterdrop.templates.pooled.pool-size",
-			"waterdrop.templates.tenant.close-timeout=-1s, waterdrop.templates.tenant.close-timeout" })
+			"waterdrop.templates.tenant.close-timeout=-1s, waterdrop.templates.tenant.close-timeout",
+			"waterdrop.templates.tenant.kafka.compression.type=zip, waterdrop.templates.tenant.kafka.compression.type",
+			"waterdrop.kafka.acks=maybe, waterdrop.kafka.acks" })
 	void anInvalidTemplateFailsStartUp(String setting, String property) {
 		this.runner.withPropertyValues(setting).run((context) -> {
 			assertThat(context).hasFailed();
