@@ -11,16 +11,29 @@ public class QueueFullException extends WaterDropException {
 
 	private static final long serialVersionUID = 1L;
 
+	/** The batch could never fit: retrying it as it is cannot succeed. */
+	private final boolean exceedsMaxInFlight;
+
 	public QueueFullException(String producerId, int maxInFlight, Duration waited) {
 		super("Producer '" + producerId + "' has " + maxInFlight + " messages in flight (maxInFlight)"
 				+ (waited.isZero() ? "" : " and none was dispatched within " + waited)
 				+ "; the message was refused. Slow down, raise maxInFlight, or make delivery callbacks faster");
+		this.exceedsMaxInFlight = false;
 	}
 
 	/** A batch larger than the producer can ever hold. */
 	public QueueFullException(String producerId, int batchSize, int maxInFlight) {
 		super("Producer '" + producerId + "' cannot take a batch of " + batchSize + " messages: maxInFlight is "
 				+ maxInFlight + "; the batch was refused. Split it, or raise maxInFlight");
+		this.exceedsMaxInFlight = true;
+	}
+
+	/**
+	 * Whether the refused batch is larger than {@code maxInFlight}: unlike a full queue, this does not pass,
+	 * so retrying the same batch is pointless.
+	 */
+	public boolean exceedsMaxInFlight() {
+		return this.exceedsMaxInFlight;
 	}
 
 }

@@ -3,6 +3,9 @@ package io.waterdrop.sample;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.ErrorResponseException;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
@@ -36,10 +39,25 @@ class OrdersController {
 
 	@PostMapping("/orders")
 	DeliveryReport place(@RequestBody Order order) {
+		checkValid(order);
 		DeliveryReport report = this.orders.produceSync(Message.builder(TOPIC).key(order.id()).payload(order).build());
 		logger.info("Order {} published to {}-{} at offset {}", order.id(), report.topic(), report.partition(),
 				report.offset());
 		return report;
+	}
+
+	/** An order without an id (the record key), an item or a positive quantity is refused before it is sent. */
+	private static void checkValid(Order order) {
+		String invalid = (order.id() == null || order.id().isBlank()) ? "id"
+				: (order.item() == null || order.item().isBlank()) ? "item" : (order.quantity() < 1) ? "quantity" : null;
+		if (invalid != null) {
+			ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST,
+					"An order needs an id, an item and a quantity of at least 1; its " + invalid
+							+ " is missing or invalid");
+			problem.setTitle("Invalid order");
+			problem.setProperty("field", invalid);
+			throw new ErrorResponseException(HttpStatus.BAD_REQUEST, problem, null);
+		}
 	}
 
 }

@@ -23,7 +23,8 @@ import io.waterdrop.QueueFullException;
 /**
  * WaterDrop's exceptions as RFC 9457 problem details ({@code application/problem+json}), instead of a bare
  * 500: what the client sent wrong is a 400 naming the rule it broke, an unknown producer a 404, a producer
- * that cannot take messages now (queue full, closing) a 503 to retry later, a tenant's producer that exists
+ * that cannot take messages now (queue full, closing) a 503 to retry later, a batch larger than it can ever
+ * hold a 413, a tenant's producer that exists
  * already a 409, invalid settings for one a 400 naming the setting, and a delivery Kafka refused or
  * did not confirm in time a 502 or 504. Spring MVC's own exceptions (a malformed body or parameter, a
  * request parameter out of range) become problem details too, by {@link ResponseEntityExceptionHandler}.
@@ -64,9 +65,16 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 		return problem;
 	}
 
-	/** Back-pressure: max-in-flight messages are waiting for their reports. Worth retrying shortly. */
+	/**
+	 * Back-pressure: max-in-flight messages are waiting for their reports. Worth retrying shortly; a batch
+	 * larger than the producer can ever hold is not, so it is the client's to split (413).
+	 */
 	@ExceptionHandler
 	ResponseEntity<ProblemDetail> queueFull(QueueFullException ex) {
+		if (ex.exceedsMaxInFlight()) {
+			return ResponseEntity.status(HttpStatus.CONTENT_TOO_LARGE)
+				.body(problem(HttpStatus.CONTENT_TOO_LARGE, "Batch too large", ex.getMessage()));
+		}
 		return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Producer queue full", ex.getMessage()));
 	}
 

@@ -15,6 +15,7 @@ import org.springframework.web.context.WebApplicationContext;
 import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
 
+import static org.hamcrest.Matchers.containsString;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
@@ -23,9 +24,10 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 
 /**
  * The sample's bad requests are answered with problem details, not HTTP 500: 400 with the violation for an
- * invalid message (payload too large, a null element in a batch) or parameter, 404 for an unknown producer,
- * 503 when the producer cannot take the messages. The producers are the sample's own, plus a few for these
- * cases, storing their messages in memory: no broker.
+ * invalid message (payload too large, a null element in a batch), order or parameter, 404 for an unknown
+ * producer, 413 for a batch larger than the producer can ever hold, 503 when it cannot take the messages
+ * now. The producers are the sample's own, plus a few for these cases, storing their messages in memory: no
+ * broker.
  */
 @SpringBootTest(classes = SampleApplication.class,
 		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "spring.kafka.listener.auto-startup=false",
@@ -88,10 +90,22 @@ class ProblemDetailsTests {
 	}
 
 	@Test
-	void aBatchLargerThanTheProducerCanHoldIsUnavailable() throws Exception {
-		problem(send("/messages/batch?producer=small", MediaType.APPLICATION_JSON, "[\"a\",\"b\",\"c\"]"), 503,
-				"Producer queue full")
-			.andExpect(header().string("Retry-After", "1"));
+	void aBatchLargerThanTheProducerCanEverHoldIsTooLargeNotUnavailable() throws Exception {
+		problem(send("/messages/batch?producer=small", MediaType.APPLICATION_JSON, "[\"a\",\"b\",\"c\"]"), 413,
+				"Batch too large")
+			.andExpect(header().doesNotExist("Retry-After"))
+			.andExpect(jsonPath("$.detail").value(containsString("Split it")));
+	}
+
+	@Test
+	void anOrderWithoutAnIdOrAPositiveQuantityIsABadRequest() throws Exception {
+		problem(send("/orders", MediaType.APPLICATION_JSON, "{\"item\":\"book\",\"quantity\":2}"), 400, "Invalid order")
+			.andExpect(jsonPath("$.field").value("id"));
+		problem(send("/orders", MediaType.APPLICATION_JSON, "{\"id\":\"o-1\",\"item\":\"book\",\"quantity\":-2}"), 400,
+				"Invalid order")
+			.andExpect(jsonPath("$.field").value("quantity"));
+		problem(send("/orders", MediaType.APPLICATION_JSON, "{\"id\":\"o-1\",\"quantity\":\"two\"}"), 400,
+				"Bad Request");
 	}
 
 	@Test
