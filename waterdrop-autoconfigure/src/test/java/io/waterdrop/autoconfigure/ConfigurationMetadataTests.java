@@ -1,8 +1,11 @@
 package io.waterdrop.autoconfigure;
 
+import java.beans.PropertyDescriptor;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import com.jayway.jsonpath.DocumentContext;
@@ -10,6 +13,7 @@ import com.jayway.jsonpath.JsonPath;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import org.springframework.beans.BeanUtils;
 import org.springframework.core.io.ClassPathResource;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,6 +49,32 @@ class ConfigurationMetadataTests {
 			.containsExactly("java.util.Set<java.lang.String>");
 		List<String> undescribed = metadata.read("$.properties[?(!@.description)].name");
 		assertThat(undescribed).isEmpty();
+	}
+
+	/** Derived from the entry's class, so that a key added later without a word in the description fails here. */
+	@Test
+	void theProducersDescriptionNamesEveryKeyOfAnEntry() throws IOException {
+		List<String> producers = metadata().read("$.properties[?(@.name == 'waterdrop.producers')].description");
+		List<String> keys = keysOf(WaterDropProperties.ProducerProperties.class, "");
+		assertThat(keys).contains("polling.fd.min-time", "idle-disconnect-timeout", "non-reloadable-errors");
+		assertThat(producers).singleElement().asString().contains(keys);
+	}
+
+	private static List<String> keysOf(Class<?> type, String prefix) {
+		List<String> keys = new ArrayList<>();
+		for (PropertyDescriptor property : BeanUtils.getPropertyDescriptors(type)) {
+			if (property.getReadMethod() == null || property.getName().equals("class")) {
+				continue;
+			}
+			String key = prefix + property.getName().replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+			if (property.getPropertyType().getName().startsWith(WaterDropProperties.class.getName())) {
+				keys.addAll(keysOf(property.getPropertyType(), key + "."));
+			}
+			else {
+				keys.add(key);
+			}
+		}
+		return keys;
 	}
 
 	@Test

@@ -12,7 +12,7 @@ import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
  * Closes the context's runtime producers ({@link WaterDropRuntimeProducers}) when the context closes: in the
  * producers' phase ({@link ProducersLifecycle#PHASE}), at the same time as the producer beans, so after the
  * web server has drained its requests and before the Pollers are waited for. From then on no runtime producer
- * can be created. A stop that is not a close leaves them connected, as it leaves the producer beans.
+ * can be created. A stop that is not a close leaves them connected (the producer beans disconnect when idle).
  */
 final class RuntimeProducersLifecycle implements SmartLifecycle {
 
