@@ -190,7 +190,8 @@ class TransactionUnitTests {
 				fromProduce.set(ex);
 			}
 			try {
-				transactional.transaction((transaction) -> transaction.produceAsync(Message.of("audit", "from-callback-2")));
+				transactional.transaction(
+						(transaction) -> transaction.produceAsync(Message.of("audit", "from-callback-2")));
 			}
 			catch (Throwable ex) {
 				fromTransaction.set(ex);

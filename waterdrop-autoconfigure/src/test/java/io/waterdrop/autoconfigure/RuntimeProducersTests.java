@@ -184,7 +184,8 @@ class RuntimeProducersTests {
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("kafka.acks", "maybe")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.acks"))
-						.withMessageContaining("is not a value Kafka accepts: Invalid value maybe for configuration acks");
+						.withMessageContaining(
+								"is not a value Kafka accepts: Invalid value maybe for configuration acks");
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("kafka.linger.ms", "soon")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.linger.ms"));

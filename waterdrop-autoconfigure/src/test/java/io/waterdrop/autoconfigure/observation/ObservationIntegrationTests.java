@@ -95,9 +95,10 @@ class ObservationIntegrationTests {
 		MockProducer<byte[], byte[]> kafka = new MockProducer<>(true, null, new ByteArraySerializer(),
 				new ByteArraySerializer());
 		this.runner.withUserConfiguration(TestRegistry.class)
-			.withBean(WaterDropProducerCustomizer.class, () -> (name, builder) -> builder.clientFactory((settings) -> kafka))
-			.withPropertyValues("waterdrop.observation-enabled=true", "waterdrop.templates.tenant.polling.poller=tenants",
-					"waterdrop.pollers.tenants.poll-timeout=1s")
+			.withBean(WaterDropProducerCustomizer.class,
+					() -> (name, builder) -> builder.clientFactory((settings) -> kafka))
+			.withPropertyValues("waterdrop.observation-enabled=true",
+					"waterdrop.templates.tenant.polling.poller=tenants", "waterdrop.pollers.tenants.poll-timeout=1s")
 			.run((context) -> {
 				TestObservationRegistry registry = context.getBean(TestObservationRegistry.class);
 				Producer producer = context.getBean(WaterDropRuntimeProducers.class).create("acme", "tenant");

@@ -140,10 +140,10 @@ public final class WaterDropMetrics implements MeterBinder {
 	 */
 	private static final class ProducerMeters {
 
-		private static final Set<String> NAMES = Set.of("waterdrop.messages.produced", "waterdrop.messages.acknowledged",
-				"waterdrop.messages.failed", "waterdrop.messages.purged", "waterdrop.messages.inflight",
-				"waterdrop.producer.connected", "waterdrop.reports.pending", "waterdrop.delivery.latency",
-				"waterdrop.dispatch", "waterdrop.callbacks.slow");
+		private static final Set<String> NAMES = Set.of("waterdrop.messages.produced",
+				"waterdrop.messages.acknowledged", "waterdrop.messages.failed", "waterdrop.messages.purged",
+				"waterdrop.messages.inflight", "waterdrop.producer.connected", "waterdrop.reports.pending",
+				"waterdrop.delivery.latency", "waterdrop.dispatch", "waterdrop.callbacks.slow");
 
 		private static final ReentrantLock OWNERSHIP = new ReentrantLock();
 
@@ -163,7 +163,8 @@ public final class WaterDropMetrics implements MeterBinder {
 			OWNERSHIP.lock();
 			try {
 				for (Meter meter : registry.getMeters()) { // those of a closing producer of this name
-					if (NAMES.contains(meter.getId().getName()) && producer.id().equals(meter.getId().getTag("producer"))) {
+					Meter.Id id = meter.getId();
+					if (NAMES.contains(id.getName()) && producer.id().equals(id.getTag("producer"))) {
 						registry.remove(meter);
 					}
 				}
