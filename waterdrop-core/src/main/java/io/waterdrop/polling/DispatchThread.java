@@ -61,7 +61,7 @@ public final class DispatchThread implements PollingSession, Wakeup {
 
 	/** A dispatch thread for the producer with the given id; {@link #start} it once its queue exists. */
 	public DispatchThread(String producerId, Duration pollTimeout) {
-		PollerConfig.requireAtLeast("polling.thread.poll-timeout", pollTimeout, Duration.ofMillis(1));
+		PollerConfig.requireBetween("polling.thread.poll-timeout", pollTimeout, Duration.ofMillis(1));
 		this.pollTimeout = pollTimeout;
 		this.backoff = new Backoff(PollerConfig.DEFAULT_BACKOFF_MIN, PollerConfig.DEFAULT_BACKOFF_MAX);
 		this.thread = new Thread(this::run, "waterdrop.dispatch-" + producerId);
@@ -121,11 +121,11 @@ public final class DispatchThread implements PollingSession, Wakeup {
 	}
 
 	private void run() {
-		PollingThreads.markCurrent();
 		Pollable served = this.pollable;
 		long pollTimeoutNanos = this.pollTimeout.toNanos();
 		DrainSlice slice = DrainSlice.untilDeadline();
 		try {
+			PollingThreads.markCurrent(); // inside: a failure here must still end the session
 			while (true) {
 				try {
 					// A callback may leave the flag set; park would then return at once, every time.

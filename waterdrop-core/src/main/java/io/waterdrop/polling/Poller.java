@@ -355,6 +355,12 @@ public final class Poller {
 		 */
 		private int writingPipes;
 
+		/**
+		 * A producer left since the last select: its cancelled key, and the pipe's file descriptor with it,
+		 * is let go only by the selector's next select, which a busy cycle must then do.
+		 */
+		private boolean keysCancelled;
+
 		/** The last cycle served some producer: more reports are likely to follow within microseconds. */
 		private boolean servedLastCycle;
 
@@ -367,9 +373,9 @@ public final class Poller {
 
 		@Override
 		public void run() {
-			PollingThreads.markCurrent();
 			Throwable death = null;
 			try {
+				PollingThreads.markCurrent(); // inside: a failure here must still release what the loop holds
 				while (true) {
 					try {
 						// A callback may leave the flag set; select() would then return at once, every time.
@@ -432,8 +438,10 @@ public final class Poller {
 			}
 			else {
 				// Pipes of this Poller announce every signal while it is awake; only others must be selected.
-				selected = (this.writingPipes > 0) ? this.selector.selectNow(this.onSelected) : 0;
+				boolean mustSelect = this.writingPipes > 0 || this.keysCancelled;
+				selected = mustSelect ? this.selector.selectNow(this.onSelected) : 0;
 			}
+			this.keysCancelled = false;
 			this.slice.collecting(); // before collecting: a signal after it is news to every slice of the round
 			announced += wakeups.collect(this.onAnnounced); // a producer whose pipe also wrote is marked ready once
 			if (selected > 0 || announced > 0) {
@@ -580,6 +588,7 @@ public final class Poller {
 				this.writingPipes--;
 			}
 			registration.key.cancel();
+			this.keysCancelled = true;
 			registration.pipe.close();
 			this.registered.remove(registration);
 			Poller.this.producerIds.remove(registration.pollable.id());
@@ -624,12 +633,13 @@ public final class Poller {
 					changes.remove();
 				}
 				Poller.this.registrations = 0;
+				// Under the lock: once it is released a registration may start a new thread, which adds ids.
+				Poller.this.producerIds.clear();
 				endThread();
 			}
 			finally {
 				Poller.this.lock.unlock();
 			}
-			Poller.this.producerIds.clear();
 			for (Registration orphan : orphans) {
 				releaseOrphan(orphan, cause);
 			}

@@ -22,14 +22,20 @@ public record PollerConfig(String name, Duration pollTimeout, Duration backoffMi
 
 	public static final Duration DEFAULT_BACKOFF_MAX = Duration.ofSeconds(30);
 
+	/**
+	 * The longest poll timeout or back-off: a longer one means "never" anyway, and the loops' nanosecond
+	 * arithmetic would overflow (from about 292 years, {@link Duration#toNanos()} throws).
+	 */
+	static final Duration LONGEST = Duration.ofDays(1);
+
 	public PollerConfig {
 		if (name == null || name.isBlank()) {
 			throw new InvalidConfigurationException("poller.name", "a Poller needs a non-blank name",
 					"Give the Poller a name such as 'critical'.");
 		}
-		requireAtLeast("poll-timeout", pollTimeout, Duration.ofMillis(1));
+		requireBetween("poll-timeout", pollTimeout, Duration.ofMillis(1));
 		requireAtLeast("backoff-min", backoffMin, Duration.ofMillis(1));
-		requireAtLeast("backoff-max", backoffMax, backoffMin);
+		requireBetween("backoff-max", backoffMax, backoffMin);
 	}
 
 	/** Defaults with the given name. */
@@ -50,6 +56,15 @@ public record PollerConfig(String name, Duration pollTimeout, Duration backoffMi
 			throw new InvalidConfigurationException(property,
 					"must be at least " + describe(minimum) + " but was " + describe(value),
 					"Set it to " + describe(minimum) + " or more.");
+		}
+	}
+
+	/** At least {@code minimum}, at most {@link #LONGEST}. */
+	static void requireBetween(String property, Duration value, Duration minimum) {
+		requireAtLeast(property, value, minimum);
+		if (value.compareTo(LONGEST) > 0) {
+			throw new InvalidConfigurationException(property, "must be at most 1 day but was " + describe(value),
+					"Set it to 1d or less.");
 		}
 	}
 

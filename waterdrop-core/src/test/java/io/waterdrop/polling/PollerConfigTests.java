@@ -1,6 +1,7 @@
 package io.waterdrop.polling;
 
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -45,6 +46,20 @@ class PollerConfigTests {
 		assertThatExceptionOfType(InvalidConfigurationException.class)
 			.isThrownBy(() -> PollerConfig.named("p").withPollTimeout(null))
 			.withMessage("poll-timeout: must be at least 1 ms but was not set");
+	}
+
+	/** Beyond about 292 years Duration.toNanos() throws: every cycle of the loop failed. */
+	@Test
+	void pollTimeoutAndBackoffLongerThanADay() {
+		assertThatExceptionOfType(InvalidConfigurationException.class)
+			.isThrownBy(() -> PollerConfig.named("p").withPollTimeout(ChronoUnit.FOREVER.getDuration()))
+			.satisfies((ex) -> assertThat(ex.property()).isEqualTo("poll-timeout"))
+			.withMessageStartingWith("poll-timeout: must be at most 1 day but was ");
+		assertThatExceptionOfType(InvalidConfigurationException.class)
+			.isThrownBy(() -> PollerConfig.named("p").withBackoff(Duration.ofMillis(1), Duration.ofDays(2)))
+			.withMessage("backoff-max: must be at most 1 day but was 172800000 ms");
+		assertThat(PollerConfig.named("p").withPollTimeout(Duration.ofDays(1)).pollTimeout())
+			.isEqualTo(Duration.ofDays(1));
 	}
 
 	@Test

@@ -164,6 +164,40 @@ class PollerFairnessTests {
 		}
 	}
 
+	/**
+	 * A cancelled selection key, and the pipe's file descriptor with it, is let go by the selector's next
+	 * select only: a Poller kept busy by a flood must still select after a producer leaves, or each producer
+	 * that comes and goes leaks a descriptor until the flood ends.
+	 */
+	@Test
+	@Timeout(120)
+	void aSourceDetachedWhileAnotherFloodsLetsGoOfItsPipeAtOnce() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("detach-under-flood"));
+		AtomicBoolean flooding = new AtomicBoolean(true);
+		// Pipes as producers have them: they announce their signals to the Poller instead of writing them.
+		TestSource flood = TestSource.of(poller, "flood", MAX_TIME, MAX_TIME);
+		TestSource quiet = TestSource.of(poller, "quiet", MAX_TIME, MAX_TIME);
+		PollingSession floodSession = flood.registerWith(poller);
+		try {
+			flood.offer(selfRenewing(flood, flooding));
+			await().atMost(Duration.ofSeconds(60)).until(() -> flood.drains.get() >= 3);
+			PollingSession quietSession = quiet.registerWith(poller);
+			CompletableFuture<Void> served = new CompletableFuture<>();
+			quiet.offer(() -> served.complete(null));
+			served.get(30, TimeUnit.SECONDS);
+			quietSession.detach().get(30, TimeUnit.SECONDS);
+
+			await().atMost(Duration.ofSeconds(30)).until(() -> !quiet.pipe.source().isRegistered());
+			assertThat(quiet.pipe.source().isOpen()).isFalse();
+			assertThat(flooding).isTrue();
+		}
+		finally {
+			flooding.set(false);
+			floodSession.detach().get(30, TimeUnit.SECONDS);
+			assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
+		}
+	}
+
 	/** A source that logs, on the Poller thread, how each of its slices ended: {@code id:EMPTY} or {@code id:MAX_TIME}. */
 	private static TestSource loggingSlices(String id, Queue<String> log) {
 		return new TestSource(id, MAX_TIME) {
