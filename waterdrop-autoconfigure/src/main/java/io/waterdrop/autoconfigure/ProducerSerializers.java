@@ -1,5 +1,7 @@
 package io.waterdrop.autoconfigure;
 
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -59,6 +61,27 @@ final class ProducerSerializers {
 	}
 
 	/**
+	 * Whether the setting's serializer writes text as UTF-8, as the default does: Kafka's
+	 * {@code StringSerializer} given another encoding ({@code [key.|value.]serializer.encoding}) is kept,
+	 * configured, so that the encoding is honoured.
+	 */
+	private static boolean writesUtf8(Object setting, boolean isKey, Map<String, Object> settings) {
+		if (!StringSerializer.class.getName().equals(className(setting))) {
+			return true;
+		}
+		Object encoding = settings.get(isKey ? "key.serializer.encoding" : "value.serializer.encoding");
+		if (encoding == null) {
+			encoding = settings.get("serializer.encoding");
+		}
+		try {
+			return encoding == null || Charset.forName(encoding.toString()).equals(StandardCharsets.UTF_8);
+		}
+		catch (IllegalArgumentException ex) {
+			return false; // Kafka's own serializer refuses it when configured, naming the encoding
+		}
+	}
+
+	/**
 	 * The serializer a setting names.
 	 * @param setting the {@code key.serializer} or {@code value.serializer} value (a class, a class name or
 	 * an instance), {@code null} when unset
@@ -68,7 +91,8 @@ final class ProducerSerializers {
 		if (setting instanceof Serializer<?> instance) {
 			return instance; // given ready-made, as Kafka takes one: not configured again
 		}
-		if (setting == null || DEFAULT_EQUIVALENTS.contains(className(setting))) {
+		if (setting == null
+				|| (DEFAULT_EQUIVALENTS.contains(className(setting)) && writesUtf8(setting, isKey, settings))) {
 			return defaults(isKey, settings);
 		}
 		Class<?> type = type(setting, property);

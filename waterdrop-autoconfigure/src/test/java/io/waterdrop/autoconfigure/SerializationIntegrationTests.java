@@ -93,6 +93,20 @@ class SerializationIntegrationTests {
 	}
 
 	@Test
+	void aStringSerializerGivenAnotherEncodingWritesThatEncoding() {
+		String topic = TopicReader.uniqueTopic("utf-16");
+		this.runner
+			.withPropertyValues(
+					"spring.kafka.producer.value-serializer=org.apache.kafka.common.serialization.StringSerializer",
+					"spring.kafka.producer.properties.value.serializer.encoding=UTF-16")
+			.run((context) -> {
+				context.getBean(Producer.class).produceSync(Message.of(topic, "café"));
+
+				assertThat(TopicReader.read(topic, 1).get(0).value()).isEqualTo("café".getBytes(StandardCharsets.UTF_16));
+			});
+	}
+
+	@Test
 	void theApplicationsJacksonModulesApply() {
 		String topic = TopicReader.uniqueTopic("json-lines");
 		this.runner.withUserConfiguration(SkuModule.class).run((context) -> {

@@ -53,7 +53,8 @@ public final class WaterDropEndpoint {
 	private static final SanitizingFunction KAFKA_SECRETS = SanitizingFunction.sanitizeValue()
 		.ifLikelySensitive()
 		.ifKeyEquals("sasl.jaas.config")
-		.ifKeyEndsWith("user.info");
+		.ifKeyEndsWith("user.info")
+		.ifKeyEndsWith("passphrase");
 
 	private final Map<String, Producer> producers;
 

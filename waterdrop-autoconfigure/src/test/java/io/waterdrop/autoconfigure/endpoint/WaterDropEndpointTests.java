@@ -56,6 +56,7 @@ class WaterDropEndpointTests {
 				"waterdrop.producers.orders.kafka.ssl.key.password=key-secret",
 				"waterdrop.producers.orders.kafka.basic.auth.user.info=bob:bob-secret",
 				"waterdrop.producers.orders.kafka.sasl.oauthbearer.token.endpoint.url=https://carol:carol-secret@idp",
+				"waterdrop.producers.orders.kafka.sasl.oauthbearer.assertion.private.key.passphrase=dave-secret",
 				"waterdrop.producers.legacy.polling.mode=thread");
 
 	private final ApplicationContextRunner exposed = this.runner
@@ -197,7 +198,8 @@ class WaterDropEndpointTests {
 			assertThat(kafka).containsEntry("sasl.jaas.config", "******")
 				.containsEntry("ssl.key.password", "******")
 				.containsEntry("basic.auth.user.info", "******")
-				.containsEntry("sasl.oauthbearer.token.endpoint.url", "******");
+				.containsEntry("sasl.oauthbearer.token.endpoint.url", "******")
+				.containsEntry("sasl.oauthbearer.assertion.private.key.passphrase", "******");
 			assertThat(kafka.toString()).doesNotContain("secret");
 		});
 	}
