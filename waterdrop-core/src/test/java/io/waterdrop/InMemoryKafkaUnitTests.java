@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Timeout;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
 /** The in-memory client users' unit tests run against: realistic reports, transactions honoured. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
@@ -81,6 +82,14 @@ class InMemoryKafkaUnitTests {
 
 		assertThat(reports).extracting(DeliveryReport::partition).containsExactly(0, 1, 2, 0);
 		assertThat(reports).extracting(DeliveryReport::offset).containsExactly(0L, 0L, 0L, 1L);
+	}
+
+	@Test
+	void aTopicWithoutPartitionsIsRefusedWhenSetUp() {
+		assertThatIllegalArgumentException().isThrownBy(() -> new InMemoryKafka().topic("orders", 0))
+			.withMessage("A topic has at least one partition, but topic 'orders' was given 0");
+		assertThatIllegalArgumentException().isThrownBy(() -> new InMemoryKafka(-1))
+			.withMessage("A topic has at least one partition, but the default partition count was given -1");
 	}
 
 	@Test

@@ -55,13 +55,21 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 	}
 
 	public InMemoryKafka(int defaultPartitions) {
-		this.defaultPartitions = defaultPartitions;
+		this.defaultPartitions = requirePartitions(defaultPartitions, "the default partition count");
 	}
 
 	/** Gives a topic its partition count. */
 	public InMemoryKafka topic(String topic, int partitions) {
-		this.partitionCounts.put(topic, partitions);
+		this.partitionCounts.put(topic, requirePartitions(partitions, "topic '" + topic + "'"));
 		return this;
+	}
+
+	private static int requirePartitions(int partitions, String of) {
+		if (partitions < 1) {
+			throw new IllegalArgumentException("A topic has at least one partition, but " + of + " was given "
+					+ partitions);
+		}
+		return partitions;
 	}
 
 	/** Messages stored, committed ones only for transactional producers, in the order they were stored. */
