@@ -102,7 +102,8 @@ class SerializationIntegrationTests {
 			.run((context) -> {
 				context.getBean(Producer.class).produceSync(Message.of(topic, "café"));
 
-				assertThat(TopicReader.read(topic, 1).get(0).value()).isEqualTo("café".getBytes(StandardCharsets.UTF_16));
+				assertThat(TopicReader.read(topic, 1).get(0).value())
+					.isEqualTo("café".getBytes(StandardCharsets.UTF_16));
 			});
 	}
 
