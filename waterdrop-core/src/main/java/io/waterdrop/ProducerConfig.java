@@ -190,7 +190,7 @@ public final class ProducerConfig {
 					"Set it to about 1 ms (the default), or raise polling.fd.max-time.");
 		}
 		requireAtLeastOneMilli("polling.thread.poll-timeout", this.pollTimeout);
-		if (this.pollTimeout.compareTo(Duration.ofDays(1)) > 0) {
+		if (this.pollTimeout.compareTo(PollerConfig.LONGEST) > 0) {
 			invalid("polling.thread.poll-timeout", "must be at most 1 day but was " + describe(this.pollTimeout),
 					"Set it to 1d or less.");
 		}

@@ -26,7 +26,7 @@ public record PollerConfig(String name, Duration pollTimeout, Duration backoffMi
 	 * The longest poll timeout or back-off: a longer one means "never" anyway, and the loops' nanosecond
 	 * arithmetic would overflow (from about 292 years, {@link Duration#toNanos()} throws).
 	 */
-	static final Duration LONGEST = Duration.ofDays(1);
+	public static final Duration LONGEST = Duration.ofDays(1);
 
 	public PollerConfig {
 		if (name == null || name.isBlank()) {
