@@ -55,7 +55,7 @@ public final class Harness {
 				broker.start();
 				Progress.log("broker", "ready at " + broker.bootstrapServers());
 				ClientSettings settings = new ClientSettings(broker.bootstrapServers(), options.acks(),
-						options.partitions());
+						options.partitions(), broker.pid());
 				if (options.scenarios().contains(Scenario.THROUGHPUT)) {
 					blocks.put(Scenario.THROUGHPUT,
 							recorded(() -> new ThroughputScenario(options, settings, charts).run()));

@@ -59,6 +59,7 @@ class QuickBenchmarkSmokeTests {
 			.contains(Harness.SMOKE_NOTICE)
 			.contains("| Producers | Client | msg/s | vs raw | vs lean | allocated / msg | CPU / msg |")
 			.contains("| 2 | lean hand-off |")
+			.contains("| Producers | Client | vs raw | raw's CPU / msg ÷ this CPU / msg | this JVM's CPU / msg |")
 			.contains("| 2 | WaterDrop fd + meters |")
 			.contains("| 2 | KafkaTemplate + observation |")
 			.contains("| 5 µs | 1 |")

@@ -45,6 +45,12 @@ public final class Format {
 		return String.format(Locale.ROOT, "%.2f× [%.2f–%.2f]", estimate.median(), estimate.lower(), estimate.upper());
 	}
 
+	/** A fraction as a percentage such as {@code 98% (95–100%)}. */
+	public static String percentage(Summary fraction) {
+		return String.format(Locale.ROOT, "%.0f%% (%.0f–%.0f%%)", fraction.median() * 100, fraction.min() * 100,
+				fraction.max() * 100);
+	}
+
 	/** Microseconds with two decimals, such as {@code 1.23 µs}. */
 	public static String micros(double micros) {
 		return String.format(Locale.ROOT, "%.2f µs", micros);

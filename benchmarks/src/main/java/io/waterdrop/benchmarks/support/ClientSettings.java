@@ -17,8 +17,10 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * @param bootstrapServers the broker
  * @param acks the producers' {@code acks}
  * @param partitions partitions of each topic created
+ * @param brokerPid the broker's process id, to read its CPU time ({@link HostCpu}); -1 when it is not a
+ * process of this host
  */
-public record ClientSettings(String bootstrapServers, String acks, int partitions) {
+public record ClientSettings(String bootstrapServers, String acks, int partitions, long brokerPid) {
 
 	/**
 	 * Producer properties (without serializers).

@@ -2,6 +2,7 @@ package io.waterdrop.benchmarks.throughput;
 
 import java.util.function.Function;
 
+import io.waterdrop.benchmarks.support.HostCpu;
 import io.waterdrop.benchmarks.support.ThreadCosts;
 
 /**
@@ -23,9 +24,10 @@ import io.waterdrop.benchmarks.support.ThreadCosts;
  * threads, GC and JIT compiler threads)
  * @param byThread both split between Kafka's network threads, the senders, the dispatching threads and the
  * rest
+ * @param host how busy the whole host was and what the broker's process used over the same span
  */
 public record Measurement(long messages, long elapsedNanos, long rateMessages, long rateNanos, long allocatedBytes,
-		long cpuNanos, ThreadCosts.Split byThread) {
+		long cpuNanos, ThreadCosts.Split byThread, HostCpu.Usage host) {
 
 	public double messagesPerSecond() {
 		return this.rateMessages / (this.rateNanos / 1e9);
@@ -37,6 +39,11 @@ public record Measurement(long messages, long elapsedNanos, long rateMessages, l
 
 	public double cpuMicrosPerMessage() {
 		return this.cpuNanos / 1e3 / this.messages;
+	}
+
+	/** The broker process's CPU per message in microseconds, or -1 if unknown. */
+	public double brokerCpuMicrosPerMessage() {
+		return (this.host.brokerCpuNanos() < 0) ? -1 : this.host.brokerCpuNanos() / 1e3 / this.messages;
 	}
 
 	/** CPU per message of the threads in {@code part} of {@link #byThread}, in microseconds. */

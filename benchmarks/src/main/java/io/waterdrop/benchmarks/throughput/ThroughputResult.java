@@ -32,6 +32,25 @@ public record ThroughputResult(Measurement measurement, int clientThreads, int l
 		return this.measurement.cpuMicrosPerMessage();
 	}
 
+	/** The broker process's CPU per message in microseconds, or -1 if unknown. */
+	public double brokerCpuMicrosPerMessage() {
+		return this.measurement.brokerCpuMicrosPerMessage();
+	}
+
+	/**
+	 * This JVM's and the broker's CPU per message together, in microseconds, or -1 if the broker's is unknown:
+	 * on a host kept busy, what the rate is inversely proportional to.
+	 */
+	public double clientAndBrokerCpuMicrosPerMessage() {
+		double broker = brokerCpuMicrosPerMessage();
+		return (broker < 0) ? -1 : cpuMicrosPerMessage() + broker;
+	}
+
+	/** The fraction of all the host's processors' time that was busy during the trial, or -1 if unknown. */
+	public double hostBusy() {
+		return this.measurement.host().hostBusy();
+	}
+
 	/** CPU per message of the threads in {@code part} of the split by thread, in microseconds. */
 	public double cpuMicrosPerMessage(Function<ThreadCosts.Split, ThreadCosts.Cost> part) {
 		return this.measurement.cpuMicrosPerMessage(part);

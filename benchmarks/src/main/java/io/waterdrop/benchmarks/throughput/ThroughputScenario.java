@@ -3,6 +3,7 @@ package io.waterdrop.benchmarks.throughput;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
 
 import io.waterdrop.benchmarks.BenchmarkOptions;
 import io.waterdrop.benchmarks.Scenario;
@@ -51,7 +52,7 @@ public final class ThroughputScenario {
 		TrialResults<ThroughputCase> results = new TrialResults<>(Rounds.run(KEY, cases, this.options.warmups(),
 				this.options.repeats(), (c) -> trial.run(c.kind(), c.producers(), c.topicPrefix(), 0)));
 		return new ReportBlock(KEY, settingsLine() + "\n\n" + throughputTable(results) + "\n"
-				+ costsByThreadTable(results) + "\n" + productionTable(results) + "\n" + yieldTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
+				+ costsByThreadTable(results) + "\n" + cpuBudgetTable(results) + "\n" + productionTable(results) + "\n" + yieldTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
 	}
 
 	private String settingsLine() {
@@ -66,7 +67,12 @@ public final class ThroughputScenario {
 				+ "run, divided by the messages; medians over the rounds. The second table splits both by "
 				+ "thread (`ThreadMXBean`), CPU · bytes per message, medians: Kafka's network threads, the "
 				+ "sending threads, the threads that dispatch reports (Poller, dispatch threads, the lean "
-				+ "hand-off's Selector thread), and the rest.", this.options.trial(),
+				+ "hand-off's Selector thread), and the rest. The third asks whether the host's CPU bounds the "
+				+ "rates: *raw's CPU / msg ÷ this CPU / msg* is the per-round ratio of raw kafka-clients' CPU per "
+				+ "message, this JVM's and the broker process's together (`/proc`), to this client's: the rate "
+				+ "ratio that CPU per message alone gives when every processor is busy. *host busy*: the share of "
+				+ "all processors' time that was busy during the trial (`/proc/stat`; time stolen by the "
+				+ "hypervisor counts as busy), median (min–max).", this.options.trial(),
 				this.options.window(), this.settings.acks(), this.settings.partitions(), this.options.warmups(),
 				this.options.repeats());
 	}
@@ -103,6 +109,36 @@ public final class ThroughputScenario {
 				table.row(String.valueOf(producers), kind.label(), costs(results, c, ThreadCosts.Split::network),
 						costs(results, c, ThreadCosts.Split::senders), costs(results, c, ThreadCosts.Split::dispatch),
 						costs(results, c, ThreadCosts.Split::rest));
+			}
+		}
+		return table.toString();
+	}
+
+	/**
+	 * Whether the host's CPU bounds the rates: if every processor was busy, each client's rate relative to raw
+	 * kafka-clients follows from CPU per message alone, raw's (this JVM plus the broker) over the client's.
+	 * Empty when the broker's CPU time cannot be read.
+	 */
+	private String cpuBudgetTable(TrialResults<ThroughputCase> results) {
+		ToDoubleFunction<ThroughputResult> cpu = ThroughputResult::clientAndBrokerCpuMicrosPerMessage;
+		boolean known = this.options.producers().stream().allMatch((producers) -> this.options.clients().stream()
+			.allMatch((kind) -> results.known(new ThroughputCase(kind, producers), cpu)
+					&& results.known(new ThroughputCase(kind, producers), ThroughputResult::hostBusy)));
+		if (!known) {
+			return "";
+		}
+		MarkdownTable table = new MarkdownTable("Producers", "Client", "vs raw", "raw's CPU / msg ÷ this CPU / msg",
+				"this JVM's CPU / msg", "broker's CPU / msg", "host busy");
+		for (int producers : this.options.producers()) {
+			ThroughputCase raw = new ThroughputCase(ClientKind.RAW_KAFKA, producers);
+			for (ClientKind kind : this.options.clients()) {
+				ThroughputCase c = new ThroughputCase(kind, producers);
+				boolean isRaw = kind == ClientKind.RAW_KAFKA;
+				table.row(String.valueOf(producers), kind.label(), isRaw ? "—" : Format.ratio(results.pairedRatio(c, raw)),
+						isRaw ? "—" : Format.ratio(results.pairedRatio(c, raw, (result) -> 1 / cpu.applyAsDouble(result))),
+						Format.micros(results.summary(c, ThroughputResult::cpuMicrosPerMessage).median()),
+						Format.micros(results.summary(c, ThroughputResult::brokerCpuMicrosPerMessage).median()),
+						Format.percentage(results.summary(c, ThroughputResult::hostBusy)));
 			}
 		}
 		return table.toString();

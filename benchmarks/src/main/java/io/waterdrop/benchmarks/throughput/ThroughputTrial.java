@@ -13,6 +13,7 @@ import io.waterdrop.benchmarks.clients.DeliveryListener;
 import io.waterdrop.benchmarks.clients.ProducerFleet;
 import io.waterdrop.benchmarks.support.ClientSettings;
 import io.waterdrop.benchmarks.support.CpuWork;
+import io.waterdrop.benchmarks.support.HostCpu;
 import io.waterdrop.benchmarks.support.Resources;
 import io.waterdrop.benchmarks.support.ThreadCosts;
 import io.waterdrop.benchmarks.support.Threads;
@@ -39,12 +40,15 @@ public final class ThroughputTrial {
 
 	private final byte[] payload;
 
+	private final HostCpu hostCpu;
+
 	/** @param window messages each producer may have in flight */
 	public ThroughputTrial(ClientSettings settings, TrialLimit limit, int window, byte[] payload) {
 		this.settings = settings;
 		this.limit = limit;
 		this.window = window;
 		this.payload = payload;
+		this.hostCpu = new HostCpu(settings.brokerPid());
 	}
 
 	/**
@@ -104,6 +108,7 @@ public final class ThroughputTrial {
 		ThreadCosts costsBefore = ThreadCosts.read();
 		long allocatedBefore = Resources.allocatedBytes();
 		long cpuBefore = Resources.cpuNanos();
+		HostCpu.Reading hostBefore = this.hostCpu.read();
 		long started = System.nanoTime();
 		stopAt[0] = started + this.limit.duration().toNanos();
 		start.countDown(); // publishes stopAt to the senders
@@ -120,14 +125,15 @@ public final class ThroughputTrial {
 			lastDelivery = Math.max(lastDelivery, window.awaitAll(DELIVERY_TIMEOUT));
 		}
 		long cpu = Resources.cpuNanos() - cpuBefore;
+		HostCpu.Usage host = this.hostCpu.read().since(hostBefore);
 		long allocated = Resources.allocatedBytes() - allocatedBefore;
 		ThreadCosts.Split byThread = ThreadCosts.read()
 			.since(costsBefore, Stream.of(senderCosts).reduce(ThreadCosts.Cost.NONE, ThreadCosts.Cost::plus),
 					new ThreadCosts.Cost(cpu, allocated));
 		long messages = windows.stream().mapToLong(SendWindow::total).sum();
 		long elapsed = lastDelivery - started;
-		return (rateNanos < 0) ? new Measurement(messages, elapsed, messages, elapsed, allocated, cpu, byThread)
-				: new Measurement(messages, elapsed, rateMessages, rateNanos, allocated, cpu, byThread);
+		return (rateNanos < 0) ? new Measurement(messages, elapsed, messages, elapsed, allocated, cpu, byThread, host)
+				: new Measurement(messages, elapsed, rateMessages, rateNanos, allocated, cpu, byThread, host);
 	}
 
 	private void send(ProducerFleet fleet, int index, SendWindow window, DeliveryListener listener,

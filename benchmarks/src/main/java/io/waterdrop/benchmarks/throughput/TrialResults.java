@@ -37,11 +37,21 @@ public final class TrialResults<C> {
 
 	/** Median over the rounds of {@code c}'s rate divided by {@code baseline}'s rate in the same round. */
 	public MedianEstimate pairedRatio(C c, C baseline) {
-		return MedianEstimate.of(PairedRatios.of(rates(c), rates(baseline)));
+		return pairedRatio(c, baseline, ThroughputResult::messagesPerSecond);
 	}
 
-	private List<Double> rates(C c) {
-		return of(c).stream().map(ThroughputResult::messagesPerSecond).toList();
+	/** Median over the rounds of {@code c}'s figure divided by {@code baseline}'s in the same round. */
+	public MedianEstimate pairedRatio(C c, C baseline, ToDoubleFunction<ThroughputResult> figure) {
+		return MedianEstimate.of(PairedRatios.of(figures(c, figure), figures(baseline, figure)));
+	}
+
+	/** Whether every round of {@code c} has the figure (non-negative: unknown figures are -1). */
+	public boolean known(C c, ToDoubleFunction<ThroughputResult> figure) {
+		return of(c).stream().allMatch((result) -> figure.applyAsDouble(result) >= 0);
+	}
+
+	private List<Double> figures(C c, ToDoubleFunction<ThroughputResult> figure) {
+		return of(c).stream().map(figure::applyAsDouble).toList();
 	}
 
 }

@@ -34,7 +34,7 @@ class ProductionMetricsTests {
 	static void startBroker() {
 		broker = new KafkaBrokerProcess();
 		broker.start();
-		settings = new ClientSettings(broker.bootstrapServers(), "all", 1);
+		settings = new ClientSettings(broker.bootstrapServers(), "all", 1, broker.pid());
 		settings.createTopics(List.of("metered"));
 	}
 

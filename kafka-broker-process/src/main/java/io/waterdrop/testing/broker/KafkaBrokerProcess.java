@@ -165,6 +165,19 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 	}
 
 	/**
+	 * The broker's operating-system process id, for reading what it costs (its CPU time in {@code /proc}).
+	 * @return the id of the running broker process
+	 * @throws IllegalStateException if the broker is not running
+	 */
+	public long pid() {
+		Process running = this.process;
+		if (running == null) {
+			throw new IllegalStateException("Kafka broker is not running");
+		}
+		return running.pid();
+	}
+
+	/**
 	 * The address for {@code bootstrap.servers}; stable across {@link #stop()} and {@link #start()}.
 	 * @return {@code 127.0.0.1:port}
 	 * @throws IllegalStateException if the broker was never started

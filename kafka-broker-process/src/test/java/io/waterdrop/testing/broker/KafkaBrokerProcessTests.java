@@ -47,12 +47,16 @@ class KafkaBrokerProcessTests {
 			broker.start();
 			String bootstrapServers = broker.bootstrapServers();
 			directory = broker.logFile().getParent();
+			long pid = broker.pid();
+			assertThat(pid).isNotEqualTo(ProcessHandle.current().pid());
+			assertThat(ProcessHandle.of(pid)).hasValueSatisfying((process) -> assertThat(process.isAlive()).isTrue());
 			createTopic(bootstrapServers);
 			send(bootstrapServers, "one");
 			assertThat(consume(bootstrapServers, 1)).containsExactly("one");
 
 			broker.stop();
 			assertThat(broker.isRunning()).isFalse();
+			assertThatIllegalStateException().isThrownBy(broker::pid).withMessageContaining("not running");
 			assertThat(acceptsConnections(bootstrapServers)).isFalse();
 
 			broker.start();
