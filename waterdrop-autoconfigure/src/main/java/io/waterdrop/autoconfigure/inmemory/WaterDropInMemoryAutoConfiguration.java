@@ -13,6 +13,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.PropertySource;
 
 import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
@@ -26,9 +27,11 @@ import io.waterdrop.testing.InMemoryKafka;
  * beans are untouched. In tests, {@link AutoConfigureWaterDropInMemory @AutoConfigureWaterDropInMemory} on
  * the test class switches it on.
  * <p>
- * Every message is "acknowledged" and then dropped, so outside a test context (one whose environment has
- * the inlined test properties Spring's test framework adds to every {@code @SpringBootTest} and test slice)
- * a warning says so at start-up, loudly.
+ * Every message is "acknowledged" and then dropped, so outside a test context a warning says so at
+ * start-up, loudly. A test context is one whose environment has the inlined test properties Spring's test
+ * framework adds to every {@code @SpringBootTest} and test slice, or the properties Boot's test support maps
+ * from annotations such as {@code @AutoConfigureWaterDropInMemory} (in any Spring test, a
+ * {@code @SpringJUnitConfig} one too).
  */
 @AutoConfiguration(before = WaterDropAutoConfiguration.class)
 @ConditionalOnBooleanProperty("waterdrop.in-memory")
@@ -36,6 +39,9 @@ public final class WaterDropInMemoryAutoConfiguration {
 
 	/** The property source Spring's test framework adds for the inlined properties of a test context. */
 	static final String TEST_PROPERTIES = "Inlined Test Properties";
+
+	/** The type of property source Boot's test support adds for {@code @PropertyMapping} annotations. */
+	private static final String ANNOTATION_PROPERTIES = "org.springframework.boot.test.context.AnnotationsPropertySource";
 
 	private static final Log logger = LogFactory.getLog(WaterDropInMemoryAutoConfiguration.class);
 
@@ -70,8 +76,16 @@ public final class WaterDropInMemoryAutoConfiguration {
 	}
 
 	private static boolean isTestContext(Environment environment) {
-		return environment instanceof ConfigurableEnvironment configurable
-				&& configurable.getPropertySources().contains(TEST_PROPERTIES);
+		if (environment instanceof ConfigurableEnvironment configurable) {
+			for (PropertySource<?> source : configurable.getPropertySources()) {
+				// By type name: Boot's test support is not on an application's class path.
+				if (source.getName().equals(TEST_PROPERTIES)
+						|| source.getClass().getName().equals(ANNOTATION_PROPERTIES)) {
+					return true;
+				}
+			}
+		}
+		return false;
 	}
 
 }
