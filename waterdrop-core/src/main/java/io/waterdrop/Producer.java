@@ -481,6 +481,8 @@ public final class Producer implements AutoCloseable {
 	 * Messages not delivered go back into the buffer, ahead of anything buffered meanwhile (on a transactional
 	 * producer all of them, as the transaction is rolled back).
 	 * @throws DeliveryFailedException for the first undelivered message (others suppressed in it)
+	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
+	 * are in it; nothing waited for them)
 	 */
 	public List<DeliveryReport> flushSync() {
 		List<Message> taken = this.buffer.takeAll();
@@ -529,7 +531,9 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Sends everything buffered and returns the handles at once; the buffer is empty afterwards unless the
-	 * producer refused the batch, in which case it keeps the messages.
+	 * producer refused the batch, in which case it keeps the messages not sent.
+	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
+	 * are in it)
 	 */
 	public List<DeliveryHandle> flushAsync() {
 		List<Message> taken = this.buffer.takeAll();
@@ -800,6 +804,8 @@ public final class Producer implements AutoCloseable {
 	 * @return the reports, in the order of the messages
 	 * @throws DeliveryFailedException for the first message not delivered; the others that failed are
 	 * suppressed exceptions of it
+	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
+	 * are in it; nothing waited for them)
 	 */
 	public List<DeliveryReport> produceManySync(List<Message> messages) {
 		return produceManySync(messages, this.config.maxWaitTimeout());
@@ -817,7 +823,11 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/** Sends messages, all validated first, and returns their handles in order. */
+	/**
+	 * Sends messages, all validated first, and returns their handles in order.
+	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
+	 * are in it)
+	 */
 	public List<DeliveryHandle> produceManyAsync(List<Message> messages) {
 		try {
 			return inTransactionIfNeeded(() -> sendMany(messages, Mode.ASYNC));
@@ -900,8 +910,9 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Sends messages that went through the middleware already, adding each handle to {@code sent} as it goes,
-	 * so that a caller can tell what was sent if a later message is refused. Room for the whole batch is
-	 * reserved first: a full producer refuses the batch before any of it is sent.
+	 * so that a caller can tell what was sent if a later message is refused (then thrown as a
+	 * {@link BatchPartlySentException}). Room for the whole batch is reserved first: a full producer refuses
+	 * the batch before any of it is sent.
 	 */
 	private List<DeliveryHandle> sendManyUnchanged(List<Message> messages, Mode mode, List<DeliveryHandle> sent) {
 		List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(messages.size());
@@ -932,6 +943,9 @@ public final class Producer implements AutoCloseable {
 		}
 		catch (RuntimeException | Error ex) {
 			releaseSlots(records.size() - dispatched - 1); // the failed one released its own
+			if (dispatched > 0 && ex instanceof RuntimeException refusal) {
+				throw new BatchPartlySentException(id(), sent, records.size(), refusal);
+			}
 			throw ex;
 		}
 		finally {

@@ -28,6 +28,7 @@ import io.waterdrop.polling.PollerConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -182,6 +183,47 @@ class ExactlyOneOutcomeTests {
 		// The two sent end as acknowledged, so they count as produced: produced = acknowledged + failed + purged.
 		assertThat(producer.stats().producedAsync()).isEqualTo(2);
 		await().atMost(Duration.ofSeconds(30)).until(() -> producer.stats().acknowledged() == 2);
+		assertThat(producer.inFlight()).isZero();
+	}
+
+	/** Kafka refuses the third of four: the two sent are the caller's to follow; the fourth is never sent. */
+	@Test
+	@Timeout(60)
+	void aBatchRefusedPartWayHandsTheCallerTheHandlesOfTheMessagesItSent() throws Exception {
+		Producer producer = producer();
+		List<Message> batch = List.of(message("fine", 1), message("fine", 2), message("throw-after-append", 3),
+				message("fine", 4));
+
+		BatchPartlySentException async = catchThrowableOfType(BatchPartlySentException.class,
+				() -> producer.produceManyAsync(batch));
+		BatchPartlySentException sync = catchThrowableOfType(BatchPartlySentException.class,
+				() -> producer.produceManySync(batch));
+		producer.bufferMany(batch);
+		BatchPartlySentException flushed = catchThrowableOfType(BatchPartlySentException.class, producer::flushAsync);
+
+		for (BatchPartlySentException partly : List.of(async, sync, flushed)) {
+			assertThat(partly.batchSize()).isEqualTo(4);
+			assertThat(partly).hasCauseInstanceOf(DeliveryFailedException.class)
+				.hasMessageContaining("sent 2 of a batch of 4 messages, then refused message 3");
+			assertThat(partly.sent()).extracting((handle) -> handle.message().label()).containsExactly(1, 2);
+			for (DeliveryHandle handle : partly.sent()) {
+				assertThat(handle.await(Duration.ofSeconds(30)).label()).isEqualTo(handle.message().label());
+			}
+		}
+		assertThat(this.clients.get(0).history()).extracting((record) -> new String(record.value()))
+			.containsExactly("m-1", "m-2", "m-1", "m-2", "m-1", "m-2");
+		assertThat(producer.bufferSize()).as("the refused message and the one after it").isEqualTo(2);
+		assertThat(producer.inFlight()).isZero();
+	}
+
+	/** Refused at the first message, a batch throws the refusal itself: nothing was sent. */
+	@Test
+	@Timeout(60)
+	void aBatchRefusedAtItsFirstMessageThrowsTheRefusal() {
+		Producer producer = producer();
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(
+				() -> producer.produceManyAsync(List.of(message("throw-after-append", 1), message("fine", 2))));
+		assertThat(this.clients.get(0).history()).isEmpty();
 		assertThat(producer.inFlight()).isZero();
 	}
 

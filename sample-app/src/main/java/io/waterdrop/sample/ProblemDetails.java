@@ -11,6 +11,7 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 
+import io.waterdrop.BatchPartlySentException;
 import io.waterdrop.DeliveryFailedException;
 import io.waterdrop.DeliveryTimeoutException;
 import io.waterdrop.InvalidConfigurationException;
@@ -88,6 +89,20 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 	@ExceptionHandler
 	ResponseEntity<ProblemDetail> purged(MessagePurgedException ex) {
 		return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Message purged", ex.getMessage()));
+	}
+
+	/**
+	 * Part of a batch was sent before a message was refused: those are on their way (and would be sent twice
+	 * by retrying the whole batch), so the answer says how many, and no Retry-After.
+	 */
+	@ExceptionHandler
+	ResponseEntity<ProblemDetail> batchPartlySent(BatchPartlySentException ex) {
+		HttpStatus status = (ex.getCause() instanceof ProducerClosedException) ? HttpStatus.SERVICE_UNAVAILABLE
+				: HttpStatus.BAD_GATEWAY;
+		ProblemDetail problem = problem(status, "Batch partly sent", ex.getMessage());
+		problem.setProperty("sent", ex.sent().size());
+		problem.setProperty("batchSize", ex.batchSize());
+		return ResponseEntity.status(status).body(problem);
 	}
 
 	/** Kafka refused the message (its cause says why: too large for the topic, not authorized, ...). */

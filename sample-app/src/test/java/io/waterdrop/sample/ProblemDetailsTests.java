@@ -1,5 +1,7 @@
 package io.waterdrop.sample;
 
+import java.util.List;
+
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -7,14 +9,23 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.ResultActions;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 import org.springframework.web.context.WebApplicationContext;
 
+import io.waterdrop.BatchPartlySentException;
+import io.waterdrop.DeliveryFailedException;
+import io.waterdrop.DeliveryHandle;
+import io.waterdrop.Message;
 import io.waterdrop.Producer;
+import io.waterdrop.ProducerClosedException;
+import io.waterdrop.ProducerStatus;
 import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
@@ -26,8 +37,8 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
  * The sample's bad requests are answered with problem details, not HTTP 500: 400 with the violation for an
  * invalid message (payload too large, a null element in a batch), order or parameter, 404 for an unknown
  * producer, 413 for a batch larger than the producer can ever hold, 503 when it cannot take the messages
- * now. The producers are the sample's own, plus a few for these cases, storing their messages in memory: no
- * broker.
+ * now, 502 or 503 without Retry-After for a batch refused part-way. The producers are the sample's own, plus
+ * a few for these cases, storing their messages in memory: no broker.
  */
 @SpringBootTest(classes = SampleApplication.class,
 		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "spring.kafka.listener.auto-startup=false",
@@ -44,6 +55,9 @@ class ProblemDetailsTests {
 	@Autowired
 	@Qualifier("retired")
 	private Producer retired;
+
+	@Autowired
+	private ProblemDetails problems;
 
 	private MockMvc mvc;
 
@@ -113,6 +127,27 @@ class ProblemDetailsTests {
 		this.retired.close();
 		problem(send("/messages/sync?producer=retired", MediaType.TEXT_PLAIN, "hello"), 503, "Producer closed")
 			.andExpect(header().string("Retry-After", "1"));
+	}
+
+	@Test
+	void aBatchRefusedPartWaySaysHowManyWereSentAndOffersNoRetry() {
+		Producer orders = this.context.getBean("orders", Producer.class);
+		Message refused = Message.builder("sample").payload("third").build();
+		List<DeliveryHandle> sent = orders.produceManyAsync(List.of(Message.builder("sample").payload("first").build(),
+				Message.builder("sample").payload("second").build()));
+
+		ResponseEntity<ProblemDetail> kafkaRefused = this.problems.batchPartlySent(new BatchPartlySentException("orders",
+				sent, 3, new DeliveryFailedException("refused (simulated)", refused, null)));
+		ResponseEntity<ProblemDetail> closed = this.problems.batchPartlySent(new BatchPartlySentException("orders", sent,
+				3, new ProducerClosedException("orders", ProducerStatus.CLOSING)));
+
+		assertThat(kafkaRefused.getStatusCode().value()).isEqualTo(502);
+		assertThat(closed.getStatusCode().value()).isEqualTo(503);
+		for (ResponseEntity<ProblemDetail> answer : List.of(kafkaRefused, closed)) {
+			assertThat(answer.getHeaders().containsHeader("Retry-After")).isFalse();
+			assertThat(answer.getBody().getTitle()).isEqualTo("Batch partly sent");
+			assertThat(answer.getBody().getProperties()).containsEntry("sent", 2).containsEntry("batchSize", 3);
+		}
 	}
 
 	private ResultActions send(String path, MediaType type, String body) throws Exception {
