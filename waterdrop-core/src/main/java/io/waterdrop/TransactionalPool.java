@@ -230,6 +230,8 @@ public final class TransactionalPool implements AutoCloseable {
 
 	/**
 	 * Sends the messages in one transaction (or the open one, inside a block) and waits for their reports.
+	 * A message refused part-way aborts a transaction of their own, which throws the refusal; inside an open
+	 * one, it throws {@link BatchPartlySentException} with the handles of those sent.
 	 */
 	public List<DeliveryReport> produceManySync(List<Message> messages) {
 		return transaction((transaction) -> transaction.produceManyAsync(messages)

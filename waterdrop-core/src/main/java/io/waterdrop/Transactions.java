@@ -111,6 +111,11 @@ final class Transactions {
 				abort(null);
 				return null;
 			}
+			catch (BatchPartlySentException ex) {
+				// The messages the batch sent before its refusal are aborted with the rest: the refusal is the outcome.
+				abort(ex.refusal());
+				throw ex.refusal();
+			}
 			catch (Throwable ex) {
 				// Checked exceptions too (Kotlin, sneaky throws): the transaction must not stay open.
 				abort(ex);

@@ -221,6 +221,10 @@ class DocsExamplesTests {
 			// The undelivered messages are back in the buffer, ahead of newer ones: the next flush retries them.
 			logger.warn("{} events wait for the next flush", producer.bufferSize(), ex);
 		}
+		catch (BatchPartlySentException ex) {
+			// Kafka's client refused a message part-way: those before it are on their way, the rest are buffered.
+			logger.warn("{} events sent, {} wait for the next flush", ex.sent().size(), producer.bufferSize(), ex);
+		}
 		// docs end
 	}
 

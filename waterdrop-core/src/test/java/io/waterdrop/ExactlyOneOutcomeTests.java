@@ -216,6 +216,40 @@ class ExactlyOneOutcomeTests {
 		assertThat(producer.inFlight()).isZero();
 	}
 
+	/**
+	 * On a transactional producer a batch refused part-way in a transaction of its own is aborted whole, so
+	 * the refusal is its outcome; inside a transaction that goes on, the messages sent commit with it.
+	 */
+	@Test
+	@Timeout(60)
+	void aTransactionalBatchRefusedPartWayThrowsTheRefusalWhenItsTransactionAborts() throws Exception {
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("one-outcome-tx"))
+			.poller(poller("one-outcome-tx"))
+			.kafka("transactional.id", "one-outcome-tx")
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.clientFactory((properties) -> {
+				MisbehavingKafka client = new MisbehavingKafka();
+				this.clients.add(client);
+				return client;
+			})
+			.build());
+		this.producers.add(producer);
+		List<Message> batch = List.of(message("fine", 1), message("fine", 2), message("throw-after-append", 3),
+				message("fine", 4));
+
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> producer.produceManyAsync(batch));
+		assertThat(this.clients.get(0).transactionAborted()).isTrue();
+
+		List<DeliveryHandle> sent = producer.transaction((transaction) -> catchThrowableOfType(
+				BatchPartlySentException.class, () -> transaction.produceManyAsync(batch)).sent());
+		assertThat(this.clients.get(0).transactionCommitted()).isTrue();
+		assertThat(sent).hasSize(2);
+		for (DeliveryHandle handle : sent) {
+			assertThat(handle.await(Duration.ofSeconds(30)).label()).isEqualTo(handle.message().label());
+		}
+	}
+
 	/** Refused at the first message, a batch throws the refusal itself: nothing was sent. */
 	@Test
 	@Timeout(60)

@@ -136,10 +136,10 @@ class ProblemDetailsTests {
 		List<DeliveryHandle> sent = orders.produceManyAsync(List.of(Message.builder("sample").payload("first").build(),
 				Message.builder("sample").payload("second").build()));
 
-		ResponseEntity<ProblemDetail> kafkaRefused = this.problems.batchPartlySent(new BatchPartlySentException("orders",
-				sent, 3, new DeliveryFailedException("refused (simulated)", refused, null)));
-		ResponseEntity<ProblemDetail> closed = this.problems.batchPartlySent(new BatchPartlySentException("orders", sent,
-				3, new ProducerClosedException("orders", ProducerStatus.CLOSING)));
+		ResponseEntity<ProblemDetail> kafkaRefused = this.problems.batchPartlySent(
+				new BatchPartlySentException("orders", sent, 3, new DeliveryFailedException("refused", refused, null)));
+		ResponseEntity<ProblemDetail> closed = this.problems.batchPartlySent(new BatchPartlySentException("orders",
+				sent, 3, new ProducerClosedException("orders", ProducerStatus.CLOSING)));
 
 		assertThat(kafkaRefused.getStatusCode().value()).isEqualTo(502);
 		assertThat(closed.getStatusCode().value()).isEqualTo(503);

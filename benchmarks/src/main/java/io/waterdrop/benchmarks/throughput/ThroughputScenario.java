@@ -52,7 +52,8 @@ public final class ThroughputScenario {
 		TrialResults<ThroughputCase> results = new TrialResults<>(Rounds.run(KEY, cases, this.options.warmups(),
 				this.options.repeats(), (c) -> trial.run(c.kind(), c.producers(), c.topicPrefix(), 0)));
 		return new ReportBlock(KEY, settingsLine() + "\n\n" + throughputTable(results) + "\n"
-				+ costsByThreadTable(results) + "\n" + cpuBudgetTable(results) + "\n" + productionTable(results) + "\n" + yieldTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
+				+ costsByThreadTable(results) + "\n" + cpuBudgetTable(results) + "\n" + productionTable(results) + "\n"
+				+ yieldTable(results) + "\n" + resourceTable(results) + "\n" + chart(results) + "\n");
 	}
 
 	private String settingsLine() {
@@ -134,8 +135,10 @@ public final class ThroughputScenario {
 			for (ClientKind kind : this.options.clients()) {
 				ThroughputCase c = new ThroughputCase(kind, producers);
 				boolean isRaw = kind == ClientKind.RAW_KAFKA;
-				table.row(String.valueOf(producers), kind.label(), isRaw ? "—" : Format.ratio(results.pairedRatio(c, raw)),
-						isRaw ? "—" : Format.ratio(results.pairedRatio(c, raw, (result) -> 1 / cpu.applyAsDouble(result))),
+				String measured = isRaw ? "—" : Format.ratio(results.pairedRatio(c, raw));
+				String predicted = isRaw ? "—"
+						: Format.ratio(results.pairedRatio(c, raw, (result) -> 1 / cpu.applyAsDouble(result)));
+				table.row(String.valueOf(producers), kind.label(), measured, predicted,
 						Format.micros(results.summary(c, ThroughputResult::cpuMicrosPerMessage).median()),
 						Format.micros(results.summary(c, ThroughputResult::brokerCpuMicrosPerMessage).median()),
 						Format.percentage(results.summary(c, ThroughputResult::hostBusy)));

@@ -41,7 +41,8 @@ public final class WaterDropInMemoryAutoConfiguration {
 	static final String TEST_PROPERTIES = "Inlined Test Properties";
 
 	/** The type of property source Boot's test support adds for {@code @PropertyMapping} annotations. */
-	private static final String ANNOTATION_PROPERTIES = "org.springframework.boot.test.context.AnnotationsPropertySource";
+	private static final String ANNOTATION_PROPERTIES =
+			"org.springframework.boot.test.context.AnnotationsPropertySource";
 
 	private static final Log logger = LogFactory.getLog(WaterDropInMemoryAutoConfiguration.class);
 
