@@ -2,6 +2,9 @@ package io.waterdrop.autoconfigure;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +28,7 @@ import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.PlaceholdersResolver;
 import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
@@ -327,8 +331,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		// With overrides, without the empty-entry converter: an empty template ('tenant:') must not hide them;
 		// without overrides, the converter binds an empty template as the top-level settings.
 		Binder binder = overrides.isEmpty() ? EmptyEntryConverter.binder(this.environment)
-				: new Binder(sources, new PropertySourcesPlaceholdersResolver(this.environment),
-						ApplicationConversionService.getSharedInstance());
+				: new Binder(sources, literalOverrides(flat.values()), ApplicationConversionService.getSharedInstance());
 		BindHandler handler = new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
 				(source) -> source == overrideSource);
 		try {
@@ -338,6 +341,19 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		catch (BindException ex) {
 			throw invalidOverride(name, prefix, ex);
 		}
+	}
+
+	/**
+	 * Resolves placeholders in the template's values but not in the overrides: they come from callers (a
+	 * tenant's request), and a {@code ${...}} in one must not read the application's environment, secrets
+	 * included, into a producer's settings or an error message. Told apart by identity: the binder hands the
+	 * resolver the very objects the override source holds.
+	 */
+	private PlaceholdersResolver literalOverrides(Collection<Object> overrideValues) {
+		Set<Object> literal = Collections.newSetFromMap(new IdentityHashMap<>());
+		literal.addAll(overrideValues);
+		PlaceholdersResolver environmentResolver = new PropertySourcesPlaceholdersResolver(this.environment);
+		return (value) -> literal.contains(value) ? value : environmentResolver.resolvePlaceholders(value);
 	}
 
 	private static InvalidConfigurationException invalidOverride(String name, String prefix, BindException ex) {

@@ -162,6 +162,24 @@ class RuntimeProducersTests {
 			});
 	}
 
+	/** Overrides come from callers (a tenant's request): a placeholder in one must not read the environment. */
+	@Test
+	void placeholdersInOverridesStayLiteralWhileTheTemplatesAreResolved() {
+		this.runner
+			.withPropertyValues("app.secret=hunter2", "app.linger=9",
+					"waterdrop.templates.tenant.kafka.linger.ms=${app.linger}")
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				Producer tenant = runtime.create("t1", "tenant", Map.of("kafka.client.id", "${app.secret}"));
+				assertThat(tenant.config().kafka()).containsEntry("client.id", "${app.secret}")
+					.containsEntry("linger.ms", "9");
+				assertThatExceptionOfType(InvalidConfigurationException.class)
+					.isThrownBy(() -> runtime.create("t2", "tenant", Map.of("max-in-flight", "${app.secret}")))
+					.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"))
+					.withMessageNotContaining("hunter2");
+			});
+	}
+
 	@Test
 	void badInputIsRefusedNamingTheSettingAndNothingIsCreated() {
 		this.runner.withPropertyValues("waterdrop.templates.transactional.kafka.transactional.id=shared")
