@@ -1201,7 +1201,8 @@ public final class Producer implements AutoCloseable {
 	 * Closes: refuses new messages, waits up to {@code timeout} for every in-flight message's report to be
 	 * dispatched, purges what is still undelivered then (each reported as {@code message.purged}), and
 	 * releases the client and polling resources. Concurrent and repeated calls wait for the same close.
-	 * Called on the polling thread (from a callback) it only starts the close and returns. On an interrupted
+	 * Called on a polling thread (from a callback, of this producer or another) it only starts the close and
+	 * returns: waiting there would stall every producer that thread serves. On an interrupted
 	 * thread it still releases everything (purging instead of waiting) and keeps the interrupt flag set.
 	 */
 	public void close(Duration timeout) {
@@ -1248,7 +1249,7 @@ public final class Producer implements AutoCloseable {
 	 * Moves to the first closing state, once. The closing thread is chosen under the lock, so that a
 	 * concurrent first connect cannot make a callback's close run its blocking releases on the polling
 	 * thread.
-	 * @return whether the close was left to another thread because the caller is the polling thread
+	 * @return whether the close was left to another thread because the caller is a polling thread
 	 */
 	private boolean startClose(Duration timeout, boolean force) {
 		State from;
@@ -1256,7 +1257,7 @@ public final class Producer implements AutoCloseable {
 		this.lifecycleLock.lock();
 		try {
 			from = this.state;
-			onPollingThread = this.session != null && this.session.isPollingThread();
+			onPollingThread = PollingThreads.isCurrent(); // any producer's: a wait would stall all it serves
 			if (from.closing()) {
 				return onPollingThread;
 			}
@@ -1358,19 +1359,26 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * RELEASING: detaches from polling and closes the client and the relay, whatever happens on the way.
+	 * RELEASING: closes the client, detaches from polling and shuts the relay down, whatever happens on the
+	 * way. The client goes first: after a drain that failed part-way it may still hold messages, and its close
+	 * completes them, so their reports must find the polling thread still attached (the detach dispatches
+	 * what is queued before it lets go).
 	 * @return whether the thread was interrupted meanwhile
 	 */
 	private boolean release() {
 		boolean interrupted = false;
 		try {
-			interrupted = await(this.session.detach(), this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
+			interrupted = closeClient(this.client, this.config.maxWaitTimeout());
 		}
 		finally {
-			interrupted |= closeClient(this.client, this.config.maxWaitTimeout());
-			ExecutorService current = this.relay;
-			if (current != null) {
-				current.shutdown();
+			try {
+				interrupted |= await(this.session.detach(), this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
+			}
+			finally {
+				ExecutorService current = this.relay;
+				if (current != null) {
+					current.shutdown();
+				}
 			}
 		}
 		return interrupted;

@@ -311,6 +311,9 @@ class ExactlyOneOutcomeTests {
 				if (timeout.isZero()) {
 					throw new AssertionError("close failed (simulated)");
 				}
+				// As Kafka's close does when it gives up on what it still holds.
+				while (errorNext(new KafkaException("Producer is closed forcefully (simulated)"))) {
+				}
 				super.close(timeout);
 			}
 
@@ -323,14 +326,39 @@ class ExactlyOneOutcomeTests {
 			.build());
 		List<ProducerEvent.Closed> closed = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Closed.class, closed::add);
-		producer.produceAsync(message("pending", 1));
+		DeliveryHandle pending = producer.produceAsync(message("pending", 1));
 
 		assertThatThrownBy(producer::closeForcefully).isInstanceOf(WaterDropException.class)
 			.hasRootCauseMessage("close failed (simulated)");
+		assertThat(pending.isDone()).as("the report of what the release's close completed").isTrue();
+		assertThat(producer.stats().failed() + producer.stats().purged()).isEqualTo(1);
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 		assertThat(closed).hasSize(1);
 		assertThat(kafka.closed()).as("client closed by the release").isTrue();
 		assertThat(poller.registeredProducers()).isZero(); // and closeAll() checks that the Poller stops
+	}
+
+	/**
+	 * A callback on one Poller closing a producer served by another must not wait there for that producer's
+	 * in-flight reports: it would stall every producer of its own Poller.
+	 */
+	@Test
+	@Timeout(120)
+	void aCloseFromAnotherProducersCallbackReturnsAtOnceAndClosesElsewhere() throws Exception {
+		Producer caller = producer(poller("closer"));
+		Producer closed = producer(poller("closed"));
+		closed.produceAsync(message("pending", 1)); // in flight until the close purges it
+		CompletableFuture<ProducerStatus> statusAfterClose = new CompletableFuture<>();
+
+		caller.produceAsync(message("fine", 2), (report, failure) -> {
+			closed.close();
+			statusAfterClose.complete(closed.status());
+		});
+
+		assertThat(statusAfterClose.get(80, TimeUnit.SECONDS)).isEqualTo(ProducerStatus.CLOSING);
+		closed.closeForcefully();
+		assertThat(closed.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(closed.stats().purged()).isEqualTo(1);
 	}
 
 	/** Once a forced close purges, a record that failed for another reason is still a failure, not a purge. */
