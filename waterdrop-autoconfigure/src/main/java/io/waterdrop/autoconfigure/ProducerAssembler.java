@@ -108,6 +108,14 @@ final class ProducerAssembler implements DisposableBean {
 		this.serializers.close();
 	}
 
+	/**
+	 * Closes the serializers made for a configuration no longer in use: a runtime producer removed, or one
+	 * whose creation failed after its configuration was built.
+	 */
+	void releaseSerializers(ProducerConfig config) {
+		this.serializers.release(config.keySerializer(), config.payloadSerializer());
+	}
+
 	static String producerPrefix(String name) {
 		return PREFIX + "producers." + name + ".";
 	}

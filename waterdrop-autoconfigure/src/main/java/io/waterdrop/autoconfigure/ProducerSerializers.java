@@ -36,7 +36,8 @@ import io.waterdrop.Serializers;
  * <li>Any other class is created by the application context ({@code createBean}, so a constructor may take
  * beans) and configured as Kafka would.</li>
  * </ul>
- * Serializers made here are closed when the context closes, after the producers.
+ * Serializers made here are closed when the context closes, after the producers; those of a runtime producer
+ * when it is removed.
  */
 final class ProducerSerializers {
 
@@ -177,6 +178,27 @@ final class ProducerSerializers {
 			toClose = List.copyOf(this.created);
 			this.created.clear();
 		}
+		close(toClose);
+	}
+
+	/**
+	 * Closes those of the given serializers that were made here, as soon as the one producer they were made
+	 * for no longer needs them (a runtime producer removed, or one never created): runtime producers come and
+	 * go for the whole life of the context. Others, given ready-made, are left alone.
+	 */
+	void release(Serializer<?>... serializers) {
+		List<Serializer<?>> toClose = new ArrayList<>();
+		synchronized (this.created) {
+			for (Serializer<?> serializer : serializers) {
+				if (this.created.removeIf((made) -> made == serializer)) {
+					toClose.add(serializer);
+				}
+			}
+		}
+		close(toClose);
+	}
+
+	private static void close(List<Serializer<?>> toClose) {
 		for (Serializer<?> serializer : toClose) {
 			try {
 				serializer.close();

@@ -115,8 +115,10 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		for (String template : this.properties.getTemplates().keySet()) {
 			ProducerProperties own = bind(template, template, Map.of());
 			checkTemplateOnly(template, own);
-			this.assembler.config(template, own, TEMPLATES + "." + template + ".", (builder, kafka) -> {
-			});
+			ProducerConfig checked = this.assembler.config(template, own, TEMPLATES + "." + template + ".",
+					(builder, kafka) -> {
+					});
+			this.assembler.releaseSerializers(checked);
 		}
 	}
 
@@ -180,8 +182,14 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		Producer producer;
 		// Under the hooks' lock: a listener subscribing meanwhile is told of this producer exactly once.
 		synchronized (this.hooks) {
-			checkTransactionalIdFree(name, config, prefix, overrides);
-			producer = this.registry.create(name, config);
+			try {
+				checkTransactionalIdFree(name, config, prefix, overrides);
+				producer = this.registry.create(name, config);
+			}
+			catch (RuntimeException ex) {
+				this.assembler.releaseSerializers(config);
+				throw ex;
+			}
 			built.set(producer);
 			this.closeTimeouts.put(producer, (own.getCloseTimeout() != null) ? own.getCloseTimeout()
 					: this.properties.getCloseTimeout());
@@ -293,6 +301,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	private void forget(String name, Producer producer) {
 		this.closeTimeouts.remove(producer);
 		this.templates.remove(producer);
+		this.assembler.releaseSerializers(producer.config());
 		for (Listener hook : this.hooks) {
 			try {
 				hook.removed(name, producer);

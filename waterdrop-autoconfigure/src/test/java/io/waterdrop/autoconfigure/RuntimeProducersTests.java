@@ -1,5 +1,6 @@
 package io.waterdrop.autoconfigure;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,10 +9,12 @@ import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.common.serialization.Serializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -160,6 +163,45 @@ class RuntimeProducersTests {
 				assertThat(Threads.kafkaNetworkThread("tenant-42")).isFalse();
 				assertThatExceptionOfType(NoSuchElementException.class).isThrownBy(() -> runtime.get("tenant-42"));
 			});
+	}
+
+	/** Kafka closes a client's serializers with it: a runtime producer's go when it is removed, not at shutdown. */
+	@Test
+	void aRemovedRuntimeProducersSerializersAreClosedAndSoAreThoseOfAFailedCreate() {
+		ClosingCountSerializer.closed.set(0);
+		this.runner
+			.withPropertyValues("waterdrop.templates.tenant.kafka.value.serializer="
+					+ ClosingCountSerializer.class.getName())
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				int atStart = ClosingCountSerializer.closed.get(); // the template's check at start-up
+				for (int i = 0; i < 20; i++) {
+					runtime.create("t", "tenant");
+					assertThat(runtime.remove("t")).isTrue();
+				}
+				assertThat(ClosingCountSerializer.closed.get() - atStart).isEqualTo(20);
+				runtime.create("t", "tenant");
+				assertThatExceptionOfType(ProducerNameInUseException.class)
+					.isThrownBy(() -> runtime.create("t", "tenant"));
+				assertThat(ClosingCountSerializer.closed.get() - atStart).isEqualTo(21);
+			});
+	}
+
+	/** Counts its closes, to tell when WaterDrop lets go of the serializers it made. */
+	public static class ClosingCountSerializer implements Serializer<Object> {
+
+		static final AtomicInteger closed = new AtomicInteger();
+
+		@Override
+		public byte[] serialize(String topic, Object data) {
+			return String.valueOf(data).getBytes(StandardCharsets.UTF_8);
+		}
+
+		@Override
+		public void close() {
+			closed.incrementAndGet();
+		}
+
 	}
 
 	/** Overrides come from callers (a tenant's request): a placeholder in one must not read the environment. */
