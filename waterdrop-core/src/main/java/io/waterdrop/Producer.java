@@ -318,27 +318,65 @@ public final class Producer implements AutoCloseable {
 		return false;
 	}
 
-	private void reloadIdempotent(int generation, Throwable cause) {
+	/**
+	 * Waits out the backoff before a rebuild, outside the lock (a close, or a callback's relayed send, must not
+	 * wait for it), and no longer than until the producer is closed: the rebuild is moot then, and the
+	 * client-work thread is free again.
+	 */
+	private void awaitReloadBackoff(long nanos) {
+		if (nanos == 0) {
+			return;
+		}
+		try {
+			this.closed.get(nanos, TimeUnit.NANOSECONDS);
+		}
+		catch (TimeoutException | ExecutionException ex) {
+			// the backoff is over, or the producer closed (with a failure): either way the state check decides
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	/**
+	 * Whether to rebuild the client, and after how long: -1 not at all (closed, already rebuilt, or given up
+	 * after max-reload-attempts without an acknowledgement), 0 at once, else the reload backoff.
+	 */
+	private long reloadBackoffNanos(int generation, Throwable cause) {
 		this.lifecycleLock.lock();
 		try {
 			if (this.state != State.CONNECTED || generation != this.clientGeneration) {
-				return;
+				return -1;
 			}
-			long acknowledged = this.stats.acknowledged();
-			if (acknowledged > this.acknowledgedAtLastReload) {
+			if (this.stats.acknowledged() > this.acknowledgedAtLastReload) {
 				this.idempotentReloadsInARow = 0;
 			}
 			if (this.idempotentReloadsInARow >= this.config.maxReloadAttempts()) {
 				logger.error("Producer '{}' rebuilt its Kafka client {} time(s) without an acknowledgement in between "
 						+ "and gives up (max-reload-attempts); close it and create a new one", id(),
 						this.idempotentReloadsInARow, cause);
-				return;
+				return -1;
 			}
-			if (this.idempotentReloadsInARow > 0) {
-				java.util.concurrent.locks.LockSupport.parkNanos(this.config.reloadBackoff().toNanos());
+			return (this.idempotentReloadsInARow > 0) ? this.config.reloadBackoff().toNanos() : 0;
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+	}
+
+	private void reloadIdempotent(int generation, Throwable cause) {
+		long backoffNanos = reloadBackoffNanos(generation, cause);
+		if (backoffNanos < 0) {
+			return;
+		}
+		awaitReloadBackoff(backoffNanos);
+		this.lifecycleLock.lock();
+		try {
+			if (this.state != State.CONNECTED || generation != this.clientGeneration) {
+				return; // closed, disconnected or rebuilt meanwhile
 			}
 			this.idempotentReloadsInARow++;
-			this.acknowledgedAtLastReload = acknowledged;
+			this.acknowledgedAtLastReload = this.stats.acknowledged();
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
 			org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement;
 			try {

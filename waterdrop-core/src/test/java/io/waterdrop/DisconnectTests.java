@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.junit.jupiter.api.AfterEach;
@@ -169,6 +170,36 @@ class DisconnectTests {
 		assertThat(this.clients.get(1).history()).hasSize(1);
 		assertThat(producer.stats().failed()).isEqualTo(6);
 		assertThat(producer.stats().acknowledged()).isEqualTo(1);
+	}
+
+	/**
+	 * The backoff before a second rebuild is waited out without the producer's lock: a close goes ahead, and
+	 * ends the wait.
+	 */
+	@Test
+	@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // the old code hung uninterruptibly
+	void aCloseDoesNotWaitForTheBackoffOfARebuild() {
+		Producer producer = producer(
+				ProducerConfig.builder().reloadOnIdempotentFatalError(true).reloadBackoff(Duration.ofHours(1)));
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+		assertThatThrownBy(() -> producer.produceSync(Message.of("cluster-unauthorized", "first")));
+		await().atMost(Duration.ofSeconds(30)).until(() -> reloads.size() == 1);
+		assertThatThrownBy(() -> producer.produceSync(Message.of("cluster-unauthorized", "second")));
+		await().atMost(Duration.ofSeconds(30)).until(DisconnectTests::aRebuildIsBackingOff);
+
+		producer.close(Duration.ofSeconds(30)); // the old code waited here for the hour, under the lock
+
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		await().atMost(Duration.ofSeconds(30)).until(() -> !aRebuildIsBackingOff());
+		assertThat(reloads).hasSize(1);
+	}
+
+	private static boolean aRebuildIsBackingOff() {
+		return Thread.getAllStackTraces().entrySet().stream()
+			.anyMatch((thread) -> thread.getKey().getState() == Thread.State.TIMED_WAITING
+					&& Stream.of(thread.getValue())
+						.anyMatch((frame) -> frame.getMethodName().equals("reloadIdempotent")));
 	}
 
 	@Test
