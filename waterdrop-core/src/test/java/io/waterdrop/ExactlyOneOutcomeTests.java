@@ -57,7 +57,11 @@ class ExactlyOneOutcomeTests {
 	}
 
 	private Producer producer(Poller poller) {
-		Producer producer = new Producer(ProducerConfig.builder()
+		return producer(poller, ProducerConfig.builder());
+	}
+
+	private Producer producer(Poller poller, ProducerConfig.Builder settings) {
+		Producer producer = new Producer(settings
 			.id(TestProducers.uniqueId("one-outcome"))
 			.poller(poller)
 			.maxWaitTimeout(Duration.ofSeconds(30))
@@ -223,18 +227,8 @@ class ExactlyOneOutcomeTests {
 	@Test
 	@Timeout(60)
 	void aTransactionalBatchRefusedPartWayThrowsTheRefusalWhenItsTransactionAborts() throws Exception {
-		Producer producer = new Producer(ProducerConfig.builder()
-			.id(TestProducers.uniqueId("one-outcome-tx"))
-			.poller(poller("one-outcome-tx"))
-			.kafka("transactional.id", "one-outcome-tx")
-			.maxWaitTimeout(Duration.ofSeconds(30))
-			.clientFactory((properties) -> {
-				MisbehavingKafka client = new MisbehavingKafka();
-				this.clients.add(client);
-				return client;
-			})
-			.build());
-		this.producers.add(producer);
+		Producer producer = producer(poller("one-outcome-tx"),
+				ProducerConfig.builder().kafka("transactional.id", "one-outcome-tx"));
 		List<Message> batch = List.of(message("fine", 1), message("fine", 2), message("throw-after-append", 3),
 				message("fine", 4));
 

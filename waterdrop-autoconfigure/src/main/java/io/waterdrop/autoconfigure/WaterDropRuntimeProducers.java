@@ -340,7 +340,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		// With overrides, without the empty-entry converter: an empty template ('tenant:') must not hide them;
 		// without overrides, the converter binds an empty template as the top-level settings.
 		Binder binder = overrides.isEmpty() ? EmptyEntryConverter.binder(this.environment)
-				: new Binder(sources, literalOverrides(flat.values()), ApplicationConversionService.getSharedInstance());
+				: new Binder(sources, literalOverrides(flat.values()),
+						ApplicationConversionService.getSharedInstance());
 		BindHandler handler = new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
 				(source) -> source == overrideSource);
 		try {
