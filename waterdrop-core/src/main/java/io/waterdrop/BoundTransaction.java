@@ -16,6 +16,11 @@ import org.apache.kafka.common.TopicPartition;
  * The rules of {@link Producer#transaction} apply: one transaction at a time per producer (other threads
  * wait until this one ends, so end it in a {@code finally}), commit and abort retried on timeouts, the client
  * rebuilt after fatal errors that allow it. Not thread-safe: only the thread that began it may end it.
+ * <p>
+ * A transaction manager whose inner scope sets the outer transaction aside (Spring's {@code REQUIRES_NEW}
+ * and {@code NOT_SUPPORTED}) {@link #suspend() suspends} it for that scope: what the thread then produces on
+ * the producer does not join it but is refused, since the producer cannot run another transaction while
+ * this one is open.
  */
 public final class BoundTransaction {
 
@@ -26,6 +31,8 @@ public final class BoundTransaction {
 	private final Thread owner;
 
 	private boolean open = true;
+
+	private boolean suspended;
 
 	BoundTransaction(Transactions transactions, Producer producer, Thread owner) {
 		this.transactions = transactions;
@@ -69,6 +76,35 @@ public final class BoundTransaction {
 		this.transactions.abortBound();
 	}
 
+	/** Whether the transaction is suspended: open, but taking no work. */
+	public boolean isSuspended() {
+		return this.suspended;
+	}
+
+	/**
+	 * Sets the transaction aside until {@link #resume()}: meanwhile every {@code produce*}, {@code flush*} and
+	 * {@code transaction(...)} call on the producer from this thread throws {@code IllegalStateException}
+	 * (nothing sent) instead of joining it. A commit or abort ends it suspended or not.
+	 * @throws IllegalStateException if the transaction is no longer open or the caller is not the thread
+	 * that began it
+	 */
+	public void suspend() {
+		checkOpenOnOwner("suspend");
+		this.suspended = true;
+		this.transactions.suspendBound(true);
+	}
+
+	/**
+	 * Ends a {@link #suspend()}: the thread's work joins the transaction again.
+	 * @throws IllegalStateException if the transaction is no longer open or the caller is not the thread
+	 * that began it
+	 */
+	public void resume() {
+		checkOpenOnOwner("resume");
+		this.suspended = false;
+		this.transactions.suspendBound(false);
+	}
+
 	/**
 	 * Commits consumer offsets with this transaction (consume-transform-produce): they count only if it
 	 * commits.
@@ -93,7 +129,7 @@ public final class BoundTransaction {
 	@Override
 	public String toString() {
 		return "BoundTransaction of producer '" + this.producer.id() + "' on thread '" + this.owner.getName() + "' ("
-				+ (this.open ? "open" : "ended") + ")";
+				+ (this.open ? (this.suspended ? "suspended" : "open") : "ended") + ")";
 	}
 
 }

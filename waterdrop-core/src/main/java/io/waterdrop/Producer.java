@@ -449,6 +449,11 @@ public final class Producer implements AutoCloseable {
 		return this.transactions.isOpenOnThisThread();
 	}
 
+	/** Whether the transaction open on this thread is a suspended bound one, which takes no work. */
+	boolean inSuspendedTransaction() {
+		return this.transactions.isSuspendedOnThisThread();
+	}
+
 	/** Runs {@code action} on this thread once the bound transaction open on it ends (a pool's hand-back). */
 	void whenBoundTransactionEnds(Runnable action) {
 		this.transactions.whenBoundEnds(action);
@@ -457,10 +462,10 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * On a transactional producer, a message produced outside a transaction joins the outer transaction its
 	 * {@link TransactionJoiner} begins, if any, or gets one of its own (so {@code produceAsync} returns only
-	 * after the commit); inside one, it joins it.
+	 * after the commit); inside one, it joins it, unless that one is suspended (then it is refused).
 	 */
 	private <T> T inTransactionIfNeeded(Supplier<T> work) {
-		if (!this.transactions.enabled() || this.transactions.isOpenOnThisThread()) {
+		if (!this.transactions.enabled() || this.transactions.joinsOpenTransaction()) {
 			return work.get();
 		}
 		return transaction((transaction) -> work.get()); // joins the joiner's outer transaction, if it begins one

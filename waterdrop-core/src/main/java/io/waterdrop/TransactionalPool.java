@@ -25,7 +25,10 @@ import org.apache.kafka.clients.CommonClientConfigs;
  * {@code transaction(...)}, {@link #produceSync} or {@link #produceManySync} on the pool joins the open
  * transaction, and {@link Transaction#markAsConsumed} sends the offsets with it, as on one producer. A
  * block that joins an outer transaction (its members' {@link TransactionJoiner}'s, such as a Spring-managed
- * one) keeps its member until that transaction commits or aborts, and the thread's later calls join it.
+ * one) keeps its member until that transaction commits or aborts, and the thread's later calls join it;
+ * while an inner scope suspends that transaction ({@link BoundTransaction#suspend()}, as Spring's
+ * {@code REQUIRES_NEW} does), the thread's calls take another member, as {@code KafkaTemplate} takes another
+ * producer.
  * <p>
  * Members are ordinary {@link Producer}s (their own Kafka client, network thread and metrics; in fd mode all
  * on the same Poller). {@link #of(ProducerConfig.Builder, int, Duration)} derives them from one configuration:
@@ -170,9 +173,10 @@ public final class TransactionalPool implements AutoCloseable {
 	 */
 	public <T> T transaction(TransactionBlock<T> block) {
 		Producer current = this.held.get();
-		if (current != null) {
+		if (current != null && !current.inSuspendedTransaction()) {
 			return current.transaction(block);
 		}
+		// No member held, or one whose transaction an inner scope suspended: that scope gets another member.
 		if (this.closed) {
 			throw new ProducerClosedException(this.name, ProducerStatus.CLOSED);
 		}
@@ -188,16 +192,22 @@ public final class TransactionalPool implements AutoCloseable {
 			if (member.inTransaction()) {
 				// The block joined an outer transaction (its TransactionJoiner's, such as Spring's): the member
 				// stays with it, and this thread's later calls join it too, until it commits or aborts.
-				member.whenBoundTransactionEnds(() -> giveBack(member));
+				member.whenBoundTransactionEnds(() -> giveBack(member, current));
 			}
 			else {
-				giveBack(member);
+				giveBack(member, current);
 			}
 		}
 	}
 
-	private void giveBack(Producer member) {
-		this.held.remove();
+	/** Frees {@code member}; the thread holds {@code suspended} again, the member it held before, if any. */
+	private void giveBack(Producer member, Producer suspended) {
+		if (suspended != null) {
+			this.held.set(suspended);
+		}
+		else {
+			this.held.remove();
+		}
 		this.free.offer(member);
 	}
 

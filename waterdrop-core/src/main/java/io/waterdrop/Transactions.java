@@ -56,6 +56,9 @@ final class Transactions {
 	/** Runs once the bound transaction open now ends; set and run by the thread that holds it. */
 	private Runnable whenBoundEnds;
 
+	/** Whether the bound transaction open now is suspended, so that it takes no work; see {@link #suspendBound}. */
+	private boolean boundSuspended;
+
 	Transactions(Producer producer) {
 		this.producer = producer;
 		this.enabled = producer.config().kafka().containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
@@ -72,6 +75,37 @@ final class Transactions {
 
 	boolean isOpenOnThisThread() {
 		return this.lock.isHeldByCurrentThread();
+	}
+
+	/**
+	 * Whether work on this thread joins a transaction open on it.
+	 * @throws IllegalStateException if the one open on it is suspended: it takes no work, and no other can
+	 * begin on this producer until it ends
+	 */
+	boolean joinsOpenTransaction() {
+		if (!this.lock.isHeldByCurrentThread()) {
+			return false;
+		}
+		if (this.boundSuspended) {
+			throw new IllegalStateException("Producer '" + this.producer.id() + "' has a suspended transaction open "
+					+ "on this thread (an inner scope such as Spring's REQUIRES_NEW or NOT_SUPPORTED suspended it), "
+					+ "which takes no work, and Kafka runs one transaction per transactional.id: produce in the outer "
+					+ "scope, or use a transactional pool, whose other members take the inner scope's work");
+		}
+		return true;
+	}
+
+	/** Whether the transaction open on this thread is a suspended bound one. */
+	boolean isSuspendedOnThisThread() {
+		return this.lock.isHeldByCurrentThread() && this.boundSuspended;
+	}
+
+	/**
+	 * Suspends or resumes the bound transaction open on this thread (its owner's call, which holds the lock):
+	 * while suspended, work on this thread is refused rather than joining it.
+	 */
+	void suspendBound(boolean suspended) {
+		this.boundSuspended = suspended;
 	}
 
 	/** A new Kafka client, with its transactions initialised when the producer is transactional. */
@@ -93,7 +127,7 @@ final class Transactions {
 
 	<T> T run(TransactionBlock<T> block) {
 		checkEnabled();
-		if (this.lock.isHeldByCurrentThread() || joinedOuterTransaction()) {
+		if (joinsOpenTransaction() || joinedOuterTransaction()) {
 			return block.run(new Transaction(this.producer));
 		}
 		this.producer.checkMayTransact("run a transaction");
@@ -157,8 +191,9 @@ final class Transactions {
 	BoundTransaction beginBound() {
 		checkEnabled();
 		if (this.lock.isHeldByCurrentThread()) {
-			throw new IllegalStateException("Producer '" + this.producer.id()
-					+ "' has a transaction open on this thread already; what the thread produces joins it");
+			throw new IllegalStateException("Producer '" + this.producer.id() + "' has a "
+					+ (this.boundSuspended ? "suspended " : "") + "transaction open on this thread already; "
+					+ (this.boundSuspended ? "one runs at a time per producer" : "what the thread produces joins it"));
 		}
 		this.producer.checkMayTransact("begin a transaction");
 		this.lock.lock();
@@ -209,6 +244,7 @@ final class Transactions {
 	private void endBound() {
 		Runnable action = this.whenBoundEnds;
 		this.whenBoundEnds = null;
+		this.boundSuspended = false;
 		publish(new ProducerEvent.TransactionFinished(this.producer.id()));
 		this.lock.unlock();
 		if (action != null) {

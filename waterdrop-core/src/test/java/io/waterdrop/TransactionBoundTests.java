@@ -242,6 +242,57 @@ class TransactionBoundTests {
 		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished");
 	}
 
+	/** What an inner scope that suspends the outer transaction (Spring's REQUIRES_NEW) produces must not join it. */
+	@Test
+	void aSuspendedTransactionRefusesTheThreadsWorkUntilItResumes() {
+		AtomicInteger asked = new AtomicInteger();
+		Producer producer = transactional(this.kafka, (self) -> asked.incrementAndGet() < 0);
+		BoundTransaction transaction = producer.beginTransaction();
+		producer.produceSync(Message.of("orders", "before"));
+
+		transaction.suspend();
+
+		assertThat(transaction.isSuspended()).isTrue();
+		assertThat(producer.inTransaction()).isTrue();
+		assertThatExceptionOfType(IllegalStateException.class)
+			.isThrownBy(() -> producer.produceSync(Message.of("orders", "inner")))
+			.withMessageContaining("has a suspended transaction open on this thread");
+		assertThatExceptionOfType(IllegalStateException.class)
+			.isThrownBy(() -> producer.produceAsync(Message.of("orders", "inner")));
+		assertThatExceptionOfType(IllegalStateException.class)
+			.isThrownBy(() -> producer.produceManySync(List.of(Message.of("orders", "inner"))));
+		assertThatExceptionOfType(IllegalStateException.class)
+			.isThrownBy(() -> producer.transaction((nested) -> nested.produceSync(Message.of("orders", "inner"))));
+		producer.buffer(Message.of("orders", "buffered"));
+		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(producer::flushSync);
+		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(producer::beginTransaction)
+			.withMessageContaining("has a suspended transaction open on this thread already");
+		assertThat(asked).hasValue(0); // refused, not handed to the joiner for a transaction of its own
+
+		transaction.resume();
+		producer.produceSync(Message.of("orders", "after"));
+		producer.flushSync(); // the buffered message was kept
+		transaction.commit();
+
+		assertThat(this.kafka.payloads("orders")).containsExactly("before", "after", "buffered");
+		assertThat(producer.inFlight()).isZero();
+	}
+
+	@Test
+	void aTransactionEndedWhileSuspendedLeavesTheNextOneJoinable() {
+		Producer producer = transactional(this.kafka, null);
+		BoundTransaction first = producer.beginTransaction();
+		first.suspend();
+		first.abort();
+
+		BoundTransaction second = producer.beginTransaction();
+		producer.produceSync(Message.of("orders", "joined"));
+		second.commit();
+
+		assertThat(second.isSuspended()).isFalse();
+		assertThat(this.kafka.payloads("orders")).containsExactly("joined");
+	}
+
 	@Test
 	void joinerDecliningLeavesTheProducerToItsOwnTransactions() {
 		AtomicInteger asked = new AtomicInteger();

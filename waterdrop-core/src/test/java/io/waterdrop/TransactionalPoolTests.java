@@ -215,4 +215,34 @@ class TransactionalPoolTests {
 		assertThat(this.kafka.payloads("orders")).containsExactly("a", "b");
 	}
 
+	/** As spring-kafka takes another cached producer for a {@code REQUIRES_NEW} scope. */
+	@Test
+	void whileTheHeldMembersTransactionIsSuspendedTheThreadsCallsTakeAnotherMemberAndThenGoBackToIt() {
+		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
+		TransactionJoiner joiner = (producer) -> {
+			outer.add(producer.beginTransaction());
+			return true;
+		};
+		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 2, Duration.ofSeconds(5));
+		this.pool.produceSync(Message.of("orders", "outer"));
+		BoundTransaction suspended = outer.get(0);
+
+		suspended.suspend();
+		this.pool.produceSync(Message.of("orders", "inner"));
+
+		assertThat(outer).hasSize(2);
+		assertThat(outer.get(1).producer()).isNotSameAs(suspended.producer());
+		assertThat(this.pool.available()).isZero();
+		outer.get(1).commit(); // the inner scope ends: its member is free, its message counts
+		assertThat(this.pool.available()).isOne();
+		assertThat(this.kafka.payloads("orders")).containsExactly("inner");
+
+		suspended.resume();
+		this.pool.produceSync(Message.of("orders", "outer again")); // the thread holds the first member again
+		assertThat(outer).hasSize(2);
+		suspended.commit();
+		assertThat(this.pool.available()).isEqualTo(2);
+		assertThat(this.kafka.payloads("orders")).containsExactly("inner", "outer", "outer again");
+	}
+
 }

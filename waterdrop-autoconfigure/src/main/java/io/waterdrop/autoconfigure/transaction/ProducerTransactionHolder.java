@@ -37,6 +37,20 @@ final class ProducerTransactionHolder extends ResourceHolderSupport {
 		}
 	}
 
+	/** Sets the open Kafka transaction aside while an inner Spring scope suspends the outer one. */
+	void suspend() {
+		if (this.transaction.isOpen()) {
+			this.transaction.suspend();
+		}
+	}
+
+	/** Lets the thread's work join the Kafka transaction again when the outer Spring scope resumes. */
+	void resume() {
+		if (this.transaction.isOpen()) {
+			this.transaction.resume();
+		}
+	}
+
 	/** Aborts if still open. */
 	void abort() {
 		if (this.transaction.isOpen()) {

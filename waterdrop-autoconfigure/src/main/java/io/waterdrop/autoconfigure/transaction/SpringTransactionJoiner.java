@@ -15,7 +15,10 @@ import io.waterdrop.TransactionJoiner;
  * outer commit, whose database work stays committed) and aborted when it rolls back.
  * <p>
  * Without an actual Spring transaction on the thread (none, or only synchronization with
- * {@code PROPAGATION_SUPPORTS}), the producer runs its own transaction, as without Spring.
+ * {@code PROPAGATION_SUPPORTS}), the producer runs its own transaction, as without Spring. In an inner scope
+ * that suspends the Spring transaction ({@code REQUIRES_NEW}, {@code NOT_SUPPORTED}) the producer's Kafka
+ * transaction is suspended too: the producer refuses the scope's work (one transaction per
+ * {@code transactional.id}), while a transactional pool gives it another member.
  */
 public final class SpringTransactionJoiner implements TransactionJoiner {
 
@@ -52,6 +55,23 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 		Synchronization(ProducerTransactionHolder holder, Producer producer) {
 			super(holder, producer);
 			this.holder = holder;
+		}
+
+		/**
+		 * An inner scope ({@code REQUIRES_NEW}, {@code NOT_SUPPORTED}) sets the Spring transaction aside: the
+		 * Kafka transaction then takes none of the thread's work, which Kafka could not give a transaction of
+		 * its own on this producer while this one is open (a pool's other members can).
+		 */
+		@Override
+		public void suspend() {
+			super.suspend();
+			this.holder.suspend();
+		}
+
+		@Override
+		public void resume() {
+			this.holder.resume();
+			super.resume();
 		}
 
 		@Override

@@ -24,7 +24,9 @@ import io.waterdrop.Producer;
  * It shares the resource of {@link SpringTransactionJoiner} (the producer is the key): joining a Kafka
  * transaction synchronized with another transaction manager's transaction participates in it.
  * One producer runs one transaction at a time, so a new transaction ({@code REQUIRES_NEW}) on a producer
- * whose transaction is open on the thread is refused; nested transactions are not supported.
+ * whose transaction is open on the thread is refused, and while a scope suspends the open one
+ * ({@code NOT_SUPPORTED}, or another manager's {@code REQUIRES_NEW}) what the thread produces on the producer
+ * is refused rather than joining it; nested transactions are not supported.
  */
 public class WaterDropTransactionManager extends AbstractPlatformTransactionManager
 		implements ResourceTransactionManager {
@@ -82,15 +84,21 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 		TransactionSynchronizationManager.bindResource(this.producer, holder);
 	}
 
+	/** Suspended ({@code NOT_SUPPORTED}), the Kafka transaction takes none of the thread's work until resumed. */
 	@Override
 	protected Object doSuspend(Object transaction) {
 		((KafkaTransactionObject) transaction).holder = null;
-		return TransactionSynchronizationManager.unbindResource(this.producer);
+		ProducerTransactionHolder holder = (ProducerTransactionHolder) TransactionSynchronizationManager
+			.unbindResource(this.producer);
+		holder.suspend();
+		return holder;
 	}
 
 	@Override
 	protected void doResume(@Nullable Object transaction, Object suspendedResources) {
-		TransactionSynchronizationManager.bindResource(this.producer, suspendedResources);
+		ProducerTransactionHolder holder = (ProducerTransactionHolder) suspendedResources;
+		holder.resume();
+		TransactionSynchronizationManager.bindResource(this.producer, holder);
 	}
 
 	@Override

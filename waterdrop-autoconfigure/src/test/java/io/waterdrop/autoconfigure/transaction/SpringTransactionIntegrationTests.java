@@ -230,28 +230,106 @@ class SpringTransactionIntegrationTests {
 	@Test
 	void aPoolMemberJoinedToASpringTransactionStaysWithItUntilItCompletes() {
 		String topic = TopicReader.uniqueTopic("pooled");
-		new ApplicationContextRunner()
-			.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class,
-					DataSourceTransactionManagerAutoConfiguration.class, TransactionAutoConfiguration.class,
-					KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
-					WaterDropLifecycleAutoConfiguration.class))
-			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
-					"spring.datasource.generate-unique-name=true",
-					"waterdrop.producers.ledger.kafka.transactional.id=ledger-" + UUID.randomUUID(),
-					"waterdrop.producers.ledger.pool-size=2")
-			.run((context) -> {
-				TransactionalPool pool = context.getBean("ledger", TransactionalPool.class);
-				context.getBean(TransactionTemplate.class).executeWithoutResult((status) -> {
-					pool.produceSync(Message.of(topic, "a"));
-					assertThat(pool.available()).isOne();
-					pool.produceSync(Message.of(topic, "b")); // joins the same Kafka transaction
-					assertThat(pool.available()).isOne();
-				});
-				assertThat(pool.available()).isEqualTo(2);
-				assertThat(TopicReader.read(topic, 2, READ_COMMITTED, new ByteArrayDeserializer()))
-					.extracting((record) -> text(record.value()))
-					.containsExactly("a", "b");
+		pooled().run((context) -> {
+			TransactionalPool pool = context.getBean("ledger", TransactionalPool.class);
+			context.getBean(TransactionTemplate.class).executeWithoutResult((status) -> {
+				pool.produceSync(Message.of(topic, "a"));
+				assertThat(pool.available()).isOne();
+				pool.produceSync(Message.of(topic, "b")); // joins the same Kafka transaction
+				assertThat(pool.available()).isOne();
 			});
+			assertThat(pool.available()).isEqualTo(2);
+			assertThat(TopicReader.read(topic, 2, READ_COMMITTED, new ByteArrayDeserializer()))
+				.extracting((record) -> text(record.value()))
+				.containsExactly("a", "b");
+		});
+	}
+
+	/**
+	 * {@code KafkaTemplate} gives a {@code REQUIRES_NEW} scope a Kafka transaction of its own; one producer
+	 * cannot while the outer one is open, so it refuses rather than tie the inner work to the outer outcome.
+	 */
+	@Test
+	void whatAnInnerScopeThatSuspendsTheTransactionProducesOnItsProducerIsRefusedNotJoined() {
+		String topic = TopicReader.uniqueTopic("suspended");
+		this.runner.run((context) -> {
+			Producer payments = context.getBean("payments", Producer.class);
+			PlatformTransactionManager database = context.getBean(PlatformTransactionManager.class);
+			TransactionTemplate requiresNew = new TransactionTemplate(database);
+			requiresNew.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+			TransactionTemplate notSupported = new TransactionTemplate(database);
+			notSupported.setPropagationBehavior(TransactionDefinition.PROPAGATION_NOT_SUPPORTED);
+
+			new TransactionTemplate(database).executeWithoutResult((status) -> {
+				payments.produceSync(Message.of(topic, "outer"));
+				assertThatExceptionOfType(IllegalStateException.class)
+					.isThrownBy(() -> requiresNew.executeWithoutResult(
+							(inner) -> payments.produceSync(Message.of(topic, "requires new"))))
+					.withMessageContaining("has a suspended transaction open on this thread");
+				assertThatExceptionOfType(IllegalStateException.class)
+					.isThrownBy(() -> notSupported.executeWithoutResult(
+							(inner) -> payments.produceSync(Message.of(topic, "not supported"))));
+				payments.produceSync(Message.of(topic, "outer again")); // resumed: joins it again
+				status.setRollbackOnly();
+			});
+			payments.produceSync(Message.of(topic, "after"));
+
+			assertThat(payments.inTransaction()).isFalse();
+			assertThat(TopicReader.read(topic, 1, READ_COMMITTED, new ByteArrayDeserializer()))
+				.extracting((record) -> text(record.value()))
+				.containsExactly("after");
+		});
+	}
+
+	@Test
+	void aNotSupportedScopeInsideTheKafkaTransactionManagersTransactionSuspendsIt() {
+		String topic = TopicReader.uniqueTopic("kafka-suspended");
+		this.runner.run((context) -> {
+			PlatformTransactionManager kafkaOnly = context.getBean("paymentsTransactionManager",
+					PlatformTransactionManager.class);
+			Producer payments = context.getBean("payments", Producer.class);
+			TransactionTemplate notSupported = new TransactionTemplate(kafkaOnly);
+			notSupported.setPropagationBehavior(TransactionDefinition.PROPAGATION_NOT_SUPPORTED);
+
+			new TransactionTemplate(kafkaOnly).executeWithoutResult((status) -> {
+				payments.produceSync(Message.of(topic, "outer"));
+				assertThatExceptionOfType(IllegalStateException.class).isThrownBy(() -> notSupported
+					.executeWithoutResult((inner) -> payments.produceSync(Message.of(topic, "not supported"))));
+				payments.produceSync(Message.of(topic, "outer again"));
+			});
+
+			assertThat(TopicReader.read(topic, 2, READ_COMMITTED, new ByteArrayDeserializer()))
+				.extracting((record) -> text(record.value()))
+				.containsExactly("outer", "outer again");
+		});
+	}
+
+	/** As spring-kafka takes another cached producer for the {@code REQUIRES_NEW} scope. */
+	@Test
+	void anInnerRequiresNewScopeTakesAnotherPoolMemberWhoseTransactionCommitsWithIt() {
+		String topic = TopicReader.uniqueTopic("pooled-requires-new");
+		pooled().run((context) -> {
+			TransactionalPool pool = context.getBean("ledger", TransactionalPool.class);
+			TransactionTemplate requiresNew = new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+			requiresNew.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+
+			context.getBean(TransactionTemplate.class).executeWithoutResult((status) -> {
+				pool.produceSync(Message.of(topic, "outer"));
+				requiresNew.executeWithoutResult((inner) -> {
+					pool.produceSync(Message.of(topic, "inner"));
+					assertThat(pool.available()).isZero();
+				});
+				assertThat(pool.available()).isOne();
+				pool.produceSync(Message.of(topic, "outer again")); // on the outer scope's member again
+				assertThat(pool.available()).isOne();
+				status.setRollbackOnly();
+			});
+
+			assertThat(pool.available()).isEqualTo(2);
+			assertThat(TopicReader.read(topic, 1, READ_COMMITTED, new ByteArrayDeserializer()))
+				.extracting((record) -> text(record.value()))
+				.containsExactly("inner");
+		});
 	}
 
 	@Test
@@ -288,6 +366,19 @@ class SpringTransactionIntegrationTests {
 				assertThat(context.getBean("waterdropProducerTransactionManager", WaterDropTransactionManager.class)
 					.getProducer()).isSameAs(context.getBean("waterdropProducer"));
 			});
+	}
+
+	/** Boot's JDBC transactions and a transactional pool of two members, {@code ledger}. */
+	private static ApplicationContextRunner pooled() {
+		return new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class,
+					DataSourceTransactionManagerAutoConfiguration.class, TransactionAutoConfiguration.class,
+					KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+					WaterDropLifecycleAutoConfiguration.class))
+			.withPropertyValues("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
+					"spring.datasource.generate-unique-name=true",
+					"waterdrop.producers.ledger.kafka.transactional.id=ledger-" + UUID.randomUUID(),
+					"waterdrop.producers.ledger.pool-size=2");
 	}
 
 	private static String text(byte[] value) {
