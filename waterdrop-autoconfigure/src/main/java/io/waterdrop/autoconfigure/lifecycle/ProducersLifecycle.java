@@ -164,14 +164,15 @@ final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
 		this.running = false;
 		if (!this.context.isClosed()) {
 			// context.stop(), restart(), a checkpoint or a pause: a closed producer could never connect again.
-			producers().forEach(this::disconnectIfIdle);
+			producers().forEach(ProducersLifecycle::disconnectIfIdle);
 			callback.run();
 			return;
 		}
 		closeAll(producers()).whenComplete((result, ex) -> callback.run());
 	}
 
-	private void disconnectIfIdle(String name, Producer producer) {
+	/** On a stop that is not a close: an idle connected producer lets go of its client; a busy one stays. */
+	static void disconnectIfIdle(String name, Producer producer) {
 		if (producer.status() != ProducerStatus.CONNECTED) {
 			return;
 		}

@@ -1,8 +1,5 @@
 package io.waterdrop.autoconfigure.lifecycle;
 
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
-
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.SmartLifecycle;
 
@@ -12,11 +9,11 @@ import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
  * Closes the context's runtime producers ({@link WaterDropRuntimeProducers}) when the context closes: in the
  * producers' phase ({@link ProducersLifecycle#PHASE}), at the same time as the producer beans, so after the
  * web server has drained its requests and before the Pollers are waited for. From then on no runtime producer
- * can be created. A stop that is not a close leaves them connected (the producer beans disconnect when idle).
+ * can be created. A stop that is not a close ({@code context.stop()}, {@code restart()}, the pause of a cached
+ * test context) disconnects each idle one, as it does the producer beans: its Kafka client and its hold on a
+ * {@code transactional.id} go, and its next message connects it again.
  */
 final class RuntimeProducersLifecycle implements SmartLifecycle {
-
-	private static final Log logger = LogFactory.getLog(RuntimeProducersLifecycle.class);
 
 	private final ConfigurableApplicationContext context;
 
@@ -44,7 +41,8 @@ final class RuntimeProducersLifecycle implements SmartLifecycle {
 	public void stop(Runnable callback) {
 		this.running = false;
 		if (!this.context.isClosed()) {
-			logger.debug("Context stopped but not closed: WaterDrop runtime producers stay connected");
+			// context.stop(), restart() or a test context's pause: as the producer beans, idle ones disconnect.
+			this.producers.asMap().forEach(ProducersLifecycle::disconnectIfIdle);
 			callback.run();
 			return;
 		}
@@ -54,12 +52,6 @@ final class RuntimeProducersLifecycle implements SmartLifecycle {
 	@Override
 	public boolean isRunning() {
 		return this.running;
-	}
-
-	/** Not pauseable, as the producer beans' lifecycle is not. */
-	@Override
-	public boolean isPauseable() {
-		return false;
 	}
 
 	@Override

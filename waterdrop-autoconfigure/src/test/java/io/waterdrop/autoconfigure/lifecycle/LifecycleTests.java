@@ -34,6 +34,7 @@ import io.waterdrop.autoconfigure.Threads;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
 import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
+import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 
@@ -148,6 +149,25 @@ class LifecycleTests {
 				.transaction((transaction) -> transaction.produceSync(Message.of("payments", "second"))));
 			first.restart();
 			assertThat(firstPayments.transaction((transaction) -> transaction.produceSync(Message.of("payments",
+					"first again"))).offset()).isNotNegative();
+		});
+	}
+
+	/** As the producer beans: a runtime producer with a fixed transactional.id lets go of it when paused. */
+	@Test
+	void pausedContextsCreatingTheSameTransactionalRuntimeProducerDoNotFenceEachOther() {
+		Map<String, String> transactionalId = Map.of("kafka.transactional.id", "acme-" + java.util.UUID.randomUUID());
+		ApplicationContextRunner tenants = this.runner.withPropertyValues("waterdrop.templates.tenant.kafka.acks=all");
+		tenants.run((first) -> {
+			Producer firstAcme = first.getBean(WaterDropRuntimeProducers.class).create("acme", "tenant", transactionalId);
+			firstAcme.transaction((transaction) -> transaction.produceSync(Message.of("acme", "first")));
+			first.pause();
+			assertThat(firstAcme.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+			tenants.run((second) -> second.getBean(WaterDropRuntimeProducers.class)
+				.create("acme", "tenant", transactionalId)
+				.transaction((transaction) -> transaction.produceSync(Message.of("acme", "second"))));
+			first.restart();
+			assertThat(firstAcme.transaction((transaction) -> transaction.produceSync(Message.of("acme",
 					"first again"))).offset()).isNotNegative();
 		});
 	}
