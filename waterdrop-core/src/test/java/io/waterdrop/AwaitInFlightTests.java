@@ -1,0 +1,140 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.Timeout.ThreadMode;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import io.waterdrop.polling.PollingMode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * {@link Producer#awaitInFlight}: Kafka's flush with a bound, which leaves the producer open (the starter
+ * drains with it on shutdown, so that beans destroyed later may still produce). No broker: {@link PendingKafka}
+ * keeps sends pending until flushed or acknowledged.
+ */
+@Timeout(value = 60, threadMode = ThreadMode.SEPARATE_THREAD)
+class AwaitInFlightTests {
+
+	private final List<Producer> producers = new CopyOnWriteArrayList<>();
+
+	@AfterEach
+	void close() {
+		this.producers.forEach(Producer::closeForcefully);
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void flushesWhatLingersWaitsForEveryCallbackAndLeavesTheProducerOpen(PollingMode mode) {
+		PendingKafka kafka = new PendingKafka();
+		Producer producer = producer(mode, kafka);
+		AtomicInteger callbacks = new AtomicInteger();
+		for (int i = 0; i < 5; i++) {
+			producer.produceAsync(Message.of("orders", "m" + i), (report, failure) -> callbacks.incrementAndGet());
+		}
+		assertThat(kafka.pending()).isEqualTo(5);
+
+		assertThat(producer.awaitInFlight(Duration.ofSeconds(30))).isTrue();
+
+		assertThat(callbacks).hasValue(5);
+		assertThat(producer.inFlight()).isZero();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+		DeliveryHandle after = producer.produceAsync(Message.of("orders", "after"));
+		assertThat(producer.awaitInFlight(Duration.ofSeconds(30))).isTrue();
+		assertThat(after.isDone()).isTrue();
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void aClientThatCannotDeliverEndsTheWaitAtItsTimeoutWithTheMessagesStillInFlight(PollingMode mode) {
+		PendingKafka kafka = new PendingKafka().stuck();
+		Producer producer = producer(mode, kafka);
+		DeliveryHandle held = producer.produceAsync(Message.of("orders", "held"));
+
+		assertThat(producer.awaitInFlight(Duration.ofMillis(50))).isFalse();
+
+		assertThat(held.isDone()).isFalse();
+		assertThat(producer.inFlight()).isOne();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void refusedOnThePollingThreadThatWouldDispatchTheReports(PollingMode mode) {
+		Producer producer = producer(mode, new PendingKafka());
+		CompletableFuture<Throwable> refusal = new CompletableFuture<>();
+		producer.produceAsync(Message.of("orders", "first"), (report, failure) -> {
+			try {
+				producer.awaitInFlight(Duration.ofSeconds(1));
+				refusal.complete(null);
+			}
+			catch (Throwable ex) {
+				refusal.complete(ex);
+			}
+		});
+
+		assertThat(producer.awaitInFlight(Duration.ofSeconds(30))).isTrue();
+		assertThat(refusal.join()).isInstanceOf(IllegalCallerException.class)
+			.hasMessageContaining("wait for messages in flight");
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void nothingInFlightReturnsAtOnceWithoutConnecting(PollingMode mode) {
+		Producer producer = producer(mode, new PendingKafka());
+
+		assertThat(producer.awaitInFlight(Duration.ofSeconds(30))).isTrue();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CONFIGURED);
+	}
+
+	/** The waiter is published, then the slots read; the last slot released, then the waiter read. */
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void aWaitRacingTheLastReportIsNeverMissed(PollingMode mode) {
+		PendingKafka kafka = new PendingKafka();
+		Producer producer = producer(mode, kafka);
+		for (int round = 0; round < 300; round++) {
+			DeliveryHandle handle = producer.produceAsync(Message.of("orders", "r" + round));
+			long delayNanos = ThreadLocalRandom.current().nextLong(TimeUnit.MICROSECONDS.toNanos(200));
+			Thread acker = new Thread(() -> {
+				LockSupport.parkNanos(delayNanos);
+				kafka.completeNext();
+			});
+			acker.start();
+			assertThat(producer.awaitInFlight(Duration.ofSeconds(20))).as("round %d", round).isTrue();
+			assertThat(handle.isDone()).isTrue();
+		}
+	}
+
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void argumentsAreChecked(PollingMode mode) {
+		Producer producer = producer(mode, new PendingKafka());
+		assertThatExceptionOfType(IllegalArgumentException.class)
+			.isThrownBy(() -> producer.awaitInFlight(Duration.ofSeconds(-1)));
+	}
+
+	private Producer producer(PollingMode mode, PendingKafka kafka) {
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("await-" + mode.name().toLowerCase(java.util.Locale.ROOT)))
+			.pollingMode(mode)
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.clientFactory(kafka.factory())
+			.build());
+		this.producers.add(producer);
+		return producer;
+	}
+
+}
