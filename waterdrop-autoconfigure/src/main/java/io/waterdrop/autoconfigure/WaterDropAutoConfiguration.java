@@ -57,7 +57,8 @@ public final class WaterDropAutoConfiguration {
 
 	static final String ASSEMBLER_BEAN_NAME = "waterdropProducerAssembler";
 
-	static final String RUNTIME_PRODUCERS_BEAN_NAME = "waterdropRuntimeProducers";
+	/** The name of the {@link WaterDropRuntimeProducers} bean. */
+	public static final String RUNTIME_PRODUCERS_BEAN_NAME = "waterdropRuntimeProducers";
 
 	/**
 	 * Bean names taken by this auto-configuration and the metrics, health and endpoint ones, for the

@@ -59,8 +59,10 @@ import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
  * {@code producer.created} too); its meters bound, a health entry and an endpoint entry added. It connects on
  * its first message (or {@code connect()}), like any producer. {@link #remove} closes it (with its
  * {@code close-timeout}), which removes its meters, its health and endpoint entries. When the application
- * context closes, every runtime producer is closed in the same shutdown phase as the producer beans (after
- * the web server, before the Pollers), and no more can be created.
+ * context closes, the runtime producers are drained in the same shutdown phase as the producer beans (after
+ * the web server): each waits up to its {@code close-timeout} until no message is in flight. They are closed
+ * when the context destroys this bean (after the beans that depend on it, whose {@code @PreDestroy} may still
+ * produce on them, and before the Pollers are waited for); no more can be created from then on.
  * <p>
  * Names must be unique among runtime producers and must not be the name of a bean of the context (a
  * producer entry, say). Runtime producers are not beans: {@link WaterDropProducers} does not hold them.
@@ -221,6 +223,13 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		return removed;
 	}
 
+	/** The {@code close-timeout} the runtime producer of that name is closed with (drained with, on shutdown). */
+	public Duration closeTimeout(String name) {
+		Producer producer = this.registry.find(name).orElse(null);
+		return (producer != null) ? this.closeTimeouts.getOrDefault(producer, this.properties.getCloseTimeout())
+				: this.properties.getCloseTimeout();
+	}
+
 	/**
 	 * The runtime producer of that name.
 	 * @throws NoSuchElementException if there is none
@@ -268,7 +277,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 
 	/**
 	 * Closes every runtime producer at once, each with its {@code close-timeout}, and refuses new ones; the
-	 * future completes when all are closed. The starter calls it when the application context closes.
+	 * future completes when all are closed. The starter calls it when the application context destroys this
+	 * bean.
 	 */
 	public CompletableFuture<Void> closeAsync() {
 		this.closed = true;

@@ -15,6 +15,7 @@ import org.springframework.boot.Banner;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.event.ContextClosedEvent;
 
 import io.waterdrop.DeliveryHandle;
 import io.waterdrop.Message;
@@ -46,7 +47,8 @@ class ShutdownIntegrationTests {
 			.properties("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers())
 			.run();
 		Map<String, Producer> producers = context.getBean(WaterDropProducers.class).asMap();
-		// Callbacks wait until the close has begun, so that every message is still in flight then.
+		// Callbacks wait until the close has begun (its event comes before the lifecycle stops), so that every
+		// message is still in flight then.
 		CountDownLatch closing = new CountDownLatch(1);
 		AtomicLong callbacks = new AtomicLong();
 		List<DeliveryHandle> handles = new ArrayList<>();
@@ -59,13 +61,7 @@ class ShutdownIntegrationTests {
 			}
 		}
 		long inFlight = producers.values().stream().mapToLong(Producer::inFlight).sum();
-		Thread opener = new Thread(() -> {
-			await().atMost(Duration.ofSeconds(30))
-				.pollInterval(Duration.ofMillis(1))
-				.until(() -> producers.values().stream().anyMatch((p) -> p.status() != ProducerStatus.CONNECTED));
-			closing.countDown();
-		});
-		opener.start();
+		context.addApplicationListener((ContextClosedEvent event) -> closing.countDown());
 
 		context.close();
 

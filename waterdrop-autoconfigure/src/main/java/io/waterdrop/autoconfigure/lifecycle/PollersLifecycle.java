@@ -1,7 +1,8 @@
 package io.waterdrop.autoconfigure.lifecycle;
 
 import java.time.Duration;
-import java.util.Map;
+import java.util.Collection;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -9,68 +10,63 @@ import java.util.stream.Collectors;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
-import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.SmartLifecycle;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStatus;
 import io.waterdrop.polling.Poller;
 
 /**
- * Waits, when the context closes, until the thread of every {@link Poller} bean of the context has ended,
- * so that no polling thread outlives it. A Poller starts its thread on its first producer and ends it after
- * its last one, so there is nothing to do on start, nor on a stop that is not a close (producers only
- * disconnect then and stay registered, see {@link ProducersLifecycle}).
+ * The end of the Pollers' lifecycle: when the context destroys its beans, waits until the thread of every
+ * {@link Poller} bean of the context has ended, so that no polling thread outlives it. A Poller starts its
+ * thread on its first producer and ends it after its last one, so there is nothing to do before.
  * <p>
- * Phase {@link #PHASE}: stopped after the producers ({@link ProducersLifecycle#PHASE}), whose closes
- * dispatch every remaining delivery report and leave their Poller. A Poller that still serves producers is
- * not waited for: producers of another context (the global Poller is shared by the whole JVM), or this
- * context's own whose close outlasted Spring's shutdown phase; these finish closing when the context
- * destroys its beans, and a warning says so.
+ * Destroyed after the context's producers: each producer bean and the runtime producers are registered as
+ * depending on this bean, so their closes, which dispatch every remaining delivery report and leave their
+ * Poller, come first. A Poller that still serves producers is not waited for: producers of another context
+ * (the global Poller is shared by the whole JVM), or this context's own that have not closed, which a
+ * warning names.
  */
-final class PollersLifecycle implements SmartLifecycle {
+final class PollersLifecycle implements SmartInitializingSingleton, DisposableBean {
 
-	static final int PHASE = DEFAULT_PHASE - 8192;
+	static final String BEAN_NAME = "waterdropPollersLifecycle";
 
 	/** A Poller's thread ends as soon as it has no producer left; this only bounds a wait that should not be. */
 	static final Duration THREAD_END_TIMEOUT = Duration.ofSeconds(10);
 
 	private static final Log logger = LogFactory.getLog(PollersLifecycle.class);
 
-	private final ConfigurableApplicationContext context;
+	private final ConfigurableListableBeanFactory beanFactory;
 
-	private volatile boolean running;
+	/** The context's Pollers and producer beans, read once all singletons exist (not while they are destroyed). */
+	private Collection<Poller> pollers = List.of();
 
-	PollersLifecycle(ConfigurableApplicationContext context) {
-		this.context = context;
+	private Collection<Producer> producers = List.of();
+
+	PollersLifecycle(ConfigurableListableBeanFactory beanFactory) {
+		this.beanFactory = beanFactory;
 	}
 
 	@Override
-	public void start() {
-		this.running = true;
+	public void afterSingletonsInstantiated() {
+		this.pollers = List.copyOf(this.beanFactory.getBeansOfType(Poller.class, false, false).values());
+		this.producers = List.copyOf(this.beanFactory.getBeansOfType(Producer.class, false, false).values());
 	}
 
 	@Override
-	public void stop() {
-		this.running = false;
-		if (!this.context.isClosed()) {
-			return;
-		}
-		Set<String> stillClosing = this.context.getBeanFactory()
-			.getBeansOfType(Producer.class, false, false)
-			.values()
-			.stream()
+	public void destroy() {
+		Set<String> open = this.producers.stream()
 			.filter((producer) -> producer.status() != ProducerStatus.CLOSED)
 			.map(Producer::id)
 			.collect(Collectors.toCollection(TreeSet::new));
-		Map<String, Poller> pollers = this.context.getBeanFactory().getBeansOfType(Poller.class, false, false);
-		for (Poller poller : pollers.values()) {
+		for (Poller poller : this.pollers) {
 			Set<String> served = new TreeSet<>(poller.producerIds());
-			served.retainAll(stillClosing);
+			served.retainAll(open);
 			if (!served.isEmpty()) {
 				logger.warn("Poller '" + poller.name() + "' still serves producer(s) " + served + " of this context, "
-						+ "whose close outlasted the shutdown phase (spring.lifecycle.timeout-per-shutdown-phase); they "
-						+ "finish closing, up to their close-timeout, when the context destroys its beans");
+						+ "which have not closed; not waiting for its thread");
 				continue;
 			}
 			if (poller.registeredProducers() > 0) {
@@ -89,16 +85,6 @@ final class PollersLifecycle implements SmartLifecycle {
 				return;
 			}
 		}
-	}
-
-	@Override
-	public boolean isRunning() {
-		return this.running;
-	}
-
-	@Override
-	public int getPhase() {
-		return PHASE;
 	}
 
 }

@@ -12,9 +12,10 @@ import io.waterdrop.autoconfigure.WaterDropProperties;
 
 /**
  * Closes every {@link Producer} bean of the context with its {@code close-timeout} when the bean is
- * destroyed, before its own {@code close()} (which would wait {@code max-wait-timeout}) runs and finds it
- * closed. Usually the {@link ProducersLifecycle} has closed them all already; this covers producers that
- * connected (by a first message) while the context failed before its lifecycle bean existed.
+ * destroyed (after the beans that depend on it), before its own {@code close()} (which would wait
+ * {@code max-wait-timeout}) runs and finds it closed. On an ordinary shutdown the {@link ProducersLifecycle}
+ * has drained them already, so only what a {@code @PreDestroy} produced since is waited for; this also covers
+ * producers that connected (by a first message) while the context failed before its lifecycle bean existed.
  */
 final class ProducerCloser implements DestructionAwareBeanPostProcessor {
 

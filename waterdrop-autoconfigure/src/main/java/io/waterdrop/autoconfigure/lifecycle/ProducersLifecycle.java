@@ -13,7 +13,6 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.SmartLifecycle;
@@ -23,7 +22,7 @@ import io.waterdrop.ProducerStatus;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
 
 /**
- * Connects every {@link Producer} bean of its context on start and closes them when the context closes.
+ * Connects every {@link Producer} bean of its context on start and drains them when the context closes.
  * It manages the producer beans the context itself defines (never an ancestor context's), whatever the
  * {@link io.waterdrop.autoconfigure.WaterDropProducers} bean holds.
  * <p>
@@ -37,9 +36,12 @@ import io.waterdrop.autoconfigure.WaterDropEventListener;
  * producer of the context is closed at once with its {@code close-timeout}, and start-up fails with a
  * {@link ProducerConnectException}.
  * <p>
- * <b>Stop</b>: when the context closes, the producers are closed, all at once, each with its
- * {@code close-timeout} (on a thread {@code waterdrop.close-<name>}), completion reported through the
- * lifecycle callback. A closed WaterDrop producer cannot be connected again, and application beans hold
+ * <b>Stop</b>: when the context closes, the producers are drained ({@link ProducerDrains}): all at once, each
+ * waits up to its {@code close-timeout} until no message is in flight, and one that still has some then is
+ * closed, purging them; completion is reported through the lifecycle callback. The others stay open until
+ * the context destroys them ({@link ProducerCloser}), after the beans that depend on them, whose
+ * {@code @PreDestroy} may still produce; the Pollers are waited for after that ({@link PollersLifecycle}).
+ * A closed WaterDrop producer cannot be connected again, and application beans hold
  * the producer beans themselves, so a stop that is not a close ({@code context.stop()}, {@code restart()},
  * a checkpoint, or the pause of an inactive cached test context) {@linkplain Producer#disconnect()
  * disconnects} each idle producer instead: its Kafka client goes (threads, connections, and a transactional
@@ -47,11 +49,8 @@ import io.waterdrop.autoconfigure.WaterDropEventListener;
  * fence for good, as spring-kafka's producer factory closes its producers on stop), and the next start, or
  * message, connects again. A producer that is not idle (messages in flight or buffered, a transaction open)
  * stays connected.
- * <p>
- * <b>Destroy</b>: closes, with {@code close-timeout}, whatever is still open (after a stop that was not a
- * close, or a start-up failure later on), and waits for closes in progress.
  */
-final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
+final class ProducersLifecycle implements SmartLifecycle {
 
 	static final int PHASE = DEFAULT_PHASE - 4096;
 
@@ -117,8 +116,8 @@ final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
 			this.listeners.orderedStream()
 				.filter((listener) -> listener.appliesTo(name) || (pool != null && listener.appliesTo(pool)))
 				.forEach((listener) -> producer.monitor().subscribe(listener));
-			// Destroyed before the producers, so that destroy() closes them all at once.
-			this.context.getBeanFactory().registerDependentBean(name, BEAN_NAME);
+			// Destroyed (closed) before the Pollers are waited for.
+			this.context.getBeanFactory().registerDependentBean(PollersLifecycle.BEAN_NAME, name);
 		}
 	}
 
@@ -147,8 +146,8 @@ final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
 		if (!tooLong.isEmpty()) {
 			logger.warn("WaterDrop close timeouts " + tooLong + " are not below "
 					+ "spring.lifecycle.timeout-per-shutdown-phase (" + this.shutdownPhaseTimeout + "): on shutdown "
-					+ "Spring stops waiting for those producers before they have closed and goes on with the next "
-					+ "phase; they finish closing when the context destroys its beans. Set them below the phase "
+					+ "Spring stops waiting for those producers before they have drained and goes on with the next "
+					+ "phase; they finish when the context destroys its beans. Set them below the phase "
 					+ "timeout (waterdrop.close-timeout defaults to 20s, the phase timeout to 30s).");
 		}
 	}
@@ -168,7 +167,7 @@ final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
 			callback.run();
 			return;
 		}
-		closeAll(producers()).whenComplete((result, ex) -> callback.run());
+		ProducerDrains.drainAll(producers(), this.closeTimeouts::of).whenComplete((result, ex) -> callback.run());
 	}
 
 	/** On a stop that is not a close: an idle connected producer lets go of its client; a busy one stays. */
@@ -185,14 +184,9 @@ final class ProducersLifecycle implements SmartLifecycle, DisposableBean {
 		}
 	}
 
-	@Override
-	public void destroy() {
-		closeAll(producers()).join();
-	}
-
 	/**
-	 * Closes every producer at once, each with its close timeout; completes when all are closed. Producers
-	 * closing already are waited for, closed ones are skipped.
+	 * Closes every producer at once, each with its close timeout (a start-up failure); completes when all are
+	 * closed. Producers closing already are waited for, closed ones are skipped.
 	 */
 	private CompletableFuture<Void> closeAll(Map<String, Producer> producers) {
 		List<CompletableFuture<Void>> closes = new ArrayList<>();

@@ -6,10 +6,10 @@ import org.springframework.context.SmartLifecycle;
 import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 
 /**
- * Closes the context's runtime producers ({@link WaterDropRuntimeProducers}) when the context closes: in the
- * producers' phase ({@link ProducersLifecycle#PHASE}), at the same time as the producer beans, so after the
- * web server has drained its requests and before the Pollers are waited for. From then on no runtime producer
- * can be created. A stop that is not a close ({@code context.stop()}, {@code restart()}, the pause of a cached
+ * Drains the context's runtime producers ({@link WaterDropRuntimeProducers}) when the context closes
+ * ({@link ProducerDrains}): in the producers' phase ({@link ProducersLifecycle#PHASE}), at the same time as
+ * the producer beans, so after the web server has drained its requests. They are closed when the context
+ * destroys the {@code WaterDropRuntimeProducers} bean, before the Pollers are waited for. A stop that is not a close ({@code context.stop()}, {@code restart()}, the pause of a cached
  * test context) disconnects each idle one, as it does the producer beans: its Kafka client and its hold on a
  * {@code transactional.id} go, and its next message connects it again.
  */
@@ -46,7 +46,8 @@ final class RuntimeProducersLifecycle implements SmartLifecycle {
 			callback.run();
 			return;
 		}
-		this.producers.closeAsync().whenComplete((result, ex) -> callback.run());
+		ProducerDrains.drainAll(this.producers.asMap(), this.producers::closeTimeout)
+			.whenComplete((result, ex) -> callback.run());
 	}
 
 	@Override

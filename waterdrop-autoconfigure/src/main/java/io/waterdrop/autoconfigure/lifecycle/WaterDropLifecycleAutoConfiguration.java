@@ -3,6 +3,7 @@ package io.waterdrop.autoconfigure.lifecycle;
 import java.time.Duration;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.SearchStrategy;
@@ -19,8 +20,9 @@ import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 
 /**
  * Auto-configuration of the lifecycle of the context's WaterDrop producers and Pollers: producers are
- * connected on start and closed, each with its {@code close-timeout}, when the context closes (also when
- * it fails to start, or its beans are destroyed without a stop), then the Pollers are waited for.
+ * connected on start; when the context closes they are drained in its shutdown phase, closed, each with its
+ * {@code close-timeout}, when the context destroys them (after the beans that depend on them; also when it
+ * fails to start), and then the Pollers are waited for.
  *
  * @see ProducersLifecycle
  * @see PollersLifecycle
@@ -50,12 +52,15 @@ public final class WaterDropLifecycleAutoConfiguration {
 	@ConditionalOnBean(value = WaterDropRuntimeProducers.class, search = SearchStrategy.CURRENT)
 	RuntimeProducersLifecycle waterdropRuntimeProducersLifecycle(ConfigurableApplicationContext context,
 			WaterDropRuntimeProducers producers) {
+		// Closed when destroyed, before the Pollers are waited for.
+		context.getBeanFactory()
+			.registerDependentBean(PollersLifecycle.BEAN_NAME, WaterDropAutoConfiguration.RUNTIME_PRODUCERS_BEAN_NAME);
 		return new RuntimeProducersLifecycle(context, producers);
 	}
 
-	@Bean
-	PollersLifecycle waterdropPollersLifecycle(ConfigurableApplicationContext context) {
-		return new PollersLifecycle(context);
+	@Bean(PollersLifecycle.BEAN_NAME)
+	static PollersLifecycle waterdropPollersLifecycle(ConfigurableListableBeanFactory beanFactory) {
+		return new PollersLifecycle(beanFactory);
 	}
 
 }

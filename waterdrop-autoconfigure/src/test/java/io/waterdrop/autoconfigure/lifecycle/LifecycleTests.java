@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -28,6 +29,7 @@ import io.waterdrop.Message;
 import io.waterdrop.MessagePurgedException;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStatus;
+import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.HoldingKafka;
 import io.waterdrop.autoconfigure.TestBroker;
 import io.waterdrop.autoconfigure.Threads;
@@ -70,27 +72,28 @@ class LifecycleTests {
 				"waterdrop.close-timeout=0", "waterdrop.producers.orders.max-in-flight=10");
 
 	@Test
-	void phasesPutProducersAfterTheWebServerAndPollersAfterProducers() {
+	void theProducersPhaseIsAfterTheWebServers() {
 		assertThat(ProducersLifecycle.PHASE).isLessThan(WEB_SERVER_PHASE);
-		assertThat(PollersLifecycle.PHASE).isLessThan(ProducersLifecycle.PHASE);
-		this.runner.run((context) -> {
-			assertThat(context.getBean(ProducersLifecycle.class).getPhase()).isEqualTo(ProducersLifecycle.PHASE);
-			assertThat(context.getBean(PollersLifecycle.class).getPhase()).isEqualTo(PollersLifecycle.PHASE);
-		});
+		this.runner.run((context) -> assertThat(context.getBean(ProducersLifecycle.class).getPhase())
+			.isEqualTo(ProducersLifecycle.PHASE));
 	}
 
 	@Test
-	void producersAreConnectedWhileTheWebServerRunsAndClosedBeforeThePollersStop() {
+	void producersAreConnectedWhileTheWebServerRunsDrainedAfterItAndClosedWhenDestroyedBeforeThePollersEnd() {
 		Threads.Snapshot before = Threads.snapshot();
 		this.runner.withUserConfiguration(Probes.class).run((context) -> {
 			Probes probes = context.getBean(Probes.class);
 			Poller critical = context.getBean("criticalPoller", Poller.class);
+			Producer orders = context.getBean("orders", Producer.class);
 			assertThat(probes.webServerStart).containsOnly(ProducerStatus.CONNECTED);
+			DeliveryHandle lingering = orders.produceAsync(Message.of("orders", "lingering"));
 			context.close();
 			assertThat(probes.webServerStop).containsOnly(ProducerStatus.CONNECTED);
-			assertThat(probes.betweenProducersAndPollers).containsOnly(ProducerStatus.CLOSED);
-			assertThat(probes.closingThreads).containsExactlyInAnyOrder("waterdrop.close-orders",
-					"waterdrop.close-legacy");
+			// Drained in their phase, with nothing in flight, and still open for the beans destroyed later.
+			assertThat(probes.afterProducersPhase).containsOnly(ProducerStatus.CONNECTED);
+			assertThat(probes.inFlightAfterProducersPhase).containsOnly(0L);
+			assertThat(errorOf(lingering)).isNull();
+			assertThat(orders.status()).isEqualTo(ProducerStatus.CLOSED);
 			assertThat(critical.isRunning()).isFalse();
 			// Each thread has let go of everything it served; it may still be running its last instructions.
 			await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
@@ -259,21 +262,43 @@ class LifecycleTests {
 	}
 
 	@Test
-	void aCloseOutlastingTheShutdownPhaseIsReportedAsSuchAndFinishesWhenBeansAreDestroyed(CapturedOutput output) {
+	void aDrainOutlastingTheShutdownPhaseFinishesWhenBeansAreDestroyed(CapturedOutput output) {
 		this.holding.withConfiguration(AutoConfigurations.of(LifecycleAutoConfiguration.class))
 			.withPropertyValues("spring.lifecycle.timeout-per-shutdown-phase=200ms",
 					"waterdrop.producers.orders.close-timeout=10m")
-			.withUserConfiguration(ReleaseAfterPollers.class)
+			.withUserConfiguration(ReleaseAfterProducersPhase.class)
 			.run((context) -> {
 				Producer orders = context.getBean("orders", Producer.class);
 				DeliveryHandle held = orders.produceAsync(Message.of("orders", "held"));
 				context.close();
-				// Released after the Pollers' phase, so the producers' phase (200 ms) had to end before.
+				// Released after the producers' phase, which Spring ended after 200 ms.
 				assertThat(errorOf(held)).isNull();
 				assertThat(orders.status()).isEqualTo(ProducerStatus.CLOSED);
-				assertThat(output).contains("Poller 'global' still serves producer(s) [orders] of this context, "
-						+ "whose close outlasted the shutdown phase")
-					.doesNotContain("still runs after");
+				assertThat(output).doesNotContain("still serves").doesNotContain("still runs after");
+			});
+	}
+
+	/** As with {@code KafkaTemplate}: a bean's {@code @PreDestroy} may still produce, and its messages are delivered. */
+	@Test
+	void aBeanDestroyedOnShutdownMayStillProduceOnEveryKindOfProducerItDependsOn() {
+		Threads.Snapshot before = Threads.snapshot();
+		this.runner.withUserConfiguration(ProducingOnDestroy.class)
+			.withPropertyValues("waterdrop.templates.tenant.kafka.acks=all",
+					"waterdrop.producers.ledger.kafka.transactional.id=ledger-" + java.util.UUID.randomUUID(),
+					"waterdrop.producers.ledger.pool-size=1")
+			.run((context) -> {
+				ProducingOnDestroy.Farewell farewell = context.getBean(ProducingOnDestroy.Farewell.class);
+				Producer orders = context.getBean("orders", Producer.class);
+				Producer ledgerMember = context.getBean("ledger-0", Producer.class);
+				context.close();
+				assertThat(farewell.failures).isEmpty();
+				assertThat(farewell.offsets).hasSize(4).allMatch((offset) -> offset >= 0);
+				assertThat(orders.status()).isEqualTo(ProducerStatus.CLOSED);
+				assertThat(ledgerMember.status()).isEqualTo(ProducerStatus.CLOSED);
+				await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+					assertThat(before.newKafkaNetworkThread("orders")).isFalse();
+					assertThat(before.newKafkaNetworkThread("acme")).isFalse();
+				});
 			});
 	}
 
@@ -374,14 +399,67 @@ class LifecycleTests {
 
 	}
 
-	/** Releases the held messages after the Pollers' phase. */
+	/** Releases the held messages after the producers' phase. */
 	@Configuration(proxyBeanMethods = false)
-	static class ReleaseAfterPollers {
+	static class ReleaseAfterProducersPhase {
 
 		@Bean
 		SmartLifecycle releaser(HoldingKafka kafka) {
-			return new Probe(PollersLifecycle.PHASE - 1, () -> {
+			return new Probe(ProducersLifecycle.PHASE - 1, () -> {
 			}, kafka::release);
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class ProducingOnDestroy {
+
+		@Bean
+		Farewell farewell(@Qualifier("orders") Producer orders, @Qualifier("legacy") Producer legacy,
+				WaterDropRuntimeProducers runtime, @Qualifier("ledger") TransactionalPool ledger) {
+			runtime.create("acme", "tenant").connect();
+			return new Farewell(orders, legacy, runtime, ledger);
+		}
+
+		/** Produces on a producer bean of each polling mode, a runtime producer and a pool when destroyed. */
+		static final class Farewell implements DisposableBean {
+
+			final List<Long> offsets = new CopyOnWriteArrayList<>();
+
+			final List<Throwable> failures = new CopyOnWriteArrayList<>();
+
+			private final Producer orders;
+
+			private final Producer legacy;
+
+			private final WaterDropRuntimeProducers runtime;
+
+			private final TransactionalPool ledger;
+
+			Farewell(Producer orders, Producer legacy, WaterDropRuntimeProducers runtime, TransactionalPool ledger) {
+				this.orders = orders;
+				this.legacy = legacy;
+				this.runtime = runtime;
+				this.ledger = ledger;
+			}
+
+			@Override
+			public void destroy() {
+				record(() -> this.orders.produceSync(Message.of("orders", "farewell")).offset());
+				record(() -> this.legacy.produceSync(Message.of("legacy", "farewell")).offset());
+				record(() -> this.runtime.get("acme").produceSync(Message.of("acme", "farewell")).offset());
+				record(() -> this.ledger.produceSync(Message.of("ledger", "farewell")).offset());
+			}
+
+			private void record(java.util.function.LongSupplier send) {
+				try {
+					this.offsets.add(send.getAsLong());
+				}
+				catch (RuntimeException ex) {
+					this.failures.add(ex);
+				}
+			}
+
 		}
 
 	}
@@ -412,9 +490,9 @@ class LifecycleTests {
 
 		final List<ProducerStatus> webServerStop = new CopyOnWriteArrayList<>();
 
-		final List<ProducerStatus> betweenProducersAndPollers = new CopyOnWriteArrayList<>();
+		final List<ProducerStatus> afterProducersPhase = new CopyOnWriteArrayList<>();
 
-		final List<String> closingThreads = new CopyOnWriteArrayList<>();
+		final List<Long> inFlightAfterProducersPhase = new CopyOnWriteArrayList<>();
 
 		@Bean
 		SmartLifecycle webServerProbe(ObjectProvider<Map<String, Producer>> producers) {
@@ -423,18 +501,12 @@ class LifecycleTests {
 		}
 
 		@Bean
-		SmartLifecycle betweenProbe(ObjectProvider<Map<String, Producer>> producers) {
-			return new Probe((ProducersLifecycle.PHASE + PollersLifecycle.PHASE) / 2, () -> {
-			}, () -> record(producers, this.betweenProducersAndPollers));
-		}
-
-		@Bean
-		WaterDropEventListener closingThreadRecorder() {
-			return (event) -> {
-				if (event instanceof ProducerEvent.Closing) {
-					this.closingThreads.add(Thread.currentThread().getName());
-				}
-			};
+		SmartLifecycle afterProducersProbe(ObjectProvider<Map<String, Producer>> producers) {
+			return new Probe(ProducersLifecycle.PHASE - 1, () -> {
+			}, () -> {
+				record(producers, this.afterProducersPhase);
+				producers.getObject().values().forEach((producer) -> this.inFlightAfterProducersPhase.add(producer.inFlight()));
+			});
 		}
 
 		private static void record(ObjectProvider<Map<String, Producer>> producers, List<ProducerStatus> statuses) {
