@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -86,7 +87,8 @@ public final class Poller {
 
 	private final Queue<Consumer<Loop>> changes = new ConcurrentLinkedQueue<>();
 
-	private final Set<String> producerIds = ConcurrentHashMap.newKeySet();
+	/** Registrations per producer id: producers of two application contexts may share an id on one Poller. */
+	private final Map<String, Integer> producerIds = new ConcurrentHashMap<>();
 
 	/** What this Poller's pipes share: the signal count and the pipes that signalled while it was awake. */
 	private final PollerWakeups wakeups = new PollerWakeups();
@@ -165,7 +167,7 @@ public final class Poller {
 
 	/** Ids of the producers the thread serves now. */
 	public Set<String> producerIds() {
-		return Collections.unmodifiableSet(this.producerIds);
+		return Collections.unmodifiableSet(this.producerIds.keySet());
 	}
 
 	/**
@@ -566,7 +568,7 @@ public final class Poller {
 				this.writingPipes++;
 			}
 			this.registered.add(registration);
-			Poller.this.producerIds.add(registration.pollable.id());
+			Poller.this.producerIds.merge(registration.pollable.id(), 1, Integer::sum);
 			// Reports queued before the key existed may have signalled already: serve once to be sure.
 			markReady(registration);
 			registration.pollable.monitor()
@@ -591,7 +593,8 @@ public final class Poller {
 			this.keysCancelled = true;
 			registration.pipe.close();
 			this.registered.remove(registration);
-			Poller.this.producerIds.remove(registration.pollable.id());
+			Poller.this.producerIds.computeIfPresent(registration.pollable.id(),
+					(id, count) -> (count > 1) ? count - 1 : null);
 			Poller.this.lock.lock();
 			try {
 				Poller.this.registrations--;

@@ -225,6 +225,23 @@ class PollerLifecycleTests {
 		assertThat(poller.awaitStopped(GUARD)).isTrue();
 	}
 
+	/** Two application contexts' producers may share an id on the JVM-wide Poller. */
+	@Test
+	@Timeout(120)
+	void aProducerIdStaysListedWhileAnotherProducerWithTheSameIdIsRegistered() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("same-ids").withPollTimeout(LONG_POLL_TIMEOUT));
+		PollingSession first = new TestSource("orders", Duration.ofMillis(100)).registerWith(poller);
+		PollingSession second = new TestSource("orders", Duration.ofMillis(100)).registerWith(poller);
+
+		first.detach().get(GUARD.toSeconds(), TimeUnit.SECONDS);
+
+		assertThat(poller.registeredProducers()).isEqualTo(1);
+		assertThat(poller.producerIds()).containsExactly("orders");
+		second.detach().get(GUARD.toSeconds(), TimeUnit.SECONDS);
+		assertThat(poller.producerIds()).isEmpty();
+		assertThat(poller.awaitStopped(GUARD)).isTrue();
+	}
+
 	@Test
 	@Timeout(120)
 	void detachOfAnIdleSourceCompletesAndClosesItsPipe() throws Exception {
