@@ -12,7 +12,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
@@ -153,9 +152,6 @@ public final class Producer implements AutoCloseable {
 
 	private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-	/** Completes once every slot is back, for the callers of {@link #awaitInFlight}; {@code null} until one waits. */
-	private final AtomicReference<CompletableFuture<Void>> allSlotsBack = new AtomicReference<>();
-
 	/** Completed by {@link #closeForcefully()}: a graceful close still waiting for reports purges them now. */
 	private final CompletableFuture<Void> forced = new CompletableFuture<>();
 
@@ -241,35 +237,27 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Makes Kafka send what lingers and waits up to {@code timeout} until no message is in flight: every
-	 * report dispatched, callbacks run. The producer stays open, and messages sent meanwhile are waited for
-	 * too. Kafka's {@code flush()} with a bound, for a shutdown that drains before it closes.
-	 * @return whether none was in flight by then; {@code false} also if interrupted (the flag stays set) or
-	 * if the producer lost its polling thread, which dispatches nothing any more
+	 * Kafka's {@code flush()} with a bound: makes Kafka send what lingers and waits up to {@code timeout} until
+	 * every message handed to Kafka before the call has its outcome (acknowledged or failed, its report queued
+	 * for dispatch). Messages sent meanwhile are not waited for, and the producer stays open: a shutdown
+	 * drains with it before it closes.
+	 * @return whether they all had their outcome by then; {@code false} also if interrupted (the flag stays set)
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
-	public boolean awaitInFlight(Duration timeout) {
-		Timeouts.require(timeout, "wait for messages in flight");
-		checkMayWait("wait for messages in flight");
-		CompletableFuture<Void> waiter = this.allSlotsBack
-			.updateAndGet((current) -> (current == null || current.isDone()) ? new CompletableFuture<>() : current);
-		// Read after publishing the waiter (releaseSlots releases, then reads it): one of the two sees the other.
-		if (this.slots.availablePermits() == this.config.maxInFlight()) {
-			waiter.complete(null);
-			return true;
-		}
-		if (hasLostPolling()) {
-			return false;
-		}
+	public boolean awaitSent(Duration timeout) {
+		Timeouts.require(timeout, "wait for messages sent");
+		checkMayWait("wait for messages sent");
 		org.apache.kafka.clients.producer.Producer<byte[], byte[]> current = this.client;
-		if (this.state == State.CONNECTED && current != null) {
-			flushInBackground(current);
+		if (this.state != State.CONNECTED || current == null || inFlight() == 0) {
+			return inFlight() == 0;
 		}
-		Waited waited = await(waiter, timeout);
+		CompletableFuture<Boolean> flushed = new CompletableFuture<>();
+		flushInBackground(current, flushed);
+		Waited waited = await(flushed, timeout);
 		if (waited == Waited.INTERRUPTED) {
 			Thread.currentThread().interrupt();
 		}
-		return waited == Waited.DONE && !hasLostPolling();
+		return waited == Waited.DONE && flushed.getNow(false);
 	}
 
 	/** Reports received from Kafka and waiting for the polling thread. */
@@ -1199,10 +1187,6 @@ public final class Producer implements AutoCloseable {
 		if (this.state.closing() && this.slots.availablePermits() == this.config.maxInFlight()) {
 			this.drained.complete(null);
 		}
-		CompletableFuture<Void> waiter = this.allSlotsBack.get();
-		if (waiter != null && this.slots.availablePermits() == this.config.maxInFlight()) {
-			waiter.complete(null);
-		}
 	}
 
 	/**
@@ -1272,10 +1256,6 @@ public final class Producer implements AutoCloseable {
 			this.lifecycleLock.unlock();
 		}
 		this.drained.complete(null);
-		CompletableFuture<Void> waiter = this.allSlotsBack.get();
-		if (waiter != null) {
-			waiter.complete(null);
-		}
 	}
 
 	/** Closes, waiting up to {@code maxWaitTimeout} for in-flight messages before purging the rest. */
@@ -1422,7 +1402,7 @@ public final class Producer implements AutoCloseable {
 		}
 		boolean interrupted = false;
 		if (!force && !this.drained.isDone()) {
-			flushInBackground(this.client);
+			flushInBackground(this.client, new CompletableFuture<>());
 			Waited waited = await(CompletableFuture.anyOf(this.drained, this.forced), timeout);
 			interrupted = waited == Waited.INTERRUPTED;
 		}
@@ -1494,15 +1474,19 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Makes Kafka send lingering batches now, as its own close does, so that a close neither waits out
 	 * {@code linger.ms} nor purges messages a healthy broker would take. Kafka's flush has no timeout, so it
-	 * runs on a thread of its own; it ends when every batch completed, at the latest when a purge aborts them.
+	 * runs on a thread of its own; it ends when every batch completed, at the latest when a purge aborts them,
+	 * and then completes {@code flushed} with whether it did so without an error.
 	 */
-	private void flushInBackground(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client) {
+	private void flushInBackground(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client,
+			CompletableFuture<Boolean> flushed) {
 		startThread("waterdrop.flush-" + id(), () -> {
 			try {
 				client.flush();
+				flushed.complete(true);
 			}
 			catch (RuntimeException ex) {
-				logger.debug("Producer '{}': flush on close ended with an error", id(), ex);
+				logger.debug("Producer '{}': flush ended with an error", id(), ex);
+				flushed.complete(false);
 			}
 		});
 	}

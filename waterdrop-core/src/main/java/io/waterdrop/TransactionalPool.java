@@ -55,7 +55,7 @@ public final class TransactionalPool implements AutoCloseable {
 	private final TransactionalPoolStats stats = new TransactionalPoolStats();
 
 	/** The member the current thread holds while its block runs. */
-	private final ThreadLocal<Producer> held = new ThreadLocal<>();
+	private final ThreadLocal<Held> held = new ThreadLocal<>();
 
 	private volatile boolean closed;
 
@@ -172,9 +172,9 @@ public final class TransactionalPool implements AutoCloseable {
 	 * @throws IllegalCallerException if called on a thread that dispatches a member's delivery reports
 	 */
 	public <T> T transaction(TransactionBlock<T> block) {
-		Producer current = this.held.get();
-		if (current != null && !current.inSuspendedTransaction()) {
-			return current.transaction(block);
+		Held current = this.held.get();
+		if (current != null && !current.member().inSuspendedTransaction()) {
+			return current.member().transaction(block);
 		}
 		// No member held, or one whose transaction an inner scope suspended: that scope gets another member.
 		if (this.closed) {
@@ -183,8 +183,14 @@ public final class TransactionalPool implements AutoCloseable {
 		for (Producer member : this.members) {
 			member.checkMayTransact("run a transaction");
 		}
+		if (current != null && current.count() >= this.members.size()) {
+			throw new IllegalStateException("Transactional pool '" + this.name + "' has no member for this scope: "
+					+ "this thread holds all " + this.members.size() + ", their transactions suspended by the scopes "
+					+ "around it (REQUIRES_NEW, NOT_SUPPORTED); set its pool-size above the number of such nested "
+					+ "scopes that produce on it");
+		}
 		Producer member = borrow();
-		this.held.set(member);
+		this.held.set(new Held(member, current));
 		try {
 			return member.transaction(block);
 		}
@@ -201,7 +207,7 @@ public final class TransactionalPool implements AutoCloseable {
 	}
 
 	/** Frees {@code member}; the thread holds {@code suspended} again, the member it held before, if any. */
-	private void giveBack(Producer member, Producer suspended) {
+	private void giveBack(Producer member, Held suspended) {
 		if (suspended != null) {
 			this.held.set(suspended);
 		}
@@ -209,6 +215,16 @@ public final class TransactionalPool implements AutoCloseable {
 			this.held.remove();
 		}
 		this.free.offer(member);
+	}
+
+	/** A member the thread holds, and the one it held before, which an inner scope set aside. */
+	private record Held(Producer member, Held suspended) {
+
+		/** Members the thread holds. */
+		int count() {
+			return 1 + ((this.suspended != null) ? this.suspended.count() : 0);
+		}
+
 	}
 
 	private Producer borrow() {

@@ -20,6 +20,7 @@ import io.waterdrop.instrumentation.micrometer.TransactionalPoolMetrics;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
@@ -243,6 +244,29 @@ class TransactionalPoolTests {
 		suspended.commit();
 		assertThat(this.pool.available()).isEqualTo(2);
 		assertThat(this.kafka.payloads("orders")).containsExactly("inner", "outer", "outer again");
+	}
+
+	@Test
+	void anInnerScopeFindingEveryMemberHeldSuspendedByItsOwnThreadIsRefusedAtOnce() {
+		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
+		TransactionJoiner joiner = (producer) -> {
+			outer.add(producer.beginTransaction());
+			return true;
+		};
+		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 1, Duration.ofMinutes(10));
+		this.pool.produceSync(Message.of("orders", "outer"));
+		outer.get(0).suspend();
+		long borrows = this.pool.stats().waits();
+
+		// Waiting would be for nothing: the one member is this thread's own, set aside.
+		assertThatExceptionOfType(IllegalStateException.class)
+			.isThrownBy(() -> this.pool.produceSync(Message.of("orders", "inner")))
+			.withMessageContaining("this thread holds all 1");
+		assertThat(this.pool.stats().waits()).as("no wait for a member").isEqualTo(borrows);
+
+		outer.get(0).resume();
+		outer.get(0).commit();
+		assertThat(this.kafka.payloads("orders")).containsExactly("outer");
 	}
 
 }

@@ -15,11 +15,13 @@ import io.waterdrop.ProducerStatus;
 
 /**
  * The first step of a context's close, in the producers' shutdown phase: every producer with messages in
- * flight waits, all at once, up to its {@code close-timeout} until none is left ({@link Producer#awaitInFlight}),
- * on a thread {@code waterdrop.drain-<name>}. One that still has messages in flight then is closed at once,
- * which purges them (each reported), as a close would after its {@code close-timeout}. The others stay open:
- * beans destroyed later, whose {@code @PreDestroy} may still produce (as with {@code KafkaTemplate}), find them
- * usable, and each is closed when the context destroys it, after the beans that depend on it.
+ * flight makes Kafka send what lingers and waits, all at once, up to its {@code close-timeout} until each of
+ * them has its outcome ({@link Producer#awaitSent}: Kafka's flush, which does not wait for messages sent
+ * meanwhile), on a thread {@code waterdrop.drain-<name>}. One whose messages do not all get there in time is
+ * closed at once, which purges them (each reported), as a close would after its {@code close-timeout}. The
+ * others stay open: beans destroyed later, whose {@code @PreDestroy} may still produce (as with
+ * {@code KafkaTemplate}), find them usable, and each is closed when the context destroys it, after the beans
+ * that depend on it; that close dispatches every report left.
  */
 final class ProducerDrains {
 
@@ -53,9 +55,9 @@ final class ProducerDrains {
 
 	private static void drain(String name, Producer producer, Duration closeTimeout) {
 		try {
-			if (!producer.awaitInFlight(closeTimeout) && producer.status() != ProducerStatus.CLOSED) {
-				logger.warn("WaterDrop producer '" + name + "' still had " + producer.inFlight() + " message(s) in "
-						+ "flight after its close-timeout (" + closeTimeout + "); closing it now, which purges them");
+			if (!producer.awaitSent(closeTimeout) && producer.status() != ProducerStatus.CLOSED) {
+				logger.warn("WaterDrop producer '" + name + "' still had messages without an outcome after its "
+						+ "close-timeout (" + closeTimeout + "); closing it now, which purges them");
 				producer.closeForcefully();
 			}
 		}

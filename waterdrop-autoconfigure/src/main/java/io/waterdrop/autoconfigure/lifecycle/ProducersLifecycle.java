@@ -28,7 +28,7 @@ import io.waterdrop.autoconfigure.WaterDropEventListener;
  * <p>
  * Phase {@link #PHASE}: started before and stopped after the web server (Boot's graceful shutdown runs in
  * {@code DEFAULT_PHASE - 1024}, the web server in {@code DEFAULT_PHASE - 2048}), so requests being drained
- * can still produce; stopped before the Pollers ({@link PollersLifecycle#PHASE}).
+ * can still produce.
  * <p>
  * <b>Start</b>: subscribes the {@link WaterDropEventListener} beans to each producer (once; here rather than
  * while the producer bean is created, so that a listener may itself inject a producer), then connects it.

@@ -24,9 +24,11 @@ import io.waterdrop.Producer;
  * It shares the resource of {@link SpringTransactionJoiner} (the producer is the key): joining a Kafka
  * transaction synchronized with another transaction manager's transaction participates in it.
  * One producer runs one transaction at a time, so a new transaction ({@code REQUIRES_NEW}) on a producer
- * whose transaction is open on the thread is refused, and while a scope suspends the open one
- * ({@code NOT_SUPPORTED}, or another manager's {@code REQUIRES_NEW}) what the thread produces on the producer
- * is refused rather than joining it; nested transactions are not supported.
+ * whose transaction is open on the thread is refused, and while a {@code NOT_SUPPORTED} scope suspends the
+ * open one what the thread produces on the producer is refused rather than joining it; nested transactions
+ * are not supported. (Another manager's {@code REQUIRES_NEW} inside this one's transaction suspends only that
+ * manager's resources: what it produces on the producer joins this transaction, as {@code KafkaTemplate}
+ * joins a {@code KafkaTransactionManager}'s.)
  */
 public class WaterDropTransactionManager extends AbstractPlatformTransactionManager
 		implements ResourceTransactionManager {
@@ -84,13 +86,19 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 		TransactionSynchronizationManager.bindResource(this.producer, holder);
 	}
 
-	/** Suspended ({@code NOT_SUPPORTED}), the Kafka transaction takes none of the thread's work until resumed. */
+	/**
+	 * Suspended ({@code NOT_SUPPORTED}), the Kafka transaction takes none of the thread's work until resumed.
+	 * One that the joiner synchronized with another manager's transaction was suspended and unbound by its
+	 * synchronization already, which resumes it too: nothing to do here then.
+	 */
 	@Override
-	protected Object doSuspend(Object transaction) {
+	protected @Nullable Object doSuspend(Object transaction) {
 		((KafkaTransactionObject) transaction).holder = null;
 		ProducerTransactionHolder holder = (ProducerTransactionHolder) TransactionSynchronizationManager
-			.unbindResource(this.producer);
-		holder.suspend();
+			.unbindResourceIfPossible(this.producer);
+		if (holder != null) {
+			holder.suspend();
+		}
 		return holder;
 	}
 

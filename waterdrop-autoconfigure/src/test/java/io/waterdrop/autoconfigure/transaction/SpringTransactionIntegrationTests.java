@@ -304,6 +304,29 @@ class SpringTransactionIntegrationTests {
 		});
 	}
 
+	@Test
+	void aNotSupportedScopeOfTheKafkaTransactionManagerInsideADatabaseTransactionSuspendsTheJoinedOne() {
+		String topic = TopicReader.uniqueTopic("joined-suspended");
+		this.runner.run((context) -> {
+			Producer payments = context.getBean("payments", Producer.class);
+			TransactionTemplate notSupported = new TransactionTemplate(
+					context.getBean("paymentsTransactionManager", PlatformTransactionManager.class));
+			notSupported.setPropagationBehavior(TransactionDefinition.PROPAGATION_NOT_SUPPORTED);
+
+			new TransactionTemplate(context.getBean(PlatformTransactionManager.class)).executeWithoutResult((status) -> {
+				payments.produceSync(Message.of(topic, "outer"));
+				assertThatExceptionOfType(IllegalStateException.class).isThrownBy(() -> notSupported
+					.executeWithoutResult((inner) -> payments.produceSync(Message.of(topic, "not supported"))))
+					.withMessageContaining("has a suspended transaction open on this thread");
+				payments.produceSync(Message.of(topic, "outer again"));
+			});
+
+			assertThat(TopicReader.read(topic, 2, READ_COMMITTED, new ByteArrayDeserializer()))
+				.extracting((record) -> text(record.value()))
+				.containsExactly("outer", "outer again");
+		});
+	}
+
 	/** As spring-kafka takes another cached producer for the {@code REQUIRES_NEW} scope. */
 	@Test
 	void anInnerRequiresNewScopeTakesAnotherPoolMemberWhoseTransactionCommitsWithIt() {
