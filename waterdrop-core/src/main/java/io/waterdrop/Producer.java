@@ -5,9 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -90,9 +92,10 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Closes and rebuilds Kafka clients on behalf of the polling threads, which must not block (idle
-	 * disconnects, rebuilds after an idempotent producer's fatal error); its threads end when unused.
+	 * disconnects, rebuilds after an idempotent producer's fatal error); its threads end when unused. Not
+	 * final: a test puts an executor here that cannot start threads.
 	 */
-	private static final ExecutorService CLIENT_WORK = clientWork();
+	static volatile Executor clientWork = clientWork();
 
 	/** At most two threads, ending when idle for a minute: a wave of idle disconnects queues up. */
 	private static ExecutorService clientWork() {
@@ -317,7 +320,7 @@ public final class Producer implements AutoCloseable {
 				|| !this.reloading.compareAndSet(false, true)) {
 			return;
 		}
-		CLIENT_WORK.execute(() -> {
+		boolean started = startClientWork("rebuild its Kafka client", () -> {
 			try {
 				reloadIdempotent(generation, error);
 			}
@@ -325,6 +328,25 @@ public final class Producer implements AutoCloseable {
 				this.reloading.set(false);
 			}
 		});
+		if (!started) {
+			this.reloading.set(false); // the next fatal report asks again
+		}
+	}
+
+	/**
+	 * Hands {@code work} to the client-work threads. Called on a polling thread, which must not die because no
+	 * thread could start (the JVM out of native threads): the work is skipped then, and logged.
+	 * @return whether the work was handed over
+	 */
+	private boolean startClientWork(String what, Runnable work) {
+		try {
+			clientWork.execute(work);
+			return true;
+		}
+		catch (OutOfMemoryError | RejectedExecutionException ex) {
+			logger.error("Producer '{}' could not start a thread to {}; skipped this time", id(), what, ex);
+			return false;
+		}
 	}
 
 	/**
@@ -720,7 +742,7 @@ public final class Producer implements AutoCloseable {
 
 	/** Disconnects if idle, on a thread of its own: called by the polling thread, which must not block. */
 	void disconnectInBackground() {
-		CLIENT_WORK.execute(() -> {
+		startClientWork("disconnect while idle", () -> { // not started: the next idle timeout asks again
 			String refusal = disconnectIfIdle();
 			if (refusal != null) {
 				logger.debug("Producer '{}' stays connected: {}", id(), refusal);

@@ -143,6 +143,55 @@ class DisconnectTests {
 		assertThat(this.clients).hasSize(2);
 	}
 
+	/** The JVM out of native threads: the idle disconnect is skipped, and the Poller lives on. */
+	@Test
+	void anIdleDisconnectWithoutAThreadToRunOnIsSkippedAndThePollerGoesOn() {
+		AtomicInteger refused = new AtomicInteger();
+		java.util.concurrent.Executor original = Producer.clientWork;
+		Producer.clientWork = (task) -> {
+			refused.incrementAndGet();
+			throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
+		};
+		try {
+			Poller poller = new Poller(PollerConfig.named("no-threads").withPollTimeout(Duration.ofMillis(20)));
+			Producer producer = producer(
+					ProducerConfig.builder().poller(poller).idleDisconnectTimeout(Duration.ofMillis(50)));
+			producer.produceSync(Message.of("fine", "once"));
+
+			await().atMost(Duration.ofSeconds(30)).until(() -> refused.get() >= 2); // asked again after it
+			assertThat(producer.hasLostPolling()).isFalse();
+			assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+			assertThat(producer.produceSync(Message.of("fine", "again")).topic()).isEqualTo("fine");
+		}
+		finally {
+			Producer.clientWork = original;
+		}
+	}
+
+	/** The same for the rebuild after a fatal error: skipped, asked again by the next fatal report. */
+	@Test
+	void aRebuildWithoutAThreadToRunOnIsSkippedAndAskedAgainByTheNextFatalReport() {
+		AtomicInteger refused = new AtomicInteger();
+		java.util.concurrent.Executor original = Producer.clientWork;
+		Producer.clientWork = (task) -> {
+			refused.incrementAndGet();
+			throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
+		};
+		try {
+			Producer producer = producer(ProducerConfig.builder().reloadOnIdempotentFatalError(true));
+			for (int attempt = 1; attempt <= 2; attempt++) {
+				assertThatThrownBy(() -> producer.produceSync(Message.of("cluster-unauthorized", "fatal")))
+					.hasCauseInstanceOf(ClusterAuthorizationException.class);
+				int expected = attempt;
+				await().atMost(Duration.ofSeconds(30)).until(() -> refused.get() >= expected);
+			}
+			assertThat(producer.hasLostPolling()).isFalse();
+		}
+		finally {
+			Producer.clientWork = original;
+		}
+	}
+
 	/** An idempotent producer whose client hit a fatal error rebuilds it once, and goes on. */
 	@RepeatedTest(5)
 	void idempotentProducerRebuildsItsClientAfterAFatalErrorOnce() {
