@@ -146,13 +146,7 @@ class DisconnectTests {
 	/** The JVM out of native threads: the idle disconnect is skipped, and the Poller lives on. */
 	@Test
 	void anIdleDisconnectWithoutAThreadToRunOnIsSkippedAndThePollerGoesOn() {
-		AtomicInteger refused = new AtomicInteger();
-		java.util.concurrent.Executor original = Producer.clientWork;
-		Producer.clientWork = (task) -> {
-			refused.incrementAndGet();
-			throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
-		};
-		try {
+		withoutClientWorkThreads((refused) -> {
 			Poller poller = new Poller(PollerConfig.named("no-threads").withPollTimeout(Duration.ofMillis(20)));
 			Producer producer = producer(
 					ProducerConfig.builder().poller(poller).idleDisconnectTimeout(Duration.ofMillis(50)));
@@ -162,22 +156,13 @@ class DisconnectTests {
 			assertThat(producer.hasLostPolling()).isFalse();
 			assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
 			assertThat(producer.produceSync(Message.of("fine", "again")).topic()).isEqualTo("fine");
-		}
-		finally {
-			Producer.clientWork = original;
-		}
+		});
 	}
 
 	/** The same for the rebuild after a fatal error: skipped, asked again by the next fatal report. */
 	@Test
 	void aRebuildWithoutAThreadToRunOnIsSkippedAndAskedAgainByTheNextFatalReport() {
-		AtomicInteger refused = new AtomicInteger();
-		java.util.concurrent.Executor original = Producer.clientWork;
-		Producer.clientWork = (task) -> {
-			refused.incrementAndGet();
-			throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
-		};
-		try {
+		withoutClientWorkThreads((refused) -> {
 			Producer producer = producer(ProducerConfig.builder().reloadOnIdempotentFatalError(true));
 			for (int attempt = 1; attempt <= 2; attempt++) {
 				assertThatThrownBy(() -> producer.produceSync(Message.of("cluster-unauthorized", "fatal")))
@@ -186,6 +171,19 @@ class DisconnectTests {
 				await().atMost(Duration.ofSeconds(30)).until(() -> refused.get() >= expected);
 			}
 			assertThat(producer.hasLostPolling()).isFalse();
+		});
+	}
+
+	/** Runs {@code test} while no client-work thread can start; it gets the count of the refused starts. */
+	private static void withoutClientWorkThreads(java.util.function.Consumer<AtomicInteger> test) {
+		AtomicInteger refused = new AtomicInteger();
+		java.util.concurrent.Executor original = Producer.clientWork;
+		Producer.clientWork = (task) -> {
+			refused.incrementAndGet();
+			throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
+		};
+		try {
+			test.accept(refused);
 		}
 		finally {
 			Producer.clientWork = original;
