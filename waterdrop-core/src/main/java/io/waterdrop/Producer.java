@@ -11,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -97,6 +98,9 @@ public final class Producer implements AutoCloseable {
 	 */
 	static volatile Executor clientWork = clientWork();
 
+	/** Makes the threads a producer starts for itself (close, flush); not final for the same reason. */
+	static volatile ThreadFactory threads = Thread::new;
+
 	/** At most two threads, ending when idle for a minute: a wave of idle disconnects queues up. */
 	private static ExecutorService clientWork() {
 		ThreadPoolExecutor executor = new ThreadPoolExecutor(2, 2, 1, TimeUnit.MINUTES, new LinkedBlockingQueue<>(),
@@ -154,6 +158,12 @@ public final class Producer implements AutoCloseable {
 	private final CompletableFuture<Void> drained = new CompletableFuture<>();
 
 	private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+	/**
+	 * A close begun on a polling thread whose own thread could not start (the JVM out of native threads): the
+	 * producer's polling thread starts it from its periodic work. Set once, by the thread that began the close.
+	 */
+	private volatile Runnable closeToStart;
 
 	/** Completed by {@link #closeForcefully()}: a graceful close still waiting for reports purges them now. */
 	private final CompletableFuture<Void> forced = new CompletableFuture<>();
@@ -244,23 +254,39 @@ public final class Producer implements AutoCloseable {
 	 * every message handed to Kafka before the call has its outcome (acknowledged or failed, its report queued
 	 * for dispatch). Messages sent meanwhile are not waited for, and the producer stays open: a shutdown
 	 * drains with it before it closes.
+	 * <p>
+	 * On a closing producer it waits for the close instead; a producer that lost its polling thread answers
+	 * {@code false} at once. Kafka's flush has no timeout: when this one times out, its thread goes on until
+	 * Kafka completes or expires the batches ({@code delivery.timeout.ms}) or the client closes.
 	 * @return whether they all had their outcome by then; {@code false} also if interrupted (the flag stays set)
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
 	public boolean awaitSent(Duration timeout) {
 		Timeouts.require(timeout, "wait for messages sent");
 		checkMayWait("wait for messages sent");
-		org.apache.kafka.clients.producer.Producer<byte[], byte[]> current = this.client;
-		if (this.state != State.CONNECTED || current == null || inFlight() == 0) {
-			return inFlight() == 0;
+		State current = this.state;
+		if (current == State.POLLING_LOST) {
+			return false;
+		}
+		if (current.closing()) {
+			return awaitRestoringInterrupt(this.closed.handle((result, ex) -> true), timeout);
+		}
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> kafka = this.client;
+		if (current != State.CONNECTED || kafka == null || inFlight() == 0) {
+			return true; // Kafka holds nothing of this producer's
 		}
 		CompletableFuture<Boolean> flushed = new CompletableFuture<>();
-		flushInBackground(current, flushed);
-		Waited waited = await(flushed, timeout);
+		flushInBackground(kafka, flushed);
+		return awaitRestoringInterrupt(flushed, timeout);
+	}
+
+	/** Whether {@code done} completed with {@code true} within {@code timeout}; an interrupt stays set. */
+	private boolean awaitRestoringInterrupt(CompletableFuture<Boolean> done, Duration timeout) {
+		Waited waited = await(done, timeout);
 		if (waited == Waited.INTERRUPTED) {
 			Thread.currentThread().interrupt();
 		}
-		return waited == Waited.DONE && flushed.getNow(false);
+		return waited == Waited.DONE && done.getNow(false);
 	}
 
 	/** Reports received from Kafka and waiting for the polling thread. */
@@ -1356,17 +1382,38 @@ public final class Producer implements AutoCloseable {
 		finally {
 			this.lifecycleLock.unlock();
 		}
-		if (onPollingThread) {
-			startThread("waterdrop.close-" + id(), () -> shutdown(from, timeout, force));
-		}
-		else {
+		if (!onPollingThread || from == State.CONFIGURED) { // never connected: nothing to wait for
 			shutdown(from, timeout, force);
+		}
+		else if (!startCloseThread(() -> shutdown(from, timeout, force))) {
+			this.closeToStart = () -> shutdown(from, timeout, force);
 		}
 		return onPollingThread;
 	}
 
+	private boolean startCloseThread(Runnable close) {
+		try {
+			startThread("waterdrop.close-" + id(), close);
+			return true;
+		}
+		catch (OutOfMemoryError ex) {
+			logger.error("Producer '{}' could not start a thread to close it (the JVM out of native threads?); its "
+					+ "polling thread tries again", id(), ex);
+			return false;
+		}
+	}
+
+	/** On the producer's polling thread, in its periodic work: starts a close whose thread could not start. */
+	void retryCloseStart() {
+		Runnable close = this.closeToStart;
+		if (close != null && startCloseThread(close)) {
+			this.closeToStart = null;
+		}
+	}
+
 	private static void startThread(String name, Runnable task) {
-		Thread thread = new Thread(task, name);
+		Thread thread = threads.newThread(task);
+		thread.setName(name);
 		thread.setDaemon(true);
 		thread.start();
 	}

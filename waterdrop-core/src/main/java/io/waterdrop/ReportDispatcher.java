@@ -229,6 +229,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public void periodic(long nowNanos) {
+		this.producer.retryCloseStart();
 		if (this.idleDisconnectNanos > 0) {
 			disconnectWhenIdle(nowNanos);
 		}

@@ -355,6 +355,42 @@ class ExactlyOneOutcomeTests {
 		assertThat(closed.stats().purged()).isEqualTo(1);
 	}
 
+	/** The JVM out of native threads: the close a callback began starts later, from the producer's polling thread. */
+	@Test
+	@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+	void aCloseFromACallbackWhoseThreadCannotStartIsStartedLaterByThePollingThread() throws Exception {
+		Producer caller = producer(poller("closer"));
+		Producer closed = producer(new Poller(PollerConfig.named("closed-later")));
+		this.producers.remove(closed); // closed here: a close that never starts must fail the test, not hang it
+		DeliveryHandle pending = closed.produceAsync(message("pending", 1)); // in flight until the close purges it
+		AtomicInteger starts = new AtomicInteger();
+		java.util.concurrent.ThreadFactory original = Producer.threads;
+		Producer.threads = (task) -> (starts.getAndIncrement() > 0) ? new Thread(task) : new Thread(task) {
+			@Override
+			public synchronized void start() {
+				throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
+			}
+		};
+		try {
+			CompletableFuture<ProducerStatus> statusAfterClose = new CompletableFuture<>();
+			caller.produceAsync(message("fine", 2), (report, failure) -> {
+				closed.close(Duration.ZERO);
+				statusAfterClose.complete(closed.status());
+			});
+
+			assertThat(statusAfterClose.get(30, TimeUnit.SECONDS)).isEqualTo(ProducerStatus.CLOSING);
+			closed.closeAsync(Duration.ZERO).get(30, TimeUnit.SECONDS); // the close the polling thread started
+			assertThat(starts.get()).as("thread starts: the refused one, then the retry").isGreaterThanOrEqualTo(2);
+			assertThat(closed.status()).isEqualTo(ProducerStatus.CLOSED);
+			assertThat(pending.isDone()).isTrue();
+			assertThat(closed.stats().purged()).isEqualTo(1);
+		}
+		finally {
+			Producer.threads = original;
+			closed.closeAsync(Duration.ZERO); // does not wait
+		}
+	}
+
 	/** Once a forced close purges, a record that failed for another reason is still a failure, not a purge. */
 	@RepeatedTest(5)
 	@Timeout(60)

@@ -60,7 +60,8 @@ import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
  * its first message (or {@code connect()}), like any producer. {@link #remove} closes it (with its
  * {@code close-timeout}), which removes its meters, its health and endpoint entries. When the application
  * context closes, the runtime producers are drained in the same shutdown phase as the producer beans (after
- * the web server): each waits up to its {@code close-timeout} until no message is in flight. They are closed
+ * the web server): each waits up to its {@code close-timeout} until every message handed to Kafka has its
+ * outcome. They are closed
  * when the context destroys this bean (after the beans that depend on it, whose {@code @PreDestroy} may still
  * produce on them, and before the Pollers are waited for); no more can be created from then on.
  * <p>
