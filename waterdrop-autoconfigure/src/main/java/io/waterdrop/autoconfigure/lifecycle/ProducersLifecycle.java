@@ -38,9 +38,10 @@ import io.waterdrop.autoconfigure.WaterDropEventListener;
  * <p>
  * <b>Stop</b>: when the context closes, the producers are drained ({@link ProducerDrains}): all at once, each
  * waits up to its {@code close-timeout} until every message handed to Kafka has its outcome, and one whose
- * messages do not is closed, purging them; completion is reported through the lifecycle callback. The others stay open until
- * the context destroys them ({@link ProducerCloser}), after the beans that depend on them, whose
- * {@code @PreDestroy} may still produce; the Pollers are waited for after that ({@link PollersLifecycle}).
+ * messages do not is closed, purging them; completion is reported through the lifecycle callback. The
+ * others stay open until the context destroys them ({@link ProducerCloser}), after the beans that depend on
+ * them, whose {@code @PreDestroy} may still produce; the Pollers are waited for after that
+ * ({@link PollersLifecycle}).
  * A closed WaterDrop producer cannot be connected again, and application beans hold
  * the producer beans themselves, so a stop that is not a close ({@code context.stop()}, {@code restart()},
  * a checkpoint, or the pause of an inactive cached test context) {@linkplain Producer#disconnect()

@@ -9,9 +9,10 @@ import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
  * Drains the context's runtime producers ({@link WaterDropRuntimeProducers}) when the context closes
  * ({@link ProducerDrains}): in the producers' phase ({@link ProducersLifecycle#PHASE}), at the same time as
  * the producer beans, so after the web server has drained its requests. They are closed when the context
- * destroys the {@code WaterDropRuntimeProducers} bean, before the Pollers are waited for. A stop that is not a close ({@code context.stop()}, {@code restart()}, the pause of a cached
- * test context) disconnects each idle one, as it does the producer beans: its Kafka client and its hold on a
- * {@code transactional.id} go, and its next message connects it again.
+ * destroys the {@code WaterDropRuntimeProducers} bean, before the Pollers are waited for. A stop that is not
+ * a close ({@code context.stop()}, {@code restart()}, the pause of a cached test context) disconnects each
+ * idle one, as it does the producer beans: its Kafka client and its hold on a {@code transactional.id} go,
+ * and its next message connects it again.
  */
 final class RuntimeProducersLifecycle implements SmartLifecycle {
 

@@ -168,7 +168,8 @@ class LifecycleTests {
 		Map<String, String> transactionalId = Map.of("kafka.transactional.id", "acme-" + java.util.UUID.randomUUID());
 		ApplicationContextRunner tenants = this.runner.withPropertyValues("waterdrop.templates.tenant.kafka.acks=all");
 		tenants.run((first) -> {
-			Producer firstAcme = first.getBean(WaterDropRuntimeProducers.class).create("acme", "tenant", transactionalId);
+			Producer firstAcme = first.getBean(WaterDropRuntimeProducers.class)
+				.create("acme", "tenant", transactionalId);
 			firstAcme.transaction((transaction) -> transaction.produceSync(Message.of("acme", "first")));
 			first.pause();
 			assertThat(firstAcme.status()).isEqualTo(ProducerStatus.DISCONNECTED);
@@ -284,7 +285,7 @@ class LifecycleTests {
 			});
 	}
 
-	/** As with {@code KafkaTemplate}: a bean's {@code @PreDestroy} may still produce, and its messages are delivered. */
+	/** As with {@code KafkaTemplate}: a bean's {@code @PreDestroy} may still produce; its messages are delivered. */
 	@Test
 	void aBeanDestroyedOnShutdownMayStillProduceOnEveryKindOfProducerItDependsOn() {
 		Threads.Snapshot before = Threads.snapshot();

@@ -313,7 +313,8 @@ class SpringTransactionIntegrationTests {
 					context.getBean("paymentsTransactionManager", PlatformTransactionManager.class));
 			notSupported.setPropagationBehavior(TransactionDefinition.PROPAGATION_NOT_SUPPORTED);
 
-			new TransactionTemplate(context.getBean(PlatformTransactionManager.class)).executeWithoutResult((status) -> {
+			TransactionTemplate database = new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+			database.executeWithoutResult((status) -> {
 				payments.produceSync(Message.of(topic, "outer"));
 				assertThatExceptionOfType(IllegalStateException.class).isThrownBy(() -> notSupported
 					.executeWithoutResult((inner) -> payments.produceSync(Message.of(topic, "not supported"))))
@@ -333,7 +334,8 @@ class SpringTransactionIntegrationTests {
 		String topic = TopicReader.uniqueTopic("pooled-requires-new");
 		pooled().run((context) -> {
 			TransactionalPool pool = context.getBean("ledger", TransactionalPool.class);
-			TransactionTemplate requiresNew = new TransactionTemplate(context.getBean(PlatformTransactionManager.class));
+			PlatformTransactionManager database = context.getBean(PlatformTransactionManager.class);
+			TransactionTemplate requiresNew = new TransactionTemplate(database);
 			requiresNew.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
 
 			context.getBean(TransactionTemplate.class).executeWithoutResult((status) -> {
