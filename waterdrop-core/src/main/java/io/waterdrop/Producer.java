@@ -1382,11 +1382,12 @@ public final class Producer implements AutoCloseable {
 		finally {
 			this.lifecycleLock.unlock();
 		}
+		Runnable close = () -> shutdown(from, timeout, force);
 		if (!onPollingThread || from == State.CONFIGURED) { // never connected: nothing to wait for
-			shutdown(from, timeout, force);
+			close.run();
 		}
-		else if (!startCloseThread(() -> shutdown(from, timeout, force))) {
-			this.closeToStart = () -> shutdown(from, timeout, force);
+		else if (!startCloseThread(close)) {
+			this.closeToStart = close;
 		}
 		return onPollingThread;
 	}
