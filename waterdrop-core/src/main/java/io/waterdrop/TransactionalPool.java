@@ -170,6 +170,8 @@ public final class TransactionalPool implements AutoCloseable {
 	 * @throws PoolWaitTimeoutException if no member was free in time (nothing began)
 	 * @throws ProducerClosedException if the pool is closed
 	 * @throws IllegalCallerException if called on a thread that dispatches a member's delivery reports
+	 * @throws IllegalStateException if this thread holds every member, each in a transaction an inner scope
+	 * suspended (nothing began: waiting would be for itself)
 	 */
 	public <T> T transaction(TransactionBlock<T> block) {
 		Held current = this.held.get();
