@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -74,6 +75,12 @@ final class ProducersLifecycle implements SmartLifecycle {
 
 	private volatile boolean budgetChecked;
 
+	/** The producer beans at the last start, for a drain while beans are destroyed (no lookup is allowed then). */
+	private volatile Map<String, Producer> started = Map.of();
+
+	/** Whether the context's close has drained the producers, in the stop phase or before their destruction. */
+	private final AtomicBoolean drainedOnClose = new AtomicBoolean();
+
 	private volatile boolean running;
 
 	ProducersLifecycle(ConfigurableApplicationContext context, ObjectProvider<WaterDropEventListener> listeners,
@@ -107,6 +114,7 @@ final class ProducersLifecycle implements SmartLifecycle {
 			}
 			connected.add(name);
 		}
+		this.started = producers;
 		this.running = true;
 	}
 
@@ -168,7 +176,19 @@ final class ProducersLifecycle implements SmartLifecycle {
 			callback.run();
 			return;
 		}
+		this.drainedOnClose.set(true);
 		ProducerDrains.drainAll(producers(), this.closeTimeouts::of).whenComplete((result, ex) -> callback.run());
+	}
+
+	/**
+	 * Called before a producer bean is destroyed. A close without a stop phase for this bean (the context was
+	 * stopped before, or its start-up failed later on) has not drained the producers: they drain now, all at
+	 * once, so that their closes, one after another, have little left to wait for.
+	 */
+	void drainBeforeDestruction() {
+		if (this.drainedOnClose.compareAndSet(false, true)) {
+			ProducerDrains.drainAll(this.started, this.closeTimeouts::of).join();
+		}
 	}
 
 	/** On a stop that is not a close: an idle connected producer lets go of its client; a busy one stays. */

@@ -41,11 +41,15 @@ public final class WaterDropLifecycleAutoConfiguration {
 
 	@Bean(ProducersLifecycle.BEAN_NAME)
 	ProducersLifecycle waterdropProducersLifecycle(ConfigurableApplicationContext context,
-			ObjectProvider<WaterDropEventListener> listeners, WaterDropProperties properties, Environment environment) {
+			ObjectProvider<WaterDropEventListener> listeners, WaterDropProperties properties, Environment environment,
+			ProducerCloser closer) {
 		Duration phaseTimeout = Binder.get(environment)
 			.bind("spring.lifecycle.timeout-per-shutdown-phase", Duration.class)
 			.orElse(DEFAULT_SHUTDOWN_PHASE_TIMEOUT);
-		return new ProducersLifecycle(context, listeners, new CloseTimeouts(properties), phaseTimeout);
+		ProducersLifecycle lifecycle = new ProducersLifecycle(context, listeners, new CloseTimeouts(properties),
+				phaseTimeout);
+		closer.drainWith(lifecycle);
+		return lifecycle;
 	}
 
 	@Bean

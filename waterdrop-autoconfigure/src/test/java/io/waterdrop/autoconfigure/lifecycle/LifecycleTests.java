@@ -209,6 +209,31 @@ class LifecycleTests {
 		});
 	}
 
+	/** No stop phase on this close: the producers drain all at once before the first is destroyed. */
+	@Test
+	void closingAfterAStopDrainsEveryProducerAtOnceBeforeTheFirstIsDestroyed() {
+		List<String> closingThreads = new CopyOnWriteArrayList<>();
+		this.holding.withPropertyValues("waterdrop.producers.audit.max-in-flight=10")
+			.withBean(WaterDropEventListener.class, () -> (event) -> {
+				if (event instanceof ProducerEvent.Closing closing) {
+					closingThreads.add(closing.producerId() + "@" + Thread.currentThread().getName());
+				}
+			})
+			.run((context) -> {
+				DeliveryHandle heldByOrders = context.getBean("orders", Producer.class)
+					.produceAsync(Message.of("orders", "held"));
+				DeliveryHandle heldByAudit = context.getBean("audit", Producer.class)
+					.produceAsync(Message.of("audit", "held"));
+				context.stop();
+				context.close();
+				// Neither drained within its close-timeout (0): each drain closed its producer, on its own thread.
+				assertThat(closingThreads).containsExactlyInAnyOrder("orders@waterdrop.drain-orders",
+						"audit@waterdrop.drain-audit");
+				assertThat(errorOf(heldByOrders)).isInstanceOf(MessagePurgedException.class);
+				assertThat(errorOf(heldByAudit)).isInstanceOf(MessagePurgedException.class);
+			});
+	}
+
 	@Test
 	void aContextFailingBeforeItsLifecycleStartedClosesConnectedProducersWithTheCloseTimeout() {
 		Handles handles = new Handles();
