@@ -15,6 +15,8 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
@@ -161,9 +163,10 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * A close begun on a polling thread whose own thread could not start (the JVM out of native threads): the
-	 * producer's polling thread starts it from its periodic work. Set once, by the thread that began the close.
+	 * producer's polling thread starts it from its periodic work, or a later {@code close()} on a thread that
+	 * may wait runs it, whichever claims it first. Set once, by the thread that began the close.
 	 */
-	private volatile Runnable closeToStart;
+	private final AtomicReference<Runnable> closeToStart = new AtomicReference<>();
 
 	/** Completed by {@link #closeForcefully()}: a graceful close still waiting for reports purges them now. */
 	private final CompletableFuture<Void> forced = new CompletableFuture<>();
@@ -174,7 +177,7 @@ public final class Producer implements AutoCloseable {
 	private volatile int clientGeneration;
 
 	/** A rebuild after a fatal error of an idempotent producer is under way. */
-	private final java.util.concurrent.atomic.AtomicBoolean reloading = new java.util.concurrent.atomic.AtomicBoolean();
+	private final AtomicBoolean reloading = new AtomicBoolean();
 
 	/** Rebuilds after fatal errors since the last acknowledged message, and the acknowledgements seen then. */
 	private int idempotentReloadsInARow;
@@ -269,7 +272,7 @@ public final class Producer implements AutoCloseable {
 			return false;
 		}
 		if (current.closing()) {
-			return awaitRestoringInterrupt(this.closed.handle((result, ex) -> true), timeout);
+			return awaitRestoringInterrupt(this.closed.handle((result, ex) -> ex == null), timeout);
 		}
 		org.apache.kafka.clients.producer.Producer<byte[], byte[]> kafka = this.client;
 		if (current != State.CONNECTED || kafka == null || inFlight() == 0) {
@@ -1337,6 +1340,10 @@ public final class Producer implements AutoCloseable {
 		if (startClose(timeout, force)) {
 			return; // on the polling thread: the close goes on elsewhere
 		}
+		Runnable pending = this.closeToStart.getAndSet(null);
+		if (pending != null) {
+			pending.run(); // a close whose thread could not start: this thread may wait, so it runs it
+		}
 		try {
 			this.closed.get();
 		}
@@ -1382,33 +1389,43 @@ public final class Producer implements AutoCloseable {
 		finally {
 			this.lifecycleLock.unlock();
 		}
-		Runnable close = () -> shutdown(from, timeout, force);
+		AtomicBoolean begun = new AtomicBoolean(); // a pending close may be run by its retry and by a close()
+		Runnable close = () -> {
+			if (begun.compareAndSet(false, true)) {
+				shutdown(from, timeout, force);
+			}
+		};
 		if (!onPollingThread || from == State.CONFIGURED) { // never connected: nothing to wait for
 			close.run();
 		}
-		else if (!startCloseThread(close)) {
-			this.closeToStart = close;
+		else if (!startCloseThread(close, false)) {
+			this.closeToStart.set(close);
 		}
 		return onPollingThread;
 	}
 
-	private boolean startCloseThread(Runnable close) {
+	private boolean startCloseThread(Runnable close, boolean again) {
 		try {
 			startThread("waterdrop.close-" + id(), close);
 			return true;
 		}
 		catch (OutOfMemoryError ex) {
-			logger.error("Producer '{}' could not start a thread to close it (the JVM out of native threads?); its "
-					+ "polling thread tries again", id(), ex);
+			if (again) {
+				logger.debug("Producer '{}' still cannot start a thread to close it", id(), ex);
+			}
+			else {
+				logger.error("Producer '{}' could not start a thread to close it (the JVM out of native threads?); "
+						+ "its polling thread tries again, as does a close() elsewhere", id(), ex);
+			}
 			return false;
 		}
 	}
 
 	/** On the producer's polling thread, in its periodic work: starts a close whose thread could not start. */
 	void retryCloseStart() {
-		Runnable close = this.closeToStart;
-		if (close != null && startCloseThread(close)) {
-			this.closeToStart = null;
+		Runnable close = this.closeToStart.get();
+		if (close != null && startCloseThread(close, true)) {
+			this.closeToStart.compareAndSet(close, null);
 		}
 	}
 
@@ -1549,16 +1566,22 @@ public final class Producer implements AutoCloseable {
 	 */
 	private void flushInBackground(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client,
 			CompletableFuture<Boolean> flushed) {
-		startThread("waterdrop.flush-" + id(), () -> {
-			try {
-				client.flush();
-				flushed.complete(true);
-			}
-			catch (RuntimeException ex) {
-				logger.debug("Producer '{}': flush ended with an error", id(), ex);
-				flushed.complete(false);
-			}
-		});
+		try {
+			startThread("waterdrop.flush-" + id(), () -> {
+				try {
+					client.flush();
+					flushed.complete(true);
+				}
+				catch (RuntimeException ex) {
+					logger.debug("Producer '{}': flush ended with an error", id(), ex);
+					flushed.complete(false);
+				}
+			});
+		}
+		catch (OutOfMemoryError ex) { // no thread (the JVM out of native threads): Kafka sends after linger.ms
+			logger.warn("Producer '{}' could not start a thread to flush", id(), ex);
+			flushed.complete(false);
+		}
 	}
 
 	private enum Waited {

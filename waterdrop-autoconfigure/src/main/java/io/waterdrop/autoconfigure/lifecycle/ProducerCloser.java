@@ -45,7 +45,12 @@ final class ProducerCloser implements DestructionAwareBeanPostProcessor {
 		if (bean instanceof Producer producer && producer.status() != ProducerStatus.CLOSED) {
 			ProducersLifecycle current = this.lifecycle;
 			if (current != null) {
-				current.drainBeforeDestruction();
+				try {
+					current.drainBeforeDestruction();
+				}
+				catch (RuntimeException | Error ex) { // a drain thread that cannot start: this close goes on
+					logger.warn("Draining the WaterDrop producers before closing '" + beanName + "' failed", ex);
+				}
 			}
 			WaterDropProperties properties = this.properties.getIfAvailable(WaterDropProperties::new);
 			try {

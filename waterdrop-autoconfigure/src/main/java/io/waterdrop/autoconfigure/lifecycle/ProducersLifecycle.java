@@ -182,11 +182,12 @@ final class ProducersLifecycle implements SmartLifecycle {
 
 	/**
 	 * Called before a producer bean is destroyed. A close without a stop phase for this bean (the context was
-	 * stopped before, or its start-up failed later on) has not drained the producers: they drain now, all at
-	 * once, so that their closes, one after another, have little left to wait for.
+	 * stopped before, or it is a paused test context evicted from the cache) has not drained the producers:
+	 * they drain now, all at once, so that their closes, one after another, have little left to wait for. A
+	 * bean destroyed while the context is not closing drains nothing.
 	 */
 	void drainBeforeDestruction() {
-		if (this.drainedOnClose.compareAndSet(false, true)) {
+		if (this.context.isClosed() && this.drainedOnClose.compareAndSet(false, true)) {
 			ProducerDrains.drainAll(this.started, this.closeTimeouts::of).join();
 		}
 	}

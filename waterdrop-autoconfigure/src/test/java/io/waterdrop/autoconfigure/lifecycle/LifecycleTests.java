@@ -13,6 +13,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.beans.factory.support.DefaultListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.context.LifecycleAutoConfiguration;
 import org.springframework.boot.diagnostics.FailureAnalysis;
@@ -232,6 +233,22 @@ class LifecycleTests {
 				assertThat(errorOf(heldByOrders)).isInstanceOf(MessagePurgedException.class);
 				assertThat(errorOf(heldByAudit)).isInstanceOf(MessagePurgedException.class);
 			});
+	}
+
+	/** Only a closing context drains: destroying one producer bean at run time leaves the others alone. */
+	@Test
+	void destroyingOneProducerBeanInARunningContextLeavesTheOthersAlone() {
+		this.holding.withPropertyValues("waterdrop.producers.audit.max-in-flight=10").run((context) -> {
+			Producer orders = context.getBean("orders", Producer.class);
+			Producer audit = context.getBean("audit", Producer.class);
+			DeliveryHandle held = orders.produceAsync(Message.of("orders", "held"));
+
+			((DefaultListableBeanFactory) context.getBeanFactory()).destroySingleton("audit");
+
+			assertThat(audit.status()).isEqualTo(ProducerStatus.CLOSED);
+			assertThat(orders.status()).isEqualTo(ProducerStatus.CONNECTED);
+			assertThat(held.isDone()).isFalse();
+		});
 	}
 
 	@Test
