@@ -179,6 +179,9 @@ public final class Producer implements AutoCloseable {
 	/** A rebuild after a fatal error of an idempotent producer is under way. */
 	private final AtomicBoolean reloading = new AtomicBoolean();
 
+	/** Whether the last hand-over to the client-work threads was refused (logged at error level once). */
+	private volatile boolean clientWorkRefused;
+
 	/** Rebuilds after fatal errors since the last acknowledged message, and the acknowledgements seen then. */
 	private int idempotentReloadsInARow;
 
@@ -370,10 +373,17 @@ public final class Producer implements AutoCloseable {
 	private boolean startClientWork(String what, Runnable work) {
 		try {
 			clientWork.execute(work);
+			this.clientWorkRefused = false;
 			return true;
 		}
 		catch (OutOfMemoryError | RejectedExecutionException ex) {
-			logger.error("Producer '{}' could not start a thread to {}; skipped this time", id(), what, ex);
+			if (this.clientWorkRefused) { // asked again every idle timeout: the first refusal said it all
+				logger.debug("Producer '{}' still could not start a thread to {}", id(), what, ex);
+			}
+			else {
+				this.clientWorkRefused = true;
+				logger.error("Producer '{}' could not start a thread to {}; skipped this time", id(), what, ex);
+			}
 			return false;
 		}
 	}
