@@ -360,8 +360,7 @@ class ExactlyOneOutcomeTests {
 	@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 	void aCloseFromACallbackWhoseThreadCannotStartIsStartedLaterByThePollingThread() throws Exception {
 		Producer caller = producer(poller("closer"));
-		Producer closed = producer(new Poller(PollerConfig.named("closed-later")));
-		this.producers.remove(closed); // closed here: a close that never starts must fail the test, not hang it
+		Producer closed = closedByTheTest("closed-later");
 		DeliveryHandle pending = closed.produceAsync(message("pending", 1)); // in flight until the close purges it
 		CompletableFuture<String> closingThread = new CompletableFuture<>();
 		closed.monitor().subscribe(ProducerEvent.Closing.class,
@@ -379,9 +378,7 @@ class ExactlyOneOutcomeTests {
 			assertThat(statusAfterClose.get(30, TimeUnit.SECONDS)).isEqualTo(ProducerStatus.CLOSING);
 			closed.closeAsync(Duration.ZERO).get(30, TimeUnit.SECONDS); // the close the polling thread started
 			assertThat(closingThread.getNow(null)).isEqualTo("waterdrop.close-" + closed.id());
-			assertThat(closed.status()).isEqualTo(ProducerStatus.CLOSED);
-			assertThat(pending.isDone()).isTrue();
-			assertThat(closed.stats().purged()).isEqualTo(1);
+			assertClosedWithItsMessagePurged(closed, pending);
 		}
 		finally {
 			Producer.threads = original;
@@ -394,8 +391,7 @@ class ExactlyOneOutcomeTests {
 	@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 	void aCloseWhoseThreadCannotStartIsRunByALaterCloseOnAThreadThatMayWait() throws Exception {
 		Producer caller = producer(poller("closer"));
-		Producer closed = producer(new Poller(PollerConfig.named("closed-by-another")));
-		this.producers.remove(closed); // closed here: a close that never starts must fail the test, not hang it
+		Producer closed = closedByTheTest("closed-by-another");
 		DeliveryHandle pending = closed.produceAsync(message("pending", 1));
 		java.util.concurrent.ThreadFactory original = Producer.threads;
 		Producer.threads = ExactlyOneOutcomeTests::unstartable;
@@ -409,14 +405,28 @@ class ExactlyOneOutcomeTests {
 
 			CompletableFuture.runAsync(closed::closeForcefully).get(30, TimeUnit.SECONDS);
 
-			assertThat(closed.status()).isEqualTo(ProducerStatus.CLOSED);
-			assertThat(pending.isDone()).isTrue();
-			assertThat(closed.stats().purged()).isEqualTo(1);
+			assertClosedWithItsMessagePurged(closed, pending);
 		}
 		finally {
 			Producer.threads = original;
 			closed.closeAsync(Duration.ZERO); // does not wait
 		}
+	}
+
+	/**
+	 * A producer on a Poller of its own that the test closes itself, without waiting: a close that never starts
+	 * must fail the test, not hang the clean-up after it.
+	 */
+	private Producer closedByTheTest(String pollerName) {
+		Producer producer = producer(new Poller(PollerConfig.named(pollerName)));
+		this.producers.remove(producer);
+		return producer;
+	}
+
+	private static void assertClosedWithItsMessagePurged(Producer closed, DeliveryHandle pending) {
+		assertThat(closed.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(pending.isDone()).isTrue();
+		assertThat(closed.stats().purged()).isEqualTo(1);
 	}
 
 	/** A thread whose start fails as when the JVM is out of native threads. */
