@@ -78,7 +78,7 @@ public final class BoundTransaction {
 
 	/** Whether the transaction is suspended: open, but taking no work. */
 	public boolean isSuspended() {
-		return this.suspended;
+		return this.open && this.suspended;
 	}
 
 	/**
@@ -108,6 +108,8 @@ public final class BoundTransaction {
 	/**
 	 * Commits consumer offsets with this transaction (consume-transform-produce): they count only if it
 	 * commits.
+	 * @throws IllegalStateException if the transaction has ended or is suspended, or the caller is not the
+	 * thread that began it
 	 */
 	public void markAsConsumed(Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata group) {
 		checkOpenOnOwner("mark offsets as consumed in");

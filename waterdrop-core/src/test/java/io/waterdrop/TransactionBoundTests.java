@@ -267,6 +267,12 @@ class TransactionBoundTests {
 		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(producer::flushSync);
 		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(producer::beginTransaction)
 			.withMessageContaining("has a suspended transaction open on this thread already");
+		assertThatExceptionOfType(IllegalStateException.class)
+			.isThrownBy(() -> transaction.markAsConsumed(
+					Map.of(new org.apache.kafka.common.TopicPartition("in", 0),
+							new org.apache.kafka.clients.consumer.OffsetAndMetadata(7)),
+					new org.apache.kafka.clients.consumer.ConsumerGroupMetadata("group")))
+			.withMessageContaining("it is suspended on this thread");
 		assertThat(asked).hasValue(0); // refused, not handed to the joiner for a transaction of its own
 
 		transaction.resume();
@@ -275,6 +281,7 @@ class TransactionBoundTests {
 		transaction.commit();
 
 		assertThat(this.kafka.payloads("orders")).containsExactly("before", "after", "buffered");
+		assertThat(this.kafka.consumedOffsets()).isEmpty();
 		assertThat(producer.inFlight()).isZero();
 	}
 
@@ -284,6 +291,7 @@ class TransactionBoundTests {
 		BoundTransaction first = producer.beginTransaction();
 		first.suspend();
 		first.abort();
+		assertThat(first.isSuspended()).isFalse(); // ended: neither open nor suspended
 
 		BoundTransaction second = producer.beginTransaction();
 		producer.produceSync(Message.of("orders", "joined"));
