@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
@@ -162,9 +163,10 @@ public final class Producer implements AutoCloseable {
 	private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
 	/**
-	 * A close begun on a polling thread whose own thread could not start (the JVM out of native threads): the
-	 * producer's polling thread starts it from its periodic work, or a later {@code close()} on a thread that
-	 * may wait runs it, whichever claims it first. Set once, by the thread that began the close.
+	 * A close begun on a polling thread, until its own thread has started. If none can start (the JVM out of
+	 * native threads), the producer's polling thread tries again from its periodic work, and a later
+	 * {@code close()} or {@code closeAsync()} on a thread that may wait runs it; the close runs once, on
+	 * whichever claims it first. Set once, under the lifecycle lock with the closing state.
 	 */
 	private final AtomicReference<Runnable> closeToStart = new AtomicReference<>();
 
@@ -278,12 +280,41 @@ public final class Producer implements AutoCloseable {
 			return awaitRestoringInterrupt(this.closed.handle((result, ex) -> ex == null), timeout);
 		}
 		org.apache.kafka.clients.producer.Producer<byte[], byte[]> kafka = this.client;
+		if (current == State.DISCONNECTED && inFlight() > 0) {
+			// An idle disconnect writes DISCONNECTED before it counts the in-flight messages, and takes it back
+			// if there are some: read the state it settled on.
+			this.lifecycleLock.lock();
+			try {
+				current = this.state;
+				kafka = this.client;
+			}
+			finally {
+				this.lifecycleLock.unlock();
+			}
+		}
 		if (current != State.CONNECTED || kafka == null || inFlight() == 0) {
 			return true; // Kafka holds nothing of this producer's
 		}
 		CompletableFuture<Boolean> flushed = new CompletableFuture<>();
-		flushInBackground(kafka, flushed);
+		if (!flushInBackground(kafka, flushed)) {
+			return awaitNothingInFlight(timeout); // Kafka sends after linger.ms anyway
+		}
 		return awaitRestoringInterrupt(flushed, timeout);
+	}
+
+	/**
+	 * Waits up to {@code timeout} until no message is in flight, looking every millisecond: where no flush
+	 * thread could start. Unlike a flush it also waits for messages sent meanwhile.
+	 */
+	private boolean awaitNothingInFlight(Duration timeout) {
+		long deadline = System.nanoTime() + Timeouts.nanos(timeout);
+		while (inFlight() > 0) {
+			if (System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
+				return false;
+			}
+			LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(1));
+		}
+		return true;
 	}
 
 	/** Whether {@code done} completed with {@code true} within {@code timeout}; an interrupt stays set. */
@@ -1350,10 +1381,7 @@ public final class Producer implements AutoCloseable {
 		if (startClose(timeout, force)) {
 			return; // on the polling thread: the close goes on elsewhere
 		}
-		Runnable pending = this.closeToStart.getAndSet(null);
-		if (pending != null) {
-			pending.run(); // a close whose thread could not start: this thread may wait, so it runs it
-		}
+		runPendingClose();
 		try {
 			this.closed.get();
 		}
@@ -1367,12 +1395,45 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/** Starts a close on a new thread and returns a future that completes once the producer is closed. */
+	/**
+	 * Runs a close begun on a polling thread whose own thread has not started (none could be): the caller may
+	 * wait, so it runs the close. Once only, whoever claims it first.
+	 */
+	private void runPendingClose() {
+		Runnable pending = this.closeToStart.getAndSet(null);
+		if (pending != null) {
+			pending.run();
+		}
+	}
+
+	/**
+	 * Starts a close on a new thread and returns a future that completes once the producer is closed. Where no
+	 * thread can be started (the JVM out of native threads), the close runs on the caller's thread, unless
+	 * that is a polling thread.
+	 */
 	public CompletableFuture<Void> closeAsync(Duration timeout) {
 		Timeouts.require(timeout, "close");
-		if (this.state.status != ProducerStatus.CLOSING && this.state != State.CLOSED) {
-			// On the caller's thread the close would wait for every in-flight report before returning.
-			startThread("waterdrop.close-" + id(), () -> startClose(timeout, false));
+		boolean closing = this.state.status == ProducerStatus.CLOSING || this.state == State.CLOSED;
+		if (closing && this.closeToStart.get() == null) {
+			return this.closed;
+		}
+		// On the caller's thread the close would wait for every in-flight report before returning.
+		Runnable close = () -> {
+			startClose(timeout, false);
+			runPendingClose();
+		};
+		try {
+			startThread("waterdrop.close-" + id(), close);
+		}
+		catch (OutOfMemoryError ex) {
+			logger.warn("Producer '{}' could not start a thread to close it; closing it on thread '{}'", id(),
+					Thread.currentThread().getName(), ex);
+			if (PollingThreads.isCurrent()) {
+				startClose(timeout, false); // leaves the close pending for its polling thread or a close()
+			}
+			else {
+				close.run();
+			}
 		}
 		return this.closed;
 	}
@@ -1386,6 +1447,7 @@ public final class Producer implements AutoCloseable {
 	private boolean startClose(Duration timeout, boolean force) {
 		State from;
 		boolean onPollingThread;
+		Runnable close;
 		this.lifecycleLock.lock();
 		try {
 			from = this.state;
@@ -1395,21 +1457,26 @@ public final class Producer implements AutoCloseable {
 			}
 			this.state = (from == State.CONNECTED) ? State.DRAINING
 					: (from == State.POLLING_LOST || from == State.DISCONNECTED) ? State.RELEASING : State.CLOSED;
+			AtomicBoolean begun = new AtomicBoolean(); // a pending close may run on its thread and in a close()
+			close = () -> {
+				if (begun.compareAndSet(false, true)) {
+					shutdown(from, timeout, force);
+				}
+			};
+			if (onPollingThread && from != State.CONFIGURED) {
+				// Pending until its thread runs it: published with the state, so that a close() which finds the
+				// producer closing finds this too and runs it if no thread can be started for it.
+				this.closeToStart.set(close);
+			}
 		}
 		finally {
 			this.lifecycleLock.unlock();
 		}
-		AtomicBoolean begun = new AtomicBoolean(); // a pending close may be run by its retry and by a close()
-		Runnable close = () -> {
-			if (begun.compareAndSet(false, true)) {
-				shutdown(from, timeout, force);
-			}
-		};
 		if (!onPollingThread || from == State.CONFIGURED) { // never connected: nothing to wait for
 			close.run();
 		}
-		else if (!startCloseThread(close, false)) {
-			this.closeToStart.set(close);
+		else if (startCloseThread(close, false)) {
+			this.closeToStart.compareAndSet(close, null);
 		}
 		return onPollingThread;
 	}
@@ -1574,7 +1641,8 @@ public final class Producer implements AutoCloseable {
 	 * runs on a thread of its own; it ends when every batch completed, at the latest when a purge aborts them,
 	 * and then completes {@code flushed} with whether it did so without an error.
 	 */
-	private void flushInBackground(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client,
+	/** @return whether the flush thread started */
+	private boolean flushInBackground(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client,
 			CompletableFuture<Boolean> flushed) {
 		try {
 			startThread("waterdrop.flush-" + id(), () -> {
@@ -1591,7 +1659,9 @@ public final class Producer implements AutoCloseable {
 		catch (OutOfMemoryError ex) { // no thread (the JVM out of native threads): Kafka sends after linger.ms
 			logger.warn("Producer '{}' could not start a thread to flush", id(), ex);
 			flushed.complete(false);
+			return false;
 		}
+		return true;
 	}
 
 	private enum Waited {

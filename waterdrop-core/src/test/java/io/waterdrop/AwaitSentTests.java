@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.Timeout.ThreadMode;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import io.waterdrop.polling.FailingThreads;
 import io.waterdrop.polling.PollingMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -70,6 +72,32 @@ class AwaitSentTests {
 		assertThat(held.isDone()).isFalse();
 		assertThat(producer.inFlight()).isOne();
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+	}
+
+	/**
+	 * Where no flush thread can start (the JVM out of native threads), it waits until nothing is in flight
+	 * instead of answering {@code false} at once: a drain would otherwise purge deliverable messages.
+	 */
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void withoutAThreadToFlushOnItWaitsUntilNothingIsInFlight(PollingMode mode) {
+		PendingKafka kafka = new PendingKafka();
+		Producer producer = producer(mode, kafka);
+		DeliveryHandle handle = producer.produceAsync(Message.of("orders", "m"));
+		ThreadFactory original = Producer.threads;
+		// Kafka completes the send while the flush thread is being started, which then fails.
+		Producer.threads = (task) -> {
+			kafka.completeNext();
+			return FailingThreads.unstartable(task);
+		};
+		try {
+			assertThat(producer.awaitSent(Duration.ofSeconds(30))).isTrue();
+		}
+		finally {
+			Producer.threads = original;
+		}
+		assertThat(producer.inFlight()).isZero();
+		assertThat(handle.await().offset()).isNotNegative();
 	}
 
 	@ParameterizedTest

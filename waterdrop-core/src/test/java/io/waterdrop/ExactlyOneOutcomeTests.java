@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -366,8 +368,8 @@ class ExactlyOneOutcomeTests {
 		closed.monitor().subscribe(ProducerEvent.Closing.class,
 				(event) -> closingThread.complete(Thread.currentThread().getName()));
 		AtomicInteger starts = new AtomicInteger();
-		java.util.concurrent.ThreadFactory original = Producer.threads;
-		Producer.threads = (task) -> (starts.getAndIncrement() > 0) ? new Thread(task) : unstartable(task);
+		ThreadFactory original = Producer.threads;
+		Producer.threads = (task) -> (starts.getAndIncrement() > 0) ? new Thread(task) : FailingThreads.unstartable(task);
 		try {
 			CompletableFuture<ProducerStatus> statusAfterClose = new CompletableFuture<>();
 			caller.produceAsync(message("fine", 2), (report, failure) -> {
@@ -376,8 +378,9 @@ class ExactlyOneOutcomeTests {
 			});
 
 			assertThat(statusAfterClose.get(30, TimeUnit.SECONDS)).isEqualTo(ProducerStatus.CLOSING);
-			closed.closeAsync(Duration.ZERO).get(30, TimeUnit.SECONDS); // the close the polling thread started
-			assertThat(closingThread.getNow(null)).isEqualTo("waterdrop.close-" + closed.id());
+			// Nothing else asks for the close: the polling thread starts it.
+			assertThat(closingThread.get(30, TimeUnit.SECONDS)).isEqualTo("waterdrop.close-" + closed.id());
+			await().atMost(Duration.ofSeconds(30)).until(() -> closed.status() == ProducerStatus.CLOSED);
 			assertClosedWithItsMessagePurged(closed, pending);
 		}
 		finally {
@@ -393,8 +396,8 @@ class ExactlyOneOutcomeTests {
 		Producer caller = producer(poller("closer"));
 		Producer closed = closedByTheTest("closed-by-another");
 		DeliveryHandle pending = closed.produceAsync(message("pending", 1));
-		java.util.concurrent.ThreadFactory original = Producer.threads;
-		Producer.threads = ExactlyOneOutcomeTests::unstartable;
+		ThreadFactory original = Producer.threads;
+		Producer.threads = FailingThreads::unstartable;
 		try {
 			CompletableFuture<Void> begun = new CompletableFuture<>();
 			caller.produceAsync(message("fine", 2), (report, failure) -> {
@@ -414,6 +417,85 @@ class ExactlyOneOutcomeTests {
 	}
 
 	/**
+	 * A close() that comes while a callback's close is still starting its thread finds that close pending (it
+	 * is published with the closing state): when the thread cannot start, the close() runs it instead of
+	 * waiting for a close that nobody runs.
+	 */
+	@Test
+	@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+	void aCloseComingWhileTheCallbacksCloseStartsItsThreadRunsItWhenThatThreadCannotStart() throws Exception {
+		Producer caller = producer(poller("closer"));
+		Producer closed = closedByTheTest("closed-meanwhile");
+		DeliveryHandle pending = closed.produceAsync(message("pending", 1));
+		CountDownLatch starting = new CountDownLatch(1);
+		CountDownLatch mayFail = new CountDownLatch(1);
+		ThreadFactory original = Producer.threads;
+		Producer.threads = (task) -> {
+			if (starting.getCount() > 0) { // the callback's close thread: fails once the test's close() has run
+				starting.countDown();
+				awaitUninterruptibly(mayFail);
+			}
+			return FailingThreads.unstartable(task);
+		};
+		try {
+			caller.produceAsync(message("fine", 2), (report, failure) -> closed.close(Duration.ZERO));
+			assertThat(starting.await(30, TimeUnit.SECONDS)).isTrue();
+
+			CompletableFuture.runAsync(() -> closed.close(Duration.ZERO)).get(30, TimeUnit.SECONDS);
+
+			assertClosedWithItsMessagePurged(closed, pending);
+		}
+		finally {
+			mayFail.countDown();
+			Producer.threads = original;
+			closed.closeAsync(Duration.ZERO); // does not wait
+		}
+	}
+
+	/** closeAsync() runs a close a callback began whose thread cannot start, on the caller's thread if need be. */
+	@Test
+	@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+	void closeAsyncRunsACloseLeftPendingBecauseItsThreadCouldNotStart() throws Exception {
+		Producer caller = producer(poller("closer"));
+		Producer closed = closedByTheTest("closed-async");
+		DeliveryHandle pending = closed.produceAsync(message("pending", 1));
+		ThreadFactory original = Producer.threads;
+		Producer.threads = FailingThreads::unstartable;
+		try {
+			CompletableFuture<Void> begun = new CompletableFuture<>();
+			caller.produceAsync(message("fine", 2), (report, failure) -> {
+				closed.close(Duration.ZERO);
+				begun.complete(null);
+			});
+			begun.get(30, TimeUnit.SECONDS);
+
+			closed.closeAsync(Duration.ZERO).get(30, TimeUnit.SECONDS);
+
+			assertClosedWithItsMessagePurged(closed, pending);
+		}
+		finally {
+			Producer.threads = original;
+			closed.closeAsync(Duration.ZERO); // does not wait
+		}
+	}
+
+	private static void awaitUninterruptibly(CountDownLatch latch) {
+		boolean interrupted = false;
+		while (true) {
+			try {
+				latch.await();
+				break;
+			}
+			catch (InterruptedException ex) {
+				interrupted = true;
+			}
+		}
+		if (interrupted) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	/**
 	 * A producer on a Poller of its own that the test closes itself, without waiting: a close that never starts
 	 * must fail the test, not hang the clean-up after it.
 	 */
@@ -429,15 +511,6 @@ class ExactlyOneOutcomeTests {
 		assertThat(closed.stats().purged()).isEqualTo(1);
 	}
 
-	/** A thread whose start fails as when the JVM is out of native threads. */
-	private static Thread unstartable(Runnable task) {
-		return new Thread(task) {
-			@Override
-			public synchronized void start() {
-				throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
-			}
-		};
-	}
 
 	/** Once a forced close purges, a record that failed for another reason is still a failure, not a purge. */
 	@RepeatedTest(5)

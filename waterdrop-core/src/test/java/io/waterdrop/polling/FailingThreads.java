@@ -23,15 +23,17 @@ public final class FailingThreads implements ThreadFactory {
 
 	@Override
 	public Thread newThread(Runnable task) {
-		if (this.failuresLeft.getAndDecrement() > 0) {
-			return new Thread(task) {
-				@Override
-				public synchronized void start() {
-					throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
-				}
-			};
-		}
-		return new Thread(task);
+		return (this.failuresLeft.getAndDecrement() > 0) ? unstartable(task) : new Thread(task);
+	}
+
+	/** A thread whose start fails as when the JVM is out of native threads. */
+	public static Thread unstartable(Runnable task) {
+		return new Thread(task) {
+			@Override
+			public synchronized void start() {
+				throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
+			}
+		};
 	}
 
 }
