@@ -6,6 +6,7 @@ import org.springframework.beans.factory.BeanFactoryUtils;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -60,13 +61,16 @@ public final class WaterDropAutoConfiguration {
 	/** The name of the {@link WaterDropRuntimeProducers} bean. */
 	public static final String RUNTIME_PRODUCERS_BEAN_NAME = "waterdropRuntimeProducers";
 
+	/** The name of the {@link WaterDropProducers} bean. */
+	public static final String PRODUCERS_BEAN_NAME = "waterdropProducers";
+
 	/**
 	 * Bean names taken by this auto-configuration and the metrics, health and endpoint ones, for the
 	 * collision check of entry names.
 	 */
 	static final Map<String, String> FIXED_BEAN_NAMES = Map.ofEntries(
 			Map.entry(GLOBAL_POLLER_BEAN_NAME, "the global Poller bean"),
-			Map.entry("waterdropProducers", "the WaterDropProducers bean"),
+			Map.entry(PRODUCERS_BEAN_NAME, "the WaterDropProducers bean"),
 			Map.entry(RUNTIME_PRODUCERS_BEAN_NAME, "the WaterDropRuntimeProducers bean"),
 			Map.entry("waterdropRuntimeProducersLifecycle", "an internal bean"),
 			Map.entry("waterdropPoolMetrics", "the TransactionalPoolMetrics bean"),
@@ -123,10 +127,6 @@ public final class WaterDropAutoConfiguration {
 		}
 
 		/**
-		 * Every producer bean the context can inject: its own, then its ancestors' that it does not shadow.
-		 * Only this context's own are connected and closed by its lifecycle.
-		 */
-		/**
 		 * Producers created at run time from {@code waterdrop.templates}; closed with the context. The
 		 * destroy method is {@code close()}, a second chance for producers created while it closed.
 		 */
@@ -138,11 +138,22 @@ public final class WaterDropAutoConfiguration {
 			return new WaterDropRuntimeProducers(assembler, properties, environment, listeners, beanFactory);
 		}
 
-		@Bean
+		/**
+		 * Every producer bean the context can inject: its own, then its ancestors' that it does not shadow.
+		 * Only this context's own are connected and closed by its lifecycle. Registered as depending on each
+		 * of the context's own, so that a bean which looks producers up here is destroyed, and may produce in
+		 * its {@code @PreDestroy}, before they close.
+		 */
+		@Bean(PRODUCERS_BEAN_NAME)
 		@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
-		WaterDropProducers waterdropProducers(ListableBeanFactory beanFactory) {
-			return new WaterDropProducers(
-					BeanFactoryUtils.beansOfTypeIncludingAncestors(beanFactory, Producer.class, false, true));
+		WaterDropProducers waterdropProducers(ConfigurableListableBeanFactory beanFactory) {
+			Map<String, Producer> producers = BeanFactoryUtils.beansOfTypeIncludingAncestors(beanFactory,
+					Producer.class, false, true);
+			producers.keySet()
+				.stream()
+				.filter(beanFactory::containsLocalBean)
+				.forEach((name) -> beanFactory.registerDependentBean(name, PRODUCERS_BEAN_NAME));
+			return new WaterDropProducers(producers);
 		}
 
 	}

@@ -142,7 +142,9 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		register(registry, name, TransactionalPool.class, "pool", name, path, entry.isPrimary());
 		if (registry.containsBeanDefinition(name)) {
 			BeanDefinition pool = registry.getBeanDefinition(name);
-			((AbstractBeanDefinition) pool).setDestroyMethodName(null); // the lifecycle closes the members
+			// Not closed by the context ("" turns off inferring its close()): each member closes as a producer
+			// bean does, with its close-timeout, after the beans that use the pool.
+			((AbstractBeanDefinition) pool).setDestroyMethodName("");
 			pool.setDependsOn(java.util.stream.IntStream.range(0, size)
 				.mapToObj((index) -> TransactionalPool.memberName(name, index))
 				.toArray(String[]::new));

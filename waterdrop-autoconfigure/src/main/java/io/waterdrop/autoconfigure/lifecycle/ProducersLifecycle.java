@@ -125,8 +125,6 @@ final class ProducersLifecycle implements SmartLifecycle {
 			this.listeners.orderedStream()
 				.filter((listener) -> listener.appliesTo(name) || (pool != null && listener.appliesTo(pool)))
 				.forEach((listener) -> producer.monitor().subscribe(listener));
-			// Destroyed (closed) before the Pollers are waited for.
-			this.context.getBeanFactory().registerDependentBean(PollersLifecycle.BEAN_NAME, name);
 		}
 	}
 

@@ -3,6 +3,7 @@ package io.waterdrop.autoconfigure.lifecycle;
 import java.time.Duration;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
@@ -10,6 +11,8 @@ import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.DependsOn;
+import org.springframework.context.annotation.Role;
 import org.springframework.core.env.Environment;
 
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
@@ -34,7 +37,13 @@ public final class WaterDropLifecycleAutoConfiguration {
 	/** Spring Boot's default of {@code spring.lifecycle.timeout-per-shutdown-phase}. */
 	static final Duration DEFAULT_SHUTDOWN_PHASE_TIMEOUT = Duration.ofSeconds(30);
 
+	/**
+	 * Depends on the Pollers' lifecycle so that it is created with the post-processors, before every
+	 * application bean and producer: the context destroys its beans in the reverse order, so the Pollers are
+	 * waited for after all of them, without tying any producer's destruction to it.
+	 */
 	@Bean
+	@DependsOn(PollersLifecycle.BEAN_NAME)
 	static ProducerCloser waterdropProducerCloser(ObjectProvider<WaterDropProperties> properties) {
 		return new ProducerCloser(properties);
 	}
@@ -56,13 +65,11 @@ public final class WaterDropLifecycleAutoConfiguration {
 	@ConditionalOnBean(value = WaterDropRuntimeProducers.class, search = SearchStrategy.CURRENT)
 	RuntimeProducersLifecycle waterdropRuntimeProducersLifecycle(ConfigurableApplicationContext context,
 			WaterDropRuntimeProducers producers) {
-		// Closed when destroyed, before the Pollers are waited for.
-		context.getBeanFactory()
-			.registerDependentBean(PollersLifecycle.BEAN_NAME, WaterDropAutoConfiguration.RUNTIME_PRODUCERS_BEAN_NAME);
 		return new RuntimeProducersLifecycle(context, producers);
 	}
 
 	@Bean(PollersLifecycle.BEAN_NAME)
+	@Role(BeanDefinition.ROLE_INFRASTRUCTURE) // created for a post-processor: not to be post-processed
 	static PollersLifecycle waterdropPollersLifecycle(ConfigurableListableBeanFactory beanFactory) {
 		return new PollersLifecycle(beanFactory);
 	}

@@ -38,6 +38,7 @@ import io.waterdrop.autoconfigure.Threads;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
 import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
+import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
@@ -235,6 +236,29 @@ class LifecycleTests {
 			});
 	}
 
+	/**
+	 * The context does not close a transactional pool bean itself (which would close its members with their
+	 * max-wait-timeout): each member closes as a producer bean, with its close-timeout, on the destroying thread.
+	 */
+	@Test
+	void aPoolMemberClosesAsAProducerBeanNotThroughItsPool() {
+		List<String> closingThreads = new CopyOnWriteArrayList<>();
+		this.holding
+			.withPropertyValues("waterdrop.producers.ledger.kafka.transactional.id=ledger-" + java.util.UUID.randomUUID(),
+					"waterdrop.producers.ledger.pool-size=1")
+			.withBean(WaterDropEventListener.class, () -> (event) -> {
+				if (event instanceof ProducerEvent.Closing closing) {
+					closingThreads.add(closing.producerId() + "@" + Thread.currentThread().getName());
+				}
+			})
+			.run((context) -> {
+				Producer member = context.getBean("ledger-0", Producer.class);
+				context.close();
+				assertThat(member.status()).isEqualTo(ProducerStatus.CLOSED);
+				assertThat(closingThreads).contains("ledger-0@" + Thread.currentThread().getName());
+			});
+	}
+
 	/** Only a closing context drains: destroying one producer bean at run time leaves the others alone. */
 	@Test
 	void destroyingOneProducerBeanInARunningContextLeavesTheOthersAlone() {
@@ -337,11 +361,15 @@ class LifecycleTests {
 					"waterdrop.producers.ledger.pool-size=1")
 			.run((context) -> {
 				ProducingOnDestroy.Farewell farewell = context.getBean(ProducingOnDestroy.Farewell.class);
+				ProducingOnDestroy.LookingUp lookingUp = context.getBean(ProducingOnDestroy.LookingUp.class);
 				Producer orders = context.getBean("orders", Producer.class);
 				Producer ledgerMember = context.getBean("ledger-0", Producer.class);
 				context.close();
 				assertThat(farewell.failures).isEmpty();
 				assertThat(farewell.offsets).hasSize(4).allMatch((offset) -> offset >= 0);
+				// Through the WaterDropProducers lookup, with no injected producer to order its destruction.
+				assertThat(lookingUp.failures).isEmpty();
+				assertThat(lookingUp.offsets).hasSize(2).allMatch((offset) -> offset >= 0);
 				assertThat(orders.status()).isEqualTo(ProducerStatus.CLOSED);
 				assertThat(ledgerMember.status()).isEqualTo(ProducerStatus.CLOSED);
 				await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
@@ -470,6 +498,34 @@ class LifecycleTests {
 			return new Farewell(orders, legacy, runtime, ledger);
 		}
 
+		@Bean
+		LookingUp lookingUp(WaterDropProducers producers) {
+			return new LookingUp(producers);
+		}
+
+		/** Produces on producers it looks up in {@link WaterDropProducers} when destroyed. */
+		static final class LookingUp implements DisposableBean {
+
+			final List<Long> offsets = new CopyOnWriteArrayList<>();
+
+			final List<Throwable> failures = new CopyOnWriteArrayList<>();
+
+			private final WaterDropProducers producers;
+
+			LookingUp(WaterDropProducers producers) {
+				this.producers = producers;
+			}
+
+			@Override
+			public void destroy() {
+				Farewell.record(this.offsets, this.failures,
+						() -> this.producers.get("orders").produceSync(Message.of("orders", "farewell")).offset());
+				Farewell.record(this.offsets, this.failures,
+						() -> this.producers.get("legacy").produceSync(Message.of("legacy", "farewell")).offset());
+			}
+
+		}
+
 		/** Produces on a producer bean of each polling mode, a runtime producer and a pool when destroyed. */
 		static final class Farewell implements DisposableBean {
 
@@ -501,11 +557,15 @@ class LifecycleTests {
 			}
 
 			private void record(java.util.function.LongSupplier send) {
+				record(this.offsets, this.failures, send);
+			}
+
+			static void record(List<Long> offsets, List<Throwable> failures, java.util.function.LongSupplier send) {
 				try {
-					this.offsets.add(send.getAsLong());
+					offsets.add(send.getAsLong());
 				}
 				catch (RuntimeException ex) {
-					this.failures.add(ex);
+					failures.add(ex);
 				}
 			}
 
