@@ -1640,8 +1640,8 @@ public final class Producer implements AutoCloseable {
 	 * {@code linger.ms} nor purges messages a healthy broker would take. Kafka's flush has no timeout, so it
 	 * runs on a thread of its own; it ends when every batch completed, at the latest when a purge aborts them,
 	 * and then completes {@code flushed} with whether it did so without an error.
+	 * @return whether the flush thread started ({@code flushed} is completed with {@code false} if not)
 	 */
-	/** @return whether the flush thread started */
 	private boolean flushInBackground(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client,
 			CompletableFuture<Boolean> flushed) {
 		try {
