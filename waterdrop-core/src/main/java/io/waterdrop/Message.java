@@ -21,7 +21,9 @@ public record Message(String topic, Object payload, Object key, Integer partitio
 		List<Header> headers, Instant timestamp, Object label) {
 
 	public Message {
-		headers = (headers != null) ? List.copyOf(headers) : List.of();
+		// Not List.copyOf: a null header must reach the producer's check, which names the problem.
+		headers = (headers == null || headers.isEmpty()) ? List.of()
+				: java.util.Collections.unmodifiableList(new ArrayList<>(headers));
 	}
 
 	/** A message with only a topic and a payload. */

@@ -537,8 +537,7 @@ public final class Producer implements AutoCloseable {
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
 	public <T> T transaction(TransactionBlock<T> block) {
-		connect();
-		return this.transactions.run(block);
+		return this.transactions.run(block); // connects as it begins, after refusing a polling thread
 	}
 
 	/**
@@ -553,8 +552,7 @@ public final class Producer implements AutoCloseable {
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
 	public BoundTransaction beginTransaction() {
-		connect();
-		return this.transactions.beginBound();
+		return this.transactions.beginBound(); // connects as it begins, after refusing a polling thread
 	}
 
 	/**
@@ -637,8 +635,9 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Sends everything buffered and waits for the reports (in one transaction on a transactional producer).
+	 * More than {@code maxInFlight} messages go in batches of that size, each waited for before the next.
 	 * Messages not delivered go back into the buffer, ahead of anything buffered meanwhile (on a transactional
-	 * producer all of them, as the transaction is rolled back).
+	 * producer all of them when the flush's own transaction is rolled back).
 	 * @throws DeliveryFailedException for the first undelivered message (others suppressed in it)
 	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
 	 * are in it; nothing waited for them)
@@ -650,8 +649,12 @@ public final class Producer implements AutoCloseable {
 		}
 		List<DeliveryHandle> sent = new ArrayList<>();
 		try {
-			List<DeliveryReport> reports = inTransactionIfNeeded(
-					() -> awaitAll(sendManyUnchanged(taken, Mode.SYNC, sent), this.config.maxWaitTimeout()));
+			List<DeliveryReport> reports = inTransactionIfNeeded(() -> {
+				List<DeliveryReport> delivered = new ArrayList<>(taken.size());
+				sendInBatches(taken, Mode.SYNC, sent,
+						(batch) -> delivered.addAll(awaitAll(batch, this.config.maxWaitTimeout())));
+				return delivered;
+			});
 			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.SYNC, taken));
 			return reports;
 		}
@@ -663,15 +666,41 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * What a failed flush puts back: everything in a transaction (a failed send dooms the commit, so the
-	 * acknowledged messages are rolled back too); otherwise the messages that failed and those never sent,
-	 * in their order. A message still in flight is not put back: its report will come, and resending it
+	 * Sends a flush's messages in batches the producer can hold at once ({@code maxInFlight}; more than that is
+	 * buffered when, say, a failed flush's messages are put back beside those buffered meanwhile), each
+	 * waiting for room, and hands each batch's handles to {@code afterEach}. {@code sent} gets every handle.
+	 * @throws BatchPartlySentException over the whole flush if a message was refused after some were sent
+	 */
+	private void sendInBatches(List<Message> messages, Mode mode, List<DeliveryHandle> sent,
+			java.util.function.Consumer<List<DeliveryHandle>> afterEach) {
+		int size = this.config.maxInFlight();
+		for (int from = 0; from < messages.size(); from += size) {
+			int sentBefore = sent.size();
+			try {
+				sendManyUnchanged(messages.subList(from, Math.min(from + size, messages.size())), mode, sent);
+			}
+			catch (RuntimeException ex) {
+				if (sentBefore == 0) {
+					throw ex;
+				}
+				RuntimeException refusal = (ex instanceof BatchPartlySentException partly) ? partly.refusal() : ex;
+				throw new BatchPartlySentException(id(), sent, messages.size(), refusal);
+			}
+			afterEach.accept(sent.subList(sentBefore, sent.size()));
+		}
+	}
+
+	/**
+	 * What a failed flush puts back: everything when the flush's own transaction was rolled back (the
+	 * acknowledged messages with it); otherwise, and when the flush joined a transaction that is still open
+	 * (whose commit or abort decides the fate of what was sent), the messages that failed and those never
+	 * sent, in their order. A message still in flight is not put back: its report will come, and resending it
 	 * could duplicate it. A message the flush refused as invalid (the exception names it) is not put back
 	 * either: it would refuse every later flush.
 	 */
 	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent, RuntimeException failure) {
 		List<Message> undelivered = new ArrayList<>();
-		if (this.transactions.enabled()) {
+		if (this.transactions.enabled() && !this.transactions.isOpenOnThisThread()) {
 			undelivered.addAll(taken);
 		}
 		else {
@@ -690,7 +719,8 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Sends everything buffered and returns the handles at once; the buffer is empty afterwards unless the
-	 * producer refused the batch, in which case it keeps the messages not sent.
+	 * producer refused the batch, in which case it keeps the messages not sent. More than {@code maxInFlight}
+	 * messages go in batches of that size, each waiting for room as {@link #produceManyAsync} does.
 	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
 	 * are in it)
 	 */
@@ -701,7 +731,11 @@ public final class Producer implements AutoCloseable {
 		}
 		List<DeliveryHandle> sent = new ArrayList<>();
 		try {
-			List<DeliveryHandle> handles = inTransactionIfNeeded(() -> sendManyUnchanged(taken, Mode.ASYNC, sent));
+			List<DeliveryHandle> handles = inTransactionIfNeeded(() -> {
+				sendInBatches(taken, Mode.ASYNC, sent, (batch) -> {
+				});
+				return List.copyOf(sent);
+			});
 			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.ASYNC, taken));
 			return handles;
 		}
@@ -862,13 +896,21 @@ public final class Producer implements AutoCloseable {
 
 	/** Throws the refusal of a producer that does not accept messages in {@code current}. */
 	private void checkAccepting(State current) {
-		if (current == State.POLLING_LOST) {
-			throw new WaterDropException("Producer '" + id() + "' lost its polling thread and accepts no more "
-					+ "messages (their reports could never be dispatched); close it and create a new one");
-		}
 		if (current != State.CONNECTED) {
-			throw new ProducerClosedException(id(), current.status);
+			throw notAccepting(current, null);
 		}
+	}
+
+	/** The refusal of a producer that does not accept messages in {@code current}; {@code cause} may be null. */
+	private WaterDropException notAccepting(State current, Throwable cause) {
+		WaterDropException refusal = (current == State.POLLING_LOST)
+				? new WaterDropException("Producer '" + id() + "' lost its polling thread and accepts no more "
+						+ "messages (their reports could never be dispatched); close it and create a new one")
+				: new ProducerClosedException(id(), current.status);
+		if (cause != null) {
+			refusal.initCause(cause);
+		}
+		return refusal;
 	}
 
 	/** Connects; a failure part-way releases what was created, so a later connect can try again. */
@@ -895,7 +937,9 @@ public final class Producer implements AutoCloseable {
 			}
 			this.queue = null;
 			this.session = null;
-			closeClient(created, Duration.ZERO);
+			if (closeClient(created, Duration.ZERO)) {
+				Thread.currentThread().interrupt();
+			}
 			throw ex;
 		}
 		this.client = created;
@@ -1100,7 +1144,7 @@ public final class Producer implements AutoCloseable {
 						mode == Mode.SYNC));
 			}
 		}
-		catch (RuntimeException | Error ex) {
+		catch (Throwable ex) {
 			releaseSlots(records.size() - dispatched - 1); // the failed one released its own
 			if (dispatched > 0 && ex instanceof RuntimeException refusal) {
 				throw new BatchPartlySentException(id(), sent, records.size(), refusal);
@@ -1143,7 +1187,7 @@ public final class Producer implements AutoCloseable {
 				this.client.send(record, delivery);
 			}
 		}
-		catch (RuntimeException | Error ex) {
+		catch (Throwable ex) { // a checked exception too, sneaked out of a custom partitioner or interceptor
 			if (!delivery.claimRefused()) {
 				return delivery; // Kafka called back already: that report is this message's outcome
 			}
@@ -1157,7 +1201,7 @@ public final class Producer implements AutoCloseable {
 			reloadAfterFatalError(delivery.clientGeneration, ex);
 			State now = this.state;
 			if (now != State.CONNECTED) {
-				throw new ProducerClosedException(id(), now.status);
+				throw notAccepting(now, ex);
 			}
 			throw new DeliveryFailedException("Kafka client of producer '" + id() + "' refused the message to '"
 					+ record.topic() + "': " + ex, message, ex);
@@ -1190,7 +1234,7 @@ public final class Producer implements AutoCloseable {
 		try {
 			this.client.send(this.encoder.resolvePartition(message, record), delivery);
 		}
-		catch (RuntimeException ex) {
+		catch (Exception ex) { // a checked one too, sneaked out of a custom partitioner or interceptor
 			delivery.onCompletion(null, ex);
 		}
 		catch (Error ex) {

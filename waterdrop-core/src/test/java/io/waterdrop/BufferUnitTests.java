@@ -246,6 +246,58 @@ class BufferUnitTests {
 		assertThat(payloads(mock.history())).containsExactly("1", "2", "3");
 	}
 
+	/** A flush sends as one batch what the producer can hold: more than maxInFlight goes in batches. */
+	@Test
+	void aBufferLargerThanMaxInFlightIsFlushedInBatchesOfThatSize() {
+		Producer producer = producer(ProducerConfig.builder().id("buffer-window").maxInFlight(2).clientFactory(this.kafka));
+		for (int i = 0; i < 5; i++) {
+			producer.buffer(Message.of("orders", "s" + i));
+		}
+
+		assertThat(producer.flushSync()).extracting(DeliveryReport::offset).containsExactly(0L, 1L, 2L, 3L, 4L);
+
+		for (int i = 0; i < 5; i++) {
+			producer.buffer(Message.of("orders", "a" + i));
+		}
+		List<DeliveryHandle> handles = producer.flushAsync();
+		assertThat(handles).extracting((handle) -> handle.await().offset()).containsExactly(5L, 6L, 7L, 8L, 9L);
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(this.kafka.payloads("orders")).containsExactly("s0", "s1", "s2", "s3", "s4", "a0", "a1", "a2",
+				"a3", "a4");
+	}
+
+	/**
+	 * A flush that joined a transaction which stays open puts back only what failed or was never sent: what was
+	 * acknowledged commits or aborts with that transaction, and must not be sent again by the next flush.
+	 */
+	@Test
+	void aFailedFlushInsideABoundTransactionPutsBackOnlyTheUndeliveredMessages() {
+		MockProducer<byte[], byte[]> mock = manualMock();
+		Producer producer = producer(ProducerConfig.builder()
+			.id("buffer-bound-tx")
+			.kafka("transactional.id", "buffer-bound-tx-1")
+			.clientFactory((properties) -> mock));
+		CompletableFuture<Integer> keptInTheBuffer = CompletableFuture.supplyAsync(() -> {
+			BoundTransaction transaction = producer.beginTransaction();
+			try {
+				producer.bufferMany(
+						List.of(Message.of("orders", "1"), Message.of("orders", "2"), Message.of("orders", "3")));
+				assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(producer::flushSync);
+				return producer.bufferSize();
+			}
+			finally {
+				transaction.abort();
+			}
+		});
+		await().atMost(Duration.ofSeconds(30)).until(() -> mock.uncommittedRecords().size() == 3);
+		mock.completeNext();
+		mock.errorNext(new NotEnoughReplicasException("2 refused"));
+		mock.completeNext();
+
+		assertThat(keptInTheBuffer).succeedsWithin(Duration.ofSeconds(10)).isEqualTo(1);
+		assertThat(producer.flushAsync()).extracting((handle) -> handle.message().payload()).containsExactly("2");
+	}
+
 	@Test
 	void flushOnAClosedProducerKeepsTheBuffer() {
 		Producer producer = producer(this.kafka);

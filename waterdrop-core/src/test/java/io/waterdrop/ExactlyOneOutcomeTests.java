@@ -416,6 +416,25 @@ class ExactlyOneOutcomeTests {
 		}
 	}
 
+	/** A checked exception sneaked out of Kafka's send refuses the message, as any refusal, and frees its slot. */
+	@Test
+	@Timeout(60)
+	void aCheckedExceptionFromKafkasSendRefusesTheMessageAndGivesItsSlotBack() {
+		Producer producer = producer();
+
+		assertThatExceptionOfType(DeliveryFailedException.class)
+			.isThrownBy(() -> producer.produceAsync(message("checked", 1)))
+			.withCauseInstanceOf(java.io.IOException.class);
+		assertThatExceptionOfType(BatchPartlySentException.class)
+			.isThrownBy(() -> producer.produceManyAsync(List.of(message("fine", 2), message("checked", 3),
+					message("fine", 4))))
+			.satisfies((partly) -> assertThat(partly.refusal()).isInstanceOf(DeliveryFailedException.class));
+
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
+		assertThat(producer.stats().acknowledged()).isOne();
+		assertThat(producer.produceSync(message("fine", 5)).offset()).isNotNegative();
+	}
+
 	/**
 	 * A close() that comes while a callback's close is still starting its thread finds that close pending (it
 	 * is published with the closing state): when the thread cannot start, the close() runs it instead of

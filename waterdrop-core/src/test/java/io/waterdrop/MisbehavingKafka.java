@@ -31,6 +31,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <li>{@code callback-then-throw}: calls back with a metadata timeout, then throws
  * {@code IllegalStateException} (an invalid transition in the transaction manager).</li>
  * <li>{@code error}: {@code send} throws an {@link Error}.</li>
+ * <li>{@code checked}: {@code send} throws a checked exception, as one sneaked out of a custom partitioner
+ * passes through {@code KafkaProducer.doSend}'s {@code catch (Exception e) { throw e; }}.</li>
  * <li>{@code cluster-unauthorized}: fails with {@code ClusterAuthorizationException}, a fatal error of an
  * idempotent producer.</li>
  * <li>{@code pending}: appended; completed by {@link #failAppended} or a forced close, which fails every
@@ -72,6 +74,8 @@ final class MisbehavingKafka extends MockProducer<byte[], byte[]> {
 						"Invalid transition attempted from state UNINITIALIZED to state ABORTABLE_ERROR (simulated)");
 			}
 			case "error" -> throw new StackOverflowError("simulated");
+			case "checked" -> throw MisbehavingKafka.<RuntimeException>sneaky(
+					new java.io.IOException("partitioner failed (simulated)"));
 			case "cluster-unauthorized" -> {
 				ClusterAuthorizationException fatal = new ClusterAuthorizationException("not authorized (simulated)");
 				callback.onCompletion(null, fatal);
@@ -90,6 +94,11 @@ final class MisbehavingKafka extends MockProducer<byte[], byte[]> {
 				return super.send(record, callback);
 			}
 		}
+	}
+
+	@SuppressWarnings("unchecked")
+	private static <T extends Throwable> T sneaky(Throwable checked) throws T {
+		throw (T) checked;
 	}
 
 	/** Fails every appended record (again), as Kafka's network thread does when it aborts their batches. */

@@ -203,6 +203,8 @@ class TransactionUnitTests {
 		assertThat(fromProduce.get()).isInstanceOf(IllegalCallerException.class)
 			.hasMessageContaining("with transactional producer 'tx-unit'");
 		assertThat(fromTransaction.get()).isInstanceOf(IllegalCallerException.class);
+		// Refused before connecting: initTransactions would have blocked the polling thread for up to max.block.ms.
+		assertThat(transactional.status()).isEqualTo(ProducerStatus.CONFIGURED);
 		transactional.transaction((transaction) -> transaction.produceSync(Message.of("audit", "from-a-caller")));
 		assertThat(this.kafka.payloads("audit")).containsExactly("from-a-caller");
 	}
