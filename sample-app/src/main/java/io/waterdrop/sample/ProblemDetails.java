@@ -3,6 +3,7 @@ package io.waterdrop.sample;
 import java.time.Duration;
 import java.util.TreeSet;
 
+import org.apache.kafka.common.KafkaException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
@@ -20,15 +21,17 @@ import io.waterdrop.MessagePurgedException;
 import io.waterdrop.ProducerClosedException;
 import io.waterdrop.ProducerNameInUseException;
 import io.waterdrop.QueueFullException;
+import io.waterdrop.TransactionFailedException;
 
 /**
  * WaterDrop's exceptions as RFC 9457 problem details ({@code application/problem+json}), instead of a bare
  * 500: what the client sent wrong is a 400 naming the rule it broke, an unknown producer a 404, a producer
  * that cannot take messages now (queue full, closing) a 503 to retry later, a batch larger than it can ever
- * hold a 413, a tenant's producer that exists
- * already a 409, invalid settings for one a 400 naming the setting, and a delivery Kafka refused or
- * did not confirm in time a 502 or 504. Spring MVC's own exceptions (a malformed body or parameter, a
- * request parameter out of range) become problem details too, by {@link ResponseEntityExceptionHandler}.
+ * hold a 413, a tenant's producer that exists already a 409, invalid settings for one a 400 naming the
+ * setting, a delivery Kafka refused or did not confirm in time a 502 or 504, and a transaction Kafka did not
+ * commit or a Kafka client that could not be built a 502 (the broker's or the settings' fault, not the
+ * request's). Spring MVC's own exceptions (a malformed body or parameter, a request parameter out of range)
+ * become problem details too, by {@link ResponseEntityExceptionHandler}.
  */
 @RestControllerAdvice
 class ProblemDetails extends ResponseEntityExceptionHandler {
@@ -118,6 +121,37 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 	@ExceptionHandler
 	ProblemDetail deliveryTimeout(DeliveryTimeoutException ex) {
 		return problem(HttpStatus.GATEWAY_TIMEOUT, "No delivery report in time", ex.getMessage());
+	}
+
+	/**
+	 * The commit failed and the transaction was rolled back (or its outcome is unknown, which the detail
+	 * says): Kafka's doing, not the request's. No Retry-After: the client decides whether to send it again.
+	 */
+	@ExceptionHandler
+	ProblemDetail transactionFailed(TransactionFailedException ex) {
+		ProblemDetail problem = problem(HttpStatus.BAD_GATEWAY, "Transaction failed", ex.getMessage());
+		if (ex.getCause() != null) {
+			problem.setProperty("kafkaError", ex.getCause().getClass().getName());
+		}
+		return problem;
+	}
+
+	/**
+	 * A Kafka client error WaterDrop passes on as it is: the producer's client could not be built on its first
+	 * message (an unusable {@code bootstrap.servers}, say) or could not initialise its transactions. The
+	 * producer stays unconnected and tries again on the next message; the fault is the broker's or the
+	 * settings', so a 502 naming Kafka's reason rather than a 500.
+	 */
+	@ExceptionHandler
+	ProblemDetail kafkaClientFailed(KafkaException ex) {
+		Throwable reason = ex;
+		while (reason.getCause() != null && reason.getCause() != reason) {
+			reason = reason.getCause();
+		}
+		String detail = (reason == ex) ? ex.getMessage() : ex.getMessage() + ": " + reason.getMessage();
+		ProblemDetail problem = problem(HttpStatus.BAD_GATEWAY, "Kafka client failed", detail);
+		problem.setProperty("kafkaError", reason.getClass().getName());
+		return problem;
 	}
 
 	private static ProblemDetail problem(HttpStatus status, String title, String detail) {

@@ -3,8 +3,12 @@ package io.waterdrop.sample;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
@@ -26,8 +30,10 @@ import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
  * A producer per tenant, created at run time from the template {@code waterdrop.templates.tenant} of
  * {@code application.yml} ({@link WaterDropRuntimeProducers}); each tenant's producer is named
  * {@code tenant-<tenant>} and shows up in the meters, the health and {@code /actuator/waterdrop} until it is
- * removed. Bad requests are answered with problem details ({@link ProblemDetails}): 400 for an invalid tenant
- * name or override, 404 for an unknown tenant, 409 for a tenant that exists already.
+ * removed. A caller may override only the settings of {@link #OVERRIDES}, and there are at most
+ * {@code sample.tenants.max} tenants. Bad requests are answered with problem details ({@link ProblemDetails}):
+ * 400 for an invalid tenant name, an override not allowed or an invalid one, 404 for an unknown tenant, 409 for
+ * a tenant that exists already or one too many.
  *
  * <pre>
  * curl -XPOST localhost:8080/tenants/acme -H 'Content-Type: application/json' -d '{"kafka.linger.ms": 5}'
@@ -44,20 +50,45 @@ class TenantsController {
 
 	static final String TOPIC = "tenant-events";
 
+	/**
+	 * The settings a caller may override: the tuning of its own producer. The body comes from anyone who can
+	 * reach the endpoint, so every other setting stays the operator's: Kafka settings such as
+	 * {@code bootstrap.servers}, {@code interceptor.classes}, {@code metric.reporters}, {@code sasl.jaas.config}
+	 * or {@code ssl.keystore.location} would have the application connect to any host, load any class or read
+	 * its files and credentials. ({@code polling.mode: thread} gives a tenant a thread of its own: the limit on
+	 * tenants bounds those.)
+	 */
+	static final Set<String> OVERRIDES = Set.of("max-in-flight", "polling.mode", "kafka.linger.ms",
+			"kafka.batch.size", "kafka.compression.type", "kafka.acks");
+
 	private static final Pattern TENANT = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
 
 	private final WaterDropRuntimeProducers producers;
 
-	TenantsController(WaterDropRuntimeProducers producers) {
+	private final int maxTenants;
+
+	private final Object creating = new Object();
+
+	TenantsController(WaterDropRuntimeProducers producers, @Value("${sample.tenants.max:100}") int maxTenants) {
 		this.producers = producers;
+		this.maxTenants = maxTenants;
 	}
 
-	/** Creates the tenant's producer; the body, if any, overrides settings of the template. */
+	/**
+	 * Creates the tenant's producer; the body, if any, overrides settings of the template. Counted and created
+	 * under a lock, so that concurrent requests cannot pass the limit together ({@code create} does not wait
+	 * for Kafka).
+	 */
 	@PostMapping("/{tenant}")
 	ResponseEntity<Map<String, Object>> create(@PathVariable String tenant,
 			@RequestBody(required = false) Map<String, Object> overrides) {
-		Producer producer = this.producers.create(producerName(tenant), TEMPLATE,
-				(overrides != null) ? overrides : Map.of());
+		String name = producerName(tenant);
+		Map<String, Object> allowed = allowed((overrides != null) ? overrides : Map.of());
+		Producer producer;
+		synchronized (this.creating) {
+			checkRoomFor(tenant);
+			producer = this.producers.create(name, TEMPLATE, allowed);
+		}
 		return ResponseEntity.created(URI.create("/tenants/" + tenant)).body(describe(tenant, producer));
 	}
 
@@ -92,6 +123,49 @@ class TenantsController {
 
 	private UnknownProducerException unknown(String tenant) {
 		return new UnknownProducerException(producerName(tenant), this.producers.names());
+	}
+
+	/**
+	 * The overrides, if every key is one of {@link #OVERRIDES} and every value a single one; else a 400 naming
+	 * the first key refused. A list or an object is refused here because the binder would take a list's first
+	 * element for {@code max-in-flight} and silently ignore one for a Kafka setting.
+	 */
+	private static Map<String, Object> allowed(Map<String, Object> overrides) {
+		TreeSet<String> refused = new TreeSet<>(overrides.keySet());
+		refused.removeAll(OVERRIDES);
+		if (!refused.isEmpty()) {
+			ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, "A tenant may not "
+					+ "override '" + refused.first() + "' (refused: " + refused + "); allowed: "
+					+ new TreeSet<>(OVERRIDES));
+			problem.setTitle("Override not allowed");
+			// Named as the library names an invalid override (InvalidConfigurationException.property()).
+			problem.setProperty("property", "overrides." + refused.first());
+			problem.setProperty("allowed", new TreeSet<>(OVERRIDES));
+			throw new ErrorResponseException(HttpStatus.BAD_REQUEST, problem, null);
+		}
+		new TreeMap<>(overrides).forEach((key, value) -> {
+			if (value != null && !(value instanceof String || value instanceof Number || value instanceof Boolean)) {
+				ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, "overrides." + key
+						+ ": takes a single value (text, a number or a boolean), not " + ((value instanceof List<?>)
+								? "a list" : "an object"));
+				problem.setTitle("Invalid producer settings");
+				problem.setProperty("property", "overrides." + key);
+				throw new ErrorResponseException(HttpStatus.BAD_REQUEST, problem, null);
+			}
+		});
+		return overrides;
+	}
+
+	/** A 409 once there are {@code sample.tenants.max} tenants: each holds a producer (and a Kafka client). */
+	private void checkRoomFor(String tenant) {
+		long tenants = this.producers.names().stream().filter((name) -> name.startsWith("tenant-")).count();
+		if (tenants >= this.maxTenants && this.producers.find(producerName(tenant)).isEmpty()) {
+			ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.CONFLICT, "There are " + tenants
+					+ " tenants already, the most this application allows (sample.tenants.max); remove one first");
+			problem.setTitle("Too many tenants");
+			problem.setProperty("max", this.maxTenants);
+			throw new ErrorResponseException(HttpStatus.CONFLICT, problem, null);
+		}
 	}
 
 	private static String producerName(String tenant) {

@@ -1,5 +1,7 @@
 package io.waterdrop.sample;
 
+import java.util.List;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -19,6 +21,8 @@ import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.hasItem;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.delete;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
@@ -28,10 +32,12 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 
 /**
- * The sample's tenant endpoint: a runtime producer per tenant from the template {@code tenant}, and problem
- * details for what cannot be done. Messages are stored in memory: no broker.
+ * The sample's tenant endpoint: a runtime producer per tenant from the template {@code tenant}, with the
+ * overrides a caller may give and up to {@code sample.tenants.max} tenants (2 here), and problem details for
+ * what cannot be done. Messages are stored in memory: no broker.
  */
-@SpringBootTest(classes = SampleApplication.class, properties = "spring.kafka.bootstrap-servers=127.0.0.1:1")
+@SpringBootTest(classes = SampleApplication.class,
+		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "sample.tenants.max=2" })
 @AutoConfigureWaterDropInMemory
 @Timeout(60)
 class TenantsControllerTests {
@@ -96,7 +102,7 @@ class TenantsControllerTests {
 	@Test
 	void anUnknownOrInvalidOverrideIsABadRequestNamingIt() throws Exception {
 		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
-			.content("{\"max-in-fligth\": 50}")), 400, "Invalid producer settings")
+			.content("{\"max-in-fligth\": 50}")), 400, "Override not allowed")
 			.andExpect(jsonPath("$.property").value("overrides.max-in-fligth"));
 		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
 			.content("{\"max-in-flight\": 0}")), 400, "Invalid producer settings")
@@ -105,7 +111,55 @@ class TenantsControllerTests {
 		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
 			.content("{\"polling.mode\": \"select\"}")), 400, "Invalid producer settings")
 			.andExpect(jsonPath("$.property").value("overrides.polling.mode"));
+		// A list would be bound as its first element, or ignored for a Kafka setting, rather than refused.
+		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+			.content("{\"kafka.acks\": [\"all\"]}")), 400, "Invalid producer settings")
+			.andExpect(jsonPath("$.property").value("overrides.kafka.acks"))
+			.andExpect(jsonPath("$.detail").value(containsString("not a list")));
+		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+			.content("{\"max-in-flight\": [1, 2]}")), 400, "Invalid producer settings")
+			.andExpect(jsonPath("$.property").value("overrides.max-in-flight"));
 		assertThat(this.producers.names()).isEmpty();
+	}
+
+	@Test
+	void anOverrideOutsideTheAllowedOnesIsRefusedNamingItAndTheAllowedOnes() throws Exception {
+		for (String key : List.of("kafka.bootstrap.servers", "kafka.interceptor.classes", "kafka.metric.reporters",
+				"kafka.sasl.jaas.config", "kafka.ssl.keystore.location", "idle-disconnect-timeout")) {
+			problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+				.content("{\"kafka.linger.ms\": 5, \"" + key + "\": \"evil.example:9092\"}")), 400,
+					"Override not allowed")
+				.andExpect(jsonPath("$.property").value("overrides." + key))
+				.andExpect(jsonPath("$.detail").value(containsString("'" + key + "'")))
+				.andExpect(jsonPath("$.allowed.length()").value(TenantsController.OVERRIDES.size()))
+				.andExpect(jsonPath("$.allowed").value(hasItem("kafka.linger.ms")));
+		}
+		// The same Kafka setting nested: refused by its top-level key, before it is bound.
+		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+			.content("{\"kafka\": {\"bootstrap.servers\": \"evil.example:9092\"}}")), 400, "Override not allowed")
+			.andExpect(jsonPath("$.property").value("overrides.kafka"));
+		assertThat(this.producers.names()).isEmpty();
+
+		// Every allowed key, as the README's curl gives them.
+		this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+			.content("{\"kafka.linger.ms\": 5, \"kafka.batch.size\": 32768, \"kafka.compression.type\": \"lz4\", "
+					+ "\"kafka.acks\": \"1\", \"max-in-flight\": 50, \"polling.mode\": \"thread\"}"))
+			.andExpect(status().isCreated());
+		assertThat(this.producers.get("tenant-acme").config().kafka()).containsEntry("linger.ms", "5")
+			.containsEntry("compression.type", "lz4");
+	}
+
+	@Test
+	void tenantsBeyondSampleTenantsMaxAreAConflictUntilOneIsRemoved() throws Exception {
+		this.mvc.perform(post("/tenants/acme")).andExpect(status().isCreated());
+		this.mvc.perform(post("/tenants/globex")).andExpect(status().isCreated());
+		problem(this.mvc.perform(post("/tenants/initech")), 409, "Too many tenants")
+			.andExpect(jsonPath("$.max").value(2));
+		problem(this.mvc.perform(post("/tenants/acme")), 409, "Producer exists"); // not "too many": it exists
+		assertThat(this.producers.names()).containsExactly("tenant-acme", "tenant-globex");
+
+		this.mvc.perform(delete("/tenants/acme")).andExpect(status().isNoContent());
+		this.mvc.perform(post("/tenants/initech")).andExpect(status().isCreated());
 	}
 
 	@Test
