@@ -183,9 +183,12 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 			throw fromOverride(ex, prefix, overrides);
 		}
 		Producer producer;
-		// Under the hooks' lock: a listener subscribing meanwhile is told of this producer exactly once.
+		// Under the hooks' lock: a listener subscribing meanwhile is told of this producer exactly once, and a
+		// close that began since the check above has either taken its list of producers (this one is refused)
+		// or not (this one is on it).
 		synchronized (this.hooks) {
 			try {
+				checkOpen(name);
 				checkTransactionalIdFree(name, config, prefix, overrides);
 				producer = this.registry.create(name, config);
 			}
@@ -282,9 +285,13 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	 * bean.
 	 */
 	public CompletableFuture<Void> closeAsync() {
-		this.closed = true;
+		Map<String, Producer> producers;
+		synchronized (this.hooks) { // a create under way registers before this, or is refused after it
+			this.closed = true;
+			producers = this.registry.asMap();
+		}
 		List<CompletableFuture<Void>> closes = new ArrayList<>();
-		for (Map.Entry<String, Producer> entry : this.registry.asMap().entrySet()) {
+		for (Map.Entry<String, Producer> entry : producers.entrySet()) {
 			String name = entry.getKey();
 			Producer producer = entry.getValue();
 			Duration closeTimeout = this.closeTimeouts.getOrDefault(producer, this.properties.getCloseTimeout());

@@ -8,7 +8,11 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
@@ -338,6 +342,36 @@ class RuntimeProducersTests {
 			assertThat(tenants.isRunning()).isFalse();
 			assertThatIllegalStateException().isThrownBy(() -> runtime.create("late", "tenant"))
 				.withMessage("Cannot create runtime producer 'late': the application context is closing");
+		});
+	}
+
+	/** A create under way when the close begins is either closed with the others or refused: none is left open. */
+	@Test
+	void aCreateRacingTheCloseIsRefusedRatherThanLeftOpen() throws Exception {
+		this.runner.run((context) -> {
+			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+			CountDownLatch building = new CountDownLatch(1);
+			CountDownLatch closed = new CountDownLatch(1);
+			CompletableFuture<Producer> create = CompletableFuture
+				.supplyAsync(() -> runtime.create("racing", "tenant", Map.of(), (builder) -> {
+					building.countDown(); // past the first look at the close, not registered yet
+					try {
+						closed.await();
+					}
+					catch (InterruptedException ex) {
+						Thread.currentThread().interrupt();
+					}
+				}));
+			assertThat(building.await(30, TimeUnit.SECONDS)).isTrue();
+
+			runtime.closeAsync().get(30, TimeUnit.SECONDS);
+			closed.countDown();
+
+			assertThat(create).failsWithin(Duration.ofSeconds(30))
+				.withThrowableOfType(ExecutionException.class)
+				.withCauseInstanceOf(IllegalStateException.class)
+				.withMessageContaining("the application context is closing");
+			assertThat(runtime.names()).isEmpty();
 		});
 	}
 
