@@ -339,8 +339,8 @@ public class WaterDropProperties {
 	public static class Health {
 
 		/**
-		 * How long deliveries may fail, with no message acknowledged since the first failure, before a
-		 * producer's health is DOWN.
+		 * How long deliveries may keep failing, with no message acknowledged since the first failure, before a
+		 * producer's health is DOWN; a window without failures ends it.
 		 */
 		private Duration failureWindow = Duration.ofMinutes(1);
 

@@ -25,9 +25,11 @@ import io.waterdrop.polling.PollingMode;
  * Health of one producer, from state it caches: never a call to the broker.
  * <ul>
  * <li>{@code UP}: connected and dispatching.</li>
- * <li>{@code DOWN}: connected, but deliveries have failed for longer than the failure window with no message
- * acknowledged since the first of those failures (the next acknowledgement makes it {@code UP} again); or
- * its Poller's thread is not running (it died), so no report is dispatched.</li>
+ * <li>{@code DOWN}: connected, but deliveries have kept failing for longer than the failure window: no message
+ * acknowledged since the first of those failures, and the last one within the window (the next
+ * acknowledgement, or a window without failures, makes it {@code UP} again: a producer that fails once and then
+ * has nothing to send is not down for good, which a readiness group would never recover from); or its
+ * Poller's thread is not running (it died), so no report is dispatched.</li>
  * <li>{@code OUT_OF_SERVICE}: closing or closed.</li>
  * <li>{@code UNKNOWN}: not connected yet.</li>
  * </ul>
@@ -133,9 +135,12 @@ final class ProducerHealthIndicator implements HealthIndicator {
 						+ "' is not running, so no delivery report is dispatched");
 		}
 		Instant since = this.failingSince;
-		if (since != null && Duration.between(since, this.clock.instant()).compareTo(this.failureWindow) > 0) {
+		LastError last = this.lastError;
+		Instant now = this.clock.instant();
+		if (since != null && last != null && Duration.between(since, now).compareTo(this.failureWindow) > 0
+				&& Duration.between(last.at(), now).compareTo(this.failureWindow) <= 0) {
 			return Health.down()
-				.withDetail("reason", "deliveries have failed for longer than the failure window ("
+				.withDetail("reason", "deliveries have kept failing for longer than the failure window ("
 						+ duration(this.failureWindow) + ") with no message acknowledged");
 		}
 		return Health.up();

@@ -154,9 +154,32 @@ class ProducerHealthIndicatorTests {
 		fail("first failure in ten minutes");
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
 		this.clock.advance(WINDOW);
+		fail("still failing a window later");
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
 		this.clock.advance(Duration.ofMillis(1));
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.DOWN);
+	}
+
+	/**
+	 * One failure and then nothing to send (or an idle disconnect) is not down for good: in a readiness group
+	 * that would keep traffic away, and with it the acknowledgement that ends the run of failures.
+	 */
+	@Test
+	void failuresThatStoppedAWindowAgoAreNoLongerDown() {
+		create(ProducerConfig.builder().poller(this.poller));
+		this.producer.connect();
+		fail("the only failure");
+		this.clock.advance(WINDOW.multipliedBy(10));
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+
+		fail("failing again");
+		this.clock.advance(WINDOW.plusMillis(1));
+		fail("and still");
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.DOWN);
+		this.producer.disconnect();
+		this.clock.advance(WINDOW.plusMillis(1));
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+		assertThat(this.indicator.health().getDetails()).containsKey("lastError");
 	}
 
 	@Test
