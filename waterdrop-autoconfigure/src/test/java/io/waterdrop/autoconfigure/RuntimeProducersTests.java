@@ -55,6 +55,7 @@ import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 import static org.awaitility.Awaitility.await;
 
@@ -342,6 +343,21 @@ class RuntimeProducersTests {
 			assertThat(tenants.isRunning()).isFalse();
 			assertThatIllegalStateException().isThrownBy(() -> runtime.create("late", "tenant"))
 				.withMessage("Cannot create runtime producer 'late': the application context is closing");
+		});
+	}
+
+	/** A name that could not be a client.id, a thread name part and a health path segment is refused. */
+	@Test
+	void aNameWithCharactersBeyondLettersDigitsDotsUnderscoresAndDashesIsRefused() {
+		this.runner.run((context) -> {
+			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+			for (String name : List.of("a/b", "tenant acme", "tenant\nacme", "ténant")) {
+				assertThatIllegalArgumentException().isThrownBy(() -> runtime.create(name, "tenant"))
+					.withMessageContaining("'" + name + "'")
+					.withMessageContaining("ASCII letters, digits");
+			}
+			assertThat(runtime.names()).isEmpty();
+			assertThat(runtime.create("Tenant_1.eu-west", "tenant").id()).isEqualTo("Tenant_1.eu-west");
 		});
 	}
 
