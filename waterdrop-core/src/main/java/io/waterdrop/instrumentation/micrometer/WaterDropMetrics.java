@@ -2,7 +2,10 @@ package io.waterdrop.instrumentation.micrometer;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -135,7 +138,8 @@ public final class WaterDropMetrics implements MeterBinder {
 	 * The meters of one producer in one registry, removed together when the producer closes. A producer owns
 	 * the meters of its name: one bound while another of that name is still closing (a runtime producer
 	 * removed and created again) takes them over, since the registry would otherwise hand it the closing
-	 * producer's meters, reading that producer, and remove them when it closes. Binding and removal run under
+	 * producer's meters, reading that producer, and remove them when it closes; the closing producer then
+	 * counts its failures no more (they would land in the new one's counter). Binding and removal run under
 	 * one lock, so that a removal never takes meters another producer has just registered.
 	 */
 	private static final class ProducerMeters {
@@ -146,6 +150,9 @@ public final class WaterDropMetrics implements MeterBinder {
 				"waterdrop.delivery.latency", "waterdrop.dispatch", "waterdrop.callbacks.slow");
 
 		private static final ReentrantLock OWNERSHIP = new ReentrantLock();
+
+		/** The producer meters that own each producer name's meters, per registry; guarded by OWNERSHIP. */
+		private static final Map<MeterRegistry, Map<String, ProducerMeters>> OWNERS = new IdentityHashMap<>();
 
 		private final MeterRegistry registry;
 
@@ -159,6 +166,9 @@ public final class WaterDropMetrics implements MeterBinder {
 
 		private final List<Monitor.Subscription> subscriptions = new CopyOnWriteArrayList<>();
 
+		/** Another producer of this name took the meters over: this one's failures are no longer counted. */
+		private volatile boolean superseded;
+
 		static void bind(MeterRegistry registry, Producer producer) {
 			OWNERSHIP.lock();
 			try {
@@ -168,7 +178,13 @@ public final class WaterDropMetrics implements MeterBinder {
 						registry.remove(meter);
 					}
 				}
-				new ProducerMeters(registry, producer).bind();
+				ProducerMeters meters = new ProducerMeters(registry, producer);
+				ProducerMeters previous = OWNERS.computeIfAbsent(registry, (key) -> new HashMap<>())
+					.put(producer.id(), meters);
+				if (previous != null) {
+					previous.superseded = true;
+				}
+				meters.bind();
 			}
 			finally {
 				OWNERSHIP.unlock();
@@ -239,7 +255,7 @@ public final class WaterDropMetrics implements MeterBinder {
 		}
 
 		private void onError(ProducerEvent.ErrorOccurred error) {
-			if (error.type() != ErrorType.DELIVERY) {
+			if (error.type() != ErrorType.DELIVERY || this.superseded) {
 				return;
 			}
 			Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
@@ -262,6 +278,10 @@ public final class WaterDropMetrics implements MeterBinder {
 					if (this.registry.find(id.getName()).tags(id.getTags()).meter() == meter) {
 						this.registry.remove(meter);
 					}
+				}
+				Map<String, ProducerMeters> owners = OWNERS.get(this.registry);
+				if (owners != null && owners.remove(this.producer.id(), this) && owners.isEmpty()) {
+					OWNERS.remove(this.registry);
 				}
 			}
 			finally {

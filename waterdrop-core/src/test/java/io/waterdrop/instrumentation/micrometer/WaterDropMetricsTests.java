@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -185,7 +186,10 @@ class WaterDropMetricsTests {
 		assertThat(this.registry.find("waterdrop.poller.producers").meters()).hasSize(1);
 	}
 
-	/** A runtime producer removed and created again: the new one's close must not wait for the old one's. */
+	/**
+	 * A runtime producer removed and created again: the new one's close must not wait for the old one's, and
+	 * the old one's last failures are not counted as the new one's.
+	 */
 	@Test
 	void aProducerBoundUnderTheNameOfOneStillClosingTakesItsMetersOver() throws Exception {
 		MockProducer<byte[], byte[]> slow = new MockProducer<>(false, null, new ByteArraySerializer(),
@@ -204,19 +208,30 @@ class WaterDropMetricsTests {
 		closing.produceAsync(Message.of("orders", "still in flight"));
 		CompletableFuture<Void> closed = closing.closeAsync(GUARD);
 		await().atMost(GUARD).until(() -> closing.status() == ProducerStatus.CLOSING);
-		MockProducer<byte[], byte[]> kafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
 				new ByteArraySerializer());
 		Producer successor = new Producer(
 				ProducerConfig.builder().id("orders").poller(this.poller).clientFactory((properties) -> kafka).build());
+		NotEnoughReplicasException refused = new NotEnoughReplicasException("refused (simulated)");
 		try {
 			new WaterDropMetrics(List.of(successor), List.of()).bindTo(this.registry);
-			successor.produceSync(Message.of("orders", "new"));
-			slow.completeNext(); // the closing producer's last report: it closes
+			DeliveryHandle acknowledged = successor.produceAsync(Message.of("orders", "new"));
+			kafka.completeNext();
+			acknowledged.await();
+			successor.produceAsync(Message.of("orders", "refused"));
+			kafka.errorNext(refused);
+			await().atMost(GUARD).until(() -> successor.stats().failed() == 1);
+			slow.errorNext(refused); // the closing producer's last report, a failure too: it closes
 			closed.get(GUARD.toSeconds(), TimeUnit.SECONDS);
 
-			assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "sync")).isEqualTo(1);
-			assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "async")).isZero();
+			assertThat(closing.stats().failed()).isOne();
+			assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "async")).isEqualTo(2);
 			assertThat(count("waterdrop.messages.acknowledged", "producer", "orders")).isEqualTo(1);
+			// Only the successor's failure: the closing producer's neither adds to it nor takes it away.
+			assertThat(this.registry.get("waterdrop.messages.failed")
+				.tags("producer", "orders", "error", "NotEnoughReplicasException")
+				.counter()
+				.count()).isEqualTo(1);
 			assertThat(this.registry.get("waterdrop.producer.connected").tags("producer", "orders").gauge().value())
 				.isEqualTo(1);
 		}
