@@ -215,7 +215,7 @@ public final class Producer implements AutoCloseable {
 		this.monitor = new Monitor(config.id());
 		this.slots = new Semaphore(config.maxInFlight());
 		this.transactions = new Transactions(this);
-		this.encoder = new MessageEncoder(config, (topic) -> this.client.partitionsFor(topic).size());
+		this.encoder = new MessageEncoder(config, this::partitionCount);
 		config.listeners().forEach(this.monitor::subscribe);
 		this.monitor.publish(new ProducerEvent.Created(config.id()));
 	}
@@ -911,6 +911,32 @@ public final class Producer implements AutoCloseable {
 			refusal.initCause(cause);
 		}
 		return refusal;
+	}
+
+	/**
+	 * How many partitions Kafka's metadata gives the topic (it may wait for them). A sender holds a slot,
+	 * which keeps an idle disconnect away; {@link #buffer} does not, so a client let go of meanwhile is
+	 * replaced and asked again.
+	 */
+	private int partitionCount(String topic) {
+		for (int attempt = 1;; attempt++) {
+			connect();
+			org.apache.kafka.clients.producer.Producer<byte[], byte[]> current = this.client;
+			if (current != null) {
+				try {
+					return current.partitionsFor(topic).size();
+				}
+				catch (KafkaException ex) {
+					if (this.client == current || attempt == 3) {
+						throw ex;
+					}
+				}
+			}
+			else if (attempt == 3) {
+				throw new WaterDropException("Producer '" + id() + "' was disconnected three times while it looked "
+						+ "up the partitions of topic '" + topic + "'");
+			}
+		}
 	}
 
 	/** Connects; a failure part-way releases what was created, so a later connect can try again. */

@@ -12,9 +12,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -244,6 +248,43 @@ class BufferUnitTests {
 		List<DeliveryHandle> retry = producer.flushAsync();
 		assertThat(retry).extracting((handle) -> handle.message().payload()).containsExactly("1", "2", "3");
 		assertThat(payloads(mock.history())).containsExactly("1", "2", "3");
+	}
+
+	/**
+	 * Buffering holds no slot, so an idle disconnect may take the client while a message's partition is checked
+	 * against it: the check asks the new client instead of failing.
+	 */
+	@Test
+	void aPartitionCheckThatLosesItsClientToAnIdleDisconnectAsksTheNextOne() {
+		AtomicReference<Producer> self = new AtomicReference<>();
+		AtomicInteger clients = new AtomicInteger();
+		org.apache.kafka.common.Node node = new org.apache.kafka.common.Node(0, "localhost", 9092);
+		org.apache.kafka.common.Cluster cluster = new org.apache.kafka.common.Cluster("test", List.of(node),
+				List.of(new PartitionInfo("orders", 0, node, null, null), new PartitionInfo("orders", 1, node, null, null)),
+				java.util.Set.of(), java.util.Set.of());
+		Producer producer = producer(ProducerConfig.builder().id("buffer-disconnect").clientFactory((properties) -> {
+			boolean first = clients.incrementAndGet() == 1;
+			return new MockProducer<>(cluster, true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+
+				@Override
+				public synchronized List<PartitionInfo> partitionsFor(String topic) {
+					if (first) { // the idle disconnect comes now; this client is closed under the check
+						self.get().disconnect();
+						throw new KafkaException("Requested metadata update after close (simulated)");
+					}
+					return super.partitionsFor(topic);
+				}
+
+			};
+		}));
+		self.set(producer);
+		producer.connect();
+
+		producer.buffer(Message.builder("orders").payload("x").partition(1).build());
+
+		assertThat(producer.bufferSize()).isOne();
+		assertThat(clients).hasValue(2);
+		assertThat(producer.flushSync()).singleElement().satisfies((report) -> assertThat(report.partition()).isOne());
 	}
 
 	/** A flush sends as one batch what the producer can hold: more than maxInFlight goes in batches. */
