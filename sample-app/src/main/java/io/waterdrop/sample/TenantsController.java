@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
 import org.springframework.beans.factory.annotation.Value;
@@ -67,7 +68,7 @@ class TenantsController {
 
 	private final int maxTenants;
 
-	private final Object creating = new Object();
+	private final ReentrantLock creating = new ReentrantLock();
 
 	TenantsController(WaterDropRuntimeProducers producers, @Value("${sample.tenants.max:100}") int maxTenants) {
 		this.producers = producers;
@@ -85,9 +86,13 @@ class TenantsController {
 		String name = producerName(tenant);
 		Map<String, Object> allowed = allowed((overrides != null) ? overrides : Map.of());
 		Producer producer;
-		synchronized (this.creating) {
+		this.creating.lock();
+		try {
 			checkRoomFor(tenant);
 			producer = this.producers.create(name, TEMPLATE, allowed);
+		}
+		finally {
+			this.creating.unlock();
 		}
 		return ResponseEntity.created(URI.create("/tenants/" + tenant)).body(describe(tenant, producer));
 	}
