@@ -225,8 +225,8 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 	@Override
 	public DeliveryReport await(Duration timeout) {
 		Timeouts.require(timeout, "wait for a delivery report");
-		this.producer.checkMayWait("wait for a delivery report");
 		if (!isDone()) {
+			this.producer.checkMayWait("wait for a delivery report"); // a polling thread may read a done one
 			try {
 				future().get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
 			}
@@ -277,14 +277,18 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 
 	@Override
 	public DeliveryReport get() throws InterruptedException, ExecutionException {
-		this.producer.checkMayWait("wait for a delivery report");
+		if (!isDone()) {
+			this.producer.checkMayWait("wait for a delivery report");
+		}
 		return future().get();
 	}
 
 	@Override
 	public DeliveryReport get(long timeout, TimeUnit unit)
 			throws InterruptedException, ExecutionException, TimeoutException {
-		this.producer.checkMayWait("wait for a delivery report");
+		if (!isDone()) {
+			this.producer.checkMayWait("wait for a delivery report");
+		}
 		return future().get(timeout, unit);
 	}
 

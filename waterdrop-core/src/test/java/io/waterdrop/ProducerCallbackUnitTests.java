@@ -135,6 +135,30 @@ class ProducerCallbackUnitTests {
 			}));
 	}
 
+	/** Reading a handle that is done already waits for nothing: a callback may do it, as with its future. */
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void aCallbackMayReadAHandleThatIsDoneAlready(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		AtomicReference<DeliveryHandle> own = new AtomicReference<>();
+		CompletableFuture<List<Long>> offsets = new CompletableFuture<>();
+		CountDownLatch sent = new CountDownLatch(1);
+		own.set(producer.produceAsync(Message.of("t", "first"), (report, failure) -> {
+			try {
+				sent.await(); // own is set by then
+				DeliveryHandle handle = own.get(); // completed just before its callback runs
+				offsets.complete(List.of(handle.await().offset(), handle.get().offset(),
+						handle.get(1, TimeUnit.MINUTES).offset()));
+			}
+			catch (Throwable ex) {
+				offsets.completeExceptionally(ex);
+			}
+		}));
+		sent.countDown();
+		acknowledgeNext();
+		assertThat(offsets.get(30, TimeUnit.SECONDS)).containsExactly(0L, 0L, 0L);
+	}
+
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
 	void produceSyncInsideAnEventListenerFailsFast(PollingMode mode) throws Exception {
