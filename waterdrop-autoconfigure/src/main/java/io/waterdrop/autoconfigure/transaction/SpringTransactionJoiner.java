@@ -1,5 +1,6 @@
 package io.waterdrop.autoconfigure.transaction;
 
+import org.springframework.core.Ordered;
 import org.springframework.transaction.support.ResourceHolderSynchronization;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
@@ -39,7 +40,37 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 		holder.setSynchronizedWithTransaction(true);
 		TransactionSynchronizationManager.bindResource(producer, holder);
 		TransactionSynchronizationManager.registerSynchronization(new Synchronization(holder, producer));
+		TransactionSynchronizationManager.registerSynchronization(new RollbackGuard(holder));
 		return true;
+	}
+
+	/**
+	 * Runs first after a Spring transaction that did not commit, and sets its Kafka transaction aside (as a
+	 * suspend does) until {@link Synchronization}, last, aborts it. Without it, what an earlier
+	 * {@code afterCompletion} (an {@code AFTER_ROLLBACK} event listener, say) produces on this producer would
+	 * join the Kafka transaction about to be aborted: acknowledged, then rolled back unseen. It is refused
+	 * instead (a pool gives it another member), as {@code KafkaTemplate} refuses once its transaction completes.
+	 */
+	static final class RollbackGuard implements TransactionSynchronization {
+
+		private final ProducerTransactionHolder holder;
+
+		RollbackGuard(ProducerTransactionHolder holder) {
+			this.holder = holder;
+		}
+
+		@Override
+		public int getOrder() {
+			return Ordered.HIGHEST_PRECEDENCE;
+		}
+
+		@Override
+		public void afterCompletion(int status) {
+			if (status != STATUS_COMMITTED) {
+				this.holder.suspend();
+			}
+		}
+
 	}
 
 	/**

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.MockProducer;
@@ -224,6 +225,68 @@ class SpringTransactionIntegrationTests {
 				.extracting((record) -> text(record.value()))
 				.containsExactly("after");
 		});
+	}
+
+	/**
+	 * What an {@code afterCompletion} that runs before the Kafka abort (an {@code AFTER_ROLLBACK} event
+	 * listener, say) produces must not join the Kafka transaction about to be aborted, to be acknowledged and
+	 * then rolled back unseen: the producer refuses it, and a pool gives it another member.
+	 */
+	@Test
+	void workAfterARollbackDoesNotJoinTheKafkaTransactionAboutToBeAborted() {
+		String topic = TopicReader.uniqueTopic("after-rollback");
+		this.runner.run((context) -> {
+			Producer payments = context.getBean("payments", Producer.class);
+			AtomicReference<Throwable> refusal = new AtomicReference<>();
+			context.getBean(TransactionTemplate.class).executeWithoutResult((status) -> {
+				TransactionSynchronizationManager.registerSynchronization(
+						afterCompletion(() -> payments.produceSync(Message.of(topic, "after the rollback")), refusal));
+				payments.produceSync(Message.of(topic, "doomed"));
+				status.setRollbackOnly();
+			});
+
+			assertThat(refusal.get()).isInstanceOf(IllegalStateException.class)
+				.hasMessageContaining("rolled back and it is about to be aborted");
+			assertThat(payments.inTransaction()).isFalse();
+			payments.produceSync(Message.of(topic, "later"));
+			assertThat(TopicReader.read(topic, 1, READ_COMMITTED, new ByteArrayDeserializer()))
+				.extracting((record) -> text(record.value()))
+				.containsExactly("later");
+		});
+		String pooledTopic = TopicReader.uniqueTopic("pooled-after-rollback");
+		pooled().run((context) -> {
+			TransactionalPool pool = context.getBean("ledger", TransactionalPool.class);
+			AtomicReference<Throwable> failure = new AtomicReference<>();
+			context.getBean(TransactionTemplate.class).executeWithoutResult((status) -> {
+				TransactionSynchronizationManager.registerSynchronization(
+						afterCompletion(() -> pool.produceSync(Message.of(pooledTopic, "after the rollback")), failure));
+				pool.produceSync(Message.of(pooledTopic, "doomed"));
+				status.setRollbackOnly();
+			});
+
+			assertThat(failure.get()).isNull();
+			assertThat(pool.available()).isEqualTo(2);
+			assertThat(TopicReader.read(pooledTopic, 1, READ_COMMITTED, new ByteArrayDeserializer()))
+				.extracting((record) -> text(record.value()))
+				.containsExactly("after the rollback");
+		});
+	}
+
+	/** Runs {@code work} after the transaction completes, before the Kafka synchronization; records a failure. */
+	private static TransactionSynchronization afterCompletion(Runnable work, AtomicReference<Throwable> failure) {
+		return new TransactionSynchronization() {
+
+			@Override
+			public void afterCompletion(int status) {
+				try {
+					work.run();
+				}
+				catch (RuntimeException ex) {
+					failure.set(ex);
+				}
+			}
+
+		};
 	}
 
 	/** As spring-kafka binds a cached producer to the Spring transaction until it completes. */
