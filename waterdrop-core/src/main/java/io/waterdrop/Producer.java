@@ -696,10 +696,14 @@ public final class Producer implements AutoCloseable {
 	 * (whose commit or abort decides the fate of what was sent), the messages that failed and those never
 	 * sent, in their order. A message still in flight is not put back: its report will come, and resending it
 	 * could duplicate it. A message the flush refused as invalid (the exception names it) is not put back
-	 * either: it would refuse every later flush.
+	 * either: it would refuse every later flush. Nothing is put back when the flush's own transaction may
+	 * have committed ({@link TransactionOutcomeUnknownException}).
 	 */
 	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent, RuntimeException failure) {
 		List<Message> undelivered = new ArrayList<>();
+		if (failure instanceof TransactionOutcomeUnknownException) {
+			return undelivered; // perhaps committed: sent again, they could be duplicated
+		}
 		if (this.transactions.enabled() && !this.transactions.isOpenOnThisThread()) {
 			undelivered.addAll(taken);
 		}

@@ -2,7 +2,8 @@ package io.waterdrop;
 
 /**
  * A transaction could not be committed and was rolled back (or, after a fatal error, the producer's client
- * was rebuilt). Nothing of it is visible to {@code read_committed} consumers.
+ * was rebuilt): nothing of it is visible to {@code read_committed} consumers; unless it is a
+ * {@link TransactionOutcomeUnknownException}, whose commit may have succeeded.
  */
 public class TransactionFailedException extends WaterDropException {
 

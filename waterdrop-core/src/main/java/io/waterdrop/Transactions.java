@@ -294,7 +294,7 @@ final class Transactions {
 					null, null));
 			// The client accepts nothing but this commit now; a new one learns the outcome from the broker.
 			RuntimeException reloadFailure = reload(ex.getCause());
-			TransactionFailedException failure = new TransactionFailedException("Transaction of producer '"
+			TransactionFailedException failure = new TransactionOutcomeUnknownException("Transaction of producer '"
 					+ this.producer.id() + "' timed out while committing, " + attempts()
 					+ " attempt(s); its outcome is unknown (it may have been committed)", ex.getCause());
 			if (reloadFailure != null) {
@@ -304,8 +304,13 @@ final class Transactions {
 		}
 		catch (KafkaException | IllegalStateException ex) {
 			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_COMMIT, ex, null, null));
-			TransactionFailedException failure = new TransactionFailedException("Transaction of producer '"
-					+ this.producer.id() + "' could not be committed and was rolled back: " + ex, ex);
+			// A close that forced the client shut under the commit may have come after the broker took it.
+			TransactionFailedException failure = (this.producer.status() == ProducerStatus.CLOSING)
+					? new TransactionOutcomeUnknownException("Transaction of producer '" + this.producer.id()
+							+ "' was cut short by the producer's close while committing; its outcome is unknown (it "
+							+ "may have been committed): " + ex, ex)
+					: new TransactionFailedException("Transaction of producer '" + this.producer.id()
+							+ "' could not be committed and was rolled back: " + ex, ex);
 			try {
 				abort(ex);
 			}

@@ -4,7 +4,11 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -22,6 +26,7 @@ import io.waterdrop.instrumentation.ProducerEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Transactions when Kafka's transaction manager fails: timed-out commits, rebuilds that fail, capped
@@ -77,7 +82,7 @@ class TransactionFailureTests {
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
 
-		assertThatExceptionOfType(TransactionFailedException.class)
+		assertThatExceptionOfType(TransactionOutcomeUnknownException.class)
 			.isThrownBy(() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "1"))))
 			.withMessageContaining("outcome is unknown")
 			.withCauseInstanceOf(TimeoutException.class);
@@ -89,6 +94,46 @@ class TransactionFailureTests {
 		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
 		assertThat(this.clients).hasSize(2);
 		assertThat(this.clients.get(1).transactionCommitted()).isTrue();
+	}
+
+	/** A flush whose commit may have succeeded does not put its messages back: sent again they could duplicate. */
+	@Test
+	void aFlushWhoseCommitOutcomeIsUnknownKeepsNothingInTheBuffer() {
+		Producer producer = producer((settings) -> settings,
+				(n) -> (n == 0) ? new StrictTransactions(Integer.MAX_VALUE) : new StrictTransactions(0));
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+
+		assertThatExceptionOfType(TransactionOutcomeUnknownException.class).isThrownBy(producer::flushSync);
+
+		assertThat(producer.bufferSize()).isZero();
+		producer.buffer(Message.of("orders", "3"));
+		assertThat(producer.flushSync()).extracting((report) -> report.offset()).hasSize(1);
+	}
+
+	/** A close that forces the client shut under a commit cannot know whether the broker took the commit. */
+	@Test
+	void aCommitCutShortByTheProducersCloseIsReportedAsUnknown() throws Exception {
+		Producer producer = producer((settings) -> settings, (n) -> {
+			StrictTransactions client = new StrictTransactions(0);
+			client.commitUntilClosed = true;
+			return client;
+		});
+		CompletableFuture<Object> transaction = CompletableFuture.supplyAsync(
+				() -> producer.transaction((open) -> open.produceSync(Message.of("orders", "1"))));
+		assertThat(this.clientsCreated().committing.await(30, TimeUnit.SECONDS)).isTrue();
+
+		producer.close(Duration.ZERO);
+
+		assertThat(transaction).failsWithin(Duration.ofSeconds(30))
+			.withThrowableOfType(ExecutionException.class)
+			.havingCause()
+			.isInstanceOf(TransactionOutcomeUnknownException.class)
+			.withMessageContaining("cut short by the producer's close");
+	}
+
+	private StrictTransactions clientsCreated() {
+		await().atMost(Duration.ofSeconds(30)).until(() -> !this.clients.isEmpty());
+		return this.clients.get(0);
 	}
 
 	@Test
@@ -175,6 +220,12 @@ class TransactionFailureTests {
 	 */
 	static final class StrictTransactions extends MockProducer<byte[], byte[]> {
 
+		@Override
+		public void close(Duration timeout) {
+			this.closing.countDown();
+			super.close(timeout);
+		}
+
 		final AtomicInteger commitCalls = new AtomicInteger();
 
 		private final int commitTimeouts;
@@ -182,6 +233,13 @@ class TransactionFailureTests {
 		private volatile boolean commitPending;
 
 		volatile boolean fenceOnFirstBegin;
+
+		/** Set: a commit waits until the client is closed and then fails, as a forced close fails it. */
+		volatile boolean commitUntilClosed;
+
+		final CountDownLatch committing = new CountDownLatch(1);
+
+		private final CountDownLatch closing = new CountDownLatch(1);
 
 		StrictTransactions(int commitTimeouts) {
 			super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
@@ -200,6 +258,16 @@ class TransactionFailureTests {
 
 		@Override
 		public void commitTransaction() {
+			if (this.commitUntilClosed) {
+				this.committing.countDown();
+				try {
+					this.closing.await();
+				}
+				catch (InterruptedException ex) {
+					Thread.currentThread().interrupt();
+				}
+				throw new KafkaException("The producer closed forcefully (simulated)");
+			}
 			if (this.commitCalls.incrementAndGet() <= this.commitTimeouts) {
 				this.commitPending = true;
 				throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn(true) (simulated)");
