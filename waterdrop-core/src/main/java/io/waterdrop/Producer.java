@@ -568,6 +568,11 @@ public final class Producer implements AutoCloseable {
 		return this.transactions.isSuspendedOnThisThread();
 	}
 
+	/** Whether the transaction open on this thread is a bound one ({@link #beginTransaction()}). */
+	boolean inBoundTransaction() {
+		return this.transactions.isBoundOnThisThread();
+	}
+
 	/** Runs {@code action} on this thread once the bound transaction open on it ends (a pool's hand-back). */
 	void whenBoundTransactionEnds(Runnable action) {
 		this.transactions.whenBoundEnds(action);

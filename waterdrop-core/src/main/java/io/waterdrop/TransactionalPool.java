@@ -197,9 +197,10 @@ public final class TransactionalPool implements AutoCloseable {
 			return member.transaction(block);
 		}
 		finally {
-			if (member.inTransaction()) {
+			if (member.inBoundTransaction()) {
 				// The block joined an outer transaction (its TransactionJoiner's, such as Spring's): the member
-				// stays with it, and this thread's later calls join it too, until it commits or aborts.
+				// stays with it, and this thread's later calls join it too, until it commits or aborts. (A
+				// member's own transaction(...) block around this call ends without a hand-back hook.)
 				member.whenBoundTransactionEnds(() -> giveBack(member, current));
 			}
 			else {

@@ -59,6 +59,9 @@ final class Transactions {
 	/** Whether the bound transaction open now is suspended, so that it takes no work; see {@link #suspendBound}. */
 	private boolean boundSuspended;
 
+	/** Whether the transaction open now is a bound one ({@link #beginBound}), not a {@link #run} block's. */
+	private boolean bound;
+
 	Transactions(Producer producer) {
 		this.producer = producer;
 		this.enabled = producer.config().kafka().containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
@@ -118,8 +121,13 @@ final class Transactions {
 			try {
 				client.initTransactions();
 			}
-			catch (RuntimeException ex) {
-				client.close(Duration.ZERO); // do not leak its network thread
+			catch (Throwable ex) { // a checked one too, sneaked out: the client must not leak its network thread
+				try {
+					client.close(Duration.ZERO);
+				}
+				catch (RuntimeException closeFailure) { // an interrupted thread's close throws too
+					ex.addSuppressed(closeFailure);
+				}
 				throw ex;
 			}
 		}
@@ -201,10 +209,11 @@ final class Transactions {
 		try {
 			begin();
 		}
-		catch (RuntimeException | Error ex) {
+		catch (Throwable ex) { // a checked one too, sneaked out of a client factory: the lock must not stay held
 			this.lock.unlock();
 			throw ex;
 		}
+		this.bound = true;
 		publish(new ProducerEvent.TransactionStarted(this.producer.id()));
 		return new BoundTransaction(this, this.producer, Thread.currentThread());
 	}
@@ -235,17 +244,23 @@ final class Transactions {
 	 * released). At most one; the thread must hold a bound transaction.
 	 */
 	void whenBoundEnds(Runnable action) {
-		if (!this.lock.isHeldByCurrentThread() || this.whenBoundEnds != null) {
+		if (!isBoundOnThisThread() || this.whenBoundEnds != null) {
 			throw new IllegalStateException("No bound transaction of producer '" + this.producer.id()
 					+ "' is open on this thread without an end action");
 		}
 		this.whenBoundEnds = action;
 	}
 
+	/** Whether the transaction open on this thread is a bound one, which ends by its commit or abort. */
+	boolean isBoundOnThisThread() {
+		return this.lock.isHeldByCurrentThread() && this.bound;
+	}
+
 	private void endBound() {
 		Runnable action = this.whenBoundEnds;
 		this.whenBoundEnds = null;
 		this.boundSuspended = false;
+		this.bound = false;
 		publish(new ProducerEvent.TransactionFinished(this.producer.id()));
 		this.lock.unlock();
 		if (action != null) {

@@ -161,6 +161,23 @@ class TransactionalPoolTests {
 		assertThat(this.kafka.payloads("fail")).containsExactly("a", "b");
 	}
 
+	/**
+	 * A pool call inside a member's own transaction block (members are beans of their own) joins that block's
+	 * transaction, which ends with no hand-back hook: the member comes back at once, not never.
+	 */
+	@Test
+	void aPoolCallInsideAMembersOwnTransactionBlockGivesTheMemberBack() {
+		this.pool = TransactionalPool.of(template("direct-tx"), 1, Duration.ofSeconds(5));
+		Producer member = this.pool.members().get(0);
+		member.transaction((transaction) -> {
+			this.pool.produceSync(Message.of("direct", "joined"));
+			return null;
+		});
+		assertThat(this.pool.available()).isOne();
+		this.pool.produceSync(Message.of("direct", "next"));
+		assertThat(this.kafka.payloads("direct")).containsExactly("joined", "next");
+	}
+
 	@Test
 	void aClosedPoolRefusesTransactionsAndClosesItsMembers() {
 		this.pool = TransactionalPool.of(template("closed-tx"), 2, Duration.ofSeconds(5));
