@@ -91,8 +91,8 @@ final class Transactions {
 		}
 		if (this.boundSuspended) {
 			throw new IllegalStateException("Producer '" + this.producer.id() + "' has a suspended transaction open "
-					+ "on this thread (an inner scope such as Spring's REQUIRES_NEW or NOT_SUPPORTED suspended it, or the "
-					+ "Spring transaction it joined rolled back and it is about to be aborted), "
+					+ "on this thread (an inner scope such as Spring's REQUIRES_NEW or NOT_SUPPORTED suspended it, or "
+					+ "the Spring transaction it joined rolled back and it is about to be aborted), "
 					+ "which takes no work, and Kafka runs one transaction per transactional.id: produce in the outer "
 					+ "scope, or use a transactional pool, whose other members take the inner scope's work");
 		}

@@ -260,7 +260,8 @@ class BufferUnitTests {
 		AtomicInteger clients = new AtomicInteger();
 		org.apache.kafka.common.Node node = new org.apache.kafka.common.Node(0, "localhost", 9092);
 		org.apache.kafka.common.Cluster cluster = new org.apache.kafka.common.Cluster("test", List.of(node),
-				List.of(new PartitionInfo("orders", 0, node, null, null), new PartitionInfo("orders", 1, node, null, null)),
+				List.of(new PartitionInfo("orders", 0, node, null, null),
+						new PartitionInfo("orders", 1, node, null, null)),
 				java.util.Set.of(), java.util.Set.of());
 		Producer producer = producer(ProducerConfig.builder().id("buffer-disconnect").clientFactory((properties) -> {
 			boolean first = clients.incrementAndGet() == 1;
@@ -290,7 +291,8 @@ class BufferUnitTests {
 	/** A flush sends as one batch what the producer can hold: more than maxInFlight goes in batches. */
 	@Test
 	void aBufferLargerThanMaxInFlightIsFlushedInBatchesOfThatSize() {
-		Producer producer = producer(ProducerConfig.builder().id("buffer-window").maxInFlight(2).clientFactory(this.kafka));
+		Producer producer = producer(
+				ProducerConfig.builder().id("buffer-window").maxInFlight(2).clientFactory(this.kafka));
 		for (int i = 0; i < 5; i++) {
 			producer.buffer(Message.of("orders", "s" + i));
 		}

@@ -369,7 +369,8 @@ class ExactlyOneOutcomeTests {
 				(event) -> closingThread.complete(Thread.currentThread().getName()));
 		AtomicInteger starts = new AtomicInteger();
 		ThreadFactory original = Producer.threads;
-		Producer.threads = (task) -> (starts.getAndIncrement() > 0) ? new Thread(task) : FailingThreads.unstartable(task);
+		Producer.threads = (task) -> (starts.getAndIncrement() > 0) ? new Thread(task)
+				: FailingThreads.unstartable(task);
 		try {
 			CompletableFuture<ProducerStatus> statusAfterClose = new CompletableFuture<>();
 			caller.produceAsync(message("fine", 2), (report, failure) -> {

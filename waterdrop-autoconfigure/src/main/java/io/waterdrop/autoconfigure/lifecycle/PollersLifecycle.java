@@ -23,12 +23,12 @@ import io.waterdrop.polling.Poller;
  * {@link Poller} bean of the context has ended, so that no polling thread outlives it. A Poller starts its
  * thread on its first producer and ends it after its last one, so there is nothing to do before.
  * <p>
- * Destroyed after the context's producers: it is created with the post-processors (the {@link ProducerCloser}
- * depends on it), before any application bean or producer, and the context destroys its beans in the
- * reverse order; so the producers' closes, which dispatch every remaining delivery report and leave their
- * Poller, come first, each after the beans that use it. A Poller that still serves producers is not waited for: producers of another context
- * (the global Poller is shared by the whole JVM), or this context's own that have not closed, which a
- * warning names.
+ * Destroyed after the context's producers: it is created with the post-processors (the
+ * {@link ProducerCloser} depends on it), before any application bean or producer, and the context destroys
+ * its beans in the reverse order; so the producers' closes, which dispatch every remaining delivery report
+ * and leave their Poller, come first, each after the beans that use it. A Poller that still serves
+ * producers is not waited for: producers of another context (the global Poller is shared by the whole JVM),
+ * or this context's own that have not closed, which a warning names.
  */
 final class PollersLifecycle implements SmartInitializingSingleton, DisposableBean {
 

@@ -244,7 +244,8 @@ class LifecycleTests {
 	void aPoolMemberClosesAsAProducerBeanNotThroughItsPool() {
 		List<String> closingThreads = new CopyOnWriteArrayList<>();
 		this.holding
-			.withPropertyValues("waterdrop.producers.ledger.kafka.transactional.id=ledger-" + java.util.UUID.randomUUID(),
+			.withPropertyValues(
+					"waterdrop.producers.ledger.kafka.transactional.id=ledger-" + java.util.UUID.randomUUID(),
 					"waterdrop.producers.ledger.pool-size=1")
 			.withBean(WaterDropEventListener.class, () -> (event) -> {
 				if (event instanceof ProducerEvent.Closing closing) {

@@ -258,8 +258,8 @@ class SpringTransactionIntegrationTests {
 			TransactionalPool pool = context.getBean("ledger", TransactionalPool.class);
 			AtomicReference<Throwable> failure = new AtomicReference<>();
 			context.getBean(TransactionTemplate.class).executeWithoutResult((status) -> {
-				TransactionSynchronizationManager.registerSynchronization(
-						afterCompletion(() -> pool.produceSync(Message.of(pooledTopic, "after the rollback")), failure));
+				TransactionSynchronizationManager.registerSynchronization(afterCompletion(
+						() -> pool.produceSync(Message.of(pooledTopic, "after the rollback")), failure));
 				pool.produceSync(Message.of(pooledTopic, "doomed"));
 				status.setRollbackOnly();
 			});
