@@ -394,8 +394,25 @@ class ExactlyOneOutcomeTests {
 	@Test
 	@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 	void aCloseWhoseThreadCannotStartIsRunByALaterCloseOnAThreadThatMayWait() throws Exception {
+		aCloseLeftPendingIsRunBy("closed-by-another",
+				(closed) -> CompletableFuture.runAsync(closed::closeForcefully).get(30, TimeUnit.SECONDS));
+	}
+
+	/** closeAsync() runs a close a callback began whose thread cannot start, on the caller's thread if need be. */
+	@Test
+	@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+	void closeAsyncRunsACloseLeftPendingBecauseItsThreadCouldNotStart() throws Exception {
+		aCloseLeftPendingIsRunBy("closed-async",
+				(closed) -> closed.closeAsync(Duration.ZERO).get(30, TimeUnit.SECONDS));
+	}
+
+	/**
+	 * No thread can start at all: a callback begins closing a producer on a Poller of its own, which leaves the
+	 * close pending; {@code laterClose} must run it.
+	 */
+	private void aCloseLeftPendingIsRunBy(String pollerName, LaterClose laterClose) throws Exception {
 		Producer caller = producer(poller("closer"));
-		Producer closed = closedByTheTest("closed-by-another");
+		Producer closed = closedByTheTest(pollerName);
 		DeliveryHandle pending = closed.produceAsync(message("pending", 1));
 		ThreadFactory original = Producer.threads;
 		Producer.threads = FailingThreads::unstartable;
@@ -407,7 +424,7 @@ class ExactlyOneOutcomeTests {
 			});
 			begun.get(30, TimeUnit.SECONDS);
 
-			CompletableFuture.runAsync(closed::closeForcefully).get(30, TimeUnit.SECONDS);
+			laterClose.close(closed);
 
 			assertClosedWithItsMessagePurged(closed, pending);
 		}
@@ -415,6 +432,13 @@ class ExactlyOneOutcomeTests {
 			Producer.threads = original;
 			closed.closeAsync(Duration.ZERO); // does not wait
 		}
+	}
+
+	/** How a test closes a producer whose close a callback began. */
+	private interface LaterClose {
+
+		void close(Producer closed) throws Exception;
+
 	}
 
 	/** A checked exception sneaked out of Kafka's send refuses the message, as any refusal, and frees its slot. */
@@ -467,33 +491,6 @@ class ExactlyOneOutcomeTests {
 		}
 		finally {
 			mayFail.countDown();
-			Producer.threads = original;
-			closed.closeAsync(Duration.ZERO); // does not wait
-		}
-	}
-
-	/** closeAsync() runs a close a callback began whose thread cannot start, on the caller's thread if need be. */
-	@Test
-	@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-	void closeAsyncRunsACloseLeftPendingBecauseItsThreadCouldNotStart() throws Exception {
-		Producer caller = producer(poller("closer"));
-		Producer closed = closedByTheTest("closed-async");
-		DeliveryHandle pending = closed.produceAsync(message("pending", 1));
-		ThreadFactory original = Producer.threads;
-		Producer.threads = FailingThreads::unstartable;
-		try {
-			CompletableFuture<Void> begun = new CompletableFuture<>();
-			caller.produceAsync(message("fine", 2), (report, failure) -> {
-				closed.close(Duration.ZERO);
-				begun.complete(null);
-			});
-			begun.get(30, TimeUnit.SECONDS);
-
-			closed.closeAsync(Duration.ZERO).get(30, TimeUnit.SECONDS);
-
-			assertClosedWithItsMessagePurged(closed, pending);
-		}
-		finally {
 			Producer.threads = original;
 			closed.closeAsync(Duration.ZERO); // does not wait
 		}
