@@ -568,6 +568,26 @@ public final class Producer implements AutoCloseable {
 		return this.transactions.isSuspendedOnThisThread();
 	}
 
+	/**
+	 * Refuses at once on a producer that is closing, closed or lost its polling thread: a transaction would
+	 * otherwise wait its turn for the transaction lock (behind another thread's, however long) to learn it.
+	 */
+	void checkNotClosing() {
+		State current = this.state;
+		if (current.closing() || current == State.POLLING_LOST) {
+			throw notAccepting(current, null);
+		}
+	}
+
+	/**
+	 * Whether a close has gone past draining: it purges or releases the Kafka client, so a transactional call
+	 * failing now may have been cut short by the client's close rather than refused by Kafka.
+	 */
+	boolean closingClient() {
+		State current = this.state;
+		return current == State.PURGING || current == State.RELEASING || current == State.CLOSED;
+	}
+
 	/** Whether the transaction open on this thread is a bound one ({@link #beginTransaction()}). */
 	boolean inBoundTransaction() {
 		return this.transactions.isBoundOnThisThread();

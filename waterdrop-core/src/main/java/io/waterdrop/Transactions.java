@@ -140,6 +140,7 @@ final class Transactions {
 			return block.run(new Transaction(this.producer));
 		}
 		this.producer.checkMayTransact("run a transaction");
+		this.producer.checkNotClosing();
 		this.lock.lock();
 		boolean begun = false;
 		try {
@@ -205,6 +206,7 @@ final class Transactions {
 					+ (this.boundSuspended ? "one runs at a time per producer" : "what the thread produces joins it"));
 		}
 		this.producer.checkMayTransact("begin a transaction");
+		this.producer.checkNotClosing();
 		this.lock.lock();
 		try {
 			begin();
@@ -320,7 +322,7 @@ final class Transactions {
 		catch (KafkaException | IllegalStateException ex) {
 			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_COMMIT, ex, null, null));
 			// A close that forced the client shut under the commit may have come after the broker took it.
-			TransactionFailedException failure = (this.producer.status() == ProducerStatus.CLOSING)
+			TransactionFailedException failure = this.producer.closingClient()
 					? new TransactionOutcomeUnknownException("Transaction of producer '" + this.producer.id()
 							+ "' was cut short by the producer's close while committing; its outcome is unknown (it "
 							+ "may have been committed): " + ex, ex)

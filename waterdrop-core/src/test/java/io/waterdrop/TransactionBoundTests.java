@@ -27,6 +27,7 @@ import io.waterdrop.testing.InMemoryKafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -283,6 +284,46 @@ class TransactionBoundTests {
 		assertThat(this.kafka.payloads("orders")).containsExactly("before", "after", "buffered");
 		assertThat(this.kafka.consumedOffsets()).isEmpty();
 		assertThat(producer.inFlight()).isZero();
+	}
+
+	/**
+	 * A closed producer refuses a transaction at once, also while another thread still holds one open: it does
+	 * not wait its turn for the transaction lock to learn that it is closed.
+	 */
+	@Test
+	void aClosedProducerRefusesATransactionWithoutWaitingForAnotherThreadsToEnd() throws Exception {
+		Producer producer = transactional(this.kafka, null);
+		producer.connect();
+		java.util.concurrent.CountDownLatch begun = new java.util.concurrent.CountDownLatch(1);
+		java.util.concurrent.CountDownLatch end = new java.util.concurrent.CountDownLatch(1);
+		// Threads of its own: the common pool may have one thread only, which the open transaction holds.
+		java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newCachedThreadPool();
+		CompletableFuture<Void> other = CompletableFuture.runAsync(() -> {
+			BoundTransaction open = producer.beginTransaction();
+			begun.countDown();
+			try {
+				end.await();
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+			catchThrowable(open::abort); // ends it, whatever the closed client answers
+		}, threads);
+		try {
+			assertThat(begun.await(30, TimeUnit.SECONDS)).isTrue();
+			producer.close(Duration.ZERO);
+
+			CompletableFuture<Throwable> refusal = CompletableFuture.supplyAsync(() -> catchThrowable(
+					() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "x")))),
+					threads);
+			assertThat(refusal.get(30, TimeUnit.SECONDS)).isInstanceOf(ProducerClosedException.class);
+			assertThat(catchThrowable(producer::beginTransaction)).isInstanceOf(ProducerClosedException.class);
+		}
+		finally {
+			end.countDown();
+			threads.shutdown();
+		}
+		other.get(30, TimeUnit.SECONDS);
 	}
 
 	@Test
