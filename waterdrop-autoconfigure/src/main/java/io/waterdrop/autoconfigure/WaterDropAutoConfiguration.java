@@ -6,7 +6,6 @@ import org.springframework.beans.factory.BeanFactoryUtils;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
-import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -140,20 +139,15 @@ public final class WaterDropAutoConfiguration {
 
 		/**
 		 * Every producer bean the context can inject: its own, then its ancestors' that it does not shadow.
-		 * Only this context's own are connected and closed by its lifecycle. Registered as depending on each
-		 * of the context's own, so that a bean which looks producers up here is destroyed, and may produce in
-		 * its {@code @PreDestroy}, before they close.
+		 * Only this context's own are connected and closed by its lifecycle. Building it creates the producer
+		 * beans first, so the context destroys it, and the beans that inject it (whose {@code @PreDestroy} may
+		 * still produce), before it closes them.
 		 */
 		@Bean(PRODUCERS_BEAN_NAME)
 		@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
-		WaterDropProducers waterdropProducers(ConfigurableListableBeanFactory beanFactory) {
-			Map<String, Producer> producers = BeanFactoryUtils.beansOfTypeIncludingAncestors(beanFactory,
-					Producer.class, false, true);
-			producers.keySet()
-				.stream()
-				.filter(beanFactory::containsLocalBean)
-				.forEach((name) -> beanFactory.registerDependentBean(name, PRODUCERS_BEAN_NAME));
-			return new WaterDropProducers(producers);
+		WaterDropProducers waterdropProducers(ListableBeanFactory beanFactory) {
+			return new WaterDropProducers(
+					BeanFactoryUtils.beansOfTypeIncludingAncestors(beanFactory, Producer.class, false, true));
 		}
 
 	}
