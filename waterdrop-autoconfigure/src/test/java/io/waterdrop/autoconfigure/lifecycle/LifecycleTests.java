@@ -267,8 +267,12 @@ class LifecycleTests {
 			Producer orders = context.getBean("orders", Producer.class);
 			Producer audit = context.getBean("audit", Producer.class);
 			DeliveryHandle held = orders.produceAsync(Message.of("orders", "held"));
+			context.getBean(WaterDropProducers.class); // the beans that use it must not go with 'audit'
 
 			((DefaultListableBeanFactory) context.getBeanFactory()).destroySingleton("audit");
+
+			assertThat(context.getBeanFactory().containsSingleton(WaterDropAutoConfiguration.PRODUCERS_BEAN_NAME))
+				.isTrue();
 
 			assertThat(audit.status()).isEqualTo(ProducerStatus.CLOSED);
 			assertThat(orders.status()).isEqualTo(ProducerStatus.CONNECTED);
