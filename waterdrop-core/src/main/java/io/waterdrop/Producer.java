@@ -716,10 +716,11 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * What a failed flush puts back: everything when the flush's own transaction was rolled back (the
-	 * acknowledged messages with it); otherwise, and when the flush joined a transaction that is still open
-	 * (whose commit or abort decides the fate of what was sent), the messages that failed and those never
-	 * sent, in their order. A message still in flight is not put back: its report will come, and resending it
+	 * What a failed flush puts back: everything when its transaction is lost, that is the flush's own was
+	 * rolled back, or it joined one that goes on and Kafka failed a message of it (Kafka then refuses that
+	 * transaction's commit, so the acknowledged messages go with it); otherwise (no transaction, or a joined one
+	 * whose commit or abort decides the fate of what was sent) the messages that failed and those never sent,
+	 * in their order. A message still in flight is not put back: its report will come, and resending it
 	 * could duplicate it. A message the flush refused as invalid (the exception names it) is not put back
 	 * either: it would refuse every later flush. Nothing is put back when the flush's own transaction may
 	 * have committed ({@link TransactionOutcomeUnknownException}).
@@ -729,7 +730,8 @@ public final class Producer implements AutoCloseable {
 		if (failure instanceof TransactionOutcomeUnknownException) {
 			return undelivered; // perhaps committed: sent again, they could be duplicated
 		}
-		if (this.transactions.enabled() && !this.transactions.isOpenOnThisThread()) {
+		if (this.transactions.enabled() && (!this.transactions.isOpenOnThisThread()
+				|| sent.stream().anyMatch((handle) -> ((Delivery) handle).failed()))) {
 			undelivered.addAll(taken);
 		}
 		else {

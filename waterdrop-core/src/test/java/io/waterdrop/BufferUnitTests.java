@@ -310,11 +310,11 @@ class BufferUnitTests {
 	}
 
 	/**
-	 * A flush that joined a transaction which stays open puts back only what failed or was never sent: what was
-	 * acknowledged commits or aborts with that transaction, and must not be sent again by the next flush.
+	 * A flush that joined a transaction which goes on, whose message Kafka failed, loses that transaction (Kafka
+	 * refuses its commit): everything goes back, the acknowledged messages too.
 	 */
 	@Test
-	void aFailedFlushInsideABoundTransactionPutsBackOnlyTheUndeliveredMessages() {
+	void aFlushInsideABoundTransactionWhoseMessageKafkaFailedPutsEverythingBack() {
 		MockProducer<byte[], byte[]> mock = manualMock();
 		Producer producer = producer(ProducerConfig.builder()
 			.id("buffer-bound-tx")
@@ -337,8 +337,41 @@ class BufferUnitTests {
 		mock.errorNext(new NotEnoughReplicasException("2 refused"));
 		mock.completeNext();
 
-		assertThat(keptInTheBuffer).succeedsWithin(Duration.ofSeconds(10)).isEqualTo(1);
-		assertThat(producer.flushAsync()).extracting((handle) -> handle.message().payload()).containsExactly("2");
+		assertThat(keptInTheBuffer).succeedsWithin(Duration.ofSeconds(10)).isEqualTo(3);
+	}
+
+	/**
+	 * A flush that joined a transaction which goes on, refused part-way before Kafka took a message (the
+	 * transaction is not lost: what was sent commits or aborts with it), puts back only what was not sent.
+	 */
+	@Test
+	void aFlushInsideABoundTransactionRefusedPartWayPutsBackOnlyWhatWasNotSent() {
+		MockProducer<byte[], byte[]> mock = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public synchronized Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+					ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
+				if ("3".equals(new String(record.value(), StandardCharsets.UTF_8))) {
+					throw new KafkaException("Interrupted while waiting for metadata (simulated)");
+				}
+				return super.send(record, callback);
+			}
+
+		};
+		Producer producer = producer(ProducerConfig.builder()
+			.id("buffer-bound-refused")
+			.kafka("transactional.id", "buffer-bound-refused-1")
+			.clientFactory((properties) -> mock));
+		BoundTransaction transaction = producer.beginTransaction();
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2"), Message.of("orders", "3")));
+
+		assertThatExceptionOfType(BatchPartlySentException.class).isThrownBy(producer::flushAsync)
+			.satisfies((partly) -> assertThat(partly.sent()).hasSize(2));
+		transaction.commit();
+
+		assertThat(payloads(mock.history())).containsExactly("1", "2");
+		assertThat(producer.bufferSize()).isOne();
 	}
 
 	@Test
