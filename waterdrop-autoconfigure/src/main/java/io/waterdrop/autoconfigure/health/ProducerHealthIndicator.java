@@ -88,9 +88,12 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		Instant now = this.clock.instant();
 		// Kafka's exception, which the DeliveryFailedException wraps, says what went wrong.
 		Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
+		LastError previous = this.lastError;
 		this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now);
 		long acknowledged = this.producer.stats().acknowledged();
-		if (this.failingSince == null || acknowledged != this.acknowledgedWhenFailing) {
+		// A run of failures ends with an acknowledgement, or with a window without failures.
+		if (this.failingSince == null || acknowledged != this.acknowledgedWhenFailing || previous == null
+				|| Duration.between(previous.at(), now).compareTo(this.failureWindow) > 0) {
 			this.acknowledgedWhenFailing = acknowledged;
 			this.failuresSinceAcknowledged = 0;
 			this.failingSince = now;

@@ -172,8 +172,11 @@ class ProducerHealthIndicatorTests {
 		this.clock.advance(WINDOW.multipliedBy(10));
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
 
-		fail("failing again");
-		this.clock.advance(WINDOW.plusMillis(1));
+		fail("failing again"); // a new run of failures, not the old one going on
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+		this.clock.advance(WINDOW.dividedBy(2));
+		fail("still");
+		this.clock.advance(WINDOW.dividedBy(2).plusMillis(1));
 		fail("and still");
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.DOWN);
 		this.producer.disconnect();
