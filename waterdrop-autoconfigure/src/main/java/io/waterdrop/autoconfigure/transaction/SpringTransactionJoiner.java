@@ -45,8 +45,9 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 	}
 
 	/**
-	 * Runs first after a Spring transaction that did not commit, and sets its Kafka transaction aside (as a
-	 * suspend does) until {@link Synchronization}, last, aborts it. Without it, what an earlier
+	 * Runs first after a Spring transaction that did not commit, or committed with its Kafka transaction marked
+	 * rollback-only, and sets the Kafka transaction aside (as a suspend does) until {@link Synchronization},
+	 * last, aborts it. Without it, what an earlier
 	 * {@code afterCompletion} (an {@code AFTER_ROLLBACK} event listener, say) produces on this producer would
 	 * join the Kafka transaction about to be aborted: acknowledged, then rolled back unseen. It is refused
 	 * instead (a pool gives it another member), as {@code KafkaTemplate} refuses once its transaction completes.
@@ -62,6 +63,13 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 		@Override
 		public int getOrder() {
 			return Ordered.HIGHEST_PRECEDENCE;
+		}
+
+		@Override
+		public void afterCommit() {
+			if (this.holder.isRollbackOnly()) {
+				this.holder.suspend(); // aborted after the others' afterCommit: they must not add to it
+			}
 		}
 
 		@Override

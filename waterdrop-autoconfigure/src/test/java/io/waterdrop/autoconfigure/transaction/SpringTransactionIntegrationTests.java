@@ -213,13 +213,29 @@ class SpringTransactionIntegrationTests {
 			JdbcTemplate jdbc = context.getBean(JdbcTemplate.class);
 			OrderService service = context.getBean(OrderService.class);
 
+			AtomicReference<Throwable> refusal = new AtomicReference<>();
 			database.executeWithoutResult((status) -> {
+				// An AFTER_COMMIT listener's work must not join the Kafka transaction about to be aborted.
+				TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+
+					@Override
+					public void afterCommit() {
+						try {
+							payments.produceSync(Message.of(topic, "after commit"));
+						}
+						catch (RuntimeException ex) {
+							refusal.set(ex);
+						}
+					}
+
+				});
 				jdbc.update("insert into orders (id) values (?)", "o-6");
 				payments.produceSync(Message.of(topic, "o-6 placed"));
 				kafkaOnly.executeWithoutResult((participating) -> participating.setRollbackOnly());
 			});
 			payments.produceSync(Message.of(topic, "after"));
 
+			assertThat(refusal.get()).isInstanceOf(IllegalStateException.class);
 			assertThat(service.count("o-6")).isOne();
 			assertThat(TopicReader.read(topic, 1, READ_COMMITTED, new ByteArrayDeserializer()))
 				.extracting((record) -> text(record.value()))
