@@ -264,8 +264,10 @@ public final class Producer implements AutoCloseable {
 	 * drains with it before it closes.
 	 * <p>
 	 * On a closing producer it waits for the close instead; a producer that lost its polling thread answers
-	 * {@code false} at once. Kafka's flush has no timeout: when this one times out, its thread goes on until
-	 * Kafka completes or expires the batches ({@code delivery.timeout.ms}) or the client closes.
+	 * {@code false} at once. Where no thread can be started for Kafka's flush (the JVM out of native threads),
+	 * it waits until nothing is in flight instead, messages sent meanwhile included. Kafka's flush has no
+	 * timeout: when this one times out, its thread goes on until Kafka completes or expires the batches
+	 * ({@code delivery.timeout.ms}) or the client closes.
 	 * @return whether they all had their outcome by then; {@code false} also if interrupted (the flag stays set)
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
@@ -665,7 +667,7 @@ public final class Producer implements AutoCloseable {
 	 * producer all of them when the flush's own transaction is rolled back).
 	 * @throws DeliveryFailedException for the first undelivered message (others suppressed in it)
 	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
-	 * are in it; nothing waited for them)
+	 * are in it; those of its batch not waited for, those of earlier batches delivered)
 	 */
 	public List<DeliveryReport> flushSync() {
 		List<Message> taken = this.buffer.takeAll();
@@ -705,8 +707,8 @@ public final class Producer implements AutoCloseable {
 				sendManyUnchanged(messages.subList(from, Math.min(from + size, messages.size())), mode, sent);
 			}
 			catch (RuntimeException ex) {
-				if (sentBefore == 0) {
-					throw ex;
+				if (sent.isEmpty()) {
+					throw ex; // nothing sent: the refusal itself
 				}
 				RuntimeException refusal = (ex instanceof BatchPartlySentException partly) ? partly.refusal() : ex;
 				throw new BatchPartlySentException(id(), sent, messages.size(), refusal);

@@ -273,7 +273,9 @@ public final class WaterDropMetrics implements MeterBinder {
 			this.subscriptions.clear();
 			OWNERSHIP.lock();
 			try {
-				for (Meter meter : new ArrayList<>(this.meters)) {
+				// Superseded: its meters went when the successor bound; those registered now are the successor's
+				// (a failure counted in the instant before the takeover may have listed its counter here).
+				for (Meter meter : this.superseded ? List.<Meter>of() : new ArrayList<>(this.meters)) {
 					Meter.Id id = meter.getId();
 					if (this.registry.find(id.getName()).tags(id.getTags()).meter() == meter) {
 						this.registry.remove(meter);
