@@ -80,7 +80,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 			org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
 
 	/** What a runtime producer's name may hold: it is a Kafka client.id, a thread-name and a URL path part. */
-	private static final java.util.regex.Pattern LEGAL_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._-]+");
+	private static final java.util.regex.Pattern LEGAL_NAME = java.util.regex.Pattern
+		.compile("(?!\\.+$)[A-Za-z0-9._-]+"); // not "." or "..": path segments of their own
 
 	private final ProducerAssembler assembler;
 
@@ -146,8 +147,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	 * @throws InvalidConfigurationException if a setting is invalid or unknown (its {@code property()} names
 	 * it: {@code overrides.<key>} for an override, else the template's or top-level key)
 	 * @throws ProducerNameInUseException if a runtime producer or a bean has that name
-	 * @throws IllegalArgumentException if the name is blank or has characters other than ASCII letters, digits,
-	 * {@code .}, {@code _} and {@code -}
+	 * @throws IllegalArgumentException if the name is blank, only dots, or has characters other than ASCII
+	 * letters, digits, {@code .}, {@code _} and {@code -}
 	 * @throws IllegalStateException if the application context is closing
 	 */
 	public Producer create(String name, String template, Map<String, ?> overrides) {
@@ -165,7 +166,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		}
 		if (!LEGAL_NAME.matcher(name).matches()) {
 			throw new IllegalArgumentException("Runtime producer name '" + name + "' has characters other than "
-					+ "ASCII letters, digits, '.', '_' and '-'; choose one of those only, e.g. 'tenant-acme'");
+					+ "ASCII letters, digits, '.', '_' and '-', or only dots; choose a name of those, e.g. "
+					+ "'tenant-acme'");
 		}
 		checkOpen(name);
 		if (this.beanFactory.containsBean(name)) {

@@ -351,7 +351,7 @@ class RuntimeProducersTests {
 	void aNameWithCharactersBeyondLettersDigitsDotsUnderscoresAndDashesIsRefused() {
 		this.runner.run((context) -> {
 			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
-			for (String name : List.of("a/b", "tenant acme", "tenant\nacme", "ténant")) {
+			for (String name : List.of("a/b", "tenant acme", "tenant\nacme", "ténant", ".", "..")) {
 				assertThatIllegalArgumentException().isThrownBy(() -> runtime.create(name, "tenant"))
 					.withMessageContaining("'" + name + "'")
 					.withMessageContaining("ASCII letters, digits");
