@@ -140,7 +140,8 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 	 * A Kafka client error WaterDrop passes on as it is: the producer's client could not be built on its first
 	 * message (an unusable {@code bootstrap.servers}, say) or could not initialise its transactions. The
 	 * producer stays unconnected and tries again on the next message; the fault is the broker's or the
-	 * settings', so a 502 naming Kafka's reason rather than a 500.
+	 * settings', so a 502 rather than a 500. Kafka's reason goes to the log, not to the caller: it may name
+	 * hosts, files or credentials' errors.
 	 */
 	@ExceptionHandler
 	ProblemDetail kafkaClientFailed(KafkaException ex) {
@@ -148,8 +149,10 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 		while (reason.getCause() != null && reason.getCause() != reason) {
 			reason = reason.getCause();
 		}
-		String detail = (reason == ex) ? ex.getMessage() : ex.getMessage() + ": " + reason.getMessage();
-		ProblemDetail problem = problem(HttpStatus.BAD_GATEWAY, "Kafka client failed", detail);
+		this.logger.warn("Kafka client failed while serving a request", ex); // ResponseEntityExceptionHandler's
+		ProblemDetail problem = problem(HttpStatus.BAD_GATEWAY, "Kafka client failed",
+				"The producer's Kafka client failed (" + reason.getClass().getSimpleName()
+						+ "); the application's log has Kafka's reason");
 		problem.setProperty("kafkaError", reason.getClass().getName());
 		return problem;
 	}

@@ -24,6 +24,7 @@ import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.content;
 import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.header;
@@ -63,12 +64,13 @@ class KafkaFailureProblemDetailsTests {
 	}
 
 	@Test
-	void aTenantWhoseKafkaClientCannotBeBuiltIsABadGatewayNamingKafkasReason() throws Exception {
+	void aTenantWhoseKafkaClientCannotBeBuiltIsABadGatewayNamingTheKindOfFailureOnly() throws Exception {
 		this.mvc.perform(post("/tenants/acme")).andExpect(status().isCreated()); // connects on its first message
 		for (int attempt = 0; attempt < 2; attempt++) { // stays unconnected, and tries again
 			problem(this.mvc.perform(post("/tenants/acme/messages").contentType(MediaType.TEXT_PLAIN).content("x")),
 					502, "Kafka client failed")
-				.andExpect(jsonPath("$.detail").value(containsString("bootstrap.servers: garbage")))
+				.andExpect(jsonPath("$.detail").value(containsString("ConfigException")))
+				.andExpect(jsonPath("$.detail").value(not(containsString("garbage")))) // the log has it
 				.andExpect(jsonPath("$.kafkaError").value("org.apache.kafka.common.config.ConfigException"));
 		}
 		assertThat(this.producers.get("tenant-acme").status()).isEqualTo(ProducerStatus.CONFIGURED);
