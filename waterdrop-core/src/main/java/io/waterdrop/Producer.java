@@ -744,7 +744,8 @@ public final class Producer implements AutoCloseable {
 			}
 			undelivered.addAll(taken.subList(sent.size(), taken.size()));
 		}
-		if (failure instanceof InvalidMessageException invalid) {
+		RuntimeException refusal = (failure instanceof BatchPartlySentException partly) ? partly.refusal() : failure;
+		if (refusal instanceof InvalidMessageException invalid) {
 			undelivered.removeIf((message) -> message == invalid.refused());
 		}
 		return undelivered;

@@ -303,6 +303,7 @@ final class Transactions {
 	}
 
 	private void commit() {
+		boolean closedBefore = this.producer.closingClient(); // then the close aborted it: not committed
 		try {
 			retryingTimeouts(() -> this.producer.client().commitTransaction());
 		}
@@ -322,7 +323,7 @@ final class Transactions {
 		catch (KafkaException | IllegalStateException ex) {
 			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_COMMIT, ex, null, null));
 			// A close that forced the client shut under the commit may have come after the broker took it.
-			TransactionFailedException failure = this.producer.closingClient()
+			TransactionFailedException failure = (!closedBefore && this.producer.closingClient())
 					? new TransactionOutcomeUnknownException("Transaction of producer '" + this.producer.id()
 							+ "' was cut short by the producer's close while committing; its outcome is unknown (it "
 							+ "may have been committed): " + ex, ex)

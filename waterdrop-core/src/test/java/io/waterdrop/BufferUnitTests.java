@@ -310,6 +310,30 @@ class BufferUnitTests {
 	}
 
 	/**
+	 * A message buffered on a polling thread (whose partition is not checked there) that the flush refuses as
+	 * invalid in a later batch is dropped, not put back to refuse every later flush.
+	 */
+	@Test
+	void aMessageRefusedAsInvalidInALaterBatchOfAFlushIsDropped() throws Exception {
+		Producer producer = producer(
+				ProducerConfig.builder().id("buffer-later-invalid").maxInFlight(2).clientFactory(this.kafka));
+		producer.buffer(Message.of("orders", "1"));
+		producer.buffer(Message.of("orders", "2"));
+		CompletableFuture<Void> buffered = new CompletableFuture<>();
+		producer.produceAsync(Message.of("other", "x"), (report, failure) -> {
+			producer.buffer(Message.builder("orders").payload("3").partition(7).build()); // not checked here
+			buffered.complete(null);
+		});
+		buffered.get(30, TimeUnit.SECONDS);
+
+		assertThatExceptionOfType(BatchPartlySentException.class).isThrownBy(producer::flushSync)
+			.satisfies((partly) -> assertThat(partly.refusal()).isInstanceOf(InvalidMessageException.class));
+
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2");
+	}
+
+	/**
 	 * A flush that joined a transaction which goes on, whose message Kafka failed, loses that transaction (Kafka
 	 * refuses its commit): everything goes back, the acknowledged messages too.
 	 */

@@ -8,6 +8,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -26,6 +28,7 @@ import io.waterdrop.instrumentation.ProducerEvent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -129,6 +132,27 @@ class TransactionFailureTests {
 			.havingCause()
 			.isInstanceOf(TransactionOutcomeUnknownException.class)
 			.withMessageContaining("cut short by the producer's close");
+	}
+
+	/** A commit that begins after the producer closed cannot have happened: the close aborted its transaction. */
+	@Test
+	void aCommitAfterTheProducerClosedIsReportedAsRolledBackNotUnknown() throws Exception {
+		Producer producer = producer((settings) -> settings, (n) -> new StrictTransactions(0));
+		ExecutorService owner = Executors.newSingleThreadExecutor();
+		try {
+			BoundTransaction open = owner.submit(producer::beginTransaction).get(30, TimeUnit.SECONDS);
+			producer.close(Duration.ZERO);
+
+			Throwable failure = owner.submit(() -> catchThrowable(open::commit))
+				.get(30, TimeUnit.SECONDS);
+
+			assertThat(failure).isInstanceOf(TransactionFailedException.class)
+				.isNotInstanceOf(TransactionOutcomeUnknownException.class)
+				.hasMessageContaining("was rolled back");
+		}
+		finally {
+			owner.shutdown();
+		}
 	}
 
 	private StrictTransactions clientsCreated() {
