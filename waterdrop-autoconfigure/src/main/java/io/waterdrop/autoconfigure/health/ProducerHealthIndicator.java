@@ -89,9 +89,9 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		// Kafka's exception, which the DeliveryFailedException wraps, says what went wrong.
 		Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
 		LastError previous = this.lastError;
-		this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now);
 		long acknowledged = this.producer.stats().acknowledged();
-		// A run of failures ends with an acknowledgement, or with a window without failures.
+		// A run of failures ends with an acknowledgement, or with a window without failures. The run is written
+		// before the last error, so that a health check in between never pairs an old run with a new error.
 		if (this.failingSince == null || acknowledged != this.acknowledgedWhenFailing || previous == null
 				|| Duration.between(previous.at(), now).compareTo(this.failureWindow) > 0) {
 			this.acknowledgedWhenFailing = acknowledged;
@@ -99,6 +99,7 @@ final class ProducerHealthIndicator implements HealthIndicator {
 			this.failingSince = now;
 		}
 		this.failuresSinceAcknowledged++; // only the dispatching thread writes
+		this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now);
 	}
 
 	/** Notes acknowledgements counted since the last look; they end a run of failures. */
