@@ -226,7 +226,7 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 	public DeliveryReport await(Duration timeout) {
 		Timeouts.require(timeout, "wait for a delivery report");
 		if (!isDone()) {
-			this.producer.checkMayWait("wait for a delivery report"); // a polling thread may read a done one
+			checkMayWait();
 			try {
 				future().get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
 			}
@@ -278,7 +278,7 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 	@Override
 	public DeliveryReport get() throws InterruptedException, ExecutionException {
 		if (!isDone()) {
-			this.producer.checkMayWait("wait for a delivery report");
+			checkMayWait();
 		}
 		return future().get();
 	}
@@ -287,9 +287,14 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 	public DeliveryReport get(long timeout, TimeUnit unit)
 			throws InterruptedException, ExecutionException, TimeoutException {
 		if (!isDone()) {
-			this.producer.checkMayWait("wait for a delivery report");
+			checkMayWait();
 		}
 		return future().get(timeout, unit);
+	}
+
+	/** Refuses a wait on the thread that dispatches this report; reading a done handle waits for nothing. */
+	private void checkMayWait() {
+		this.producer.checkMayWait("wait for a delivery report");
 	}
 
 	@Override

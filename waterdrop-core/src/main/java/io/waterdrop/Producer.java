@@ -1517,8 +1517,7 @@ public final class Producer implements AutoCloseable {
 	 */
 	public CompletableFuture<Void> closeAsync(Duration timeout) {
 		Timeouts.require(timeout, "close");
-		boolean closing = this.state.status == ProducerStatus.CLOSING || this.state == State.CLOSED;
-		if (closing && this.closeToStart.get() == null) {
+		if (this.state.closing() && this.closeToStart.get() == null) {
 			return this.closed;
 		}
 		// On the caller's thread the close would wait for every in-flight report before returning.

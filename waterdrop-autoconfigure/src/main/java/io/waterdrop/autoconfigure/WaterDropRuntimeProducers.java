@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -80,8 +81,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 			org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
 
 	/** What a runtime producer's name may hold: it is a Kafka client.id, a thread-name and a URL path part. */
-	private static final java.util.regex.Pattern LEGAL_NAME = java.util.regex.Pattern
-		.compile("(?!\\.+$)[A-Za-z0-9._-]+"); // not "." or "..": path segments of their own
+	private static final Pattern LEGAL_NAME = Pattern.compile("(?!\\.+$)[A-Za-z0-9._-]+"); // not only dots
 
 	private final ProducerAssembler assembler;
 
