@@ -1,6 +1,7 @@
 package io.waterdrop;
 
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -9,20 +10,40 @@ import org.apache.kafka.common.TopicPartition;
 /**
  * A Kafka transaction begun with {@link Producer#beginTransaction()} and left open: every {@code produce*}
  * and {@code flush*} call on the producer from the thread that began it joins it (as inside a
- * {@link Producer#transaction transaction} block) until that thread calls {@link #commit()} or
- * {@link #abort()}. For transaction managers, such as Spring's, that begin a transaction in one call and
- * end it in another.
+ * {@link Producer#transaction transaction} block) until it is committed or aborted. For transaction managers,
+ * such as Spring's, that begin a transaction in one call and end it in another.
  * <p>
  * The rules of {@link Producer#transaction} apply: one transaction at a time per producer (other threads
  * wait until this one ends, so end it in a {@code finally}), commit and abort retried on timeouts, the client
- * rebuilt after fatal errors that allow it. Not thread-safe: only the thread that began it may end it.
+ * rebuilt after fatal errors that allow it.
+ * <p>
+ * Threading: the thread that began it produces into it and may {@link #suspend()}, {@link #resume()} and
+ * {@link #markAsConsumed mark offsets}; any thread but a polling one may end it, once (Spring calls a
+ * synchronization's {@code afterCompletion} on a JTA transaction manager's own thread when that rolls back
+ * on a timeout). Once it has ended, what the owner produces no longer joins it: it runs as outside a
+ * transaction, in one of its own or one its {@link TransactionJoiner} begins. A message the owner is sending
+ * at the very moment another thread ends the transaction meets Kafka's commit or abort and fails, or, when
+ * it reaches Kafka after the next transaction began, joins that one.
  * <p>
  * A transaction manager whose inner scope sets the outer transaction aside (Spring's {@code REQUIRES_NEW}
  * and {@code NOT_SUPPORTED}) {@link #suspend() suspends} it for that scope: what the thread then produces on
  * the producer does not join it but is refused, since the producer cannot run another transaction while
  * this one is open.
+ *
+ * <table>
+ * <caption>The end of a bound transaction</caption>
+ * <tr><th>state</th><th>{@link #commit()} or {@link #abort()}</th><th>an end action is set (a pool's
+ * hand-back, on the owner)</th></tr>
+ * <tr><td>open</td><td>ended; the action, if any, runs after the producer's next transaction may begin</td>
+ * <td>open, with the action</td></tr>
+ * <tr><td>ended</td><td>{@code IllegalStateException}</td><td>the action runs at once</td></tr>
+ * </table>
  */
 public final class BoundTransaction {
+
+	/** What {@link #end} holds once the transaction has ended. */
+	private static final Runnable ENDED = () -> {
+	};
 
 	private final Transactions transactions;
 
@@ -30,9 +51,14 @@ public final class BoundTransaction {
 
 	private final Thread owner;
 
-	private boolean open = true;
+	/**
+	 * {@code null} while open, the action to run after its end once one is set, {@link #ENDED} after the end:
+	 * the one claim that lets exactly one commit or abort through, whichever thread calls it.
+	 */
+	private final AtomicReference<Runnable> end = new AtomicReference<>();
 
-	private boolean suspended;
+	/** Set and cleared by the owner; read by the owner's work, which it then refuses. */
+	private volatile boolean suspended;
 
 	BoundTransaction(Transactions transactions, Producer producer, Thread owner) {
 		this.transactions = transactions;
@@ -45,40 +71,44 @@ public final class BoundTransaction {
 		return this.producer;
 	}
 
-	/** Whether the transaction is still open: neither committed nor aborted. */
+	/** Whether the transaction is still open: neither committed nor aborted (nor being so). */
 	public boolean isOpen() {
-		return this.open;
+		return this.end.get() != ENDED;
+	}
+
+	/** Whether the calling thread is the one that began it, whose work joins it. */
+	public boolean isOwnedByCurrentThread() {
+		return Thread.currentThread() == this.owner;
 	}
 
 	/**
 	 * Commits (Kafka's {@code commitTransaction}, which first sends everything produced in it). Ends the
 	 * transaction whatever happens: if Kafka refuses the commit, the transaction is aborted and a
-	 * {@link TransactionFailedException} thrown (saying "outcome is unknown" if it kept timing out).
-	 * @throws IllegalStateException if the transaction is no longer open or the caller is not the thread
-	 * that began it
+	 * {@link TransactionFailedException} thrown ({@link TransactionOutcomeUnknownException} if it kept
+	 * timing out).
+	 * @throws IllegalStateException if the transaction is no longer open
+	 * @throws IllegalCallerException if called on a thread that dispatches delivery reports
 	 */
 	public void commit() {
-		checkOpenOnOwner("commit");
-		this.open = false;
-		this.transactions.commitBound();
+		Runnable afterEnd = claimEnd("commit");
+		this.transactions.commitBound(afterEnd);
 	}
 
 	/**
 	 * Aborts: nothing produced in the transaction becomes visible to {@code read_committed} consumers, and
 	 * messages still in flight fail as purged. Ends the transaction whatever happens (a client that cannot
 	 * abort is rebuilt where the settings allow it, which aborts on the broker).
-	 * @throws IllegalStateException if the transaction is no longer open or the caller is not the thread
-	 * that began it
+	 * @throws IllegalStateException if the transaction is no longer open
+	 * @throws IllegalCallerException if called on a thread that dispatches delivery reports
 	 */
 	public void abort() {
-		checkOpenOnOwner("abort");
-		this.open = false;
-		this.transactions.abortBound();
+		Runnable afterEnd = claimEnd("abort");
+		this.transactions.abortBound(afterEnd);
 	}
 
 	/** Whether the transaction is suspended: open, but taking no work. */
 	public boolean isSuspended() {
-		return this.open && this.suspended;
+		return isOpen() && this.suspended;
 	}
 
 	/**
@@ -91,7 +121,6 @@ public final class BoundTransaction {
 	public void suspend() {
 		checkOpenOnOwner("suspend");
 		this.suspended = true;
-		this.transactions.suspendBound(true);
 	}
 
 	/**
@@ -102,7 +131,6 @@ public final class BoundTransaction {
 	public void resume() {
 		checkOpenOnOwner("resume");
 		this.suspended = false;
-		this.transactions.suspendBound(false);
 	}
 
 	/**
@@ -116,22 +144,55 @@ public final class BoundTransaction {
 		new Transaction(this.producer).markAsConsumed(offsets, group);
 	}
 
+	/** Whether the owner's work is refused rather than joining. */
+	boolean takesNoWork() {
+		return this.suspended;
+	}
+
+	/**
+	 * Runs {@code action} once the transaction has ended: after its end, on the thread that ends it, or now,
+	 * on this thread, if it has ended already. At most one.
+	 */
+	void whenEnded(Runnable action) {
+		if (this.end.compareAndSet(null, action)) {
+			return;
+		}
+		if (this.end.get() != ENDED) {
+			throw new IllegalStateException(this + " has an end action already");
+		}
+		action.run();
+	}
+
+	/** The one claim of the end; returns the end action to run after it, or {@code null}. */
+	private Runnable claimEnd(String action) {
+		this.producer.checkMayTransact(action + " a transaction");
+		Runnable afterEnd = this.end.getAndSet(ENDED);
+		if (afterEnd == ENDED) {
+			throw endedAlready(action);
+		}
+		return afterEnd;
+	}
+
 	private void checkOpenOnOwner(String action) {
-		if (!this.open) {
-			throw new IllegalStateException("Cannot " + action + " the transaction of producer '" + this.producer.id()
-					+ "': it has ended already");
+		if (!isOpen()) {
+			throw endedAlready(action);
 		}
 		if (Thread.currentThread() != this.owner) {
 			throw new IllegalStateException("Cannot " + action + " the transaction of producer '" + this.producer.id()
 					+ "' on thread '" + Thread.currentThread().getName() + "': only the thread that began it, '"
-					+ this.owner.getName() + "', may end it");
+					+ this.owner.getName() + "', may");
 		}
+	}
+
+	private IllegalStateException endedAlready(String action) {
+		return new IllegalStateException("Cannot " + action + " the transaction of producer '" + this.producer.id()
+				+ "': it has ended already");
 	}
 
 	@Override
 	public String toString() {
 		return "BoundTransaction of producer '" + this.producer.id() + "' on thread '" + this.owner.getName() + "' ("
-				+ (this.open ? (this.suspended ? "suspended" : "open") : "ended") + ")";
+				+ (isOpen() ? (this.suspended ? "suspended" : "open") : "ended") + ")";
 	}
 
 }

@@ -590,14 +590,13 @@ public final class Producer implements AutoCloseable {
 		return current == State.PURGING || current == State.RELEASING || current == State.CLOSED;
 	}
 
-	/** Whether the transaction open on this thread is a bound one ({@link #beginTransaction()}). */
-	boolean inBoundTransaction() {
-		return this.transactions.isBoundOnThisThread();
-	}
-
-	/** Runs {@code action} on this thread once the bound transaction open on it ends (a pool's hand-back). */
-	void whenBoundTransactionEnds(Runnable action) {
-		this.transactions.whenBoundEnds(action);
+	/**
+	 * Runs {@code action} once the bound transaction this thread began ends (a pool's hand-back), on the thread
+	 * that ends it.
+	 * @return {@code false}, the action not taken, if no transaction this thread began is open
+	 */
+	boolean whenBoundTransactionEnds(Runnable action) {
+		return this.transactions.whenBoundEnds(action);
 	}
 
 	/**

@@ -174,9 +174,9 @@ public final class TransactionalPool implements AutoCloseable {
 	 * suspended (nothing began: waiting would be for itself)
 	 */
 	public <T> T transaction(TransactionBlock<T> block) {
-		Held current = this.held.get();
-		if (current != null && !current.member().inSuspendedTransaction()) {
-			return current.member().transaction(block);
+		Held current = held();
+		if (current != null && !current.member.inSuspendedTransaction()) {
+			return current.member.transaction(block);
 		}
 		// No member held, or one whose transaction an inner scope suspended: that scope gets another member.
 		if (this.closed) {
@@ -191,41 +191,69 @@ public final class TransactionalPool implements AutoCloseable {
 					+ "around it (REQUIRES_NEW, NOT_SUPPORTED); set its pool-size above the number of such nested "
 					+ "scopes that produce on it");
 		}
-		Producer member = borrow();
-		this.held.set(new Held(member, current));
+		Held mine = new Held(borrow(), current);
+		this.held.set(mine);
 		try {
-			return member.transaction(block);
+			return mine.member.transaction(block);
 		}
 		finally {
-			if (member.inBoundTransaction()) {
-				// The block joined an outer transaction (its TransactionJoiner's, such as Spring's): the member
-				// stays with it, and this thread's later calls join it too, until it commits or aborts. (A
-				// member's own transaction(...) block around this call ends without a hand-back hook.)
-				member.whenBoundTransactionEnds(() -> giveBack(member, current));
+			// A block that joined an outer transaction (its TransactionJoiner's, such as Spring's) leaves the
+			// member with it, and this thread's later calls join it too, until it commits or aborts, on this
+			// thread or another. (A member's own transaction(...) block around this call sets no hand-back.)
+			if (!mine.member.whenBoundTransactionEnds(() -> giveBack(mine))) {
+				giveBack(mine);
+			}
+		}
+	}
+
+	/** What the thread holds: the latest member it borrowed and still has, or {@code null}. */
+	private Held held() {
+		Held latest = this.held.get();
+		while (latest != null && latest.givenBack) {
+			latest = latest.suspended;
+		}
+		return latest;
+	}
+
+	/**
+	 * Frees a member, on the thread that borrowed it or on the one that ended the transaction it joined; the
+	 * borrower then holds what it held before, the next member it has not given back. A member given back by
+	 * another thread, or out of order, is skipped where the borrower's chain still names it.
+	 */
+	private void giveBack(Held returned) {
+		returned.givenBack = true;
+		if (this.held.get() == returned) { // on the borrower, which holds it last
+			Held before = held();
+			if (before != null) {
+				this.held.set(before);
 			}
 			else {
-				giveBack(member, current);
+				this.held.remove();
 			}
 		}
+		this.free.offer(returned.member);
 	}
 
-	/** Frees {@code member}; the thread holds {@code suspended} again, the member it held before, if any. */
-	private void giveBack(Producer member, Held suspended) {
-		if (suspended != null) {
-			this.held.set(suspended);
-		}
-		else {
-			this.held.remove();
-		}
-		this.free.offer(member);
-	}
+	/**
+	 * A member a thread borrowed, and the one it held before, which an inner scope set aside. Written by the
+	 * borrower but {@link #givenBack}, which the thread that gives it back sets.
+	 */
+	private static final class Held {
 
-	/** A member the thread holds, and the one it held before, which an inner scope set aside. */
-	private record Held(Producer member, Held suspended) {
+		final Producer member;
 
-		/** Members the thread holds. */
+		final Held suspended;
+
+		volatile boolean givenBack;
+
+		Held(Producer member, Held suspended) {
+			this.member = member;
+			this.suspended = suspended;
+		}
+
+		/** Members the thread still holds. */
 		int count() {
-			return 1 + ((this.suspended != null) ? this.suspended.count() : 0);
+			return (this.givenBack ? 0 : 1) + ((this.suspended != null) ? this.suspended.count() : 0);
 		}
 
 	}

@@ -1,8 +1,8 @@
 package io.waterdrop;
 
 import java.time.Duration;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
@@ -33,11 +33,13 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * fencing, because a rebuilt instance would fence the newer one in turn. Rebuilds in a row are capped at {@code maxReloadAttempts},
  * {@code reloadBackoff} apart.</li>
  * </ul>
- * Threading: a fair lock admits one transaction at a time, in arrival order; the thread holding it may open
- * nested transactions, which join the open one. A {@link BoundTransaction} holds the lock from
- * {@link #beginBound()} until its commit or abort on the same thread; a {@link TransactionJoiner} may begin
- * one when work finds no transaction open on its thread. The client is replaced only under that lock, and the fields
- * below are guarded by it.
+ * Threading: a fair turn admits one transaction at a time, in arrival order; the thread holding it may open
+ * nested transactions, which join the open one. A {@link BoundTransaction} holds the turn from
+ * {@link #beginBound()} until its commit or abort, which another thread may call: so the turn is a semaphore
+ * with its holder beside it, not a lock only its owner may release. A {@link TransactionJoiner} may begin a
+ * bound one when work finds no transaction open on its thread. The client is replaced only during a turn,
+ * and the fields below are written only by the thread whose turn it is; they are volatile because the thread
+ * that ends a bound transaction need not be the one that wrote them when it began.
  */
 final class Transactions {
 
@@ -45,22 +47,19 @@ final class Transactions {
 
 	private final boolean enabled;
 
-	private final ReentrantLock lock = new ReentrantLock(true);
+	private final Semaphore turn = new Semaphore(1, true);
+
+	/** The thread whose transaction is open: it took the turn, and its work joins the transaction. */
+	private volatile Thread holder;
 
 	/** Why the client must be rebuilt before the next transaction; {@code null} when it is usable. */
-	private Throwable pendingReload;
+	private volatile Throwable pendingReload;
 
 	/** Rebuilds since the last committed transaction. */
-	private int reloadsInARow;
+	private volatile int reloadsInARow;
 
-	/** Runs once the bound transaction open now ends; set and run by the thread that holds it. */
-	private Runnable whenBoundEnds;
-
-	/** Whether the bound transaction open now is suspended, so that it takes no work; see {@link #suspendBound}. */
-	private boolean boundSuspended;
-
-	/** Whether the transaction open now is a bound one ({@link #beginBound}), not a {@link #run} block's. */
-	private boolean bound;
+	/** The bound transaction open now ({@link #beginBound}), {@code null} while none is or a {@link #run} block's is. */
+	private volatile BoundTransaction bound;
 
 	Transactions(Producer producer) {
 		this.producer = producer;
@@ -73,11 +72,22 @@ final class Transactions {
 
 	/** Whether any thread runs a transaction now. */
 	boolean isOpen() {
-		return this.lock.isLocked();
+		return this.turn.availablePermits() == 0;
 	}
 
 	boolean isOpenOnThisThread() {
-		return this.lock.isHeldByCurrentThread();
+		return this.holder == Thread.currentThread();
+	}
+
+	/** Waits for the turn, in arrival order. */
+	private void takeTurn() {
+		this.turn.acquireUninterruptibly();
+		this.holder = Thread.currentThread();
+	}
+
+	private void giveUpTurn() {
+		this.holder = null;
+		this.turn.release();
 	}
 
 	/**
@@ -86,10 +96,11 @@ final class Transactions {
 	 * begin on this producer until it ends
 	 */
 	boolean joinsOpenTransaction() {
-		if (!this.lock.isHeldByCurrentThread()) {
+		if (!isOpenOnThisThread()) {
 			return false;
 		}
-		if (this.boundSuspended) {
+		BoundTransaction open = this.bound;
+		if (open != null && open.takesNoWork()) {
 			throw new IllegalStateException("Producer '" + this.producer.id() + "' has a suspended transaction open "
 					+ "on this thread (an inner scope such as Spring's REQUIRES_NEW or NOT_SUPPORTED suspended it, or "
 					+ "the Spring transaction it joined rolled back and it is about to be aborted), "
@@ -101,15 +112,8 @@ final class Transactions {
 
 	/** Whether the transaction open on this thread is a suspended bound one. */
 	boolean isSuspendedOnThisThread() {
-		return this.lock.isHeldByCurrentThread() && this.boundSuspended;
-	}
-
-	/**
-	 * Suspends or resumes the bound transaction open on this thread (its owner's call, which holds the lock):
-	 * while suspended, work on this thread is refused rather than joining it.
-	 */
-	void suspendBound(boolean suspended) {
-		this.boundSuspended = suspended;
+		BoundTransaction open = this.bound;
+		return isOpenOnThisThread() && open != null && open.takesNoWork();
 	}
 
 	/** A new Kafka client, with its transactions initialised when the producer is transactional. */
@@ -141,7 +145,7 @@ final class Transactions {
 		}
 		this.producer.checkMayTransact("run a transaction");
 		this.producer.checkNotClosing();
-		this.lock.lock();
+		takeTurn();
 		boolean begun = false;
 		try {
 			begin();
@@ -173,7 +177,7 @@ final class Transactions {
 			if (begun) {
 				publish(new ProducerEvent.TransactionFinished(this.producer.id()));
 			}
-			this.lock.unlock();
+			giveUpTurn();
 		}
 	}
 
@@ -190,83 +194,81 @@ final class Transactions {
 	 */
 	boolean joinedOuterTransaction() {
 		TransactionJoiner joiner = this.producer.config().transactionJoiner();
-		return joiner != null && joiner.joinOuterTransaction(this.producer) && this.lock.isHeldByCurrentThread();
+		return joiner != null && joiner.joinOuterTransaction(this.producer) && isOpenOnThisThread();
 	}
 
 	/**
-	 * Begins a transaction bound to the calling thread, which holds the lock until it commits or aborts it
-	 * through the returned handle ({@link #commitBound()}, {@link #abortBound()}): as {@link #run}, split in
-	 * three calls.
+	 * Begins a transaction bound to the calling thread, which holds the turn until the returned handle
+	 * commits or aborts it ({@link #commitBound}, {@link #abortBound}): as {@link #run}, split in three calls.
 	 */
 	BoundTransaction beginBound() {
 		checkEnabled();
-		if (this.lock.isHeldByCurrentThread()) {
+		if (isOpenOnThisThread()) {
+			boolean suspended = isSuspendedOnThisThread();
 			throw new IllegalStateException("Producer '" + this.producer.id() + "' has a "
-					+ (this.boundSuspended ? "suspended " : "") + "transaction open on this thread already; "
-					+ (this.boundSuspended ? "one runs at a time per producer" : "what the thread produces joins it"));
+					+ (suspended ? "suspended " : "") + "transaction open on this thread already; "
+					+ (suspended ? "one runs at a time per producer" : "what the thread produces joins it"));
 		}
 		this.producer.checkMayTransact("begin a transaction");
 		this.producer.checkNotClosing();
-		this.lock.lock();
+		takeTurn();
 		try {
 			begin();
 		}
-		catch (Throwable ex) { // a checked one too, sneaked out of a client factory: the lock must not stay held
-			this.lock.unlock();
+		catch (Throwable ex) { // a checked one too, sneaked out of a client factory: the turn must not stay taken
+			giveUpTurn();
 			throw ex;
 		}
-		this.bound = true;
+		BoundTransaction transaction = new BoundTransaction(this, this.producer, Thread.currentThread());
+		this.bound = transaction;
 		publish(new ProducerEvent.TransactionStarted(this.producer.id()));
-		return new BoundTransaction(this, this.producer, Thread.currentThread());
+		return transaction;
 	}
 
-	/** Commits the transaction {@link #beginBound()} began on this thread, and ends it whatever happens. */
-	void commitBound() {
+	/**
+	 * Commits the bound transaction open now, on whichever thread its handle was called, and ends it whatever
+	 * happens; then runs {@code afterEnd}, if any.
+	 */
+	void commitBound(Runnable afterEnd) {
 		try {
 			commit();
 			this.reloadsInARow = 0;
 		}
 		finally {
-			endBound();
+			endBound(afterEnd);
 		}
 	}
 
-	/** Aborts the transaction {@link #beginBound()} began on this thread, and ends it whatever happens. */
-	void abortBound() {
+	/** Aborts the bound transaction open now and ends it whatever happens; then runs {@code afterEnd}, if any. */
+	void abortBound(Runnable afterEnd) {
 		try {
 			abort(null);
 		}
 		finally {
-			endBound();
+			endBound(afterEnd);
 		}
 	}
 
 	/**
-	 * Runs {@code action} on this thread once the bound transaction open on it ends (after the lock is
-	 * released). At most one; the thread must hold a bound transaction.
+	 * Runs {@code action} once the bound transaction this thread began ends (after its turn is given up, on
+	 * the thread that ends it; at once if another thread has just ended it). At most one.
+	 * @return {@code false}, the action not taken, if no transaction this thread began is open
 	 */
-	void whenBoundEnds(Runnable action) {
-		if (!isBoundOnThisThread() || this.whenBoundEnds != null) {
-			throw new IllegalStateException("No bound transaction of producer '" + this.producer.id()
-					+ "' is open on this thread without an end action");
+	boolean whenBoundEnds(Runnable action) {
+		BoundTransaction open = this.bound;
+		if (open == null || !open.isOwnedByCurrentThread()) {
+			return false;
 		}
-		this.whenBoundEnds = action;
+		open.whenEnded(action);
+		return true;
 	}
 
-	/** Whether the transaction open on this thread is a bound one, which ends by its commit or abort. */
-	boolean isBoundOnThisThread() {
-		return this.lock.isHeldByCurrentThread() && this.bound;
-	}
-
-	private void endBound() {
-		Runnable action = this.whenBoundEnds;
-		this.whenBoundEnds = null;
-		this.boundSuspended = false;
-		this.bound = false;
+	private void endBound(Runnable afterEnd) {
+		this.bound = null;
 		publish(new ProducerEvent.TransactionFinished(this.producer.id()));
-		this.lock.unlock();
-		if (action != null) {
-			action.run();
+		giveUpTurn();
+		if (afterEnd != null) {
+			afterEnd.run();
 		}
 	}
 

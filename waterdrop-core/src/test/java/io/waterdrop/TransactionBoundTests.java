@@ -1,11 +1,18 @@
 package io.waterdrop;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -108,30 +115,111 @@ class TransactionBoundTests {
 				"third");
 	}
 
+	/**
+	 * Spring calls {@code afterCompletion} on a JTA transaction manager's own thread when it rolls back on a
+	 * timeout: the end must work there, and give the producer back to the other threads.
+	 */
 	@Test
-	void onlyTheThreadThatBeganItEndsItAndOnlyOnce() throws Exception {
+	void anotherThreadMayEndItAndTheOwnersLaterWorkRunsOnItsOwn() throws Exception {
+		Producer producer = transactional(this.kafka, null);
+		ExecutorService other = Executors.newSingleThreadExecutor();
+		try {
+			BoundTransaction transaction = producer.beginTransaction();
+			producer.produceSync(Message.of("orders", "committed elsewhere"));
+			assertThat(transaction.isOwnedByCurrentThread()).isTrue();
+			assertThat(other.submit(transaction::isOwnedByCurrentThread).get(30, TimeUnit.SECONDS)).isFalse();
+			// Setting it aside is the owner's alone: it is about the owner's work.
+			assertThat(other.submit(() -> catchThrowable(transaction::suspend)).get(30, TimeUnit.SECONDS))
+				.isInstanceOf(IllegalStateException.class)
+				.hasMessageContaining("only the thread that began it");
+
+			other.submit(transaction::commit).get(30, TimeUnit.SECONDS);
+
+			assertThat(transaction.isOpen()).isFalse();
+			assertThat(producer.inTransaction()).isFalse();
+			assertThat(this.kafka.payloads("orders")).containsExactly("committed elsewhere");
+			other.submit(() -> producer.produceSync(Message.of("orders", "other thread"))).get(30, TimeUnit.SECONDS);
+			producer.produceSync(Message.of("orders", "owner, on its own"));
+			assertThat(this.kafka.payloads("orders")).containsExactly("committed elsewhere", "other thread",
+					"owner, on its own");
+			assertThatExceptionOfType(IllegalStateException.class).isThrownBy(transaction::abort)
+				.withMessageContaining("it has ended already");
+
+			BoundTransaction aborted = producer.beginTransaction();
+			producer.produceAsync(Message.of("orders", "aborted elsewhere"));
+			other.submit(aborted::abort).get(30, TimeUnit.SECONDS);
+			producer.produceSync(Message.of("orders", "after the abort"));
+			assertThat(this.kafka.payloads("orders")).endsWith("owner, on its own", "after the abort")
+				.doesNotContain("aborted elsewhere");
+		}
+		finally {
+			other.shutdownNow();
+		}
+	}
+
+	/**
+	 * The owner and another thread ending it at once: one end goes through, the other is refused, and the
+	 * producer's turn is given up once (a second release would let two transactions run at the same time).
+	 */
+	@Test
+	void twoThreadsEndingItAtOnceEndItOnceAndGiveTheTurnUpOnce() throws Exception {
+		Producer producer = transactional(this.kafka, null);
+		ExecutorService other = Executors.newFixedThreadPool(2);
+		try {
+			for (int round = 0; round < 200; round++) {
+				BoundTransaction transaction = producer.beginTransaction();
+				CyclicBarrier start = new CyclicBarrier(2);
+				Future<Throwable> fromOther = other.submit(() -> {
+					start.await();
+					return catchThrowable(transaction::abort);
+				});
+				start.await(30, TimeUnit.SECONDS);
+				Throwable fromOwner = catchThrowable(transaction::commit);
+				Throwable otherOutcome = fromOther.get(30, TimeUnit.SECONDS);
+
+				assertThat(Arrays.asList(fromOwner, otherOutcome)).as("round %d", round)
+					.filteredOn(Objects::nonNull)
+					.singleElement()
+					.satisfies((refused) -> assertThat(refused).isInstanceOf(IllegalStateException.class)
+						.hasMessageContaining("it has ended already"));
+			}
+			BoundTransaction held = producer.beginTransaction();
+			CountDownLatch secondBegun = new CountDownLatch(1);
+			Thread[] waiter = new Thread[1];
+			Future<?> second = other.submit(() -> {
+				waiter[0] = Thread.currentThread();
+				producer.beginTransaction().commit();
+				secondBegun.countDown();
+			});
+			// It waits for the turn (parked), unless the turn was given up twice and it began at once.
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> secondBegun.getCount() == 0
+						|| (waiter[0] != null && waiter[0].getState() == Thread.State.WAITING));
+			assertThat(secondBegun.getCount()).as("a second transaction began while one was open").isOne();
+			held.commit();
+			second.get(30, TimeUnit.SECONDS);
+		}
+		finally {
+			other.shutdownNow();
+		}
+	}
+
+	@Test
+	void aPollingThreadMayNotEndIt() {
 		Producer producer = transactional(this.kafka, null);
 		BoundTransaction transaction = producer.beginTransaction();
+		AtomicReference<Throwable> refused = new AtomicReference<>();
+		Producer plain = track(new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("plain"))
+			.clientFactory(new InMemoryKafka())
+			.build()));
 
-		CompletableFuture<Throwable> fromOtherThread = CompletableFuture.supplyAsync(() -> {
-			try {
-				transaction.commit();
-				return null;
-			}
-			catch (Throwable ex) {
-				return ex;
-			}
-		});
-		assertThat(fromOtherThread.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class)
-			.hasMessageContaining("only the thread that began it");
+		plain.produceAsync(Message.of("events", "x"), (report, failure) -> refused.set(catchThrowable(transaction::commit)));
+		await().atMost(Duration.ofSeconds(30)).until(() -> refused.get() != null);
+
+		assertThat(refused.get()).isInstanceOf(IllegalCallerException.class);
 		assertThat(transaction.isOpen()).isTrue();
-		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(producer::beginTransaction)
-			.withMessageContaining("has a transaction open on this thread already");
-
 		transaction.abort();
-		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(transaction::commit)
-			.withMessageContaining("it has ended already");
-		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(transaction::abort);
 	}
 
 	@Test

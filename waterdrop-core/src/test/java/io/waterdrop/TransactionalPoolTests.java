@@ -233,6 +233,67 @@ class TransactionalPoolTests {
 		assertThat(this.kafka.payloads("orders")).containsExactly("a", "b");
 	}
 
+	/**
+	 * A JTA transaction manager rolls back on a timeout on its own thread: the member goes back to the pool
+	 * there, once, and the thread that borrowed it takes a member afresh instead of calling the one it gave up.
+	 */
+	@Test
+	void aMemberWhoseOuterTransactionAnotherThreadEndsGoesBackOnceAndItsBorrowerMovesOn() throws Exception {
+		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
+		TransactionJoiner joiner = (producer) -> {
+			outer.add(producer.beginTransaction());
+			return true;
+		};
+		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 2, Duration.ofSeconds(5));
+		ExecutorService jta = Executors.newSingleThreadExecutor();
+		try {
+			this.pool.produceSync(Message.of("orders", "timed out"));
+			Producer first = outer.get(0).producer();
+			assertThat(this.pool.available()).isOne();
+
+			jta.submit(outer.get(0)::abort).get(30, TimeUnit.SECONDS);
+
+			assertThat(this.pool.available()).isEqualTo(2);
+			this.pool.produceSync(Message.of("orders", "next"));
+			assertThat(outer).as("a new outer transaction, not a call on the member given up").hasSize(2);
+			assertThat(this.pool.available()).isOne();
+			outer.get(1).commit();
+			assertThat(this.pool.available()).isEqualTo(2);
+			assertThat(this.kafka.payloads("orders")).containsExactly("next");
+			assertThat(first.inTransaction()).isFalse();
+		}
+		finally {
+			jta.shutdownNow();
+		}
+	}
+
+	/**
+	 * A member given back out of order (a later borrow's hand-back runs first) leaves the thread holding the
+	 * member it borrowed last, not the snapshot taken when the earlier one was borrowed.
+	 */
+	@Test
+	void aMemberGivenBackOutOfOrderLeavesTheThreadHoldingItsLatest() {
+		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
+		TransactionJoiner joiner = (producer) -> {
+			outer.add(producer.beginTransaction());
+			return true;
+		};
+		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 2, Duration.ofSeconds(5));
+		this.pool.produceSync(Message.of("orders", "outer"));
+		outer.get(0).suspend();
+		this.pool.produceSync(Message.of("orders", "inner")); // a second member, the outer one set aside
+		outer.get(0).resume();
+
+		outer.get(0).commit(); // the first member goes back while the thread still holds the second
+
+		assertThat(this.pool.available()).isOne();
+		this.pool.produceSync(Message.of("orders", "inner again"));
+		assertThat(outer).as("joined the second member's open transaction").hasSize(2);
+		outer.get(1).commit();
+		assertThat(this.pool.available()).isEqualTo(2);
+		assertThat(this.kafka.payloads("orders")).containsExactly("outer", "inner", "inner again");
+	}
+
 	/** As spring-kafka takes another cached producer for a {@code REQUIRES_NEW} scope. */
 	@Test
 	void whileTheHeldMembersTransactionIsSuspendedTheThreadsCallsTakeAnotherMemberAndThenGoBackToIt() {

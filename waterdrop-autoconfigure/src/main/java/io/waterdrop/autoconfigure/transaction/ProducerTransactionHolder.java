@@ -44,6 +44,23 @@ final class ProducerTransactionHolder extends ResourceHolderSupport {
 		}
 	}
 
+	/**
+	 * Stops the Kafka transaction taking work once the Spring transaction will not commit it. On the thread
+	 * that began it, it is suspended until its abort after the other synchronizations; on another thread (a
+	 * JTA transaction manager's, rolling back on a timeout) it is aborted at once: the synchronizations
+	 * running there produce as that thread, which must not wait for the turn this transaction holds.
+	 */
+	void refuseWork() {
+		if (this.transaction.isOpen()) {
+			if (this.transaction.isOwnedByCurrentThread()) {
+				this.transaction.suspend();
+			}
+			else {
+				this.transaction.abort();
+			}
+		}
+	}
+
 	/** Lets the thread's work join the Kafka transaction again when the outer Spring scope resumes. */
 	void resume() {
 		if (this.transaction.isOpen()) {

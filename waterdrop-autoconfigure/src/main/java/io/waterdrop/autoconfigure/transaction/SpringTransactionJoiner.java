@@ -51,6 +51,8 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 	 * {@code afterCompletion} (an {@code AFTER_ROLLBACK} event listener, say) produces on this producer would
 	 * join the Kafka transaction about to be aborted: acknowledged, then rolled back unseen. It is refused
 	 * instead (a pool gives it another member), as {@code KafkaTemplate} refuses once its transaction completes.
+	 * On another thread than the one that began the Kafka transaction (a JTA transaction manager's timeout) it
+	 * aborts it at once.
 	 */
 	static final class RollbackGuard implements TransactionSynchronization {
 
@@ -68,14 +70,14 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 		@Override
 		public void afterCommit() {
 			if (this.holder.isRollbackOnly()) {
-				this.holder.suspend(); // aborted after the others' afterCommit: they must not add to it
+				this.holder.refuseWork(); // aborted after the others' afterCommit: they must not add to it
 			}
 		}
 
 		@Override
 		public void afterCompletion(int status) {
 			if (status != STATUS_COMMITTED) {
-				this.holder.suspend();
+				this.holder.refuseWork();
 			}
 		}
 
