@@ -1141,7 +1141,7 @@ public final class Producer implements AutoCloseable {
 			try {
 				record = this.encoder.resolvePartition(message, record);
 			}
-			catch (RuntimeException ex) {
+			catch (Throwable ex) { // an Error or sneaked checked exception from Kafka's partitionsFor too
 				releaseSlots(1);
 				throw ex;
 			}
@@ -1191,7 +1191,7 @@ public final class Producer implements AutoCloseable {
 					records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
 				}
 			}
-			catch (RuntimeException ex) {
+			catch (Throwable ex) { // an Error or sneaked checked exception from Kafka's partitionsFor too
 				releaseSlots(records.size());
 				throw ex;
 			}

@@ -460,6 +460,20 @@ class ExactlyOneOutcomeTests {
 		assertThat(producer.produceSync(message("fine", 5)).offset()).isNotNegative();
 	}
 
+	@Test
+	@Timeout(60)
+	void anErrorFromKafkasPartitionLookupRefusesTheMessageAndGivesItsSlotBack() {
+		Producer producer = producer();
+		Message keyed = Message.builder("partitions-error").partitionKey("tenant-1").payload("x").build();
+
+		assertThatExceptionOfType(AssertionError.class).isThrownBy(() -> producer.produceAsync(keyed));
+		assertThatExceptionOfType(AssertionError.class)
+			.isThrownBy(() -> producer.produceManyAsync(List.of(message("fine", 1), keyed)));
+
+		assertThat(producer.inFlight()).isZero();
+		assertThat(producer.produceSync(message("fine", 2)).offset()).isNotNegative();
+	}
+
 	/**
 	 * A close() that comes while a callback's close is still starting its thread finds that close pending (it
 	 * is published with the closing state): when the thread cannot start, the close() runs it instead of

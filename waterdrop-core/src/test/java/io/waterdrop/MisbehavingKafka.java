@@ -14,6 +14,7 @@ import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -39,6 +40,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * other record with "closed forcefully" and the rest with a delivery timeout.</li>
  * <li>{@code blocking}: {@code send} blocks until {@link #unblock()} (metadata or buffer wait), then
  * acknowledges.</li>
+ * <li>{@code partitions-error}: {@code partitionsFor} throws an {@link Error}.</li>
  * </ul>
  * Threading: thread-safe.
  */
@@ -52,6 +54,14 @@ final class MisbehavingKafka extends MockProducer<byte[], byte[]> {
 
 	MisbehavingKafka() {
 		super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+	}
+
+	@Override
+	public List<PartitionInfo> partitionsFor(String topic) {
+		if (topic.equals("partitions-error")) {
+			throw new AssertionError("partitionsFor failed (simulated)");
+		}
+		return super.partitionsFor(topic);
 	}
 
 	@Override
