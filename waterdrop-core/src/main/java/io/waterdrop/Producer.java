@@ -1073,7 +1073,11 @@ public final class Producer implements AutoCloseable {
 		return produceManySync(messages, this.config.maxWaitTimeout());
 	}
 
-	/** Like {@link #produceManySync(List)}, waiting up to {@code timeout} in all for the reports. */
+	/**
+	 * Like {@link #produceManySync(List)}, waiting up to {@code timeout} in all for the reports.
+	 * @throws DeliveryTimeoutException if a report did not come in time; the failures reported before it are
+	 * suppressed in it
+	 */
 	public List<DeliveryReport> produceManySync(List<Message> messages, Duration timeout) {
 		Timeouts.require(timeout, "produce synchronously");
 		try {
@@ -1102,7 +1106,8 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Waits for every handle, up to {@code timeout} in all; the first failure is thrown with the others
-	 * suppressed in it.
+	 * suppressed in it. A wait that times out or is interrupted is thrown as it is, with the failures found
+	 * before it suppressed in it: the caller learns those too.
 	 */
 	private List<DeliveryReport> awaitAll(List<DeliveryHandle> handles, Duration timeout) {
 		List<DeliveryReport> reports = new ArrayList<>(handles.size());
@@ -1122,6 +1127,12 @@ public final class Producer implements AutoCloseable {
 				else {
 					firstFailure.addSuppressed(ex);
 				}
+			}
+			catch (RuntimeException ex) { // the wait timed out or was interrupted
+				if (firstFailure != null) {
+					ex.addSuppressed(firstFailure);
+				}
+				throw ex;
 			}
 		}
 		if (firstFailure != null) {

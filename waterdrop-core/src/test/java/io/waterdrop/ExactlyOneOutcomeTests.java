@@ -274,6 +274,21 @@ class ExactlyOneOutcomeTests {
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
 	}
 
+	/** A batch wait that times out still tells of the message that failed before it: nothing is hidden. */
+	@Test
+	@Timeout(60)
+	void aBatchWaitThatTimesOutCarriesTheFailuresFoundBeforeIt() {
+		Producer producer = producer();
+
+		assertThatExceptionOfType(DeliveryTimeoutException.class)
+			.isThrownBy(() -> producer.produceManySync(List.of(message("fenced-twice", 1), message("pending", 2)),
+					Duration.ofMillis(200)))
+			.satisfies((timeout) -> assertThat(timeout.getSuppressed()).singleElement()
+				.isInstanceOfSatisfying(DeliveryFailedException.class,
+						(failed) -> assertThat(failed.label()).isEqualTo(1)));
+		this.clients.get(0).failAppended(new TimeoutException("Expiring 1 record(s) (simulated)"));
+	}
+
 	/** Users write Long.MAX_VALUE milliseconds for "no limit"; Duration.toNanos() cannot hold it. */
 	@Test
 	@Timeout(60)
