@@ -340,6 +340,9 @@ public final class Poller {
 
 		private final ArrayDeque<Registration> ready = new ArrayDeque<>();
 
+		/** Producers marked ready since the last round began, in the order they signalled; see {@link #markReady}. */
+		private final ArrayDeque<Registration> newlyReady = new ArrayDeque<>();
+
 		private final Backoff backoff = new Backoff(Poller.this.config.backoffMin(),
 				Poller.this.config.backoffMax());
 
@@ -425,7 +428,8 @@ public final class Poller {
 			// iterate and clear (which allocates per key and per cycle).
 			PollerWakeups wakeups = Poller.this.wakeups;
 			int announced = wakeups.collect(this.onAnnounced);
-			if (this.ready.isEmpty() && wakeups.sleep(this.servedLastCycle ? SPIN_BEFORE_SLEEP_NANOS : 0)) {
+			boolean noneReady = this.ready.isEmpty() && this.newlyReady.isEmpty();
+			if (noneReady && wakeups.sleep(this.servedLastCycle ? SPIN_BEFORE_SLEEP_NANOS : 0)) {
 				long start = System.nanoTime();
 				// Wake for periodic work due sooner (a statistics interval under the poll timeout) too.
 				long waitNanos = Math.min(pollTimeoutNanos, untilNextPeriodic(start));
@@ -499,6 +503,10 @@ public final class Poller {
 		 * those carried over) while the producers not yet served keep their places.
 		 */
 		private void serveReady() {
+			Registration signalled;
+			while ((signalled = this.newlyReady.pollLast()) != null) { // ahead of the carried over, in their order
+				this.ready.addFirst(signalled);
+			}
 			this.servedLastCycle = !this.ready.isEmpty();
 			for (int remaining = this.ready.size(); remaining > 0; remaining--) {
 				Registration registration = this.ready.poll();
@@ -532,13 +540,14 @@ public final class Poller {
 		}
 
 		/**
-		 * Newly ready producers go ahead of those carried over with their slice used up: a producer that
-		 * signalled during another's slice then waits for that one slice, not for a second one too.
+		 * Newly ready producers go ahead of those carried over with their slice used up, in the order they
+		 * signalled: a producer that signalled during another's slice then waits for that one slice, not for a
+		 * second one too, nor for producers that signalled after it.
 		 */
 		private void markReady(Registration registration) {
 			if (!registration.ready) {
 				registration.ready = true;
-				this.ready.addFirst(registration);
+				this.newlyReady.addLast(registration);
 			}
 		}
 

@@ -3,6 +3,7 @@ package io.waterdrop.polling;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -190,6 +191,58 @@ class PollerSliceTests {
 					then.run();
 				}
 			});
+		}
+	}
+
+	/**
+	 * Producers that signal while another's slice runs are served in the order they signalled: the first to
+	 * signal waits for no one who signalled after it.
+	 */
+	@RepeatedTest(5)
+	@Timeout(60)
+	void producersThatSignalTogetherAreServedInTheOrderTheySignalled() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("slice-order").withPollTimeout(LONG));
+		TestSource busy = TestSource.of(poller, "busy", LONG, LONG);
+		List<TestSource> waiting = List.of(TestSource.of(poller, "a", LONG, LONG), TestSource.of(poller, "b", LONG, LONG),
+				TestSource.of(poller, "c", LONG, LONG));
+		List<PollingSession> sessions = new CopyOnWriteArrayList<>();
+		sessions.add(busy.registerWith(poller));
+		for (TestSource source : waiting) {
+			sessions.add(source.registerWith(poller));
+		}
+		while (busy.drains.get() == 0 || waiting.stream().anyMatch((source) -> source.drains.get() == 0)) {
+			Thread.onSpinWait(); // registering serves each once; none is to be ready when the busy one blocks
+		}
+		CountDownLatch blocking = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		List<String> served = new CopyOnWriteArrayList<>();
+		busy.offer(() -> {
+			blocking.countDown();
+			awaitUninterruptibly(release);
+		});
+		assertThat(blocking.await(30, TimeUnit.SECONDS)).isTrue();
+		for (TestSource source : waiting) {
+			source.offer(() -> served.add(source.id()));
+		}
+		release.countDown();
+		detachAll(poller, sessions.toArray(PollingSession[]::new));
+
+		assertThat(served).containsExactly("a", "b", "c");
+	}
+
+	private static void awaitUninterruptibly(CountDownLatch latch) {
+		boolean interrupted = false;
+		while (true) {
+			try {
+				latch.await();
+				break;
+			}
+			catch (InterruptedException ex) {
+				interrupted = true;
+			}
+		}
+		if (interrupted) {
+			Thread.currentThread().interrupt();
 		}
 	}
 
