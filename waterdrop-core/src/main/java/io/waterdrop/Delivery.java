@@ -77,8 +77,11 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 
 	private final DeliveryCallback callback;
 
-	/** Which of the producer's Kafka clients it was handed to (they are replaced by reloads). */
-	final int clientGeneration;
+	/**
+	 * Which of the producer's Kafka clients it was handed to (they are replaced by reloads). Written before the
+	 * send (by the relay too, after it reconnected), read after the report: Kafka's callback publishes it.
+	 */
+	int clientGeneration;
 
 	/** What the producer's {@code DeliveryObserver} returned for this message; {@code null} without one. */
 	Object observation;

@@ -1144,10 +1144,10 @@ public final class Producer implements AutoCloseable {
 	private DeliveryHandle send(Message original, Mode mode, DeliveryCallback callback) {
 		Message message = this.middleware.apply(original);
 		ProducerRecord<byte[], byte[]> record = this.encoder.encode(message);
-		connect();
-		checkMayWait(mode);
 		boolean relayed = PollingThreads.isCurrent();
-		takeSlots(1);
+		connectUnlessRelayed(relayed);
+		checkMayWait(mode);
+		takeSlots(1, relayed);
 		if (!relayed) {
 			try {
 				record = this.encoder.resolvePartition(message, record);
@@ -1192,10 +1192,10 @@ public final class Producer implements AutoCloseable {
 		for (Message message : messages) {
 			records.add(this.encoder.encode(message));
 		}
-		connect();
-		checkMayWait(mode);
 		boolean relayed = PollingThreads.isCurrent();
-		takeSlots(records.size());
+		connectUnlessRelayed(relayed);
+		checkMayWait(mode);
+		takeSlots(records.size(), relayed);
 		if (!relayed) {
 			try {
 				for (int i = 0; i < records.size(); i++) {
@@ -1299,9 +1299,24 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/** A send on the relay's thread; a refusal there becomes the message's (failed) report. */
+	/**
+	 * Connects, except a disconnected producer on a polling thread: building a Kafka client blocks (and waits
+	 * for a disconnect closing one), so the relay reconnects it before the send instead.
+	 */
+	private void connectUnlessRelayed(boolean relayed) {
+		if (!relayed || this.state != State.DISCONNECTED) {
+			connect();
+		}
+	}
+
+	/**
+	 * A send on the relay's thread, after reconnecting a producer disconnected since; a refusal there becomes
+	 * the message's (failed) report.
+	 */
 	private void sendFromRelay(Message message, ProducerRecord<byte[], byte[]> record, Delivery delivery) {
 		try {
+			connect(); // the slot taken keeps an idle disconnect away until the report
+			delivery.clientGeneration = this.clientGeneration;
 			this.client.send(this.encoder.resolvePartition(message, record), delivery);
 		}
 		catch (Exception ex) { // a checked one too, sneaked out of a custom partitioner or interceptor
@@ -1337,13 +1352,13 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Takes {@code count} slots of a connected producer. The state is read after the slots are taken: a close
 	 * or disconnect that began earlier is seen here, a later one waits for the slots (a disconnect refuses).
-	 * A producer disconnected meanwhile connects again.
+	 * A producer disconnected meanwhile connects again, unless the send is {@code relayed}: the relay does.
 	 */
-	private void takeSlots(int count) {
+	private void takeSlots(int count, boolean relayed) {
 		while (true) {
 			acquireSlots(count);
 			State current = this.state;
-			if (current == State.CONNECTED) {
+			if (current == State.CONNECTED || (relayed && current == State.DISCONNECTED)) {
 				return;
 			}
 			releaseSlots(count);

@@ -4,8 +4,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
@@ -302,6 +305,63 @@ class DisconnectTests {
 		assertThat(producer.stats().failed()).isZero();
 		assertThat(this.clients).hasSize(expectedClients);
 		assertThat(this.clients).allSatisfy((client) -> assertThat(client.closed()).isTrue());
+	}
+
+
+	/**
+	 * A callback producing on a disconnected producer of the same Poller returns at once: the relay builds the
+	 * new Kafka client (which may take long: DNS, a disconnect still closing the old one), not the Poller.
+	 */
+	@Test
+	void aCallbackProducingOnADisconnectedProducerLeavesTheReconnectToTheRelay() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("reconnect-from-callback"));
+		CountDownLatch buildingSecondClient = new CountDownLatch(1);
+		CountDownLatch mayBuild = new CountDownLatch(1);
+		AtomicInteger built = new AtomicInteger();
+		Producer disconnected = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("disconnected"))
+			.poller(poller)
+			.clientFactory((properties) -> {
+				if (built.incrementAndGet() == 2) {
+					buildingSecondClient.countDown();
+					awaitUninterruptibly(mayBuild);
+				}
+				return new MisbehavingKafka();
+			})
+			.build());
+		this.producers.add(disconnected);
+		Producer caller = producer(ProducerConfig.builder().poller(poller));
+		disconnected.produceSync(Message.of("fine", "before"));
+		await().atMost(Duration.ofSeconds(30)).until(() -> disconnected.inFlight() == 0);
+		disconnected.disconnect();
+		CountDownLatch callbackReturned = new CountDownLatch(1);
+		AtomicReference<DeliveryHandle> fromCallback = new AtomicReference<>();
+
+		caller.produceAsync(Message.of("fine", "trigger"), (report, failure) -> {
+			fromCallback.set(disconnected.produceAsync(Message.of("fine", "from the callback")));
+			callbackReturned.countDown();
+		});
+
+		try {
+			assertThat(buildingSecondClient.await(30, TimeUnit.SECONDS)).isTrue();
+			assertThat(callbackReturned.await(30, TimeUnit.SECONDS))
+				.as("the callback returned while the client was built")
+				.isTrue();
+		}
+		finally {
+			mayBuild.countDown();
+		}
+		assertThat(fromCallback.get().await(Duration.ofSeconds(30)).topic()).isEqualTo("fine");
+		assertThat(disconnected.status()).isEqualTo(ProducerStatus.CONNECTED);
+	}
+
+	private static void awaitUninterruptibly(CountDownLatch latch) {
+		try {
+			latch.await();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
 	}
 
 }
