@@ -532,9 +532,11 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Runs {@code block} in one Kafka transaction: begin, run, commit. An exception from the block aborts the
 	 * transaction and is rethrown; {@link AbortTransaction} aborts quietly and makes this return
-	 * {@code null}. Transactions on one producer run one after another (callers wait their turn), and a
-	 * transaction inside a transaction on the same thread joins the outer one.
+	 * {@code null}. Transactions on one producer run one after another (callers wait their turn, at most
+	 * {@code maxWaitTimeout}), and a transaction inside a transaction on the same thread joins the outer one.
 	 * @throws TransactionFailedException if the commit failed (the transaction was aborted)
+	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open all of
+	 * {@code maxWaitTimeout} (nothing began)
 	 * @throws IllegalStateException if the producer is not transactional
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
@@ -547,8 +549,10 @@ public final class Producer implements AutoCloseable {
 	 * {@code flush*} call on this producer from this thread joins it until the thread commits or aborts it
 	 * through the handle. For transaction managers that begin and end a transaction in separate calls (the
 	 * Spring starter's); {@link #transaction} is simpler otherwise. As with {@link #transaction}, one
-	 * transaction runs at a time per producer: this waits while another thread's is open, and other threads
-	 * wait until this one ends, so always end it.
+	 * transaction runs at a time per producer: this waits while another thread's is open (at most
+	 * {@code maxWaitTimeout}), and other threads wait until this one ends, so always end it.
+	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open all of
+	 * {@code maxWaitTimeout} (nothing began)
 	 * @throws IllegalStateException if the producer is not transactional, or a transaction is open on this
 	 * thread already
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports

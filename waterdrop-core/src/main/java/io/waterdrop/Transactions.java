@@ -2,6 +2,7 @@ package io.waterdrop;
 
 import java.time.Duration;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -79,9 +80,22 @@ final class Transactions {
 		return this.holder == Thread.currentThread();
 	}
 
-	/** Waits for the turn, in arrival order. */
+	/**
+	 * Waits for the turn, in arrival order, at most {@code maxWaitTimeout}.
+	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open that long
+	 */
 	private void takeTurn() {
-		this.turn.acquireUninterruptibly();
+		Duration timeout = this.producer.config().maxWaitTimeout();
+		try {
+			if (!this.turn.tryAcquire(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS)) {
+				throw new TransactionWaitTimeoutException(this.producer.id(), timeout);
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new WaterDropException("Interrupted while waiting for the transaction of producer '"
+					+ this.producer.id() + "' open on another thread to end; no transaction began", ex);
+		}
 		this.holder = Thread.currentThread();
 	}
 

@@ -194,7 +194,7 @@ class TransactionBoundTests {
 			// It waits for the turn (parked), unless the turn was given up twice and it began at once.
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> secondBegun.getCount() == 0
-						|| (waiter[0] != null && waiter[0].getState() == Thread.State.WAITING));
+						|| (waiter[0] != null && waiter[0].getState() == Thread.State.TIMED_WAITING));
 			assertThat(secondBegun.getCount()).as("a second transaction began while one was open").isOne();
 			held.commit();
 			second.get(30, TimeUnit.SECONDS);
@@ -220,6 +220,59 @@ class TransactionBoundTests {
 		assertThat(refused.get()).isInstanceOf(IllegalCallerException.class);
 		assertThat(transaction.isOpen()).isTrue();
 		transaction.abort();
+	}
+
+	/**
+	 * Two transactions that each hold what the other waits for (a database row lock and the producer) must
+	 * not wait for ever: the one waiting for the producer gives up after max-wait-timeout, nothing begun.
+	 */
+	@Test
+	void waitingForAnotherThreadsTransactionEndsAfterMaxWaitTimeout() throws Exception {
+		Producer producer = track(new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("tx-wait"))
+			.kafka("transactional.id", TestProducers.uniqueId("tx-wait"))
+			.maxWaitTimeout(Duration.ofMillis(200))
+			.clientFactory(this.kafka)
+			.build()));
+		ExecutorService other = Executors.newSingleThreadExecutor();
+		try {
+			BoundTransaction held = producer.beginTransaction();
+
+			assertThat(other.submit(() -> catchThrowable(() -> producer.produceSync(Message.of("orders", "waited"))))
+				.get(30, TimeUnit.SECONDS)).isInstanceOf(TransactionWaitTimeoutException.class)
+				.hasMessageContaining("did not end within PT0.2S");
+			assertThat(other.submit(() -> catchThrowable(producer::beginTransaction)).get(30, TimeUnit.SECONDS))
+				.isInstanceOf(TransactionWaitTimeoutException.class);
+
+			held.commit();
+			other.submit(() -> producer.produceSync(Message.of("orders", "after"))).get(30, TimeUnit.SECONDS);
+			assertThat(this.kafka.payloads("orders")).containsExactly("after");
+		}
+		finally {
+			other.shutdownNow();
+		}
+	}
+
+	@Test
+	void anInterruptEndsTheWaitForTheTurn() throws Exception {
+		Producer producer = transactional(this.kafka, null);
+		BoundTransaction held = producer.beginTransaction();
+		AtomicReference<Throwable> refused = new AtomicReference<>();
+		AtomicReference<Boolean> flagKept = new AtomicReference<>();
+		Thread waiter = new Thread(() -> {
+			refused.set(catchThrowable(() -> producer.produceSync(Message.of("orders", "never"))));
+			flagKept.set(Thread.currentThread().isInterrupted());
+		});
+		waiter.start();
+		await().atMost(Duration.ofSeconds(30)).until(() -> waiter.getState() == Thread.State.TIMED_WAITING);
+
+		waiter.interrupt();
+		waiter.join(30_000);
+
+		assertThat(refused.get()).isInstanceOf(WaterDropException.class).hasMessageContaining("Interrupted while waiting");
+		assertThat(flagKept.get()).isTrue();
+		held.abort();
+		assertThat(this.kafka.payloads("orders")).isEmpty();
 	}
 
 	@Test

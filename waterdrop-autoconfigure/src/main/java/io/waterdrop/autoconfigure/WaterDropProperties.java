@@ -42,7 +42,8 @@ public class WaterDropProperties {
 	private DataSize maxPayloadSize = DataSize.ofBytes(1_000_012);
 
 	/**
-	 * Longest a synchronous send waits for its delivery report.
+	 * Longest a synchronous send waits for its delivery report, and a transactional producer's caller for
+	 * another thread's transaction to end.
 	 */
 	private Duration maxWaitTimeout = Duration.ofSeconds(180);
 
@@ -472,7 +473,8 @@ public class WaterDropProperties {
 		private @Nullable DataSize maxPayloadSize;
 
 		/**
-		 * Longest a synchronous send waits for its delivery report. Defaults to waterdrop.max-wait-timeout.
+		 * Longest a synchronous send waits for its delivery report, and a transactional producer's caller for
+		 * another thread's transaction to end. Defaults to waterdrop.max-wait-timeout.
 		 */
 		private @Nullable Duration maxWaitTimeout;
 
