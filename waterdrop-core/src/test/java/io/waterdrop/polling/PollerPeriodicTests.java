@@ -3,6 +3,7 @@ package io.waterdrop.polling;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -68,7 +69,6 @@ class PollerPeriodicTests {
 			// The idle source keeps getting periodic calls while the flood never lets the selector wait.
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> idle.periodicCalls.size() >= idleBefore + 5 && flood.periodicCalls.size() >= floodBefore + 5);
-			assertThat(flooding).isTrue();
 			assertThat(poller.stats().timeoutWakeups()).as("select timeouts with a 1 h poll timeout").isZero();
 			// The busy-loop check runs them at most every 100 ms (its time stamps come from the Poller thread).
 			List<Long> calls = new ArrayList<>(idle.periodicCalls);
@@ -83,6 +83,79 @@ class PollerPeriodicTests {
 			idleSession.detach().get(30, TimeUnit.SECONDS);
 			assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
 		}
+	}
+
+
+	/**
+	 * Several floods each use their whole max-time (100 ms) per slice: periodic work still runs between two
+	 * slices, not once per round of all of them. Asserted on the Poller thread's own order of drains and
+	 * periodic calls, which does not depend on how fast the machine is (every slice lasts its max-time).
+	 */
+	@Test
+	@Timeout(120)
+	void periodicRunsBetweenSlicesWhenSeveralFloodsEachTakeTheirMaxTime() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("periodic-floods").withPollTimeout(Duration.ofHours(1)));
+		List<String> log = new CopyOnWriteArrayList<>();
+		AtomicBoolean flooding = new AtomicBoolean(true);
+		List<TestSource> floods = new ArrayList<>();
+		List<PollingSession> sessions = new ArrayList<>();
+		for (String id : List.of("flood-a", "flood-b", "flood-c")) {
+			floods.add(new TestSource(id, Duration.ofMillis(100)) {
+				@Override
+				public boolean drain(DrainSlice slice) {
+					log.add("drain " + id());
+					return super.drain(slice);
+				}
+			});
+		}
+		TestSource idle = new TestSource("idle", Duration.ofMillis(100)) {
+			@Override
+			public void periodic(long nowNanos) {
+				log.add("periodic");
+			}
+		};
+		sessions.add(idle.registerWith(poller));
+		try {
+			for (TestSource flood : floods) {
+				sessions.add(flood.registerWith(poller));
+				flood.offer(new Runnable() {
+					@Override
+					public void run() {
+						TestSource.spin(TimeUnit.MICROSECONDS.toNanos(50));
+						if (flooding.get()) {
+							flood.offer(this);
+						}
+					}
+				});
+			}
+			await().atMost(Duration.ofSeconds(60)).until(() -> floodDrains(log).size() >= 10);
+			List<String> snapshot = List.copyOf(log);
+			List<Integer> drains = floodDrains(snapshot);
+
+			// From the fourth on, every flood slice ran its whole max-time: periodic work came after each.
+			for (int i = 3; i + 1 < drains.size(); i++) {
+				assertThat(snapshot.subList(drains.get(i), drains.get(i + 1))).as("between slices %d and %d", i, i + 1)
+					.contains("periodic");
+			}
+		}
+		finally {
+			flooding.set(false);
+			for (PollingSession session : sessions) {
+				session.detach().get(30, TimeUnit.SECONDS);
+			}
+			assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
+		}
+	}
+
+	/** Where in {@code log} a flood's drain begins. */
+	private static List<Integer> floodDrains(List<String> log) {
+		List<Integer> at = new ArrayList<>();
+		for (int i = 0; i < log.size(); i++) {
+			if (log.get(i).startsWith("drain flood-")) {
+				at.add(i);
+			}
+		}
+		return at;
 	}
 
 }
