@@ -162,9 +162,12 @@ public final class WaterDropAutoConfiguration {
 			return assembler.producer(DEFAULT_PRODUCER_BEAN_NAME);
 		}
 
-		/** For {@code @Transactional("waterdropProducerTransactionManager")}; never a default candidate. */
+		/**
+		 * For {@code @Transactional("waterdropProducerTransactionManager")}; never a default candidate. Only
+		 * where the producer is defined: a child context uses its parent's producer and manager.
+		 */
 		@Bean(name = DEFAULT_PRODUCER_BEAN_NAME + "TransactionManager", defaultCandidate = false)
-		@ConditionalOnBean(name = DEFAULT_PRODUCER_BEAN_NAME)
+		@ConditionalOnBean(name = DEFAULT_PRODUCER_BEAN_NAME, search = SearchStrategy.CURRENT)
 		@Conditional(SharedTransactionalIdCondition.class)
 		WaterDropTransactionManager waterdropProducerTransactionManager(
 				@Qualifier(DEFAULT_PRODUCER_BEAN_NAME) Producer producer) {

@@ -213,6 +213,20 @@ class WaterDropAutoConfigurationTests {
 	}
 
 	@Test
+	void aChildContextDefinesNoSecondTransactionManagerForItsParentsDefaultProducer() {
+		String transactional = "waterdrop.kafka.transactional.id=child-tm-" + java.util.UUID.randomUUID();
+		this.runner.withPropertyValues(transactional).run((parent) -> {
+			Object manager = parent.getBean("waterdropProducerTransactionManager");
+			this.runner.withParent(parent).withPropertyValues(transactional).run((child) -> {
+				assertThat(child).hasNotFailed();
+				assertThat(child.getBeanFactory().containsLocalBean("waterdropProducer")).isFalse();
+				assertThat(child.getBeanFactory().containsLocalBean("waterdropProducerTransactionManager")).isFalse();
+				assertThat(child.getBean("waterdropProducerTransactionManager")).isSameAs(manager);
+			});
+		});
+	}
+
+	@Test
 	void aChildContextUsesItsParentsProducersAndManagesOnlyItsOwn() {
 		this.runner.withPropertyValues("waterdrop.producers.orders.max-in-flight=10").run((parent) -> {
 			Producer orders = parent.getBean("orders", Producer.class);
