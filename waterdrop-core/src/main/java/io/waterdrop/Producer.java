@@ -37,6 +37,7 @@ import io.waterdrop.instrumentation.Monitor;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.instrumentation.ProducerEvent.Mode;
 import io.waterdrop.polling.DispatchThread;
+import io.waterdrop.polling.DrainSlice;
 import io.waterdrop.polling.PollingMode;
 import io.waterdrop.polling.PollingSession;
 import io.waterdrop.polling.PollingThreads;
@@ -86,8 +87,9 @@ import io.waterdrop.polling.WakeupPipe;
  * <tr><td>PURGING</td><td>every slot back, or {@code maxWaitTimeout}</td><td>RELEASING
  * [CLOSING]</td><td>closer</td><td>-</td></tr>
  * <tr><td>POLLING_LOST</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
- * <tr><td>RELEASING</td><td>released</td><td>CLOSED</td><td>closer</td><td>detaches from polling (pipe,
- * selector key, thread), closes the client and the relay; always completes, even if interrupted</td></tr>
+ * <tr><td>RELEASING</td><td>released</td><td>CLOSED</td><td>closer</td><td>closes the client, detaches from
+ * polling (pipe, selector key, thread; after the polling thread died, dispatches what is left itself) and
+ * closes the relay; always completes, even if interrupted</td></tr>
  * </table>
  */
 public final class Producer implements AutoCloseable {
@@ -206,6 +208,8 @@ public final class Producer implements AutoCloseable {
 	private ReportQueue<Delivery> queue;
 
 	private PollingSession session;
+
+	private ReportDispatcher dispatcher;
 
 	/** Sends on behalf of the polling thread, which must never block in Kafka's send; created on first use. */
 	private volatile ExecutorService relay;
@@ -985,12 +989,14 @@ public final class Producer implements AutoCloseable {
 			if (this.config.pollingMode() == PollingMode.FD) {
 				pipe = this.config.poller().openPipe();
 				this.queue = new ReportQueue<>(pipe);
-				this.session = this.config.poller().register(new ReportDispatcher(this, this.queue), pipe);
+				this.dispatcher = new ReportDispatcher(this, this.queue);
+				this.session = this.config.poller().register(this.dispatcher, pipe);
 			}
 			else {
 				DispatchThread thread = new DispatchThread(id(), this.config.pollTimeout());
 				this.queue = new ReportQueue<>(thread);
-				thread.start(new ReportDispatcher(this, this.queue));
+				this.dispatcher = new ReportDispatcher(this, this.queue);
+				thread.start(this.dispatcher);
 				this.session = thread;
 			}
 		}
@@ -999,6 +1005,7 @@ public final class Producer implements AutoCloseable {
 				pipe.close();
 			}
 			this.queue = null;
+			this.dispatcher = null;
 			this.session = null;
 			if (closeClient(created, Duration.ZERO)) {
 				Thread.currentThread().interrupt();
@@ -1735,7 +1742,11 @@ public final class Producer implements AutoCloseable {
 		}
 		finally {
 			try {
-				interrupted |= await(this.session.detach(), this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
+				CompletableFuture<Void> detached = this.session.detach();
+				interrupted |= await(detached, this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
+				if (detached.isCompletedExceptionally()) {
+					dispatchOrphaned();
+				}
 			}
 			finally {
 				ExecutorService current = this.relay;
@@ -1745,6 +1756,15 @@ public final class Producer implements AutoCloseable {
 			}
 		}
 		return interrupted;
+	}
+
+	/**
+	 * The polling thread died (a {@link VirtualMachineError}): what Kafka reported since, its client closed now,
+	 * is dispatched on this closing thread instead, so that every message still gets its one outcome and its
+	 * waiters wake.
+	 */
+	private void dispatchOrphaned() {
+		this.dispatcher.drain(DrainSlice.untilDeadline().begin(System.nanoTime(), Long.MAX_VALUE, Long.MAX_VALUE));
 	}
 
 	/**

@@ -22,8 +22,11 @@ import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import io.waterdrop.instrumentation.Monitor;
 import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.DrainSlice;
 import io.waterdrop.polling.FailingThreads;
+import io.waterdrop.polling.Pollable;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 
@@ -627,6 +630,62 @@ class ExactlyOneOutcomeTests {
 		producer.close(Duration.ofSeconds(30));
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 		assertThat(this.clients.get(0).closed()).isTrue();
+	}
+
+	/**
+	 * The Poller thread dies (a VirtualMachineError, here from another producer's drain): the reports of
+	 * messages still at Kafka then are dispatched by the close, on its thread, so that each message gets its
+	 * one outcome and whoever waits on its future wakes.
+	 */
+	@Test
+	@Timeout(60)
+	void aPollingThreadThatDiesLeavesNoMessageWithoutItsOutcome() throws Exception {
+		Poller poller = poller("dies");
+		Producer producer = producer(poller);
+		AtomicInteger callbacks = new AtomicInteger();
+		DeliveryHandle pending = producer.produceAsync(message("pending", 1), (report, failure) -> callbacks.incrementAndGet());
+		CompletableFuture<DeliveryReport> future = pending.toCompletableFuture();
+
+		poller.register(new Pollable() {
+
+			@Override
+			public String id() {
+				return "killer";
+			}
+
+			@Override
+			public Duration maxTime() {
+				return Duration.ofMillis(100);
+			}
+
+			@Override
+			public Monitor monitor() {
+				return new Monitor("killer");
+			}
+
+			@Override
+			public boolean drain(DrainSlice slice) {
+				throw new InternalError("simulated death of the Poller thread (expected in this test)");
+			}
+
+			@Override
+			public void periodic(long nowNanos) {
+			}
+
+			@Override
+			public void pollingTerminated(Throwable cause) {
+			}
+
+		}, poller.openPipe());
+		await().atMost(Duration.ofSeconds(30)).until(producer::hasLostPolling);
+		this.clients.get(0).failAppended(new TimeoutException("Expiring 1 record(s) (simulated)"));
+		assertThat(future).isNotDone();
+
+		producer.close(Duration.ofSeconds(30));
+
+		assertThat(future).isCompletedExceptionally();
+		assertThat(callbacks).hasValue(1);
+		assertThat(producer.inFlight()).isZero();
 	}
 
 	/** Waiting for a report on the thread that must dispatch it would block that Poller forever. */
