@@ -116,11 +116,20 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 	 */
 	@Override
 	public void onCompletion(RecordMetadata metadata, Exception exception) {
-		int claimed = (exception != null && this.producer.isPurge(exception)) ? PURGED : CLAIMED;
+		complete((exception != null && this.producer.isPurge(exception)) ? PURGED : CLAIMED,
+				(exception != null) ? exception : metadata);
+	}
+
+	/** The relay could not send it because the producer's close had gone past draining: purged, not failed. */
+	void purgedBeforeSent(Exception cause) {
+		complete(PURGED, cause);
+	}
+
+	private void complete(int claimed, Object outcome) {
 		if (!STATE.compareAndSet(this, SENDING, claimed)) {
 			return;
 		}
-		this.outcome = (exception != null) ? exception : metadata;
+		this.outcome = outcome;
 		this.producer.reports().offer(this);
 	}
 

@@ -103,7 +103,7 @@ public final class Producer implements AutoCloseable {
 	 */
 	static volatile Executor clientWork = clientWork();
 
-	/** Makes the threads a producer starts for itself (close, flush); not final for the same reason. */
+	/** Makes the threads a producer starts for itself (close, flush, relay); not final for the same reason. */
 	static volatile ThreadFactory threads = Thread::new;
 
 	/** At most two threads, ending when idle for a minute: a wave of idle disconnects queues up. */
@@ -1322,16 +1322,28 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * A send on the relay's thread, after reconnecting a producer disconnected since; a refusal there becomes
-	 * the message's (failed) report.
+	 * the message's failed report, or its purged one when the producer's close had gone past draining (the
+	 * close then waits for the relay before it detaches, so the report is dispatched).
 	 */
 	private void sendFromRelay(Message message, ProducerRecord<byte[], byte[]> record, Delivery delivery) {
 		try {
-			connect(); // the slot taken keeps an idle disconnect away until the report
+			if (this.state == State.DISCONNECTED) {
+				connect(); // the slot taken keeps an idle disconnect away until the report
+			}
+			org.apache.kafka.clients.producer.Producer<byte[], byte[]> current = this.client;
+			if (current == null) { // closed while disconnected
+				throw notAccepting(this.state, null);
+			}
 			delivery.clientGeneration = this.clientGeneration;
-			this.client.send(this.encoder.resolvePartition(message, record), delivery);
+			current.send(this.encoder.resolvePartition(message, record), delivery);
 		}
 		catch (Exception ex) { // a checked one too, sneaked out of a custom partitioner or interceptor
-			delivery.onCompletion(null, ex);
+			if (closingClient()) {
+				delivery.purgedBeforeSent(ex);
+			}
+			else {
+				delivery.onCompletion(null, ex);
+			}
 		}
 		catch (Error ex) {
 			delivery.onCompletion(null, new WaterDropException("Sending failed: " + ex, ex));
@@ -1348,7 +1360,8 @@ public final class Producer implements AutoCloseable {
 		try {
 			if (this.relay == null) {
 				this.relay = Executors.newSingleThreadExecutor((task) -> {
-					Thread thread = new Thread(task, "waterdrop.relay-" + id());
+					Thread thread = threads.newThread(task);
+					thread.setName("waterdrop.relay-" + id());
 					thread.setDaemon(true);
 					return thread;
 				});
@@ -1729,10 +1742,11 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * RELEASING: closes the client, detaches from polling and shuts the relay down, whatever happens on the
-	 * way. The client goes first: after a drain that failed part-way it may still hold messages, and its close
-	 * completes them, so their reports must find the polling thread still attached (the detach dispatches
-	 * what is queued before it lets go).
+	 * RELEASING: closes the client, stops the relay and detaches from polling, whatever happens on the way.
+	 * The client goes first: after a drain that failed part-way it may still hold messages, and its close
+	 * completes them; then the relay's last sends fail on the closed client (or find none) as purged. Their
+	 * reports must find the polling thread still attached: the detach dispatches what is queued before it
+	 * lets go.
 	 * @return whether the thread was interrupted meanwhile
 	 */
 	private boolean release() {
@@ -1742,20 +1756,38 @@ public final class Producer implements AutoCloseable {
 		}
 		finally {
 			try {
+				interrupted |= stopRelay();
+			}
+			finally {
 				CompletableFuture<Void> detached = this.session.detach();
 				interrupted |= await(detached, this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
 				if (detached.isCompletedExceptionally()) {
 					dispatchOrphaned();
 				}
 			}
-			finally {
-				ExecutorService current = this.relay;
-				if (current != null) {
-					current.shutdown();
-				}
-			}
 		}
 		return interrupted;
+	}
+
+	/**
+	 * Shuts the relay down and waits (up to {@code maxWaitTimeout}) for the sends it still holds.
+	 * @return whether the thread was interrupted meanwhile (then it does not wait)
+	 */
+	private boolean stopRelay() {
+		ExecutorService current = this.relay;
+		if (current == null) {
+			return false;
+		}
+		current.shutdown();
+		try {
+			if (!current.awaitTermination(Timeouts.nanos(this.config.maxWaitTimeout()), TimeUnit.NANOSECONDS)) {
+				logger.error("Producer '{}': its relay still sends after {}", id(), this.config.maxWaitTimeout());
+			}
+			return false;
+		}
+		catch (InterruptedException ex) {
+			return true;
+		}
 	}
 
 	/**

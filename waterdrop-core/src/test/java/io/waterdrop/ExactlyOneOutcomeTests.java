@@ -33,6 +33,7 @@ import io.waterdrop.polling.PollerConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
@@ -646,7 +647,8 @@ class ExactlyOneOutcomeTests {
 		DeliveryHandle pending = producer.produceAsync(message("pending", 1), (report, failure) -> callbacks.incrementAndGet());
 		CompletableFuture<DeliveryReport> future = pending.toCompletableFuture();
 
-		poller.register(new Pollable() {
+		// Registering serves it once, so the registration itself may report the death too.
+		catchThrowable(() -> poller.register(new Pollable() {
 
 			@Override
 			public String id() {
@@ -676,8 +678,9 @@ class ExactlyOneOutcomeTests {
 			public void pollingTerminated(Throwable cause) {
 			}
 
-		}, poller.openPipe());
-		await().atMost(Duration.ofSeconds(30)).until(producer::hasLostPolling);
+		}, poller.openPipe()));
+		// The Poller thread's death is an uncaught exception, expected here: Awaitility must not fail on it.
+		await().atMost(Duration.ofSeconds(30)).dontCatchUncaughtExceptions().until(producer::hasLostPolling);
 		this.clients.get(0).failAppended(new TimeoutException("Expiring 1 record(s) (simulated)"));
 		assertThat(future).isNotDone();
 
@@ -734,6 +737,102 @@ class ExactlyOneOutcomeTests {
 
 		targetClient.unblock();
 		assertThat(relayed.get().await().label()).isEqualTo(2);
+	}
+
+
+	/** Relayed sends accepted before a graceful close are sent by it, not refused as closed. */
+	@Test
+	@Timeout(60)
+	void relayedSendsAcceptedBeforeAGracefulCloseAreDelivered() throws Exception {
+		Poller poller = poller("relay-drain");
+		Producer source = producer(poller);
+		Producer target = producer(poller);
+		target.connect();
+		MisbehavingKafka targetClient = this.clients.get(this.clients.size() - 1);
+		List<DeliveryHandle> relayed = new CopyOnWriteArrayList<>();
+		source.produceAsync(message("fine", 1), (report, failure) -> {
+			relayed.add(target.produceAsync(message("blocking", 2)));
+			relayed.add(target.produceAsync(message("fine", 3)));
+		}).await();
+		targetClient.awaitBlockedSend();
+
+		CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> target.close(Duration.ofSeconds(30)),
+				runnable -> new Thread(runnable).start());
+		await().atMost(Duration.ofSeconds(30)).until(() -> target.status() == ProducerStatus.CLOSING);
+		targetClient.unblock();
+		closing.get(30, TimeUnit.SECONDS);
+
+		assertThat(relayed).extracting((handle) -> handle.await().label()).containsExactly(2, 3);
+	}
+
+	/**
+	 * A relayed send still blocked in Kafka when a forced close purges: it then fails on the closed client,
+	 * which is the close's purge, not a delivery failure.
+	 */
+	@Test
+	@Timeout(60)
+	void aRelayedSendThatMeetsTheForcedCloseIsPurged() throws Exception {
+		Poller poller = poller("relay-purge");
+		Producer source = producer(poller);
+		Producer target = producer(poller);
+		target.connect();
+		MisbehavingKafka targetClient = this.clients.get(this.clients.size() - 1);
+		AtomicReference<DeliveryHandle> relayed = new AtomicReference<>();
+		source.produceAsync(message("fine", 1),
+				(report, failure) -> relayed.set(target.produceAsync(message("blocking", 2)))).await();
+		targetClient.awaitBlockedSend();
+
+		CompletableFuture<Void> closing = CompletableFuture.runAsync(target::closeForcefully, runnable -> new Thread(runnable).start());
+		await().atMost(Duration.ofSeconds(30)).until(() -> targetClient.closed());
+		targetClient.unblock();
+		closing.get(30, TimeUnit.SECONDS);
+
+		assertThatExceptionOfType(MessagePurgedException.class).isThrownBy(() -> relayed.get().await());
+		assertThat(target.stats().purged()).isOne();
+		assertThat(target.stats().failed()).isZero();
+	}
+
+	/**
+	 * A callback's message for a disconnected producer waits on the relay for its reconnect; a close that
+	 * comes first (straight to releasing, since there is no client) waits for the relay before it lets go of
+	 * polling, so the message is reported as purged instead of being left without an outcome.
+	 */
+	@Test
+	@Timeout(60)
+	void aRelayedSendForADisconnectedProducerThatIsClosedFirstIsPurged() throws Exception {
+		Poller poller = poller("relay-closed");
+		Producer source = producer(poller);
+		Producer target = producer(poller);
+		target.produceSync(message("fine", 1));
+		await().atMost(Duration.ofSeconds(30)).until(() -> target.inFlight() == 0);
+		target.disconnect();
+		CountDownLatch relayMayRun = new CountDownLatch(1);
+		ThreadFactory original = Producer.threads;
+		Producer.threads = (task) -> new Thread(() -> {
+			awaitUninterruptibly(relayMayRun);
+			task.run();
+		});
+		AtomicInteger callbacks = new AtomicInteger();
+		AtomicReference<DeliveryHandle> relayed = new AtomicReference<>();
+		try {
+			source.produceAsync(message("fine", 2), (report, failure) -> relayed
+				.set(target.produceAsync(message("fine", 3), (again, failed) -> callbacks.incrementAndGet()))).await();
+			await().atMost(Duration.ofSeconds(30)).until(() -> relayed.get() != null);
+
+			CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> target.close(Duration.ofSeconds(30)),
+					runnable -> new Thread(runnable).start());
+			await().atMost(Duration.ofSeconds(30)).until(() -> target.status() == ProducerStatus.CLOSING);
+			relayMayRun.countDown();
+			closing.get(30, TimeUnit.SECONDS);
+		}
+		finally {
+			relayMayRun.countDown();
+			Producer.threads = original;
+		}
+
+		assertThatExceptionOfType(MessagePurgedException.class).isThrownBy(() -> relayed.get().await());
+		assertThat(callbacks).hasValue(1);
+		assertThat(target.inFlight()).isZero();
 	}
 
 }
