@@ -93,8 +93,8 @@ final class Transactions {
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
-			throw new WaterDropException("Interrupted while waiting for the transaction of producer '"
-					+ this.producer.id() + "' open on another thread to end; no transaction began", ex);
+			throw new WaterDropException("Interrupted while waiting for its turn to run a transaction on producer '"
+					+ this.producer.id() + "' (the thread's interrupt flag was set); no transaction began", ex);
 		}
 		this.holder = Thread.currentThread();
 	}

@@ -531,7 +531,6 @@ public final class Poller {
 				long end = System.nanoTime();
 				Poller.this.stats.drains.increment();
 				Poller.this.stats.drainNanos.add(end - start);
-				periodicIfDue(end, false);
 				if (!empty) {
 					this.ready.addLast(registration);
 					if (this.slice.end() == DrainSlice.End.PRODUCER_WAITING) {
@@ -546,6 +545,7 @@ public final class Poller {
 						remove(registration);
 					}
 				}
+				periodicIfDue(end, false); // with the producer back in place: periodic work may throw
 			}
 		}
 

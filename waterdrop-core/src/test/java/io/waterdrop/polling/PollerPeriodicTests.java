@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -143,6 +144,49 @@ class PollerPeriodicTests {
 			for (PollingSession session : sessions) {
 				session.detach().get(30, TimeUnit.SECONDS);
 			}
+			assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
+		}
+	}
+
+	/** Periodic work that throws after a producer's slice does not lose that producer: it is served again. */
+	@Test
+	@Timeout(120)
+	void periodicWorkThatThrowsAfterASliceLeavesThatProducerServed() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("periodic-throws").withPollTimeout(Duration.ofHours(1)));
+		AtomicBoolean flooding = new AtomicBoolean(true);
+		AtomicBoolean throwing = new AtomicBoolean(true);
+		TestSource flood = new TestSource("flood", Duration.ofMillis(100));
+		TestSource failing = new TestSource("failing", Duration.ofMillis(100)) {
+			@Override
+			public void periodic(long nowNanos) {
+				if (throwing.getAndSet(false)) {
+					throw new IllegalStateException("periodic work failed (simulated)");
+				}
+			}
+		};
+		PollingSession failingSession = failing.registerWith(poller);
+		PollingSession floodSession = flood.registerWith(poller);
+		try {
+			flood.offer(new Runnable() {
+				@Override
+				public void run() {
+					TestSource.spin(TimeUnit.MICROSECONDS.toNanos(50));
+					if (flooding.get()) {
+						flood.offer(this);
+					}
+				}
+			});
+			await().atMost(Duration.ofSeconds(60)).until(() -> !throwing.get());
+			flooding.set(false);
+			CountDownLatch served = new CountDownLatch(1);
+			flood.offer(served::countDown);
+
+			assertThat(served.await(30, TimeUnit.SECONDS)).as("the flood's later report dispatched").isTrue();
+		}
+		finally {
+			flooding.set(false);
+			floodSession.detach().get(30, TimeUnit.SECONDS);
+			failingSession.detach().get(30, TimeUnit.SECONDS);
 			assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
 		}
 	}

@@ -32,9 +32,17 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 	@Override
 	public boolean joinOuterTransaction(Producer producer) {
 		if (!TransactionSynchronizationManager.isSynchronizationActive()
-				|| !TransactionSynchronizationManager.isActualTransactionActive()
-				|| TransactionSynchronizationManager.hasResource(producer)) {
+				|| !TransactionSynchronizationManager.isActualTransactionActive()) {
 			return false;
+		}
+		if (TransactionSynchronizationManager.getResource(producer) instanceof ProducerTransactionHolder bound) {
+			if (bound.isTransactionOpen()) {
+				return false;
+			}
+			// Ended on another thread (a JTA transaction manager's rollback) while this thread's Spring scope
+			// goes on: its work joins a new Kafka transaction of that scope, as KafkaTemplate's takes a new
+			// producer then, rather than one of its own that would commit.
+			TransactionSynchronizationManager.unbindResource(producer);
 		}
 		ProducerTransactionHolder holder = new ProducerTransactionHolder(producer.beginTransaction());
 		holder.setSynchronizedWithTransaction(true);

@@ -2,8 +2,10 @@ package io.waterdrop.autoconfigure.transaction;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -91,6 +93,59 @@ class SpringTransactionJoinerTests {
 		TransactionSynchronizationUtils.invokeAfterCompletion(second, TransactionSynchronization.STATUS_ROLLED_BACK);
 		assertThat(this.producer.inTransaction()).isFalse();
 		assertThat(this.kafka.payloads("orders")).containsExactly("rolled back notice", "another thread");
+	}
+
+
+	/**
+	 * The owner produces while the other thread is still completing (after the abort, before the holder is
+	 * released): its message must not run in a Kafka transaction of its own, which would commit although its
+	 * Spring transaction rolled back.
+	 */
+	@Test
+	void whatTheOwnerProducesWhileAnotherThreadCompletesItsRollbackIsNotCommitted() throws Exception {
+		TransactionSynchronizationManager.initSynchronization();
+		TransactionSynchronizationManager.setActualTransactionActive(true);
+		this.producer.produceSync(Message.of("orders", "doomed"));
+		CountDownLatch aborted = new CountDownLatch(1);
+		CountDownLatch ownerProduced = new CountDownLatch(1);
+		TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+
+			@Override
+			public int getOrder() {
+				return 0; // after the rollback guard's abort, before the joiner's synchronization
+			}
+
+			@Override
+			public void afterCompletion(int status) {
+				aborted.countDown();
+				awaitUninterruptibly(ownerProduced);
+			}
+
+		});
+		List<TransactionSynchronization> first = TransactionSynchronizationManager.getSynchronizations();
+		Future<?> completion = this.transactionManagerThread.submit(() -> TransactionSynchronizationUtils
+			.invokeAfterCompletion(first, TransactionSynchronization.STATUS_ROLLED_BACK));
+		assertThat(aborted.await(30, TimeUnit.SECONDS)).isTrue();
+
+		this.producer.produceSync(Message.of("orders", "late"));
+		ownerProduced.countDown();
+		completion.get(30, TimeUnit.SECONDS);
+
+		assertThat(this.kafka.payloads("orders")).isEmpty();
+		List<TransactionSynchronization> second = new ArrayList<>(TransactionSynchronizationManager.getSynchronizations());
+		second.removeAll(first);
+		TransactionSynchronizationUtils.invokeAfterCompletion(second, TransactionSynchronization.STATUS_ROLLED_BACK);
+		assertThat(this.kafka.payloads("orders")).isEmpty();
+		assertThat(this.producer.inTransaction()).isFalse();
+	}
+
+	private static void awaitUninterruptibly(CountDownLatch latch) {
+		try {
+			latch.await();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
 	}
 
 }
