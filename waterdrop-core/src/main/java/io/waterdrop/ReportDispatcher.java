@@ -183,16 +183,19 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		}
 	}
 
-	/** Publishes the batch's counts, then gives its slots back: a close waiting for them sees them counted. */
+	/**
+	 * Publishes the batch's counts, then gives its slots back: a close waiting for them sees them counted. Slow
+	 * callbacks and dispatch time go first, so whoever sees a report counted as dispatched sees them too.
+	 */
 	@Override
 	public void flush(int dispatched) {
-		publishCounts();
 		if (this.slowCallbacks != 0) {
 			this.stats.slowCallbacks.add(this.slowCallbacks);
 			this.slowCallbacks = 0;
 		}
 		this.stats.dispatchNanos.add(this.dispatchNanos);
 		this.dispatchNanos = 0;
+		publishCounts();
 		this.producer.releaseSlots(dispatched - this.releasedEarly);
 		this.releasedEarly = 0;
 	}
