@@ -1,5 +1,8 @@
 package io.waterdrop.autoconfigure.lifecycle;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
 import org.junit.jupiter.api.ClassOrderer;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Order;
@@ -36,6 +39,9 @@ class CachedTestContextTests {
 
 	static Producer sharedOrders;
 
+	/** The shared producer's lifecycle events from the first class on: the pause must show in them. */
+	static final List<String> lifecycleEvents = new CopyOnWriteArrayList<>();
+
 	@Nested
 	@Order(1)
 	@SpringBootTest(classes = App.class, webEnvironment = WebEnvironment.NONE,
@@ -54,6 +60,11 @@ class CachedTestContextTests {
 			assertThat(this.orders.produceSync(Message.of("orders", "first")).offset()).isZero();
 			shared = this.context;
 			sharedOrders = this.orders;
+			this.orders.monitor().subscribe((event) -> {
+				if (event.name().startsWith("producer.")) {
+					lifecycleEvents.add(event.name());
+				}
+			});
 		}
 
 	}
@@ -95,8 +106,10 @@ class CachedTestContextTests {
 		void producesWithTheSameProducerAfterThePause() {
 			assertThat(this.context).as("the cached context").isSameAs(shared);
 			assertThat(this.orders).isSameAs(sharedOrders);
-			assertThat(this.orders.status()).isEqualTo(ProducerStatus.CONNECTED);
 			assertThat(this.orders.produceSync(Message.of("orders", "second")).offset()).isEqualTo(1);
+			assertThat(this.orders.status()).isEqualTo(ProducerStatus.CONNECTED);
+			assertThat(lifecycleEvents).as("the pause disconnected the producer, the restart connected it again")
+				.containsSubsequence("producer.disconnected", "producer.connected");
 			assertThat(this.kafka.payloads("orders")).containsExactly("first", "second");
 		}
 
