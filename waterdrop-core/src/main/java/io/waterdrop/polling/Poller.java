@@ -657,6 +657,11 @@ public final class Poller {
 				Poller.this.registrations = 0;
 				// Under the lock: once it is released a registration may start a new thread, which adds ids.
 				Poller.this.producerIds.clear();
+				// Done before anyone can see the thread gone: a detach now (from a producer's pollingTerminated,
+				// or a close it wakes) finds nothing to do instead of starting a thread to do it.
+				for (Registration orphan : orphans) {
+					orphan.detached.completeExceptionally(cause);
+				}
 				endThread();
 			}
 			finally {
@@ -673,10 +678,10 @@ public final class Poller {
 		}
 
 		private void releaseOrphan(Registration orphan, Throwable cause) {
+			orphan.detached.completeExceptionally(cause);
 			orphan.pipe.registration = null;
 			orphan.pipe.close();
 			orphan.pollable.pollingTerminated(cause);
-			orphan.detached.completeExceptionally(cause);
 		}
 
 	}

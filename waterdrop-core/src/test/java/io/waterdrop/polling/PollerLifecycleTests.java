@@ -304,6 +304,42 @@ class PollerLifecycleTests {
 		assertThat(poller.awaitStopped(GUARD)).isTrue();
 	}
 
+	/**
+	 * A producer released by the thread's death that detaches right away (its close, woken by the release)
+	 * finds nothing left to do: no new thread is started just to apply that detach.
+	 */
+	@Test
+	@Timeout(120)
+	void aDetachOnTheThreadsDeathStartsNoNewThread() throws Exception {
+		AtomicInteger starts = new AtomicInteger();
+		Poller poller = new Poller(PollerConfig.named("dying-detach").withPollTimeout(LONG_POLL_TIMEOUT),
+				"waterdrop.poller#test-dying-detach", (task) -> {
+					starts.incrementAndGet();
+					return new Thread(task);
+				});
+		AtomicReference<PollingSession> session = new AtomicReference<>();
+		AtomicReference<CompletableFuture<Void>> detachOnDeath = new AtomicReference<>();
+		TestSource victim = new TestSource("victim", Duration.ofMillis(100)) {
+			@Override
+			public void pollingTerminated(Throwable cause) {
+				super.pollingTerminated(cause);
+				detachOnDeath.set(session.get().detach());
+			}
+		};
+		session.set(victim.registerWith(poller));
+		dispatchedOn(victim);
+		InternalError death = new InternalError("simulated VM error (expected in this test)");
+		victim.offer(() -> {
+			throw death;
+		});
+
+		assertThat(poller.awaitStopped(GUARD)).isTrue();
+		await().atMost(GUARD).dontCatchUncaughtExceptions().until(() -> detachOnDeath.get() != null);
+		assertThat(detachOnDeath.get()).isCompletedExceptionally();
+		assertThat(starts).as("threads started").hasValue(1);
+		assertThat(poller.isRunning()).isFalse();
+	}
+
 	/** Dispatches one report of {@code source} and returns the thread it ran on. */
 	static Thread dispatchedOn(TestSource source) throws Exception {
 		AtomicReference<Thread> thread = new AtomicReference<>();
