@@ -145,9 +145,13 @@ final class ProducerSerializers {
 			return (Serializer<?>) this.context.getAutowireCapableBeanFactory().createBean(type);
 		}
 		catch (BeansException ex) {
+			Throwable cause = ex.getMostSpecificCause();
+			String action = (cause instanceof LinkageError)
+					? "Add the jar with the missing class " + cause.getMessage() + " (a dependency of "
+							+ type.getSimpleName() + ") to the class path, or choose another serializer."
+					: "Give it a public no-argument constructor, or a constructor taking beans of the application.";
 			throw new InvalidConfigurationException(property,
-					"names " + type.getName() + ", which could not be created: " + ex.getMostSpecificCause(),
-					"Give it a public no-argument constructor, or a constructor taking beans of the application.");
+					"names " + type.getName() + ", which could not be created: " + cause, action);
 		}
 	}
 

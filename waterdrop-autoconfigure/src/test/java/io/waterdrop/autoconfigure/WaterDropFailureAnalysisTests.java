@@ -131,6 +131,31 @@ class WaterDropFailureAnalysisTests {
 		assertThat(analysis.getAction()).contains("Check the class name");
 	}
 
+	/** As spring-kafka's JsonSerializer on Boot 4 without Jackson 2: the action names what is missing. */
+	@Test
+	void serializerMissingADependency() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.kafka.value.serializer="
+				+ NeedsAMissingClass.class.getName());
+		assertThat(analysis.getDescription()).contains("which could not be created")
+			.contains("com/fasterxml/jackson/databind/ObjectMapper");
+		assertThat(analysis.getAction()).startsWith("Add the jar with the missing class")
+			.contains("NeedsAMissingClass");
+	}
+
+	/** A serializer whose creation fails as one compiled against a library absent at run time does. */
+	public static class NeedsAMissingClass implements org.apache.kafka.common.serialization.Serializer<Object> {
+
+		public NeedsAMissingClass() {
+			throw new NoClassDefFoundError("com/fasterxml/jackson/databind/ObjectMapper");
+		}
+
+		@Override
+		public byte[] serialize(String topic, Object data) {
+			return new byte[0];
+		}
+
+	}
+
 	@Test
 	void sharedSerializerThatIsNoSerializer() {
 		FailureAnalysis analysis = analyze("waterdrop.kafka.key.serializer=java.lang.String");
