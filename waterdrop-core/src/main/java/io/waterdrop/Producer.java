@@ -7,7 +7,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -105,6 +104,9 @@ public final class Producer implements AutoCloseable {
 
 	/** Makes the threads a producer starts for itself (close, flush, relay); not final for the same reason. */
 	static volatile ThreadFactory threads = Thread::new;
+
+	/** How long an idle relay thread lives; not final for the same reason. */
+	static volatile Duration relayKeepAlive = Duration.ofMinutes(1);
 
 	/** At most two threads, ending when idle for a minute: a wave of idle disconnects queues up. */
 	private static ExecutorService clientWork() {
@@ -1359,12 +1361,17 @@ public final class Producer implements AutoCloseable {
 		this.lifecycleLock.lock();
 		try {
 			if (this.relay == null) {
-				this.relay = Executors.newSingleThreadExecutor((task) -> {
-					Thread thread = threads.newThread(task);
-					thread.setName("waterdrop.relay-" + id());
-					thread.setDaemon(true);
-					return thread;
-				});
+				// One thread, in order, ending when idle: a producer sent to from callbacks once in a while (one
+				// per tenant, say) holds no thread meanwhile.
+				ThreadPoolExecutor executor = new ThreadPoolExecutor(1, 1, relayKeepAlive.toNanos(),
+						TimeUnit.NANOSECONDS, new LinkedBlockingQueue<>(), (task) -> {
+							Thread thread = threads.newThread(task);
+							thread.setName("waterdrop.relay-" + id());
+							thread.setDaemon(true);
+							return thread;
+						});
+				executor.allowCoreThreadTimeOut(true);
+				this.relay = executor;
 			}
 			return this.relay;
 		}

@@ -837,4 +837,35 @@ class ExactlyOneOutcomeTests {
 		assertThat(target.inFlight()).isZero();
 	}
 
+
+	/** A relay thread idle for its keep-alive ends; the next send from a callback starts one again. */
+	@Test
+	@Timeout(60)
+	void anIdleRelayThreadEndsAndComesBackWhenNeeded() {
+		Duration original = Producer.relayKeepAlive;
+		Producer.relayKeepAlive = Duration.ofMillis(50);
+		try {
+			Poller poller = poller("relay-idle");
+			Producer source = producer(poller);
+			Producer target = producer(poller);
+			String relayThread = "waterdrop.relay-" + target.id();
+			for (int round = 1; round <= 2; round++) {
+				AtomicReference<DeliveryHandle> relayed = new AtomicReference<>();
+				int label = round;
+				source.produceAsync(message("fine", label),
+						(report, failure) -> relayed.set(target.produceAsync(message("fine", 10 + label)))).await();
+				await().atMost(Duration.ofSeconds(30)).until(() -> relayed.get() != null);
+				assertThat(relayed.get().await().label()).isEqualTo(10 + label);
+
+				await().atMost(Duration.ofSeconds(30)).until(() -> Thread.getAllStackTraces()
+					.keySet()
+					.stream()
+					.noneMatch((thread) -> thread.isAlive() && thread.getName().equals(relayThread)));
+			}
+		}
+		finally {
+			Producer.relayKeepAlive = original;
+		}
+	}
+
 }
