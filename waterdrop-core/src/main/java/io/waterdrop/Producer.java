@@ -86,9 +86,9 @@ import io.waterdrop.polling.WakeupPipe;
  * <tr><td>PURGING</td><td>every slot back, or {@code maxWaitTimeout}</td><td>RELEASING
  * [CLOSING]</td><td>closer</td><td>-</td></tr>
  * <tr><td>POLLING_LOST</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
- * <tr><td>RELEASING</td><td>released</td><td>CLOSED</td><td>closer</td><td>closes the client, detaches from
- * polling (pipe, selector key, thread; after the polling thread died, dispatches what is left itself) and
- * closes the relay; always completes, even if interrupted</td></tr>
+ * <tr><td>RELEASING</td><td>released</td><td>CLOSED</td><td>closer</td><td>closes the client, stops the relay
+ * (waiting for its last sends), then detaches from polling (pipe, selector key, thread; after the polling
+ * thread died, dispatches what is left itself); always completes, even if interrupted</td></tr>
  * </table>
  */
 public final class Producer implements AutoCloseable {
@@ -215,6 +215,9 @@ public final class Producer implements AutoCloseable {
 
 	/** Sends on behalf of the polling thread, which must never block in Kafka's send; created on first use. */
 	private volatile ExecutorService relay;
+
+	/** Set under the lifecycle lock once the close stopped the relay: none may be created after that. */
+	private boolean relayStopped;
 
 	public Producer(ProducerConfig config) {
 		this.config = config;
@@ -1360,6 +1363,9 @@ public final class Producer implements AutoCloseable {
 		}
 		this.lifecycleLock.lock();
 		try {
+			if (this.relayStopped) { // the close waited for the relay's last sends already
+				throw new RejectedExecutionException("Producer '" + id() + "' has stopped its relay");
+			}
 			if (this.relay == null) {
 				// One thread, in order, ending when idle: a producer sent to from callbacks once in a while (one
 				// per tenant, say) holds no thread meanwhile.
@@ -1777,23 +1783,36 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Shuts the relay down and waits (up to {@code maxWaitTimeout}) for the sends it still holds.
-	 * @return whether the thread was interrupted meanwhile (then it does not wait)
+	 * Shuts the relay down for good and waits (up to {@code maxWaitTimeout}, interrupts notwithstanding) for
+	 * the sends it still holds: their reports must be queued before the detach.
+	 * @return whether the thread was interrupted meanwhile
 	 */
 	private boolean stopRelay() {
-		ExecutorService current = this.relay;
+		ExecutorService current;
+		this.lifecycleLock.lock();
+		try {
+			this.relayStopped = true;
+			current = this.relay;
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
 		if (current == null) {
 			return false;
 		}
 		current.shutdown();
-		try {
-			if (!current.awaitTermination(Timeouts.nanos(this.config.maxWaitTimeout()), TimeUnit.NANOSECONDS)) {
-				logger.error("Producer '{}': its relay still sends after {}", id(), this.config.maxWaitTimeout());
+		boolean interrupted = false;
+		long deadline = System.nanoTime() + Timeouts.nanos(this.config.maxWaitTimeout());
+		while (true) {
+			try {
+				if (!current.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+					logger.error("Producer '{}': its relay still sends after {}", id(), this.config.maxWaitTimeout());
+				}
+				return interrupted;
 			}
-			return false;
-		}
-		catch (InterruptedException ex) {
-			return true;
+			catch (InterruptedException ex) {
+				interrupted = true;
+			}
 		}
 	}
 
@@ -1803,7 +1822,9 @@ public final class Producer implements AutoCloseable {
 	 * waiters wake.
 	 */
 	private void dispatchOrphaned() {
-		this.dispatcher.drain(DrainSlice.untilDeadline().begin(System.nanoTime(), Long.MAX_VALUE, Long.MAX_VALUE));
+		// As a polling thread: a callback's close then returns at once instead of waiting for this very close.
+		PollingThreads.runAsPollingThread(() -> this.dispatcher
+			.drain(DrainSlice.untilDeadline().begin(System.nanoTime(), Long.MAX_VALUE, Long.MAX_VALUE)));
 	}
 
 	/**

@@ -185,7 +185,8 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	/**
 	 * Publishes the batch's counts, then gives its slots back: a close waiting for them sees them counted. Slow
-	 * callbacks and dispatch time go first, so whoever sees a report counted as dispatched sees them too.
+	 * callbacks and dispatch time go first, so whoever sees the batch's outcomes counted sees them too (an
+	 * awaited message's outcome is counted earlier, before its callback runs, for its waiter).
 	 */
 	@Override
 	public void flush(int dispatched) {

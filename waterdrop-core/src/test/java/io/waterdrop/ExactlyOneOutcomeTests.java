@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import io.waterdrop.instrumentation.DeliveryObserver;
 import io.waterdrop.instrumentation.Monitor;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.DrainSlice;
@@ -649,38 +651,7 @@ class ExactlyOneOutcomeTests {
 		DeliveryHandle pending = producer.produceAsync(message("pending", 1), (report, failure) -> callbacks.incrementAndGet());
 		CompletableFuture<DeliveryReport> future = pending.toCompletableFuture();
 
-		// Registering serves it once, so the registration itself may report the death too.
-		catchThrowable(() -> poller.register(new Pollable() {
-
-			@Override
-			public String id() {
-				return "killer";
-			}
-
-			@Override
-			public Duration maxTime() {
-				return Duration.ofMillis(100);
-			}
-
-			@Override
-			public Monitor monitor() {
-				return new Monitor("killer");
-			}
-
-			@Override
-			public boolean drain(DrainSlice slice) {
-				throw new InternalError("simulated death of the Poller thread (expected in this test)");
-			}
-
-			@Override
-			public void periodic(long nowNanos) {
-			}
-
-			@Override
-			public void pollingTerminated(Throwable cause) {
-			}
-
-		}, poller.openPipe()));
+		killPollerThread(poller);
 		// The Poller thread's death is an uncaught exception, expected here: Awaitility must not fail on it.
 		await().atMost(Duration.ofSeconds(30)).dontCatchUncaughtExceptions().until(producer::hasLostPolling);
 		this.clients.get(0).failAppended(new TimeoutException("Expiring 1 record(s) (simulated)"));
@@ -691,6 +662,29 @@ class ExactlyOneOutcomeTests {
 		assertThat(future).isCompletedExceptionally();
 		assertThat(callbacks).hasValue(1);
 		assertThat(producer.inFlight()).isZero();
+	}
+
+	/**
+	 * A callback that closes its producer while the close dispatches the reports a dead Poller left (as a
+	 * callback may on a polling thread) starts nothing new and does not wait for the close it is part of.
+	 */
+	@Test
+	@Timeout(60)
+	void aCallbackThatClosesItsProducerWhileTheCloseDispatchesOrphanedReportsReturns() throws Exception {
+		Poller poller = poller("dies-closing");
+		Producer producer = producer(poller);
+		AtomicReference<Throwable> fromCallback = new AtomicReference<>();
+		DeliveryHandle pending = producer.produceAsync(message("pending", 1),
+				(report, failure) -> fromCallback.set(catchThrowable(() -> producer.close(Duration.ofSeconds(30)))));
+		killPollerThread(poller);
+		await().atMost(Duration.ofSeconds(30)).dontCatchUncaughtExceptions().until(producer::hasLostPolling);
+		this.clients.get(0).failAppended(new TimeoutException("Expiring 1 record(s) (simulated)"));
+
+		producer.close(Duration.ofSeconds(30));
+
+		assertThat(pending.toCompletableFuture()).isCompletedExceptionally();
+		assertThat(fromCallback.get()).isNull();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 	}
 
 	/** Waiting for a report on the thread that must dispatch it would block that Poller forever. */
@@ -752,10 +746,13 @@ class ExactlyOneOutcomeTests {
 		target.connect();
 		MisbehavingKafka targetClient = this.clients.get(this.clients.size() - 1);
 		List<DeliveryHandle> relayed = new CopyOnWriteArrayList<>();
+		CountDownLatch bothAccepted = new CountDownLatch(1);
 		source.produceAsync(message("fine", 1), (report, failure) -> {
 			relayed.add(target.produceAsync(message("blocking", 2)));
 			relayed.add(target.produceAsync(message("fine", 3)));
+			bothAccepted.countDown();
 		}).await();
+		assertThat(bothAccepted.await(30, TimeUnit.SECONDS)).isTrue(); // accepted before the close begins
 		targetClient.awaitBlockedSend();
 
 		CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> target.close(Duration.ofSeconds(30)),
@@ -838,6 +835,50 @@ class ExactlyOneOutcomeTests {
 	}
 
 
+	/**
+	 * A callback's send to a disconnected producer that reaches the relay only after that producer's close
+	 * stopped it is refused (thrown to the callback), instead of starting a relay nobody waits for, whose
+	 * report nobody would dispatch.
+	 */
+	@Test
+	@Timeout(60)
+	void aRelayedSendThatComesAfterTheCloseStoppedTheRelayIsRefused() throws Exception {
+		CountDownLatch inBeforeSend = new CountDownLatch(1);
+		AtomicReference<Producer> target = new AtomicReference<>();
+		DeliveryObserver blocksUntilClosed = new DeliveryObserver() {
+
+			@Override
+			public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+				if (message.label().equals(3)) {
+					inBeforeSend.countDown();
+					await().atMost(Duration.ofSeconds(30)).until(() -> target.get().status() == ProducerStatus.CLOSED);
+				}
+				return null;
+			}
+
+			@Override
+			public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+			}
+
+		};
+		target.set(producer(poller("relay-stopped-target"), ProducerConfig.builder().observer(blocksUntilClosed)));
+		Producer source = producer(poller("relay-stopped-source"));
+		target.get().produceSync(message("fine", 1));
+		await().atMost(Duration.ofSeconds(30)).until(() -> target.get().inFlight() == 0);
+		target.get().disconnect();
+		CompletableFuture<Throwable> fromCallback = new CompletableFuture<>();
+
+		source.produceAsync(message("fine", 2),
+				(report, failure) -> fromCallback.complete(catchThrowable(() -> target.get().produceAsync(message("fine", 3)))));
+		assertThat(inBeforeSend.await(30, TimeUnit.SECONDS)).isTrue();
+		target.get().close(Duration.ofSeconds(30));
+
+		assertThat(fromCallback.get(30, TimeUnit.SECONDS)).isInstanceOf(ProducerClosedException.class);
+		assertThat(target.get().inFlight()).isZero();
+		assertThat(Thread.getAllStackTraces().keySet())
+			.noneMatch((thread) -> thread.isAlive() && thread.getName().equals("waterdrop.relay-" + target.get().id()));
+	}
+
 	/** A relay thread idle for its keep-alive ends; the next send from a callback starts one again. */
 	@Test
 	@Timeout(60)
@@ -866,6 +907,43 @@ class ExactlyOneOutcomeTests {
 		finally {
 			Producer.relayKeepAlive = original;
 		}
+	}
+
+
+	/** Kills the Poller's thread with a VirtualMachineError, from a registration's drain. */
+	private static void killPollerThread(Poller poller) {
+		// Registering serves it once, so the registration itself may report the death too.
+		catchThrowable(() -> poller.register(new Pollable() {
+
+			@Override
+			public String id() {
+				return "killer";
+			}
+
+			@Override
+			public Duration maxTime() {
+				return Duration.ofMillis(100);
+			}
+
+			@Override
+			public Monitor monitor() {
+				return new Monitor("killer");
+			}
+
+			@Override
+			public boolean drain(DrainSlice slice) {
+				throw new InternalError("simulated death of the Poller thread (expected in this test)");
+			}
+
+			@Override
+			public void periodic(long nowNanos) {
+			}
+
+			@Override
+			public void pollingTerminated(Throwable cause) {
+			}
+
+		}, poller.openPipe()));
 	}
 
 }

@@ -60,8 +60,8 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * followed by a pause that doubles from {@code backoffMin} to {@code backoffMax} and returns to
  * {@code backoffMin} after a clean cycle. If the thread dies (a {@link VirtualMachineError}), every
  * producer is told ({@link Pollable#pollingTerminated}) and every pending registration, detachment and
- * close is released with the cause; reports not yet dispatched then stay undispatched, so callers waiting
- * for one give up at their {@code maxWaitTimeout}.
+ * close is released with the cause; a producer's close then dispatches the reports left on its own thread
+ * (as a polling thread, {@link PollingThreads#runAsPollingThread}), until then callers waiting for one wait.
  */
 public final class Poller {
 

@@ -24,6 +24,23 @@ public final class PollingThreads {
 		return POLLING.contains(Thread.currentThread());
 	}
 
+	/**
+	 * Runs {@code dispatch} on the calling thread as on a polling thread, which it is for that time: a producer
+	 * whose polling thread died dispatches its last reports on the thread that closes it, and what their
+	 * callbacks do there (a close, a send, a wait) must be refused or handed on as on a polling thread.
+	 */
+	public static void runAsPollingThread(Runnable dispatch) {
+		boolean marked = POLLING.add(Thread.currentThread());
+		try {
+			dispatch.run();
+		}
+		finally {
+			if (marked) {
+				POLLING.remove(Thread.currentThread());
+			}
+		}
+	}
+
 	/** Marks the calling thread as a polling thread, until {@link #unmarkCurrent()}. */
 	static void markCurrent() {
 		POLLING.add(Thread.currentThread());

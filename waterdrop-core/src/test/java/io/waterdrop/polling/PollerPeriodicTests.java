@@ -154,7 +154,7 @@ class PollerPeriodicTests {
 	void periodicWorkThatThrowsAfterASliceLeavesThatProducerServed() throws Exception {
 		Poller poller = new Poller(PollerConfig.named("periodic-throws").withPollTimeout(Duration.ofHours(1)));
 		AtomicBoolean flooding = new AtomicBoolean(true);
-		AtomicBoolean throwing = new AtomicBoolean(true);
+		AtomicBoolean throwing = new AtomicBoolean(); // armed by the flood: the throw comes after a flood slice
 		TestSource flood = new TestSource("flood", Duration.ofMillis(100));
 		TestSource failing = new TestSource("failing", Duration.ofMillis(100)) {
 			@Override
@@ -167,16 +167,20 @@ class PollerPeriodicTests {
 		PollingSession failingSession = failing.registerWith(poller);
 		PollingSession floodSession = flood.registerWith(poller);
 		try {
+			AtomicBoolean armed = new AtomicBoolean();
 			flood.offer(new Runnable() {
 				@Override
 				public void run() {
+					if (armed.compareAndSet(false, true)) {
+						throwing.set(true);
+					}
 					TestSource.spin(TimeUnit.MICROSECONDS.toNanos(50));
 					if (flooding.get()) {
 						flood.offer(this);
 					}
 				}
 			});
-			await().atMost(Duration.ofSeconds(60)).until(() -> !throwing.get());
+			await().atMost(Duration.ofSeconds(60)).until(() -> armed.get() && !throwing.get());
 			flooding.set(false);
 			CountDownLatch served = new CountDownLatch(1);
 			flood.offer(served::countDown);
