@@ -214,7 +214,7 @@ public final class Producer implements AutoCloseable {
 	private ReportDispatcher dispatcher;
 
 	/** Sends on behalf of the polling thread, which must never block in Kafka's send; created on first use. */
-	private volatile ExecutorService relay;
+	private volatile ThreadPoolExecutor relay;
 
 	/** Set under the lifecycle lock once the close stopped the relay: none may be created after that. */
 	private boolean relayStopped;
@@ -1267,7 +1267,7 @@ public final class Producer implements AutoCloseable {
 		}
 		try {
 			if (relayed) {
-				relay().execute(() -> sendFromRelay(message, record, delivery));
+				relay(() -> sendFromRelay(message, record, delivery));
 			}
 			else {
 				this.client.send(record, delivery);
@@ -1356,8 +1356,23 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	private ExecutorService relay() {
-		ExecutorService current = this.relay;
+	/**
+	 * Hands a send to the relay. A thread that could not start leaves the send queued, where a later one would
+	 * find it and send a message already refused: it is taken out again before the refusal is thrown.
+	 */
+	private void relay(Runnable send) {
+		ThreadPoolExecutor executor = relay();
+		try {
+			executor.execute(send);
+		}
+		catch (RuntimeException | Error ex) {
+			executor.remove(send);
+			throw ex;
+		}
+	}
+
+	private ThreadPoolExecutor relay() {
+		ThreadPoolExecutor current = this.relay;
 		if (current != null) {
 			return current;
 		}
@@ -1367,17 +1382,16 @@ public final class Producer implements AutoCloseable {
 				throw new RejectedExecutionException("Producer '" + id() + "' has stopped its relay");
 			}
 			if (this.relay == null) {
-				// One thread, in order, ending when idle: a producer sent to from callbacks once in a while (one
-				// per tenant, say) holds no thread meanwhile.
-				ThreadPoolExecutor executor = new ThreadPoolExecutor(1, 1, relayKeepAlive.toNanos(),
-						TimeUnit.NANOSECONDS, new LinkedBlockingQueue<>(), (task) -> {
+				// At most one thread, ending when idle: a producer sent to from callbacks once in a while (one per
+				// tenant, say) holds no thread meanwhile. No core thread: every send goes through the queue, in
+				// order, also while an idle thread is ending and its successor starting.
+				this.relay = new ThreadPoolExecutor(0, 1, relayKeepAlive.toNanos(), TimeUnit.NANOSECONDS,
+						new LinkedBlockingQueue<>(), (task) -> {
 							Thread thread = threads.newThread(task);
 							thread.setName("waterdrop.relay-" + id());
 							thread.setDaemon(true);
 							return thread;
 						});
-				executor.allowCoreThreadTimeOut(true);
-				this.relay = executor;
 			}
 			return this.relay;
 		}
@@ -1788,7 +1802,7 @@ public final class Producer implements AutoCloseable {
 	 * @return whether the thread was interrupted meanwhile
 	 */
 	private boolean stopRelay() {
-		ExecutorService current;
+		ThreadPoolExecutor current;
 		this.lifecycleLock.lock();
 		try {
 			this.relayStopped = true;

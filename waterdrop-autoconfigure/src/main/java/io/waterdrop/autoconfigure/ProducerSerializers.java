@@ -146,10 +146,18 @@ final class ProducerSerializers {
 		}
 		catch (BeansException ex) {
 			Throwable cause = ex.getMostSpecificCause();
-			String action = (cause instanceof LinkageError)
-					? "Add the jar with the missing class " + cause.getMessage() + " (a dependency of "
-							+ type.getSimpleName() + ") to the class path, or choose another serializer."
-					: "Give it a public no-argument constructor, or a constructor taking beans of the application.";
+			String action;
+			if (cause instanceof NoClassDefFoundError && !String.valueOf(cause.getMessage()).startsWith("Could not")) {
+				action = "Add the jar with the missing class " + cause.getMessage() + " (a dependency of "
+						+ type.getSimpleName() + ") to the class path, or choose another serializer.";
+			}
+			else if (cause instanceof LinkageError) {
+				action = "Use versions of " + type.getSimpleName() + "'s jar and of the libraries it calls that "
+						+ "were built for each other, or choose another serializer.";
+			}
+			else {
+				action = "Give it a public no-argument constructor, or a constructor taking beans of the application.";
+			}
 			throw new InvalidConfigurationException(property,
 					"names " + type.getName() + ", which could not be created: " + cause, action);
 		}

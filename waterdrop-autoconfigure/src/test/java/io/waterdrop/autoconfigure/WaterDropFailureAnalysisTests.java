@@ -142,6 +142,28 @@ class WaterDropFailureAnalysisTests {
 			.contains("NeedsAMissingClass");
 	}
 
+	/** A serializer built against another version of a library it calls: the jar is there, its version not. */
+	@Test
+	void serializerBuiltAgainstAnotherVersionOfALibrary() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.kafka.value.serializer="
+				+ NeedsAnotherVersion.class.getName());
+		assertThat(analysis.getAction()).startsWith("Use versions of NeedsAnotherVersion's jar");
+	}
+
+	/** A serializer whose creation fails as one built against another version of a library does. */
+	public static class NeedsAnotherVersion implements org.apache.kafka.common.serialization.Serializer<Object> {
+
+		public NeedsAnotherVersion() {
+			throw new NoSuchMethodError("'void com.example.Library.gone()'");
+		}
+
+		@Override
+		public byte[] serialize(String topic, Object data) {
+			return new byte[0];
+		}
+
+	}
+
 	/** A serializer whose creation fails as one compiled against a library absent at run time does. */
 	public static class NeedsAMissingClass implements org.apache.kafka.common.serialization.Serializer<Object> {
 

@@ -647,6 +647,11 @@ public final class Poller {
 		private void died(Throwable cause) {
 			logger.error("{} thread died; its producers stop receiving delivery reports", Poller.this, cause);
 			List<Registration> orphans = new ArrayList<>(this.registered);
+			// Done before anyone can see the thread gone: a detach now (from a producer's pollingTerminated,
+			// or a close it wakes) finds nothing to do instead of starting a thread to do it.
+			for (Registration orphan : orphans) {
+				orphan.detached.completeExceptionally(cause);
+			}
 			List<Consumer<Loop>> pending = new ArrayList<>();
 			Poller.this.lock.lock();
 			try {
@@ -657,11 +662,6 @@ public final class Poller {
 				Poller.this.registrations = 0;
 				// Under the lock: once it is released a registration may start a new thread, which adds ids.
 				Poller.this.producerIds.clear();
-				// Done before anyone can see the thread gone: a detach now (from a producer's pollingTerminated,
-				// or a close it wakes) finds nothing to do instead of starting a thread to do it.
-				for (Registration orphan : orphans) {
-					orphan.detached.completeExceptionally(cause);
-				}
 				endThread();
 			}
 			finally {

@@ -27,7 +27,7 @@ public final class PollingThreads {
 	/**
 	 * Runs {@code dispatch} on the calling thread as on a polling thread, which it is for that time: a producer
 	 * whose polling thread died dispatches its last reports on the thread that closes it, and what their
-	 * callbacks do there (a close, a send, a wait) must be refused or handed on as on a polling thread.
+	 * callbacks do there (a close, a send) must be handed on as on a polling thread.
 	 */
 	public static void runAsPollingThread(Runnable dispatch) {
 		boolean marked = POLLING.add(Thread.currentThread());
