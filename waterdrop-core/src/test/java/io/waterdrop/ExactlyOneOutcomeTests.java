@@ -879,6 +879,42 @@ class ExactlyOneOutcomeTests {
 			.noneMatch((thread) -> thread.isAlive() && thread.getName().equals("waterdrop.relay-" + target.get().id()));
 	}
 
+	/**
+	 * A relayed send whose relay thread cannot start (no native threads) is refused, and stays refused: the
+	 * next relay thread does not find it queued and send it after all.
+	 */
+	@Test
+	@Timeout(60)
+	void aRelayedSendRefusedForWantOfAThreadIsNeverSentLater() throws Exception {
+		Poller poller = poller("relay-no-thread");
+		Producer source = producer(poller);
+		Producer target = producer(poller);
+		target.connect();
+		MisbehavingKafka targetClient = this.clients.get(this.clients.size() - 1);
+		ThreadFactory original = Producer.threads;
+		Producer.threads = (task) -> {
+			throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
+		};
+		CompletableFuture<Throwable> refused = new CompletableFuture<>();
+		try {
+			source.produceAsync(message("fine", 1),
+					(report, failure) -> refused.complete(catchThrowable(() -> target.produceAsync(message("fine", 2)))));
+			assertThat(refused.get(30, TimeUnit.SECONDS)).isInstanceOf(OutOfMemoryError.class);
+		}
+		finally {
+			Producer.threads = original;
+		}
+		AtomicReference<DeliveryHandle> later = new AtomicReference<>();
+		source.produceAsync(message("fine", 3), (report, failure) -> later.set(target.produceAsync(message("fine", 4))))
+			.await();
+		await().atMost(Duration.ofSeconds(30)).until(() -> later.get() != null);
+		assertThat(later.get().await().label()).isEqualTo(4);
+
+		assertThat(targetClient.history()).extracting((record) -> new String(record.value()))
+			.containsExactly("m-4");
+		assertThat(target.inFlight()).isZero();
+	}
+
 	/** A relay thread idle for its keep-alive ends; the next send from a callback starts one again. */
 	@Test
 	@Timeout(60)
