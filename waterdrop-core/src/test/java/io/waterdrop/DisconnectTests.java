@@ -324,7 +324,7 @@ class DisconnectTests {
 			.clientFactory((properties) -> {
 				if (built.incrementAndGet() == 2) {
 					buildingSecondClient.countDown();
-					awaitUninterruptibly(mayBuild);
+					TestProducers.awaitUninterruptibly(mayBuild);
 				}
 				return new MisbehavingKafka();
 			})
@@ -353,15 +353,6 @@ class DisconnectTests {
 		}
 		assertThat(fromCallback.get().await(Duration.ofSeconds(30)).topic()).isEqualTo("fine");
 		assertThat(disconnected.status()).isEqualTo(ProducerStatus.CONNECTED);
-	}
-
-	private static void awaitUninterruptibly(CountDownLatch latch) {
-		try {
-			latch.await();
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-		}
 	}
 
 }

@@ -514,7 +514,7 @@ class ExactlyOneOutcomeTests {
 		Producer.threads = (task) -> {
 			if (starting.getCount() > 0) { // the callback's close thread: fails once the test's close() has run
 				starting.countDown();
-				awaitUninterruptibly(mayFail);
+				TestProducers.awaitUninterruptibly(mayFail);
 			}
 			return FailingThreads.unstartable(task);
 		};
@@ -533,21 +533,6 @@ class ExactlyOneOutcomeTests {
 		}
 	}
 
-	private static void awaitUninterruptibly(CountDownLatch latch) {
-		boolean interrupted = false;
-		while (true) {
-			try {
-				latch.await();
-				break;
-			}
-			catch (InterruptedException ex) {
-				interrupted = true;
-			}
-		}
-		if (interrupted) {
-			Thread.currentThread().interrupt();
-		}
-	}
 
 	/**
 	 * A producer on a Poller of its own that the test closes itself, without waiting: a close that never starts
@@ -716,11 +701,10 @@ class ExactlyOneOutcomeTests {
 	@RepeatedTest(3)
 	@Timeout(60)
 	void produceFromACallbackNeverBlocksThePollingThread() {
-		Poller poller = poller("relay");
-		Producer source = producer(poller);
-		Producer target = producer(poller);
-		target.connect();
-		MisbehavingKafka targetClient = this.clients.get(this.clients.size() - 1);
+		Relaying relaying = relaying("relay");
+		Producer source = relaying.source();
+		Producer target = relaying.target();
+		MisbehavingKafka targetClient = relaying.targetClient();
 		AtomicReference<DeliveryHandle> relayed = new AtomicReference<>();
 		source.produceAsync(message("fine", 1),
 				(report, failure) -> relayed.set(target.produceAsync(message("blocking", 2)))).await();
@@ -735,16 +719,14 @@ class ExactlyOneOutcomeTests {
 		assertThat(relayed.get().await().label()).isEqualTo(2);
 	}
 
-
 	/** Relayed sends accepted before a graceful close are sent by it, not refused as closed. */
 	@Test
 	@Timeout(60)
 	void relayedSendsAcceptedBeforeAGracefulCloseAreDelivered() throws Exception {
-		Poller poller = poller("relay-drain");
-		Producer source = producer(poller);
-		Producer target = producer(poller);
-		target.connect();
-		MisbehavingKafka targetClient = this.clients.get(this.clients.size() - 1);
+		Relaying relaying = relaying("relay-drain");
+		Producer source = relaying.source();
+		Producer target = relaying.target();
+		MisbehavingKafka targetClient = relaying.targetClient();
 		List<DeliveryHandle> relayed = new CopyOnWriteArrayList<>();
 		CountDownLatch bothAccepted = new CountDownLatch(1);
 		source.produceAsync(message("fine", 1), (report, failure) -> {
@@ -771,11 +753,10 @@ class ExactlyOneOutcomeTests {
 	@Test
 	@Timeout(60)
 	void aRelayedSendThatMeetsTheForcedCloseIsPurged() throws Exception {
-		Poller poller = poller("relay-purge");
-		Producer source = producer(poller);
-		Producer target = producer(poller);
-		target.connect();
-		MisbehavingKafka targetClient = this.clients.get(this.clients.size() - 1);
+		Relaying relaying = relaying("relay-purge");
+		Producer source = relaying.source();
+		Producer target = relaying.target();
+		MisbehavingKafka targetClient = relaying.targetClient();
 		AtomicReference<DeliveryHandle> relayed = new AtomicReference<>();
 		source.produceAsync(message("fine", 1),
 				(report, failure) -> relayed.set(target.produceAsync(message("blocking", 2)))).await();
@@ -808,7 +789,7 @@ class ExactlyOneOutcomeTests {
 		CountDownLatch relayMayRun = new CountDownLatch(1);
 		ThreadFactory original = Producer.threads;
 		Producer.threads = (task) -> new Thread(() -> {
-			awaitUninterruptibly(relayMayRun);
+			TestProducers.awaitUninterruptibly(relayMayRun);
 			task.run();
 		});
 		AtomicInteger callbacks = new AtomicInteger();
@@ -886,11 +867,10 @@ class ExactlyOneOutcomeTests {
 	@Test
 	@Timeout(60)
 	void aRelayedSendRefusedForWantOfAThreadIsNeverSentLater() throws Exception {
-		Poller poller = poller("relay-no-thread");
-		Producer source = producer(poller);
-		Producer target = producer(poller);
-		target.connect();
-		MisbehavingKafka targetClient = this.clients.get(this.clients.size() - 1);
+		Relaying relaying = relaying("relay-no-thread");
+		Producer source = relaying.source();
+		Producer target = relaying.target();
+		MisbehavingKafka targetClient = relaying.targetClient();
 		ThreadFactory original = Producer.threads;
 		Producer.threads = (task) -> {
 			throw new OutOfMemoryError("unable to create native thread: possibly out of memory (simulated)");
@@ -945,6 +925,18 @@ class ExactlyOneOutcomeTests {
 		}
 	}
 
+
+	/** Two producers on one Poller: the source's callbacks send on the connected target, through its relay. */
+	private Relaying relaying(String pollerName) {
+		Poller poller = poller(pollerName);
+		Producer source = producer(poller);
+		Producer target = producer(poller);
+		target.connect();
+		return new Relaying(source, target, this.clients.get(this.clients.size() - 1));
+	}
+
+	private record Relaying(Producer source, Producer target, MisbehavingKafka targetClient) {
+	}
 
 	/** Kills the Poller's thread with a VirtualMachineError, from a registration's drain. */
 	private static void killPollerThread(Poller poller) {

@@ -218,7 +218,7 @@ class PollerSliceTests {
 		List<String> served = new CopyOnWriteArrayList<>();
 		busy.offer(() -> {
 			blocking.countDown();
-			awaitUninterruptibly(release);
+			PollerLifecycleTests.awaitQuietly(release);
 		});
 		assertThat(blocking.await(30, TimeUnit.SECONDS)).isTrue();
 		for (TestSource source : waiting) {
@@ -228,22 +228,6 @@ class PollerSliceTests {
 		detachAll(poller, sessions.toArray(PollingSession[]::new));
 
 		assertThat(served).containsExactly("a", "b", "c");
-	}
-
-	private static void awaitUninterruptibly(CountDownLatch latch) {
-		boolean interrupted = false;
-		while (true) {
-			try {
-				latch.await();
-				break;
-			}
-			catch (InterruptedException ex) {
-				interrupted = true;
-			}
-		}
-		if (interrupted) {
-			Thread.currentThread().interrupt();
-		}
 	}
 
 	private static void detachAll(Poller poller, PollingSession... sessions) throws Exception {
