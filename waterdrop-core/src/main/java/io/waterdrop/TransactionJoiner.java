@@ -8,8 +8,9 @@ package io.waterdrop;
  * {@link Producer#transaction transaction(...)}, on a transactional producer finds no transaction of that
  * producer open on the thread. To have the work join an outer transaction, begin one with
  * {@link Producer#beginTransaction()}, arrange for the outer transaction to commit or abort it later (on
- * this thread or another), and return {@code true}; return {@code false} to let the producer run the work in a transaction of
- * its own, as without a joiner. An exception is thrown to the caller of the producer, nothing sent.
+ * this thread or another), and return {@code true}; return {@code false} to let the producer run the work
+ * in a transaction of its own, as without a joiner. An exception is thrown to the caller of the producer,
+ * nothing sent.
  */
 @FunctionalInterface
 public interface TransactionJoiner {

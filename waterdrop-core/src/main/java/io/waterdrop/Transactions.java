@@ -59,7 +59,7 @@ final class Transactions {
 	/** Rebuilds since the last committed transaction. */
 	private volatile int reloadsInARow;
 
-	/** The bound transaction open now ({@link #beginBound}), {@code null} while none is or a {@link #run} block's is. */
+	/** The bound transaction open now ({@link #beginBound}); {@code null} while none or a {@link #run} block's is. */
 	private volatile BoundTransaction bound;
 
 	Transactions(Producer producer) {

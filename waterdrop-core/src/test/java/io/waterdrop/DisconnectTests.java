@@ -307,7 +307,6 @@ class DisconnectTests {
 		assertThat(this.clients).allSatisfy((client) -> assertThat(client.closed()).isTrue());
 	}
 
-
 	/**
 	 * A callback producing on a disconnected producer of the same Poller returns at once: the relay builds the
 	 * new Kafka client (which may take long: DNS, a disconnect still closing the old one), not the Poller.

@@ -533,7 +533,6 @@ class ExactlyOneOutcomeTests {
 		}
 	}
 
-
 	/**
 	 * A producer on a Poller of its own that the test closes itself, without waiting: a close that never starts
 	 * must fail the test, not hang the clean-up after it.
@@ -549,7 +548,6 @@ class ExactlyOneOutcomeTests {
 		assertThat(pending.isDone()).isTrue();
 		assertThat(closed.stats().purged()).isEqualTo(1);
 	}
-
 
 	/** Once a forced close purges, a record that failed for another reason is still a failure, not a purge. */
 	@RepeatedTest(5)
@@ -633,7 +631,8 @@ class ExactlyOneOutcomeTests {
 		Poller poller = poller("dies");
 		Producer producer = producer(poller);
 		AtomicInteger callbacks = new AtomicInteger();
-		DeliveryHandle pending = producer.produceAsync(message("pending", 1), (report, failure) -> callbacks.incrementAndGet());
+		DeliveryHandle pending = producer.produceAsync(message("pending", 1),
+				(report, failure) -> callbacks.incrementAndGet());
 		CompletableFuture<DeliveryReport> future = pending.toCompletableFuture();
 
 		killPollerThread(poller);
@@ -762,7 +761,8 @@ class ExactlyOneOutcomeTests {
 				(report, failure) -> relayed.set(target.produceAsync(message("blocking", 2)))).await();
 		targetClient.awaitBlockedSend();
 
-		CompletableFuture<Void> closing = CompletableFuture.runAsync(target::closeForcefully, runnable -> new Thread(runnable).start());
+		CompletableFuture<Void> closing = CompletableFuture.runAsync(target::closeForcefully,
+				runnable -> new Thread(runnable).start());
 		await().atMost(Duration.ofSeconds(30)).until(() -> targetClient.closed());
 		targetClient.unblock();
 		closing.get(30, TimeUnit.SECONDS);
@@ -815,7 +815,6 @@ class ExactlyOneOutcomeTests {
 		assertThat(target.inFlight()).isZero();
 	}
 
-
 	/**
 	 * A callback's send to a disconnected producer that reaches the relay only after that producer's close
 	 * stopped it is refused (thrown to the callback), instead of starting a relay nobody waits for, whose
@@ -850,7 +849,8 @@ class ExactlyOneOutcomeTests {
 		CompletableFuture<Throwable> fromCallback = new CompletableFuture<>();
 
 		source.produceAsync(message("fine", 2),
-				(report, failure) -> fromCallback.complete(catchThrowable(() -> target.get().produceAsync(message("fine", 3)))));
+				(report, failure) -> fromCallback
+					.complete(catchThrowable(() -> target.get().produceAsync(message("fine", 3)))));
 		assertThat(inBeforeSend.await(30, TimeUnit.SECONDS)).isTrue();
 		target.get().close(Duration.ofSeconds(30));
 
@@ -878,7 +878,8 @@ class ExactlyOneOutcomeTests {
 		CompletableFuture<Throwable> refused = new CompletableFuture<>();
 		try {
 			source.produceAsync(message("fine", 1),
-					(report, failure) -> refused.complete(catchThrowable(() -> target.produceAsync(message("fine", 2)))));
+					(report, failure) -> refused
+						.complete(catchThrowable(() -> target.produceAsync(message("fine", 2)))));
 			assertThat(refused.get(30, TimeUnit.SECONDS)).isInstanceOf(OutOfMemoryError.class);
 		}
 		finally {
@@ -924,7 +925,6 @@ class ExactlyOneOutcomeTests {
 			Producer.relayKeepAlive = original;
 		}
 	}
-
 
 	/** Two producers on one Poller: the source's callbacks send on the connected target, through its relay. */
 	private Relaying relaying(String pollerName) {

@@ -214,7 +214,8 @@ class TransactionBoundTests {
 			.clientFactory(new InMemoryKafka())
 			.build()));
 
-		plain.produceAsync(Message.of("events", "x"), (report, failure) -> refused.set(catchThrowable(transaction::commit)));
+		plain.produceAsync(Message.of("events", "x"),
+				(report, failure) -> refused.set(catchThrowable(transaction::commit)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> refused.get() != null);
 
 		assertThat(refused.get()).isInstanceOf(IllegalCallerException.class);
@@ -269,7 +270,8 @@ class TransactionBoundTests {
 		waiter.interrupt();
 		waiter.join(30_000);
 
-		assertThat(refused.get()).isInstanceOf(WaterDropException.class).hasMessageContaining("Interrupted while waiting");
+		assertThat(refused.get()).isInstanceOf(WaterDropException.class)
+			.hasMessageContaining("Interrupted while waiting");
 		assertThat(flagKept.get()).isTrue();
 		held.abort();
 		assertThat(this.kafka.payloads("orders")).isEmpty();

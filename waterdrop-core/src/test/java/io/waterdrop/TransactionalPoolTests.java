@@ -210,11 +210,7 @@ class TransactionalPoolTests {
 	@Test
 	void aBlockThatJoinsAnOuterTransactionKeepsItsMemberUntilThatTransactionEnds() {
 		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
-		TransactionJoiner joiner = (producer) -> {
-			outer.add(producer.beginTransaction());
-			return true;
-		};
-		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 2, Duration.ofSeconds(5));
+		this.pool = poolJoiningOuterTransactions(outer, 2, Duration.ofSeconds(5));
 
 		this.pool.produceSync(Message.of("orders", "a"));
 		assertThat(this.pool.available()).isOne();
@@ -240,11 +236,7 @@ class TransactionalPoolTests {
 	@Test
 	void aMemberWhoseOuterTransactionAnotherThreadEndsGoesBackOnceAndItsBorrowerMovesOn() throws Exception {
 		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
-		TransactionJoiner joiner = (producer) -> {
-			outer.add(producer.beginTransaction());
-			return true;
-		};
-		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 2, Duration.ofSeconds(5));
+		this.pool = poolJoiningOuterTransactions(outer, 2, Duration.ofSeconds(5));
 		ExecutorService jta = Executors.newSingleThreadExecutor();
 		try {
 			this.pool.produceSync(Message.of("orders", "timed out"));
@@ -274,11 +266,7 @@ class TransactionalPoolTests {
 	@Test
 	void aMemberGivenBackOutOfOrderLeavesTheThreadHoldingItsLatest() {
 		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
-		TransactionJoiner joiner = (producer) -> {
-			outer.add(producer.beginTransaction());
-			return true;
-		};
-		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 2, Duration.ofSeconds(5));
+		this.pool = poolJoiningOuterTransactions(outer, 2, Duration.ofSeconds(5));
 		this.pool.produceSync(Message.of("orders", "outer"));
 		outer.get(0).suspend();
 		this.pool.produceSync(Message.of("orders", "inner")); // a second member, the outer one set aside
@@ -298,11 +286,7 @@ class TransactionalPoolTests {
 	@Test
 	void whileTheHeldMembersTransactionIsSuspendedTheThreadsCallsTakeAnotherMemberAndThenGoBackToIt() {
 		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
-		TransactionJoiner joiner = (producer) -> {
-			outer.add(producer.beginTransaction());
-			return true;
-		};
-		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 2, Duration.ofSeconds(5));
+		this.pool = poolJoiningOuterTransactions(outer, 2, Duration.ofSeconds(5));
 		this.pool.produceSync(Message.of("orders", "outer"));
 		BoundTransaction suspended = outer.get(0);
 
@@ -327,11 +311,7 @@ class TransactionalPoolTests {
 	@Test
 	void anInnerScopeFindingEveryMemberHeldSuspendedByItsOwnThreadIsRefusedAtOnce() {
 		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
-		TransactionJoiner joiner = (producer) -> {
-			outer.add(producer.beginTransaction());
-			return true;
-		};
-		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 1, Duration.ofMinutes(10));
+		this.pool = poolJoiningOuterTransactions(outer, 1, Duration.ofMinutes(10));
 		this.pool.produceSync(Message.of("orders", "outer"));
 		outer.get(0).suspend();
 		long borrows = this.pool.stats().waits();
@@ -345,6 +325,19 @@ class TransactionalPoolTests {
 		outer.get(0).resume();
 		outer.get(0).commit();
 		assertThat(this.kafka.payloads("orders")).containsExactly("outer");
+	}
+
+	/**
+	 * A pool whose members' joiner begins a bound transaction for every block, as an outer transaction
+	 * manager (Spring's) would, and adds it to {@code outer}.
+	 */
+	private TransactionalPool poolJoiningOuterTransactions(List<BoundTransaction> outer, int size,
+			Duration waitTimeout) {
+		TransactionJoiner joiner = (producer) -> {
+			outer.add(producer.beginTransaction());
+			return true;
+		};
+		return TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), size, waitTimeout);
 	}
 
 }

@@ -86,7 +86,6 @@ class PollerPeriodicTests {
 		}
 	}
 
-
 	/**
 	 * Several floods each use their whole max-time (100 ms) per slice: periodic work still runs between two
 	 * slices, not once per round of all of them. Asserted on the Poller thread's own order of drains and

@@ -203,8 +203,8 @@ class PollerSliceTests {
 	void producersThatSignalTogetherAreServedInTheOrderTheySignalled() throws Exception {
 		Poller poller = new Poller(PollerConfig.named("slice-order").withPollTimeout(LONG));
 		TestSource busy = TestSource.of(poller, "busy", LONG, LONG);
-		List<TestSource> waiting = List.of(TestSource.of(poller, "a", LONG, LONG), TestSource.of(poller, "b", LONG, LONG),
-				TestSource.of(poller, "c", LONG, LONG));
+		List<TestSource> waiting = List.of(TestSource.of(poller, "a", LONG, LONG),
+				TestSource.of(poller, "b", LONG, LONG), TestSource.of(poller, "c", LONG, LONG));
 		List<PollingSession> sessions = new CopyOnWriteArrayList<>();
 		sessions.add(busy.registerWith(poller));
 		for (TestSource source : waiting) {

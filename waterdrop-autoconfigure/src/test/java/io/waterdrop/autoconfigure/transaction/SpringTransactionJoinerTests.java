@@ -88,13 +88,13 @@ class SpringTransactionJoinerTests {
 		// Kafka transaction of that scope, aborted when the scope completes on it.
 		this.producer.produceAsync(Message.of("orders", "late work"));
 		assertThat(this.producer.inTransaction()).isTrue();
-		List<TransactionSynchronization> second = new ArrayList<>(TransactionSynchronizationManager.getSynchronizations());
+		List<TransactionSynchronization> second = new ArrayList<>(
+				TransactionSynchronizationManager.getSynchronizations());
 		second.removeAll(first);
 		TransactionSynchronizationUtils.invokeAfterCompletion(second, TransactionSynchronization.STATUS_ROLLED_BACK);
 		assertThat(this.producer.inTransaction()).isFalse();
 		assertThat(this.kafka.payloads("orders")).containsExactly("rolled back notice", "another thread");
 	}
-
 
 	/**
 	 * The owner produces while the other thread is still completing (after the abort, before the holder is
@@ -132,7 +132,8 @@ class SpringTransactionJoinerTests {
 		completion.get(30, TimeUnit.SECONDS);
 
 		assertThat(this.kafka.payloads("orders")).isEmpty();
-		List<TransactionSynchronization> second = new ArrayList<>(TransactionSynchronizationManager.getSynchronizations());
+		List<TransactionSynchronization> second = new ArrayList<>(
+				TransactionSynchronizationManager.getSynchronizations());
 		second.removeAll(first);
 		TransactionSynchronizationUtils.invokeAfterCompletion(second, TransactionSynchronization.STATUS_ROLLED_BACK);
 		assertThat(this.kafka.payloads("orders")).isEmpty();
