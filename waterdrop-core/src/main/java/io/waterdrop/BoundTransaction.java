@@ -28,16 +28,7 @@ import org.apache.kafka.common.TopicPartition;
  * A transaction manager whose inner scope sets the outer transaction aside (Spring's {@code REQUIRES_NEW}
  * and {@code NOT_SUPPORTED}) {@link #suspend() suspends} it for that scope: what the thread then produces on
  * the producer does not join it but is refused, since the producer cannot run another transaction while
- * this one is open.
- *
- * <table>
- * <caption>The end of a bound transaction</caption>
- * <tr><th>state</th><th>{@link #commit()} or {@link #abort()}</th><th>an end action is set (a pool's
- * hand-back, on the owner)</th></tr>
- * <tr><td>open</td><td>ended; the action, if any, runs after the producer's next transaction may begin</td>
- * <td>open, with the action</td></tr>
- * <tr><td>ended</td><td>{@code IllegalStateException}</td><td>the action runs at once</td></tr>
- * </table>
+ * this one is open. A transactional pool's member joined to it is given back on the thread that ends it.
  */
 public final class BoundTransaction {
 
@@ -54,6 +45,13 @@ public final class BoundTransaction {
 	/**
 	 * {@code null} while open, the action to run after its end once one is set, {@link #ENDED} after the end:
 	 * the one claim that lets exactly one commit or abort through, whichever thread calls it.
+	 *
+	 * <pre>
+	 * state   | commit() or abort()                              | end action set (a pool's hand-back, owner)
+	 * open    | ended; the action, if any, runs after the turn   | open, with the action
+	 *         | is given up, on the ending thread                |
+	 * ended   | IllegalStateException                            | the action runs at once, on the owner
+	 * </pre>
 	 */
 	private final AtomicReference<Runnable> end = new AtomicReference<>();
 
@@ -76,7 +74,10 @@ public final class BoundTransaction {
 		return this.end.get() != ENDED;
 	}
 
-	/** Whether the calling thread is the one that began it, whose work joins it. */
+	/**
+	 * Whether the calling thread is the one that began it, whose work joins it while it is open. Any thread;
+	 * stays {@code true} for the owner after the end: check {@link #isOpen()}.
+	 */
 	public boolean isOwnedByCurrentThread() {
 		return Thread.currentThread() == this.owner;
 	}

@@ -74,9 +74,10 @@ import io.waterdrop.polling.WakeupPipe;
  * <tr><td>CONNECTED</td><td>{@link #disconnect()} (also by idle time)</td><td>DISCONNECTED</td><td>caller
  * or a disconnect thread</td><td>only when idle (nothing in flight, no open transaction, empty buffer):
  * closes the Kafka client, keeps the polling registration</td></tr>
- * <tr><td>DISCONNECTED</td><td>connect / next message</td><td>CONNECTED</td><td>caller</td><td>creates a
- * new Kafka client</td></tr>
- * <tr><td>DISCONNECTED</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
+ * <tr><td>DISCONNECTED</td><td>connect / next message</td><td>CONNECTED</td><td>caller (the relay thread for
+ * a message produced in a callback)</td><td>creates a new Kafka client</td></tr>
+ * <tr><td>DISCONNECTED</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>a message a callback
+ * produced meanwhile, still waiting on the relay for its reconnect, is reported as purged</td></tr>
  * <tr><td>CONNECTED, DISCONNECTED</td><td>polling thread died</td><td>POLLING_LOST [CONNECTED]</td><td>polling
  * thread</td><td>refuses new messages; releases close waiters</td></tr>
  * <tr><td>DRAINING</td><td>every slot back</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
@@ -202,7 +203,7 @@ public final class Producer implements AutoCloseable {
 
 	private final Transactions transactions;
 
-	/** Replaced by a reload after a fatal transactional error, under the transaction lock. */
+	/** Replaced by a reload after a fatal transactional error, during a transaction's turn. */
 	private volatile org.apache.kafka.clients.producer.Producer<byte[], byte[]> client;
 
 	// Written before the state becomes CONNECTED, read after seeing it: the volatile write publishes them.
@@ -546,6 +547,7 @@ public final class Producer implements AutoCloseable {
 	 * @throws TransactionFailedException if the commit failed (the transaction was aborted)
 	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open all of
 	 * {@code maxWaitTimeout} (nothing began)
+	 * @throws WaterDropException if interrupted while waiting for the turn (nothing began, the flag stays set)
 	 * @throws IllegalStateException if the producer is not transactional
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
@@ -555,13 +557,14 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Begins a Kafka transaction bound to the calling thread and returns it open: every {@code produce*} and
-	 * {@code flush*} call on this producer from this thread joins it until the thread commits or aborts it
-	 * through the handle. For transaction managers that begin and end a transaction in separate calls (the
+	 * {@code flush*} call on this producer from this thread joins it until it is committed or aborted through
+	 * the handle (by any thread but a polling one, see {@link BoundTransaction}). For transaction managers that begin and end a transaction in separate calls (the
 	 * Spring starter's); {@link #transaction} is simpler otherwise. As with {@link #transaction}, one
 	 * transaction runs at a time per producer: this waits while another thread's is open (at most
 	 * {@code maxWaitTimeout}), and other threads wait until this one ends, so always end it.
 	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open all of
 	 * {@code maxWaitTimeout} (nothing began)
+	 * @throws WaterDropException if interrupted while waiting for the turn (nothing began, the flag stays set)
 	 * @throws IllegalStateException if the producer is not transactional, or a transaction is open on this
 	 * thread already
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
@@ -585,7 +588,7 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Refuses at once on a producer that is closing, closed or lost its polling thread: a transaction would
-	 * otherwise wait its turn for the transaction lock (behind another thread's, however long) to learn it.
+	 * otherwise wait its turn (behind another thread's transaction, up to {@code maxWaitTimeout}) to learn it.
 	 */
 	void checkNotClosing() {
 		State current = this.state;
@@ -846,7 +849,7 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Connects under the lifecycle lock, without the lock-free look first: a transaction begins with it, so
-	 * that an idle disconnect that began before the transaction took its lock has finished (the transaction
+	 * that an idle disconnect that began before the transaction took its turn has finished (the transaction
 	 * then reconnects), and none can begin after (a disconnect refuses while a transaction is open).
 	 */
 	void connectLocked() {
@@ -1512,12 +1515,12 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * The polling thread died: nothing will be dispatched any more, so new messages are refused and every
-	 * close waiter is released.
+	 * The polling thread died: nothing is dispatched until the close does it (on its own thread), so new
+	 * messages are refused and every close waiter is released.
 	 */
 	void pollingTerminated(Throwable cause) {
-		logger.error("Producer '{}' lost its polling thread; {} report(s) will not be dispatched", id(), inFlight(),
-				cause);
+		logger.error("Producer '{}' lost its polling thread; {} report(s) will be dispatched when it is closed", id(),
+				inFlight(), cause);
 		this.lifecycleLock.lock();
 		try {
 			if (this.state == State.CONNECTED || this.state == State.DISCONNECTED) {

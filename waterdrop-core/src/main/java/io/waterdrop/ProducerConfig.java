@@ -260,7 +260,10 @@ public final class ProducerConfig {
 		return this.maxPayloadSize;
 	}
 
-	/** Longest a synchronous call waits for its delivery report, and the default close timeout (180 s). */
+	/**
+	 * Longest a synchronous call waits for its delivery report, a transactional call for another thread's
+	 * transaction to end ({@link TransactionWaitTimeoutException}), and the default close timeout (180 s).
+	 */
 	public Duration maxWaitTimeout() {
 		return this.maxWaitTimeout;
 	}

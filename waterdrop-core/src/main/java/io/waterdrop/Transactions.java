@@ -39,8 +39,8 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * {@link #beginBound()} until its commit or abort, which another thread may call: so the turn is a semaphore
  * with its holder beside it, not a lock only its owner may release. A {@link TransactionJoiner} may begin a
  * bound one when work finds no transaction open on its thread. The client is replaced only during a turn,
- * and the fields below are written only by the thread whose turn it is; they are volatile because the thread
- * that ends a bound transaction need not be the one that wrote them when it began.
+ * and the fields below are written during a turn, by its holder or by the thread that ends its bound
+ * transaction; they are volatile because that thread need not be the one that wrote them when it began.
  */
 final class Transactions {
 

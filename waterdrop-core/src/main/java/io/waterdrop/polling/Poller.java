@@ -45,8 +45,8 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * {@code maxTime}. A producer whose slice ended with reports left is served again without waiting for a
  * new signal (its queue suppresses signals meanwhile), after the newly signalled producers and those
  * already waiting had their slice: a flooding producer cannot starve a quiet one. When the selector waits
- * {@link PollerConfig#pollTimeout()} without a signal, and at least every 100 ms while busy, every
- * producer's periodic work runs.
+ * {@link PollerConfig#pollTimeout()} without a signal, and about every 100 ms while busy (checked after each
+ * slice), every producer's periodic work runs.
  * <p>
  * Threading contract: only the Poller thread touches the selector, the selection keys and the
  * registration state. Other threads submit registrations and detachments to a queue and wake the selector
@@ -61,7 +61,8 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * {@code backoffMin} after a clean cycle. If the thread dies (a {@link VirtualMachineError}), every
  * producer is told ({@link Pollable#pollingTerminated}) and every pending registration, detachment and
  * close is released with the cause; a producer's close then dispatches the reports left on its own thread
- * (as a polling thread, {@link PollingThreads#runAsPollingThread}), until then callers waiting for one wait.
+ * (as a polling thread, {@link PollingThreads#runAsPollingThread}); until then callers waiting for one wait
+ * (a synchronous one up to its timeout).
  */
 public final class Poller {
 

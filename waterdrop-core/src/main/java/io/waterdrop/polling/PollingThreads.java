@@ -4,7 +4,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Tells whether the current thread is a WaterDrop polling thread (any Poller's, any dispatch thread). Code
+ * Tells whether the current thread is a WaterDrop polling thread (any Poller's, any dispatch thread, or a
+ * closing thread while it dispatches the last reports of a producer whose polling thread died). Code
  * that may block — Kafka's {@code send} waiting for metadata or buffer space — must not run on one, whichever
  * producer it serves: it would freeze every producer that thread serves.
  * <p>
@@ -27,7 +28,9 @@ public final class PollingThreads {
 	/**
 	 * Runs {@code dispatch} on the calling thread as on a polling thread, which it is for that time: a producer
 	 * whose polling thread died dispatches its last reports on the thread that closes it, and what their
-	 * callbacks do there (a close, a send) must be handed on as on a polling thread.
+	 * callbacks do there (a close, a send) must be handed on as on a polling thread. Internal, for a
+	 * producer's close; re-entrant (a thread already polling stays marked). Meanwhile the thread counts as
+	 * polling for every producer.
 	 */
 	public static void runAsPollingThread(Runnable dispatch) {
 		boolean marked = POLLING.add(Thread.currentThread());
