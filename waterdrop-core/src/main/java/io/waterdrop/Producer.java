@@ -558,8 +558,9 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Begins a Kafka transaction bound to the calling thread and returns it open: every {@code produce*} and
 	 * {@code flush*} call on this producer from this thread joins it until it is committed or aborted through
-	 * the handle (by any thread but a polling one, see {@link BoundTransaction}). For transaction managers that begin and end a transaction in separate calls (the
-	 * Spring starter's); {@link #transaction} is simpler otherwise. As with {@link #transaction}, one
+	 * the handle (by any thread but a polling one, see {@link BoundTransaction}). For transaction managers that
+	 * begin and end a transaction in separate calls (the Spring starter's); {@link #transaction} is simpler
+	 * otherwise. As with {@link #transaction}, one
 	 * transaction runs at a time per producer: this waits while another thread's is open (at most
 	 * {@code maxWaitTimeout}), and other threads wait until this one ends, so always end it.
 	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open all of
