@@ -162,6 +162,7 @@ class TransactionBoundTests {
 	 * producer's turn is given up once (a second release would let two transactions run at the same time).
 	 */
 	@Test
+	@Timeout(value = 120, unit = TimeUnit.SECONDS)
 	void twoThreadsEndingItAtOnceEndItOnceAndGiveTheTurnUpOnce() throws Exception {
 		Producer producer = transactional(this.kafka, null);
 		ExecutorService other = Executors.newFixedThreadPool(2);
@@ -185,16 +186,16 @@ class TransactionBoundTests {
 			}
 			BoundTransaction held = producer.beginTransaction();
 			CountDownLatch secondBegun = new CountDownLatch(1);
-			Thread[] waiter = new Thread[1];
+			AtomicReference<Thread> waiter = new AtomicReference<>();
 			Future<?> second = other.submit(() -> {
-				waiter[0] = Thread.currentThread();
+				waiter.set(Thread.currentThread());
 				producer.beginTransaction().commit();
 				secondBegun.countDown();
 			});
 			// It waits for the turn (parked), unless the turn was given up twice and it began at once.
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> secondBegun.getCount() == 0
-						|| (waiter[0] != null && waiter[0].getState() == Thread.State.TIMED_WAITING));
+						|| (waiter.get() != null && waiter.get().getState() == Thread.State.TIMED_WAITING));
 			assertThat(secondBegun.getCount()).as("a second transaction began while one was open").isOne();
 			held.commit();
 			second.get(30, TimeUnit.SECONDS);
@@ -246,7 +247,9 @@ class TransactionBoundTests {
 				.isInstanceOf(TransactionWaitTimeoutException.class);
 
 			held.commit();
-			other.submit(() -> producer.produceSync(Message.of("orders", "after"))).get(30, TimeUnit.SECONDS);
+			// The turn is free now; the report's own wait must not hang on the 200 ms meant for the turn.
+			other.submit(() -> producer.produceSync(Message.of("orders", "after"), Duration.ofSeconds(30)))
+				.get(30, TimeUnit.SECONDS);
 			assertThat(this.kafka.payloads("orders")).containsExactly("after");
 		}
 		finally {
