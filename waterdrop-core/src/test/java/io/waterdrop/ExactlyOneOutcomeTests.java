@@ -737,8 +737,7 @@ class ExactlyOneOutcomeTests {
 		assertThat(bothAccepted.await(30, TimeUnit.SECONDS)).isTrue(); // accepted before the close begins
 		targetClient.awaitBlockedSend();
 
-		CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> target.close(Duration.ofSeconds(30)),
-				runnable -> new Thread(runnable).start());
+		CompletableFuture<Void> closing = onNewThread(() -> target.close(Duration.ofSeconds(30)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> target.status() == ProducerStatus.CLOSING);
 		targetClient.unblock();
 		closing.get(30, TimeUnit.SECONDS);
@@ -762,8 +761,7 @@ class ExactlyOneOutcomeTests {
 				(report, failure) -> relayed.set(target.produceAsync(message("blocking", 2)))).await();
 		targetClient.awaitBlockedSend();
 
-		CompletableFuture<Void> closing = CompletableFuture.runAsync(target::closeForcefully,
-				runnable -> new Thread(runnable).start());
+		CompletableFuture<Void> closing = onNewThread(target::closeForcefully);
 		await().atMost(Duration.ofSeconds(30)).until(() -> targetClient.closed());
 		targetClient.unblock();
 		closing.get(30, TimeUnit.SECONDS);
@@ -800,8 +798,7 @@ class ExactlyOneOutcomeTests {
 				.set(target.produceAsync(message("fine", 3), (again, failed) -> callbacks.incrementAndGet()))).await();
 			await().atMost(Duration.ofSeconds(30)).until(() -> relayed.get() != null);
 
-			CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> target.close(Duration.ofSeconds(30)),
-					runnable -> new Thread(runnable).start());
+			CompletableFuture<Void> closing = onNewThread(() -> target.close(Duration.ofSeconds(30)));
 			await().atMost(Duration.ofSeconds(30)).until(() -> target.status() == ProducerStatus.CLOSING);
 			relayMayRun.countDown();
 			closing.get(30, TimeUnit.SECONDS);
@@ -937,6 +934,11 @@ class ExactlyOneOutcomeTests {
 	}
 
 	private record Relaying(Producer source, Producer target, MisbehavingKafka targetClient) {
+	}
+
+	/** Runs {@code task} on a new thread of its own (a close that waits must not take the common pool's). */
+	private static CompletableFuture<Void> onNewThread(Runnable task) {
+		return CompletableFuture.runAsync(task, (runnable) -> new Thread(runnable).start());
 	}
 
 	/** Kills the Poller's thread with a VirtualMachineError, from a registration's drain. */
