@@ -73,12 +73,13 @@ import io.waterdrop.polling.WakeupPipe;
  * asks Kafka to send lingering batches</td></tr>
  * <tr><td>CONNECTED</td><td>{@link #disconnect()} (also by idle time)</td><td>DISCONNECTED</td><td>caller
  * or a disconnect thread</td><td>only when idle (nothing in flight, no open transaction, empty buffer):
- * closes the Kafka client, keeps the polling registration</td></tr>
+ * closes the Kafka client and lets go of the polling registration (pipe and selector key, or the dispatch
+ * thread)</td></tr>
  * <tr><td>DISCONNECTED</td><td>connect / next message</td><td>CONNECTED</td><td>caller (the relay thread for
- * a message produced in a callback)</td><td>creates a new Kafka client</td></tr>
+ * a message produced in a callback)</td><td>creates a new Kafka client and registers for polling again</td></tr>
  * <tr><td>DISCONNECTED</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>a message a callback
  * produced meanwhile, still waiting on the relay for its reconnect, is reported as purged</td></tr>
- * <tr><td>CONNECTED, DISCONNECTED</td><td>polling thread died</td><td>POLLING_LOST [CONNECTED]</td><td>polling
+ * <tr><td>CONNECTED</td><td>polling thread died</td><td>POLLING_LOST [CONNECTED]</td><td>polling
  * thread</td><td>refuses new messages; releases close waiters</td></tr>
  * <tr><td>DRAINING</td><td>every slot back</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
  * <tr><td>DRAINING</td><td>timeout, {@link #closeForcefully()} or interrupt</td><td>PURGING
@@ -213,6 +214,12 @@ public final class Producer implements AutoCloseable {
 	private PollingSession session;
 
 	private ReportDispatcher dispatcher;
+
+	/**
+	 * While disconnected: the detach of the registration the disconnect let go of ({@link #releasePolling});
+	 * {@code null} otherwise. Under the lifecycle lock.
+	 */
+	private CompletableFuture<Void> pollingReleased;
 
 	/** Sends on behalf of the polling thread, which must never block in Kafka's send; created on first use. */
 	private volatile ThreadPoolExecutor relay;
@@ -871,10 +878,18 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/** DISCONNECTED → CONNECTED: a new client for the kept polling registration. Holding the lifecycle lock. */
+	/**
+	 * DISCONNECTED → CONNECTED: a new client, and a new polling registration unless the disconnect kept its
+	 * own. Holding the lifecycle lock.
+	 */
 	private void reconnect() {
 		this.monitor.publish(new ProducerEvent.Configured(id()));
-		this.client = this.transactions.newClient();
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> created = this.transactions.newClient();
+		if (this.pollingReleased != null) {
+			attachPolling(created);
+			this.pollingReleased = null;
+		}
+		this.client = created;
 		this.clientGeneration++;
 		this.state = State.CONNECTED;
 		this.monitor.publish(new ProducerEvent.Connected(id()));
@@ -936,12 +951,24 @@ public final class Producer implements AutoCloseable {
 			if (closeClient(old, this.config.maxWaitTimeout())) {
 				Thread.currentThread().interrupt();
 			}
+			releasePolling();
 		}
 		finally {
 			this.lifecycleLock.unlock();
 		}
 		this.monitor.publish(new ProducerEvent.Disconnected(id()));
 		return null;
+	}
+
+	/**
+	 * Lets go of the polling thread's hold on an idle producer being disconnected (its pipe and selector key,
+	 * or its dispatch thread), so that a paused context or an idle tenant keeps no thread or file descriptor;
+	 * the reconnect attaches anew. Not waited for: nothing is left to dispatch, and the retired dispatcher
+	 * ignores what its thread still does for it (periodic work, the thread's death). Holding the lifecycle lock.
+	 */
+	private void releasePolling() {
+		this.dispatcher.retire();
+		this.pollingReleased = this.session.detach();
 	}
 
 	/** Throws the refusal of a producer that does not accept messages in {@code current}. */
@@ -992,38 +1019,51 @@ public final class Producer implements AutoCloseable {
 	/** Connects; a failure part-way releases what was created, so a later connect can try again. */
 	private void start() {
 		this.monitor.publish(new ProducerEvent.Configured(id()));
-		org.apache.kafka.clients.producer.Producer<byte[], byte[]> created = this.transactions.newClient();
+		this.client = attachPolling(this.transactions.newClient());
+		this.state = State.CONNECTED;
+		this.monitor.publish(new ProducerEvent.Connected(id()));
+	}
+
+	/**
+	 * Gives a new client's reports a new queue and a thread to dispatch them: a registration with the Poller
+	 * (fd) or a dispatch thread of its own (thread). On failure closes {@code created} and leaves the queue,
+	 * dispatcher and session as they were. Holding the lifecycle lock.
+	 * @return {@code created}
+	 */
+	private org.apache.kafka.clients.producer.Producer<byte[], byte[]> attachPolling(
+			org.apache.kafka.clients.producer.Producer<byte[], byte[]> created) {
 		WakeupPipe pipe = null;
 		try {
+			ReportQueue<Delivery> reports;
+			ReportDispatcher dispatching;
+			PollingSession attached;
 			if (this.config.pollingMode() == PollingMode.FD) {
 				pipe = this.config.poller().openPipe();
-				this.queue = new ReportQueue<>(pipe);
-				this.dispatcher = new ReportDispatcher(this, this.queue);
-				this.session = this.config.poller().register(this.dispatcher, pipe);
+				reports = new ReportQueue<>(pipe);
+				dispatching = new ReportDispatcher(this, reports);
+				attached = this.config.poller().register(dispatching, pipe);
 			}
 			else {
 				DispatchThread thread = new DispatchThread(id(), this.config.pollTimeout());
-				this.queue = new ReportQueue<>(thread);
-				this.dispatcher = new ReportDispatcher(this, this.queue);
-				thread.start(this.dispatcher);
-				this.session = thread;
+				reports = new ReportQueue<>(thread);
+				dispatching = new ReportDispatcher(this, reports);
+				thread.start(dispatching);
+				attached = thread;
 			}
+			this.queue = reports;
+			this.dispatcher = dispatching;
+			this.session = attached;
+			return created;
 		}
 		catch (RuntimeException | Error ex) {
 			if (pipe != null) {
 				pipe.close();
 			}
-			this.queue = null;
-			this.dispatcher = null;
-			this.session = null;
 			if (closeClient(created, Duration.ZERO)) {
 				Thread.currentThread().interrupt();
 			}
 			throw ex;
 		}
-		this.client = created;
-		this.state = State.CONNECTED;
-		this.monitor.publish(new ProducerEvent.Connected(id()));
 	}
 
 	/**
@@ -1524,7 +1564,7 @@ public final class Producer implements AutoCloseable {
 				inFlight(), cause);
 		this.lifecycleLock.lock();
 		try {
-			if (this.state == State.CONNECTED || this.state == State.DISCONNECTED) {
+			if (this.state == State.CONNECTED) { // a disconnected producer has let go of its polling thread
 				this.state = State.POLLING_LOST;
 			}
 		}
@@ -1792,7 +1832,8 @@ public final class Producer implements AutoCloseable {
 			finally {
 				CompletableFuture<Void> detached = this.session.detach();
 				interrupted |= await(detached, this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
-				if (detached.isCompletedExceptionally()) {
+				// After a disconnect's detach, a send the relay refused since was queued with nobody to dispatch it.
+				if (detached.isCompletedExceptionally() || (this.pollingReleased != null && detached.isDone())) {
 					dispatchOrphaned();
 				}
 			}

@@ -75,6 +75,12 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 	/** Slots of this batch given back already, before their waiters were woken. */
 	private int releasedEarly;
 
+	/**
+	 * Set by a disconnect that let go of this registration: what its thread does for it until the detach
+	 * (periodic work, its death) no longer concerns the producer, which a reconnect attaches anew.
+	 */
+	private volatile boolean retired;
+
 	ReportDispatcher(Producer producer, ReportQueue<Delivery> queue) {
 		this.producer = producer;
 		this.queue = queue;
@@ -231,8 +237,16 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		}
 	}
 
+	/** The producer let go of this registration; any thread. */
+	void retire() {
+		this.retired = true;
+	}
+
 	@Override
 	public void periodic(long nowNanos) {
+		if (this.retired) {
+			return;
+		}
 		this.producer.retryCloseStart();
 		if (this.idleDisconnectNanos > 0) {
 			disconnectWhenIdle(nowNanos);
@@ -255,7 +269,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public long nextPeriodicNanos() {
-		if (this.statisticsIntervalNanos == 0 || !this.monitor.isListening(ProducerEvent.StatisticsEmitted.class)) {
+		if (this.retired || this.statisticsIntervalNanos == 0 || !this.monitor.isListening(ProducerEvent.StatisticsEmitted.class)) {
 			return Long.MAX_VALUE;
 		}
 		return this.nextStatisticsNanos;
@@ -296,7 +310,9 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public void pollingTerminated(Throwable cause) {
-		this.producer.pollingTerminated(cause);
+		if (!this.retired) {
+			this.producer.pollingTerminated(cause);
+		}
 	}
 
 }

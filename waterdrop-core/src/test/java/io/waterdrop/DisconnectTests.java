@@ -23,6 +23,7 @@ import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
+import io.waterdrop.polling.PollingMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
@@ -135,15 +136,56 @@ class DisconnectTests {
 	}
 
 	@Test
-	void idleTimeoutDisconnectsThroughThePollersPeriodicWork() {
+	void idleTimeoutDisconnectsThroughThePollersPeriodicWork() throws InterruptedException {
 		Poller poller = new Poller(PollerConfig.named("idle").withPollTimeout(Duration.ofMillis(20)));
 		Producer producer = producer(ProducerConfig.builder().poller(poller).idleDisconnectTimeout(Duration.ofMillis(50)));
 		producer.produceSync(Message.of("fine", "once"));
 
 		await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.DISCONNECTED);
 		assertThat(this.clients.get(0).closed()).isTrue();
+		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).as("its only producer let go of the Poller").isTrue();
 		assertThat(producer.produceSync(Message.of("fine", "again")).topic()).isEqualTo("fine");
 		assertThat(this.clients).hasSize(2);
+	}
+
+	/**
+	 * A disconnect lets go of the polling thread too (a paused test context, an idle tenant): a dedicated
+	 * Poller's thread ends with its last producer, and the next message registers the producer again.
+	 */
+	@Test
+	void aDisconnectLetsGoOfItsPollerAndTheNextMessageRegistersAgain() throws InterruptedException {
+		Poller poller = new Poller(PollerConfig.named("let-go"));
+		Producer producer = producer(ProducerConfig.builder().poller(poller));
+		producer.produceSync(Message.of("fine", "before"));
+		assertThat(poller.registeredProducers()).isOne();
+
+		producer.disconnect();
+
+		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).as("the Poller's thread ended").isTrue();
+		assertThat(poller.registeredProducers()).isZero();
+		assertThat(producer.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
+		assertThat(poller.registeredProducers()).isOne();
+		assertThat(poller.isRunning()).isTrue();
+		assertThat(this.events).containsSubsequence("producer.disconnected", "producer.connected");
+	}
+
+	/** In thread mode a disconnect ends the producer's dispatch thread; the next message starts a new one. */
+	@Test
+	void aDisconnectEndsAThreadModeProducersDispatchThreadAndTheNextMessageStartsOne() {
+		Producer producer = producer(ProducerConfig.builder().pollingMode(PollingMode.THREAD));
+		producer.produceSync(Message.of("fine", "before"));
+		String dispatchThread = producer.pollerName();
+		assertThat(threadsNamed(dispatchThread)).isOne();
+
+		producer.disconnect();
+
+		await().atMost(Duration.ofSeconds(30)).until(() -> threadsNamed(dispatchThread) == 0);
+		assertThat(producer.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
+		assertThat(threadsNamed(dispatchThread)).isOne();
+	}
+
+	private static long threadsNamed(String name) {
+		return Thread.getAllStackTraces().keySet().stream().filter((thread) -> thread.getName().equals(name)).count();
 	}
 
 	/** The JVM out of native threads: the idle disconnect is skipped, and the Poller lives on. */

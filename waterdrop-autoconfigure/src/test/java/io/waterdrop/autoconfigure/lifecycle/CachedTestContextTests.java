@@ -1,5 +1,6 @@
 package io.waterdrop.autoconfigure.lifecycle;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -24,11 +25,13 @@ import io.waterdrop.ProducerStatus;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Two test classes share one cached context, and a test class with another context runs between them, so
  * Spring's test framework pauses the shared context (its default pause mode, on a context switch) and
- * restarts it for the second class. The producers it holds must still work then. No
+ * restarts it for the second class. The producers it holds must still work then, and while it is paused it
+ * holds no polling thread (a dedicated Poller's, a thread-mode producer's). No
  * {@code @DirtiesContext}: a paused context is reused as is.
  */
 @TestClassOrder(ClassOrderer.OrderAnnotation.class)
@@ -39,13 +42,18 @@ class CachedTestContextTests {
 
 	static Producer sharedOrders;
 
+	/** The shared context's polling threads: its dedicated Poller's, and its thread-mode producer's. */
+	static List<String> pollingThreads;
+
 	/** The shared producer's lifecycle events from the first class on: the pause must show in them. */
 	static final List<String> lifecycleEvents = new CopyOnWriteArrayList<>();
 
 	@Nested
 	@Order(1)
 	@SpringBootTest(classes = App.class, webEnvironment = WebEnvironment.NONE,
-			properties = { "waterdrop.in-memory=true", "waterdrop.producers.orders.max-in-flight=10" })
+			properties = { "waterdrop.in-memory=true", "waterdrop.producers.orders.max-in-flight=10",
+					"waterdrop.pollers.critical.poll-timeout=1s", "waterdrop.producers.orders.polling.poller=critical",
+					"waterdrop.producers.legacy.polling.mode=thread" })
 	class FirstUserOfTheSharedContext {
 
 		@Autowired
@@ -55,9 +63,16 @@ class CachedTestContextTests {
 		@Qualifier("orders")
 		Producer orders;
 
+		@Autowired
+		@Qualifier("legacy")
+		Producer legacy;
+
 		@Test
 		void produces() {
 			assertThat(this.orders.produceSync(Message.of("orders", "first")).offset()).isZero();
+			this.legacy.produceSync(Message.of("legacy", "first"));
+			pollingThreads = List.of(this.orders.config().poller().threadName(), this.legacy.pollerName());
+			assertThat(pollingThreads).allSatisfy((name) -> assertThat(liveThreadsNamed(name)).isOne());
 			shared = this.context;
 			sharedOrders = this.orders;
 			this.orders.monitor().subscribe((event) -> {
@@ -84,12 +99,22 @@ class CachedTestContextTests {
 			assertThat(this.other.produceSync(Message.of("other", "between")).offset()).isZero();
 		}
 
+		@Test
+		void thePausedContextHoldsNoPollingThread() {
+			await().atMost(Duration.ofSeconds(30))
+				.untilAsserted(() -> assertThat(pollingThreads).allSatisfy((name) -> assertThat(liveThreadsNamed(name))
+					.as("live threads named %s", name)
+					.isZero()));
+		}
+
 	}
 
 	@Nested
 	@Order(3)
 	@SpringBootTest(classes = App.class, webEnvironment = WebEnvironment.NONE,
-			properties = { "waterdrop.in-memory=true", "waterdrop.producers.orders.max-in-flight=10" })
+			properties = { "waterdrop.in-memory=true", "waterdrop.producers.orders.max-in-flight=10",
+					"waterdrop.pollers.critical.poll-timeout=1s", "waterdrop.producers.orders.polling.poller=critical",
+					"waterdrop.producers.legacy.polling.mode=thread" })
 	class SecondUserOfTheSharedContext {
 
 		@Autowired
@@ -111,8 +136,13 @@ class CachedTestContextTests {
 			assertThat(lifecycleEvents).as("the pause disconnected the producer, the restart connected it again")
 				.containsSubsequence("producer.disconnected", "producer.connected");
 			assertThat(this.kafka.payloads("orders")).containsExactly("first", "second");
+			assertThat(liveThreadsNamed(pollingThreads.get(0))).as("the dedicated Poller's thread, back").isOne();
 		}
 
+	}
+
+	static long liveThreadsNamed(String name) {
+		return Thread.getAllStackTraces().keySet().stream().filter((thread) -> thread.getName().equals(name)).count();
 	}
 
 	@SpringBootConfiguration
