@@ -287,6 +287,11 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 		return isDone() && failure() != null;
 	}
 
+	/** Whether the message is done and was purged undelivered ({@code purge()}, a forced close). */
+	boolean purgedWhenDone() {
+		return isDone() && failure() instanceof MessagePurgedException;
+	}
+
 	@Override
 	public DeliveryReport get() throws InterruptedException, ExecutionException {
 		if (!isDone()) {

@@ -6,7 +6,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Messages held by {@link Producer#buffer} until a flush. Thread-safe; the lock is never held while
- * sending.
+ * sending. Closed with its producer: from then on it takes nothing, so no message is left in it unseen.
  */
 final class MessageBuffer {
 
@@ -14,10 +14,28 @@ final class MessageBuffer {
 
 	private List<Message> messages = new ArrayList<>();
 
-	void add(List<Message> added) {
+	private boolean closed;
+
+	/** Adds messages; {@code false} (nothing added) once closed. */
+	boolean add(List<Message> added) {
 		this.lock.lock();
 		try {
-			this.messages.addAll(added);
+			if (!this.closed) {
+				this.messages.addAll(added);
+			}
+			return !this.closed;
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	/** Takes nothing from now on; returns what it held, in order. */
+	List<Message> close() {
+		this.lock.lock();
+		try {
+			this.closed = true;
+			return takeAll();
 		}
 		finally {
 			this.lock.unlock();
@@ -37,13 +55,19 @@ final class MessageBuffer {
 		}
 	}
 
-	/** Puts messages of a failed flush back, ahead of anything buffered since. */
-	void restore(List<Message> undelivered) {
+	/**
+	 * Puts messages of a failed flush back, ahead of anything buffered since.
+	 * @return {@code false} (nothing put back) once closed
+	 */
+	boolean restore(List<Message> undelivered) {
 		this.lock.lock();
 		try {
-			List<Message> restored = new ArrayList<>(undelivered);
-			restored.addAll(this.messages);
-			this.messages = restored;
+			if (!this.closed) {
+				List<Message> restored = new ArrayList<>(undelivered);
+				restored.addAll(this.messages);
+				this.messages = restored;
+			}
+			return !this.closed;
 		}
 		finally {
 			this.lock.unlock();

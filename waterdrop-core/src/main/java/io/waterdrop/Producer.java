@@ -643,7 +643,9 @@ public final class Producer implements AutoCloseable {
 	public void buffer(Message message) {
 		Message transformed = this.middleware.apply(message);
 		checkPartition(transformed, this.encoder.encode(transformed));
-		this.buffer.add(List.of(transformed));
+		if (!this.buffer.add(List.of(transformed))) {
+			throw new ProducerClosedException(id(), this.state.status);
+		}
 		if (this.monitor.isListening(ProducerEvent.MessageBuffered.class)) {
 			this.monitor.publish(new ProducerEvent.MessageBuffered(id(), transformed));
 		}
@@ -663,7 +665,9 @@ public final class Producer implements AutoCloseable {
 		for (int i = 0; i < transformed.size(); i++) {
 			checkPartition(transformed.get(i), records.get(i));
 		}
-		this.buffer.add(transformed);
+		if (!this.buffer.add(transformed)) {
+			throw new ProducerClosedException(id(), this.state.status);
+		}
 		this.monitor.publish(new ProducerEvent.MessagesBuffered(id(), List.copyOf(transformed)));
 	}
 
@@ -709,9 +713,24 @@ public final class Producer implements AutoCloseable {
 			return reports;
 		}
 		catch (RuntimeException ex) {
-			this.buffer.restore(undelivered(taken, sent, ex));
+			restoreToBuffer(undelivered(taken, sent, ex));
 			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
 			throw ex;
+		}
+	}
+
+	/** Puts a failed flush's messages back; a close that emptied the buffer meanwhile has them dropped. */
+	private void restoreToBuffer(List<Message> undelivered) {
+		if (!this.buffer.restore(undelivered)) {
+			dropBuffered(undelivered, "a flush had taken and could not send while the producer closed");
+		}
+	}
+
+	private void dropBuffered(List<Message> dropped, String which) {
+		if (!dropped.isEmpty()) {
+			logger.warn("Producer '{}' dropped {} buffered message(s) {} (event buffer.purged)", id(), dropped.size(),
+					which);
+			this.monitor.publish(new ProducerEvent.BufferPurged(id(), dropped));
 		}
 	}
 
@@ -734,7 +753,7 @@ public final class Producer implements AutoCloseable {
 					throw ex; // nothing sent: the refusal itself
 				}
 				RuntimeException refusal = (ex instanceof BatchPartlySentException partly) ? partly.refusal() : ex;
-				throw new BatchPartlySentException(id(), sent, messages.size(), refusal);
+				throw new BatchPartlySentException(id(), sent, messages, refusal);
 			}
 			afterEach.accept(sent.subList(sentBefore, sent.size()));
 		}
@@ -745,7 +764,8 @@ public final class Producer implements AutoCloseable {
 	 * rolled back, or it joined one that goes on and Kafka failed a message of it (Kafka then refuses that
 	 * transaction's commit, so the acknowledged messages go with it); otherwise (no transaction, or a joined one
 	 * whose commit or abort decides the fate of what was sent) the messages that failed and those never sent,
-	 * in their order. A message still in flight is not put back: its report will come, and resending it
+	 * in their order, but not those purged (a {@code purge()} or forced close dropped them on purpose, and
+	 * drops the buffer too). A message still in flight is not put back: its report will come, and resending it
 	 * could duplicate it. A message the flush refused as invalid (the exception names it) is not put back
 	 * either: it would refuse every later flush. Nothing is put back when the flush's own transaction may
 	 * have committed ({@link TransactionOutcomeUnknownException}).
@@ -761,7 +781,8 @@ public final class Producer implements AutoCloseable {
 		}
 		else {
 			for (DeliveryHandle handle : sent) {
-				if (((Delivery) handle).failed()) {
+				Delivery delivery = (Delivery) handle;
+				if (delivery.failed() && !delivery.purgedWhenDone()) {
 					undelivered.add(handle.message());
 				}
 			}
@@ -797,7 +818,7 @@ public final class Producer implements AutoCloseable {
 			return handles;
 		}
 		catch (RuntimeException ex) {
-			this.buffer.restore(undelivered(taken, sent, ex));
+			restoreToBuffer(undelivered(taken, sent, ex));
 			reportRefusal(ErrorType.BUFFER_FLUSH_ASYNC, ex, null);
 			throw ex;
 		}
@@ -1277,7 +1298,7 @@ public final class Producer implements AutoCloseable {
 		catch (Throwable ex) {
 			releaseSlots(records.size() - dispatched - 1); // the failed one released its own
 			if (dispatched > 0 && ex instanceof RuntimeException refusal) {
-				throw new BatchPartlySentException(id(), sent, records.size(), refusal);
+				throw new BatchPartlySentException(id(), sent, messages, refusal);
 			}
 			throw ex;
 		}
@@ -1581,8 +1602,8 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Closes: refuses new messages, waits up to {@code timeout} for every in-flight message's report to be
-	 * dispatched, purges what is still undelivered then (each reported as {@code message.purged}), and
+	 * Closes: sends what is buffered (as {@link #flushAsync}), refuses new messages, waits up to
+	 * {@code timeout} for every in-flight message's report to be dispatched, purges what is still undelivered then (each reported as {@code message.purged}), and
 	 * releases the client and polling resources. Concurrent and repeated calls wait for the same close.
 	 * Called on a polling thread (from a callback, of this producer or another) it only starts the close and
 	 * returns: waiting there would stall every producer that thread serves. On an interrupted
@@ -1593,8 +1614,9 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Closes at once: everything undelivered is purged and reported as {@code message.purged}. A graceful
-	 * close already waiting for reports (on another thread) stops waiting and purges them too.
+	 * Closes at once: everything undelivered is purged and reported as {@code message.purged}, and what is
+	 * buffered is dropped ({@code buffer.purged}). A graceful close already waiting for reports (on another
+	 * thread) stops waiting and purges them too.
 	 */
 	public void closeForcefully() {
 		this.forced.complete(null);
@@ -1662,15 +1684,37 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
+	 * A graceful close sends what is buffered first, as {@link #flushAsync} does (so does Ruby WaterDrop's
+	 * close); the close then waits for those reports like any other. What the flush could not send the close
+	 * drops, with {@code buffer.purged}.
+	 */
+	private void flushBeforeClose() {
+		State current = this.state;
+		if (current.closing() || current == State.POLLING_LOST || this.buffer.size() == 0) {
+			return;
+		}
+		try {
+			flushAsync();
+		}
+		catch (RuntimeException ex) { // published as an error by the flush; the close goes on
+			logger.debug("Producer '{}' could not flush its buffer before closing", id(), ex);
+		}
+	}
+
+	/**
 	 * Moves to the first closing state, once. The closing thread is chosen under the lock, so that a
 	 * concurrent first connect cannot make a callback's close run its blocking releases on the polling
 	 * thread.
 	 * @return whether the close was left to another thread because the caller is a polling thread
 	 */
 	private boolean startClose(Duration timeout, boolean force) {
+		if (!force) {
+			flushBeforeClose();
+		}
 		State from;
 		boolean onPollingThread;
 		Runnable close;
+		List<Message> unflushed;
 		this.lifecycleLock.lock();
 		try {
 			from = this.state;
@@ -1680,6 +1724,7 @@ public final class Producer implements AutoCloseable {
 			}
 			this.state = (from == State.CONNECTED) ? State.DRAINING
 					: (from == State.POLLING_LOST || from == State.DISCONNECTED) ? State.RELEASING : State.CLOSED;
+			unflushed = this.buffer.close();
 			AtomicBoolean begun = new AtomicBoolean(); // a pending close may run on its thread and in a close()
 			close = () -> {
 				if (begun.compareAndSet(false, true)) {
@@ -1695,6 +1740,7 @@ public final class Producer implements AutoCloseable {
 		finally {
 			this.lifecycleLock.unlock();
 		}
+		dropBuffered(unflushed, force ? "at a forced close" : "that the close could not flush");
 		if (!onPollingThread || from == State.CONFIGURED) { // never connected: nothing to wait for
 			close.run();
 		}

@@ -398,21 +398,72 @@ class BufferUnitTests {
 		assertThat(producer.bufferSize()).isOne();
 	}
 
+	/**
+	 * A flush in batches whose later batch holds an invalid message (buffered on a polling thread, where the
+	 * partition is not checked) names that message, not the first one left unsent, and keeps the valid rest.
+	 */
 	@Test
-	void flushOnAClosedProducerKeepsTheBuffer() {
+	void aFlushRefusedPartWayNamesTheRefusedMessage() {
+		Producer producer = producer(ProducerConfig.builder()
+			.id("buffer-named")
+			.maxInFlight(2)
+			.clientFactory(this.kafka.topic("orders", 3)));
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2"), Message.of("orders", "3")));
+		producer.produceAsync(Message.of("other", "0"),
+				(report, failure) -> producer.buffer(Message.builder("orders").payload("4").partition(7).build()))
+			.await();
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.bufferSize() == 4);
+
+		assertThatExceptionOfType(BatchPartlySentException.class).isThrownBy(producer::flushSync)
+			.withMessageContaining("sent 2 of a batch of 4 messages, then refused message 4")
+			.withCauseInstanceOf(InvalidMessageException.class);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2");
+		assertThat(producer.flushSync()).hasSize(1);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3");
+	}
+
+	/** As Ruby WaterDrop's close: what is buffered is sent, and the close waits for its reports. */
+	@Test
+	void aCloseSendsWhatIsBufferedFirst() {
 		Producer producer = producer(this.kafka);
-		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
-		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
 		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+
 		producer.close();
 
-		assertThatExceptionOfType(ProducerClosedException.class).isThrownBy(producer::flushAsync);
-		assertThat(producer.bufferSize()).isEqualTo(2);
-		assertThatExceptionOfType(ProducerClosedException.class).isThrownBy(producer::flushSync);
-		assertThat(producer.bufferSize()).isEqualTo(2);
-		assertThat(errors).extracting(ProducerEvent.ErrorOccurred::type)
-			.containsExactly(ErrorType.BUFFER_FLUSH_ASYNC, ErrorType.BUFFER_FLUSH_SYNC);
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2");
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(producer.flushSync()).isEmpty();
+	}
+
+	/** A closed producer buffers nothing: a message buffered then could never be sent nor reported. */
+	@Test
+	void aClosedProducerRefusesToBuffer() {
+		Producer producer = producer(this.kafka);
+		producer.close();
+
+		assertThatExceptionOfType(ProducerClosedException.class)
+			.isThrownBy(() -> producer.buffer(Message.of("orders", "1")));
+		assertThatExceptionOfType(ProducerClosedException.class)
+			.isThrownBy(() -> producer.bufferMany(List.of(Message.of("orders", "2"))));
+		assertThat(producer.bufferSize()).isZero();
 		assertThat(this.kafka.records()).isEmpty();
+	}
+
+	/** A forced close drops what is buffered, and says so: the messages never go unreported. */
+	@Test
+	void aForcedCloseDropsWhatIsBufferedWithABufferPurgedEvent() {
+		Producer producer = producer(this.kafka);
+		List<ProducerEvent.BufferPurged> purged = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.BufferPurged.class, purged::add);
+		producer.produceSync(Message.of("orders", "sent"));
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+
+		producer.closeForcefully();
+
+		assertThat(purged).singleElement()
+			.satisfies((event) -> assertThat(event.messages()).extracting(Message::payload).containsExactly("1", "2"));
+		assertThat(producer.bufferSize()).isZero();
+		assertThat(this.kafka.payloads("orders")).containsExactly("sent");
 	}
 
 	@Test

@@ -4,6 +4,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
@@ -86,6 +91,38 @@ class PurgeAndWaitTests {
 		assertThat(producer.stats().acknowledged()).isEqualTo(1);
 		assertThat(this.events).contains("buffer.purged").containsSubsequence("producer.created",
 				"producer.configured", "producer.connected", "producer.closing", "producer.closed");
+	}
+
+	/**
+	 * A flush waiting for its reports when {@code purge()} runs puts back what failed, not what the purge
+	 * dropped on purpose: a purged message must not come back with the next flush.
+	 */
+	@Test
+	void aFlushThatAPurgeOvertakesPutsBackWhatFailedNotWhatWasPurged() throws Exception {
+		Producer producer = producer();
+		CountDownLatch purgeReturned = new CountDownLatch(1);
+		// Holds the dispatch of the purged reports, and so the flush's wake-up, until purge() has returned.
+		producer.monitor().subscribe(ProducerEvent.MessagePurged.class,
+				(event) -> TestProducers.awaitUninterruptibly(purgeReturned));
+		producer.bufferMany(List.of(Message.of("pending", "1"), Message.of("pending", "2"), Message.of("pending", "3"),
+				Message.of("pending", "4")));
+		ExecutorService flusher = Executors.newSingleThreadExecutor();
+		try {
+			Future<List<DeliveryReport>> flush = flusher.submit(producer::flushSync);
+			await().atMost(Duration.ofSeconds(30)).until(() -> !this.clients.isEmpty() && this.clients.get(0).appended() == 4);
+
+			producer.purge();
+			purgeReturned.countDown();
+
+			assertThatThrownBy(() -> flush.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(DeliveryFailedException.class);
+		}
+		finally {
+			purgeReturned.countDown();
+			flusher.shutdownNow();
+		}
+		// MisbehavingKafka's forced close purges "1" and "3" and fails "2" and "4" with a delivery timeout.
+		assertThat(producer.bufferSize()).isEqualTo(2);
+		assertThat(producer.flushAsync()).extracting((handle) -> handle.message().payload()).containsExactly("2", "4");
 	}
 
 	@Test
