@@ -121,19 +121,21 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		ProducerStatus status = this.producer.status();
 		Health.Builder builder = switch (status) {
 			case CONFIGURED -> Health.unknown();
-			case CONNECTED, DISCONNECTED -> connectedHealth();
+			case CONNECTED, DISCONNECTED -> connectedHealth(status);
 			case CLOSING, CLOSED -> Health.outOfService();
 		};
 		return builder.withDetails(details(status)).build();
 	}
 
-	private Health.Builder connectedHealth() {
+	private Health.Builder connectedHealth(ProducerStatus status) {
 		if (this.producer.hasLostPolling()) {
 			return Health.down()
 				.withDetail("reason", "its polling thread died, so it refuses every message; close it and create "
 						+ "a new one (restart the application for a producer bean)");
 		}
-		if (this.producer.config().pollingMode() == PollingMode.FD && !this.producer.config().poller().isRunning()) {
+		// A disconnected producer has let go of its Poller, whose thread ends when it serves nobody else.
+		if (status == ProducerStatus.CONNECTED && this.producer.config().pollingMode() == PollingMode.FD
+				&& !this.producer.config().poller().isRunning()) {
 			return Health.down()
 				.withDetail("reason", "the thread of Poller '" + this.producer.config().poller().name()
 						+ "' is not running, so no delivery report is dispatched");
