@@ -15,8 +15,12 @@ import org.springframework.beans.factory.config.SingletonBeanRegistry;
 import org.springframework.beans.factory.support.AbstractBeanDefinition;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
 import org.springframework.beans.factory.support.RootBeanDefinition;
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
+import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
 import org.springframework.context.EnvironmentAware;
 import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
 import org.springframework.core.env.Environment;
@@ -64,12 +68,13 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	@Override
 	public void registerBeanDefinitions(AnnotationMetadata metadata, BeanDefinitionRegistry registry) {
 		Binder binder = EmptyEntryConverter.binder(this.environment);
-		Map<String, PollerProperties> pollers = binder
-			.bind("waterdrop.pollers", Bindable.mapOf(String.class, PollerProperties.class))
-			.orElse(Map.of());
-		Map<String, ProducerProperties> producers = binder
-			.bind("waterdrop.producers", Bindable.mapOf(String.class, ProducerProperties.class))
-			.orElse(Map.of());
+		Map<String, PollerProperties> pollers = bindEntries(binder, "waterdrop.pollers", PollerProperties.class,
+				"poll-timeout or backoff-min");
+		Map<String, ProducerProperties> producers = bindEntries(binder, "waterdrop.producers", ProducerProperties.class,
+				"max-in-flight, pool-size, close-timeout, polling.poller or kafka.linger.ms");
+		// Checked only: a runtime producer binds its template when it is created.
+		bindEntries(binder, "waterdrop.templates", ProducerProperties.class,
+				"max-in-flight, close-timeout, polling.mode or kafka.linger.ms");
 		Map<String, String> claimed = new HashMap<>(WaterDropAutoConfiguration.FIXED_BEAN_NAMES);
 		for (String name : pollers.keySet()) {
 			String path = "waterdrop.pollers." + name;
@@ -100,6 +105,32 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 					registerTransactionManager(registry, managerName, name, path);
 				}
 			}
+		}
+	}
+
+	/**
+	 * Binds a map of entries and fails on a key that is not a setting of an entry: a typo such as
+	 * {@code pool-szie} would otherwise leave the default in place, silently, since the configuration
+	 * metadata cannot describe the keys inside map entries.
+	 */
+	private static <T> Map<String, T> bindEntries(Binder binder, String prefix, Class<T> type, String examples) {
+		try {
+			return binder.bind(prefix, Bindable.mapOf(String.class, type), new NoUnboundElementsBindHandler(BindHandler.DEFAULT))
+				.orElse(Map.of());
+		}
+		catch (BindException ex) {
+			if (!(ex.getCause() instanceof UnboundConfigurationPropertiesException unbound)) {
+				throw ex;
+			}
+			List<String> unknown = unbound.getUnboundProperties()
+				.stream()
+				.map((property) -> property.getName().toString())
+				.sorted()
+				.toList();
+			throw new InvalidConfigurationException(unknown.get(0),
+					"is not a setting of a " + prefix + " entry" + ((unknown.size() > 1) ? " (unknown: " + unknown + ")" : ""),
+					"Correct or remove it; an entry takes keys such as " + examples
+							+ " (docs/configuration.md lists them).");
 		}
 	}
 

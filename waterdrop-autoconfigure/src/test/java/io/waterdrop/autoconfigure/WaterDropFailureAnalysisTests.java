@@ -67,6 +67,24 @@ class WaterDropFailureAnalysisTests {
 		assertThat(analysis.getDescription()).contains("(waterdrop.polling.mode)");
 	}
 
+	/** The configuration metadata cannot flag a typo inside a map entry: start-up does. */
+	@Test
+	void misspeltKeyInAProducerEntry() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.payments.kafka.transactional.id=pay",
+				"waterdrop.producers.payments.pool-szie=4");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.payments.pool-szie")
+			.contains("is not a setting of a waterdrop.producers entry");
+		assertThat(analysis.getAction()).contains("Correct or remove it").contains("pool-size");
+	}
+
+	@Test
+	void misspeltKeysInPollerAndTemplateEntries() {
+		assertThat(analyze("waterdrop.pollers.critical.pol-timeout=1s").getDescription())
+			.contains("Property: waterdrop.pollers.critical.pol-timeout");
+		assertThat(analyze("waterdrop.templates.tenant.max-in-fligth=10").getDescription())
+			.contains("Property: waterdrop.templates.tenant.max-in-fligth");
+	}
+
 	@Test
 	void zeroMaxTimeOnAProducer() {
 		FailureAnalysis analysis = analyze("waterdrop.producers.orders.polling.fd.max-time=0");
