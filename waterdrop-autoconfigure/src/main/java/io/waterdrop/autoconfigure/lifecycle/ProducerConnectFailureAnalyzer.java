@@ -1,25 +1,37 @@
 package io.waterdrop.autoconfigure.lifecycle;
 
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.ConfigException;
+
 import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 
 /**
- * Reports a producer that could not connect at start-up: which one, the broker it tried, what Kafka said,
- * and the ways out (the broker address, transactions on the broker, the in-memory switch for tests).
+ * Reports a producer that could not connect at start-up: which one, the broker it tried, what Kafka said
+ * (the whole chain of causes: Kafka wraps what refused its client's construction), and the ways out. A
+ * client Kafka refused to build is a configuration error (a class in a list setting, a key store, a JAAS
+ * setting, a host name, a combination such as a transactional id without idempotence), whatever the broker;
+ * otherwise the broker address, transactions on the broker, the in-memory switch for tests.
  */
 class ProducerConnectFailureAnalyzer extends AbstractFailureAnalyzer<ProducerConnectException> {
+
+	/** How many causes the description shows at most. */
+	private static final int CAUSES_SHOWN = 5;
 
 	@Override
 	protected FailureAnalysis analyze(Throwable rootFailure, ProducerConnectException cause) {
 		String name = cause.producerName();
 		Throwable kafka = (cause.getCause() != null) ? cause.getCause() : cause;
+		if (refusedItsSettings(kafka)) {
+			return settingsRefused(name, kafka, cause);
+		}
 		StringBuilder description = new StringBuilder("WaterDrop producer '").append(name)
 			.append("' could not connect to Kafka.\n\n");
 		description.append("    Bootstrap servers: ").append(cause.bootstrapServers()).append('\n');
 		if (cause.transactionalId() != null) {
 			description.append("    Transactional id: ").append(cause.transactionalId()).append('\n');
 		}
-		description.append("    Reason: ").append(kafka.getClass().getName()).append(": ").append(kafka.getMessage());
+		appendCauses(description, kafka);
 		if (!cause.closed().isEmpty()) {
 			description.append("\n\nThe producers connected before it were closed again: ")
 				.append(String.join(", ", cause.closed()))
@@ -42,6 +54,45 @@ class ProducerConnectFailureAnalyzer extends AbstractFailureAnalyzer<ProducerCon
 		action.append(" In tests without a broker, set waterdrop.in-memory=true or annotate the test class with "
 				+ "@AutoConfigureWaterDropInMemory.");
 		return new FailureAnalysis(description.toString(), action.toString(), cause);
+	}
+
+	/** Kafka's client constructor wraps whatever refused it in this message; a {@link ConfigException} says so too. */
+	private static boolean refusedItsSettings(Throwable kafka) {
+		for (Throwable each = kafka; each != null; each = (each.getCause() != each) ? each.getCause() : null) {
+			if (each instanceof ConfigException || (each instanceof KafkaException && each.getMessage() != null
+					&& each.getMessage().startsWith("Failed to construct kafka producer"))) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private static FailureAnalysis settingsRefused(String name, Throwable kafka, ProducerConnectException cause) {
+		StringBuilder description = new StringBuilder("WaterDrop producer '").append(name)
+			.append("' could not build its Kafka client: Kafka refused its settings.\n\n");
+		appendCauses(description, kafka);
+		if (!cause.closed().isEmpty()) {
+			description.append("\n\nThe producers connected before it were closed again: ")
+				.append(String.join(", ", cause.closed()))
+				.append('.');
+		}
+		String action = "Correct the Kafka setting the reason names. It comes from waterdrop.producers." + name
+				+ ".kafka.*, waterdrop.kafka.* or spring.kafka.producer.*; Kafka checks some settings (classes in "
+				+ "list settings, key stores, JAAS settings, host names, settings that need each other) only when "
+				+ "it builds the client.";
+		return new FailureAnalysis(description.toString(), action, cause);
+	}
+
+	/** "Reason: ..." then a "Caused by: ..." line per cause, as far as {@value #CAUSES_SHOWN}. */
+	private static void appendCauses(StringBuilder description, Throwable kafka) {
+		Throwable each = kafka;
+		for (int shown = 0; each != null && shown < CAUSES_SHOWN; shown++) {
+			description.append((shown == 0) ? "    Reason: " : "\n    Caused by: ")
+				.append(each.getClass().getName())
+				.append(": ")
+				.append(each.getMessage());
+			each = (each.getCause() != each) ? each.getCause() : null;
+		}
 	}
 
 }

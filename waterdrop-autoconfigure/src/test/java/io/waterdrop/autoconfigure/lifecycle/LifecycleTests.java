@@ -295,6 +295,28 @@ class LifecycleTests {
 			});
 	}
 
+	/**
+	 * A setting Kafka checks only when it builds the client is a configuration error, not a broker one: the
+	 * analysis says so and shows the cause Kafka wrapped.
+	 */
+	@Test
+	void aProducerWhoseKafkaSettingsKafkaRefusesIsAnalysedAsAConfigurationError() {
+		this.holding.withPropertyValues("waterdrop.producers.payments.kafka.interceptor.classes=com.example.Missing")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer().analyze(context.getStartupFailure());
+				assertThat(analysis.getDescription())
+					.startsWith("WaterDrop producer 'payments' could not build its Kafka client: Kafka refused its "
+							+ "settings.")
+					.contains("Failed to construct kafka producer")
+					.contains("Caused by: ")
+					.contains("com.example.Missing")
+					.contains("The producers connected before it were closed again: orders.");
+				assertThat(analysis.getAction()).contains("waterdrop.producers.payments.kafka.*")
+					.doesNotContain("reachable");
+			});
+	}
+
 	@Test
 	void aProducerFailingToConnectClosesThoseConnectedBeforeAtOnceAndIsAnalysed() {
 		Handles handles = new Handles();
