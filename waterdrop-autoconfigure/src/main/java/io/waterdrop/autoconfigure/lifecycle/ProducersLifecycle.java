@@ -33,9 +33,11 @@ import io.waterdrop.autoconfigure.WaterDropEventListener;
  * <p>
  * <b>Start</b>: subscribes the {@link WaterDropEventListener} beans to each producer (once; here rather than
  * while the producer bean is created, so that a listener may itself inject a producer), then connects it.
- * If a producer fails to connect (a transactional one whose {@code initTransactions} times out, say), every
- * producer of the context is closed at once with its {@code close-timeout}, and start-up fails with a
- * {@link ProducerConnectException}.
+ * If a producer fails to connect at start-up (a transactional one whose {@code initTransactions} times out,
+ * say), every producer of the context is closed at once with its {@code close-timeout}, and start-up fails
+ * with a {@link ProducerConnectException}. On a later start (after a stop, or resuming a paused test
+ * context) the context runs on whatever happens and a closed producer could never connect again: one that
+ * fails to connect stays disconnected, with a warning, and connects on its next message.
  * <p>
  * <b>Stop</b>: when the context closes, the producers are drained ({@link ProducerDrains}): all at once, each
  * waits up to its {@code close-timeout} until every message handed to Kafka has its outcome, and one whose
@@ -83,6 +85,9 @@ final class ProducersLifecycle implements SmartLifecycle {
 
 	private volatile boolean running;
 
+	/** Whether a start has connected every producer once: later starts restart a running context. */
+	private volatile boolean startedBefore;
+
 	ProducersLifecycle(ConfigurableApplicationContext context, ObjectProvider<WaterDropEventListener> listeners,
 			CloseTimeouts closeTimeouts, Duration shutdownPhaseTimeout) {
 		this.context = context;
@@ -109,12 +114,18 @@ final class ProducersLifecycle implements SmartLifecycle {
 				producer.connect();
 			}
 			catch (RuntimeException ex) {
+				if (this.startedBefore) {
+					logger.warn("WaterDrop producer '" + name + "' could not connect again on this start; it stays "
+							+ "disconnected and connects on its next message", ex);
+					continue;
+				}
 				closeAll(producers).join();
 				throw new ProducerConnectException(name, producer, connected, ex);
 			}
 			connected.add(name);
 		}
 		this.started = producers;
+		this.startedBefore = true;
 		this.running = true;
 	}
 

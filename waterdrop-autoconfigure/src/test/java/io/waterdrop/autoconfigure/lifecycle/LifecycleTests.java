@@ -5,7 +5,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -37,6 +39,7 @@ import io.waterdrop.autoconfigure.TestBroker;
 import io.waterdrop.autoconfigure.Threads;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
+import io.waterdrop.autoconfigure.WaterDropKafkaClientFactoryCustomizer;
 import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
@@ -129,6 +132,32 @@ class LifecycleTests {
 			context.close();
 			assertThat(orders.status()).isEqualTo(ProducerStatus.CLOSED);
 			assertThat(before.newKafkaNetworkThread("orders")).isFalse();
+		});
+	}
+
+	/**
+	 * A start after a stop runs on a context that goes on: a producer that fails to connect then stays
+	 * disconnected and connects on its next message, instead of every producer being closed for good.
+	 */
+	@Test
+	void aProducerFailingToConnectOnARestartStaysDisconnectedAndTheOthersConnect() {
+		AtomicBoolean refuseOrders = new AtomicBoolean();
+		this.runner.withBean(WaterDropKafkaClientFactoryCustomizer.class, () -> (name, factory) -> {
+			if (name.equals("orders") && refuseOrders.get()) {
+				factory.updateConfigs(Map.of(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG, "com.example.Missing"));
+			}
+		}).run((context) -> {
+			Producer orders = context.getBean("orders", Producer.class);
+			Producer legacy = context.getBean("legacy", Producer.class);
+			context.stop();
+			refuseOrders.set(true);
+
+			context.start();
+
+			assertThat(orders.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+			assertThat(legacy.status()).isEqualTo(ProducerStatus.CONNECTED);
+			refuseOrders.set(false);
+			assertThat(orders.produceSync(Message.of("orders", "after a failed restart")).offset()).isNotNegative();
 		});
 	}
 
