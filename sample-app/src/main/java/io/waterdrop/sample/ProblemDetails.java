@@ -22,15 +22,18 @@ import io.waterdrop.ProducerClosedException;
 import io.waterdrop.ProducerNameInUseException;
 import io.waterdrop.QueueFullException;
 import io.waterdrop.TransactionFailedException;
+import io.waterdrop.TransactionWaitTimeoutException;
+import io.waterdrop.WaterDropException;
 
 /**
  * WaterDrop's exceptions as RFC 9457 problem details ({@code application/problem+json}), instead of a bare
  * 500: what the client sent wrong is a 400 naming the rule it broke, an unknown producer a 404, a producer
- * that cannot take messages now (queue full, closing) a 503 to retry later, a batch larger than it can ever
- * hold a 413, a tenant's producer that exists already a 409, invalid settings for one a 400 naming the
- * setting, a delivery Kafka refused or did not confirm in time a 502 or 504, and a transaction Kafka did not
- * commit or a Kafka client that could not be built a 502 (the broker's or the settings' fault, not the
- * request's). Spring MVC's own exceptions (a malformed body or parameter, a request parameter out of range)
+ * that cannot take messages now (queue full, closing, another thread's transaction open on it) a 503 to
+ * retry later, a batch larger than it can ever hold a 413, a tenant's producer that exists already a 409,
+ * invalid settings for one a 400 naming the setting, a delivery Kafka refused or did not confirm in time a
+ * 502 or 504, and a transaction Kafka did not commit or a Kafka client that could not be built a 502 (the
+ * broker's or the settings' fault, not the request's); any other WaterDrop failure is a 500, as a problem
+ * detail too. Spring MVC's own exceptions (a malformed body or parameter, a request parameter out of range)
  * become problem details too, by {@link ResponseEntityExceptionHandler}.
  */
 @RestControllerAdvice
@@ -86,6 +89,15 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 	@ExceptionHandler
 	ResponseEntity<ProblemDetail> producerClosed(ProducerClosedException ex) {
 		return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Producer closed", ex.getMessage()));
+	}
+
+	/**
+	 * Another thread's transaction (another request's, say) on the transactional producer stayed open all of
+	 * its max-wait-timeout (one runs at a time): nothing began, and the producer is likely free again shortly.
+	 */
+	@ExceptionHandler
+	ResponseEntity<ProblemDetail> transactionWaitTimeout(TransactionWaitTimeoutException ex) {
+		return unavailable(problem(HttpStatus.SERVICE_UNAVAILABLE, "Producer busy", ex.getMessage()));
 	}
 
 	/** Accepted, then purged by a shutdown before Kafka confirmed it: it may or may not have been written. */
@@ -155,6 +167,17 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 						+ "); the application's log has Kafka's reason");
 		problem.setProperty("kafkaError", reason.getClass().getName());
 		return problem;
+	}
+
+	/**
+	 * A WaterDrop failure no handler above names (a wait interrupted, a producer that lost its polling thread):
+	 * the server's, so a 500, but a problem detail as the rest. Spring picks the handler of the closest
+	 * exception type, so this one takes only what the others do not. Logged: being handled, it would not be.
+	 */
+	@ExceptionHandler
+	ProblemDetail waterDropFailed(WaterDropException ex) {
+		this.logger.error("WaterDrop failed while serving a request", ex); // ResponseEntityExceptionHandler's
+		return problem(HttpStatus.INTERNAL_SERVER_ERROR, "Producer failed", ex.getMessage());
 	}
 
 	private static ProblemDetail problem(HttpStatus status, String title, String detail) {

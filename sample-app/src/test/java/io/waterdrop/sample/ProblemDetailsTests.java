@@ -1,6 +1,7 @@
 package io.waterdrop.sample;
 
 import java.util.List;
+import java.util.concurrent.FutureTask;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -17,6 +18,7 @@ import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 import org.springframework.web.context.WebApplicationContext;
 
 import io.waterdrop.BatchPartlySentException;
+import io.waterdrop.BoundTransaction;
 import io.waterdrop.DeliveryFailedException;
 import io.waterdrop.DeliveryHandle;
 import io.waterdrop.Message;
@@ -37,14 +39,15 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
  * The sample's bad requests are answered with problem details, not HTTP 500: 400 with the violation for an
  * invalid message (payload too large, a null element in a batch), order or parameter, 404 for an unknown
  * producer, 413 for a batch larger than the producer can ever hold, 503 when it cannot take the messages
- * now, 502 or 503 without Retry-After for a batch refused part-way. The producers are the sample's own, plus
+ * now (closed, or another thread's transaction open on it), 502 or 503 without Retry-After for a batch
+ * refused part-way, 500 as a problem detail for another WaterDrop failure. The producers are the sample's own, plus
  * a few for these cases, storing their messages in memory: no broker.
  */
 @SpringBootTest(classes = SampleApplication.class,
 		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "spring.kafka.listener.auto-startup=false",
 				"waterdrop.producers.tiny.max-payload-size=16B",
 				"waterdrop.producers.small.max-in-flight=2", "waterdrop.producers.small.wait-on-queue-full=false",
-				"waterdrop.producers.retired.max-in-flight=10" })
+				"waterdrop.producers.retired.max-in-flight=10", "waterdrop.producers.payments.max-wait-timeout=100ms" })
 @AutoConfigureWaterDropInMemory
 @Timeout(60)
 class ProblemDetailsTests {
@@ -127,6 +130,34 @@ class ProblemDetailsTests {
 		this.retired.close();
 		problem(send("/messages/sync?producer=retired", MediaType.TEXT_PLAIN, "hello"), 503, "Producer closed")
 			.andExpect(header().string("Retry-After", "1"));
+	}
+
+	@Test
+	void aTransactionWaitingLongerThanMaxWaitTimeoutForAnotherOneIsUnavailable() throws Exception {
+		Producer payments = this.context.getBean("payments", Producer.class);
+		FutureTask<BoundTransaction> begin = new FutureTask<>(payments::beginTransaction);
+		new Thread(begin, "another-request").start();
+		BoundTransaction open = begin.get();
+		try {
+			problem(send("/messages/transaction", MediaType.APPLICATION_JSON, "[\"debit\"]"), 503, "Producer busy")
+				.andExpect(header().string("Retry-After", "1"))
+				.andExpect(jsonPath("$.detail").value(containsString("max-wait-timeout")));
+		}
+		finally {
+			open.abort();
+		}
+	}
+
+	@Test
+	void anotherWaterDropFailureIsAnInternalErrorAsAProblemDetail() throws Exception {
+		Thread.currentThread().interrupt(); // the transaction's wait for its turn fails at once
+		try {
+			problem(send("/messages/transaction", MediaType.APPLICATION_JSON, "[\"debit\"]"), 500, "Producer failed")
+				.andExpect(jsonPath("$.detail").value(containsString("Interrupted while waiting for its turn")));
+		}
+		finally {
+			Thread.interrupted(); // WaterDrop leaves the flag set
+		}
 	}
 
 	@Test
