@@ -150,6 +150,22 @@ class TenantsControllerTests {
 	}
 
 	@Test
+	void aBatchSizeAboveBufferMemoryIsABadRequestNamingTheLimit() throws Exception {
+		// Kafka would take it, then refuse every send: a batch is allocated out of buffer.memory (its default here).
+		problem(this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+			.content("{\"kafka.batch.size\": 100000000}")), 400, "Invalid producer settings")
+			.andExpect(jsonPath("$.property").value("overrides.kafka.batch.size"))
+			.andExpect(jsonPath("$.value").value(100000000))
+			.andExpect(jsonPath("$.limit").value(33554432))
+			.andExpect(jsonPath("$.detail").value(containsString("buffer.memory")));
+		assertThat(this.producers.names()).isEmpty();
+
+		this.mvc.perform(post("/tenants/acme").contentType(MediaType.APPLICATION_JSON)
+			.content("{\"kafka.batch.size\": \"33554432\"}"))
+			.andExpect(status().isCreated());
+	}
+
+	@Test
 	void tenantsBeyondSampleTenantsMaxAreAConflictUntilOneIsRemoved() throws Exception {
 		this.mvc.perform(post("/tenants/acme")).andExpect(status().isCreated());
 		this.mvc.perform(post("/tenants/globex")).andExpect(status().isCreated());
