@@ -202,6 +202,8 @@ public final class Producer implements AutoCloseable {
 
 	private final MessageBuffer buffer = new MessageBuffer();
 
+	private final SharedFlush flushes;
+
 	private final Transactions transactions;
 
 	/** Replaced by a reload after a fatal transactional error, during a transaction's turn. */
@@ -229,6 +231,7 @@ public final class Producer implements AutoCloseable {
 
 	public Producer(ProducerConfig config) {
 		this.config = config;
+		this.flushes = new SharedFlush(config.id(), this::client, (flush) -> startThread("waterdrop.flush-" + id(), flush));
 		this.monitor = new Monitor(config.id());
 		this.slots = new Semaphore(config.maxInFlight());
 		this.transactions = new Transactions(this);
@@ -284,7 +287,8 @@ public final class Producer implements AutoCloseable {
 	 * {@code false} at once. Where no thread can be started for Kafka's flush (the JVM out of native threads),
 	 * it waits until nothing is in flight instead, messages sent meanwhile included. Kafka's flush has no
 	 * timeout: when this one times out, its thread goes on until Kafka completes or expires the batches
-	 * ({@code delivery.timeout.ms}) or the client closes.
+	 * ({@code delivery.timeout.ms}) or the client closes. Callers asking meanwhile share that thread: one
+	 * more flush begins after it for them, none beside it.
 	 * @return whether they all had their outcome by then; {@code false} also if interrupted (the flag stays set)
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
@@ -314,8 +318,8 @@ public final class Producer implements AutoCloseable {
 		if (current != State.CONNECTED || kafka == null || inFlight() == 0) {
 			return true; // Kafka holds nothing of this producer's
 		}
-		CompletableFuture<Boolean> flushed = new CompletableFuture<>();
-		if (!flushInBackground(kafka, flushed)) {
+		CompletableFuture<Boolean> flushed = this.flushes.request();
+		if (flushed == null) {
 			return awaitNothingInFlight(timeout); // Kafka sends after linger.ms anyway
 		}
 		return awaitRestoringInterrupt(flushed, timeout);
@@ -691,7 +695,9 @@ public final class Producer implements AutoCloseable {
 	 * Sends everything buffered and waits for the reports (in one transaction on a transactional producer).
 	 * More than {@code maxInFlight} messages go in batches of that size, each waited for before the next.
 	 * Messages not delivered go back into the buffer, ahead of anything buffered meanwhile (on a transactional
-	 * producer all of them when the flush's own transaction is rolled back).
+	 * producer all of them when the flush's own transaction is rolled back). Each flush sends and waits for
+	 * what it takes: one that finds the buffer emptied by a flush running on another thread returns at once,
+	 * and what that flush fails to deliver goes back into the buffer for the next flush.
 	 * @throws DeliveryFailedException for the first undelivered message (others suppressed in it)
 	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
 	 * are in it; those of its batch not waited for, those of earlier batches delivered)
@@ -1835,7 +1841,9 @@ public final class Producer implements AutoCloseable {
 		}
 		boolean interrupted = false;
 		if (!force && !this.drained.isDone()) {
-			flushInBackground(this.client, new CompletableFuture<>());
+			// Kafka sends what lingers now, as its own close does: the close neither waits out linger.ms nor purges
+			// what a healthy broker would take.
+			this.flushes.request();
 			Waited waited = await(CompletableFuture.anyOf(this.drained, this.forced), timeout);
 			interrupted = waited == Waited.INTERRUPTED;
 		}
@@ -1950,35 +1958,6 @@ public final class Producer implements AutoCloseable {
 			logger.warn("Producer '{}': closing its Kafka client failed", id(), ex);
 		}
 		return interrupted | Thread.interrupted();
-	}
-
-	/**
-	 * Makes Kafka send lingering batches now, as its own close does, so that a close neither waits out
-	 * {@code linger.ms} nor purges messages a healthy broker would take. Kafka's flush has no timeout, so it
-	 * runs on a thread of its own; it ends when every batch completed, at the latest when a purge aborts them,
-	 * and then completes {@code flushed} with whether it did so without an error.
-	 * @return whether the flush thread started ({@code flushed} is completed with {@code false} if not)
-	 */
-	private boolean flushInBackground(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client,
-			CompletableFuture<Boolean> flushed) {
-		try {
-			startThread("waterdrop.flush-" + id(), () -> {
-				try {
-					client.flush();
-					flushed.complete(true);
-				}
-				catch (RuntimeException ex) {
-					logger.debug("Producer '{}': flush ended with an error", id(), ex);
-					flushed.complete(false);
-				}
-			});
-		}
-		catch (OutOfMemoryError ex) { // no thread (the JVM out of native threads): Kafka sends after linger.ms
-			logger.warn("Producer '{}' could not start a thread to flush", id(), ex);
-			flushed.complete(false);
-			return false;
-		}
-		return true;
 	}
 
 	private enum Waited {

@@ -1,10 +1,15 @@
 package io.waterdrop;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
@@ -72,6 +77,46 @@ class AwaitSentTests {
 		assertThat(held.isDone()).isFalse();
 		assertThat(producer.inFlight()).isOne();
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+	}
+
+	/**
+	 * Callers waiting at once share one flush thread, and one more flush for those who asked while it ran:
+	 * a thread each would pile up platform threads blocked in Kafka (and keep Kafka from lingering).
+	 */
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void concurrentWaitsShareOneFlushAndThoseWhoCameDuringItGetTheNextOne(PollingMode mode) throws Exception {
+		PendingKafka kafka = new PendingKafka().stuck();
+		Producer producer = producer(mode, kafka);
+		producer.produceAsync(Message.of("orders", "first"));
+		AtomicInteger threads = new AtomicInteger();
+		ThreadFactory original = Producer.threads;
+		Producer.threads = (task) -> {
+			threads.incrementAndGet();
+			return original.newThread(task);
+		};
+		ExecutorService callers = Executors.newFixedThreadPool(8);
+		try {
+			List<Future<Boolean>> waits = new ArrayList<>();
+			for (int i = 0; i < 16; i++) {
+				waits.add(callers.submit(() -> producer.awaitSent(Duration.ofMillis(100))));
+			}
+			for (Future<Boolean> wait : waits) {
+				assertThat(wait.get(30, TimeUnit.SECONDS)).as("stuck: no flush can end").isFalse();
+			}
+			assertThat(threads).as("flush threads started").hasValue(1);
+
+			DeliveryHandle second = producer.produceAsync(Message.of("orders", "second"));
+			Future<Boolean> afterIt = callers.submit(() -> producer.awaitSent(Duration.ofSeconds(30)));
+			while (kafka.completeNext()) { // the running flush ends; the late caller's begins after it
+			}
+			assertThat(afterIt.get(30, TimeUnit.SECONDS)).isTrue();
+			assertThat(second.await().offset()).isNotNegative();
+		}
+		finally {
+			Producer.threads = original;
+			callers.shutdownNow();
+		}
 	}
 
 	/**
