@@ -8,6 +8,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
@@ -121,7 +122,7 @@ final class SharedKafkaClientMetrics implements WaterDropKafkaClientFactoryCusto
 			}
 			try {
 				return new ListenerSettings((MeterRegistry) REGISTRY.get(listener), (List<Tag>) TAGS.get(listener),
-						(ScheduledExecutorService) SCHEDULER.get(listener));
+					(ScheduledExecutorService) SCHEDULER.get(listener));
 			}
 			catch (ReflectiveOperationException | RuntimeException ex) {
 				logger.debug("Cannot read the settings of " + listener, ex);
@@ -134,7 +135,8 @@ final class SharedKafkaClientMetrics implements WaterDropKafkaClientFactoryCusto
 	/** Binds the metrics of the one client a WaterDrop factory creates, and removes them when it closes. */
 	private final class ClientMetrics implements ProducerFactory.Listener<byte[], byte[]> {
 
-		private final Object lock = new Object();
+		/** A lock, not a monitor: the connecting thread may be virtual, and JDK 21 to 23 pin it on a monitor. */
+		private final ReentrantLock lock = new ReentrantLock();
 
 		private final Rescans rescans = new Rescans();
 
@@ -153,7 +155,8 @@ final class SharedKafkaClientMetrics implements WaterDropKafkaClientFactoryCusto
 
 		@Override
 		public void producerAdded(String id, Producer<byte[], byte[]> producer) {
-			synchronized (this.lock) {
+			this.lock.lock();
+			try {
 				// As spring-kafka's listener: its tags, then spring.id.
 				List<Tag> clientTags = new ArrayList<>(this.tags);
 				clientTags.add(Tag.of("spring.id", id));
@@ -161,24 +164,35 @@ final class SharedKafkaClientMetrics implements WaterDropKafkaClientFactoryCusto
 						SharedKafkaClientMetrics.this.rescanInterval);
 				this.metrics.bindTo(this.registry);
 			}
+			finally {
+				this.lock.unlock();
+			}
 		}
 
 		@Override
 		public void producerRemoved(String id, Producer<byte[], byte[]> producer) {
-			synchronized (this.lock) {
+			this.lock.lock();
+			try {
 				this.removed = true;
 				this.rescans.cancel();
 				if (this.metrics != null) {
 					this.metrics.close(); // removes the meters; leaves the shared scheduler alone
 				}
 			}
+			finally {
+				this.lock.unlock();
+			}
 		}
 
 		private void rescan(Runnable rescan) {
-			synchronized (this.lock) {
+			this.lock.lock();
+			try {
 				if (!this.removed) {
 					rescan.run();
 				}
+			}
+			finally {
+				this.lock.unlock();
 			}
 		}
 
