@@ -124,7 +124,7 @@ class CloseIntegrationTests {
 			else {
 				assertThat(failure).isInstanceOf(MessagePurgedException.class)
 					.hasMessageContaining("purged undelivered")
-					.hasMessageContaining("'" + producer.id() + "' was closed forcefully");
+					.hasMessageContaining("producer '" + producer.id() + "' purged what it had not delivered");
 				assertThat(((MessagePurgedException) failure).label()).isEqualTo(handle.label());
 				purged.add(handle.label());
 			}

@@ -125,6 +125,18 @@ class PurgeAndWaitTests {
 		assertThat(producer.flushAsync()).extracting((handle) -> handle.message().payload()).containsExactly("2", "4");
 	}
 
+	/** A purged message says why: an aborted transaction is not a purge of the producer's. */
+	@Test
+	void aPurgedMessageSaysWhetherItsTransactionWasAbortedOrItsProducerPurgedIt() {
+		Message message = Message.of("orders", "x");
+		assertThat(new MessagePurgedException("p", message,
+				new org.apache.kafka.common.errors.TransactionAbortedException("aborted")))
+			.hasMessage("Message to 'orders' was purged undelivered: its transaction on producer 'p' was aborted");
+		assertThat(new MessagePurgedException("p", message, new org.apache.kafka.common.KafkaException("closed")))
+			.hasMessage("Message to 'orders' was purged undelivered: producer 'p' purged what it had not delivered "
+					+ "(purge(), or a close that did not wait for it)");
+	}
+
 	@Test
 	void purgeIsRefusedOnATransactionalProducer() {
 		Producer producer = new Producer(ProducerConfig.builder()
