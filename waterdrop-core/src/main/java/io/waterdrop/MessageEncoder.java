@@ -60,6 +60,9 @@ final class MessageEncoder {
 	 */
 	private String checkedTopic;
 
+	/** The Kafka setting that sets {@link #maxRecordSize}, the smaller of the two. */
+	private final String maxRecordSizeSetting;
+
 	@SuppressWarnings("unchecked")
 	MessageEncoder(ProducerConfig config, ToIntFunction<String> partitionCount) {
 		this.keySerializer = (Serializer<Object>) config.keySerializer();
@@ -69,8 +72,10 @@ final class MessageEncoder {
 		this.keyOthers = this.keySerializer instanceof DefaultSerializer serializer && serializer.hasOthers();
 		this.payloadOthers = this.payloadSerializer instanceof DefaultSerializer serializer && serializer.hasOthers();
 		this.maxPayloadSize = config.maxPayloadSize();
-		this.maxRecordSize = Math.min(setting(config.kafka(), "max.request.size", ConfigDef.Type.INT, 1_048_576),
-				setting(config.kafka(), "buffer.memory", ConfigDef.Type.LONG, 33_554_432));
+		long maxRequestSize = setting(config.kafka(), "max.request.size", ConfigDef.Type.INT, 1_048_576);
+		long bufferMemory = setting(config.kafka(), "buffer.memory", ConfigDef.Type.LONG, 33_554_432);
+		this.maxRecordSize = Math.min(maxRequestSize, bufferMemory);
+		this.maxRecordSizeSetting = (maxRequestSize <= bufferMemory) ? "max.request.size" : "buffer.memory";
 		this.partitionCount = partitionCount;
 	}
 
@@ -154,9 +159,16 @@ final class MessageEncoder {
 		if (recordSize > this.maxRecordSize) {
 			throw invalid(Violation.RECORD_TOO_LARGE, message, "would be a record of " + recordSize + " bytes (key "
 					+ keySize + " bytes, payload " + payloadSize + " bytes, " + headerArray.length
-					+ " header(s)), over the " + this.maxRecordSize
-					+ " bytes Kafka's client sends (max.request.size); shorten the key or headers");
+					+ " header(s)), over the " + this.maxRecordSize + " bytes Kafka's client sends ("
+					+ this.maxRecordSizeSetting + "); shorten the " + largestPart(keySize, payloadSize, recordSize)
+					+ " or raise " + this.maxRecordSizeSetting);
 		}
+	}
+
+	/** What takes most of a record: the payload, the key, or the headers (and the record's own overhead). */
+	private static String largestPart(int keySize, int payloadSize, int recordSize) {
+		int rest = recordSize - keySize - payloadSize;
+		return (payloadSize >= keySize && payloadSize >= rest) ? "payload" : (keySize >= rest) ? "key" : "headers";
 	}
 
 	/**

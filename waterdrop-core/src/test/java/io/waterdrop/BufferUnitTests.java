@@ -422,6 +422,25 @@ class BufferUnitTests {
 		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3");
 	}
 
+	/** A record too large names the limit that applies (the smaller setting) and the part to shorten. */
+	@Test
+	void aRecordTooLargeNamesTheSettingThatLimitsItAndItsLargestPart() {
+		Producer bySmallBuffer = producer(ProducerConfig.builder()
+			.id("buffer-small-memory")
+			.maxPayloadSize(2_000_000)
+			.kafka("buffer.memory", 524_288)
+			.clientFactory(this.kafka));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> bySmallBuffer.buffer(Message.of("orders", "x".repeat(600_000))))
+			.withMessageContaining("over the 524288 bytes Kafka's client sends (buffer.memory)")
+			.withMessageContaining("shorten the payload or raise buffer.memory");
+		Producer byRequestSize = producer(ProducerConfig.builder().id("buffer-long-key").clientFactory(this.kafka));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> byRequestSize
+				.buffer(Message.builder("orders").payload("small").key("k".repeat(1_100_000)).build()))
+			.withMessageContaining("(max.request.size); shorten the key or raise max.request.size");
+	}
+
 	/** As Ruby WaterDrop's close: what is buffered is sent, and the close waits for its reports. */
 	@Test
 	void aCloseSendsWhatIsBufferedFirst() {
