@@ -231,7 +231,8 @@ public final class Producer implements AutoCloseable {
 
 	public Producer(ProducerConfig config) {
 		this.config = config;
-		this.flushes = new SharedFlush(config.id(), this::client, (flush) -> startThread("waterdrop.flush-" + id(), flush));
+		this.flushes = new SharedFlush(config.id(), this::client,
+				(flush) -> startThread("waterdrop.flush-" + id(), flush));
 		this.monitor = new Monitor(config.id());
 		this.slots = new Semaphore(config.maxInFlight());
 		this.transactions = new Transactions(this);
@@ -1504,11 +1505,11 @@ public final class Producer implements AutoCloseable {
 		}
 		Duration timeout = this.config.waitTimeoutOnQueueFull();
 		if (!this.config.waitOnQueueFull() || PollingThreads.isCurrent()) {
-			throw new QueueFullException(id(), this.config.maxInFlight(), Duration.ZERO);
+			throw new QueueFullException(id(), count, inFlight(), this.config.maxInFlight(), Duration.ZERO);
 		}
 		try {
 			if (!this.slots.tryAcquire(count, Timeouts.nanos(timeout), TimeUnit.NANOSECONDS)) {
-				throw new QueueFullException(id(), this.config.maxInFlight(), timeout);
+				throw new QueueFullException(id(), count, inFlight(), this.config.maxInFlight(), timeout);
 			}
 		}
 		catch (InterruptedException ex) {
@@ -1609,11 +1610,12 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Closes: sends what is buffered (as {@link #flushAsync}), refuses new messages, waits up to
-	 * {@code timeout} for every in-flight message's report to be dispatched, purges what is still undelivered then (each reported as {@code message.purged}), and
-	 * releases the client and polling resources. Concurrent and repeated calls wait for the same close.
-	 * Called on a polling thread (from a callback, of this producer or another) it only starts the close and
-	 * returns: waiting there would stall every producer that thread serves. On an interrupted
-	 * thread it still releases everything (purging instead of waiting) and keeps the interrupt flag set.
+	 * {@code timeout} for every in-flight message's report to be dispatched, purges what is still undelivered
+	 * then (each reported as {@code message.purged}), and releases the client and polling resources.
+	 * Concurrent and repeated calls wait for the same close. Called on a polling thread (from a callback, of
+	 * this producer or another) it only starts the close and returns: waiting there would stall every producer
+	 * that thread serves. On an interrupted thread it still releases everything (purging instead of waiting)
+	 * and keeps the interrupt flag set.
 	 */
 	public void close(Duration timeout) {
 		close(Timeouts.require(timeout, "close"), false);

@@ -3,9 +3,9 @@ package io.waterdrop;
 import java.time.Duration;
 
 /**
- * A message was refused because its producer already holds {@code maxInFlight} undispatched messages and
- * no slot freed up in time (or waiting was off, or the caller is the polling thread, which alone can free
- * slots). Nothing was queued.
+ * A message (or batch) was refused because its producer had too few free slots under {@code maxInFlight}
+ * for it and not enough freed up in time (or waiting was off, or the caller is the polling thread, which
+ * alone can free slots). Nothing was queued.
  */
 public class QueueFullException extends WaterDropException {
 
@@ -14,10 +14,10 @@ public class QueueFullException extends WaterDropException {
 	/** The batch could never fit: retrying it as it is cannot succeed. */
 	private final boolean exceedsMaxInFlight;
 
-	public QueueFullException(String producerId, int maxInFlight, Duration waited) {
-		super("Producer '" + producerId + "' has " + maxInFlight + " messages in flight (maxInFlight)"
-				+ (waited.isZero() ? "" : " and none was dispatched within " + waited)
-				+ "; the message was refused. Slow down, raise maxInFlight, or make delivery callbacks faster");
+	public QueueFullException(String producerId, int requested, long inFlight, int maxInFlight, Duration waited) {
+		super("Producer '" + producerId + "' had no room for " + requested + " message(s): " + inFlight + " of its "
+				+ maxInFlight + " slots (maxInFlight) were taken" + (waited.isZero() ? "" : " after waiting " + waited)
+				+ "; refused, nothing was sent. Slow down, raise maxInFlight, or make delivery callbacks faster");
 		this.exceedsMaxInFlight = false;
 	}
 
