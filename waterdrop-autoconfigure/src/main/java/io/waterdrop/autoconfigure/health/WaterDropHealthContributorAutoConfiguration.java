@@ -1,6 +1,7 @@
 package io.waterdrop.autoconfigure.health;
 
 import java.time.Clock;
+import java.time.Duration;
 
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -12,6 +13,7 @@ import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEn
 import org.springframework.boot.health.contributor.HealthContributor;
 import org.springframework.context.annotation.Bean;
 
+import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
@@ -34,9 +36,16 @@ public final class WaterDropHealthContributorAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean(name = "waterdropHealthContributor", search = SearchStrategy.CURRENT)
 	HealthContributor waterdropHealthContributor(ListableBeanFactory beanFactory, WaterDropProperties properties) {
+		Duration failureWindow = properties.getHealth().getFailureWindow();
+		if (failureWindow == null || failureWindow.isZero() || failureWindow.isNegative()) {
+			// Zero reads as "down at the first failure", yet no run of failures could ever outlast it.
+			String was = (failureWindow != null) ? failureWindow.toMillis() + " ms" : "empty";
+			throw new InvalidConfigurationException("waterdrop.health.failure-window",
+					"must be positive but was " + was,
+					"Set it to how long deliveries may keep failing before the entry is DOWN, e.g. 30s or 1m.");
+		}
 		WaterDropHealthContributor contributor = new WaterDropHealthContributor(
-				beanFactory.getBeansOfType(Producer.class, false, true), properties.getHealth().getFailureWindow(),
-				Clock.systemUTC());
+				beanFactory.getBeansOfType(Producer.class, false, true), failureWindow, Clock.systemUTC());
 		// This context's own runtime producers only, as its own producer beans.
 		beanFactory.getBeansOfType(WaterDropRuntimeProducers.class, false, true)
 			.values()

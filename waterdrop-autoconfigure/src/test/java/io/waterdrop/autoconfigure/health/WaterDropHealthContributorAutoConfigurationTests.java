@@ -15,6 +15,7 @@ import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
+import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.TestBroker;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
@@ -60,6 +61,19 @@ class WaterDropHealthContributorAutoConfigurationTests {
 			assertThat(waterdrop.stream().map(HealthContributors.Entry::name)).containsExactly("orders");
 			assertThat(waterdrop.getContributor("legacy")).isNull();
 		});
+	}
+
+	/** A zero window reads as "down at the first failure", yet would never be DOWN: start-up says so. */
+	@Test
+	void aFailureWindowThatIsNotPositiveFailsStartUp() {
+		for (String window : new String[] { "0", "-1s" }) {
+			this.runner.withPropertyValues("waterdrop.health.failure-window=" + window).run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause()
+					.isInstanceOf(InvalidConfigurationException.class)
+					.hasMessageStartingWith("waterdrop.health.failure-window: must be positive");
+			});
+		}
 	}
 
 	@Test
