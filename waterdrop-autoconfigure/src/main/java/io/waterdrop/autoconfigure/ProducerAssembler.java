@@ -353,6 +353,9 @@ final class ProducerAssembler implements DisposableBean {
 		if (mode == PollingMode.THREAD && polling.getFd().getMaxTime() != null) {
 			throw conflict(origins.pathOf("polling.fd.max-time"), "fd", "thread", modePath);
 		}
+		if (mode == PollingMode.THREAD && polling.getFd().getMinTime() != null) {
+			throw conflict(origins.pathOf("polling.fd.min-time"), "fd", "thread", modePath);
+		}
 		if (mode == PollingMode.FD && polling.getThread().getPollTimeout() != null) {
 			throw conflict(origins.pathOf("polling.thread.poll-timeout"), "thread", "fd", modePath);
 		}

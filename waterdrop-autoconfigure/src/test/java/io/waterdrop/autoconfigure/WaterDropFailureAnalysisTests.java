@@ -130,6 +130,10 @@ class WaterDropFailureAnalysisTests {
 				"waterdrop.producers.legacy.polling.fd.max-time=200ms");
 		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.legacy.polling.fd.max-time")
 			.contains("applies to fd mode only, but polling.mode is 'thread' (waterdrop.producers.legacy.polling.mode)");
+		assertThat(analyze("waterdrop.producers.legacy.polling.mode=thread",
+				"waterdrop.producers.legacy.polling.fd.min-time=5ms").getDescription())
+			.contains("Property: waterdrop.producers.legacy.polling.fd.min-time")
+			.contains("applies to fd mode only");
 	}
 
 	@Test
