@@ -269,7 +269,8 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public long nextPeriodicNanos() {
-		if (this.retired || this.statisticsIntervalNanos == 0 || !this.monitor.isListening(ProducerEvent.StatisticsEmitted.class)) {
+		if (this.retired || this.statisticsIntervalNanos == 0
+				|| !this.monitor.isListening(ProducerEvent.StatisticsEmitted.class)) {
 			return Long.MAX_VALUE;
 		}
 		return this.nextStatisticsNanos;

@@ -109,7 +109,8 @@ class PurgeAndWaitTests {
 		ExecutorService flusher = Executors.newSingleThreadExecutor();
 		try {
 			Future<List<DeliveryReport>> flush = flusher.submit(producer::flushSync);
-			await().atMost(Duration.ofSeconds(30)).until(() -> !this.clients.isEmpty() && this.clients.get(0).appended() == 4);
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> !this.clients.isEmpty() && this.clients.get(0).appended() == 4);
 
 			producer.purge();
 			purgeReturned.countDown();

@@ -169,7 +169,8 @@ class ProblemDetailsTests {
 		List<DeliveryHandle> sent = orders.produceManyAsync(batch.subList(0, 2));
 
 		ResponseEntity<ProblemDetail> kafkaRefused = this.problems.batchPartlySent(
-				new BatchPartlySentException("orders", sent, batch, new DeliveryFailedException("refused", refused, null)));
+				new BatchPartlySentException("orders", sent, batch,
+						new DeliveryFailedException("refused", refused, null)));
 		ResponseEntity<ProblemDetail> closed = this.problems.batchPartlySent(new BatchPartlySentException("orders",
 				sent, batch, new ProducerClosedException("orders", ProducerStatus.CLOSING)));
 

@@ -115,7 +115,8 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	 */
 	private static <T> Map<String, T> bindEntries(Binder binder, String prefix, Class<T> type, String examples) {
 		try {
-			return binder.bind(prefix, Bindable.mapOf(String.class, type), new NoUnboundElementsBindHandler(BindHandler.DEFAULT))
+			return binder
+				.bind(prefix, Bindable.mapOf(String.class, type), new NoUnboundElementsBindHandler(BindHandler.DEFAULT))
 				.orElse(Map.of());
 		}
 		catch (BindException ex) {
@@ -127,8 +128,9 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 				.map((property) -> property.getName().toString())
 				.sorted()
 				.toList();
+			String others = (unknown.size() > 1) ? " (unknown: " + unknown + ")" : "";
 			throw new InvalidConfigurationException(unknown.get(0),
-					"is not a setting of a " + prefix + " entry" + ((unknown.size() > 1) ? " (unknown: " + unknown + ")" : ""),
+					"is not a setting of a " + prefix + " entry" + others,
 					"Correct or remove it; an entry takes keys such as " + examples
 							+ " (docs/configuration.md lists them).");
 		}
