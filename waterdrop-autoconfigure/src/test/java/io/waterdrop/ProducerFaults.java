@@ -11,7 +11,7 @@ public final class ProducerFaults {
 
 	/** The producer's polling thread died, as a {@link VirtualMachineError} in its loop would leave it. */
 	public static void losePolling(Producer producer) {
-		producer.pollingTerminated(new InternalError("simulated death of the polling thread"));
+		producer.pollingTerminated(producer.dispatcher(), new InternalError("simulated death of the polling thread"));
 	}
 
 }

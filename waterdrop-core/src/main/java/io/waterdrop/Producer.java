@@ -170,8 +170,9 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * A close begun on a polling thread, until its own thread has started. If none can start (the JVM out of
-	 * native threads), the producer's polling thread tries again from its periodic work, and a later
-	 * {@code close()} or {@code closeAsync()} on a thread that may wait runs it; the close runs once, on
+	 * native threads), the producer's polling thread tries again from its periodic work (a disconnected
+	 * producer has none: it let go of it), and a later {@code close()} or {@code closeAsync()} on a thread that
+	 * may wait runs it; the close runs once, on
 	 * whichever claims it first. Set once, under the lifecycle lock with the closing state.
 	 */
 	private final AtomicReference<Runnable> closeToStart = new AtomicReference<>();
@@ -359,6 +360,11 @@ public final class Producer implements AutoCloseable {
 	/** The queue Kafka's callbacks put reports into; exists once connected. */
 	ReportQueue<Delivery> reports() {
 		return this.queue;
+	}
+
+	/** What dispatches the queue's reports, on the current registration; exists once connected. */
+	ReportDispatcher dispatcher() {
+		return this.dispatcher;
 	}
 
 	/** Name of the Poller (fd) or dispatch thread (thread) serving this producer, once connected. */
@@ -907,17 +913,17 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * DISCONNECTED → CONNECTED: a new client, and a new polling registration unless the disconnect kept its
-	 * own. Holding the lifecycle lock.
+	 * DISCONNECTED → CONNECTED: a new polling registration, then a new client. Registered first, so that the
+	 * report of a relayed send whose client then fails (the producer stays disconnected) has a polling thread.
+	 * Holding the lifecycle lock.
 	 */
 	private void reconnect() {
 		this.monitor.publish(new ProducerEvent.Configured(id()));
-		org.apache.kafka.clients.producer.Producer<byte[], byte[]> created = this.transactions.newClient();
 		if (this.pollingReleased != null) {
-			attachPolling(created);
+			attachPolling();
 			this.pollingReleased = null;
 		}
-		this.client = created;
+		this.client = this.transactions.newClient();
 		this.clientGeneration++;
 		this.state = State.CONNECTED;
 		this.monitor.publish(new ProducerEvent.Connected(id()));
@@ -1047,19 +1053,27 @@ public final class Producer implements AutoCloseable {
 	/** Connects; a failure part-way releases what was created, so a later connect can try again. */
 	private void start() {
 		this.monitor.publish(new ProducerEvent.Configured(id()));
-		this.client = attachPolling(this.transactions.newClient());
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> created = this.transactions.newClient();
+		try {
+			attachPolling();
+		}
+		catch (RuntimeException | Error ex) {
+			if (closeClient(created, Duration.ZERO)) {
+				Thread.currentThread().interrupt();
+			}
+			throw ex;
+		}
+		this.client = created;
 		this.state = State.CONNECTED;
 		this.monitor.publish(new ProducerEvent.Connected(id()));
 	}
 
 	/**
-	 * Gives a new client's reports a new queue and a thread to dispatch them: a registration with the Poller
-	 * (fd) or a dispatch thread of its own (thread). On failure closes {@code created} and leaves the queue,
-	 * dispatcher and session as they were. Holding the lifecycle lock.
-	 * @return {@code created}
+	 * A new report queue and a thread to dispatch it: a registration with the Poller (fd) or a dispatch thread
+	 * of its own (thread). On failure the queue, dispatcher and session stay as they were. Holding the
+	 * lifecycle lock.
 	 */
-	private org.apache.kafka.clients.producer.Producer<byte[], byte[]> attachPolling(
-			org.apache.kafka.clients.producer.Producer<byte[], byte[]> created) {
+	private void attachPolling() {
 		WakeupPipe pipe = null;
 		try {
 			ReportQueue<Delivery> reports;
@@ -1081,14 +1095,10 @@ public final class Producer implements AutoCloseable {
 			this.queue = reports;
 			this.dispatcher = dispatching;
 			this.session = attached;
-			return created;
 		}
 		catch (RuntimeException | Error ex) {
 			if (pipe != null) {
 				pipe.close();
-			}
-			if (closeClient(created, Duration.ZERO)) {
-				Thread.currentThread().interrupt();
 			}
 			throw ex;
 		}
@@ -1416,15 +1426,42 @@ public final class Producer implements AutoCloseable {
 		}
 		catch (Exception ex) { // a checked one too, sneaked out of a custom partitioner or interceptor
 			if (closingClient()) {
-				delivery.purgedBeforeSent(ex);
+				refuseRelayed(() -> delivery.purgedBeforeSent(ex));
 			}
 			else {
-				delivery.onCompletion(null, ex);
+				refuseRelayed(() -> delivery.onCompletion(null, ex));
 			}
 		}
 		catch (Error ex) {
-			delivery.onCompletion(null, new WaterDropException("Sending failed: " + ex, ex));
+			refuseRelayed(() -> delivery.onCompletion(null, new WaterDropException("Sending failed: " + ex, ex)));
 			throw ex;
+		}
+	}
+
+	/**
+	 * Queues the report of a send the relay could not make. Without a polling registration (a disconnect let
+	 * go of it and the reconnect could not register: no pipe or thread to be had) nobody would dispatch it:
+	 * this thread does, once the old registration is gone, so that the message still gets its one outcome.
+	 */
+	private void refuseRelayed(Runnable report) {
+		CompletableFuture<Void> released;
+		ReportDispatcher stranded;
+		this.lifecycleLock.lock(); // no reconnect between the report and the look: it went where that says
+		try {
+			report.run();
+			released = this.pollingReleased;
+			stranded = this.dispatcher;
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+		if (released != null) {
+			if (await(released, this.config.maxWaitTimeout()) == Waited.INTERRUPTED) {
+				Thread.currentThread().interrupt();
+			}
+			if (released.isDone()) {
+				dispatchLeft(stranded);
+			}
 		}
 	}
 
@@ -1584,21 +1621,25 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * The polling thread died: nothing is dispatched until the close does it (on its own thread), so new
-	 * messages are refused and every close waiter is released.
+	 * The polling thread of {@code lost} died: nothing is dispatched until the close does it (on its own
+	 * thread), so new messages are refused and every close waiter is released. A registration a disconnect let
+	 * go of (its death raced the disconnect, or came after a reconnect) concerns the producer no more.
 	 */
-	void pollingTerminated(Throwable cause) {
-		logger.error("Producer '{}' lost its polling thread; {} report(s) will be dispatched when it is closed", id(),
-				inFlight(), cause);
+	void pollingTerminated(ReportDispatcher lost, Throwable cause) {
 		this.lifecycleLock.lock();
 		try {
-			if (this.state == State.CONNECTED) { // a disconnected producer has let go of its polling thread
+			if (lost != this.dispatcher || this.pollingReleased != null) {
+				return;
+			}
+			if (this.state == State.CONNECTED) {
 				this.state = State.POLLING_LOST;
 			}
 		}
 		finally {
 			this.lifecycleLock.unlock();
 		}
+		logger.error("Producer '{}' lost its polling thread; {} report(s) will be dispatched when it is closed", id(),
+				inFlight(), cause);
 		this.drained.complete(null);
 	}
 
@@ -1693,16 +1734,20 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * A graceful close sends what is buffered first, as {@link #flushAsync} does (so does Ruby WaterDrop's
-	 * close); the close then waits for those reports like any other. What the flush could not send the close
-	 * drops, with {@code buffer.purged}.
+	 * close); the close then waits for those reports like any other, within its timeout. The flush runs as on a
+	 * polling thread, so that it never waits: its sends go to the relay (Kafka's send may block for metadata),
+	 * and a batch the free slots cannot hold is refused. A transactional producer's buffer is not flushed: its
+	 * transaction could wait for the broker past the close's timeout. What is not sent the close drops, with
+	 * {@code buffer.purged}.
 	 */
 	private void flushBeforeClose() {
 		State current = this.state;
-		if (current.closing() || current == State.POLLING_LOST || this.buffer.size() == 0) {
+		if (current.closing() || current == State.POLLING_LOST || this.buffer.size() == 0
+				|| this.transactions.enabled()) {
 			return;
 		}
 		try {
-			flushAsync();
+			PollingThreads.runAsPollingThread(this::flushAsync);
 		}
 		catch (RuntimeException ex) { // published as an error by the flush; the close goes on
 			logger.debug("Producer '{}' could not flush its buffer before closing", id(), ex);
@@ -1769,7 +1814,7 @@ public final class Producer implements AutoCloseable {
 			}
 			else {
 				logger.error("Producer '{}' could not start a thread to close it (the JVM out of native threads?); "
-						+ "its polling thread tries again, as does a close() elsewhere", id(), ex);
+						+ "its polling thread, if it has one, tries again, as does a close() elsewhere", id(), ex);
 			}
 			return false;
 		}
@@ -1937,8 +1982,13 @@ public final class Producer implements AutoCloseable {
 	 * waiters wake.
 	 */
 	private void dispatchOrphaned() {
+		dispatchLeft(this.dispatcher);
+	}
+
+	/** Dispatches what is left in a queue whose polling thread is gone, on this thread. */
+	private static void dispatchLeft(ReportDispatcher orphaned) {
 		// As a polling thread: a callback's close then returns at once instead of waiting for this very close.
-		PollingThreads.runAsPollingThread(() -> this.dispatcher
+		PollingThreads.runAsPollingThread(() -> orphaned
 			.drain(DrainSlice.untilDeadline().begin(System.nanoTime(), Long.MAX_VALUE, Long.MAX_VALUE)));
 	}
 

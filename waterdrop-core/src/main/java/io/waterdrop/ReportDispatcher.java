@@ -76,8 +76,8 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 	private int releasedEarly;
 
 	/**
-	 * Set by a disconnect that let go of this registration: what its thread does for it until the detach
-	 * (periodic work, its death) no longer concerns the producer, which a reconnect attaches anew.
+	 * Set by a disconnect that let go of this registration: its periodic work until the detach no longer
+	 * concerns the producer, which a reconnect attaches anew.
 	 */
 	private volatile boolean retired;
 
@@ -311,9 +311,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public void pollingTerminated(Throwable cause) {
-		if (!this.retired) {
-			this.producer.pollingTerminated(cause);
-		}
+		this.producer.pollingTerminated(this, cause);
 	}
 
 }

@@ -3,14 +3,17 @@ package io.waterdrop;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
@@ -21,6 +24,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
+import io.waterdrop.polling.FailingThreads;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
@@ -347,6 +351,88 @@ class DisconnectTests {
 		assertThat(producer.stats().failed()).isZero();
 		assertThat(this.clients).hasSize(expectedClients);
 		assertThat(this.clients).allSatisfy((client) -> assertThat(client.closed()).isTrue());
+	}
+
+	/**
+	 * A callback's send to a disconnected producer whose reconnect fails on the relay still gets its one
+	 * outcome, and its slot back: when the new client fails (the producer registered for polling first), and
+	 * when the registration itself fails (no thread for the Poller: the relay dispatches the refusal itself).
+	 */
+	@Test
+	void aRelayedSendWhoseReconnectFailsGetsItsFailureAndItsSlotBack() throws Exception {
+		AtomicBoolean refuseClients = new AtomicBoolean();
+		AtomicBoolean refuseThreads = new AtomicBoolean();
+		Producer target = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("relay-reconnect"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.poller(FailingThreads.poller("relay-reconnect", refuseThreads::get))
+			.clientFactory((properties) -> {
+				if (refuseClients.get()) {
+					throw new KafkaException("Failed to construct kafka producer (simulated)");
+				}
+				return new MisbehavingKafka();
+			})
+			.build());
+		this.producers.add(target);
+		Producer source = producer(ProducerConfig.builder());
+		// The relay rethrows the Error of a registration without a thread: kept from the test JVM's handler.
+		ThreadFactory original = Producer.threads;
+		Producer.threads = (task) -> {
+			Thread thread = original.newThread(task);
+			thread.setUncaughtExceptionHandler((failed, error) -> {
+			});
+			return thread;
+		};
+		try {
+			for (AtomicBoolean refusal : List.of(refuseClients, refuseThreads)) {
+				sendFromACallbackWhileReconnectingFails(source, target, refusal);
+			}
+		}
+		finally {
+			Producer.threads = original;
+		}
+		assertThat(target.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
+	}
+
+	/** Disconnects {@code target}, turns {@code refusal} on and sends to it from a callback of {@code source}. */
+	private static void sendFromACallbackWhileReconnectingFails(Producer source, Producer target,
+			AtomicBoolean refusal) throws Exception {
+		target.produceSync(Message.of("fine", "before"));
+		await().atMost(Duration.ofSeconds(30)).until(() -> target.inFlight() == 0);
+		target.disconnect();
+		await().atMost(Duration.ofSeconds(30)).until(() -> !target.config().poller().isRunning());
+		refusal.set(true);
+		CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+
+		source.produceAsync(Message.of("fine", "trigger"),
+				(report, failure) -> target.produceAsync(Message.of("fine", "relayed"),
+						(relayedReport, relayedFailure) -> outcome.complete(relayedFailure)));
+
+		assertThat(outcome.get(30, TimeUnit.SECONDS)).isNotNull();
+		await().atMost(Duration.ofSeconds(30)).until(() -> target.inFlight() == 0);
+		assertThat(target.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+		refusal.set(false);
+	}
+
+	/**
+	 * A released registration whose thread dies (its death raced the disconnect, or came after a reconnect)
+	 * concerns the producer no more: it does not refuse messages as if it had lost its polling thread.
+	 */
+	@Test
+	void theDeathOfARegistrationADisconnectLetGoOfLeavesTheProducerWorking() {
+		Producer producer = producer(ProducerConfig.builder());
+		producer.produceSync(Message.of("fine", "before"));
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
+		ReportDispatcher released = producer.dispatcher();
+		producer.disconnect();
+
+		producer.pollingTerminated(released, new InternalError("simulated death (expected in this test)"));
+		assertThat(producer.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+		assertThat(producer.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
+		producer.pollingTerminated(released, new InternalError("simulated death (expected in this test)"));
+
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+		assertThat(producer.produceSync(Message.of("fine", "again")).topic()).isEqualTo("fine");
 	}
 
 	/**

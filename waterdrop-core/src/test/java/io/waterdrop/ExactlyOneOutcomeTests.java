@@ -612,7 +612,7 @@ class ExactlyOneOutcomeTests {
 		producer.connect();
 		producer.produceAsync(message("pending", 1));
 
-		producer.pollingTerminated(new InternalError("simulated death of the polling thread"));
+		producer.pollingTerminated(producer.dispatcher(), new InternalError("simulated death of the polling thread"));
 
 		assertThatExceptionOfType(WaterDropException.class).isThrownBy(() -> producer.produceAsync(message("fine", 2)))
 			.withMessageContaining("lost its polling thread");

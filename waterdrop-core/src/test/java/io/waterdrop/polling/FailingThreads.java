@@ -2,6 +2,7 @@ package io.waterdrop.polling;
 
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 /**
  * Pollers whose thread cannot be started for a while, as when the JVM is out of native threads: the first
@@ -19,6 +20,12 @@ public final class FailingThreads implements ThreadFactory {
 	/** A dedicated Poller whose first {@code failures} thread starts fail. */
 	public static Poller poller(String name, int failures) {
 		return new Poller(PollerConfig.named(name), "waterdrop.poller#test-" + name, new FailingThreads(failures));
+	}
+
+	/** A dedicated Poller whose thread starts fail while {@code failing} says so. */
+	public static Poller poller(String name, BooleanSupplier failing) {
+		return new Poller(PollerConfig.named(name), "waterdrop.poller#test-" + name,
+				(task) -> failing.getAsBoolean() ? unstartable(task) : new Thread(task));
 	}
 
 	@Override
