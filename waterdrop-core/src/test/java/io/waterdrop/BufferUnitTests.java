@@ -454,6 +454,27 @@ class BufferUnitTests {
 		assertThat(producer.flushSync()).isEmpty();
 	}
 
+	/**
+	 * A transactional producer's close does not flush (its transaction could wait for the broker past the
+	 * close's timeout): it drops what is buffered, and says so.
+	 */
+	@Test
+	void aTransactionalProducersCloseDropsWhatIsBufferedWithABufferPurgedEvent() {
+		Producer producer = producer(ProducerConfig.builder()
+			.id("buffer-tx-close")
+			.kafka("transactional.id", "buffer-tx-3")
+			.clientFactory(this.kafka));
+		List<ProducerEvent.BufferPurged> purged = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.BufferPurged.class, purged::add);
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+
+		producer.close();
+
+		assertThat(purged).singleElement()
+			.satisfies((event) -> assertThat(event.messages()).extracting(Message::payload).containsExactly("1", "2"));
+		assertThat(this.kafka.records()).isEmpty();
+	}
+
 	/** A closed producer buffers nothing: a message buffered then could never be sent nor reported. */
 	@Test
 	void aClosedProducerRefusesToBuffer() {

@@ -28,9 +28,10 @@ public final class PollingThreads {
 	/**
 	 * Runs {@code dispatch} on the calling thread as on a polling thread, which it is for that time: a producer
 	 * whose polling thread died dispatches its last reports on the thread that closes it, and what their
-	 * callbacks do there (a close, a send) must be handed on as on a polling thread. Internal, for a
-	 * producer's close; re-entrant (a thread already polling stays marked). Meanwhile the thread counts as
-	 * polling for every producer.
+	 * callbacks do there (a close, a send) must be handed on as on a polling thread; and a close's flush of
+	 * the buffer, which must not wait, hands its sends on the same way. Internal, for a producer's close;
+	 * re-entrant (a thread already polling stays marked). Meanwhile the thread counts as polling for every
+	 * producer.
 	 */
 	public static void runAsPollingThread(Runnable dispatch) {
 		boolean marked = POLLING.add(Thread.currentThread());
