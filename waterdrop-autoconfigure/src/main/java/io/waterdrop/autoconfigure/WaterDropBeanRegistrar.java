@@ -111,7 +111,8 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	/**
 	 * Binds a map of entries and fails on a key that is not a setting of an entry: a typo such as
 	 * {@code pool-szie} would otherwise leave the default in place, silently, since the configuration
-	 * metadata cannot describe the keys inside map entries.
+	 * metadata cannot describe the keys inside map entries. A key with an empty value ({@code close-timeout:}
+	 * in YAML, an empty environment variable) is not checked: Boot binds it as unset, and so reports it unbound.
 	 */
 	private static <T> Map<String, T> bindEntries(Binder binder, String prefix, Class<T> type, String examples) {
 		try {
@@ -125,9 +126,13 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			}
 			List<String> unknown = unbound.getUnboundProperties()
 				.stream()
+				.filter((property) -> !String.valueOf(property.getValue()).isEmpty())
 				.map((property) -> property.getName().toString())
 				.sorted()
 				.toList();
+			if (unknown.isEmpty()) {
+				return binder.bind(prefix, Bindable.mapOf(String.class, type)).orElse(Map.of());
+			}
 			String others = (unknown.size() > 1) ? " (unknown: " + unknown + ")" : "";
 			throw new InvalidConfigurationException(unknown.get(0),
 					"is not a setting of a " + prefix + " entry" + others,

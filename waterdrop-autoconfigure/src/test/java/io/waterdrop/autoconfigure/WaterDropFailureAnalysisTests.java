@@ -77,6 +77,15 @@ class WaterDropFailureAnalysisTests {
 		assertThat(analysis.getAction()).contains("Correct or remove it").contains("pool-size");
 	}
 
+	/** An empty value means "unset" to Boot (the default applies), not an unknown key. */
+	@Test
+	void aKnownKeyWithAnEmptyValueIsNotTakenForAnUnknownOne() {
+		this.runner
+			.withPropertyValues("waterdrop.producers.orders.max-in-flight=10", "waterdrop.producers.orders.close-timeout=",
+					"waterdrop.producers.orders.polling.mode=", "waterdrop.pollers.critical=")
+			.run((context) -> assertThat(context).hasNotFailed().hasBean("orders").hasBean("criticalPoller"));
+	}
+
 	@Test
 	void misspeltKeysInPollerAndTemplateEntries() {
 		assertThat(analyze("waterdrop.pollers.critical.pol-timeout=1s").getDescription())

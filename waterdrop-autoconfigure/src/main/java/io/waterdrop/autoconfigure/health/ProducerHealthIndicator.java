@@ -135,7 +135,8 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		}
 		// A disconnected producer has let go of its Poller, whose thread ends when it serves nobody else.
 		if (status == ProducerStatus.CONNECTED && this.producer.config().pollingMode() == PollingMode.FD
-				&& !this.producer.config().poller().isRunning()) {
+				&& !this.producer.config().poller().isRunning()
+				&& this.producer.status() == ProducerStatus.CONNECTED) { // not disconnected since the first look
 			return Health.down()
 				.withDetail("reason", "the thread of Poller '" + this.producer.config().poller().name()
 						+ "' is not running, so no delivery report is dispatched");
