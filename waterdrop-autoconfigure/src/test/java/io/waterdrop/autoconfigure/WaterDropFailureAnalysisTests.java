@@ -81,8 +81,9 @@ class WaterDropFailureAnalysisTests {
 	@Test
 	void aKnownKeyWithAnEmptyValueIsNotTakenForAnUnknownOne() {
 		this.runner
-			.withPropertyValues("waterdrop.producers.orders.max-in-flight=10", "waterdrop.producers.orders.close-timeout=",
-					"waterdrop.producers.orders.polling.mode=", "waterdrop.pollers.critical=")
+			.withPropertyValues("waterdrop.producers.orders.max-in-flight=10",
+					"waterdrop.producers.orders.close-timeout=", "waterdrop.producers.orders.polling.mode=",
+					"waterdrop.pollers.critical=")
 			.run((context) -> assertThat(context).hasNotFailed().hasBean("orders").hasBean("criticalPoller"));
 	}
 
