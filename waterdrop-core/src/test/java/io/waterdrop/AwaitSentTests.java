@@ -89,11 +89,12 @@ class AwaitSentTests {
 		PendingKafka kafka = new PendingKafka().stuck();
 		Producer producer = producer(mode, kafka);
 		producer.produceAsync(Message.of("orders", "first"));
-		AtomicInteger threads = new AtomicInteger();
+		List<Thread> threads = new CopyOnWriteArrayList<>(); // every producer's in the JVM: counted by name
 		ThreadFactory original = Producer.threads;
 		Producer.threads = (task) -> {
-			threads.incrementAndGet();
-			return original.newThread(task);
+			Thread thread = original.newThread(task);
+			threads.add(thread);
+			return thread;
 		};
 		ExecutorService callers = Executors.newFixedThreadPool(8);
 		try {
@@ -104,7 +105,9 @@ class AwaitSentTests {
 			for (Future<Boolean> wait : waits) {
 				assertThat(wait.get(30, TimeUnit.SECONDS)).as("stuck: no flush can end").isFalse();
 			}
-			assertThat(threads).as("flush threads started").hasValue(1);
+			assertThat(threads).filteredOn((thread) -> thread.getName().equals("waterdrop.flush-" + producer.id()))
+				.as("flush threads started")
+				.hasSize(1);
 
 			DeliveryHandle second = producer.produceAsync(Message.of("orders", "second"));
 			Future<Boolean> afterIt = callers.submit(() -> producer.awaitSent(Duration.ofSeconds(30)));

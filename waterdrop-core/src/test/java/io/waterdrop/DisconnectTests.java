@@ -146,10 +146,12 @@ class DisconnectTests {
 		producer.produceSync(Message.of("fine", "once"));
 
 		await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.DISCONNECTED);
-		assertThat(this.clients.get(0).closed()).isTrue();
+		// The Poller stops after the detach, which the disconnect asks for after closing the client.
 		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).as("its only producer let go of the Poller").isTrue();
+		assertThat(this.clients.get(0).closed()).isTrue();
 		assertThat(producer.produceSync(Message.of("fine", "again")).topic()).isEqualTo("fine");
-		assertThat(this.clients).hasSize(2);
+		// A descheduled sender may see the 50 ms idle timeout pass again and connect a third client.
+		assertThat(this.clients).hasSizeGreaterThanOrEqualTo(2);
 	}
 
 	/**

@@ -53,7 +53,7 @@ class CachedTestContextTests {
 	@SpringBootTest(classes = App.class, webEnvironment = WebEnvironment.NONE,
 			properties = { "waterdrop.in-memory=true", "waterdrop.producers.orders.max-in-flight=10",
 					"waterdrop.pollers.critical.poll-timeout=1s", "waterdrop.producers.orders.polling.poller=critical",
-					"waterdrop.producers.legacy.polling.mode=thread" })
+					"waterdrop.producers.cached-legacy.polling.mode=thread" })
 	class FirstUserOfTheSharedContext {
 
 		@Autowired
@@ -64,13 +64,13 @@ class CachedTestContextTests {
 		Producer orders;
 
 		@Autowired
-		@Qualifier("legacy")
+		@Qualifier("cached-legacy") // a name no other test's producer has: threads are counted by name
 		Producer legacy;
 
 		@Test
 		void produces() {
 			assertThat(this.orders.produceSync(Message.of("orders", "first")).offset()).isZero();
-			this.legacy.produceSync(Message.of("legacy", "first"));
+			this.legacy.produceSync(Message.of("cached-legacy", "first"));
 			pollingThreads = List.of(this.orders.config().poller().threadName(), this.legacy.pollerName());
 			assertThat(pollingThreads).allSatisfy((name) -> assertThat(liveThreadsNamed(name)).isOne());
 			shared = this.context;
@@ -114,7 +114,7 @@ class CachedTestContextTests {
 	@SpringBootTest(classes = App.class, webEnvironment = WebEnvironment.NONE,
 			properties = { "waterdrop.in-memory=true", "waterdrop.producers.orders.max-in-flight=10",
 					"waterdrop.pollers.critical.poll-timeout=1s", "waterdrop.producers.orders.polling.poller=critical",
-					"waterdrop.producers.legacy.polling.mode=thread" })
+					"waterdrop.producers.cached-legacy.polling.mode=thread" })
 	class SecondUserOfTheSharedContext {
 
 		@Autowired
