@@ -64,6 +64,8 @@ core_suites=(
 	io.waterdrop.CloseFromCallbackRaceTests
 	io.waterdrop.PurgeAndWaitTests
 	io.waterdrop.DisconnectTests
+	io.waterdrop.AwaitSentTests
+	io.waterdrop.SharedFlushTests
 	io.waterdrop.PollerThreadsIntegrationTests
 	io.waterdrop.DispatchResilienceIntegrationTests
 	io.waterdrop.ResourceLeakIntegrationTests
