@@ -181,17 +181,13 @@ class DisconnectTests {
 		Producer producer = producer(ProducerConfig.builder().pollingMode(PollingMode.THREAD));
 		producer.produceSync(Message.of("fine", "before"));
 		String dispatchThread = producer.pollerName();
-		assertThat(threadsNamed(dispatchThread)).isOne();
+		assertThat(TestProducers.threadsNamed(dispatchThread)).hasSize(1);
 
 		producer.disconnect();
 
-		await().atMost(Duration.ofSeconds(30)).until(() -> threadsNamed(dispatchThread) == 0);
+		await().atMost(Duration.ofSeconds(30)).until(() -> TestProducers.threadsNamed(dispatchThread).isEmpty());
 		assertThat(producer.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
-		assertThat(threadsNamed(dispatchThread)).isOne();
-	}
-
-	private static long threadsNamed(String name) {
-		return Thread.getAllStackTraces().keySet().stream().filter((thread) -> thread.getName().equals(name)).count();
+		assertThat(TestProducers.threadsNamed(dispatchThread)).hasSize(1);
 	}
 
 	/** The JVM out of native threads: the idle disconnect is skipped, and the Poller lives on. */
