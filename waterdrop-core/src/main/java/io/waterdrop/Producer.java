@@ -159,7 +159,10 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * One permit per message that may be in flight: back-pressure that wakes a waiting producer the moment
-	 * reports are dispatched, and the in-flight count itself ({@code maxInFlight - available}).
+	 * reports are dispatched, and the in-flight count itself ({@code maxInFlight - available}). Fair, so that
+	 * those waiting for room get it in the order they came (a batch waiting for n slots is not overtaken by
+	 * single sends taking each slot as it frees); a send takes free slots without queueing only while nobody
+	 * waits.
 	 */
 	private final Semaphore slots;
 
@@ -235,7 +238,7 @@ public final class Producer implements AutoCloseable {
 		this.flushes = new SharedFlush(config.id(), this::client,
 				(flush) -> startThread("waterdrop.flush-" + id(), flush));
 		this.monitor = new Monitor(config.id());
-		this.slots = new Semaphore(config.maxInFlight());
+		this.slots = new Semaphore(config.maxInFlight(), true);
 		this.transactions = new Transactions(this);
 		this.encoder = new MessageEncoder(config, this::partitionCount);
 		config.listeners().forEach(this.monitor::subscribe);
@@ -1537,11 +1540,15 @@ public final class Producer implements AutoCloseable {
 		if (count > this.config.maxInFlight()) {
 			throw new QueueFullException(id(), count, this.config.maxInFlight());
 		}
-		if (this.slots.tryAcquire(count)) {
+		// tryAcquire() takes free permits even from a fair semaphore with waiters: only while none waits.
+		if (!this.slots.hasQueuedThreads() && this.slots.tryAcquire(count)) {
 			return;
 		}
 		Duration timeout = this.config.waitTimeoutOnQueueFull();
 		if (!this.config.waitOnQueueFull() || PollingThreads.isCurrent()) {
+			if (this.slots.tryAcquire(count)) { // a caller that never waits takes what is free
+				return;
+			}
 			throw new QueueFullException(id(), count, inFlight(), this.config.maxInFlight(), Duration.ZERO);
 		}
 		try {

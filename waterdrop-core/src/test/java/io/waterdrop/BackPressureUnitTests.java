@@ -148,4 +148,38 @@ class BackPressureUnitTests {
 		assertThat(fromCallback.get()).isInstanceOf(QueueFullException.class);
 	}
 
+
+	@Test
+	void aBatchWaitingForRoomIsNotOvertakenBySingleSendsThatCameAfterIt() throws Exception {
+		Producer producer = producer(true, Duration.ofSeconds(60));
+		producer.produceAsync(Message.of("t", "1"));
+		producer.produceAsync(Message.of("t", "2"));
+		Thread batch = sender(() -> producer.produceManyAsync(List.of(Message.of("t", "b1"), Message.of("t", "b2"))));
+		await().atMost(Duration.ofSeconds(30)).until(() -> batch.getState() == Thread.State.TIMED_WAITING);
+		this.kafka.completeNext();
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 1); // one slot free, the batch waits
+
+		Thread single = sender(() -> producer.produceAsync(Message.of("t", "late")));
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> single.getState() == Thread.State.TIMED_WAITING || !single.isAlive());
+		assertThat(single.isAlive()).as("the single send queued behind the batch").isTrue();
+
+		this.kafka.completeNext();
+		batch.join(TimeUnit.SECONDS.toMillis(30));
+		assertThat(batch.isAlive()).isFalse();
+		assertThat(this.kafka.history()).extracting((sent) -> new String(sent.value())).containsExactly("1", "2", "b1",
+				"b2");
+		this.kafka.completeNext();
+		single.join(TimeUnit.SECONDS.toMillis(30));
+		assertThat(single.isAlive()).isFalse();
+		assertThat(this.kafka.history()).extracting((sent) -> new String(sent.value())).endsWith("late");
+	}
+
+	private static Thread sender(Runnable send) {
+		Thread thread = new Thread(send, "sender");
+		thread.setDaemon(true);
+		thread.start();
+		return thread;
+	}
+
 }
