@@ -151,12 +151,14 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 					+ id() + "': " + error, message, error);
 			this.failed++;
 			releaseEarlyIfAwaited(delivery);
-			delivery.finish(failure);
-			this.producer.reloadAfterFatalError(delivery.clientGeneration, error);
+			// Before the waiter wakes: the failure meter and health count from this event, and a produceSync
+			// returns with its outcome counted. Failures are rare; an acknowledgement's event need not wait.
 			if (this.monitor.wants(WANTS_ERROR)) {
 				this.monitor.publish(
 						new ProducerEvent.ErrorOccurred(id(), ErrorType.DELIVERY, failure, message, message.label()));
 			}
+			delivery.finish(failure);
+			this.producer.reloadAfterFatalError(delivery.clientGeneration, error);
 		}
 		runCallback(delivery, failure);
 		if (this.observer != null) {

@@ -5,7 +5,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.producer.MockProducer;
@@ -16,6 +18,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import io.waterdrop.DeliveryFailedException;
 import io.waterdrop.DeliveryHandle;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
@@ -128,6 +131,42 @@ class WaterDropMetricsTests {
 		assertThat(this.registry.get("waterdrop.reports.pending").gauge().value()).isZero();
 		assertThat(count("waterdrop.messages.purged", "producer", "orders")).isZero();
 		assertThat(count("waterdrop.callbacks.slow", "producer", "orders")).isZero();
+	}
+
+	@Test
+	void aFailedProduceSyncThrowsWithItsFailureCounted() {
+		AtomicBoolean callerLooked = new AtomicBoolean();
+		// Subscribed before the meters, it holds their counting back until the caller has looked, if the caller
+		// can return before the failure event; else for a second (an upper bound for the wait, not an assumption).
+		Producer producer = producer(ProducerConfig.builder()
+			.poller(this.poller)
+			.listener((event) -> {
+				if (event instanceof ProducerEvent.ErrorOccurred) {
+					long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+					while (!callerLooked.get() && System.nanoTime() < deadline) {
+						sleep(1);
+					}
+				}
+			}));
+		CompletableFuture.runAsync(() -> {
+			await().atMost(GUARD).until(() -> !this.kafka.history().isEmpty());
+			this.kafka.errorNext(new NotEnoughReplicasException("one replica"));
+		});
+
+		Counter failed = null;
+		try {
+			producer.produceSync(Message.of("t", "a"));
+		}
+		catch (DeliveryFailedException expected) {
+			failed = this.registry.find("waterdrop.messages.failed")
+				.tags("producer", "orders", "error", "NotEnoughReplicasException")
+				.counter();
+		}
+		finally {
+			callerLooked.set(true);
+		}
+		assertThat(failed).as("counted before produceSync threw").isNotNull();
+		assertThat(failed.count()).isEqualTo(1);
 	}
 
 	@Test
