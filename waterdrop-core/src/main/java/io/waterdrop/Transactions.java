@@ -170,17 +170,17 @@ final class Transactions {
 				result = block.run(new Transaction(this.producer));
 			}
 			catch (AbortTransaction ex) {
-				abort(null);
+				abort();
 				return null;
 			}
 			catch (BatchPartlySentException ex) {
 				// The messages the batch sent before its refusal are aborted with the rest: the refusal is the outcome.
-				abort(ex.refusal());
+				abort();
 				throw ex.refusal();
 			}
 			catch (Throwable ex) {
 				// Checked exceptions too (Kotlin, sneaky throws): the transaction must not stay open.
-				abort(ex);
+				abort();
 				throw ex;
 			}
 			commit();
@@ -256,7 +256,7 @@ final class Transactions {
 	/** Aborts the bound transaction open now and ends it whatever happens; then runs {@code afterEnd}, if any. */
 	void abortBound(Runnable afterEnd) {
 		try {
-			abort(null);
+			abort();
 		}
 		finally {
 			endBound(afterEnd);
@@ -346,7 +346,7 @@ final class Transactions {
 					: new TransactionFailedException("Transaction of producer '" + this.producer.id()
 							+ "' could not be committed and was rolled back: " + ex, ex);
 			try {
-				abort(ex);
+				abort();
 			}
 			catch (RuntimeException abortFailure) {
 				failure.addSuppressed(abortFailure);
@@ -359,13 +359,12 @@ final class Transactions {
 	/**
 	 * Rolls back. A client that cannot roll back (fatal error, a timed-out abort, a wedged state) is rebuilt
 	 * instead, which aborts the transaction on the broker; nothing of it becomes visible either way.
+	 * <p>
+	 * Always asks the client, whatever the block threw: its exception may carry another client's fencing (a
+	 * second producer's, an admin call's), which leaves this one's transaction to abort. A client in a fatal
+	 * state refuses the abort at once with its own error (kafka-clients' {@code beginAbort}), which decides.
 	 */
-	private void abort(Throwable cause) {
-		if (cause != null && isFatal(cause)) {
-			handleFatal(cause);
-			publish(new ProducerEvent.TransactionAborted(this.producer.id()));
-			return;
-		}
+	private void abort() {
 		try {
 			retryingTimeouts(() -> this.producer.client().abortTransaction());
 		}
@@ -375,9 +374,15 @@ final class Transactions {
 			reload(ex.getCause());
 		}
 		catch (KafkaException | IllegalStateException ex) {
-			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_ABORT, ex, null, null));
-			if (allowedToReload(ex)) {
-				reload(ex); // a client that cannot roll back is in no state to go on
+			if (isFatal(ex)) {
+				handleFatal(ex);
+			}
+			else {
+				publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_ABORT, ex, null,
+						null));
+				if (allowedToReload(ex)) {
+					reload(ex); // a client that cannot roll back is in no state to go on
+				}
 			}
 		}
 		publish(new ProducerEvent.TransactionAborted(this.producer.id()));

@@ -403,6 +403,30 @@ class TransactionUnitTests {
 	}
 
 	@Test
+	void aBlockThrowingAnotherClientsFencingAbortsThisTransactionAndKeepsTheProducer() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		Producer producer = transactional(recording(clients));
+		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+
+		// The block called a second transactional producer, fenced itself: this one's client is fine.
+		assertThatExceptionOfType(IllegalStateException.class).isThrownBy(() -> producer.transaction((transaction) -> {
+			transaction.produceAsync(Message.of("orders", "1"));
+			throw new IllegalStateException("the audit producer failed",
+					new ProducerFencedException("another producer was fenced"));
+		}));
+
+		assertThat(clients).singleElement().satisfies((client) -> {
+			assertThat(client.transactionAborted()).as("its own transaction rolled back").isTrue();
+			assertThat(client.transactionInFlight()).isFalse();
+		});
+		assertThat(errors).as("nothing wrong with this producer's client").isEmpty();
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
+		assertThat(clients).singleElement()
+			.satisfies((client) -> assertThat(client.history()).extracting(TransactionUnitTests::text).containsExactly("2"));
+	}
+
+	@Test
 	void fatalErrorRebuildsTheClientSoTheProducerKeepsWorking() {
 		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
 		// Fencing stands for any fatal error here: MockProducer can only fence; allow rebuilding for it.
@@ -420,8 +444,9 @@ class TransactionUnitTests {
 		assertThat(clients).hasSize(2);
 		assertThat(clients.get(0).closed()).isTrue();
 		assertThat(clients.get(1).transactionInitialized()).isTrue();
+		// The cause is the client's own: the error its abort refused with.
 		assertThat(reloads).singleElement()
-			.satisfies((reload) -> assertThat(reload.cause()).hasRootCauseInstanceOf(ProducerFencedException.class));
+			.satisfies((reload) -> assertThat(reload.cause()).isInstanceOf(ProducerFencedException.class));
 		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
 		assertThat(clients.get(1).history()).extracting(TransactionUnitTests::text).containsExactly("2");
 		assertThat(events).containsExactly("transaction.started", "transaction.aborted", "transaction.finished",
