@@ -222,8 +222,8 @@ public final class Producer implements AutoCloseable {
 	private ReportDispatcher dispatcher;
 
 	/**
-	 * While disconnected: the detach of the registration the disconnect let go of ({@link #releasePolling});
-	 * {@code null} otherwise. Under the lifecycle lock.
+	 * While disconnected: the detach of the registration the disconnect (or a reconnect whose client failed)
+	 * let go of ({@link #releasePolling}); {@code null} otherwise. Under the lifecycle lock.
 	 */
 	private CompletableFuture<Void> pollingReleased;
 
@@ -917,16 +917,22 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * DISCONNECTED → CONNECTED: a new polling registration, then a new client. Registered first, so that the
-	 * report of a relayed send whose client then fails (the producer stays disconnected) has a polling thread.
-	 * Holding the lifecycle lock.
+	 * report of a relayed send whose client then fails has a polling thread. A client that fails lets go of
+	 * the registration again (the producer stays disconnected and holds no pipe or thread); the relay
+	 * dispatches a report left in its queue once the detach is done ({@link #refuseRelayed}). Holding the
+	 * lifecycle lock.
 	 */
 	private void reconnect() {
 		this.monitor.publish(new ProducerEvent.Configured(id()));
-		if (this.pollingReleased != null) {
-			attachPolling();
-			this.pollingReleased = null;
+		attachPolling();
+		this.pollingReleased = null;
+		try {
+			this.client = this.transactions.newClient();
 		}
-		this.client = this.transactions.newClient();
+		catch (RuntimeException | Error ex) {
+			releasePolling();
+			throw ex;
+		}
 		this.clientGeneration++;
 		this.state = State.CONNECTED;
 		this.monitor.publish(new ProducerEvent.Connected(id()));

@@ -30,6 +30,7 @@ import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -173,6 +174,40 @@ class DisconnectTests {
 		assertThat(poller.registeredProducers()).isOne();
 		assertThat(poller.isRunning()).isTrue();
 		assertThat(this.events).containsSubsequence("producer.disconnected", "producer.connected");
+	}
+
+	/**
+	 * A reconnect whose new client fails leaves the producer disconnected without a registration: it holds no
+	 * pipe or Poller thread while it cannot connect (a DNS blip, a broker away), and the next try registers again.
+	 */
+	@Test
+	void aReconnectWhoseClientFailsLetsGoOfItsRegistrationAgain() throws InterruptedException {
+		AtomicBoolean refuseClients = new AtomicBoolean();
+		Poller poller = new Poller(PollerConfig.named("reconnect-fails"));
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("reconnect-fails"))
+			.poller(poller)
+			.clientFactory((properties) -> {
+				if (refuseClients.get()) {
+					throw new KafkaException("No resolvable bootstrap urls given in bootstrap.servers (simulated)");
+				}
+				return new MisbehavingKafka();
+			})
+			.build());
+		this.producers.add(producer);
+		producer.produceSync(Message.of("fine", "before"));
+		producer.disconnect();
+		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
+		refuseClients.set(true);
+
+		assertThatExceptionOfType(KafkaException.class).isThrownBy(producer::connect);
+
+		assertThat(producer.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).as("the Poller's thread ended again").isTrue();
+		assertThat(poller.registeredProducers()).isZero();
+		refuseClients.set(false);
+		assertThat(producer.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
+		assertThat(poller.registeredProducers()).isOne();
 	}
 
 	/** In thread mode a disconnect ends the producer's dispatch thread; the next message starts a new one. */
@@ -409,6 +444,9 @@ class DisconnectTests {
 		assertThat(outcome.get(30, TimeUnit.SECONDS)).isNotNull();
 		await().atMost(Duration.ofSeconds(30)).until(() -> target.inFlight() == 0);
 		assertThat(target.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+		assertThat(target.config().poller().awaitStopped(Duration.ofSeconds(30)))
+			.as("the producer, still disconnected, holds no registration").isTrue();
+		assertThat(target.config().poller().registeredProducers()).isZero();
 		refusal.set(false);
 	}
 
