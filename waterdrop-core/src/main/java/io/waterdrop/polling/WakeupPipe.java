@@ -66,15 +66,23 @@ public final class WakeupPipe implements Wakeup, Closeable {
 
 	/** Opens a pipe whose signals go through a Poller's {@code wakeups}. */
 	static WakeupPipe open(PollerWakeups wakeups) {
+		Pipe pipe;
 		try {
-			Pipe pipe = Pipe.open();
-			pipe.sink().configureBlocking(false);
-			pipe.source().configureBlocking(false);
-			return new WakeupPipe(pipe, wakeups);
+			pipe = Pipe.open();
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException("Could not open a wake-up pipe", ex);
 		}
+		try {
+			pipe.sink().configureBlocking(false);
+			pipe.source().configureBlocking(false);
+		}
+		catch (IOException ex) { // its two file descriptors must not leak
+			closeQuietly(pipe.sink());
+			closeQuietly(pipe.source());
+			throw new UncheckedIOException("Could not make a wake-up pipe non-blocking", ex);
+		}
+		return new WakeupPipe(pipe, wakeups);
 	}
 
 	@Override
