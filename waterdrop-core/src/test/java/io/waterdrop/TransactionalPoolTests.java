@@ -110,6 +110,23 @@ class TransactionalPoolTests {
 	}
 
 	@Test
+	void aPoolsMetersGoWhenTheirBinderClosesAndReadTheLastPoolBoundUnderTheirName() {
+		this.pool = TransactionalPool.of(template("metered-tx"), 2, Duration.ofSeconds(5));
+		SimpleMeterRegistry registry = new SimpleMeterRegistry();
+		TransactionalPoolMetrics closedContext = new TransactionalPoolMetrics(List.of(this.pool));
+		closedContext.bindTo(registry);
+		try (TransactionalPool next = TransactionalPool.of(template("metered-id"), 3, Duration.ofSeconds(5));
+				TransactionalPoolMetrics nextContext = new TransactionalPoolMetrics(List.of(next))) {
+			nextContext.bindTo(registry);
+			assertThat(registry.get("waterdrop.transactions.pool.size").tag("pool", "metered").gauge().value())
+				.isEqualTo(3);
+			closedContext.close();
+			assertThat(registry.find("waterdrop.transactions.pool.size").gauge()).isNotNull();
+		}
+		assertThat(registry.getMeters()).isEmpty();
+	}
+
+	@Test
 	void aCallerFindingEveryMemberBusyWaitsBoundedThenFailsAndTheWaitIsMeasured() throws Exception {
 		this.pool = TransactionalPool.of(template("busy-tx"), 1, Duration.ofMillis(200));
 		SimpleMeterRegistry registry = new SimpleMeterRegistry();

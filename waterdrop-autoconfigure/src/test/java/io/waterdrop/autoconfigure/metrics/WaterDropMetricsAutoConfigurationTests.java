@@ -142,6 +142,31 @@ class WaterDropMetricsAutoConfigurationTests {
 			}));
 	}
 
+	/**
+	 * A child context's Poller meters leave its parent's registry when it closes; the next child's Poller of
+	 * that name is read, not the closed one's.
+	 */
+	@Test
+	void aClosedChildContextsPollerMetersLeaveItsParentsRegistry() {
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(MetricsAutoConfiguration.class,
+					CompositeMeterRegistryAutoConfiguration.class, SimpleMetricsExportAutoConfiguration.class))
+			.run((parent) -> {
+				MeterRegistry registry = parent.getBean(MeterRegistry.class);
+				this.withRegistry.withParent(parent)
+					.run((child) -> assertThat(registry.find("waterdrop.poller.producers").tag("poller", "critical")
+						.gauge()).isNotNull());
+				assertThat(registry.find("waterdrop.poller.producers").gauges()).as("the child closed").isEmpty();
+				this.withRegistry.withParent(parent).run((child) -> {
+					Poller critical = child.getBean("criticalPoller", Poller.class);
+					assertThat(critical.registeredProducers()).isOne();
+					assertThat(registry.get("waterdrop.poller.producers").tag("poller", "critical").gauge().value())
+						.as("the new child's Poller, not the closed one's")
+						.isEqualTo(1);
+				});
+			});
+	}
+
 	@Test
 	void theBinderWorksWithoutSpringToo() {
 		InMemoryKafka kafka = new InMemoryKafka();

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -28,7 +29,7 @@ import io.waterdrop.TransactionalPoolStats;
  * Each member is a producer with meters of its own ({@link WaterDropMetrics}), tagged with its id. The meters
  * read the pool's counters; nothing is recorded per transaction.
  */
-public final class TransactionalPoolMetrics implements MeterBinder {
+public final class TransactionalPoolMetrics implements MeterBinder, AutoCloseable {
 
 	private final List<TransactionalPool> pools;
 
@@ -39,27 +40,43 @@ public final class TransactionalPoolMetrics implements MeterBinder {
 	@Override
 	public void bindTo(MeterRegistry registry) {
 		for (TransactionalPool pool : this.pools) {
-			Tags tags = Tags.of("pool", pool.name());
-			TransactionalPoolStats stats = pool.stats();
-			FunctionTimer
-				.builder("waterdrop.transactions.pool.wait", stats, TransactionalPoolStats::waits,
-						TransactionalPoolStats::waitNanos, TimeUnit.NANOSECONDS)
-				.tags(tags)
-				.description("Borrows of a pool member and the time spent waiting for a free one")
-				.register(registry);
-			FunctionCounter.builder("waterdrop.transactions.pool.timeouts", stats, TransactionalPoolStats::timeouts)
-				.tags(tags)
-				.description("Borrows that found no free member within the wait timeout")
-				.register(registry);
-			Gauge.builder("waterdrop.transactions.pool.busy", pool, (p) -> p.size() - p.available())
-				.tags(tags)
-				.description("Pool members running a transaction")
-				.register(registry);
-			Gauge.builder("waterdrop.transactions.pool.size", pool, TransactionalPool::size)
-				.tags(tags)
-				.description("Pool members")
-				.register(registry);
+			SharedMeters.bind(registry, "pool:" + pool.name(), pool, this, (target) -> poolMeters(target, pool));
 		}
+	}
+
+	/**
+	 * Lets go of the meters this binder bound: those no other binder holds are removed (a context's pools
+	 * when it closes, so that a pool of the same name in a later context is not read through meters of a
+	 * closed one). Spring calls it when the context that defines the binder closes.
+	 */
+	@Override
+	public void close() {
+		SharedMeters.release(this);
+	}
+
+	private static List<Meter> poolMeters(MeterRegistry registry, TransactionalPool pool) {
+		Tags tags = Tags.of("pool", pool.name());
+		TransactionalPoolStats stats = pool.stats();
+		return List.of(
+				FunctionTimer
+					.builder("waterdrop.transactions.pool.wait", stats, TransactionalPoolStats::waits,
+							TransactionalPoolStats::waitNanos, TimeUnit.NANOSECONDS)
+					.tags(tags)
+					.description("Borrows of a pool member and the time spent waiting for a free one")
+					.register(registry),
+				FunctionCounter
+					.builder("waterdrop.transactions.pool.timeouts", stats, TransactionalPoolStats::timeouts)
+					.tags(tags)
+					.description("Borrows that found no free member within the wait timeout")
+					.register(registry),
+				Gauge.builder("waterdrop.transactions.pool.busy", pool, (p) -> p.size() - p.available())
+					.tags(tags)
+					.description("Pool members running a transaction")
+					.register(registry),
+				Gauge.builder("waterdrop.transactions.pool.size", pool, TransactionalPool::size)
+					.tags(tags)
+					.description("Pool members")
+					.register(registry));
 	}
 
 }

@@ -66,13 +66,14 @@ import io.waterdrop.polling.PollingMode;
  * callbacks and listeners took.</li>
  * <li>{@code waterdrop.callbacks.slow} (counter): dispatches longer than the slow-callback threshold.</li>
  * </ul>
- * A producer's meters are removed when it closes. Counters and the dispatch timer read the totals the
+ * A producer's meters are removed when it closes; a Poller's when every binder that bound it is
+ * {@linkplain #close closed} (another Poller of the same name bound meanwhile takes them over). Counters and the dispatch timer read the totals the
  * polling thread keeps anyway; the latency timer is a latency recorder of the producer's {@link Monitor} (a
  * number per acknowledgement, no event), and only the failure counter listens to events (to
  * {@code error.occurred}), so that no other event is built for them.
  * Threading: {@link #bindTo} from any thread; the meters read thread-safe counters.
  */
-public final class WaterDropMetrics implements MeterBinder {
+public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 
 	private final List<Producer> producers;
 
@@ -95,43 +96,62 @@ public final class WaterDropMetrics implements MeterBinder {
 		}
 	}
 
-	private static void bindPoller(MeterRegistry registry, Poller poller) {
+	/**
+	 * Lets go of the Poller meters this binder bound: those no other binder holds are removed (a child
+	 * context's Pollers when it closes; the global Poller's once no context binds it). Producer meters go with
+	 * their producers. Spring calls it when the context that defines the binder closes.
+	 */
+	@Override
+	public void close() {
+		SharedMeters.release(this);
+	}
+
+	private void bindPoller(MeterRegistry registry, Poller poller) {
+		SharedMeters.bind(registry, "poller:" + poller.name(), poller, this,
+				(target) -> pollerMeters(target, poller));
+	}
+
+	private static List<Meter> pollerMeters(MeterRegistry registry, Poller poller) {
 		Tags tags = Tags.of("poller", poller.name());
 		PollerStats stats = poller.stats();
-		FunctionCounter.builder("waterdrop.poller.wakeups", stats, PollerStats::signalWakeups)
+		List<Meter> meters = new ArrayList<>();
+		meters.add(FunctionCounter.builder("waterdrop.poller.wakeups", stats, PollerStats::signalWakeups)
 			.tags(tags)
 			.tag("cause", "signal")
 			.description("Poller cycles that took up a producer's signal (a pipe byte, or a signal while awake)")
-			.register(registry);
-		FunctionCounter.builder("waterdrop.poller.wakeups", stats, PollerStats::timeoutWakeups)
+			.register(registry));
+		meters.add(FunctionCounter.builder("waterdrop.poller.wakeups", stats, PollerStats::timeoutWakeups)
 			.tags(tags)
 			.tag("cause", "timeout")
 			.description("Selector waits that ended by the poll timeout")
-			.register(registry);
-		FunctionTimer
+			.register(registry));
+		meters.add(FunctionTimer
 			.builder("waterdrop.poller.drains", stats, PollerStats::drains, PollerStats::drainNanos,
 					TimeUnit.NANOSECONDS)
 			.tags(tags)
 			.description("Drain slices served and the time spent in them")
-			.register(registry);
-		FunctionCounter.builder("waterdrop.poller.drains.ended.early", stats, PollerStats::exhaustedDrains)
+			.register(registry));
+		meters.add(FunctionCounter
+			.builder("waterdrop.poller.drains.ended.early", stats, PollerStats::exhaustedDrains)
 			.tags(tags)
 			.tag("reason", "max-time")
 			.description("Drain slices ended with reports still waiting")
-			.register(registry);
-		FunctionCounter.builder("waterdrop.poller.drains.ended.early", stats, PollerStats::yieldedDrains)
+			.register(registry));
+		meters.add(FunctionCounter
+			.builder("waterdrop.poller.drains.ended.early", stats, PollerStats::yieldedDrains)
 			.tags(tags)
 			.tag("reason", "producer-waiting")
 			.description("Drain slices ended with reports still waiting")
-			.register(registry);
-		Gauge.builder("waterdrop.poller.producers", poller, Poller::registeredProducers)
+			.register(registry));
+		meters.add(Gauge.builder("waterdrop.poller.producers", poller, Poller::registeredProducers)
 			.tags(tags)
 			.description("Producers registered with the Poller")
-			.register(registry);
-		FunctionCounter.builder("waterdrop.poller.loop.errors", stats, PollerStats::loopErrors)
+			.register(registry));
+		meters.add(FunctionCounter.builder("waterdrop.poller.loop.errors", stats, PollerStats::loopErrors)
 			.tags(tags)
 			.description("Failures of the polling loop itself")
-			.register(registry);
+			.register(registry));
+		return meters;
 	}
 
 	/**

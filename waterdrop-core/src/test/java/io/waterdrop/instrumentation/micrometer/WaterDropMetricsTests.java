@@ -169,6 +169,42 @@ class WaterDropMetricsTests {
 		assertThat(failed.count()).isEqualTo(1);
 	}
 
+	/**
+	 * Contexts bind Poller meters into one registry (a parent and its children, the global Poller in each):
+	 * they stay while a binder holds them, go with the last, and read the Poller last bound under their name.
+	 */
+	@Test
+	void pollerMetersGoWithTheLastBinderHoldingThemAndReadTheLastPollerBoundUnderTheirName() {
+		Poller restarted = new Poller(PollerConfig.named("metrics-test"));
+		WaterDropMetrics parent = new WaterDropMetrics(List.of(), List.of(this.poller));
+		WaterDropMetrics child = new WaterDropMetrics(List.of(), List.of(this.poller));
+		parent.bindTo(this.registry);
+		child.bindTo(this.registry);
+
+		child.close();
+		assertThat(this.registry.find("waterdrop.poller.drains").tag("poller", "metrics-test").meter())
+			.as("the parent still binds the Poller")
+			.isNotNull();
+		parent.close();
+		assertThat(this.registry.find("waterdrop.poller.drains").meters()).isEmpty();
+		assertThat(this.registry.getMeters()).isEmpty();
+
+		WaterDropMetrics closedChild = new WaterDropMetrics(List.of(), List.of(this.poller));
+		WaterDropMetrics nextChild = new WaterDropMetrics(List.of(), List.of(restarted));
+		closedChild.bindTo(this.registry);
+		nextChild.bindTo(this.registry);
+		this.producer = new Producer(
+				ProducerConfig.builder().id("orders").poller(restarted).clientFactory((properties) -> this.kafka).build());
+		this.producer.connect();
+		assertThat(this.registry.get("waterdrop.poller.producers").tag("poller", "metrics-test").gauge().value())
+			.as("the meters read the Poller bound last")
+			.isEqualTo(1);
+		closedChild.close();
+		assertThat(this.registry.find("waterdrop.poller.producers").gauge()).isNotNull();
+		nextChild.close();
+		assertThat(this.registry.getMeters()).isEmpty();
+	}
+
 	@Test
 	void pollerMetersCountSignalsDrainsAndProducers() {
 		Producer producer = producer(ProducerConfig.builder().poller(this.poller));
