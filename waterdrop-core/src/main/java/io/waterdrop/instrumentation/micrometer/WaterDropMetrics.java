@@ -21,6 +21,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStats;
@@ -74,6 +76,8 @@ import io.waterdrop.polling.PollingMode;
  * Threading: {@link #bindTo} from any thread; the meters read thread-safe counters.
  */
 public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
+
+	private static final Logger logger = LoggerFactory.getLogger(WaterDropMetrics.class);
 
 	private final List<Producer> producers;
 
@@ -156,8 +160,9 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 
 	/**
 	 * The meters of one producer in one registry, removed together when the producer closes. A producer owns
-	 * the meters of its name: one bound while another of that name is still closing (a runtime producer
-	 * removed and created again) takes them over, since the registry would otherwise hand it the closing
+	 * the meters of its name: one bound while another open producer has them gets none (a warning says so:
+	 * taking them over would leave the open one unmetered once the newer closes); one bound while another of
+	 * that name is still closing (a runtime producer removed and created again) takes them over, since the registry would otherwise hand it the closing
 	 * producer's meters, reading that producer, and remove them when it closes; the closing producer then
 	 * counts its failures no more (they would land in the new one's counter). Binding and removal run under
 	 * one lock, so that a removal never takes meters another producer has just registered.
@@ -192,6 +197,13 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 		static void bind(MeterRegistry registry, Producer producer) {
 			OWNERSHIP.lock();
 			try {
+				ProducerMeters owner = OWNERS.getOrDefault(registry, Map.of()).get(producer.id());
+				if (owner != null && owner.producer != producer && isOpen(owner.producer)) {
+					logger.warn("Producer '{}' gets no meters in {}: another open producer of that name (of another "
+							+ "application context sharing the registry?) has them; give producers that share a "
+							+ "registry distinct names", producer.id(), registry.getClass().getSimpleName());
+					return;
+				}
 				for (Meter meter : registry.getMeters()) { // those of a closing producer of this name
 					Meter.Id id = meter.getId();
 					if (NAMES.contains(id.getName()) && producer.id().equals(id.getTag("producer"))) {
@@ -209,6 +221,11 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 			finally {
 				OWNERSHIP.unlock();
 			}
+		}
+
+		private static boolean isOpen(Producer producer) {
+			ProducerStatus status = producer.status();
+			return status != ProducerStatus.CLOSING && status != ProducerStatus.CLOSED;
 		}
 
 		private ProducerMeters(MeterRegistry registry, Producer producer) {

@@ -205,6 +205,31 @@ class WaterDropMetricsTests {
 		assertThat(this.registry.getMeters()).isEmpty();
 	}
 
+	/**
+	 * Two open producers of one name in one registry (sibling contexts sharing their parent's): the first keeps
+	 * its meters, the second gets none, and its close takes nothing from the first.
+	 */
+	@Test
+	void anOpenProducersMetersStayItsOwnWhenAnotherOfItsNameIsBound() {
+		Producer first = producer(ProducerConfig.builder().poller(this.poller));
+		MockProducer<byte[], byte[]> otherKafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		try (Producer second = new Producer(
+				ProducerConfig.builder().id("orders").clientFactory((properties) -> otherKafka).build())) {
+			second.connect();
+			new WaterDropMetrics(List.of(second), List.of()).bindTo(this.registry);
+			second.produceSync(Message.of("t", "second's"));
+		}
+
+		DeliveryHandle handle = first.produceAsync(Message.of("t", "first's"));
+		this.kafka.errorNext(new NotEnoughReplicasException("one replica"));
+		assertThat(handle.toCompletableFuture()).failsWithin(GUARD);
+		assertThat(this.registry.get("waterdrop.messages.failed").tags("producer", "orders").counter().count())
+			.isEqualTo(1);
+		assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "async")).isEqualTo(1);
+		assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "sync")).isZero();
+	}
+
 	@Test
 	void pollerMetersCountSignalsDrainsAndProducers() {
 		Producer producer = producer(ProducerConfig.builder().poller(this.poller));
