@@ -929,7 +929,7 @@ public final class Producer implements AutoCloseable {
 		try {
 			this.client = this.transactions.newClient();
 		}
-		catch (RuntimeException | Error ex) {
+		catch (Throwable ex) { // a checked one too, sneaked out of a client factory
 			releasePolling();
 			throw ex;
 		}
