@@ -160,8 +160,9 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 
 	/**
 	 * The meters of one producer in one registry, removed together when the producer closes. A producer owns
-	 * the meters of its name: one bound while another open producer has them gets none (a warning says so:
-	 * taking them over would leave the open one unmetered once the newer closes); one bound while another of
+	 * the meters of its name: one bound while another open producer has them waits for them (a warning says
+	 * so; taking them over would leave the open one unmetered once the newer closes) and gets them when that
+	 * one closes; one bound while another of
 	 * that name is still closing (a runtime producer removed and created again) takes them over, since the registry would otherwise hand it the closing
 	 * producer's meters, reading that producer, and remove them when it closes; the closing producer then
 	 * counts its failures no more (they would land in the new one's counter). Binding and removal run under
@@ -194,14 +195,18 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 		/** Another producer of this name took the meters over: this one's failures are no longer counted. */
 		private volatile boolean superseded;
 
+		/** Open producers of this name bound meanwhile, which get the meters in turn; guarded by OWNERSHIP. */
+		private final List<Producer> waiting = new ArrayList<>();
+
 		static void bind(MeterRegistry registry, Producer producer) {
 			OWNERSHIP.lock();
 			try {
 				ProducerMeters owner = OWNERS.getOrDefault(registry, Map.of()).get(producer.id());
 				if (owner != null && owner.producer != producer && isOpen(owner.producer)) {
-					logger.warn("Producer '{}' gets no meters in {}: another open producer of that name (of another "
-							+ "application context sharing the registry?) has them; give producers that share a "
-							+ "registry distinct names", producer.id(), registry.getClass().getSimpleName());
+					logger.warn("Producer '{}' gets no meters in {} while another open producer of that name (of "
+							+ "another application context sharing the registry?) has them; give producers that share "
+							+ "a registry distinct names", producer.id(), registry.getClass().getSimpleName());
+					owner.waiting.add(producer);
 					return;
 				}
 				for (Meter meter : registry.getMeters()) { // those of a closing producer of this name
@@ -215,6 +220,8 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 					.put(producer.id(), meters);
 				if (previous != null) {
 					previous.superseded = true;
+					meters.waiting.addAll(previous.waiting);
+					previous.waiting.clear();
 				}
 				meters.bind();
 			}
@@ -319,14 +326,33 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 					}
 				}
 				Map<String, ProducerMeters> owners = OWNERS.get(this.registry);
-				if (owners != null && owners.remove(this.producer.id(), this) && owners.isEmpty()) {
-					OWNERS.remove(this.registry);
+				if (owners != null && owners.remove(this.producer.id(), this)) {
+					if (owners.isEmpty()) {
+						OWNERS.remove(this.registry);
+					}
+					handOver();
 				}
 			}
 			finally {
 				OWNERSHIP.unlock();
 			}
 			this.meters.clear();
+		}
+
+		/** Binds the first open producer that waited for the meters; those after it wait for it. Under OWNERSHIP. */
+		private void handOver() {
+			for (int i = 0; i < this.waiting.size(); i++) {
+				Producer next = this.waiting.get(i);
+				if (isOpen(next)) {
+					bind(this.registry, next);
+					ProducerMeters successor = OWNERS.getOrDefault(this.registry, Map.of()).get(next.id());
+					if (successor != null) {
+						successor.waiting.addAll(this.waiting.subList(i + 1, this.waiting.size()));
+					}
+					break;
+				}
+			}
+			this.waiting.clear();
 		}
 
 	}

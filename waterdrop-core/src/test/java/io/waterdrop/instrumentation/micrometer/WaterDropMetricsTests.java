@@ -1,6 +1,7 @@
 package io.waterdrop.instrumentation.micrometer;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -51,6 +52,8 @@ class WaterDropMetricsTests {
 
 	private Producer producer;
 
+	private final List<WaterDropMetrics> binders = new ArrayList<>();
+
 	@AfterEach
 	void close() {
 		while (this.kafka.completeNext()) {
@@ -59,12 +62,15 @@ class WaterDropMetricsTests {
 		if (this.producer != null) {
 			this.producer.close();
 		}
+		this.binders.forEach(WaterDropMetrics::close);
 	}
 
 	private Producer producer(ProducerConfig.Builder builder) {
 		this.producer = new Producer(builder.id("orders").clientFactory((properties) -> this.kafka).build());
 		this.producer.connect();
-		new WaterDropMetrics(List.of(this.producer), List.of(this.poller)).bindTo(this.registry);
+		WaterDropMetrics metrics = new WaterDropMetrics(List.of(this.producer), List.of(this.poller));
+		metrics.bindTo(this.registry);
+		this.binders.add(metrics);
 		return this.producer;
 	}
 
@@ -169,12 +175,36 @@ class WaterDropMetricsTests {
 		assertThat(failed.count()).isEqualTo(1);
 	}
 
+	/** A producer that waited for the meters of its name gets them when the open one that had them closes. */
+	@Test
+	void aProducerWaitingForTheMetersOfItsNameGetsThemWhenTheirOwnerCloses() {
+		Producer first = producer(ProducerConfig.builder().poller(this.poller));
+		MockProducer<byte[], byte[]> otherKafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		try (Producer second = new Producer(
+				ProducerConfig.builder().id("orders").clientFactory((properties) -> otherKafka).build())) {
+			second.connect();
+			new WaterDropMetrics(List.of(second), List.of()).bindTo(this.registry);
+			second.produceSync(Message.of("t", "before"));
+			assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "sync")).isZero();
+
+			first.close();
+
+			second.produceSync(Message.of("t", "after"));
+			assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "sync"))
+				.as("the second producer's own total")
+				.isEqualTo(2);
+		}
+		assertThat(this.registry.find("waterdrop.messages.produced").meters()).isEmpty();
+	}
+
 	/**
 	 * Contexts bind Poller meters into one registry (a parent and its children, the global Poller in each):
-	 * they stay while a binder holds them, go with the last, and read the Poller last bound under their name.
+	 * they stay while a binder holds them and go with the last; they read the first Poller bound under their
+	 * name (a sibling context's Poller of that name) until it is let go of, then the next.
 	 */
 	@Test
-	void pollerMetersGoWithTheLastBinderHoldingThemAndReadTheLastPollerBoundUnderTheirName() {
+	void pollerMetersGoWithTheLastBinderHoldingThemAndPassToTheNextPollerOfTheirName() {
 		Poller restarted = new Poller(PollerConfig.named("metrics-test"));
 		WaterDropMetrics parent = new WaterDropMetrics(List.of(), List.of(this.poller));
 		WaterDropMetrics child = new WaterDropMetrics(List.of(), List.of(this.poller));
@@ -197,10 +227,12 @@ class WaterDropMetricsTests {
 				ProducerConfig.builder().id("orders").poller(restarted).clientFactory((properties) -> this.kafka).build());
 		this.producer.connect();
 		assertThat(this.registry.get("waterdrop.poller.producers").tag("poller", "metrics-test").gauge().value())
-			.as("the meters read the Poller bound last")
-			.isEqualTo(1);
+			.as("the meters read the Poller bound first")
+			.isZero();
 		closedChild.close();
-		assertThat(this.registry.find("waterdrop.poller.producers").gauge()).isNotNull();
+		assertThat(this.registry.get("waterdrop.poller.producers").tag("poller", "metrics-test").gauge().value())
+			.as("then the next one")
+			.isEqualTo(1);
 		nextChild.close();
 		assertThat(this.registry.getMeters()).isEmpty();
 	}
