@@ -423,7 +423,8 @@ class TransactionUnitTests {
 		assertThat(errors).as("nothing wrong with this producer's client").isEmpty();
 		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
 		assertThat(clients).singleElement()
-			.satisfies((client) -> assertThat(client.history()).extracting(TransactionUnitTests::text).containsExactly("2"));
+			.satisfies((client) -> assertThat(client.history()).extracting(TransactionUnitTests::text)
+				.containsExactly("2"));
 	}
 
 	@Test

@@ -19,8 +19,8 @@ import io.waterdrop.TransactionalPoolStats;
  * Binds the meters of {@link TransactionalPool}s, tagged {@code pool} (the pool's name):
  * <ul>
  * <li>{@code waterdrop.transactions.pool.wait} (function timer): borrows of a member (those that timed out
- * or were interrupted too) and the time callers waited for a free one; a mean wait that grows means the pool is too small for the transactions' length
- * and rate.</li>
+ * or were interrupted too) and the time callers waited for a free one; a mean wait that grows means the
+ * pool is too small for the transactions' length and rate.</li>
  * <li>{@code waterdrop.transactions.pool.timeouts} (counter): borrows that found no free member within the
  * wait timeout ({@code PoolWaitTimeoutException}).</li>
  * <li>{@code waterdrop.transactions.pool.busy} (gauge): members running a transaction now.</li>

@@ -69,10 +69,10 @@ import io.waterdrop.polling.PollingMode;
  * <li>{@code waterdrop.callbacks.slow} (counter): dispatches longer than the slow-callback threshold.</li>
  * </ul>
  * A producer's meters are removed when it closes; a Poller's when every binder that bound it is
- * {@linkplain #close closed} (another Poller of the same name bound meanwhile takes them over). Counters and the dispatch timer read the totals the
- * polling thread keeps anyway; the latency timer is a latency recorder of the producer's {@link Monitor} (a
- * number per acknowledgement, no event), and only the failure counter listens to events (to
- * {@code error.occurred}), so that no other event is built for them.
+ * {@linkplain #close closed} (then another Poller of the same name bound meanwhile gets them). Counters and
+ * the dispatch timer read the totals the polling thread keeps anyway; the latency timer is a latency
+ * recorder of the producer's {@link Monitor} (a number per acknowledgement, no event), and only the failure
+ * counter listens to events (to {@code error.occurred}), so that no other event is built for them.
  * Threading: {@link #bindTo} from any thread; the meters read thread-safe counters.
  */
 public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
@@ -162,11 +162,11 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 	 * The meters of one producer in one registry, removed together when the producer closes. A producer owns
 	 * the meters of its name: one bound while another open producer has them waits for them (a warning says
 	 * so; taking them over would leave the open one unmetered once the newer closes) and gets them when that
-	 * one closes; one bound while another of
-	 * that name is still closing (a runtime producer removed and created again) takes them over, since the registry would otherwise hand it the closing
-	 * producer's meters, reading that producer, and remove them when it closes; the closing producer then
-	 * counts its failures no more (they would land in the new one's counter). Binding and removal run under
-	 * one lock, so that a removal never takes meters another producer has just registered.
+	 * one closes; one bound while another of that name is still closing (a runtime producer removed and
+	 * created again) takes them over, since the registry would otherwise hand it the closing producer's meters,
+	 * reading that producer, and remove them when it closes; the closing producer then counts its failures no
+	 * more (they would land in the new one's counter). Binding and removal run under one lock, so that a
+	 * removal never takes meters another producer has just registered.
 	 */
 	private static final class ProducerMeters {
 

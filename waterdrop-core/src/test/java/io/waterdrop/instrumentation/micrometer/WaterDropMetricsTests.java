@@ -74,6 +74,17 @@ class WaterDropMetricsTests {
 		return this.producer;
 	}
 
+	/** Another open producer named "orders" (of a sibling context), acknowledged at once, bound to the registry. */
+	private Producer anotherOrdersProducerBound() {
+		MockProducer<byte[], byte[]> otherKafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		Producer another = new Producer(
+				ProducerConfig.builder().id("orders").clientFactory((properties) -> otherKafka).build());
+		another.connect();
+		new WaterDropMetrics(List.of(another), List.of()).bindTo(this.registry);
+		return another;
+	}
+
 	private double count(String name, String... tags) {
 		return this.registry.get(name).tags(tags).functionCounter().count();
 	}
@@ -179,12 +190,7 @@ class WaterDropMetricsTests {
 	@Test
 	void aProducerWaitingForTheMetersOfItsNameGetsThemWhenTheirOwnerCloses() {
 		Producer first = producer(ProducerConfig.builder().poller(this.poller));
-		MockProducer<byte[], byte[]> otherKafka = new MockProducer<>(true, null, new ByteArraySerializer(),
-				new ByteArraySerializer());
-		try (Producer second = new Producer(
-				ProducerConfig.builder().id("orders").clientFactory((properties) -> otherKafka).build())) {
-			second.connect();
-			new WaterDropMetrics(List.of(second), List.of()).bindTo(this.registry);
+		try (Producer second = anotherOrdersProducerBound()) {
 			second.produceSync(Message.of("t", "before"));
 			assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "sync")).isZero();
 
@@ -223,8 +229,11 @@ class WaterDropMetricsTests {
 		WaterDropMetrics nextChild = new WaterDropMetrics(List.of(), List.of(restarted));
 		closedChild.bindTo(this.registry);
 		nextChild.bindTo(this.registry);
-		this.producer = new Producer(
-				ProducerConfig.builder().id("orders").poller(restarted).clientFactory((properties) -> this.kafka).build());
+		this.producer = new Producer(ProducerConfig.builder()
+			.id("orders")
+			.poller(restarted)
+			.clientFactory((properties) -> this.kafka)
+			.build());
 		this.producer.connect();
 		assertThat(this.registry.get("waterdrop.poller.producers").tag("poller", "metrics-test").gauge().value())
 			.as("the meters read the Poller bound first")
@@ -244,12 +253,7 @@ class WaterDropMetricsTests {
 	@Test
 	void anOpenProducersMetersStayItsOwnWhenAnotherOfItsNameIsBound() {
 		Producer first = producer(ProducerConfig.builder().poller(this.poller));
-		MockProducer<byte[], byte[]> otherKafka = new MockProducer<>(true, null, new ByteArraySerializer(),
-				new ByteArraySerializer());
-		try (Producer second = new Producer(
-				ProducerConfig.builder().id("orders").clientFactory((properties) -> otherKafka).build())) {
-			second.connect();
-			new WaterDropMetrics(List.of(second), List.of()).bindTo(this.registry);
+		try (Producer second = anotherOrdersProducerBound()) {
 			second.produceSync(Message.of("t", "second's"));
 		}
 
