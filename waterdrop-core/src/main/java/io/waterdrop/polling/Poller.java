@@ -106,6 +106,13 @@ public final class Poller {
 
 	private volatile Thread thread;
 
+	/**
+	 * The thread is pausing after a failed cycle (parked, not in its selector): a change must unpark it.
+	 * Written before the thread's look at the changes; a change is queued before it reads this, so at least one
+	 * of the two sees the other.
+	 */
+	private volatile boolean backingOff;
+
 	/** The thread that ended last; it may still be closing its selector. Guarded by lock. */
 	private Thread endedThread;
 
@@ -253,6 +260,9 @@ public final class Poller {
 			}
 			else {
 				this.selector.wakeup();
+				if (this.backingOff) {
+					LockSupport.unpark(this.thread);
+				}
 			}
 		}
 		finally {
@@ -637,7 +647,12 @@ public final class Poller {
 					.publish(new ProducerEvent.ErrorOccurred(producerId, ErrorType.POLLER_LOOP, error, null, null));
 				registration.pollable.monitor().publish(new PollerEvent.LoopError(name(), error, pause));
 			}
-			LockSupport.parkNanos(pause.toNanos());
+			// A registration or detach does not wait for the pause (a close would wait up to backoffMax).
+			Poller.this.backingOff = true;
+			if (Poller.this.changes.isEmpty()) {
+				LockSupport.parkNanos(pause.toNanos());
+			}
+			Poller.this.backingOff = false;
 		}
 
 		private void closeSelector() {

@@ -129,6 +129,25 @@ class PollerLoopErrorTests {
 		}
 	}
 
+	/** A detach (a producer's close) does not wait out the back-off after a failed cycle. */
+	@Test
+	@Timeout(120)
+	void aDetachCutsTheBackoffShort() throws Exception {
+		Duration backoff = Duration.ofMinutes(10);
+		Poller poller = new Poller(PollerConfig.named("cut-short").withBackoff(backoff, backoff));
+		TestSource broken = new TestSource("broken", Duration.ofMillis(100));
+		broken.failure = new IllegalStateException("drain failed");
+		PollingSession session = broken.registerWith(poller);
+		broken.offer(() -> {
+		});
+		await().atMost(GUARD).until(() -> !broken.events(PollerEvent.LoopError.class).isEmpty());
+		broken.failure = null;
+
+		session.detach().get(GUARD.toSeconds(), TimeUnit.SECONDS);
+		assertThat(poller.awaitStopped(GUARD)).isTrue();
+		assertThat(broken.queue.size()).isZero();
+	}
+
 	@Test
 	@Timeout(120)
 	void failingPeriodicIsALoopFailureToo() throws Exception {
