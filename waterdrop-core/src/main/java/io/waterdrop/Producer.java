@@ -62,13 +62,15 @@ import io.waterdrop.polling.WakeupPipe;
  * count: taken before a send, given back after the report's dispatch (per batch) or the refusal.
  * <p>
  * Life cycle (the public {@link ProducerStatus} in brackets); every transition is made by the thread named,
- * {@code connect} and the start of a close under {@code lifecycleLock}:
+ * {@code connect} and the start of a close under {@code lifecycleLock} (a connect builds its client outside
+ * it, then connects only if no close began meanwhile):
  * <table>
  * <caption>Producer states</caption>
  * <tr><th>from</th><th>event</th><th>to</th><th>thread</th><th>what it does or releases</th></tr>
  * <tr><td>CONFIGURED</td><td>connect / first message</td><td>CONNECTED</td><td>caller</td><td>creates the
  * client, pipe and polling registration; on failure releases what it created and stays CONFIGURED</td></tr>
- * <tr><td>CONFIGURED</td><td>close</td><td>CLOSED</td><td>closer</td><td>nothing to release</td></tr>
+ * <tr><td>CONFIGURED</td><td>close</td><td>CLOSED</td><td>closer</td><td>nothing to release (a connect
+ * under way closes the client it built and refuses)</td></tr>
  * <tr><td>CONNECTED</td><td>close</td><td>DRAINING [CLOSING]</td><td>closer</td><td>refuses new messages;
  * asks Kafka to send lingering batches</td></tr>
  * <tr><td>CONNECTED</td><td>{@link #disconnect()} (also by idle time)</td><td>DISCONNECTED</td><td>caller
@@ -226,6 +228,12 @@ public final class Producer implements AutoCloseable {
 	 * let go of ({@link #releasePolling}); {@code null} otherwise. Under the lifecycle lock.
 	 */
 	private CompletableFuture<Void> pollingReleased;
+
+	/**
+	 * The connect under way (its client is being built outside the lock), which other connects wait for;
+	 * {@code null} otherwise. Under the lifecycle lock.
+	 */
+	private CompletableFuture<Void> connecting;
 
 	/** Sends on behalf of the polling thread, which must never block in Kafka's send; created on first use. */
 	private volatile ThreadPoolExecutor relay;
@@ -893,49 +901,121 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Connects under the lifecycle lock, without the lock-free look first: a transaction begins with it, so
-	 * that an idle disconnect that began before the transaction took its turn has finished (the transaction
-	 * then reconnects), and none can begin after (a disconnect refuses while a transaction is open).
+	 * Connects, looking at the state under the lifecycle lock (no lock-free look first): a transaction begins
+	 * with it, so that an idle disconnect that began before the transaction took its turn has finished (the
+	 * transaction then reconnects), and none can begin after (a disconnect refuses while a transaction is open).
+	 * <p>
+	 * The client is built outside the lock: Kafka's constructor resolves {@code bootstrap.servers}, and a
+	 * transactional client's {@code initTransactions} waits for its coordinator up to {@code max.block.ms}. A
+	 * close started meanwhile goes ahead without waiting for it; the connect then closes the client it built and
+	 * refuses. Connects that come meanwhile wait for the one under way and look again.
 	 */
 	void connectLocked() {
-		this.lifecycleLock.lock();
-		try {
-			if (this.state == State.CONFIGURED) {
-				start();
+		while (true) {
+			CompletableFuture<Void> underWay;
+			boolean reconnecting;
+			this.lifecycleLock.lock();
+			try {
+				State current = this.state;
+				if (current == State.CONNECTED) {
+					return;
+				}
+				if (current != State.CONFIGURED && current != State.DISCONNECTED) {
+					checkAccepting(current);
+				}
+				underWay = this.connecting;
+				reconnecting = current == State.DISCONNECTED;
+				if (underWay == null) {
+					this.monitor.publish(new ProducerEvent.Configured(id()));
+					if (reconnecting) {
+						attachPolling(); // first, so that the report of a relayed send whose client fails has a thread
+						this.pollingReleased = null;
+					}
+					this.connecting = new CompletableFuture<>();
+				}
 			}
-			else if (this.state == State.DISCONNECTED) {
-				reconnect();
+			finally {
+				this.lifecycleLock.unlock();
 			}
-			else {
-				checkAccepting(this.state);
+			if (underWay == null) {
+				finishConnect(reconnecting);
+				return;
 			}
-		}
-		finally {
-			this.lifecycleLock.unlock();
+			underWay.join(); // as a wait for the lock did: uninterruptible, the interrupt flag kept
 		}
 	}
 
 	/**
-	 * DISCONNECTED → CONNECTED: a new polling registration, then a new client. Registered first, so that the
-	 * report of a relayed send whose client then fails has a polling thread. A client that fails lets go of
-	 * the registration again (the producer stays disconnected and holds no pipe or thread); the relay
-	 * dispatches a report left in its queue once the detach is done ({@link #refuseRelayed}). Holding the
-	 * lifecycle lock.
+	 * Builds the client (outside the lock) and makes the producer CONNECTED with it, unless a close began
+	 * meanwhile: then the client is closed and the connect refused. On the first connect the polling
+	 * registration comes after the client; a reconnect registered before it, and a client that fails lets go
+	 * of that registration again (the producer stays disconnected and holds no pipe or thread; the relay
+	 * dispatches a report left in its queue once the detach is done, {@link #refuseRelayed}).
 	 */
-	private void reconnect() {
-		this.monitor.publish(new ProducerEvent.Configured(id()));
-		attachPolling();
-		this.pollingReleased = null;
+	private void finishConnect(boolean reconnecting) {
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> created;
 		try {
-			this.client = this.transactions.newClient();
+			created = this.transactions.newClient();
 		}
 		catch (Throwable ex) { // a checked one too, sneaked out of a client factory
-			releasePolling();
+			endConnect(reconnecting, null);
 			throw ex;
 		}
-		this.clientGeneration++;
-		this.state = State.CONNECTED;
-		this.monitor.publish(new ProducerEvent.Connected(id()));
+		boolean connected;
+		try {
+			connected = endConnect(reconnecting, created);
+		}
+		catch (RuntimeException | Error ex) { // no registration to be had
+			closeNewClient(created);
+			throw ex;
+		}
+		if (!connected) {
+			closeNewClient(created);
+			throw notAccepting(this.state, null); // a close began while the client was being built
+		}
+	}
+
+	/**
+	 * Ends the connect under way: CONNECTED with {@code created} if the producer is still where the connect
+	 * found it, else nothing (a close began); a reconnect whose client failed ({@code null}) lets go of its
+	 * registration. Wakes the connects that waited for this one.
+	 * @return whether the producer is connected with {@code created}
+	 */
+	private boolean endConnect(boolean reconnecting,
+			org.apache.kafka.clients.producer.Producer<byte[], byte[]> created) {
+		CompletableFuture<Void> done;
+		this.lifecycleLock.lock();
+		try {
+			if (this.state != (reconnecting ? State.DISCONNECTED : State.CONFIGURED)) {
+				return false;
+			}
+			if (created == null) {
+				if (reconnecting) {
+					releasePolling();
+				}
+				return false;
+			}
+			if (!reconnecting) {
+				attachPolling();
+			}
+			this.client = created;
+			this.clientGeneration++;
+			this.state = State.CONNECTED;
+			this.monitor.publish(new ProducerEvent.Connected(id()));
+			return true;
+		}
+		finally {
+			done = this.connecting;
+			this.connecting = null;
+			this.lifecycleLock.unlock();
+			done.complete(null);
+		}
+	}
+
+	private void closeNewClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> created) {
+		if (closeClient(created, Duration.ZERO)) {
+			Thread.currentThread().interrupt();
+		}
 	}
 
 	/**
@@ -1057,24 +1137,6 @@ public final class Producer implements AutoCloseable {
 						+ "up the partitions of topic '" + topic + "'");
 			}
 		}
-	}
-
-	/** Connects; a failure part-way releases what was created, so a later connect can try again. */
-	private void start() {
-		this.monitor.publish(new ProducerEvent.Configured(id()));
-		org.apache.kafka.clients.producer.Producer<byte[], byte[]> created = this.transactions.newClient();
-		try {
-			attachPolling();
-		}
-		catch (RuntimeException | Error ex) {
-			if (closeClient(created, Duration.ZERO)) {
-				Thread.currentThread().interrupt();
-			}
-			throw ex;
-		}
-		this.client = created;
-		this.state = State.CONNECTED;
-		this.monitor.publish(new ProducerEvent.Connected(id()));
 	}
 
 	/**

@@ -3,26 +3,24 @@ package io.waterdrop;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Timeout;
 
-import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
- * A callback closes producer B while another thread is still connecting B for the first time. Whether the
- * close runs on the polling thread must be decided once B's connect is done (under its lifecycle lock): B
- * turns out to be served by this very Poller, so its blocking releases must run elsewhere, or the Poller
- * would wait for itself.
+ * A callback closes producer B while another thread is still connecting B for the first time. The close must
+ * neither wait on the Poller for B's connect (which builds B's client outside B's lifecycle lock) nor run
+ * blocking releases there: B, never connected, is closed at once, and its connect refuses.
  */
 class CloseFromCallbackRaceTests {
 
@@ -33,40 +31,48 @@ class CloseFromCallbackRaceTests {
 		this.producers.forEach(Producer::closeForcefully);
 	}
 
+	/**
+	 * A close from a callback while another thread's first connect builds the client: the close does not wait
+	 * for the connect (it holds no lock while it builds), the producer is closed at once, and the connect then
+	 * closes the client it built and refuses.
+	 */
 	@RepeatedTest(5)
 	@Timeout(60)
-	void closeFromACallbackRacingAFirstConnectNeverRunsOnThePoller() throws Exception {
+	void closeFromACallbackRacingAFirstConnectReturnsAtOnceAndTheConnectRefuses() throws Exception {
 		Poller poller = new Poller(PollerConfig.named("close-race"));
 		CountDownLatch connecting = new CountDownLatch(1);
 		CountDownLatch mayConnect = new CountDownLatch(1);
+		List<MisbehavingKafka> built = new CopyOnWriteArrayList<>();
 		Producer source = producer(poller, (properties) -> new MisbehavingKafka());
 		Producer target = producer(poller, (properties) -> {
 			connecting.countDown();
 			awaitLatch(mayConnect);
-			return new MisbehavingKafka();
+			MisbehavingKafka client = new MisbehavingKafka();
+			built.add(client);
+			return client;
 		});
-		List<String> closingThreads = new CopyOnWriteArrayList<>();
-		target.monitor().subscribe(ProducerEvent.Closing.class,
-				(event) -> closingThreads.add(Thread.currentThread().getName()));
 		source.connect();
 		source.produceSync(Message.of("fine", "warm-up")); // the Poller thread is running
 
 		CompletableFuture<Void> firstConnect = CompletableFuture.runAsync(target::connect);
 		awaitLatch(connecting);
 		CompletableFuture<Void> callbackReturned = new CompletableFuture<>();
-		source.produceAsync(Message.of("fine", "closes the target"), (report, failure) -> {
-			target.close(Duration.ofSeconds(30));
-			callbackReturned.complete(null);
-		});
-		// The callback is now blocked on the target's lifecycle lock, which its first connect holds.
-		Thread pollerThread = thread(poller.threadName());
-		await().atMost(Duration.ofSeconds(30)).until(() -> pollerThread.getState() == Thread.State.WAITING);
-		mayConnect.countDown();
-
-		firstConnect.get(30, TimeUnit.SECONDS);
-		callbackReturned.get(30, TimeUnit.SECONDS);
-		await().atMost(Duration.ofSeconds(30)).until(() -> target.status() == ProducerStatus.CLOSED);
-		assertThat(closingThreads).singleElement().asString().startsWith("waterdrop.close-");
+		try {
+			source.produceAsync(Message.of("fine", "closes the target"), (report, failure) -> {
+				target.close(Duration.ofSeconds(30));
+				callbackReturned.complete(null);
+			});
+			callbackReturned.get(30, TimeUnit.SECONDS);
+			assertThat(target.status()).isEqualTo(ProducerStatus.CLOSED);
+			assertThat(firstConnect).isNotDone();
+		}
+		finally {
+			mayConnect.countDown();
+		}
+		assertThat(firstConnect).failsWithin(Duration.ofSeconds(30))
+			.withThrowableOfType(ExecutionException.class)
+			.withCauseInstanceOf(ProducerClosedException.class);
+		assertThat(built).singleElement().satisfies((client) -> assertThat(client.closed()).isTrue());
 		// The Poller still serves the source.
 		assertThat(source.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
 	}
@@ -81,15 +87,6 @@ class CloseFromCallbackRaceTests {
 			.build());
 		this.producers.add(producer);
 		return producer;
-	}
-
-	private static Thread thread(String name) {
-		return Thread.getAllStackTraces()
-			.keySet()
-			.stream()
-			.filter((thread) -> thread.getName().equals(name))
-			.findFirst()
-			.orElseThrow();
 	}
 
 	private static void awaitLatch(CountDownLatch latch) {
