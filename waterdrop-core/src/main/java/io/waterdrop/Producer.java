@@ -156,8 +156,14 @@ public final class Producer implements AutoCloseable {
 
 	private final MessageEncoder encoder;
 
-	/** Serializes connect and the start of close. Never held while waiting for Kafka. */
+	/**
+	 * Serializes the state's transitions (connect, disconnect, the start of a close). A connect builds its
+	 * client outside it; a purge's and an idempotent producer's rebuild still build theirs under it.
+	 */
 	private final ReentrantLock lifecycleLock = new ReentrantLock();
+
+	/** Held while a thread other than the polling thread dispatches what is left in a queue. */
+	private final ReentrantLock orphanDispatch = new ReentrantLock();
 
 	/**
 	 * One permit per message that may be in flight: back-pressure that wakes a waiting producer the moment
@@ -234,6 +240,12 @@ public final class Producer implements AutoCloseable {
 	 * {@code null} otherwise. Under the lifecycle lock.
 	 */
 	private CompletableFuture<Void> connecting;
+
+	/**
+	 * The polling thread of the registration a reconnect made died while the reconnect built its client: the
+	 * producer connects as POLLING_LOST. Under the lifecycle lock.
+	 */
+	private boolean pollingLostWhileConnecting;
 
 	/** Sends on behalf of the polling thread, which must never block in Kafka's send; created on first use. */
 	private volatile ThreadPoolExecutor relay;
@@ -913,6 +925,7 @@ public final class Producer implements AutoCloseable {
 	void connectLocked() {
 		while (true) {
 			CompletableFuture<Void> underWay;
+			CompletableFuture<Void> mine = null;
 			boolean reconnecting;
 			this.lifecycleLock.lock();
 			try {
@@ -931,14 +944,20 @@ public final class Producer implements AutoCloseable {
 						attachPolling(); // first, so that the report of a relayed send whose client fails has a thread
 						this.pollingReleased = null;
 					}
-					this.connecting = new CompletableFuture<>();
+					mine = new CompletableFuture<>();
+					this.connecting = mine;
 				}
 			}
 			finally {
 				this.lifecycleLock.unlock();
 			}
 			if (underWay == null) {
-				finishConnect(reconnecting);
+				try {
+					finishConnect(reconnecting);
+				}
+				finally {
+					mine.complete(null); // after a refused connect closed its client: a close may wait for that
+				}
 				return;
 			}
 			underWay.join(); // as a wait for the lock did: uninterruptible, the interrupt flag kept
@@ -958,7 +977,12 @@ public final class Producer implements AutoCloseable {
 			created = this.transactions.newClient();
 		}
 		catch (Throwable ex) { // a checked one too, sneaked out of a client factory
-			endConnect(reconnecting, null);
+			try {
+				endConnect(reconnecting, null);
+			}
+			catch (RuntimeException | Error again) { // no thread to let go of the registration with
+				ex.addSuppressed(again);
+			}
 			throw ex;
 		}
 		boolean connected;
@@ -978,12 +1002,12 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Ends the connect under way: CONNECTED with {@code created} if the producer is still where the connect
 	 * found it, else nothing (a close began); a reconnect whose client failed ({@code null}) lets go of its
-	 * registration. Wakes the connects that waited for this one.
+	 * registration. A polling thread that died meanwhile leaves the producer POLLING_LOST instead (with the
+	 * client, which its close releases).
 	 * @return whether the producer is connected with {@code created}
 	 */
 	private boolean endConnect(boolean reconnecting,
 			org.apache.kafka.clients.producer.Producer<byte[], byte[]> created) {
-		CompletableFuture<Void> done;
 		this.lifecycleLock.lock();
 		try {
 			if (this.state != (reconnecting ? State.DISCONNECTED : State.CONFIGURED)) {
@@ -1000,15 +1024,14 @@ public final class Producer implements AutoCloseable {
 			}
 			this.client = created;
 			this.clientGeneration++;
-			this.state = State.CONNECTED;
+			this.state = this.pollingLostWhileConnecting ? State.POLLING_LOST : State.CONNECTED;
 			this.monitor.publish(new ProducerEvent.Connected(id()));
 			return true;
 		}
 		finally {
-			done = this.connecting;
 			this.connecting = null;
+			this.pollingLostWhileConnecting = false;
 			this.lifecycleLock.unlock();
-			done.complete(null);
 		}
 	}
 
@@ -1709,6 +1732,9 @@ public final class Producer implements AutoCloseable {
 			if (this.state == State.CONNECTED) {
 				this.state = State.POLLING_LOST;
 			}
+			else if (this.connecting != null) { // a reconnect registered and builds its client
+				this.pollingLostWhileConnecting = true;
+			}
 		}
 		finally {
 			this.lifecycleLock.unlock();
@@ -1854,9 +1880,10 @@ public final class Producer implements AutoCloseable {
 					: (from == State.POLLING_LOST || from == State.DISCONNECTED) ? State.RELEASING : State.CLOSED;
 			unflushed = this.buffer.close();
 			AtomicBoolean begun = new AtomicBoolean(); // a pending close may run on its thread and in a close()
+			CompletableFuture<Void> connectUnderWay = this.connecting;
 			close = () -> {
 				if (begun.compareAndSet(false, true)) {
-					shutdown(from, timeout, force);
+					shutdown(from, timeout, force, connectUnderWay);
 				}
 			};
 			if (onPollingThread && from != State.CONFIGURED) {
@@ -1913,13 +1940,21 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Runs the close from the state it left. Interrupts do not stop it: the releases must happen (a cancelled
 	 * task's try-with-resources would otherwise leak the client, its thread and the pipe); an interrupt ends
-	 * the graceful wait early (as a forced close) and is restored at the end.
+	 * the graceful wait early (as a forced close) and is restored at the end. A graceful close first waits,
+	 * within its timeout, for {@code connectUnderWay} (a connect that found the producer not connected and
+	 * builds a client, which it closes on seeing the close).
 	 */
-	private void shutdown(State from, Duration timeout, boolean force) {
+	private void shutdown(State from, Duration timeout, boolean force, CompletableFuture<Void> connectUnderWay) {
 		boolean interrupted = Thread.interrupted();
 		boolean holdsResources = from == State.CONNECTED || from == State.POLLING_LOST || from == State.DISCONNECTED;
 		try {
 			this.monitor.publish(new ProducerEvent.Closing(id()));
+			if (connectUnderWay != null && !force && !PollingThreads.isCurrent()) {
+				// It closes the client it built once it sees the close: no client of this producer outlives a
+				// graceful close (a transactional one would hold its transactional.id), within the timeout.
+				Waited waited = await(CompletableFuture.anyOf(connectUnderWay, this.forced), timeout);
+				interrupted |= waited == Waited.INTERRUPTED;
+			}
 			if (from == State.CONNECTED) {
 				interrupted |= drain(timeout, force || interrupted);
 			}
@@ -2007,14 +2042,35 @@ public final class Producer implements AutoCloseable {
 			}
 			finally {
 				CompletableFuture<Void> detached = this.session.detach();
+				boolean releasedBefore = markReleased(detached);
 				interrupted |= await(detached, this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
 				// After a disconnect's detach, a send the relay refused since was queued with nobody to dispatch it.
-				if (detached.isCompletedExceptionally() || (this.pollingReleased != null && detached.isDone())) {
+				if (detached.isCompletedExceptionally() || (releasedBefore && detached.isDone())) {
 					dispatchOrphaned();
 				}
 			}
 		}
 		return interrupted;
+	}
+
+	/**
+	 * Marks the registration a close detaches as released, unless a disconnect released it before: a relay
+	 * still reconnecting past {@link #stopRelay}'s wait refuses its send into that queue after the detach, and
+	 * then dispatches the report itself ({@link #refuseRelayed}).
+	 * @return whether a disconnect had released the registration before
+	 */
+	private boolean markReleased(CompletableFuture<Void> detached) {
+		this.lifecycleLock.lock();
+		try {
+			if (this.pollingReleased != null) {
+				return true;
+			}
+			this.pollingReleased = detached;
+			return false;
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
 	}
 
 	/**
@@ -2060,11 +2116,20 @@ public final class Producer implements AutoCloseable {
 		dispatchLeft(this.dispatcher);
 	}
 
-	/** Dispatches what is left in a queue whose polling thread is gone, on this thread. */
-	private static void dispatchLeft(ReportDispatcher orphaned) {
-		// As a polling thread: a callback's close then returns at once instead of waiting for this very close.
-		PollingThreads.runAsPollingThread(() -> orphaned
-			.drain(DrainSlice.untilDeadline().begin(System.nanoTime(), Long.MAX_VALUE, Long.MAX_VALUE)));
+	/**
+	 * Dispatches what is left in a queue whose polling thread is gone, on this thread; one such thread at a
+	 * time (a close and a relay past their waits may both come), as a queue has one consumer.
+	 */
+	private void dispatchLeft(ReportDispatcher orphaned) {
+		this.orphanDispatch.lock();
+		try {
+			// As a polling thread: a callback's close then returns at once instead of waiting for this very close.
+			PollingThreads.runAsPollingThread(() -> orphaned
+				.drain(DrainSlice.untilDeadline().begin(System.nanoTime(), Long.MAX_VALUE, Long.MAX_VALUE)));
+		}
+		finally {
+			this.orphanDispatch.unlock();
+		}
 	}
 
 	/**

@@ -20,6 +20,7 @@ import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -57,9 +58,11 @@ class ConnectRaceTests {
 
 	/** A producer whose client number {@code slowBuild} (1 for the first) waits for {@code mayBuild}. */
 	private Producer producer(Poller poller, int slowBuild) {
-		this.producer = new Producer(ProducerConfig.builder()
-			.id(TestProducers.uniqueId("connect-race"))
-			.poller(poller)
+		return producer(ProducerConfig.builder().poller(poller), slowBuild);
+	}
+
+	private Producer producer(ProducerConfig.Builder settings, int slowBuild) {
+		this.producer = new Producer(settings.id(TestProducers.uniqueId("connect-race"))
 			.clientFactory((properties) -> {
 				if (this.builds.incrementAndGet() == slowBuild) {
 					this.building.countDown();
@@ -74,14 +77,38 @@ class ConnectRaceTests {
 		return this.producer;
 	}
 
+	/**
+	 * A graceful close closes the producer at once and waits, within its timeout, for the connect under way to
+	 * close the client it built: no client outlives the close (a transactional one would hold its id).
+	 */
 	@RepeatedTest(3)
-	void aCloseDoesNotWaitForAFirstConnectBuildingItsClient() throws Exception {
+	void aCloseDoesNotLetTheClientOfAFirstConnectOutliveIt() throws Exception {
 		Producer producer = producer(Poller.global(), 1);
 		CompletableFuture<Throwable> connect = connectInBackground(producer);
 		awaitUninterruptibly(this.building);
 
-		assertThat(CompletableFuture.runAsync(producer::close, this.executor)).succeedsWithin(GUARD);
+		CompletableFuture<List<Boolean>> clientsClosedWhenCloseReturned = CompletableFuture.supplyAsync(() -> {
+			producer.close(GUARD);
+			return this.built.stream().map(MockProducer::closed).toList();
+		}, this.executor);
+		await().atMost(GUARD).until(() -> producer.status() == ProducerStatus.CLOSED);
+		this.mayBuild.countDown();
+
+		assertThat(clientsClosedWhenCloseReturned.get(GUARD.toSeconds(), TimeUnit.SECONDS)).containsExactly(true);
+		assertThat(connect.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(ProducerClosedException.class);
+	}
+
+	/** The close's wait for a connect under way ends with its timeout: the connect goes on, and refuses later. */
+	@RepeatedTest(3)
+	void aCloseWaitsForAConnectUnderWayNoLongerThanItsTimeout() throws Exception {
+		Producer producer = producer(Poller.global(), 1);
+		CompletableFuture<Throwable> connect = connectInBackground(producer);
+		awaitUninterruptibly(this.building);
+
+		assertThat(CompletableFuture.runAsync(() -> producer.close(Duration.ofMillis(100)), this.executor))
+			.succeedsWithin(GUARD);
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(connect).isNotDone();
 
 		this.mayBuild.countDown();
 		assertThat(connect.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(ProducerClosedException.class);
@@ -105,6 +132,61 @@ class ConnectRaceTests {
 		this.mayBuild.countDown();
 		assertThat(reconnect.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(ProducerClosedException.class);
 		assertThat(this.built).hasSize(2).allSatisfy((client) -> assertThat(client.closed()).isTrue());
+	}
+
+	/**
+	 * The polling thread of the registration a reconnect made dies while the reconnect builds its client: the
+	 * producer connects as one that lost its polling thread (refusing messages whose reports nobody would
+	 * dispatch), not as a working one.
+	 */
+	@RepeatedTest(3)
+	void aReconnectWhosePollingThreadDiedMeanwhileLeavesTheProducerRefusing() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("connect-race-lost"));
+		Producer producer = producer(poller, 2);
+		producer.produceSync(Message.of("t", "before"));
+		producer.disconnect();
+		CompletableFuture<Throwable> reconnect = connectInBackground(producer);
+		awaitUninterruptibly(this.building);
+
+		producer.pollingTerminated(producer.dispatcher(), new OutOfMemoryError("polling thread died (simulated)"));
+		this.mayBuild.countDown();
+
+		assertThat(reconnect.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isNull();
+		assertThat(producer.hasLostPolling()).isTrue();
+		assertThatExceptionOfType(WaterDropException.class)
+			.isThrownBy(() -> producer.produceAsync(Message.of("t", "after")))
+			.withMessageContaining("lost its polling thread");
+	}
+
+	/**
+	 * A callback's message to a disconnected producer, whose relay reconnects it, keeps its one outcome when a
+	 * forced close gives up waiting for the relay (its client takes longer than {@code max-wait-timeout} to
+	 * build) and lets go of the registration the reconnect made: the relay dispatches the refusal itself.
+	 */
+	@RepeatedTest(3)
+	void aRelayedSendWhoseReconnectOutlastsTheClosesWaitStillGetsItsOutcome() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("connect-race-relay"));
+		Producer target = producer(ProducerConfig.builder().poller(poller).maxWaitTimeout(Duration.ofMillis(200)), 2);
+		target.produceSync(Message.of("t", "before"));
+		target.disconnect();
+		CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+		MockProducer<byte[], byte[]> sourceKafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		try (Producer source = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("connect-race-source"))
+			.poller(poller)
+			.clientFactory((properties) -> sourceKafka)
+			.build())) {
+			source.produceAsync(Message.of("t", "trigger"), (report, failure) -> target.produceAsync(
+					Message.of("t", "relayed"), (relayedReport, relayedFailure) -> outcome.complete(relayedFailure)));
+			awaitUninterruptibly(this.building); // the relay reconnects the target
+
+			assertThat(CompletableFuture.runAsync(target::closeForcefully, this.executor)).succeedsWithin(GUARD);
+			this.mayBuild.countDown();
+
+			assertThat(outcome.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(MessagePurgedException.class);
+			await().atMost(GUARD).until(() -> target.inFlight() == 0);
+		}
 	}
 
 	@RepeatedTest(3)
