@@ -247,6 +247,9 @@ public final class Producer implements AutoCloseable {
 	 */
 	private boolean pollingLostWhileConnecting;
 
+	/** The thread making the connect under way: a close it starts (from a listener) must not wait for it. */
+	private Thread connector;
+
 	/** Sends on behalf of the polling thread, which must never block in Kafka's send; created on first use. */
 	private volatile ThreadPoolExecutor relay;
 
@@ -946,6 +949,7 @@ public final class Producer implements AutoCloseable {
 					}
 					mine = new CompletableFuture<>();
 					this.connecting = mine;
+					this.connector = Thread.currentThread();
 				}
 			}
 			finally {
@@ -1024,12 +1028,19 @@ public final class Producer implements AutoCloseable {
 			}
 			this.client = created;
 			this.clientGeneration++;
-			this.state = this.pollingLostWhileConnecting ? State.POLLING_LOST : State.CONNECTED;
+			if (this.pollingLostWhileConnecting) {
+				this.state = State.POLLING_LOST;
+				this.drained.complete(null); // nothing will be dispatched before the close does it
+			}
+			else {
+				this.state = State.CONNECTED;
+			}
 			this.monitor.publish(new ProducerEvent.Connected(id()));
 			return true;
 		}
 		finally {
 			this.connecting = null;
+			this.connector = null;
 			this.pollingLostWhileConnecting = false;
 			this.lifecycleLock.unlock();
 		}
@@ -1724,6 +1735,7 @@ public final class Producer implements AutoCloseable {
 	 * go of (its death raced the disconnect, or came after a reconnect) concerns the producer no more.
 	 */
 	void pollingTerminated(ReportDispatcher lost, Throwable cause) {
+		boolean whileConnecting = false;
 		this.lifecycleLock.lock();
 		try {
 			if (lost != this.dispatcher || this.pollingReleased != null) {
@@ -1732,8 +1744,9 @@ public final class Producer implements AutoCloseable {
 			if (this.state == State.CONNECTED) {
 				this.state = State.POLLING_LOST;
 			}
-			else if (this.connecting != null) { // a reconnect registered and builds its client
-				this.pollingLostWhileConnecting = true;
+			else if (this.state == State.DISCONNECTED && this.connecting != null) { // a reconnect builds its client
+				this.pollingLostWhileConnecting = true; // it connects as POLLING_LOST, or lets go if its client fails
+				whileConnecting = true;
 			}
 		}
 		finally {
@@ -1741,7 +1754,9 @@ public final class Producer implements AutoCloseable {
 		}
 		logger.error("Producer '{}' lost its polling thread; {} report(s) will be dispatched when it is closed", id(),
 				inFlight(), cause);
-		this.drained.complete(null);
+		if (!whileConnecting) {
+			this.drained.complete(null);
+		}
 	}
 
 	/** Closes, waiting up to {@code maxWaitTimeout} for in-flight messages before purging the rest. */
@@ -1880,7 +1895,8 @@ public final class Producer implements AutoCloseable {
 					: (from == State.POLLING_LOST || from == State.DISCONNECTED) ? State.RELEASING : State.CLOSED;
 			unflushed = this.buffer.close();
 			AtomicBoolean begun = new AtomicBoolean(); // a pending close may run on its thread and in a close()
-			CompletableFuture<Void> connectUnderWay = this.connecting;
+			CompletableFuture<Void> connectUnderWay = (this.connector != Thread.currentThread()) ? this.connecting
+					: null;
 			close = () -> {
 				if (begun.compareAndSet(false, true)) {
 					shutdown(from, timeout, force, connectUnderWay);
@@ -1949,7 +1965,7 @@ public final class Producer implements AutoCloseable {
 		boolean holdsResources = from == State.CONNECTED || from == State.POLLING_LOST || from == State.DISCONNECTED;
 		try {
 			this.monitor.publish(new ProducerEvent.Closing(id()));
-			if (connectUnderWay != null && !force && !PollingThreads.isCurrent()) {
+			if (connectUnderWay != null && !force && !interrupted && !PollingThreads.isCurrent()) {
 				// It closes the client it built once it sees the close: no client of this producer outlives a
 				// graceful close (a transactional one would hold its transactional.id), within the timeout.
 				Waited waited = await(CompletableFuture.anyOf(connectUnderWay, this.forced), timeout);
@@ -2041,8 +2057,22 @@ public final class Producer implements AutoCloseable {
 				interrupted |= stopRelay();
 			}
 			finally {
-				CompletableFuture<Void> detached = this.session.detach();
-				boolean releasedBefore = markReleased(detached);
+				CompletableFuture<Void> detached;
+				boolean releasedBefore;
+				this.lifecycleLock.lock();
+				try {
+					// Marked released in one step with the detach: a relay still reconnecting past stopRelay's wait
+					// that refuses its send either queued the report before the detach (which dispatches it) or finds
+					// the registration released and dispatches the report itself (refuseRelayed).
+					detached = this.session.detach();
+					releasedBefore = this.pollingReleased != null;
+					if (!releasedBefore) {
+						this.pollingReleased = detached;
+					}
+				}
+				finally {
+					this.lifecycleLock.unlock();
+				}
 				interrupted |= await(detached, this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
 				// After a disconnect's detach, a send the relay refused since was queued with nobody to dispatch it.
 				if (detached.isCompletedExceptionally() || (releasedBefore && detached.isDone())) {
@@ -2051,26 +2081,6 @@ public final class Producer implements AutoCloseable {
 			}
 		}
 		return interrupted;
-	}
-
-	/**
-	 * Marks the registration a close detaches as released, unless a disconnect released it before: a relay
-	 * still reconnecting past {@link #stopRelay}'s wait refuses its send into that queue after the detach, and
-	 * then dispatches the report itself ({@link #refuseRelayed}).
-	 * @return whether a disconnect had released the registration before
-	 */
-	private boolean markReleased(CompletableFuture<Void> detached) {
-		this.lifecycleLock.lock();
-		try {
-			if (this.pollingReleased != null) {
-				return true;
-			}
-			this.pollingReleased = detached;
-			return false;
-		}
-		finally {
-			this.lifecycleLock.unlock();
-		}
 	}
 
 	/**

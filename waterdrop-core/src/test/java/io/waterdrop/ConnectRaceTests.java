@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Timeout;
 
+import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 
@@ -134,6 +136,44 @@ class ConnectRaceTests {
 		assertThat(this.built).hasSize(2).allSatisfy((client) -> assertThat(client.closed()).isTrue());
 	}
 
+	/** A close on an interrupted thread (a cancelled task's) purges instead of waiting, for a connect too. */
+	@RepeatedTest(3)
+	void aCloseOnAnInterruptedThreadDoesNotWaitForAConnectUnderWay() throws Exception {
+		Producer producer = producer(Poller.global(), 1);
+		CompletableFuture<Throwable> connect = connectInBackground(producer);
+		awaitUninterruptibly(this.building);
+
+		CompletableFuture<Boolean> close = CompletableFuture.supplyAsync(() -> {
+			Thread.currentThread().interrupt();
+			producer.close(Duration.ofMinutes(5));
+			return Thread.interrupted();
+		}, this.executor);
+
+		assertThat(close).succeedsWithin(GUARD).as("the interrupt flag kept").isEqualTo(true);
+		this.mayBuild.countDown();
+		assertThat(connect.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(ProducerClosedException.class);
+	}
+
+	/** A listener of {@code producer.connected} that closes the producer does not wait for its own connect. */
+	@RepeatedTest(3)
+	void aCloseFromTheConnectingThreadDoesNotWaitForItsOwnConnect() {
+		AtomicReference<Producer> self = new AtomicReference<>();
+		this.producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("connect-race-self"))
+			.listener((event) -> {
+				if (event instanceof ProducerEvent.Connected) {
+					self.get().close(Duration.ofMinutes(5));
+				}
+			})
+			.clientFactory((properties) -> new MockProducer<>(true, null, new ByteArraySerializer(),
+					new ByteArraySerializer()))
+			.build());
+		self.set(this.producer);
+
+		assertThat(CompletableFuture.runAsync(this.producer::connect, this.executor)).succeedsWithin(GUARD);
+		assertThat(this.producer.status()).isEqualTo(ProducerStatus.CLOSED);
+	}
+
 	/**
 	 * The polling thread of the registration a reconnect made dies while the reconnect builds its client: the
 	 * producer connects as one that lost its polling thread (refusing messages whose reports nobody would
@@ -167,7 +207,7 @@ class ConnectRaceTests {
 	void aRelayedSendWhoseReconnectOutlastsTheClosesWaitStillGetsItsOutcome() throws Exception {
 		Poller poller = new Poller(PollerConfig.named("connect-race-relay"));
 		Producer target = producer(ProducerConfig.builder().poller(poller).maxWaitTimeout(Duration.ofMillis(200)), 2);
-		target.produceSync(Message.of("t", "before"));
+		target.produceSync(Message.of("t", "before"), GUARD);
 		target.disconnect();
 		CompletableFuture<Throwable> outcome = new CompletableFuture<>();
 		MockProducer<byte[], byte[]> sourceKafka = new MockProducer<>(true, null, new ByteArraySerializer(),
