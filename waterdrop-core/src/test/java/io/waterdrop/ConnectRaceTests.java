@@ -121,11 +121,7 @@ class ConnectRaceTests {
 	void aForcedCloseDoesNotWaitForAReconnectBuildingItsClientAndLetsGoOfItsRegistration() throws Exception {
 		Poller poller = new Poller(PollerConfig.named("connect-race"));
 		Producer producer = producer(poller, 2);
-		producer.produceSync(Message.of("t", "before"));
-		producer.disconnect();
-		assertThat(poller.awaitStopped(GUARD)).isTrue();
-		CompletableFuture<Throwable> reconnect = connectInBackground(producer);
-		awaitUninterruptibly(this.building);
+		CompletableFuture<Throwable> reconnect = disconnectThenReconnectInBackground(producer);
 
 		assertThat(CompletableFuture.runAsync(producer::closeForcefully, this.executor)).succeedsWithin(GUARD);
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
@@ -181,12 +177,8 @@ class ConnectRaceTests {
 	 */
 	@RepeatedTest(3)
 	void aReconnectWhosePollingThreadDiedMeanwhileLeavesTheProducerRefusing() throws Exception {
-		Poller poller = new Poller(PollerConfig.named("connect-race-lost"));
-		Producer producer = producer(poller, 2);
-		producer.produceSync(Message.of("t", "before"));
-		producer.disconnect();
-		CompletableFuture<Throwable> reconnect = connectInBackground(producer);
-		awaitUninterruptibly(this.building);
+		Producer producer = producer(new Poller(PollerConfig.named("connect-race-lost")), 2);
+		CompletableFuture<Throwable> reconnect = disconnectThenReconnectInBackground(producer);
 
 		producer.pollingTerminated(producer.dispatcher(), new OutOfMemoryError("polling thread died (simulated)"));
 		this.mayBuild.countDown();
@@ -248,6 +240,20 @@ class ConnectRaceTests {
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
 		assertThat(this.builds).hasValue(1);
 		assertThat(producer.produceSync(Message.of("t", "after")).topic()).isEqualTo("t");
+	}
+
+	/**
+	 * Connects {@code producer} (its first client is built at once), disconnects it (its Poller's thread ends)
+	 * and reconnects it on another thread, returned once that reconnect builds its client.
+	 */
+	private CompletableFuture<Throwable> disconnectThenReconnectInBackground(Producer producer)
+			throws InterruptedException {
+		producer.produceSync(Message.of("t", "before"), GUARD);
+		producer.disconnect();
+		assertThat(producer.config().poller().awaitStopped(GUARD)).isTrue();
+		CompletableFuture<Throwable> reconnect = connectInBackground(producer);
+		awaitUninterruptibly(this.building);
+		return reconnect;
 	}
 
 	private CompletableFuture<Throwable> connectInBackground(Producer producer) {
