@@ -134,9 +134,13 @@ final class ProducerHealthIndicator implements HealthIndicator {
 						+ "a new one (restart the application for a producer bean)");
 		}
 		// A disconnected producer has let go of its Poller, whose thread ends when it serves nobody else.
+		// Looked at again after the second look at the status: a disconnect and a reconnect between the first
+		// two looks (the reconnect registers, starting the thread, before it is CONNECTED) are not taken for a
+		// stopped Poller.
 		if (status == ProducerStatus.CONNECTED && this.producer.config().pollingMode() == PollingMode.FD
 				&& !this.producer.config().poller().isRunning()
-				&& this.producer.status() == ProducerStatus.CONNECTED) { // not disconnected since the first look
+				&& this.producer.status() == ProducerStatus.CONNECTED // not disconnected since the first look
+				&& !this.producer.config().poller().isRunning()) {
 			return Health.down()
 				.withDetail("reason", "the thread of Poller '" + this.producer.config().poller().name()
 						+ "' is not running, so no delivery report is dispatched");
