@@ -68,7 +68,7 @@ class ConnectRaceTests {
 			.clientFactory((properties) -> {
 				if (this.builds.incrementAndGet() == slowBuild) {
 					this.building.countDown();
-					awaitUninterruptibly(this.mayBuild);
+					TestProducers.awaitUninterruptibly(this.mayBuild); // released by the test, at the latest after it
 				}
 				MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
 						new ByteArraySerializer());
@@ -87,7 +87,7 @@ class ConnectRaceTests {
 	void aCloseDoesNotLetTheClientOfAFirstConnectOutliveIt() throws Exception {
 		Producer producer = producer(Poller.global(), 1);
 		CompletableFuture<Throwable> connect = connectInBackground(producer);
-		awaitUninterruptibly(this.building);
+		awaitBuilding();
 
 		CompletableFuture<List<Boolean>> clientsClosedWhenCloseReturned = CompletableFuture.supplyAsync(() -> {
 			producer.close(GUARD);
@@ -105,7 +105,7 @@ class ConnectRaceTests {
 	void aCloseWaitsForAConnectUnderWayNoLongerThanItsTimeout() throws Exception {
 		Producer producer = producer(Poller.global(), 1);
 		CompletableFuture<Throwable> connect = connectInBackground(producer);
-		awaitUninterruptibly(this.building);
+		awaitBuilding();
 
 		assertThat(CompletableFuture.runAsync(() -> producer.close(Duration.ofMillis(100)), this.executor))
 			.succeedsWithin(GUARD);
@@ -137,7 +137,7 @@ class ConnectRaceTests {
 	void aCloseOnAnInterruptedThreadDoesNotWaitForAConnectUnderWay() throws Exception {
 		Producer producer = producer(Poller.global(), 1);
 		CompletableFuture<Throwable> connect = connectInBackground(producer);
-		awaitUninterruptibly(this.building);
+		awaitBuilding();
 
 		CompletableFuture<Boolean> close = CompletableFuture.supplyAsync(() -> {
 			Thread.currentThread().interrupt();
@@ -211,7 +211,7 @@ class ConnectRaceTests {
 			.build())) {
 			source.produceAsync(Message.of("t", "trigger"), (report, failure) -> target.produceAsync(
 					Message.of("t", "relayed"), (relayedReport, relayedFailure) -> outcome.complete(relayedFailure)));
-			awaitUninterruptibly(this.building); // the relay reconnects the target
+			awaitBuilding(); // the relay reconnects the target
 
 			assertThat(CompletableFuture.runAsync(target::closeForcefully, this.executor)).succeedsWithin(GUARD);
 			this.mayBuild.countDown();
@@ -225,7 +225,7 @@ class ConnectRaceTests {
 	void connectsThatComeWhileOneIsUnderWayWaitForItAndBuildNoClientOfTheirOwn() throws Exception {
 		Producer producer = producer(Poller.global(), 1);
 		CompletableFuture<Throwable> first = connectInBackground(producer);
-		awaitUninterruptibly(this.building);
+		awaitBuilding();
 		CompletableFuture<Thread> secondThread = new CompletableFuture<>();
 		CompletableFuture<Throwable> second = CompletableFuture.supplyAsync(() -> {
 			secondThread.complete(Thread.currentThread());
@@ -252,7 +252,7 @@ class ConnectRaceTests {
 		producer.disconnect();
 		assertThat(producer.config().poller().awaitStopped(GUARD)).isTrue();
 		CompletableFuture<Throwable> reconnect = connectInBackground(producer);
-		awaitUninterruptibly(this.building);
+		awaitBuilding();
 		return reconnect;
 	}
 
@@ -270,22 +270,9 @@ class ConnectRaceTests {
 		}
 	}
 
-	private static void awaitUninterruptibly(CountDownLatch latch) {
-		boolean interrupted = false;
-		while (true) {
-			try {
-				if (!latch.await(GUARD.toSeconds(), TimeUnit.SECONDS)) {
-					throw new AssertionError("latch not released within " + GUARD);
-				}
-				break;
-			}
-			catch (InterruptedException ex) {
-				interrupted = true;
-			}
-		}
-		if (interrupted) {
-			Thread.currentThread().interrupt();
-		}
+	/** Waits until the slow client's build began (a deadlock guard bounds the wait). */
+	private void awaitBuilding() throws InterruptedException {
+		assertThat(this.building.await(GUARD.toSeconds(), TimeUnit.SECONDS)).as("the client's build began").isTrue();
 	}
 
 }
