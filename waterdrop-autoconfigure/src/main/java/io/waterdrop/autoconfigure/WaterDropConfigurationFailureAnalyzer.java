@@ -1,5 +1,7 @@
 package io.waterdrop.autoconfigure;
 
+import java.util.Locale;
+
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
@@ -30,13 +32,26 @@ class WaterDropConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Inva
 		description.append("    Property: ").append(cause.property()).append('\n');
 		ConfigurationProperty property = find(cause.property());
 		if (property != null) {
-			description.append("    Value: \"").append(property.getValue()).append("\"\n");
+			Object value = isLikelySecret(cause.property()) ? "******" : property.getValue();
+			description.append("    Value: \"").append(value).append("\"\n");
 			if (property.getOrigin() != null) {
 				description.append("    Origin: ").append(property.getOrigin()).append('\n');
 			}
 		}
 		description.append("    Reason: ").append(ProducerAssembler.reason(cause));
 		return new FailureAnalysis(description.toString(), cause.action(), cause);
+	}
+
+	/**
+	 * Whether the property likely holds a secret, whose value the report must not show (a misplaced
+	 * {@code sasl.jaas.config} is named as an unknown key): the keys Boot's endpoints sanitize, and Kafka's
+	 * JAAS configuration, passphrases and schema-registry user info.
+	 */
+	static boolean isLikelySecret(String property) {
+		String key = property.toLowerCase(Locale.ROOT);
+		return key.endsWith("password") || key.endsWith("secret") || key.endsWith("key") || key.endsWith("token")
+				|| key.contains("credentials") || key.endsWith("passphrase") || key.endsWith("jaas.config")
+				|| key.endsWith("user.info");
 	}
 
 	private @Nullable ConfigurationProperty find(String property) {

@@ -49,6 +49,17 @@ class WaterDropFailureAnalysisTests {
 			.contains("or remove waterdrop.producers.orders.polling.poller");
 	}
 
+	/** A secret set at a wrong place is named, and its value is not shown (operations.md, "Secrets stay secret"). */
+	@Test
+	void aMisplacedSecretIsNamedWithoutItsValue() {
+		String jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"alice\" "
+				+ "password=\"s3cr3t-in-report\";";
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.sasl.jaas.config=" + jaas);
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.sasl.jaas.config")
+			.contains("Value: \"******\"")
+			.doesNotContain("s3cr3t-in-report");
+	}
+
 	@Test
 	void pollerOnThreadModeProducer() {
 		FailureAnalysis analysis = analyze("waterdrop.pollers.critical.poll-timeout=1s",
