@@ -9,8 +9,6 @@ import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.config.ConfigDef;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
@@ -64,8 +62,6 @@ class TenantsController {
 	static final Set<String> OVERRIDES = Set.of("max-in-flight", "polling.mode", "kafka.linger.ms",
 			"kafka.batch.size", "kafka.compression.type", "kafka.acks");
 
-	private static final Map<String, ConfigDef.ConfigKey> KAFKA_KEYS = ProducerConfig.configDef().configKeys();
-
 	private static final Pattern TENANT = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
 
 	private final WaterDropRuntimeProducers producers;
@@ -94,7 +90,6 @@ class TenantsController {
 		try {
 			checkRoomFor(tenant);
 			producer = this.producers.create(name, TEMPLATE, allowed);
-			checkBatchFitsBuffer(producer, allowed);
 		}
 		finally {
 			this.creating.unlock();
@@ -164,41 +159,6 @@ class TenantsController {
 			}
 		});
 		return overrides;
-	}
-
-	/**
-	 * A 400 for a {@code kafka.batch.size} override above the producer's {@code buffer.memory}: Kafka takes
-	 * both, then refuses every send, as each batch is allocated from that memory. Checked on the producer
-	 * created, the one place where its Kafka settings stand layered ({@code spring.kafka.producer.*},
-	 * {@code waterdrop.kafka.*}, the template's, the overrides); it has not connected yet, so removing it again
-	 * costs no Kafka client.
-	 */
-	private void checkBatchFitsBuffer(Producer producer, Map<String, Object> overrides) {
-		String key = "kafka." + ProducerConfig.BATCH_SIZE_CONFIG;
-		if (!overrides.containsKey(key)) {
-			return; // the template's own batch.size is the operator's, not the caller's
-		}
-		long batchSize = kafkaSetting(producer, ProducerConfig.BATCH_SIZE_CONFIG);
-		long bufferMemory = kafkaSetting(producer, ProducerConfig.BUFFER_MEMORY_CONFIG);
-		if (batchSize <= bufferMemory) {
-			return;
-		}
-		this.producers.remove(producer.id());
-		ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, "overrides." + key + ": "
-				+ batchSize + " is above the producer's buffer.memory, " + bufferMemory + " bytes, out of which Kafka "
-				+ "allocates each batch: every send would fail; give at most " + bufferMemory);
-		problem.setTitle("Invalid producer settings");
-		problem.setProperty("property", "overrides." + key);
-		problem.setProperty("value", batchSize);
-		problem.setProperty("limit", bufferMemory);
-		throw new ErrorResponseException(HttpStatus.BAD_REQUEST, problem, null);
-	}
-
-	/** A numeric Kafka setting of the producer as Kafka parses it, else Kafka's default. */
-	private static long kafkaSetting(Producer producer, String name) {
-		ConfigDef.ConfigKey key = KAFKA_KEYS.get(name);
-		Object value = producer.config().kafka().get(name);
-		return ((Number) ((value != null) ? ConfigDef.parseType(name, value, key.type) : key.defaultValue)).longValue();
 	}
 
 	/** A 409 once there are {@code sample.tenants.max} tenants: each holds a producer (and a Kafka client). */

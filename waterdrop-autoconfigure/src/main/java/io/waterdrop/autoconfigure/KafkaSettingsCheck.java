@@ -11,8 +11,9 @@ import io.waterdrop.InvalidConfigurationException;
 
 /**
  * Checks a producer's Kafka settings as Kafka will when it builds the client (each known key's type and
- * allowed values), so that a bad value fails start-up, or a runtime producer's {@code create}, naming the
- * key where it was set, rather than the producer's first message. Keys Kafka does not know are left alone:
+ * allowed values, then the idempotence and transaction combinations) and a batch size the buffer cannot
+ * hold, so that a bad value fails start-up, or a runtime producer's {@code create}, naming the key where it
+ * was set, rather than the producer's first message. Keys Kafka does not know are left alone:
  * Kafka ignores them too (and interceptors or serializers may read them).
  */
 final class KafkaSettingsCheck {
@@ -44,6 +45,64 @@ final class KafkaSettingsCheck {
 						"Set " + name + " as Kafka's producer configuration documents it.");
 			}
 		});
+		checkBatchFitsTheBuffer(settings, pathOf);
+		checkIdempotence(settings, pathOf);
+	}
+
+	/** Kafka takes a batch.size above buffer.memory, then cannot allocate a batch for any message. */
+	private static void checkBatchFitsTheBuffer(Map<String, Object> settings, UnaryOperator<String> pathOf) {
+		int batchSize = (Integer) value(settings, ProducerConfig.BATCH_SIZE_CONFIG);
+		long bufferMemory = (Long) value(settings, ProducerConfig.BUFFER_MEMORY_CONFIG);
+		if (batchSize > bufferMemory) {
+			throw new InvalidConfigurationException(pathOf.apply("kafka." + ProducerConfig.BATCH_SIZE_CONFIG),
+					"is " + batchSize + " bytes, above buffer.memory (" + bufferMemory + " bytes, "
+							+ pathOf.apply("kafka." + ProducerConfig.BUFFER_MEMORY_CONFIG) + "): Kafka could not "
+							+ "allocate a batch and would refuse every message",
+					"Lower batch.size, or raise buffer.memory above it.");
+		}
+	}
+
+	/**
+	 * The combinations Kafka's client refuses when it is built (its {@code ProducerConfig} checks them after
+	 * each value): idempotence set on explicitly with settings it cannot work with, and a
+	 * {@code transactional.id} without idempotence (set off, or turned off by such settings).
+	 */
+	private static void checkIdempotence(Map<String, Object> settings, UnaryOperator<String> pathOf) {
+		boolean explicit = settings.get(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG) != null;
+		boolean idempotence = (Boolean) value(settings, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG);
+		String conflict = null;
+		String acks = (String) value(settings, ProducerConfig.ACKS_CONFIG);
+		if (!acks.equals("all") && !acks.equals("-1")) {
+			conflict = ProducerConfig.ACKS_CONFIG;
+		}
+		else if ((Integer) value(settings, ProducerConfig.RETRIES_CONFIG) == 0) {
+			conflict = ProducerConfig.RETRIES_CONFIG;
+		}
+		else if ((Integer) value(settings, ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION) > 5) {
+			conflict = ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION;
+		}
+		if (idempotence && explicit && conflict != null) {
+			throw new InvalidConfigurationException(pathOf.apply("kafka." + conflict), "is " + value(settings, conflict)
+					+ ", which Kafka's idempotent producer cannot work with, and enable.idempotence is set to true ("
+					+ pathOf.apply("kafka." + ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG) + ")",
+					"Remove " + conflict + " (idempotence needs acks=all, retries above 0 and at most 5 requests in "
+							+ "flight per connection), or remove enable.idempotence.");
+		}
+		if (settings.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null && (!idempotence || conflict != null)) {
+			String offBy = !idempotence ? ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG : conflict;
+			throw new InvalidConfigurationException(pathOf.apply("kafka." + ProducerConfig.TRANSACTIONAL_ID_CONFIG),
+					"needs idempotence, which " + offBy + "=" + value(settings, offBy) + " ("
+							+ pathOf.apply("kafka." + offBy) + ") turns off",
+					"Remove " + offBy + " (transactions need acks=all, retries above 0, at most 5 requests in flight "
+							+ "per connection and idempotence on), or remove transactional.id.");
+		}
+	}
+
+	/** The setting's value as Kafka parses it, or Kafka's default. */
+	private static Object value(Map<String, Object> settings, String name) {
+		Object value = settings.get(name);
+		ConfigDef.ConfigKey key = KEYS.get(name);
+		return (value != null) ? ConfigDef.parseType(name, value, key.type) : key.defaultValue;
 	}
 
 }

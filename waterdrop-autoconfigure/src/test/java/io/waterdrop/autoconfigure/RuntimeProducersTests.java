@@ -229,7 +229,8 @@ class RuntimeProducersTests {
 
 	@Test
 	void badInputIsRefusedNamingTheSettingAndNothingIsCreated() {
-		this.runner.withPropertyValues("waterdrop.templates.transactional.kafka.transactional.id=shared")
+		this.runner.withPropertyValues("waterdrop.templates.transactional.kafka.transactional.id=shared",
+				"waterdrop.templates.transactional.kafka.acks=all") // spring.kafka's acks=1 would turn idempotence off
 			.run((context) -> {
 					WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 					assertThatExceptionOfType(NoSuchElementException.class)
@@ -254,6 +255,23 @@ class RuntimeProducersTests {
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("kafka.linger.ms", "soon")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.linger.ms"));
+					// Combinations Kafka refuses only when it builds the client, at the producer's first message.
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant",
+								Map.of("kafka.enable.idempotence", "true", "kafka.acks", "1")))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.acks"))
+						.withMessageContaining("is 1, which Kafka's idempotent producer cannot work with");
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant",
+								Map.of("kafka.transactional.id", "t1-tx", "kafka.acks", "all",
+										"kafka.max.in.flight.requests.per.connection", 6)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.transactional.id"))
+						.withMessageContaining("needs idempotence, which max.in.flight.requests.per.connection=6");
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("kafka.batch.size", 2_000_000,
+								"kafka.buffer.memory", 1_000_000)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.batch.size"))
+						.withMessageContaining("Kafka could not allocate a batch and would refuse every message");
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "transactional"))
 						.satisfies((ex) -> assertThat(ex.property())

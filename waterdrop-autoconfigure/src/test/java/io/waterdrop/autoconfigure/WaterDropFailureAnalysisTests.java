@@ -49,6 +49,15 @@ class WaterDropFailureAnalysisTests {
 			.contains("or remove waterdrop.producers.orders.polling.poller");
 	}
 
+	/** Kafka takes such a batch.size when it builds the client, then refuses every message. */
+	@Test
+	void aBatchSizeAboveTheBufferMemory() {
+		FailureAnalysis analysis = analyze("waterdrop.kafka.batch.size=67108864");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.kafka.batch.size")
+			.contains("Reason: is 67108864 bytes, above buffer.memory (33554432 bytes");
+		assertThat(analysis.getAction()).isEqualTo("Lower batch.size, or raise buffer.memory above it.");
+	}
+
 	/** A secret set at a wrong place is named, and its value is not shown (operations.md, "Secrets stay secret"). */
 	@Test
 	void aMisplacedSecretIsNamedWithoutItsValue() {
