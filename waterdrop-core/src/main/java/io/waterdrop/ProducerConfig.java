@@ -157,6 +157,13 @@ public final class ProducerConfig {
 					"Set it to a positive count; the default is " + DEFAULT_MAX_IN_FLIGHT + ".");
 		}
 		requirePositive("wait-timeout-on-queue-full", this.waitTimeoutOnQueueFull);
+		// Checked first: each becomes nanoseconds for the polling thread's arithmetic (toNanos throws beyond ~292 years).
+		requireAtMostADay("statistics-interval", this.statisticsInterval, "Set it to 0 to turn statistics off, or ");
+		requireAtMostADay("polling.fd.max-time", this.maxTime, "Set it to ");
+		requireAtMostADay("idle-disconnect-timeout", this.idleDisconnectTimeout,
+				"Set it to 0 to keep the Kafka client connected, or ");
+		requireAtMostADay("reload-backoff", this.reloadBackoff, "Set it to ");
+		requireAtMostADay("polling.slow-callback-threshold", this.slowCallbackThreshold, "Set it to ");
 		if (this.statisticsInterval == null || this.statisticsInterval.isNegative()
 				|| (!this.statisticsInterval.isZero() && this.statisticsInterval.toMillis() < 100)) {
 			invalid("statistics-interval", "must be 0 (off) or at least 100 ms but was " + describe(this.statisticsInterval),
@@ -202,6 +209,13 @@ public final class ProducerConfig {
 		if (this.keySerializer == null || this.payloadSerializer == null || this.clientFactory == null) {
 			invalid("serializers", "key serializer, payload serializer and client factory are required",
 					"Leave them unset to use the defaults.");
+		}
+	}
+
+	/** Not longer than {@link PollerConfig#LONGEST}; {@code null} is left to the property's own check. */
+	private static void requireAtMostADay(String property, Duration value, String actionStart) {
+		if (value != null && value.compareTo(PollerConfig.LONGEST) > 0) {
+			invalid(property, "must be at most 1 day but was " + describe(value), actionStart + "1d or less.");
 		}
 	}
 
