@@ -62,7 +62,7 @@ core_suites=(
 	io.waterdrop.TransactionFailureTests
 	io.waterdrop.CloseIntegrationTests
 	io.waterdrop.CloseFromCallbackRaceTests
-	io.waterdrop.ConnectRaceTests
+	io.waterdrop.ClientBuildRaceTests
 	io.waterdrop.PurgeAndWaitTests
 	io.waterdrop.DisconnectTests
 	io.waterdrop.AwaitSentTests

@@ -62,8 +62,8 @@ import io.waterdrop.polling.WakeupPipe;
  * count: taken before a send, given back after the report's dispatch (per batch) or the refusal.
  * <p>
  * Life cycle (the public {@link ProducerStatus} in brackets); every transition is made by the thread named,
- * {@code connect} and the start of a close under {@code lifecycleLock} (a connect builds its client outside
- * it, then connects only if no close began meanwhile):
+ * connect, disconnect, the start of a close and client swaps under {@code lifecycleLock} (a connect, a purge
+ * and a rebuild build their client outside it, then connect or swap only if no close began meanwhile):
  * <table>
  * <caption>Producer states</caption>
  * <tr><th>from</th><th>event</th><th>to</th><th>thread</th><th>what it does or releases</th></tr>
@@ -77,12 +77,17 @@ import io.waterdrop.polling.WakeupPipe;
  * or a disconnect thread</td><td>only when idle (nothing in flight, no open transaction, empty buffer):
  * closes the Kafka client and lets go of the polling registration (pipe and selector key, or the dispatch
  * thread)</td></tr>
+ * <tr><td>CONNECTED</td><td>{@link #purge()}, rebuild after an idempotent fatal error</td><td>CONNECTED</td>
+ * <td>caller, a client-work thread</td><td>swaps in a new client and closes the old one at once</td></tr>
  * <tr><td>DISCONNECTED</td><td>connect / next message</td><td>CONNECTED</td><td>caller (the relay thread for
- * a message produced in a callback)</td><td>creates a new Kafka client and registers for polling again</td></tr>
+ * a message produced in a callback)</td><td>registers for polling again and creates a new Kafka client; if
+ * that fails, lets go of the registration and stays DISCONNECTED; if the polling thread died meanwhile, goes
+ * to POLLING_LOST with the client</td></tr>
  * <tr><td>DISCONNECTED</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>a message a callback
  * produced meanwhile, still waiting on the relay for its reconnect, is reported as purged</td></tr>
  * <tr><td>CONNECTED</td><td>polling thread died</td><td>POLLING_LOST [CONNECTED]</td><td>polling
- * thread</td><td>refuses new messages; releases close waiters</td></tr>
+ * thread</td><td>refuses new messages; releases close waiters (a close already DRAINING or PURGING goes on to
+ * RELEASING)</td></tr>
  * <tr><td>DRAINING</td><td>every slot back</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
  * <tr><td>DRAINING</td><td>timeout, {@link #closeForcefully()} or interrupt</td><td>PURGING
  * [CLOSING]</td><td>closer</td><td>closes the client at once: Kafka fails what is unsent, each reported as
@@ -93,7 +98,11 @@ import io.waterdrop.polling.WakeupPipe;
  * <tr><td>RELEASING</td><td>released</td><td>CLOSED</td><td>closer</td><td>closes the client, stops the relay
  * (waiting for its last sends), then detaches from polling (pipe, selector key, thread; after the polling
  * thread died, dispatches what is left itself); always completes, even if interrupted</td></tr>
+ * <tr><td>any closing state</td><td>the close failed</td><td>CLOSED</td><td>closer</td><td>releases what it
+ * still holds; the failure is published and completes the close exceptionally</td></tr>
  * </table>
+ * A disconnect refused because messages are in flight shows DISCONNECTED for a moment before it goes back to
+ * CONNECTED (a sender takes its slot, then reads the state).
  */
 public final class Producer implements AutoCloseable {
 
@@ -157,8 +166,8 @@ public final class Producer implements AutoCloseable {
 	private final MessageEncoder encoder;
 
 	/**
-	 * Serializes the state's transitions (connect, disconnect, the start of a close). A connect builds its
-	 * client outside it; a purge's and an idempotent producer's rebuild still build theirs under it.
+	 * Serializes the state's transitions (connect, disconnect, the start of a close) and client swaps. A
+	 * connect, a purge and an idempotent producer's rebuild build their client outside it.
 	 */
 	private final ReentrantLock lifecycleLock = new ReentrantLock();
 
@@ -236,10 +245,11 @@ public final class Producer implements AutoCloseable {
 	private CompletableFuture<Void> pollingReleased;
 
 	/**
-	 * The connect under way (its client is being built outside the lock), which other connects wait for;
-	 * {@code null} otherwise. Under the lifecycle lock.
+	 * The client build under way outside the lock (a connect's, a purge's or a rebuild's), completed once the
+	 * builder swapped its client in or closed it; {@code null} otherwise. Other connects and purges wait for it,
+	 * and a graceful close waits for it within its timeout. Under the lifecycle lock.
 	 */
-	private CompletableFuture<Void> connecting;
+	private CompletableFuture<Void> clientBuild;
 
 	/**
 	 * The polling thread of the registration a reconnect made died while the reconnect built its client: the
@@ -247,8 +257,8 @@ public final class Producer implements AutoCloseable {
 	 */
 	private boolean pollingLostWhileConnecting;
 
-	/** The thread making the connect under way: a close it starts (from a listener) must not wait for it. */
-	private Thread connector;
+	/** The thread making the client build under way: a close it starts (from a listener) must not wait for it. */
+	private Thread clientBuilder;
 
 	/** Sends on behalf of the polling thread, which must never block in Kafka's send; created on first use. */
 	private volatile ThreadPoolExecutor relay;
@@ -542,32 +552,77 @@ public final class Producer implements AutoCloseable {
 			return;
 		}
 		awaitReloadBackoff(backoffNanos);
+		CompletableFuture<Void> build;
 		this.lifecycleLock.lock();
 		try {
-			if (this.state != State.CONNECTED || generation != this.clientGeneration) {
-				return; // closed, disconnected or rebuilt meanwhile
+			if (this.state != State.CONNECTED || generation != this.clientGeneration || this.clientBuild != null) {
+				return; // closed, disconnected or rebuilt meanwhile, or a purge replaces the client now
 			}
 			this.idempotentReloadsInARow++;
 			this.acknowledgedAtLastReload = this.stats.acknowledged();
+			build = startClientBuild();
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+		try {
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
-			org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement;
-			try {
-				replacement = this.transactions.newClient();
+			if (rebuildClient(generation)) {
+				this.monitor.publish(new ProducerEvent.Reloaded(id(), cause));
 			}
-			catch (RuntimeException ex) {
-				logger.warn("Producer '{}' could not rebuild its Kafka client; the next fatal error tries again", id(), ex);
-				return;
-			}
-			org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.client;
-			replaceClient(replacement);
-			if (closeClient(old, Duration.ZERO)) {
+		}
+		finally {
+			endClientBuild(build);
+		}
+	}
+
+	/**
+	 * Builds the new client outside the lock (a close started meanwhile goes ahead), swaps it in if the
+	 * producer still serves with the client of {@code generation} and closes the old one at once: its
+	 * unfinished messages fail and are reported.
+	 * @return whether the client was replaced
+	 */
+	private boolean rebuildClient(int generation) {
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement;
+		try {
+			replacement = this.transactions.newClient();
+		}
+		catch (RuntimeException ex) {
+			logger.warn("Producer '{}' could not rebuild its Kafka client; the next fatal error tries again", id(), ex);
+			return false;
+		}
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old;
+		this.lifecycleLock.lock();
+		try {
+			old = swapClient(generation, replacement);
+			if (old != null && closeClient(old, Duration.ZERO)) {
 				Thread.currentThread().interrupt();
 			}
 		}
 		finally {
 			this.lifecycleLock.unlock();
 		}
-		this.monitor.publish(new ProducerEvent.Reloaded(id(), cause));
+		if (old == null) { // a close began, or the polling thread died, while it was being built
+			closeNewClient(replacement);
+		}
+		return old != null;
+	}
+
+	/**
+	 * Swaps in {@code replacement}, built outside the lock by a purge or a rebuild, if the producer is still
+	 * connected with the client of {@code generation}; else (a close began, or the polling thread died) the
+	 * caller closes {@code replacement}. Holding the lifecycle lock.
+	 * @return the client replaced (still open), or {@code null} if nothing was swapped
+	 */
+	private org.apache.kafka.clients.producer.Producer<byte[], byte[]> swapClient(int generation,
+			org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement) {
+		if (this.state != State.CONNECTED || generation != this.clientGeneration) {
+			return null;
+		}
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.client;
+		this.client = replacement;
+		this.clientGeneration++;
+		return old;
 	}
 
 	/**
@@ -868,21 +923,73 @@ public final class Producer implements AutoCloseable {
 	 * Kafka client is replaced by a new one, and the old one is closed at once, so Kafka fails what it still
 	 * holds; each such message gets one report, a {@link MessagePurgedException} and {@code message.purged}.
 	 * Buffered messages are dropped unsent ({@code buffer.purged}). Messages produced while the purge runs may
-	 * be refused. Not for transactional producers: abort the transaction instead.
+	 * be purged too, or go to the new client. Not for transactional producers: abort the transaction instead.
+	 * The new client is built without holding up a close that starts meanwhile.
 	 * @throws IllegalStateException if the producer is transactional
-	 * @throws ProducerClosedException if it is closing or closed
+	 * @throws ProducerClosedException if it is closing or closed, also when its close began while the new
+	 * client was being built (the close's drain, or its purge if forced, then decides about the messages)
 	 */
 	public void purge() {
 		if (this.transactions.enabled()) {
 			throw new IllegalStateException("Producer '" + id() + "' is transactional: abort the transaction "
 					+ "to drop its messages instead of purging");
 		}
+		if (PollingThreads.isCurrent()) { // building the new client may block: every producer it serves would wait
+			throw new IllegalCallerException("Producer '" + id() + "' cannot purge on a polling thread (in a "
+					+ "delivery callback or listener): the purge builds a new Kafka client, which may block; "
+					+ "purge from another thread");
+		}
+		while (true) {
+			CompletableFuture<Void> underWay;
+			CompletableFuture<Void> mine = null;
+			int generation = 0;
+			this.lifecycleLock.lock();
+			try { // not a lock-free look: a disconnect refused because of messages in flight is DISCONNECTED a moment
+				State current = this.state;
+				if (current != State.CONNECTED) {
+					if (current != State.CONFIGURED && current != State.DISCONNECTED) {
+						checkAccepting(current);
+					}
+					break; // configured or disconnected: no client, nothing in flight, only the buffer
+				}
+				underWay = this.clientBuild;
+				if (underWay == null) {
+					mine = startClientBuild();
+					generation = this.clientGeneration;
+				}
+			}
+			finally {
+				this.lifecycleLock.unlock();
+			}
+			if (mine != null) {
+				try {
+					purgeClient(generation);
+				}
+				finally {
+					endClientBuild(mine);
+				}
+				break;
+			}
+			underWay.join(); // another purge or a rebuild builds a client; then look again
+		}
+		List<Message> dropped = this.buffer.takeAll();
+		if (!dropped.isEmpty()) {
+			this.monitor.publish(new ProducerEvent.BufferPurged(id(), dropped));
+		}
+	}
+
+	/**
+	 * Replaces the client of {@code generation} with a new one, built outside the lock (a close started
+	 * meanwhile goes ahead), and closes the old one at once: Kafka fails its unsent records before the close
+	 * returns. A close that came first refuses the purge, and its drain or purge decides about the messages.
+	 */
+	private void purgeClient(int generation) {
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement = this.transactions.newClient();
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old;
 		this.lifecycleLock.lock();
 		try {
-			if (this.state == State.CONNECTED) {
-				org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement = this.transactions.newClient();
-				org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.client;
-				replaceClient(replacement);
+			old = swapClient(generation, replacement);
+			if (old != null) {
 				this.purgeUnderWay = true;
 				try {
 					if (closeClient(old, Duration.ZERO)) { // fails its unsent records before returning
@@ -893,17 +1000,35 @@ public final class Producer implements AutoCloseable {
 					this.purgeUnderWay = false;
 				}
 			}
-			else if (this.state != State.CONFIGURED && this.state != State.DISCONNECTED) {
-				checkAccepting(this.state); // configured or disconnected: no client, nothing in flight, only the buffer
-			}
 		}
 		finally {
 			this.lifecycleLock.unlock();
 		}
-		List<Message> dropped = this.buffer.takeAll();
-		if (!dropped.isEmpty()) {
-			this.monitor.publish(new ProducerEvent.BufferPurged(id(), dropped));
+		if (old == null) {
+			closeNewClient(replacement);
+			throw notAccepting(this.state, null); // a close began, or the polling thread died
 		}
+	}
+
+	/** Marks a purge's or rebuild's client build under way, made by this thread. Holding the lifecycle lock. */
+	private CompletableFuture<Void> startClientBuild() {
+		CompletableFuture<Void> build = new CompletableFuture<>();
+		this.clientBuild = build;
+		this.clientBuilder = Thread.currentThread();
+		return build;
+	}
+
+	/** Ends the purge's or rebuild's {@code build}, once its client is swapped in or closed. */
+	private void endClientBuild(CompletableFuture<Void> build) {
+		this.lifecycleLock.lock();
+		try {
+			this.clientBuild = null;
+			this.clientBuilder = null;
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+		build.complete(null);
 	}
 
 	/** Creates the Kafka client and starts dispatching; does nothing if connected already. */
@@ -939,7 +1064,7 @@ public final class Producer implements AutoCloseable {
 				if (current != State.CONFIGURED && current != State.DISCONNECTED) {
 					checkAccepting(current);
 				}
-				underWay = this.connecting;
+				underWay = this.clientBuild;
 				reconnecting = current == State.DISCONNECTED;
 				if (underWay == null) {
 					this.monitor.publish(new ProducerEvent.Configured(id()));
@@ -948,8 +1073,8 @@ public final class Producer implements AutoCloseable {
 						this.pollingReleased = null;
 					}
 					mine = new CompletableFuture<>();
-					this.connecting = mine;
-					this.connector = Thread.currentThread();
+					this.clientBuild = mine;
+					this.clientBuilder = Thread.currentThread();
 				}
 			}
 			finally {
@@ -1039,8 +1164,8 @@ public final class Producer implements AutoCloseable {
 			return true;
 		}
 		finally {
-			this.connecting = null;
-			this.connector = null;
+			this.clientBuild = null;
+			this.clientBuilder = null;
 			this.pollingLostWhileConnecting = false;
 			this.lifecycleLock.unlock();
 		}
@@ -1091,6 +1216,9 @@ public final class Producer implements AutoCloseable {
 			}
 			if (this.transactions.isOpen()) {
 				return "a transaction is open";
+			}
+			if (this.clientBuild != null) {
+				return "its Kafka client is being replaced (a purge or a rebuild)";
 			}
 			if (this.buffer.size() > 0) {
 				return this.buffer.size() + " message(s) are buffered; flush them first";
@@ -1744,7 +1872,7 @@ public final class Producer implements AutoCloseable {
 			if (this.state == State.CONNECTED) {
 				this.state = State.POLLING_LOST;
 			}
-			else if (this.state == State.DISCONNECTED && this.connecting != null) { // a reconnect builds its client
+			else if (this.state == State.DISCONNECTED && this.clientBuild != null) { // a reconnect builds its client
 				this.pollingLostWhileConnecting = true; // it connects as POLLING_LOST, or lets go if its client fails
 				whileConnecting = true;
 			}
@@ -1895,11 +2023,11 @@ public final class Producer implements AutoCloseable {
 					: (from == State.POLLING_LOST || from == State.DISCONNECTED) ? State.RELEASING : State.CLOSED;
 			unflushed = this.buffer.close();
 			AtomicBoolean begun = new AtomicBoolean(); // a pending close may run on its thread and in a close()
-			CompletableFuture<Void> connectUnderWay = (this.connector != Thread.currentThread()) ? this.connecting
+			CompletableFuture<Void> buildUnderWay = (this.clientBuilder != Thread.currentThread()) ? this.clientBuild
 					: null;
 			close = () -> {
 				if (begun.compareAndSet(false, true)) {
-					shutdown(from, timeout, force, connectUnderWay);
+					shutdown(from, timeout, force, buildUnderWay);
 				}
 			};
 			if (onPollingThread && from != State.CONFIGURED) {
@@ -1957,22 +2085,26 @@ public final class Producer implements AutoCloseable {
 	 * Runs the close from the state it left. Interrupts do not stop it: the releases must happen (a cancelled
 	 * task's try-with-resources would otherwise leak the client, its thread and the pipe); an interrupt ends
 	 * the graceful wait early (as a forced close) and is restored at the end. A graceful close first waits,
-	 * within its timeout, for {@code connectUnderWay} (a connect that found the producer not connected and
-	 * builds a client, which it closes on seeing the close).
+	 * within its timeout, for {@code buildUnderWay} (a connect, purge or rebuild building a client, which it
+	 * closes on seeing the close), then drains in what is left of the timeout.
 	 */
-	private void shutdown(State from, Duration timeout, boolean force, CompletableFuture<Void> connectUnderWay) {
+	private void shutdown(State from, Duration timeout, boolean force, CompletableFuture<Void> buildUnderWay) {
 		boolean interrupted = Thread.interrupted();
 		boolean holdsResources = from == State.CONNECTED || from == State.POLLING_LOST || from == State.DISCONNECTED;
 		try {
 			this.monitor.publish(new ProducerEvent.Closing(id()));
-			if (connectUnderWay != null && !force && !interrupted && !PollingThreads.isCurrent()) {
+			Duration drainTimeout = timeout;
+			if (buildUnderWay != null && !force && !interrupted && !PollingThreads.isCurrent()) {
 				// It closes the client it built once it sees the close: no client of this producer outlives a
 				// graceful close (a transactional one would hold its transactional.id), within the timeout.
-				Waited waited = await(CompletableFuture.anyOf(connectUnderWay, this.forced), timeout);
+				long start = System.nanoTime();
+				Waited waited = await(CompletableFuture.anyOf(buildUnderWay, this.forced), timeout);
 				interrupted |= waited == Waited.INTERRUPTED;
+				drainTimeout = timeout.minusNanos(System.nanoTime() - start);
+				drainTimeout = drainTimeout.isNegative() ? Duration.ZERO : drainTimeout;
 			}
 			if (from == State.CONNECTED) {
-				interrupted |= drain(timeout, force || interrupted);
+				interrupted |= drain(drainTimeout, force || interrupted);
 			}
 			if (holdsResources) {
 				this.state = State.RELEASING;

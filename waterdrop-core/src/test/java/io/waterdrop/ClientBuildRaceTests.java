@@ -10,8 +10,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
@@ -26,13 +28,14 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A connect builds its Kafka client outside the producer's lifecycle lock (Kafka's constructor resolves
- * {@code bootstrap.servers}; a transactional client's {@code initTransactions} waits for its coordinator): a
- * close started meanwhile does not wait for it, and the connect then closes the client it built and refuses.
- * A client factory that waits on a latch plays the slow construction.
+ * A connect, a purge and an idempotent producer's rebuild build their Kafka client outside the producer's
+ * lifecycle lock (Kafka's constructor resolves {@code bootstrap.servers}; a transactional client's
+ * {@code initTransactions} waits for its coordinator): a close started meanwhile does not wait for the build,
+ * and the builder then closes the client it built. A client factory that waits on a latch plays the slow
+ * construction.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
-class ConnectRaceTests {
+class ClientBuildRaceTests {
 
 	/** Deadlock guard for what happens at once; never a performance bound. */
 	private static final Duration GUARD = Duration.ofSeconds(30);
@@ -46,6 +49,9 @@ class ConnectRaceTests {
 	private final CountDownLatch building = new CountDownLatch(1);
 
 	private final CountDownLatch mayBuild = new CountDownLatch(1);
+
+	/** Makes the first client built; the others complete every send at once. */
+	private Supplier<MockProducer<byte[], byte[]>> firstClient = ClientBuildRaceTests::completingClient;
 
 	private Producer producer;
 
@@ -70,8 +76,7 @@ class ConnectRaceTests {
 					this.building.countDown();
 					TestProducers.awaitUninterruptibly(this.mayBuild); // released by the test, at the latest after it
 				}
-				MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
-						new ByteArraySerializer());
+				MockProducer<byte[], byte[]> client = this.built.isEmpty() ? this.firstClient.get() : completingClient();
 				this.built.add(client);
 				return client;
 			})
@@ -161,8 +166,7 @@ class ConnectRaceTests {
 					self.get().close(Duration.ofMinutes(5));
 				}
 			})
-			.clientFactory((properties) -> new MockProducer<>(true, null, new ByteArraySerializer(),
-					new ByteArraySerializer()))
+			.clientFactory((properties) -> completingClient())
 			.build());
 		self.set(this.producer);
 
@@ -202,8 +206,7 @@ class ConnectRaceTests {
 		target.produceSync(Message.of("t", "before"), GUARD);
 		target.disconnect();
 		CompletableFuture<Throwable> outcome = new CompletableFuture<>();
-		MockProducer<byte[], byte[]> sourceKafka = new MockProducer<>(true, null, new ByteArraySerializer(),
-				new ByteArraySerializer());
+		MockProducer<byte[], byte[]> sourceKafka = completingClient();
 		try (Producer source = new Producer(ProducerConfig.builder()
 			.id(TestProducers.uniqueId("connect-race-source"))
 			.poller(poller)
@@ -240,6 +243,97 @@ class ConnectRaceTests {
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
 		assertThat(this.builds).hasValue(1);
 		assertThat(producer.produceSync(Message.of("t", "after")).topic()).isEqualTo("t");
+	}
+
+	/**
+	 * A purge builds its new client without holding the lock a close needs: the close starts at once, waits
+	 * (within its timeout) for the purge to close the client it built, and drains what is in flight on the old
+	 * client (the mock delivers it as the close flushes), each message once; the purge refuses.
+	 */
+	@RepeatedTest(3)
+	void aCloseStartsWhileAPurgeBuildsItsNewClientAndLetsNoClientOutliveIt() throws Exception {
+		this.firstClient = () -> new MockProducer<>(false, null, new ByteArraySerializer(), new ByteArraySerializer());
+		Producer producer = producer(Poller.global(), 2);
+		producer.connect();
+		List<DeliveryHandle> inFlight = List.of(producer.produceAsync(Message.of("t", "a")),
+				producer.produceAsync(Message.of("t", "b")));
+		CompletableFuture<Throwable> purge = CompletableFuture.supplyAsync(() -> {
+			try {
+				producer.purge();
+				return null;
+			}
+			catch (Throwable ex) {
+				return ex;
+			}
+		}, this.executor);
+		awaitBuilding();
+
+		CompletableFuture<List<Boolean>> clientsClosedWhenCloseReturned = CompletableFuture.supplyAsync(() -> {
+			producer.close(GUARD);
+			return this.built.stream().map(MockProducer::closed).toList();
+		}, this.executor);
+		await().atMost(GUARD).until(() -> producer.status() == ProducerStatus.CLOSING);
+		this.mayBuild.countDown();
+
+		assertThat(clientsClosedWhenCloseReturned.get(GUARD.toSeconds(), TimeUnit.SECONDS)).containsExactly(true, true);
+		assertThat(purge.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(ProducerClosedException.class);
+		assertThat(inFlight).allSatisfy((handle) -> assertThat(handle.await(GUARD).topic()).isEqualTo("t"));
+		assertThat(producer.stats().acknowledged()).isEqualTo(2);
+		assertThat(producer.stats().purged()).isZero();
+	}
+
+	/**
+	 * An idempotent producer's rebuild after a fatal error builds its new client without holding up a forced
+	 * close; it then closes that client instead of swapping it in, and reports no reload.
+	 */
+	@RepeatedTest(3)
+	void aForcedCloseDoesNotWaitForARebuildBuildingItsNewClient() throws Exception {
+		this.firstClient = () -> {
+			MockProducer<byte[], byte[]> client = completingClient();
+			client.sendException = new ClusterAuthorizationException("fatal (simulated)");
+			return client;
+		};
+		Producer producer = producer(ProducerConfig.builder().poller(Poller.global()).reloadOnIdempotentFatalError(true),
+				2);
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+		assertThatExceptionOfType(WaterDropException.class)
+			.isThrownBy(() -> producer.produceSync(Message.of("t", "fatal"), GUARD))
+			.withRootCauseInstanceOf(ClusterAuthorizationException.class);
+		awaitBuilding(); // the rebuild, on a client-work thread
+
+		assertThat(CompletableFuture.runAsync(producer::closeForcefully, this.executor)).succeedsWithin(GUARD);
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(this.built.get(0).closed()).isTrue();
+
+		this.mayBuild.countDown();
+		await().atMost(GUARD).until(() -> this.built.size() == 2 && this.built.get(1).closed());
+		assertThat(reloads).isEmpty();
+	}
+
+	/** A purge builds a Kafka client, which may block: refused on a polling thread, which serves other producers. */
+	@RepeatedTest(3)
+	void aPurgeIsRefusedOnAPollingThread() throws Exception {
+		Producer producer = producer(Poller.global(), 0);
+		CompletableFuture<Throwable> refusal = new CompletableFuture<>();
+		producer.produceAsync(Message.of("t", "m"), (report, failure) -> {
+			try {
+				producer.purge();
+				refusal.complete(null);
+			}
+			catch (Throwable ex) {
+				refusal.complete(ex);
+			}
+		});
+
+		assertThat(refusal.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
+			.hasMessageContaining("cannot purge on a polling thread");
+		assertThat(this.builds).hasValue(1);
+		assertThat(producer.produceSync(Message.of("t", "after"), GUARD).topic()).isEqualTo("t");
+	}
+
+	private static MockProducer<byte[], byte[]> completingClient() {
+		return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
 	}
 
 	/**
