@@ -1232,8 +1232,9 @@ public final class Producer implements AutoCloseable {
 			this.monitor.publish(new ProducerEvent.Disconnecting(id()));
 			old = this.client;
 			this.client = null; // not kept while disconnected: its metrics and buffers are garbage now
-			// Closed under the lock: a reconnect must not overlap it. An idle client closes at once.
-			if (closeClient(old, this.config.maxWaitTimeout())) {
+			// Closed under the lock, so that a reconnect does not overlap it, and at once: no record of ours is in
+			// it, and a graceful close would wait for Kafka's own requests still in flight (a hung broker's).
+			if (closeClient(old, Duration.ZERO)) {
 				Thread.currentThread().interrupt();
 			}
 			releasePolling();

@@ -13,8 +13,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
+import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
@@ -329,6 +331,43 @@ class DisconnectTests {
 			.anyMatch((thread) -> thread.getKey().getState() == Thread.State.TIMED_WAITING
 					&& Stream.of(thread.getValue())
 						.anyMatch((frame) -> frame.getMethodName().equals("reloadIdempotent")));
+	}
+
+	/**
+	 * A disconnect closes the idle client at once: a graceful close of Kafka's waits for requests still in
+	 * flight (a metadata refresh to a hung broker) up to its timeout, all under the lock a close needs. The mock
+	 * waits, as Kafka would, for as long as the close allows, unless the close is immediate.
+	 */
+	@Test
+	void aDisconnectDoesNotWaitForRequestsTheIdleClientStillHasInFlight() {
+		CountDownLatch brokerAnswers = new CountDownLatch(1);
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("disconnect-hung-broker"))
+			.maxWaitTimeout(Duration.ofMinutes(10))
+			.clientFactory((properties) -> new MockProducer<>(true, null, new ByteArraySerializer(),
+					new ByteArraySerializer()) {
+				@Override
+				public void close(Duration timeout) {
+					try {
+						brokerAnswers.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+					}
+					catch (InterruptedException ex) {
+						Thread.currentThread().interrupt();
+					}
+					super.close(timeout);
+				}
+			})
+			.build());
+		this.producers.add(producer);
+		try {
+			producer.produceSync(Message.of("t", "before"));
+
+			assertThat(CompletableFuture.runAsync(producer::disconnect)).succeedsWithin(Duration.ofSeconds(30));
+			assertThat(producer.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+		}
+		finally {
+			brokerAnswers.countDown();
+		}
 	}
 
 	@Test
