@@ -1983,7 +1983,8 @@ public final class Producer implements AutoCloseable {
 	 * polling thread, so that it never waits: its sends go to the relay (Kafka's send may block for metadata),
 	 * and a batch the free slots cannot hold is refused. A transactional producer's buffer is not flushed: its
 	 * transaction could wait for the broker past the close's timeout. What is not sent the close drops, with
-	 * {@code buffer.purged}.
+	 * {@code buffer.purged}. A disconnected producer connects first (not on a polling thread, which must not
+	 * block): the relay's reconnect would come after the close began, which refuses it.
 	 */
 	private void flushBeforeClose() {
 		State current = this.state;
@@ -1992,6 +1993,9 @@ public final class Producer implements AutoCloseable {
 			return;
 		}
 		try {
+			if (current == State.DISCONNECTED && !PollingThreads.isCurrent()) {
+				connect();
+			}
 			PollingThreads.runAsPollingThread(this::flushAsync);
 		}
 		catch (RuntimeException ex) { // published as an error by the flush; the close goes on

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Timeout;
 
 import io.waterdrop.InvalidMessageException.Violation;
 import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.testing.InMemoryKafka;
 
@@ -452,6 +453,26 @@ class BufferUnitTests {
 		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2");
 		assertThat(producer.bufferSize()).isZero();
 		assertThat(producer.flushSync()).isEmpty();
+	}
+
+	/**
+	 * The same for a producer disconnected while idle (an idle timeout, a stopped context): the close connects
+	 * it again to send its buffer, instead of leaving the sends to a reconnect the close itself refuses.
+	 */
+	@Test
+	void aCloseOfADisconnectedProducerSendsWhatIsBufferedFirst() {
+		Producer producer = producer(this.kafka);
+		producer.produceSync(Message.of("orders", "0"));
+		producer.disconnect();
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+		List<Event> events = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(events::add);
+
+		producer.close();
+
+		assertThat(this.kafka.payloads("orders")).containsExactly("0", "1", "2");
+		assertThat(events).noneMatch((event) -> event instanceof ProducerEvent.MessagePurged
+				|| event instanceof ProducerEvent.BufferPurged);
 	}
 
 	/**
