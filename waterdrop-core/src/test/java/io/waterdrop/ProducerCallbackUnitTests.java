@@ -31,6 +31,7 @@ import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -136,6 +137,26 @@ class ProducerCallbackUnitTests {
 	}
 
 	/** Reading a handle that is done already waits for nothing: a callback may do it, as with its future. */
+	/**
+	 * A message for an explicit partition (or with a partition key) whose topic's partitions Kafka cannot tell
+	 * (the topic does not exist, the broker is away: {@code partitionsFor} times out) is refused before it is
+	 * queued, with a WaterDrop exception naming the topic, and holds no slot.
+	 */
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void aMessageWhoseTopicsPartitionsCannotBeLookedUpIsRefusedNamingTheTopic(PollingMode mode) {
+		this.kafka.partitionsForException = new TimeoutException("Topic orders not present in metadata after 60000 ms.");
+		Producer producer = producer(mode);
+
+		assertThatExceptionOfType(WaterDropException.class)
+			.isThrownBy(() -> producer.produceAsync(Message.builder("orders").payload("x").partition(1).build()))
+			.withMessageStartingWith("Producer '" + producer.id() + "' could not look up the partitions of topic "
+					+ "'orders', which a message with a partition or partition key needs, so it was not sent")
+			.withCauseInstanceOf(TimeoutException.class);
+		assertThat(producer.inFlight()).isZero();
+		assertThat(this.kafka.history()).isEmpty();
+	}
+
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
 	void aCallbackMayReadAHandleThatIsDoneAlready(PollingMode mode) throws Exception {
