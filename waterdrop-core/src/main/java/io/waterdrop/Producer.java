@@ -859,7 +859,8 @@ public final class Producer implements AutoCloseable {
 	 * transaction's commit, so the acknowledged messages go with it); otherwise (no transaction, or a joined one
 	 * whose commit or abort decides the fate of what was sent) the messages that failed and those never sent,
 	 * in their order, but not those purged (a {@code purge()} or forced close dropped them on purpose, and
-	 * drops the buffer too). A message still in flight is not put back: its report will come, and resending it
+	 * drops the buffer too: so are the messages a flush in batches had not sent yet when one of its messages
+	 * was purged, published as {@code buffer.purged}). A message still in flight is not put back: its report will come, and resending it
 	 * could duplicate it. A message the flush refused as invalid (the exception names it) is not put back
 	 * either: it would refuse every later flush. Nothing is put back when the flush's own transaction may
 	 * have committed ({@link TransactionOutcomeUnknownException}).
@@ -874,13 +875,21 @@ public final class Producer implements AutoCloseable {
 			undelivered.addAll(taken);
 		}
 		else {
+			boolean purged = false;
 			for (DeliveryHandle handle : sent) {
 				Delivery delivery = (Delivery) handle;
+				purged |= delivery.purgedWhenDone();
 				if (delivery.failed() && !delivery.purgedWhenDone()) {
 					undelivered.add(handle.message());
 				}
 			}
-			undelivered.addAll(taken.subList(sent.size(), taken.size()));
+			List<Message> unsent = taken.subList(sent.size(), taken.size());
+			if (!purged) {
+				undelivered.addAll(unsent);
+			}
+			else if (!unsent.isEmpty()) { // the purge dropped the buffer, which they were still part of
+				this.monitor.publish(new ProducerEvent.BufferPurged(id(), List.copyOf(unsent)));
+			}
 		}
 		RuntimeException refusal = (failure instanceof BatchPartlySentException partly) ? partly.refusal() : failure;
 		if (refusal instanceof InvalidMessageException invalid) {

@@ -38,8 +38,11 @@ class PurgeAndWaitTests {
 	}
 
 	private Producer producer() {
-		ProducerConfig config = ProducerConfig.builder()
-			.id(TestProducers.uniqueId("purge"))
+		return producer(ProducerConfig.builder());
+	}
+
+	private Producer producer(ProducerConfig.Builder settings) {
+		ProducerConfig config = settings.id(TestProducers.uniqueId("purge"))
 			.maxWaitTimeout(Duration.ofSeconds(30))
 			.listener((event) -> this.events.add(event.name()))
 			.clientFactory((properties) -> {
@@ -124,6 +127,42 @@ class PurgeAndWaitTests {
 		// MisbehavingKafka's forced close purges "1" and "3" and fails "2" and "4" with a delivery timeout.
 		assertThat(producer.bufferSize()).isEqualTo(2);
 		assertThat(producer.flushAsync()).extracting((handle) -> handle.message().payload()).containsExactly("2", "4");
+	}
+
+	/**
+	 * A purge that overtakes a flush sending in batches drops the batches the flush had not sent yet, as it
+	 * drops the buffer (buffer.purged): they must not come back with the next flush.
+	 */
+	@Test
+	void aPurgeDropsWhatAFlushInBatchesHadNotSentYet() throws Exception {
+		Producer producer = producer(ProducerConfig.builder().maxInFlight(2));
+		CountDownLatch purgeReturned = new CountDownLatch(1);
+		// Holds the dispatch of the purged report, and so the flush's wake-up, until purge() has returned.
+		producer.monitor().subscribe(ProducerEvent.MessagePurged.class,
+				(event) -> TestProducers.awaitUninterruptibly(purgeReturned));
+		List<ProducerEvent.BufferPurged> dropped = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.BufferPurged.class, dropped::add);
+		producer.bufferMany(List.of(Message.of("pending", "1"), Message.of("pending", "2"), Message.of("pending", "3"),
+				Message.of("pending", "4")));
+		ExecutorService flusher = Executors.newSingleThreadExecutor();
+		try {
+			Future<List<DeliveryReport>> flush = flusher.submit(producer::flushSync);
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> !this.clients.isEmpty() && this.clients.get(0).appended() == 2);
+
+			producer.purge();
+			purgeReturned.countDown();
+
+			assertThatThrownBy(() -> flush.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(DeliveryFailedException.class);
+		}
+		finally {
+			purgeReturned.countDown();
+			flusher.shutdownNow();
+		}
+		// MisbehavingKafka's forced close purges "1" and fails "2" with a delivery timeout; "3" and "4" were not sent.
+		assertThat(dropped).singleElement()
+			.satisfies((event) -> assertThat(event.messages()).extracting(Message::payload).containsExactly("3", "4"));
+		assertThat(producer.flushAsync()).extracting((handle) -> handle.message().payload()).containsExactly("2");
 	}
 
 	/** A purged message says why: an aborted transaction is not a purge of the producer's. */
