@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.function.ToIntFunction;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.header.Header;
@@ -122,7 +123,7 @@ final class MessageEncoder {
 		}
 		if (payload != null && payload.length > this.maxPayloadSize) {
 			throw invalid(Violation.PAYLOAD_TOO_LARGE, message, "has a payload of " + payload.length
-					+ " bytes, over maxPayloadSize " + this.maxPayloadSize + " bytes");
+					+ " bytes, over max-payload-size " + this.maxPayloadSize + " bytes");
 		}
 		checkRecordSize(message, key, payload, headers);
 		if (message.partition() != null && message.partitionKey() != null) {
@@ -174,12 +175,21 @@ final class MessageEncoder {
 	/**
 	 * Resolves what needs the topic's partition count: an explicit partition must exist, a partition key is
 	 * hashed to one.
+	 * @throws DeliveryFailedException if Kafka could not tell the topic's partitions
 	 */
 	ProducerRecord<byte[], byte[]> resolvePartition(Message message, ProducerRecord<byte[], byte[]> record) {
 		if (message.partition() == null && message.partitionKey() == null) {
 			return record;
 		}
-		int partitions = this.partitionCount.applyAsInt(record.topic());
+		int partitions;
+		try {
+			partitions = this.partitionCount.applyAsInt(record.topic());
+		}
+		catch (KafkaException ex) { // partitionsFor timed out: no such topic, or no broker to tell
+			throw new DeliveryFailedException("Kafka could not tell the partitions of topic '" + record.topic()
+					+ "', which a message with a partition or partition key needs; the message was not sent: "
+					+ ex.getMessage(), message, ex);
+		}
 		if (partitions < 1) {
 			throw new WaterDropException("Topic '" + record.topic() + "' has no known partitions; create it first");
 		}

@@ -1300,9 +1300,7 @@ public final class Producer implements AutoCloseable {
 				}
 				catch (KafkaException ex) {
 					if (this.client == current || attempt == 3) {
-						throw new WaterDropException("Producer '" + id() + "' could not look up the partitions of "
-								+ "topic '" + topic + "', which a message with a partition or partition key needs, "
-								+ "so it was not sent: " + ex.getMessage(), ex);
+						throw ex;
 					}
 				}
 			}

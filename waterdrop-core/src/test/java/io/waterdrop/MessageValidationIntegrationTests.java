@@ -93,7 +93,7 @@ class MessageValidationIntegrationTests {
 						Violation.TOPIC_ILLEGAL, "illegal topic name"),
 				new Case("payload over maxPayloadSize",
 						(topic) -> Message.of(topic, new byte[MAX_PAYLOAD_SIZE + 1]), Violation.PAYLOAD_TOO_LARGE,
-						"payload of " + (MAX_PAYLOAD_SIZE + 1) + " bytes, over maxPayloadSize " + MAX_PAYLOAD_SIZE),
+						"payload of " + (MAX_PAYLOAD_SIZE + 1) + " bytes, over max-payload-size " + MAX_PAYLOAD_SIZE),
 				new Case("tombstone without key", (topic) -> Message.builder(topic).build(),
 						Violation.TOMBSTONE_WITHOUT_KEY, "null payload (a tombstone) but no key"),
 				new Case("negative partition", (topic) -> Message.builder(topic).payload("p").partition(-1).build(),

@@ -140,7 +140,7 @@ class ProducerCallbackUnitTests {
 	/**
 	 * A message for an explicit partition (or with a partition key) whose topic's partitions Kafka cannot tell
 	 * (the topic does not exist, the broker is away: {@code partitionsFor} times out) is refused before it is
-	 * queued, with a WaterDrop exception naming the topic, and holds no slot.
+	 * queued, as a message Kafka refused, naming the topic, and holds no slot.
 	 */
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
@@ -148,11 +148,12 @@ class ProducerCallbackUnitTests {
 		this.kafka.partitionsForException = new TimeoutException("Topic orders not present in metadata after 60000 ms.");
 		Producer producer = producer(mode);
 
-		assertThatExceptionOfType(WaterDropException.class)
-			.isThrownBy(() -> producer.produceAsync(Message.builder("orders").payload("x").partition(1).build()))
-			.withMessageStartingWith("Producer '" + producer.id() + "' could not look up the partitions of topic "
-					+ "'orders', which a message with a partition or partition key needs, so it was not sent")
-			.withCauseInstanceOf(TimeoutException.class);
+		Message message = Message.builder("orders").payload("x").partition(1).build();
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> producer.produceAsync(message))
+			.withMessageStartingWith("Kafka could not tell the partitions of topic 'orders', which a message with a "
+					+ "partition or partition key needs; the message was not sent")
+			.withCauseInstanceOf(TimeoutException.class)
+			.satisfies((ex) -> assertThat(ex.undelivered()).isSameAs(message));
 		assertThat(producer.inFlight()).isZero();
 		assertThat(this.kafka.history()).isEmpty();
 	}
