@@ -43,9 +43,16 @@ class LoadController {
 			problem.setProperty("parameter", "messages");
 			throw new ErrorResponseException(HttpStatus.BAD_REQUEST, problem, null);
 		}
-		List<Producer> selected = producers.stream()
+		List<String> names = producers.stream().distinct().toList();
+		List<Producer> selected = names.stream()
 			.map((name) -> UnknownProducerException.lookup(this.producers, name))
 			.toList();
+		if ((long) messages * selected.size() > MAX_MESSAGES) { // every handle is kept until the answer
+			ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, "messages times "
+					+ "producers must be at most " + MAX_MESSAGES + " but was " + messages + " x " + selected.size());
+			problem.setProperty("parameter", "messages");
+			throw new ErrorResponseException(HttpStatus.BAD_REQUEST, problem, null);
+		}
 		String payload = "x".repeat(100);
 		long start = System.nanoTime();
 		List<DeliveryHandle> handles = new ArrayList<>();
@@ -57,7 +64,7 @@ class LoadController {
 		handles.forEach(DeliveryHandle::await);
 		Duration took = Duration.ofNanos(System.nanoTime() - start);
 		int sent = handles.size();
-		return Map.of("producers", producers, "messages", sent, "millis", took.toMillis(), "messagesPerSecond",
+		return Map.of("producers", names, "messages", sent, "millis", took.toMillis(), "messagesPerSecond",
 				Math.round(sent / Math.max(took.toNanos() / 1e9, 1e-9)));
 	}
 

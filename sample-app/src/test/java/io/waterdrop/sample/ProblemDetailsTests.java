@@ -89,7 +89,7 @@ class ProblemDetailsTests {
 	void aPayloadOverMaxPayloadSizeIsABadRequestNamingTheViolation() throws Exception {
 		problem(send("/messages/sync?producer=tiny", MediaType.TEXT_PLAIN, "x".repeat(17)), 400, "Invalid message")
 			.andExpect(jsonPath("$.violation").value("PAYLOAD_TOO_LARGE"))
-			.andExpect(jsonPath("$.detail").value(org.hamcrest.Matchers.containsString("maxPayloadSize 16 bytes")));
+			.andExpect(jsonPath("$.detail").value(org.hamcrest.Matchers.containsString("over max-payload-size 16 bytes")));
 	}
 
 	@Test
@@ -104,6 +104,15 @@ class ProblemDetailsTests {
 			.andExpect(jsonPath("$.parameter").value("messages"))
 			.andExpect(jsonPath("$.detail").value("messages must be between 1 and 1000000 but was -5"));
 		problem(send("/load?messages=many", MediaType.APPLICATION_JSON, ""), 400, "Bad Request");
+	}
+
+	/** Every handle of a load is kept until it answers: the messages of all its producers together are bounded. */
+	@Test
+	void aLoadOverTheLimitAcrossItsProducersIsABadRequest() throws Exception {
+		problem(send("/load?messages=600000&producers=orders,tiny", MediaType.APPLICATION_JSON, ""), 400,
+				"Bad Request")
+			.andExpect(jsonPath("$.parameter").value("messages"))
+			.andExpect(jsonPath("$.detail").value("messages times producers must be at most 1000000 but was 600000 x 2"));
 	}
 
 	@Test
