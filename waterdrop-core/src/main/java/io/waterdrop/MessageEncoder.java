@@ -6,6 +6,7 @@ import java.util.function.ToIntFunction;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.header.Header;
@@ -184,6 +185,9 @@ final class MessageEncoder {
 		int partitions;
 		try {
 			partitions = this.partitionCount.applyAsInt(record.topic());
+		}
+		catch (InterruptException ex) { // the caller's interrupt, not the topic's fault
+			throw ex;
 		}
 		catch (KafkaException ex) { // partitionsFor timed out: no such topic, or no broker to tell
 			throw new DeliveryFailedException("Kafka could not tell the partitions of topic '" + record.topic()

@@ -539,7 +539,7 @@ public final class Producer implements AutoCloseable {
 						this.idempotentReloadsInARow, cause);
 				return -1;
 			}
-			return (this.idempotentReloadsInARow > 0) ? this.config.reloadBackoff().toNanos() : 0;
+			return (this.idempotentReloadsInARow > 0) ? Timeouts.nanos(this.config.reloadBackoff()) : 0;
 		}
 		finally {
 			this.lifecycleLock.unlock();
@@ -565,14 +565,16 @@ public final class Producer implements AutoCloseable {
 		finally {
 			this.lifecycleLock.unlock();
 		}
+		boolean rebuilt = false;
 		try {
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
-			if (rebuildClient(generation)) {
-				this.monitor.publish(new ProducerEvent.Reloaded(id(), cause));
-			}
+			rebuilt = rebuildClient(generation);
 		}
 		finally {
 			endClientBuild(build);
+		}
+		if (rebuilt) {
+			this.monitor.publish(new ProducerEvent.Reloaded(id(), cause));
 		}
 	}
 
@@ -860,8 +862,8 @@ public final class Producer implements AutoCloseable {
 	 * whose commit or abort decides the fate of what was sent) the messages that failed and those never sent,
 	 * in their order, but not those purged (a {@code purge()} or forced close dropped them on purpose, and
 	 * drops the buffer too: so are the messages a flush in batches had not sent yet when one of its messages
-	 * was purged, published as {@code buffer.purged}). A message still in flight is not put back: its report will come, and resending it
-	 * could duplicate it. A message the flush refused as invalid (the exception names it) is not put back
+	 * was purged, published as {@code buffer.purged}). A message still in flight is not put back: its report
+	 * will come, and resending it could duplicate it. A message the flush refused as invalid (the exception names it) is not put back
 	 * either: it would refuse every later flush. Nothing is put back when the flush's own transaction may
 	 * have committed ({@link TransactionOutcomeUnknownException}).
 	 */
@@ -931,10 +933,13 @@ public final class Producer implements AutoCloseable {
 	 * Fails every message not delivered yet as purged and drops the buffer, keeping the producer usable: the
 	 * Kafka client is replaced by a new one, and the old one is closed at once, so Kafka fails what it still
 	 * holds; each such message gets one report, a {@link MessagePurgedException} and {@code message.purged}.
-	 * Buffered messages are dropped unsent ({@code buffer.purged}). Messages produced while the purge runs may
-	 * be purged too, or go to the new client. Not for transactional producers: abort the transaction instead.
-	 * The new client is built without holding up a close that starts meanwhile.
+	 * Buffered messages are dropped unsent ({@code buffer.purged}), and so are the batches a flush in batches had
+	 * not sent yet. Messages produced while the purge runs may be purged too, refused (sent to the old client as
+	 * it closes), or go to the new client. Not for transactional producers: abort the transaction instead. The
+	 * new client is built without holding up a close that starts meanwhile.
 	 * @throws IllegalStateException if the producer is transactional
+	 * @throws IllegalCallerException on a polling thread (in a callback or listener), or in a listener of this
+	 * producer's own connect or client rebuild
 	 * @throws ProducerClosedException if it is closing or closed, also when its close began while the new
 	 * client was being built (the close's drain, or its purge if forced, then decides about the messages)
 	 */
@@ -965,6 +970,11 @@ public final class Producer implements AutoCloseable {
 				if (underWay == null) {
 					mine = startClientBuild();
 					generation = this.clientGeneration;
+				}
+				else if (this.clientBuilder == Thread.currentThread()) { // a listener of its connect or rebuild
+					throw new IllegalCallerException("Producer '" + id() + "' cannot purge from a listener of its "
+							+ "own connect or client rebuild (producer.connected, error.occurred): that build would "
+							+ "wait for the purge, and the purge for it; purge from another thread");
 				}
 			}
 			finally {
@@ -1031,8 +1041,10 @@ public final class Producer implements AutoCloseable {
 	private void endClientBuild(CompletableFuture<Void> build) {
 		this.lifecycleLock.lock();
 		try {
-			this.clientBuild = null;
-			this.clientBuilder = null;
+			if (this.clientBuild == build) {
+				this.clientBuild = null;
+				this.clientBuilder = null;
+			}
 		}
 		finally {
 			this.lifecycleLock.unlock();
@@ -1227,7 +1239,7 @@ public final class Producer implements AutoCloseable {
 				return "a transaction is open";
 			}
 			if (this.clientBuild != null) {
-				return "its Kafka client is being replaced (a purge or a rebuild)";
+				return "its Kafka client is being built (a connect, a purge or a rebuild)";
 			}
 			if (this.buffer.size() > 0) {
 				return this.buffer.size() + " message(s) are buffered; flush them first";
@@ -1993,21 +2005,22 @@ public final class Producer implements AutoCloseable {
 	 * and a batch the free slots cannot hold is refused. A transactional producer's buffer is not flushed: its
 	 * transaction could wait for the broker past the close's timeout. What is not sent the close drops, with
 	 * {@code buffer.purged}. A disconnected producer connects first (not on a polling thread, which must not
-	 * block): the relay's reconnect would come after the close began, which refuses it.
+	 * block, nor for a close that purges at once): the relay's reconnect would come after the close began,
+	 * which refuses it. That connect comes before the close's timeout starts.
 	 */
-	private void flushBeforeClose() {
+	private void flushBeforeClose(Duration timeout) {
 		State current = this.state;
 		if (current.closing() || current == State.POLLING_LOST || this.buffer.size() == 0
 				|| this.transactions.enabled()) {
 			return;
 		}
 		try {
-			if (current == State.DISCONNECTED && !PollingThreads.isCurrent()) {
+			if (current == State.DISCONNECTED && !timeout.isZero() && !PollingThreads.isCurrent()) {
 				connect();
 			}
 			PollingThreads.runAsPollingThread(this::flushAsync);
 		}
-		catch (RuntimeException ex) { // published as an error by the flush; the close goes on
+		catch (Exception ex) { // a checked one sneaked out of a client factory too; the close goes on, drops the rest
 			logger.debug("Producer '{}' could not flush its buffer before closing", id(), ex);
 		}
 	}
@@ -2020,7 +2033,7 @@ public final class Producer implements AutoCloseable {
 	 */
 	private boolean startClose(Duration timeout, boolean force) {
 		if (!force) {
-			flushBeforeClose();
+			flushBeforeClose(timeout);
 		}
 		State from;
 		boolean onPollingThread;
@@ -2098,27 +2111,25 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Runs the close from the state it left. Interrupts do not stop it: the releases must happen (a cancelled
 	 * task's try-with-resources would otherwise leak the client, its thread and the pipe); an interrupt ends
-	 * the graceful wait early (as a forced close) and is restored at the end. A graceful close first waits,
-	 * within its timeout, for {@code buildUnderWay} (a connect, purge or rebuild building a client, which it
-	 * closes on seeing the close), then drains in what is left of the timeout.
+	 * the graceful wait early (as a forced close) and is restored at the end. A graceful close drains, then
+	 * waits in what is left of its timeout for {@code buildUnderWay} (a connect, purge or rebuild building a
+	 * client, which it closes on seeing the close; the drain does not need it).
 	 */
 	private void shutdown(State from, Duration timeout, boolean force, CompletableFuture<Void> buildUnderWay) {
 		boolean interrupted = Thread.interrupted();
 		boolean holdsResources = from == State.CONNECTED || from == State.POLLING_LOST || from == State.DISCONNECTED;
 		try {
 			this.monitor.publish(new ProducerEvent.Closing(id()));
-			Duration drainTimeout = timeout;
+			long start = System.nanoTime();
+			if (from == State.CONNECTED) {
+				interrupted |= drain(timeout, force || interrupted);
+			}
 			if (buildUnderWay != null && !force && !interrupted && !PollingThreads.isCurrent()) {
 				// It closes the client it built once it sees the close: no client of this producer outlives a
-				// graceful close (a transactional one would hold its transactional.id), within the timeout.
-				long start = System.nanoTime();
-				Waited waited = await(CompletableFuture.anyOf(buildUnderWay, this.forced), timeout);
+				// graceful close (a connect's transactional one would hold its transactional.id), within the timeout.
+				Duration left = timeout.minusNanos(System.nanoTime() - start);
+				Waited waited = await(CompletableFuture.anyOf(buildUnderWay, this.forced), left);
 				interrupted |= waited == Waited.INTERRUPTED;
-				drainTimeout = timeout.minusNanos(System.nanoTime() - start);
-				drainTimeout = drainTimeout.isNegative() ? Duration.ZERO : drainTimeout;
-			}
-			if (from == State.CONNECTED) {
-				interrupted |= drain(drainTimeout, force || interrupted);
 			}
 			if (holdsResources) {
 				this.state = State.RELEASING;

@@ -157,12 +157,10 @@ public final class ProducerConfig {
 					"Set it to a positive count; the default is " + DEFAULT_MAX_IN_FLIGHT + ".");
 		}
 		requirePositive("wait-timeout-on-queue-full", this.waitTimeoutOnQueueFull);
-		// Checked first: each becomes nanoseconds for the polling thread's arithmetic (toNanos throws beyond ~292 years).
+		// Checked first: each is added to the polling thread's clock in nanoseconds (toNanos throws beyond ~292
+		// years). A longer idle-disconnect-timeout or reload-backoff is taken as "never", which it means.
 		requireAtMostADay("statistics-interval", this.statisticsInterval, "Set it to 0 to turn statistics off, or ");
 		requireAtMostADay("polling.fd.max-time", this.maxTime, "Set it to ");
-		requireAtMostADay("idle-disconnect-timeout", this.idleDisconnectTimeout,
-				"Set it to 0 to keep the Kafka client connected, or ");
-		requireAtMostADay("reload-backoff", this.reloadBackoff, "Set it to ");
 		requireAtMostADay("polling.slow-callback-threshold", this.slowCallbackThreshold, "Set it to ");
 		if (this.statisticsInterval == null || this.statisticsInterval.isNegative()
 				|| (!this.statisticsInterval.isZero() && this.statisticsInterval.toMillis() < 100)) {

@@ -90,7 +90,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		this.observer = producer.config().observer();
 		this.statisticsIntervalNanos = producer.config().statisticsInterval().toNanos();
 		this.nextStatisticsNanos = System.nanoTime() + this.statisticsIntervalNanos;
-		this.idleDisconnectNanos = producer.config().idleDisconnectTimeout().toNanos();
+		this.idleDisconnectNanos = Timeouts.nanos(producer.config().idleDisconnectTimeout()); // 292+ years: never
 	}
 
 	@Override

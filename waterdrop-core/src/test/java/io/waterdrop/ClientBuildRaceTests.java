@@ -70,13 +70,14 @@ class ClientBuildRaceTests {
 	}
 
 	private Producer producer(ProducerConfig.Builder settings, int slowBuild) {
-		this.producer = new Producer(settings.id(TestProducers.uniqueId("connect-race"))
+		this.producer = new Producer(settings.id(TestProducers.uniqueId("client-build"))
 			.clientFactory((properties) -> {
 				if (this.builds.incrementAndGet() == slowBuild) {
 					this.building.countDown();
 					TestProducers.awaitUninterruptibly(this.mayBuild); // released by the test, at the latest after it
 				}
-				MockProducer<byte[], byte[]> client = this.built.isEmpty() ? this.firstClient.get() : completingClient();
+				MockProducer<byte[], byte[]> client = this.built.isEmpty() ? this.firstClient.get()
+						: completingClient();
 				this.built.add(client);
 				return client;
 			})
@@ -124,7 +125,7 @@ class ClientBuildRaceTests {
 
 	@RepeatedTest(3)
 	void aForcedCloseDoesNotWaitForAReconnectBuildingItsClientAndLetsGoOfItsRegistration() throws Exception {
-		Poller poller = new Poller(PollerConfig.named("connect-race"));
+		Poller poller = new Poller(PollerConfig.named("client-build"));
 		Producer producer = producer(poller, 2);
 		CompletableFuture<Throwable> reconnect = disconnectThenReconnectInBackground(producer);
 
@@ -160,7 +161,7 @@ class ClientBuildRaceTests {
 	void aCloseFromTheConnectingThreadDoesNotWaitForItsOwnConnect() {
 		AtomicReference<Producer> self = new AtomicReference<>();
 		this.producer = new Producer(ProducerConfig.builder()
-			.id(TestProducers.uniqueId("connect-race-self"))
+			.id(TestProducers.uniqueId("client-build-self"))
 			.listener((event) -> {
 				if (event instanceof ProducerEvent.Connected) {
 					self.get().close(Duration.ofMinutes(5));
@@ -181,7 +182,7 @@ class ClientBuildRaceTests {
 	 */
 	@RepeatedTest(3)
 	void aReconnectWhosePollingThreadDiedMeanwhileLeavesTheProducerRefusing() throws Exception {
-		Producer producer = producer(new Poller(PollerConfig.named("connect-race-lost")), 2);
+		Producer producer = producer(new Poller(PollerConfig.named("client-build-lost")), 2);
 		CompletableFuture<Throwable> reconnect = disconnectThenReconnectInBackground(producer);
 
 		producer.pollingTerminated(producer.dispatcher(), new OutOfMemoryError("polling thread died (simulated)"));
@@ -201,14 +202,14 @@ class ClientBuildRaceTests {
 	 */
 	@RepeatedTest(3)
 	void aRelayedSendWhoseReconnectOutlastsTheClosesWaitStillGetsItsOutcome() throws Exception {
-		Poller poller = new Poller(PollerConfig.named("connect-race-relay"));
+		Poller poller = new Poller(PollerConfig.named("client-build-relay"));
 		Producer target = producer(ProducerConfig.builder().poller(poller).maxWaitTimeout(Duration.ofMillis(200)), 2);
 		target.produceSync(Message.of("t", "before"), GUARD);
 		target.disconnect();
 		CompletableFuture<Throwable> outcome = new CompletableFuture<>();
 		MockProducer<byte[], byte[]> sourceKafka = completingClient();
 		try (Producer source = new Producer(ProducerConfig.builder()
-			.id(TestProducers.uniqueId("connect-race-source"))
+			.id(TestProducers.uniqueId("client-build-source"))
 			.poller(poller)
 			.clientFactory((properties) -> sourceKafka)
 			.build())) {
@@ -246,9 +247,9 @@ class ClientBuildRaceTests {
 	}
 
 	/**
-	 * A purge builds its new client without holding the lock a close needs: the close starts at once, waits
-	 * (within its timeout) for the purge to close the client it built, and drains what is in flight on the old
-	 * client (the mock delivers it as the close flushes), each message once; the purge refuses.
+	 * A purge builds its new client without holding the lock a close needs: the close starts at once, drains
+	 * what is in flight on the old client (the mock delivers it as the close flushes), each message once, then
+	 * waits (within its timeout) for the purge to close the client it built; the purge refuses.
 	 */
 	@RepeatedTest(3)
 	void aCloseStartsWhileAPurgeBuildsItsNewClientAndLetsNoClientOutliveIt() throws Exception {
@@ -272,12 +273,13 @@ class ClientBuildRaceTests {
 			producer.close(GUARD);
 			return this.built.stream().map(MockProducer::closed).toList();
 		}, this.executor);
-		await().atMost(GUARD).until(() -> producer.status() == ProducerStatus.CLOSING);
+		// The drain does not need the purge's client: what is in flight is delivered while it is still being built.
+		assertThat(inFlight).allSatisfy((handle) -> assertThat(handle.await(GUARD).topic()).isEqualTo("t"));
+		assertThat(clientsClosedWhenCloseReturned).isNotDone();
 		this.mayBuild.countDown();
 
 		assertThat(clientsClosedWhenCloseReturned.get(GUARD.toSeconds(), TimeUnit.SECONDS)).containsExactly(true, true);
 		assertThat(purge.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(ProducerClosedException.class);
-		assertThat(inFlight).allSatisfy((handle) -> assertThat(handle.await(GUARD).topic()).isEqualTo("t"));
 		assertThat(producer.stats().acknowledged()).isEqualTo(2);
 		assertThat(producer.stats().purged()).isZero();
 	}
@@ -293,8 +295,8 @@ class ClientBuildRaceTests {
 			client.sendException = new ClusterAuthorizationException("fatal (simulated)");
 			return client;
 		};
-		Producer producer = producer(ProducerConfig.builder().poller(Poller.global()).reloadOnIdempotentFatalError(true),
-				2);
+		Producer producer = producer(
+				ProducerConfig.builder().poller(Poller.global()).reloadOnIdempotentFatalError(true), 2);
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
 		assertThatExceptionOfType(WaterDropException.class)
@@ -309,6 +311,37 @@ class ClientBuildRaceTests {
 		this.mayBuild.countDown();
 		await().atMost(GUARD).until(() -> this.built.size() == 2 && this.built.get(1).closed());
 		assertThat(reloads).isEmpty();
+	}
+
+	/**
+	 * A listener of the producer's own connect that purges is refused (the connect's build would wait for the
+	 * purge, and the purge for the build): the connect completes.
+	 */
+	@RepeatedTest(3)
+	void aPurgeFromAListenerOfItsOwnConnectIsRefused() throws Exception {
+		AtomicReference<Producer> self = new AtomicReference<>();
+		CompletableFuture<Throwable> refusal = new CompletableFuture<>();
+		this.producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("client-build-self-purge"))
+			.listener((event) -> {
+				if (event instanceof ProducerEvent.Connected) {
+					try {
+						self.get().purge();
+						refusal.complete(null);
+					}
+					catch (Throwable ex) {
+						refusal.complete(ex);
+					}
+				}
+			})
+			.clientFactory((properties) -> completingClient())
+			.build());
+		self.set(this.producer);
+
+		assertThat(CompletableFuture.runAsync(this.producer::connect, this.executor)).succeedsWithin(GUARD);
+		assertThat(refusal.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
+			.hasMessageContaining("cannot purge from a listener of its own connect or client rebuild");
+		assertThat(this.producer.produceSync(Message.of("t", "after"), GUARD).topic()).isEqualTo("t");
 	}
 
 	/** A purge builds a Kafka client, which may block: refused on a polling thread, which serves other producers. */

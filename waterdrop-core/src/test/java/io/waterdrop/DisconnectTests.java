@@ -370,6 +370,15 @@ class DisconnectTests {
 		}
 	}
 
+	/** An idle-disconnect-timeout written as "never" (Long.MAX_VALUE ms, past what nanoseconds hold) is never. */
+	@Test
+	void anIdleDisconnectTimeoutOfCenturiesIsNever() {
+		Producer producer = producer(ProducerConfig.builder().idleDisconnectTimeout(Duration.ofMillis(Long.MAX_VALUE)));
+
+		assertThat(producer.produceSync(Message.of("fine", "m")).topic()).isEqualTo("fine");
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
+	}
+
 	@Test
 	void withoutReloadingAFatalErrorLeavesTheClientInPlace() {
 		Producer producer = producer(ProducerConfig.builder());

@@ -136,7 +136,6 @@ class ProducerCallbackUnitTests {
 			}));
 	}
 
-	/** Reading a handle that is done already waits for nothing: a callback may do it, as with its future. */
 	/**
 	 * A message for an explicit partition (or with a partition key) whose topic's partitions Kafka cannot tell
 	 * (the topic does not exist, the broker is away: {@code partitionsFor} times out) is refused before it is
@@ -145,7 +144,7 @@ class ProducerCallbackUnitTests {
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
 	void aMessageWhoseTopicsPartitionsCannotBeLookedUpIsRefusedNamingTheTopic(PollingMode mode) {
-		this.kafka.partitionsForException = new TimeoutException("Topic orders not present in metadata after 60000 ms.");
+		this.kafka.partitionsForException = new TimeoutException("Topic orders not in metadata after 60000 ms.");
 		Producer producer = producer(mode);
 
 		Message message = Message.builder("orders").payload("x").partition(1).build();
@@ -158,6 +157,7 @@ class ProducerCallbackUnitTests {
 		assertThat(this.kafka.history()).isEmpty();
 	}
 
+	/** Reading a handle that is done already waits for nothing: a callback may do it, as with its future. */
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
 	void aCallbackMayReadAHandleThatIsDoneAlready(PollingMode mode) throws Exception {
