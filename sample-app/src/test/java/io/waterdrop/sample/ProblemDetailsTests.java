@@ -89,7 +89,8 @@ class ProblemDetailsTests {
 	void aPayloadOverMaxPayloadSizeIsABadRequestNamingTheViolation() throws Exception {
 		problem(send("/messages/sync?producer=tiny", MediaType.TEXT_PLAIN, "x".repeat(17)), 400, "Invalid message")
 			.andExpect(jsonPath("$.violation").value("PAYLOAD_TOO_LARGE"))
-			.andExpect(jsonPath("$.detail").value(org.hamcrest.Matchers.containsString("over max-payload-size 16 bytes")));
+			.andExpect(jsonPath("$.detail")
+				.value(org.hamcrest.Matchers.containsString("over max-payload-size 16 bytes")));
 	}
 
 	@Test
@@ -112,7 +113,8 @@ class ProblemDetailsTests {
 		problem(send("/load?messages=600000&producers=orders,tiny", MediaType.APPLICATION_JSON, ""), 400,
 				"Bad Request")
 			.andExpect(jsonPath("$.parameter").value("messages"))
-			.andExpect(jsonPath("$.detail").value("messages times producers must be at most 1000000 but was 600000 x 2"));
+			.andExpect(jsonPath("$.detail")
+				.value("messages times producers must be at most 1000000 but was 600000 x 2"));
 	}
 
 	@Test

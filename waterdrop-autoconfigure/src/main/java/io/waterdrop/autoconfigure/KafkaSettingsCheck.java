@@ -56,45 +56,54 @@ final class KafkaSettingsCheck {
 		if (batchSize > bufferMemory) {
 			throw new InvalidConfigurationException(pathOf.apply("kafka." + ProducerConfig.BATCH_SIZE_CONFIG),
 					"is " + batchSize + " bytes, above buffer.memory (" + bufferMemory + " bytes, "
-							+ pathOf.apply("kafka." + ProducerConfig.BUFFER_MEMORY_CONFIG) + "): Kafka could not "
-							+ "allocate a batch and would refuse every message",
+							+ ((settings.get(ProducerConfig.BUFFER_MEMORY_CONFIG) != null)
+									? pathOf.apply("kafka." + ProducerConfig.BUFFER_MEMORY_CONFIG) : "Kafka's default")
+							+ "): Kafka could not allocate a batch and would refuse every message",
 					"Lower batch.size, or raise buffer.memory above it.");
 		}
 	}
 
 	/**
-	 * The combinations Kafka's client refuses when it is built (its {@code ProducerConfig} checks them after
-	 * each value): idempotence set on explicitly with settings it cannot work with, and a
-	 * {@code transactional.id} without idempotence (set off, or turned off by such settings).
+	 * The combinations Kafka's client refuses when it is built (kafka-clients 4.1's {@code ProducerConfig}
+	 * checks them after each value): with idempotence on (the default) more than 5 requests in flight per
+	 * connection; idempotence set on explicitly with {@code retries} 0 or {@code acks} other than all (which
+	 * otherwise turn it off); a {@code transactional.id} without idempotence.
 	 */
 	private static void checkIdempotence(Map<String, Object> settings, UnaryOperator<String> pathOf) {
-		boolean explicit = settings.get(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG) != null;
-		boolean idempotence = (Boolean) value(settings, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG);
-		String conflict = null;
-		String acks = (String) value(settings, ProducerConfig.ACKS_CONFIG);
-		if (!acks.equals("all") && !acks.equals("-1")) {
-			conflict = ProducerConfig.ACKS_CONFIG;
+		String offBy = null;
+		if ((Boolean) value(settings, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG)) {
+			String acks = (String) value(settings, ProducerConfig.ACKS_CONFIG);
+			if ((Integer) value(settings, ProducerConfig.RETRIES_CONFIG) == 0) {
+				offBy = ProducerConfig.RETRIES_CONFIG;
+			}
+			else if (!acks.equals("all") && !acks.equals("-1")) {
+				offBy = ProducerConfig.ACKS_CONFIG;
+			}
+			if (offBy != null && settings.get(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG) != null) {
+				throw new InvalidConfigurationException(pathOf.apply("kafka." + offBy), "is "
+						+ value(settings, offBy) + ", which Kafka's idempotent producer cannot work with, and "
+						+ "enable.idempotence is set to true (" + pathOf.apply("kafka.enable.idempotence") + ")",
+						"Remove " + offBy + " (idempotence needs acks=all and retries above 0), or remove "
+								+ "enable.idempotence.");
+			}
+			int inFlight = (Integer) value(settings, ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
+			if (inFlight > 5) {
+				throw new InvalidConfigurationException(
+						pathOf.apply("kafka." + ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION),
+						"is " + inFlight + ", above the 5 requests per connection Kafka's idempotent producer "
+								+ "keeps in order (idempotence is on unless enable.idempotence is false)",
+						"Set it to 5 or less, or set enable.idempotence to false (without a transactional.id).");
+			}
 		}
-		else if ((Integer) value(settings, ProducerConfig.RETRIES_CONFIG) == 0) {
-			conflict = ProducerConfig.RETRIES_CONFIG;
+		else {
+			offBy = ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG;
 		}
-		else if ((Integer) value(settings, ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION) > 5) {
-			conflict = ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION;
-		}
-		if (idempotence && explicit && conflict != null) {
-			throw new InvalidConfigurationException(pathOf.apply("kafka." + conflict), "is " + value(settings, conflict)
-					+ ", which Kafka's idempotent producer cannot work with, and enable.idempotence is set to true ("
-					+ pathOf.apply("kafka." + ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG) + ")",
-					"Remove " + conflict + " (idempotence needs acks=all, retries above 0 and at most 5 requests in "
-							+ "flight per connection), or remove enable.idempotence.");
-		}
-		if (settings.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null && (!idempotence || conflict != null)) {
-			String offBy = !idempotence ? ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG : conflict;
+		if (settings.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG) != null && offBy != null) {
 			throw new InvalidConfigurationException(pathOf.apply("kafka." + ProducerConfig.TRANSACTIONAL_ID_CONFIG),
 					"needs idempotence, which " + offBy + "=" + value(settings, offBy) + " ("
 							+ pathOf.apply("kafka." + offBy) + ") turns off",
-					"Remove " + offBy + " (transactions need acks=all, retries above 0, at most 5 requests in flight "
-							+ "per connection and idempotence on), or remove transactional.id.");
+					"Remove " + offBy + " (transactions need idempotence, acks=all and retries above 0), or remove "
+							+ "transactional.id.");
 		}
 	}
 

@@ -262,11 +262,16 @@ class RuntimeProducersTests {
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.acks"))
 						.withMessageContaining("is 1, which Kafka's idempotent producer cannot work with");
 					assertThatExceptionOfType(InvalidConfigurationException.class)
-						.isThrownBy(() -> runtime.create("t1", "tenant",
-								Map.of("kafka.transactional.id", "t1-tx", "kafka.acks", "all",
-										"kafka.max.in.flight.requests.per.connection", 6)))
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("kafka.transactional.id", "t1-tx")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.kafka.transactional.id"))
-						.withMessageContaining("needs idempotence, which max.in.flight.requests.per.connection=6");
+						.withMessageContaining(
+								"needs idempotence, which acks=1 (spring.kafka (Kafka's acks)) turns off");
+					assertThatExceptionOfType(InvalidConfigurationException.class) // refused even with acks=1
+						.isThrownBy(() -> runtime.create("t1", "tenant",
+								Map.of("kafka.max.in.flight.requests.per.connection", 6)))
+						.satisfies((ex) -> assertThat(ex.property())
+							.isEqualTo("overrides.kafka.max.in.flight.requests.per.connection"))
+						.withMessageContaining("is 6, above the 5 requests per connection");
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("kafka.batch.size", 2_000_000,
 								"kafka.buffer.memory", 1_000_000)))

@@ -54,7 +54,7 @@ class WaterDropFailureAnalysisTests {
 	void aBatchSizeAboveTheBufferMemory() {
 		FailureAnalysis analysis = analyze("waterdrop.kafka.batch.size=67108864");
 		assertThat(analysis.getDescription()).contains("Property: waterdrop.kafka.batch.size")
-			.contains("Reason: is 67108864 bytes, above buffer.memory (33554432 bytes");
+			.contains("Reason: is 67108864 bytes, above buffer.memory (33554432 bytes, Kafka's default)");
 		assertThat(analysis.getAction()).isEqualTo("Lower batch.size, or raise buffer.memory above it.");
 	}
 
