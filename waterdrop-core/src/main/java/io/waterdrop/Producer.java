@@ -424,12 +424,7 @@ public final class Producer implements AutoCloseable {
 	boolean replaceClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement) {
 		this.lifecycleLock.lock();
 		try {
-			if (this.state != State.CONNECTED) {
-				return false;
-			}
-			this.client = replacement;
-			this.clientGeneration++;
-			return true;
+			return swapClient(this.clientGeneration, replacement) != null;
 		}
 		finally {
 			this.lifecycleLock.unlock();
@@ -568,7 +563,10 @@ public final class Producer implements AutoCloseable {
 		boolean rebuilt = false;
 		try {
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
-			rebuilt = rebuildClient(generation);
+			rebuilt = replaceClientOf(generation, false);
+		}
+		catch (RuntimeException ex) {
+			logger.warn("Producer '{}' could not rebuild its Kafka client; the next fatal error tries again", id(), ex);
 		}
 		finally {
 			endClientBuild(build);
@@ -579,41 +577,44 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Builds the new client outside the lock (a close started meanwhile goes ahead), swaps it in if the
-	 * producer still serves with the client of {@code generation} and closes the old one at once: its
-	 * unfinished messages fail and are reported.
-	 * @return whether the client was replaced
+	 * Builds a new client outside the lock (a close started meanwhile goes ahead), swaps it in if the producer
+	 * still serves with the client of {@code generation}, and closes the old one at once: Kafka fails its
+	 * unfinished records before the close returns, as purged ones when {@code purging}. A purge's or rebuild's
+	 * build, marked by {@link #startClientBuild}.
+	 * @return whether the client was replaced; if not (a close began, or the polling thread died), the new one
+	 * is closed again
 	 */
-	private boolean rebuildClient(int generation) {
-		org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement;
-		try {
-			replacement = this.transactions.newClient();
-		}
-		catch (RuntimeException ex) {
-			logger.warn("Producer '{}' could not rebuild its Kafka client; the next fatal error tries again", id(), ex);
-			return false;
-		}
+	private boolean replaceClientOf(int generation, boolean purging) {
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement = this.transactions.newClient();
 		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old;
 		this.lifecycleLock.lock();
 		try {
 			old = swapClient(generation, replacement);
-			if (old != null && closeClient(old, Duration.ZERO)) {
-				Thread.currentThread().interrupt();
+			if (old != null) {
+				this.purgeUnderWay = purging;
+				try {
+					if (closeClient(old, Duration.ZERO)) {
+						Thread.currentThread().interrupt();
+					}
+				}
+				finally {
+					this.purgeUnderWay = false;
+				}
 			}
 		}
 		finally {
 			this.lifecycleLock.unlock();
 		}
-		if (old == null) { // a close began, or the polling thread died, while it was being built
+		if (old == null) {
 			closeNewClient(replacement);
 		}
 		return old != null;
 	}
 
 	/**
-	 * Swaps in {@code replacement}, built outside the lock by a purge or a rebuild, if the producer is still
-	 * connected with the client of {@code generation}; else (a close began, or the polling thread died) the
-	 * caller closes {@code replacement}. Holding the lifecycle lock.
+	 * Swaps in {@code replacement}, built outside the lock, if the producer is still connected with the client
+	 * of {@code generation}; else (a close began, or the polling thread died) the caller closes
+	 * {@code replacement}. Holding the lifecycle lock.
 	 * @return the client replaced (still open), or {@code null} if nothing was swapped
 	 */
 	private org.apache.kafka.clients.producer.Producer<byte[], byte[]> swapClient(int generation,
@@ -982,7 +983,9 @@ public final class Producer implements AutoCloseable {
 			}
 			if (mine != null) {
 				try {
-					purgeClient(generation);
+					if (!replaceClientOf(generation, true)) {
+						throw notAccepting(this.state, null); // its drain, or its purge if forced, decides
+					}
 				}
 				finally {
 					endClientBuild(mine);
@@ -997,39 +1000,7 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/**
-	 * Replaces the client of {@code generation} with a new one, built outside the lock (a close started
-	 * meanwhile goes ahead), and closes the old one at once: Kafka fails its unsent records before the close
-	 * returns. A close that came first refuses the purge, and its drain or purge decides about the messages.
-	 */
-	private void purgeClient(int generation) {
-		org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement = this.transactions.newClient();
-		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old;
-		this.lifecycleLock.lock();
-		try {
-			old = swapClient(generation, replacement);
-			if (old != null) {
-				this.purgeUnderWay = true;
-				try {
-					if (closeClient(old, Duration.ZERO)) { // fails its unsent records before returning
-						Thread.currentThread().interrupt();
-					}
-				}
-				finally {
-					this.purgeUnderWay = false;
-				}
-			}
-		}
-		finally {
-			this.lifecycleLock.unlock();
-		}
-		if (old == null) {
-			closeNewClient(replacement);
-			throw notAccepting(this.state, null); // a close began, or the polling thread died
-		}
-	}
-
-	/** Marks a purge's or rebuild's client build under way, made by this thread. Holding the lifecycle lock. */
+	/** Marks a client build under way (a connect's, purge's or rebuild's), made by this thread. Holding the lock. */
 	private CompletableFuture<Void> startClientBuild() {
 		CompletableFuture<Void> build = new CompletableFuture<>();
 		this.clientBuild = build;
@@ -1093,9 +1064,7 @@ public final class Producer implements AutoCloseable {
 						attachPolling(); // first, so that the report of a relayed send whose client fails has a thread
 						this.pollingReleased = null;
 					}
-					mine = new CompletableFuture<>();
-					this.clientBuild = mine;
-					this.clientBuilder = Thread.currentThread();
+					mine = startClientBuild();
 				}
 			}
 			finally {

@@ -195,10 +195,7 @@ public final class ProducerConfig {
 					"Set it to about 1 ms (the default), or raise polling.fd.max-time.");
 		}
 		requireAtLeastOneMilli("polling.thread.poll-timeout", this.pollTimeout);
-		if (this.pollTimeout.compareTo(PollerConfig.LONGEST) > 0) {
-			invalid("polling.thread.poll-timeout", "must be at most 1 day but was " + describe(this.pollTimeout),
-					"Set it to 1d or less.");
-		}
+		requireAtMostADay("polling.thread.poll-timeout", this.pollTimeout, "Set it to ");
 		requirePositive("polling.slow-callback-threshold", this.slowCallbackThreshold);
 		if (this.pollingMode == PollingMode.THREAD && this.poller != null) {
 			invalid("polling.poller", "a Poller was named but polling.mode is 'thread'; Pollers only serve fd mode",
