@@ -103,27 +103,9 @@ class PurgeAndWaitTests {
 	@Test
 	void aFlushThatAPurgeOvertakesPutsBackWhatFailedNotWhatWasPurged() throws Exception {
 		Producer producer = producer();
-		CountDownLatch purgeReturned = new CountDownLatch(1);
-		// Holds the dispatch of the purged reports, and so the flush's wake-up, until purge() has returned.
-		producer.monitor().subscribe(ProducerEvent.MessagePurged.class,
-				(event) -> TestProducers.awaitUninterruptibly(purgeReturned));
-		producer.bufferMany(List.of(Message.of("pending", "1"), Message.of("pending", "2"), Message.of("pending", "3"),
-				Message.of("pending", "4")));
-		ExecutorService flusher = Executors.newSingleThreadExecutor();
-		try {
-			Future<List<DeliveryReport>> flush = flusher.submit(producer::flushSync);
-			await().atMost(Duration.ofSeconds(30))
-				.until(() -> !this.clients.isEmpty() && this.clients.get(0).appended() == 4);
 
-			producer.purge();
-			purgeReturned.countDown();
+		flushSyncOvertakenByPurge(producer, 4);
 
-			assertThatThrownBy(() -> flush.get(30, TimeUnit.SECONDS)).hasCauseInstanceOf(DeliveryFailedException.class);
-		}
-		finally {
-			purgeReturned.countDown();
-			flusher.shutdownNow();
-		}
 		// MisbehavingKafka's forced close purges "1" and "3" and fails "2" and "4" with a delivery timeout.
 		assertThat(producer.bufferSize()).isEqualTo(2);
 		assertThat(producer.flushAsync()).extracting((handle) -> handle.message().payload()).containsExactly("2", "4");
@@ -136,19 +118,33 @@ class PurgeAndWaitTests {
 	@Test
 	void aPurgeDropsWhatAFlushInBatchesHadNotSentYet() throws Exception {
 		Producer producer = producer(ProducerConfig.builder().maxInFlight(2));
-		CountDownLatch purgeReturned = new CountDownLatch(1);
-		// Holds the dispatch of the purged report, and so the flush's wake-up, until purge() has returned.
-		producer.monitor().subscribe(ProducerEvent.MessagePurged.class,
-				(event) -> TestProducers.awaitUninterruptibly(purgeReturned));
 		List<ProducerEvent.BufferPurged> dropped = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.BufferPurged.class, dropped::add);
+
+		flushSyncOvertakenByPurge(producer, 2);
+
+		// MisbehavingKafka's forced close purges "1" and fails "2" with a delivery timeout; "3" and "4" were not sent.
+		assertThat(dropped).singleElement()
+			.satisfies((event) -> assertThat(event.messages()).extracting(Message::payload).containsExactly("3", "4"));
+		assertThat(producer.flushAsync()).extracting((handle) -> handle.message().payload()).containsExactly("2");
+	}
+
+	/**
+	 * Buffers "1" to "4" (topic "pending", which Kafka holds), flushes them synchronously on another thread and
+	 * purges once {@code appended} of them reached Kafka; the flush fails. The purged reports, and so the
+	 * flush's wake-up, are dispatched only after purge() returned.
+	 */
+	private void flushSyncOvertakenByPurge(Producer producer, int appended) throws Exception {
+		CountDownLatch purgeReturned = new CountDownLatch(1);
+		producer.monitor().subscribe(ProducerEvent.MessagePurged.class,
+				(event) -> TestProducers.awaitUninterruptibly(purgeReturned));
 		producer.bufferMany(List.of(Message.of("pending", "1"), Message.of("pending", "2"), Message.of("pending", "3"),
 				Message.of("pending", "4")));
 		ExecutorService flusher = Executors.newSingleThreadExecutor();
 		try {
 			Future<List<DeliveryReport>> flush = flusher.submit(producer::flushSync);
 			await().atMost(Duration.ofSeconds(30))
-				.until(() -> !this.clients.isEmpty() && this.clients.get(0).appended() == 2);
+				.until(() -> !this.clients.isEmpty() && this.clients.get(0).appended() == appended);
 
 			producer.purge();
 			purgeReturned.countDown();
@@ -159,10 +155,6 @@ class PurgeAndWaitTests {
 			purgeReturned.countDown();
 			flusher.shutdownNow();
 		}
-		// MisbehavingKafka's forced close purges "1" and fails "2" with a delivery timeout; "3" and "4" were not sent.
-		assertThat(dropped).singleElement()
-			.satisfies((event) -> assertThat(event.messages()).extracting(Message::payload).containsExactly("3", "4"));
-		assertThat(producer.flushAsync()).extracting((handle) -> handle.message().payload()).containsExactly("2");
 	}
 
 	/** A purged message says why: an aborted transaction is not a purge of the producer's. */
