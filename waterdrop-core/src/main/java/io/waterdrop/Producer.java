@@ -547,14 +547,25 @@ public final class Producer implements AutoCloseable {
 			return;
 		}
 		awaitReloadBackoff(backoffNanos);
-		CompletableFuture<Void> build;
 		this.lifecycleLock.lock();
 		try {
-			if (this.state != State.CONNECTED || generation != this.clientGeneration || this.clientBuild != null) {
-				return; // closed, disconnected or rebuilt meanwhile, or a purge replaces the client now
+			if (!rebuildWanted(generation)) {
+				return;
 			}
 			this.idempotentReloadsInARow++;
 			this.acknowledgedAtLastReload = this.stats.acknowledged();
+		}
+		finally {
+			this.lifecycleLock.unlock();
+		}
+		// Before the build is marked: a listener may purge, close or wait for a thread that does.
+		this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
+		CompletableFuture<Void> build;
+		this.lifecycleLock.lock();
+		try {
+			if (!rebuildWanted(generation)) {
+				return;
+			}
 			build = startClientBuild();
 		}
 		finally {
@@ -562,7 +573,6 @@ public final class Producer implements AutoCloseable {
 		}
 		boolean rebuilt = false;
 		try {
-			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_RELOAD, cause, null, null));
 			rebuilt = replaceClientOf(generation, false);
 		}
 		catch (RuntimeException ex) {
@@ -574,6 +584,14 @@ public final class Producer implements AutoCloseable {
 		if (rebuilt) {
 			this.monitor.publish(new ProducerEvent.Reloaded(id(), cause));
 		}
+	}
+
+	/**
+	 * Whether the client of {@code generation} still needs its rebuild: not if the producer was closed,
+	 * disconnected or rebuilt meanwhile, or a purge replaces the client now. Holding the lifecycle lock.
+	 */
+	private boolean rebuildWanted(int generation) {
+		return this.state == State.CONNECTED && generation == this.clientGeneration && this.clientBuild == null;
 	}
 
 	/**
@@ -1055,6 +1073,11 @@ public final class Producer implements AutoCloseable {
 				}
 				if (current != State.CONFIGURED && current != State.DISCONNECTED) {
 					checkAccepting(current);
+				}
+				if (this.lifecycleLock.getHoldCount() > 1) { // a listener of a transition made under the lock
+					throw new IllegalCallerException("Producer '" + id() + "' cannot connect from a listener of its "
+							+ "own producer.configured or producer.disconnecting: the transition under way would "
+							+ "be undone beneath it; produce from another thread");
 				}
 				underWay = this.clientBuild;
 				reconnecting = current == State.DISCONNECTED;
@@ -1973,18 +1996,18 @@ public final class Producer implements AutoCloseable {
 	 * polling thread, so that it never waits: its sends go to the relay (Kafka's send may block for metadata),
 	 * and a batch the free slots cannot hold is refused. A transactional producer's buffer is not flushed: its
 	 * transaction could wait for the broker past the close's timeout. What is not sent the close drops, with
-	 * {@code buffer.purged}. A disconnected producer connects first (not on a polling thread, which must not
-	 * block, nor for a close that purges at once): the relay's reconnect would come after the close began,
-	 * which refuses it. That connect comes before the close's timeout starts.
+	 * {@code buffer.purged}; a close with timeout 0, which purges at once, drops it unsent. A disconnected
+	 * producer connects first (not on a polling thread, which must not block): the relay's reconnect would come
+	 * after the close began, which refuses it. That connect comes before the close's timeout starts.
 	 */
 	private void flushBeforeClose(Duration timeout) {
 		State current = this.state;
 		if (current.closing() || current == State.POLLING_LOST || this.buffer.size() == 0
-				|| this.transactions.enabled()) {
+				|| this.transactions.enabled() || timeout.isZero()) {
 			return;
 		}
 		try {
-			if (current == State.DISCONNECTED && !timeout.isZero() && !PollingThreads.isCurrent()) {
+			if (current == State.DISCONNECTED && !PollingThreads.isCurrent()) {
 				connect();
 			}
 			PollingThreads.runAsPollingThread(this::flushAsync);

@@ -158,10 +158,12 @@ public final class ProducerConfig {
 		}
 		requirePositive("wait-timeout-on-queue-full", this.waitTimeoutOnQueueFull);
 		// Checked first: each is added to the polling thread's clock in nanoseconds (toNanos throws beyond ~292
-		// years). A longer idle-disconnect-timeout or reload-backoff is taken as "never", which it means.
+		// years), or, reload-backoff, waited out by a transaction's thread; an idle-disconnect-timeout that long is
+		// taken as "never", which it means.
 		requireAtMostADay("statistics-interval", this.statisticsInterval, "Set it to 0 to turn statistics off, or ");
 		requireAtMostADay("polling.fd.max-time", this.maxTime, "Set it to ");
 		requireAtMostADay("polling.slow-callback-threshold", this.slowCallbackThreshold, "Set it to ");
+		requireAtMostADay("reload-backoff", this.reloadBackoff, "Set it to ");
 		if (this.statisticsInterval == null || this.statisticsInterval.isNegative()
 				|| (!this.statisticsInterval.isZero() && this.statisticsInterval.toMillis() < 100)) {
 			invalid("statistics-interval", "must be 0 (off) or at least 100 ms but was " + describe(this.statisticsInterval),

@@ -475,6 +475,21 @@ class BufferUnitTests {
 				|| event instanceof ProducerEvent.BufferPurged);
 	}
 
+	/** A close with timeout 0 purges at once: it drops the buffer unsent, and connects no client to send it. */
+	@Test
+	void aCloseWithTimeoutZeroDropsWhatIsBufferedWithoutConnecting() {
+		Producer producer = producer(this.kafka);
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+		List<ProducerEvent.BufferPurged> dropped = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.BufferPurged.class, dropped::add);
+
+		producer.close(Duration.ZERO);
+
+		assertThat(dropped).singleElement().satisfies((event) -> assertThat(event.messages()).hasSize(2));
+		assertThat(this.kafka.payloads("orders")).isEmpty();
+		assertThat(producer.stats().producedAsync()).isZero();
+	}
+
 	/**
 	 * A transactional producer's close does not flush (its transaction could wait for the broker past the
 	 * close's timeout): it drops what is buffered, and says so.

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Timeout;
 
+import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
@@ -342,6 +343,44 @@ class ClientBuildRaceTests {
 		assertThat(refusal.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
 			.hasMessageContaining("cannot purge from a listener of its own connect or client rebuild");
 		assertThat(this.producer.produceSync(Message.of("t", "after"), GUARD).topic()).isEqualTo("t");
+	}
+
+	/**
+	 * A listener of a rebuild's error.occurred that purges on another thread and waits for it: the purge goes
+	 * ahead (the rebuild marks its build only after the event) and the rebuild, finding the client replaced,
+	 * builds none.
+	 */
+	@RepeatedTest(3)
+	void aRebuildsErrorListenerMayWaitForAPurgeOnAnotherThread() throws Exception {
+		this.firstClient = () -> {
+			MockProducer<byte[], byte[]> client = completingClient();
+			client.sendException = new ClusterAuthorizationException("fatal (simulated)");
+			return client;
+		};
+		Producer producer = producer(
+				ProducerConfig.builder().poller(Poller.global()).reloadOnIdempotentFatalError(true), 0);
+		CompletableFuture<Throwable> purged = new CompletableFuture<>();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, (event) -> {
+			if (event.type() == ErrorType.PRODUCER_RELOAD) {
+				try {
+					CompletableFuture.runAsync(producer::purge, this.executor).get(GUARD.toSeconds(), TimeUnit.SECONDS);
+					purged.complete(null);
+				}
+				catch (Exception ex) {
+					purged.complete(ex);
+				}
+			}
+		});
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+
+		assertThatExceptionOfType(WaterDropException.class)
+			.isThrownBy(() -> producer.produceSync(Message.of("t", "fatal"), GUARD));
+
+		assertThat(purged.get(2 * GUARD.toSeconds(), TimeUnit.SECONDS)).isNull();
+		assertThat(producer.produceSync(Message.of("t", "after"), GUARD).topic()).isEqualTo("t");
+		assertThat(this.built).hasSize(2);
+		assertThat(reloads).isEmpty();
 	}
 
 	/** A purge builds a Kafka client, which may block: refused on a polling thread, which serves other producers. */

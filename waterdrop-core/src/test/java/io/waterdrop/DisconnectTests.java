@@ -379,6 +379,34 @@ class DisconnectTests {
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CONNECTED);
 	}
 
+	/**
+	 * A listener of producer.disconnecting (published under the lifecycle lock) that produces is refused: its
+	 * reconnect would have run beneath the disconnect, which then closed the new client and let go of the new
+	 * registration, leaving the old client open and the producer CONNECTED without a client.
+	 */
+	@Test
+	void aDisconnectingListenerThatProducesIsRefusedAndTheDisconnectCompletes() {
+		Producer producer = producer(ProducerConfig.builder());
+		producer.produceSync(Message.of("fine", "before"));
+		List<Throwable> refusals = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Disconnecting.class, (event) -> {
+			try {
+				producer.produceAsync(Message.of("fine", "from the listener"));
+			}
+			catch (RuntimeException ex) {
+				refusals.add(ex);
+			}
+		});
+
+		producer.disconnect();
+
+		assertThat(refusals).singleElement().isInstanceOf(IllegalCallerException.class);
+		assertThat(producer.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+		assertThat(this.clients).singleElement().satisfies((client) -> assertThat(client.closed()).isTrue());
+		assertThat(producer.produceSync(Message.of("fine", "after")).topic()).isEqualTo("fine");
+		assertThat(this.clients).hasSize(2);
+	}
+
 	@Test
 	void withoutReloadingAFatalErrorLeavesTheClientInPlace() {
 		Producer producer = producer(ProducerConfig.builder());

@@ -48,7 +48,7 @@ class ProducerConfigUnitTests {
 	/**
 	 * Durations the polling thread adds to its clock in nanoseconds are at most a day: longer ones ("never",
 	 * written as Long.MAX_VALUE ms) made the connect throw an ArithmeticException, reported as a broker that
-	 * could not be reached.
+	 * could not be reached. So is the reload backoff, which a transaction's thread waits out.
 	 */
 	@Test
 	void durationsThePollingThreadAddsToItsClockAreAtMostADay() {
@@ -58,6 +58,7 @@ class ProducerConfigUnitTests {
 			.isEqualTo("Set it to 0 to turn statistics off, or 1d or less.");
 		assertInvalid((b) -> b.maxTime(never), "polling.fd.max-time", null);
 		assertInvalid((b) -> b.slowCallbackThreshold(never), "polling.slow-callback-threshold", null);
+		assertInvalid((b) -> b.reloadBackoff(Duration.ofDays(1000)), "reload-backoff", null);
 		assertThat(build((b) -> b.statisticsInterval(Duration.ofDays(1))).statisticsInterval())
 			.isEqualTo(Duration.ofDays(1));
 	}

@@ -13,8 +13,9 @@ import io.waterdrop.InvalidConfigurationException;
  * Checks a producer's Kafka settings as Kafka will when it builds the client (each known key's type and
  * allowed values, then the idempotence and transaction combinations) and a batch size the buffer cannot
  * hold, so that a bad value fails start-up, or a runtime producer's {@code create}, naming the key where it
- * was set, rather than the producer's first message. Keys Kafka does not know are left alone:
- * Kafka ignores them too (and interceptors or serializers may read them).
+ * was set, rather than the producer's first message. It sees the settings as configured: customizers run
+ * after it. Keys Kafka does not know are left alone: Kafka ignores them too (and interceptors or serializers
+ * may read them).
  */
 final class KafkaSettingsCheck {
 
