@@ -48,7 +48,8 @@ public class WaterDropProperties {
 	private Duration maxWaitTimeout = Duration.ofSeconds(180);
 
 	/**
-	 * How often statistics.emitted is published while a listener receives it. 0 turns statistics off.
+	 * How often statistics.emitted is published while a listener receives it. 0 turns statistics off; else at
+	 * least 100ms and at most 1d.
 	 */
 	private Duration statisticsInterval = Duration.ofSeconds(5);
 
@@ -95,7 +96,7 @@ public class WaterDropProperties {
 	private int maxReloadAttempts = 10;
 
 	/**
-	 * Pause between client rebuilds in a row.
+	 * Pause between client rebuilds in a row. At most 1d.
 	 */
 	private Duration reloadBackoff = Duration.ofSeconds(1);
 
@@ -304,7 +305,7 @@ public class WaterDropProperties {
 		private final ThreadMode thread = new ThreadMode();
 
 		/**
-		 * Dispatch of one delivery report taking longer than this publishes callback.slow.
+		 * Dispatch of one delivery report taking longer than this publishes callback.slow. At most 1d.
 		 */
 		private Duration slowCallbackThreshold = Duration.ofMillis(50);
 
@@ -361,7 +362,8 @@ public class WaterDropProperties {
 	public static class Fd {
 
 		/**
-		 * Longest time a Poller spends on one producer's reports per cycle before serving the next one.
+		 * Longest time a Poller spends on one producer's reports per cycle before serving the next one. At least
+		 * 1ms, at most 1d.
 		 */
 		private Duration maxTime = Duration.ofMillis(100);
 
