@@ -883,8 +883,8 @@ public final class Producer implements AutoCloseable {
 	 * drops the buffer too: so are the messages a flush in batches had not sent yet when one of its messages
 	 * was purged, published as {@code buffer.purged}). A message still in flight is not put back: its report
 	 * will come, and resending it could duplicate it. A message the flush refused as invalid (the exception
-	 * names it) is not put back either: it would refuse every later flush. Nothing is put back when the flush's own transaction may
-	 * have committed ({@link TransactionOutcomeUnknownException}).
+	 * names it) is not put back either: it would refuse every later flush. Nothing is put back when the flush's
+	 * own transaction may have committed ({@link TransactionOutcomeUnknownException}).
 	 */
 	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent, RuntimeException failure) {
 		List<Message> undelivered = new ArrayList<>();

@@ -291,13 +291,7 @@ class ClientBuildRaceTests {
 	 */
 	@RepeatedTest(3)
 	void aForcedCloseDoesNotWaitForARebuildBuildingItsNewClient() throws Exception {
-		this.firstClient = () -> {
-			MockProducer<byte[], byte[]> client = completingClient();
-			client.sendException = new ClusterAuthorizationException("fatal (simulated)");
-			return client;
-		};
-		Producer producer = producer(
-				ProducerConfig.builder().poller(Poller.global()).reloadOnIdempotentFatalError(true), 2);
+		Producer producer = rebuildingProducerWhoseFirstClientBreaks(2);
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
 		assertThatExceptionOfType(WaterDropException.class)
@@ -352,13 +346,7 @@ class ClientBuildRaceTests {
 	 */
 	@RepeatedTest(3)
 	void aRebuildsErrorListenerMayWaitForAPurgeOnAnotherThread() throws Exception {
-		this.firstClient = () -> {
-			MockProducer<byte[], byte[]> client = completingClient();
-			client.sendException = new ClusterAuthorizationException("fatal (simulated)");
-			return client;
-		};
-		Producer producer = producer(
-				ProducerConfig.builder().poller(Poller.global()).reloadOnIdempotentFatalError(true), 0);
+		Producer producer = rebuildingProducerWhoseFirstClientBreaks(0);
 		CompletableFuture<Throwable> purged = new CompletableFuture<>();
 		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, (event) -> {
 			if (event.type() == ErrorType.PRODUCER_RELOAD) {
@@ -402,6 +390,21 @@ class ClientBuildRaceTests {
 			.hasMessageContaining("cannot purge on a polling thread");
 		assertThat(this.builds).hasValue(1);
 		assertThat(producer.produceSync(Message.of("t", "after"), GUARD).topic()).isEqualTo("t");
+	}
+
+	/**
+	 * An idempotent producer that rebuilds its client after a fatal error; its first client refuses every send
+	 * with one (a {@link ClusterAuthorizationException}), its client number {@code slowBuild} waits for
+	 * {@code mayBuild}.
+	 */
+	private Producer rebuildingProducerWhoseFirstClientBreaks(int slowBuild) {
+		this.firstClient = () -> {
+			MockProducer<byte[], byte[]> client = completingClient();
+			client.sendException = new ClusterAuthorizationException("fatal (simulated)");
+			return client;
+		};
+		return producer(ProducerConfig.builder().poller(Poller.global()).reloadOnIdempotentFatalError(true),
+				slowBuild);
 	}
 
 	private static MockProducer<byte[], byte[]> completingClient() {
