@@ -10,6 +10,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
@@ -25,6 +26,7 @@ import org.springframework.web.bind.annotation.RestController;
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
+import io.waterdrop.ProducerNameInUseException;
 import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 
 /**
@@ -34,7 +36,7 @@ import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
  * removed. A caller may override only the settings of {@link #OVERRIDES}, and there are at most
  * {@code sample.tenants.max} tenants. Bad requests are answered with problem details ({@link ProblemDetails}):
  * 400 for an invalid tenant name, an override not allowed or an invalid one, 404 for an unknown tenant, 409 for
- * a tenant that exists already or one too many.
+ * a tenant that exists already or one too many, 503 for a create while the application shuts down.
  *
  * <pre>
  * curl -XPOST localhost:8080/tenants/acme -H 'Content-Type: application/json' -d '{"kafka.linger.ms": 5}'
@@ -90,6 +92,12 @@ class TenantsController {
 		try {
 			checkRoomFor(tenant);
 			producer = this.producers.create(name, TEMPLATE, allowed);
+		}
+		catch (ProducerNameInUseException ex) { // an IllegalStateException too: a 409 by ProblemDetails
+			throw ex;
+		}
+		catch (IllegalStateException ex) { // create's other one: the application context is closing
+			throw closing(ex);
 		}
 		finally {
 			this.creating.unlock();
@@ -171,6 +179,15 @@ class TenantsController {
 			problem.setProperty("max", this.maxTenants);
 			throw new ErrorResponseException(HttpStatus.CONFLICT, problem, null);
 		}
+	}
+
+	/** A 503 to retry on another instance: this one is shutting down and creates no producer. */
+	private static ErrorResponseException closing(IllegalStateException ex) {
+		ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE, ex.getMessage());
+		problem.setTitle("Shutting down");
+		ErrorResponseException closing = new ErrorResponseException(HttpStatus.SERVICE_UNAVAILABLE, problem, ex);
+		closing.getHeaders().set(HttpHeaders.RETRY_AFTER, "1");
+		return closing;
 	}
 
 	private static String producerName(String tenant) {

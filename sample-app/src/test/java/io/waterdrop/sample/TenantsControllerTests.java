@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Timeout;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.http.MediaType;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.ResultActions;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
@@ -189,6 +190,17 @@ class TenantsControllerTests {
 				"Unknown producer")
 			.andExpect(jsonPath("$.producer").value("tenant-nobody"));
 		problem(this.mvc.perform(delete("/tenants/nobody")), 404, "Unknown producer");
+	}
+
+	@Test
+	@DirtiesContext
+	void aCreateWhileTheApplicationShutsDownIsUnavailable() throws Exception {
+		this.producers.closeAsync().join(); // what the context's close does first
+
+		problem(this.mvc.perform(post("/tenants/late")), 503, "Shutting down")
+			.andExpect(header().string("Retry-After", "1"))
+			.andExpect(jsonPath("$.detail").value(containsString("the application context is closing")));
+		assertThat(this.producers.names()).isEmpty();
 	}
 
 	private static ResultActions problem(ResultActions result, int status, String title) throws Exception {
