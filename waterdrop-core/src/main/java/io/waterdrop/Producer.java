@@ -245,9 +245,10 @@ public final class Producer implements AutoCloseable {
 	private CompletableFuture<Void> pollingReleased;
 
 	/**
-	 * The client build under way outside the lock (a connect's, a purge's or a rebuild's), completed once the
-	 * builder swapped its client in or closed it; {@code null} otherwise. Other connects and purges wait for it,
-	 * and a graceful close waits for it within its timeout. Under the lifecycle lock.
+	 * The client build under way outside the lock (a connect's, a purge's or a rebuild's, a transactional one's
+	 * too), completed once the builder swapped its client in or closed it; {@code null} otherwise. Other
+	 * connects, purges and rebuilds wait for it, and a graceful close waits for it within its timeout. Under the
+	 * lifecycle lock.
 	 */
 	private CompletableFuture<Void> clientBuild;
 
@@ -415,20 +416,24 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Swaps in a rebuilt client, unless the producer no longer serves with a client of its own (closing,
-	 * closed, disconnected, polling lost): its close or its next connect decides about clients then, and the
-	 * caller must close {@code replacement}. Under the lifecycle lock, so a close that starts after the swap
-	 * closes the new client.
-	 * @return whether the client was swapped
+	 * A transactional producer's reload ({@link Transactions}): replaces its client by a new one, built and
+	 * initialised outside the lock and marked as the build under way, so that a graceful close started meanwhile
+	 * waits for it (after its drain) and no client outlives the close. A transaction in a listener of the
+	 * producer's own connect rebuilds under that connect's mark (and lock), which the close waits for already.
+	 * @return whether the client was replaced; not if the producer is no longer connected (closing, closed,
+	 * disconnected, polling lost), whose close or next connect decides about clients then
 	 */
-	boolean replaceClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement) {
+	boolean rebuildTransactionalClient() {
 		this.lifecycleLock.lock();
 		try {
-			return swapClient(this.clientGeneration, replacement) != null;
+			if (this.clientBuilder == Thread.currentThread()) {
+				return replaceClientOf(this.clientGeneration, false);
+			}
 		}
 		finally {
 			this.lifecycleLock.unlock();
 		}
+		return replaceClientInTurn(false);
 	}
 
 	/**
@@ -972,25 +977,40 @@ public final class Producer implements AutoCloseable {
 					+ "delivery callback or listener): the purge builds a new Kafka client, which may block; "
 					+ "purge from another thread");
 		}
+		if (!replaceClientInTurn(true)) {
+			State current = this.state;
+			if (current != State.CONFIGURED && current != State.DISCONNECTED) {
+				throw notAccepting(current, null); // a closing one's drain, or its purge if forced, decides
+			}
+		}
+		List<Message> dropped = this.buffer.takeAll();
+		if (!dropped.isEmpty()) {
+			this.monitor.publish(new ProducerEvent.BufferPurged(id(), dropped));
+		}
+	}
+
+	/**
+	 * Replaces the connected producer's client (a purge's or a transactional reload's) once no other build is
+	 * under way: waits for one, then marks its own and builds outside the lock ({@link #replaceClientOf}).
+	 * @return whether the client was replaced; not if the producer was not connected when its turn came, or a
+	 * close began while the new client was being built
+	 */
+	private boolean replaceClientInTurn(boolean purging) {
 		while (true) {
 			CompletableFuture<Void> underWay;
 			CompletableFuture<Void> mine = null;
 			int generation = 0;
 			this.lifecycleLock.lock();
 			try { // not a lock-free look: a disconnect refused because of messages in flight is DISCONNECTED a moment
-				State current = this.state;
-				if (current != State.CONNECTED) {
-					if (current != State.CONFIGURED && current != State.DISCONNECTED) {
-						checkAccepting(current);
-					}
-					break; // configured or disconnected: no client, nothing in flight, only the buffer
+				if (this.state != State.CONNECTED) {
+					return false;
 				}
 				underWay = this.clientBuild;
 				if (underWay == null) {
 					mine = startClientBuild();
 					generation = this.clientGeneration;
 				}
-				else if (this.clientBuilder == Thread.currentThread()) { // a listener of its connect or rebuild
+				else if (this.clientBuilder == Thread.currentThread()) { // a purge in a listener of its connect or rebuild
 					throw new IllegalCallerException("Producer '" + id() + "' cannot purge from a listener of its "
 							+ "own connect or client rebuild (producer.connected, error.occurred): that build would "
 							+ "wait for the purge, and the purge for it; purge from another thread");
@@ -1001,20 +1021,13 @@ public final class Producer implements AutoCloseable {
 			}
 			if (mine != null) {
 				try {
-					if (!replaceClientOf(generation, true)) {
-						throw notAccepting(this.state, null); // its drain, or its purge if forced, decides
-					}
+					return replaceClientOf(generation, purging);
 				}
 				finally {
 					endClientBuild(mine);
 				}
-				break;
 			}
 			underWay.join(); // another purge or a rebuild builds a client; then look again
-		}
-		List<Message> dropped = this.buffer.takeAll();
-		if (!dropped.isEmpty()) {
-			this.monitor.publish(new ProducerEvent.BufferPurged(id(), dropped));
 		}
 	}
 
@@ -1026,7 +1039,7 @@ public final class Producer implements AutoCloseable {
 		return build;
 	}
 
-	/** Ends the purge's or rebuild's {@code build}, once its client is swapped in or closed. */
+	/** Ends a purge's or rebuild's {@code build}, once its client is swapped in or closed. */
 	private void endClientBuild(CompletableFuture<Void> build) {
 		this.lifecycleLock.lock();
 		try {

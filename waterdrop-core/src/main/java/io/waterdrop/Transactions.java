@@ -443,20 +443,17 @@ final class Transactions {
 			pause(this.producer.config().reloadBackoff());
 		}
 		this.reloadsInARow++;
-		org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement;
+		boolean replaced;
 		try {
-			replacement = newClient();
+			replaced = this.producer.rebuildTransactionalClient();
 		}
 		catch (RuntimeException ex) {
 			return ex;
 		}
-		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.producer.client();
-		if (!this.producer.replaceClient(replacement)) {
-			closeQuietly(replacement);
+		if (!replaced) {
 			return notRebuilt(cause); // the close began while the new client was being built
 		}
 		this.pendingReload = null;
-		closeQuietly(old);
 		publish(new ProducerEvent.Reloaded(this.producer.id(), cause));
 		return null;
 	}
@@ -470,15 +467,6 @@ final class Transactions {
 		ProducerClosedException refused = new ProducerClosedException(this.producer.id(), this.producer.status());
 		refused.initCause(cause);
 		return refused;
-	}
-
-	private void closeQuietly(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client) {
-		try {
-			client.close(Duration.ZERO);
-		}
-		catch (RuntimeException ex) {
-			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.PRODUCER_RELOAD, ex, null, null));
-		}
 	}
 
 	private int attempts() {

@@ -2,12 +2,14 @@ package io.waterdrop;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
@@ -20,6 +22,7 @@ import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Timeout;
 
 import io.waterdrop.instrumentation.ErrorType;
+import io.waterdrop.instrumentation.EventListener;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
@@ -390,6 +393,85 @@ class ClientBuildRaceTests {
 			.hasMessageContaining("cannot purge on a polling thread");
 		assertThat(this.builds).hasValue(1);
 		assertThat(producer.produceSync(Message.of("t", "after"), GUARD).topic()).isEqualTo("t");
+	}
+
+	/**
+	 * A transactional producer's reload after a fatal error builds its new client as the build under way: a
+	 * graceful close started meanwhile waits (after its drain) for the reload to close the client it built, so
+	 * no client holding the transactional.id outlives the close; the transaction is refused, the producer closed.
+	 */
+	@RepeatedTest(3)
+	void aCloseWaitsForATransactionalReloadToCloseTheClientItBuilt() throws Exception {
+		Producer producer = transactionalProducerReloadingWhenFenced(2, (event) -> { });
+		producer.connect();
+		this.built.get(0).fenceProducer(); // fencing stands for any fatal error: MockProducer can only fence
+		CompletableFuture<Throwable> transaction = CompletableFuture.supplyAsync(() -> {
+			try {
+				producer.transaction((open) -> open.produceSync(Message.of("t", "m")));
+				return null;
+			}
+			catch (Throwable ex) {
+				return ex;
+			}
+		}, this.executor);
+		awaitBuilding(); // the reload's client, as the transaction begins
+
+		CompletableFuture<List<Boolean>> clientsClosedWhenCloseReturned = CompletableFuture.supplyAsync(() -> {
+			producer.close(GUARD);
+			return this.built.stream().map(MockProducer::closed).toList();
+		}, this.executor);
+		try { // not a bound on anything: gives a close that does not wait for the build the time to return first
+			clientsClosedWhenCloseReturned.get(1, TimeUnit.SECONDS);
+		}
+		catch (TimeoutException expected) {
+		}
+		this.mayBuild.countDown();
+
+		assertThat(clientsClosedWhenCloseReturned.get(GUARD.toSeconds(), TimeUnit.SECONDS)).containsExactly(true, true);
+		assertThat(transaction.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isInstanceOf(TransactionFailedException.class)
+			.hasMessageContaining("no transaction was started")
+			.cause()
+			.isInstanceOf(ProducerClosedException.class);
+	}
+
+	/**
+	 * A transaction run from a listener of the producer's own connect whose client needs a reload rebuilds it
+	 * under the connect's build (joining that build would wait for itself) and commits; the connect completes.
+	 */
+	@RepeatedTest(3)
+	void aTransactionInAListenerOfItsOwnConnectMayReloadTheClient() throws Exception {
+		AtomicReference<Producer> self = new AtomicReference<>();
+		CompletableFuture<Throwable> transaction = new CompletableFuture<>();
+		self.set(transactionalProducerReloadingWhenFenced(0, (event) -> {
+			if (event instanceof ProducerEvent.Connected && !transaction.isDone()) {
+				this.built.get(0).fenceProducer();
+				try {
+					self.get().transaction((open) -> open.produceSync(Message.of("t", "m")));
+					transaction.complete(null);
+				}
+				catch (Throwable ex) {
+					transaction.complete(ex);
+				}
+			}
+		}));
+
+		assertThat(CompletableFuture.runAsync(self.get()::connect, this.executor)).succeedsWithin(GUARD);
+		assertThat(transaction.get(GUARD.toSeconds(), TimeUnit.SECONDS)).isNull();
+		assertThat(this.built).hasSize(2).first().satisfies((broken) -> assertThat(broken.closed()).isTrue());
+		assertThat(this.built.get(1).transactionCommitted()).isTrue();
+		assertThat(this.built.get(1).history()).hasSize(1);
+	}
+
+	/**
+	 * A transactional producer that rebuilds its client after being fenced (not the default: fencing stands for
+	 * any fatal error), with {@code listener}; its client number {@code slowBuild} waits for {@code mayBuild}.
+	 */
+	private Producer transactionalProducerReloadingWhenFenced(int slowBuild, EventListener listener) {
+		return producer(ProducerConfig.builder()
+			.poller(Poller.global())
+			.kafka("transactional.id", TestProducers.uniqueId("client-build-tx"))
+			.nonReloadableErrors(Set.of())
+			.listener(listener), slowBuild);
 	}
 
 	/**
