@@ -1010,7 +1010,7 @@ public final class Producer implements AutoCloseable {
 					mine = startClientBuild();
 					generation = this.clientGeneration;
 				}
-				else if (this.clientBuilder == Thread.currentThread()) { // a purge in a listener of its connect or rebuild
+				else if (this.clientBuilder == Thread.currentThread()) { // a purge in a listener of its own build
 					throw new IllegalCallerException("Producer '" + id() + "' cannot purge from a listener of its "
 							+ "own connect or client rebuild (producer.connected, error.occurred): that build would "
 							+ "wait for the purge, and the purge for it; purge from another thread");
