@@ -77,8 +77,9 @@ import io.waterdrop.polling.WakeupPipe;
  * or a disconnect thread</td><td>only when idle (nothing in flight, no open transaction, empty buffer):
  * closes the Kafka client and lets go of the polling registration (pipe and selector key, or the dispatch
  * thread)</td></tr>
- * <tr><td>CONNECTED</td><td>{@link #purge()}, rebuild after an idempotent fatal error</td><td>CONNECTED</td>
- * <td>caller, a client-work thread</td><td>swaps in a new client and closes the old one at once</td></tr>
+ * <tr><td>CONNECTED</td><td>{@link #purge()}, rebuild after a fatal error</td><td>CONNECTED</td>
+ * <td>caller, a client-work thread, a transaction's thread</td><td>swaps in a new client and closes the old one
+ * at once</td></tr>
  * <tr><td>DISCONNECTED</td><td>connect / next message</td><td>CONNECTED</td><td>caller (the relay thread for
  * a message produced in a callback)</td><td>registers for polling again and creates a new Kafka client; if
  * that fails, lets go of the registration and stays DISCONNECTED; if the polling thread died meanwhile, goes
@@ -419,7 +420,8 @@ public final class Producer implements AutoCloseable {
 	 * A transactional producer's reload ({@link Transactions}): replaces its client by a new one, built and
 	 * initialised outside the lock and marked as the build under way, so that a graceful close started meanwhile
 	 * waits for it (after its drain) and no client outlives the close. A transaction in a listener of the
-	 * producer's own connect rebuilds under that connect's mark (and lock), which the close waits for already.
+	 * producer's own connect rebuilds under that connect's mark, which the close waits for already, and under
+	 * its lock (the listener holds it): a close from another thread waits for that build.
 	 * @return whether the client was replaced; not if the producer is no longer connected (closing, closed,
 	 * disconnected, polling lost), whose close or next connect decides about clients then
 	 */
@@ -433,7 +435,7 @@ public final class Producer implements AutoCloseable {
 		finally {
 			this.lifecycleLock.unlock();
 		}
-		return replaceClientInTurn(false);
+		return replaceClientInTurn(false) == null;
 	}
 
 	/**
@@ -977,11 +979,9 @@ public final class Producer implements AutoCloseable {
 					+ "delivery callback or listener): the purge builds a new Kafka client, which may block; "
 					+ "purge from another thread");
 		}
-		if (!replaceClientInTurn(true)) {
-			State current = this.state;
-			if (current != State.CONFIGURED && current != State.DISCONNECTED) {
-				throw notAccepting(current, null); // a closing one's drain, or its purge if forced, decides
-			}
+		State refusing = replaceClientInTurn(true);
+		if (refusing != null && refusing != State.CONFIGURED && refusing != State.DISCONNECTED) {
+			throw notAccepting(refusing, null); // a closing one's drain, or its purge if forced, decides
 		}
 		List<Message> dropped = this.buffer.takeAll();
 		if (!dropped.isEmpty()) {
@@ -992,10 +992,11 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Replaces the connected producer's client (a purge's or a transactional reload's) once no other build is
 	 * under way: waits for one, then marks its own and builds outside the lock ({@link #replaceClientOf}).
-	 * @return whether the client was replaced; not if the producer was not connected when its turn came, or a
-	 * close began while the new client was being built
+	 * @return {@code null} if the client was replaced; else the state that kept it: the one found when its turn
+	 * came (not connected: configured, disconnected, closing, polling lost), or one a close or the polling
+	 * thread's death left while the new client was being built
 	 */
-	private boolean replaceClientInTurn(boolean purging) {
+	private State replaceClientInTurn(boolean purging) {
 		while (true) {
 			CompletableFuture<Void> underWay;
 			CompletableFuture<Void> mine = null;
@@ -1003,7 +1004,7 @@ public final class Producer implements AutoCloseable {
 			this.lifecycleLock.lock();
 			try { // not a lock-free look: a disconnect refused because of messages in flight is DISCONNECTED a moment
 				if (this.state != State.CONNECTED) {
-					return false;
+					return this.state;
 				}
 				underWay = this.clientBuild;
 				if (underWay == null) {
@@ -1020,8 +1021,8 @@ public final class Producer implements AutoCloseable {
 				this.lifecycleLock.unlock();
 			}
 			if (mine != null) {
-				try {
-					return replaceClientOf(generation, purging);
+				try { // refused: a closing or POLLING_LOST state, from which there is no way back
+					return replaceClientOf(generation, purging) ? null : this.state;
 				}
 				finally {
 					endClientBuild(mine);

@@ -32,11 +32,11 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A connect, a purge and an idempotent producer's rebuild build their Kafka client outside the producer's
- * lifecycle lock (Kafka's constructor resolves {@code bootstrap.servers}; a transactional client's
- * {@code initTransactions} waits for its coordinator): a close started meanwhile does not wait for the build,
- * and the builder then closes the client it built. A client factory that waits on a latch plays the slow
- * construction.
+ * A connect, a purge and a rebuild after a fatal error (an idempotent producer's, a transactional one's) build
+ * their Kafka client outside the producer's lifecycle lock (Kafka's constructor resolves
+ * {@code bootstrap.servers}; a transactional client's {@code initTransactions} waits for its coordinator): a
+ * close started meanwhile does not wait for the build, and the builder then closes the client it built. A
+ * client factory that waits on a latch plays the slow construction.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class ClientBuildRaceTests {
