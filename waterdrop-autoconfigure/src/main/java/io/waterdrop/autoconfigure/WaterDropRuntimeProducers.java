@@ -212,7 +212,12 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 					: this.properties.getCloseTimeout());
 			this.templates.put(producer, template);
 			for (Listener hook : this.hooks) {
-				hook.added(name, producer);
+				try { // as on removal: the producer exists now, and the other listeners must hear of it
+					hook.added(name, producer);
+				}
+				catch (RuntimeException ex) {
+					logger.warn("A listener failed on the addition of runtime producer '" + name + "'", ex);
+				}
 			}
 		}
 		if (this.registry.find(name).orElse(null) != producer) {
@@ -494,7 +499,10 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		return ex;
 	}
 
-	/** Told when a runtime producer is added or removed. */
+	/**
+	 * Told when a runtime producer is added or removed. A listener's failure is logged: it fails neither the
+	 * create or remove nor the listeners after it (a failure on subscribing is the subscriber's).
+	 */
 	public interface Listener {
 
 		/**

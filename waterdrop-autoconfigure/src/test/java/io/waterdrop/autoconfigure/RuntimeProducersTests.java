@@ -384,6 +384,27 @@ class RuntimeProducersTests {
 		});
 	}
 
+	/**
+	 * A listener that fails on an addition does not fail the create (the producer exists by then) nor keep the
+	 * listeners after it from hearing of the producer.
+	 */
+	@Test
+	void aListenerFailingOnAnAdditionNeitherFailsTheCreateNorSilencesTheOthers() {
+		this.runner.run((context) -> {
+			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+			List<String> heard = new CopyOnWriteArrayList<>();
+			runtime.subscribe((name, producer) -> {
+				throw new IllegalStateException("listener failed (simulated)");
+			});
+			runtime.subscribe((name, producer) -> heard.add(name));
+
+			Producer created = runtime.create("acme", "tenant");
+
+			assertThat(runtime.find("acme")).containsSame(created);
+			assertThat(heard).containsExactly("acme");
+		});
+	}
+
 	/** A create under way when the close begins is either closed with the others or refused: none is left open. */
 	@Test
 	void aCreateRacingTheCloseIsRefusedRatherThanLeftOpen() throws Exception {
