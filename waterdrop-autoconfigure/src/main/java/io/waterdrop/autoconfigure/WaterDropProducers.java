@@ -15,7 +15,8 @@ import io.waterdrop.Producer;
  * <p>
  * An application may define its own bean of this type; that changes what the lookup returns and nothing
  * else: the starter connects, closes, meters, health-checks and describes every {@link Producer} bean the
- * context defines, whether or not the lookup holds it. Immutable and thread-safe.
+ * context defines but a test's mock ({@link ProducerBeans}), whether or not the lookup holds it. Immutable and
+ * thread-safe.
  */
 public final class WaterDropProducers {
 

@@ -16,7 +16,7 @@ import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 
-import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.ProducerBeans;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
@@ -40,7 +40,7 @@ public final class WaterDropEndpointAutoConfiguration {
 	@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
 	WaterDropEndpoint waterdropEndpoint(ListableBeanFactory beanFactory,
 			ObjectProvider<SanitizingFunction> sanitizingFunctions, WaterDropEndpointProperties properties) {
-		return new WaterDropEndpoint(new ProducersView(beanFactory.getBeansOfType(Producer.class, false, true),
+		return new WaterDropEndpoint(new ProducersView(ProducerBeans.of(beanFactory, true),
 				beanFactory.getBeansOfType(WaterDropRuntimeProducers.class, false, true).values()),
 				List.copyOf(beanFactory.getBeansOfType(Poller.class, false, true).values()),
 				sanitizingFunctions.orderedStream().toList(), properties.getShowValues());

@@ -15,6 +15,7 @@ import org.springframework.context.annotation.Bean;
 
 import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.ProducerBeans;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.WaterDropProperties;
@@ -45,7 +46,7 @@ public final class WaterDropHealthContributorAutoConfiguration {
 					"Set it to how long deliveries may keep failing before the entry is DOWN, e.g. 30s or 1m.");
 		}
 		WaterDropHealthContributor contributor = new WaterDropHealthContributor(
-				beanFactory.getBeansOfType(Producer.class, false, true), failureWindow, Clock.systemUTC());
+				ProducerBeans.of(beanFactory, true), failureWindow, Clock.systemUTC());
 		// This context's own runtime producers only, as its own producer beans.
 		beanFactory.getBeansOfType(WaterDropRuntimeProducers.class, false, true)
 			.values()

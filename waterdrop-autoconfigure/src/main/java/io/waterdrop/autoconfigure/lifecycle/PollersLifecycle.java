@@ -16,6 +16,7 @@ import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.ProducerBeans;
 import io.waterdrop.polling.Poller;
 
 /**
@@ -53,7 +54,7 @@ final class PollersLifecycle implements SmartInitializingSingleton, DisposableBe
 	@Override
 	public void afterSingletonsInstantiated() {
 		this.pollers = List.copyOf(this.beanFactory.getBeansOfType(Poller.class, false, false).values());
-		this.producers = List.copyOf(this.beanFactory.getBeansOfType(Producer.class, false, false).values());
+		this.producers = List.copyOf(ProducerBeans.of(this.beanFactory, false).values());
 	}
 
 	@Override

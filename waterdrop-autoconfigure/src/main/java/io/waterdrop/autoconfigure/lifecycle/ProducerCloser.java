@@ -8,6 +8,7 @@ import org.springframework.beans.factory.config.DestructionAwareBeanPostProcesso
 
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.ProducerBeans;
 import io.waterdrop.autoconfigure.WaterDropProperties;
 
 /**
@@ -37,7 +38,7 @@ final class ProducerCloser implements DestructionAwareBeanPostProcessor {
 
 	@Override
 	public boolean requiresDestruction(Object bean) {
-		return bean instanceof Producer;
+		return bean instanceof Producer producer && ProducerBeans.isManaged(producer);
 	}
 
 	@Override

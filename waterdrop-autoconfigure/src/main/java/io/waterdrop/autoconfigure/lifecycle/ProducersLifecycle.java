@@ -20,6 +20,7 @@ import org.springframework.context.SmartLifecycle;
 
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerStatus;
+import io.waterdrop.autoconfigure.ProducerBeans;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
 
 /**
@@ -96,9 +97,9 @@ final class ProducersLifecycle implements SmartLifecycle {
 		this.shutdownPhaseTimeout = shutdownPhaseTimeout;
 	}
 
-	/** The producer beans of this context (not of its ancestors), in definition order. */
+	/** The managed producer beans of this context (not of its ancestors), in definition order. */
 	Map<String, Producer> producers() {
-		return this.context.getBeanFactory().getBeansOfType(Producer.class, false, true);
+		return ProducerBeans.of(this.context.getBeanFactory(), true);
 	}
 
 	@Override

@@ -18,6 +18,7 @@ import org.springframework.kafka.core.MicrometerProducerListener;
 
 import io.waterdrop.Producer;
 import io.waterdrop.TransactionalPool;
+import io.waterdrop.autoconfigure.ProducerBeans;
 import io.waterdrop.autoconfigure.WaterDropAutoConfiguration;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
@@ -47,7 +48,7 @@ public final class WaterDropMetricsAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
 	WaterDropMetrics waterdropMetrics(ListableBeanFactory beanFactory) {
-		return new WaterDropMetrics(beanFactory.getBeansOfType(Producer.class, false, true).values(),
+		return new WaterDropMetrics(ProducerBeans.of(beanFactory, true).values(),
 				List.copyOf(beanFactory.getBeansOfType(Poller.class, false, true).values()));
 	}
 
