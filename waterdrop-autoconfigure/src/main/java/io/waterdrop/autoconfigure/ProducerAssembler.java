@@ -14,6 +14,7 @@ import java.util.function.BiConsumer;
 
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.common.config.SslConfigs;
+import org.apache.kafka.common.serialization.Serializer;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.DisposableBean;
@@ -189,13 +190,16 @@ final class ProducerAssembler implements DisposableBean {
 	Producer producer(String name, ProducerProperties own, String ownPrefix,
 			BiConsumer<ProducerConfig.Builder, Map<String, Object>> adjust) {
 		AtomicReference<@Nullable Producer> built = new AtomicReference<>();
-		return remember(built, new Producer(config(name, own, ownPrefix, adjust, built)));
+		return remember(built, new Producer(config(name, own, ownPrefix, adjust, built, true)));
 	}
 
-	/** The configuration {@link #producer(String, ProducerProperties, String, BiConsumer)} builds. */
-	ProducerConfig config(String name, ProducerProperties own, String ownPrefix,
-			BiConsumer<ProducerConfig.Builder, Map<String, Object>> adjust) {
-		return config(name, own, ownPrefix, adjust, new AtomicReference<>());
+	/**
+	 * The configuration of a runtime producers' template as its settings make it, to check them at start-up.
+	 * Without the {@link WaterDropProducerCustomizer}s: they are called with a producer's name, at each create.
+	 */
+	ProducerConfig templateConfig(String template, ProducerProperties own, String ownPrefix) {
+		return config(template, own, ownPrefix, (builder, kafka) -> {
+		}, new AtomicReference<>(), false);
 	}
 
 	/**
@@ -204,6 +208,12 @@ final class ProducerAssembler implements DisposableBean {
 	 */
 	ProducerConfig config(String name, ProducerProperties own, String ownPrefix,
 			BiConsumer<ProducerConfig.Builder, Map<String, Object>> adjust, AtomicReference<@Nullable Producer> built) {
+		return config(name, own, ownPrefix, adjust, built, true);
+	}
+
+	private ProducerConfig config(String name, ProducerProperties own, String ownPrefix,
+			BiConsumer<ProducerConfig.Builder, Map<String, Object>> adjust, AtomicReference<@Nullable Producer> built,
+			boolean customize) {
 		Origins origins = new Origins(ownPrefix);
 		WaterDropProperties.Polling shared = this.properties.getPolling();
 		ProducerPolling polling = own.getPolling();
@@ -254,10 +264,41 @@ final class ProducerAssembler implements DisposableBean {
 		Object valueSerializer = kafka.remove(VALUE_SERIALIZER);
 		KafkaSettingsCheck.check(kafka, origins::pathOf);
 		builder.kafka(kafka);
-		builder.keySerializer(this.serializers.serializer(keySerializer, true, Collections.unmodifiableMap(kafka),
-				origins.pathOf("kafka." + KEY_SERIALIZER)));
-		builder.payloadSerializer(this.serializers.serializer(valueSerializer, false,
-				Collections.unmodifiableMap(kafka), origins.pathOf("kafka." + VALUE_SERIALIZER)));
+		Serializer<?> key = this.serializers.serializer(keySerializer, true, Collections.unmodifiableMap(kafka),
+				origins.pathOf("kafka." + KEY_SERIALIZER));
+		Serializer<?> payload;
+		try {
+			payload = this.serializers.serializer(valueSerializer, false, Collections.unmodifiableMap(kafka),
+					origins.pathOf("kafka." + VALUE_SERIALIZER));
+		}
+		catch (RuntimeException ex) {
+			this.serializers.release(key);
+			throw ex;
+		}
+		builder.keySerializer(key);
+		builder.payloadSerializer(payload);
+		ProducerConfig config;
+		try {
+			config = customized(name, own, builder, origins, kafka, adjust, built, customize);
+		}
+		catch (RuntimeException ex) { // no producer will close them
+			this.serializers.release(key, payload);
+			throw ex;
+		}
+		// Replaced by the caller's adjustment or a customizer: made for this producer, and no one's now.
+		if (config.keySerializer() != key) {
+			this.serializers.release(key);
+		}
+		if (config.payloadSerializer() != payload) {
+			this.serializers.release(payload);
+		}
+		return config;
+	}
+
+	/** The configuration from {@code builder} as adjusted by the caller and, if {@code customize}, the customizers. */
+	private ProducerConfig customized(String name, ProducerProperties own, ProducerConfig.Builder builder,
+			Origins origins, Map<String, Object> kafka, BiConsumer<ProducerConfig.Builder, Map<String, Object>> adjust,
+			AtomicReference<@Nullable Producer> built, boolean customize) {
 		if (SPRING_TX_PRESENT) {
 			builder.transactionJoiner(SpringTransactionJoiner.INSTANCE);
 		}
@@ -269,7 +310,8 @@ final class ProducerAssembler implements DisposableBean {
 		builder.clientFactory(new KafkaClientFactory(name, this.factoryCustomizers.orderedStream().toList(),
 				this.clientFactoryCustomizers.orderedStream().toList(), this.context));
 		ProducerConfig config = build(builder, origins);
-		List<WaterDropProducerCustomizer> customizers = this.producerCustomizers.orderedStream().toList();
+		List<WaterDropProducerCustomizer> customizers = customize ? this.producerCustomizers.orderedStream().toList()
+				: List.of();
 		if (customizers.isEmpty()) {
 			return config;
 		}

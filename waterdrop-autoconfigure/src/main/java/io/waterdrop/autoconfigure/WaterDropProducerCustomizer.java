@@ -15,7 +15,8 @@ public interface WaterDropProducerCustomizer {
 
 	/**
 	 * Customizes the configuration of one producer.
-	 * @param producerName name of the producer, which is also its bean name and default id
+	 * @param producerName name of the producer, which is also its bean name (a runtime producer's name, which has
+	 * no bean) and default id
 	 * @param builder the configuration being built
 	 */
 	void customize(String producerName, ProducerConfig.Builder builder);

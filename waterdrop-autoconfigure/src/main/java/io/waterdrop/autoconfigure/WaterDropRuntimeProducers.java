@@ -122,9 +122,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		for (String template : this.properties.getTemplates().keySet()) {
 			ProducerProperties own = bind(template, template, Map.of());
 			checkTemplateOnly(template, own);
-			ProducerConfig checked = this.assembler.config(template, own, TEMPLATES + "." + template + ".",
-					(builder, kafka) -> {
-					});
+			ProducerConfig checked = this.assembler.templateConfig(template, own, TEMPLATES + "." + template + ".");
 			this.assembler.releaseSerializers(checked);
 		}
 	}

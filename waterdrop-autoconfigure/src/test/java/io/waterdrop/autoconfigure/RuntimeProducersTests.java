@@ -108,7 +108,8 @@ class RuntimeProducersTests {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				MeterRegistry registry = context.getBean(MeterRegistry.class);
 				assertThat(runtime.templateNames()).containsExactlyInAnyOrder("tenant", "blank");
-				customized.clear();
+				// Customizers are told of producers: the templates' check at start-up does not call them.
+				assertThat(customized).containsExactly("orders");
 
 				Producer tenant = runtime.create("tenant-42", "tenant",
 						Map.of("kafka.linger.ms", 1, "max-in-flight", "500", "statistics-interval", Duration.ZERO));
@@ -127,7 +128,7 @@ class RuntimeProducersTests {
 				assertThat(tenant.config().maxTime()).isEqualTo(Duration.ofMillis(20));
 				assertThat(tenant.config().pollingMode()).isEqualTo(PollingMode.FD);
 				assertThat(tenant.config().poller()).isSameAs(context.getBean("tenantsPoller", Poller.class));
-				assertThat(customized).containsExactly("tenant-42");
+				assertThat(customized).containsExactly("orders", "tenant-42");
 				assertThat(events).containsExactly("producer.created");
 				assertThat(runtime.names()).containsExactly("tenant-42");
 				assertThat(runtime.templateOf("tenant-42")).contains("tenant");
@@ -189,6 +190,17 @@ class RuntimeProducersTests {
 				assertThatExceptionOfType(ProducerNameInUseException.class)
 					.isThrownBy(() -> runtime.create("t", "tenant"));
 				assertThat(ClosingCountSerializer.closed.get() - atStart).isEqualTo(21);
+
+				// Refused by the core's own checks, after the serializers were made: they go at once too.
+				assertThatExceptionOfType(InvalidConfigurationException.class)
+					.isThrownBy(() -> runtime.create("u", "tenant", Map.of("max-in-flight", 0)));
+				assertThat(ClosingCountSerializer.closed.get() - atStart).isEqualTo(22);
+				// Replaced by the create's customizer: the one made from the settings is no one's, and goes at once.
+				Serializer<Object> given = (topic, data) -> new byte[0];
+				Producer customized = runtime.create("v", "tenant", Map.of(),
+						(builder) -> builder.payloadSerializer(given));
+				assertThat(customized.config().payloadSerializer()).isSameAs(given);
+				assertThat(ClosingCountSerializer.closed.get() - atStart).isEqualTo(23);
 			});
 	}
 
