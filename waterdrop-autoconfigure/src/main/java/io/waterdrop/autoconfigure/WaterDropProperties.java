@@ -119,6 +119,13 @@ public class WaterDropProperties {
 	private @Nullable Boolean observationEnabled;
 
 	/**
+	 * Whether every producer's error.occurred events are logged, as Boot's KafkaTemplate logs its failed sends:
+	 * a failed delivery, a callback that threw, a failed transaction command or client rebuild at ERROR; a
+	 * refusal thrown to the caller at DEBUG. Payloads and keys are not logged.
+	 */
+	private boolean logErrors = true;
+
+	/**
 	 * Dedicated Pollers by name, each with a thread of its own. Producers choose one with
 	 * polling.poller.
 	 */
@@ -267,6 +274,14 @@ public class WaterDropProperties {
 
 	public void setObservationEnabled(@Nullable Boolean observationEnabled) {
 		this.observationEnabled = observationEnabled;
+	}
+
+	public boolean isLogErrors() {
+		return this.logErrors;
+	}
+
+	public void setLogErrors(boolean logErrors) {
+		this.logErrors = logErrors;
 	}
 
 	public Map<String, PollerProperties> getPollers() {

@@ -46,6 +46,8 @@ import io.waterdrop.ProducerConfig;
 import io.waterdrop.ProducerNameInUseException;
 import io.waterdrop.ProducerRegistry;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
+import io.waterdrop.instrumentation.ErrorLogger;
+import io.waterdrop.instrumentation.ProducerEvent;
 
 /**
  * Producers created and removed while the application runs — one per tenant, per worker — from a template
@@ -206,6 +208,9 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 				throw ex;
 			}
 			built.set(producer);
+			if (this.properties.isLogErrors()) {
+				producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, ErrorLogger.INSTANCE);
+			}
 			this.closeTimeouts.put(producer, (own.getCloseTimeout() != null) ? own.getCloseTimeout()
 					: this.properties.getCloseTimeout());
 			this.templates.put(producer, template);

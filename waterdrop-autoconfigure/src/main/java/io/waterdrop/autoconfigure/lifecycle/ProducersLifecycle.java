@@ -22,6 +22,8 @@ import io.waterdrop.Producer;
 import io.waterdrop.ProducerStatus;
 import io.waterdrop.autoconfigure.ProducerBeans;
 import io.waterdrop.autoconfigure.WaterDropEventListener;
+import io.waterdrop.instrumentation.ErrorLogger;
+import io.waterdrop.instrumentation.ProducerEvent;
 
 /**
  * Connects every {@link Producer} bean of its context on start and drains them when the context closes.
@@ -33,7 +35,8 @@ import io.waterdrop.autoconfigure.WaterDropEventListener;
  * can still produce.
  * <p>
  * <b>Start</b>: subscribes the {@link WaterDropEventListener} beans to each producer (once; here rather than
- * while the producer bean is created, so that a listener may itself inject a producer), then connects it.
+ * while the producer bean is created, so that a listener may itself inject a producer), and with
+ * {@code waterdrop.log-errors} the {@link ErrorLogger}, then connects it.
  * If a producer fails to connect at start-up (a transactional one whose {@code initTransactions} times out,
  * say), every producer of the context is closed at once with its {@code close-timeout}, and start-up fails
  * with a {@link ProducerConnectException}. On a later start (after a stop, or resuming a paused test
@@ -70,6 +73,9 @@ final class ProducersLifecycle implements SmartLifecycle {
 
 	private final ObjectProvider<WaterDropEventListener> listeners;
 
+	/** {@code waterdrop.log-errors}: subscribes {@link ErrorLogger} to each producer. */
+	private final boolean logErrors;
+
 	private final CloseTimeouts closeTimeouts;
 
 	private final Duration shutdownPhaseTimeout;
@@ -90,9 +96,10 @@ final class ProducersLifecycle implements SmartLifecycle {
 	private volatile boolean startedBefore;
 
 	ProducersLifecycle(ConfigurableApplicationContext context, ObjectProvider<WaterDropEventListener> listeners,
-			CloseTimeouts closeTimeouts, Duration shutdownPhaseTimeout) {
+			boolean logErrors, CloseTimeouts closeTimeouts, Duration shutdownPhaseTimeout) {
 		this.context = context;
 		this.listeners = listeners;
+		this.logErrors = logErrors;
 		this.closeTimeouts = closeTimeouts;
 		this.shutdownPhaseTimeout = shutdownPhaseTimeout;
 	}
@@ -137,6 +144,9 @@ final class ProducersLifecycle implements SmartLifecycle {
 			this.listeners.orderedStream()
 				.filter((listener) -> listener.appliesTo(name) || (pool != null && listener.appliesTo(pool)))
 				.forEach((listener) -> producer.monitor().subscribe(listener));
+			if (this.logErrors) {
+				producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, ErrorLogger.INSTANCE);
+			}
 		}
 	}
 

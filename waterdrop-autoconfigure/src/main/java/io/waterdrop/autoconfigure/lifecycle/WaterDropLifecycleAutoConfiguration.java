@@ -55,8 +55,8 @@ public final class WaterDropLifecycleAutoConfiguration {
 		Duration phaseTimeout = Binder.get(environment)
 			.bind("spring.lifecycle.timeout-per-shutdown-phase", Duration.class)
 			.orElse(DEFAULT_SHUTDOWN_PHASE_TIMEOUT);
-		ProducersLifecycle lifecycle = new ProducersLifecycle(context, listeners, new CloseTimeouts(properties),
-				phaseTimeout);
+		ProducersLifecycle lifecycle = new ProducersLifecycle(context, listeners, properties.isLogErrors(),
+				new CloseTimeouts(properties), phaseTimeout);
 		closer.drainWith(lifecycle);
 		return lifecycle;
 	}

@@ -1,0 +1,60 @@
+package io.waterdrop.instrumentation;
+
+import java.util.function.Consumer;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Logs a producer's {@code error.occurred} events, as spring-kafka's {@code LoggingProducerListener} logs a
+ * {@code KafkaTemplate}'s failed sends: without it a message sent asynchronously with no callback fails
+ * unseen, and so does a callback that throws. Subscribe it for that one type, so that it costs nothing until
+ * something fails: {@code producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, ErrorLogger.INSTANCE)};
+ * the Spring starter does for every producer it manages ({@code waterdrop.log-errors}).
+ * <p>
+ * What no caller necessarily saw is logged at ERROR with the exception: a delivery Kafka failed, a callback
+ * that threw, a transaction that could not be committed or aborted, a client rebuild, a close, the
+ * statistics or the polling loop. Refusals thrown to the caller (a produce or flush refused, a synchronous
+ * send that failed, whose delivery failure is logged as such) are logged at DEBUG only, and a failing
+ * listener not at all: the monitor logs that itself. Payloads and keys are never logged. Thread-safe and
+ * stateless.
+ */
+public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> {
+
+	/** The one instance: it holds no state. */
+	public static final ErrorLogger INSTANCE = new ErrorLogger();
+
+	private static final Logger logger = LoggerFactory.getLogger(ErrorLogger.class);
+
+	private ErrorLogger() {
+	}
+
+	@Override
+	public void accept(ProducerEvent.ErrorOccurred event) {
+		switch (event.type()) {
+			case LISTENER -> {
+			}
+			case MESSAGE_PRODUCE_SYNC, MESSAGE_PRODUCE_ASYNC, MESSAGES_PRODUCE_MANY_SYNC, MESSAGES_PRODUCE_MANY_ASYNC,
+					BUFFER_FLUSH_SYNC, BUFFER_FLUSH_ASYNC -> {
+				if (logger.isDebugEnabled()) {
+					logger.debug(describe(event), event.error());
+				}
+			}
+			default -> logger.error(describe(event), event.error());
+		}
+	}
+
+	private static String describe(ProducerEvent.ErrorOccurred event) {
+		StringBuilder text = new StringBuilder("Producer '").append(event.producerId())
+			.append("': ")
+			.append(event.type().id());
+		if (event.message() != null) {
+			text.append(" of a message to '").append(event.message().topic()).append('\'');
+		}
+		if (event.label() != null) {
+			text.append(" (label ").append(event.label()).append(')');
+		}
+		return text.append(" failed: ").append(event.error()).toString();
+	}
+
+}

@@ -1,0 +1,116 @@
+package io.waterdrop;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
+
+import io.waterdrop.instrumentation.ErrorLogger;
+import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.polling.Poller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * {@link ErrorLogger} subscribed to a producer's {@code error.occurred}: what no caller necessarily saw (a
+ * failed delivery of a message sent without a callback, a callback that threw) at ERROR with the exception,
+ * naming the producer, the topic and the label; a refusal thrown to the caller at DEBUG; never a payload or key.
+ */
+@Timeout(value = 1, unit = TimeUnit.MINUTES)
+class ErrorLoggerTests {
+
+	private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+
+	private final MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+			new ByteArraySerializer());
+
+	private Producer producer;
+
+	private Level level;
+
+	@BeforeEach
+	void captureLogs() {
+		LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+		Logger logger = context.getLogger(ErrorLogger.class);
+		this.level = logger.getLevel();
+		logger.setLevel(Level.DEBUG);
+		this.logs.setContext(context);
+		this.logs.start();
+		logger.addAppender(this.logs);
+		this.producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("error-logger"))
+			.poller(Poller.global())
+			.maxPayloadSize(100)
+			.clientFactory((properties) -> this.kafka)
+			.build());
+		this.producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, ErrorLogger.INSTANCE);
+	}
+
+	@AfterEach
+	void restore() {
+		this.producer.closeForcefully();
+		Logger logger = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(ErrorLogger.class);
+		logger.detachAppender(this.logs);
+		logger.setLevel(this.level);
+	}
+
+	@Test
+	void aFailedDeliveryOfAMessageSentWithoutACallbackIsLoggedAtErrorWithoutItsPayloadOrKey() {
+		DeliveryHandle handle = this.producer.produceAsync(
+				Message.builder("orders").key("secret-key").payload("secret-payload").label("order-7").build());
+		this.kafka.errorNext(new RecordTooLargeException("too large (simulated)"));
+
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> handle.await(Duration.ofSeconds(30)));
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(this.logs.list).singleElement()
+			.satisfies((line) -> {
+				assertThat(line.getLevel()).isEqualTo(Level.ERROR);
+				assertThat(line.getFormattedMessage()).startsWith("Producer '" + this.producer.id()
+						+ "': message.delivery of a message to 'orders' (label order-7) failed: ")
+					.contains("too large (simulated)");
+				assertThat(line.getThrowableProxy()).isNotNull();
+			}));
+		assertThat(this.logs.list).noneSatisfy((line) -> assertThat(line.getFormattedMessage())
+			.containsAnyOf("secret-key", "secret-payload"));
+	}
+
+	@Test
+	void aCallbackThatThrowsIsLoggedAtError() {
+		this.producer.produceAsync(Message.of("orders", "m"), (report, failure) -> {
+			throw new IllegalStateException("callback failed (simulated)");
+		});
+		this.kafka.completeNext();
+
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(this.logs.list).singleElement()
+			.satisfies((line) -> {
+				assertThat(line.getLevel()).isEqualTo(Level.ERROR);
+				assertThat(line.getFormattedMessage()).contains("callbacks.delivery.error")
+					.contains("callback failed (simulated)");
+			}));
+	}
+
+	@Test
+	void aRefusalThrownToTheCallerIsLoggedAtDebugOnly() {
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "x".repeat(200))));
+
+		List<ILoggingEvent> lines = List.copyOf(this.logs.list); // published on the caller's thread, before the throw
+		assertThat(lines).isNotEmpty().allSatisfy((line) -> assertThat(line.getLevel()).isEqualTo(Level.DEBUG));
+		assertThat(lines).noneSatisfy((line) -> assertThat(line.getFormattedMessage()).contains("xxxx"));
+	}
+
+}
