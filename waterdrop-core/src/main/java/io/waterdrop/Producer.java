@@ -1643,6 +1643,7 @@ public final class Producer implements AutoCloseable {
 			return observer.beforeSend(id(), message, record);
 		}
 		catch (Throwable ex) { // as a callback's: an Error here would leak the message's slot
+			logger.warn("Observer of producer '{}' failed before a send", id(), ex); // as a listener's failure is
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, message, message.label()));
 			return null;
 		}
@@ -1654,6 +1655,7 @@ public final class Producer implements AutoCloseable {
 			observer.afterOutcome(observation, report, error);
 		}
 		catch (Throwable ex) { // as a callback's: an Error here must not stop the polling thread
+			logger.warn("Observer of producer '{}' failed on an outcome", id(), ex); // as a listener's failure is
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, null, null));
 		}
 	}

@@ -10,6 +10,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.slf4j.LoggerFactory;
 
+import io.waterdrop.instrumentation.DeliveryObserver;
 import io.waterdrop.instrumentation.ErrorLogger;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
@@ -29,7 +31,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * {@link ErrorLogger} subscribed to a producer's {@code error.occurred}: what no caller necessarily saw (a
  * failed delivery of a message sent without a callback, a callback that threw) at ERROR with the exception,
- * naming the producer, the topic and the label; a refusal thrown to the caller at DEBUG; never a payload or key.
+ * naming the producer, the topic and a text label; a refusal thrown to the caller at DEBUG; never a payload or
+ * key; a failing observer once, by the producer.
  */
 @Timeout(value = 1, unit = TimeUnit.MINUTES)
 class ErrorLoggerTests {
@@ -52,19 +55,29 @@ class ErrorLoggerTests {
 		this.logs.setContext(context);
 		this.logs.start();
 		logger.addAppender(this.logs);
-		this.producer = new Producer(ProducerConfig.builder()
-			.id(TestProducers.uniqueId("error-logger"))
+		context.getLogger(Producer.class).addAppender(this.logs);
+		this.producer = producer(ProducerConfig.builder());
+	}
+
+	private Producer producer(ProducerConfig.Builder settings) {
+		if (this.producer != null) {
+			this.producer.closeForcefully();
+		}
+		this.producer = new Producer(settings.id(TestProducers.uniqueId("error-logger"))
 			.poller(Poller.global())
 			.maxPayloadSize(100)
 			.clientFactory((properties) -> this.kafka)
 			.build());
 		this.producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, ErrorLogger.INSTANCE);
+		return this.producer;
 	}
 
 	@AfterEach
 	void restore() {
 		this.producer.closeForcefully();
-		Logger logger = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(ErrorLogger.class);
+		LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+		context.getLogger(Producer.class).detachAppender(this.logs);
+		Logger logger = context.getLogger(ErrorLogger.class);
 		logger.detachAppender(this.logs);
 		logger.setLevel(this.level);
 	}
@@ -86,6 +99,43 @@ class ErrorLoggerTests {
 			}));
 		assertThat(this.logs.list).noneSatisfy((line) -> assertThat(line.getFormattedMessage())
 			.containsAnyOf("secret-key", "secret-payload"));
+	}
+
+	/** A label may be a domain object, whose text could hold anything: only text, numbers and enums are shown. */
+	@Test
+	void aLabelThatIsNeitherTextNorANumberIsNotLogged() {
+		this.producer.produceAsync(Message.builder("orders").payload("m").label(List.of("secret-label")).build());
+		this.kafka.errorNext(new RecordTooLargeException("too large (simulated)"));
+
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(this.logs.list).singleElement()
+			.satisfies((line) -> assertThat(line.getFormattedMessage()).contains("message.delivery of a message to "
+					+ "'orders' failed").doesNotContain("secret-label")));
+	}
+
+	/** An observer (tracing) that throws is logged once, by the producer, as a failing listener is by its monitor. */
+	@Test
+	void anObserverThatThrowsIsLoggedOnceByTheProducer() {
+		Producer observed = producer(ProducerConfig.builder().observer(new DeliveryObserver() {
+
+			@Override
+			public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+				throw new IllegalStateException("observer failed (simulated)");
+			}
+
+			@Override
+			public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+			}
+
+		}));
+
+		observed.produceAsync(Message.of("orders", "m"));
+
+		assertThat(this.logs.list).singleElement().satisfies((line) -> {
+			assertThat(line.getLevel()).isEqualTo(Level.WARN);
+			assertThat(line.getFormattedMessage()).isEqualTo("Observer of producer '" + observed.id()
+					+ "' failed before a send");
+			assertThat(line.getThrowableProxy().getMessage()).isEqualTo("observer failed (simulated)");
+		});
 	}
 
 	@Test

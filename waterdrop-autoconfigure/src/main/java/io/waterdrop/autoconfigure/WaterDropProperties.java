@@ -121,7 +121,8 @@ public class WaterDropProperties {
 	/**
 	 * Whether every producer's error.occurred events are logged, as Boot's KafkaTemplate logs its failed sends:
 	 * a failed delivery, a callback that threw, a failed transaction command or client rebuild at ERROR; a
-	 * refusal thrown to the caller at DEBUG. Payloads and keys are not logged.
+	 * refusal thrown to the caller at DEBUG. Payloads and keys are not logged; a label that is text, a number or
+	 * an enum is.
 	 */
 	private boolean logErrors = true;
 

@@ -13,11 +13,12 @@ import org.slf4j.LoggerFactory;
  * the Spring starter does for every producer it manages ({@code waterdrop.log-errors}).
  * <p>
  * What no caller necessarily saw is logged at ERROR with the exception: a delivery Kafka failed, a callback
- * that threw, a transaction that could not be committed or aborted, a client rebuild, a close, the
- * statistics or the polling loop. Refusals thrown to the caller (a produce or flush refused, a synchronous
- * send that failed, whose delivery failure is logged as such) are logged at DEBUG only, and a failing
- * listener not at all: the monitor logs that itself. Payloads and keys are never logged. Thread-safe and
- * stateless.
+ * that threw, a transaction that could not be committed or aborted, a client rebuild, a close or the
+ * statistics. Refusals thrown to the caller (a produce or flush refused, a synchronous send that failed,
+ * whose delivery failure is logged as such) are logged at DEBUG only; a failing listener or observer and a
+ * failed polling loop not at all: they log themselves, once. A line names the producer, the error type, the
+ * message's topic and its label when that is text, a number or an enum (at most 100 characters; any other
+ * label may be a domain object); payloads and keys are never logged. Thread-safe and stateless.
  */
 public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> {
 
@@ -32,7 +33,7 @@ public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> 
 	@Override
 	public void accept(ProducerEvent.ErrorOccurred event) {
 		switch (event.type()) {
-			case LISTENER -> {
+			case LISTENER, POLLER_LOOP -> {
 			}
 			case MESSAGE_PRODUCE_SYNC, MESSAGE_PRODUCE_ASYNC, MESSAGES_PRODUCE_MANY_SYNC, MESSAGES_PRODUCE_MANY_ASYNC,
 					BUFFER_FLUSH_SYNC, BUFFER_FLUSH_ASYNC -> {
@@ -51,8 +52,10 @@ public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> 
 		if (event.message() != null) {
 			text.append(" of a message to '").append(event.message().topic()).append('\'');
 		}
-		if (event.label() != null) {
-			text.append(" (label ").append(event.label()).append(')');
+		Object label = event.label();
+		if (label instanceof CharSequence || label instanceof Number || label instanceof Enum<?>) {
+			String shown = label.toString();
+			text.append(" (label ").append((shown.length() > 100) ? shown.substring(0, 100) + "…" : shown).append(')');
 		}
 		return text.append(" failed: ").append(event.error()).toString();
 	}
