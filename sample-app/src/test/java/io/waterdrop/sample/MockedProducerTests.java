@@ -5,11 +5,14 @@ import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.http.MediaType;
 import org.springframework.test.context.bean.override.mockito.MockitoBean;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.web.context.WebApplicationContext;
 
 import io.waterdrop.DeliveryReport;
@@ -17,6 +20,7 @@ import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
 
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.BDDMockito.given;
 import static org.mockito.BDDMockito.then;
@@ -27,8 +31,9 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 
 /**
  * A producer replaced by a Mockito mock in a test ({@code @MockitoBean}), as one stubs a {@code KafkaTemplate}:
- * the application context starts, the code under test gets the mock, and the starter's health, meters,
- * endpoint and lifecycle go on for the real producers, leaving the mock alone. No broker.
+ * the application context starts, the code under test gets the mock (in a transaction of its transaction
+ * manager too), and the starter's health, meters, endpoint and lifecycle go on for the real producers, leaving
+ * the mock alone. No broker.
  */
 @SpringBootTest(classes = SampleApplication.class,
 		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "spring.kafka.listener.auto-startup=false" })
@@ -38,6 +43,13 @@ class MockedProducerTests {
 
 	@MockitoBean(name = "orders")
 	private Producer orders;
+
+	@MockitoBean(name = "payments")
+	private Producer payments;
+
+	@Autowired
+	@Qualifier("paymentsTransactionManager")
+	private PlatformTransactionManager paymentsTransactions;
 
 	@Autowired
 	private WebApplicationContext context;
@@ -58,6 +70,19 @@ class MockedProducerTests {
 			.andExpect(status().isOk());
 		mvc.perform(get("/actuator/health")).andExpect(status().isOk());
 		mvc.perform(get("/actuator/waterdrop")).andExpect(status().isOk());
+	}
+
+	/** The mocked transactional producer's transaction manager begins no Kafka transaction: the code runs as is. */
+	@Test
+	void codeInATransactionOfAMockedProducerRunsAgainstTheMock() {
+		new TransactionTemplate(this.paymentsTransactions)
+			.executeWithoutResult((status) -> this.payments.produceAsync(Message.of("payments", "p-1")));
+		then(this.payments).should().produceAsync(any(Message.class));
+
+		assertThatExceptionOfType(IllegalStateException.class)
+			.isThrownBy(() -> new TransactionTemplate(this.paymentsTransactions).executeWithoutResult((status) -> {
+				throw new IllegalStateException("rolled back (simulated)");
+			}));
 	}
 
 }

@@ -11,7 +11,9 @@ import io.waterdrop.Producer;
  * The {@link Producer} beans the starter manages in a context (connects, closes, meters, health-checks,
  * describes): every one but a test double. A mock in a producer bean's place (Mockito's {@code @MockitoBean},
  * which a test uses to stub a producer as it would a {@code KafkaTemplate}) has none of a producer's state, no
- * monitor, id or configuration, so it is the test's alone; a spy wraps a real producer and is managed as one.
+ * monitor, id or configuration, so it is the test's alone, and its transaction manager begins no Kafka
+ * transaction. A spy ({@code @MockitoSpyBean}) is not supported: a producer hands itself to its parts when it
+ * is made, and a spy is a copy they do not know.
  */
 public final class ProducerBeans {
 

@@ -12,6 +12,7 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 import org.springframework.transaction.support.TransactionSynchronizationUtils;
 
 import io.waterdrop.Producer;
+import io.waterdrop.autoconfigure.ProducerBeans;
 
 /**
  * A {@code PlatformTransactionManager} for one transactional WaterDrop producer: a Spring transaction it
@@ -28,7 +29,8 @@ import io.waterdrop.Producer;
  * open one what the thread produces on the producer is refused rather than joining it; nested transactions
  * are not supported. (Another manager's {@code REQUIRES_NEW} inside this one's transaction suspends only that
  * manager's resources: what it produces on the producer joins this transaction, as {@code KafkaTemplate}
- * joins a {@code KafkaTransactionManager}'s.)
+ * joins a {@code KafkaTransactionManager}'s.) Over a test's mock in the producer's place ({@code @MockitoBean})
+ * it begins no Kafka transaction and commits or rolls back nothing.
  */
 public class WaterDropTransactionManager extends AbstractPlatformTransactionManager
 		implements ResourceTransactionManager {
@@ -66,6 +68,9 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 
 	@Override
 	protected void doBegin(Object transaction, TransactionDefinition definition) {
+		if (!ProducerBeans.isManaged(this.producer)) {
+			return; // a test's mock in the producer's place: no Kafka transaction, the code under test runs as is
+		}
 		if (this.producer.inTransaction()) {
 			throw new CannotCreateTransactionException("Producer '" + this.producer.id()
 					+ "' has a Kafka transaction open on this thread already (suspended?); one producer runs one "
@@ -111,17 +116,26 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 
 	@Override
 	protected void doCommit(DefaultTransactionStatus status) {
-		holder(status).commit();
+		ProducerTransactionHolder holder = holder(status);
+		if (holder != null) {
+			holder.commit();
+		}
 	}
 
 	@Override
 	protected void doRollback(DefaultTransactionStatus status) {
-		holder(status).abort();
+		ProducerTransactionHolder holder = holder(status);
+		if (holder != null) {
+			holder.abort();
+		}
 	}
 
 	@Override
 	protected void doSetRollbackOnly(DefaultTransactionStatus status) {
-		holder(status).setRollbackOnly();
+		ProducerTransactionHolder holder = holder(status);
+		if (holder != null) {
+			holder.setRollbackOnly();
+		}
 	}
 
 	@Override
@@ -134,9 +148,10 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 		}
 	}
 
-	private static ProducerTransactionHolder holder(DefaultTransactionStatus status) {
+	/** The Kafka transaction bound to {@code status}; none over a test's mock. */
+	private @Nullable ProducerTransactionHolder holder(DefaultTransactionStatus status) {
 		ProducerTransactionHolder holder = ((KafkaTransactionObject) status.getTransaction()).holder;
-		if (holder == null) {
+		if (holder == null && ProducerBeans.isManaged(this.producer)) {
 			throw new IllegalStateException("No Kafka transaction is bound to this Spring transaction");
 		}
 		return holder;
