@@ -55,7 +55,8 @@ public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> 
 		Object label = event.label();
 		if (label instanceof CharSequence || label instanceof Number || label instanceof Enum<?>) {
 			String shown = label.toString();
-			text.append(" (label ").append((shown.length() > 100) ? shown.substring(0, 100) + "…" : shown).append(')');
+			text.append(" (label ").append((shown.length() > 100) ? shown.substring(0, 100) + "..." : shown);
+			text.append(')');
 		}
 		return text.append(" failed: ").append(event.error()).toString();
 	}
