@@ -39,7 +39,10 @@ public sealed interface ProducerEvent extends Event {
 
 	/**
 	 * {@code producer.configured}: the settings were checked and the Kafka client is about to be created (the
-	 * first connect, and each reconnect).
+	 * first connect, and each reconnect). Published holding the producer's lifecycle lock, as
+	 * {@code producer.connected} and {@code producer.disconnecting} are, so that listeners see them in order
+	 * with the close's events: a listener of these must not wait for another thread that connects,
+	 * disconnects, purges or closes the same producer (that thread waits for the lock the listener holds).
 	 */
 	record Configured(String producerId) implements ProducerEvent {
 		@Override
@@ -48,7 +51,7 @@ public sealed interface ProducerEvent extends Event {
 		}
 	}
 
-	/** {@code producer.connected}: the Kafka client exists and polling has started. */
+	/** {@code producer.connected}: the Kafka client exists and polling has started (under the lock, see above). */
 	record Connected(String producerId) implements ProducerEvent {
 		@Override
 		public String name() {
@@ -56,7 +59,7 @@ public sealed interface ProducerEvent extends Event {
 		}
 	}
 
-	/** {@code producer.disconnecting}: an idle producer is closing its Kafka client. */
+	/** {@code producer.disconnecting}: an idle producer is closing its Kafka client (under the lock, see above). */
 	record Disconnecting(String producerId) implements ProducerEvent {
 		@Override
 		public String name() {
