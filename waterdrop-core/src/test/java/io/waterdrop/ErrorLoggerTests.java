@@ -128,7 +128,9 @@ class ErrorLoggerTests {
 
 		}));
 
-		observed.produceAsync(Message.of("orders", "m"));
+		DeliveryHandle handle = observed.produceAsync(Message.of("orders", "m"));
+		this.kafka.completeNext(); // nothing left in flight for the close
+		handle.await(Duration.ofSeconds(30));
 
 		assertThat(this.logs.list).singleElement().satisfies((line) -> {
 			assertThat(line.getLevel()).isEqualTo(Level.WARN);
