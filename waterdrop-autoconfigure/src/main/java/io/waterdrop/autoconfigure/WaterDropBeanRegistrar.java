@@ -21,6 +21,7 @@ import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
+import org.springframework.boot.env.OriginTrackedMapPropertySource;
 import org.springframework.context.EnvironmentAware;
 import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
 import org.springframework.core.env.Environment;
@@ -75,6 +76,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		// Checked only: a runtime producer binds its template when it is created.
 		bindEntries(binder, "waterdrop.templates", ProducerProperties.class,
 				"max-in-flight, close-timeout, polling.mode or kafka.linger.ms");
+		checkTopLevelKeys(binder);
 		Map<String, String> claimed = new HashMap<>(WaterDropAutoConfiguration.FIXED_BEAN_NAMES);
 		for (String name : pollers.keySet()) {
 			String path = "waterdrop.pollers." + name;
@@ -124,12 +126,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			if (!(ex.getCause() instanceof UnboundConfigurationPropertiesException unbound)) {
 				throw ex;
 			}
-			List<String> unknown = unbound.getUnboundProperties()
-				.stream()
-				.filter((property) -> !String.valueOf(property.getValue()).isEmpty())
-				.map((property) -> property.getName().toString())
-				.sorted()
-				.toList();
+			List<String> unknown = unknown(unbound);
 			if (unknown.isEmpty()) {
 				return binder.bind(prefix, Bindable.mapOf(String.class, type)).orElse(Map.of());
 			}
@@ -139,6 +136,41 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 					"Correct or remove it; an entry takes keys such as " + examples
 							+ " (docs/configuration.md lists them).");
 		}
+	}
+
+	/**
+	 * Fails on a key under {@code waterdrop} that is no setting, written in the application's configuration
+	 * files ({@code application.yml}, its profiles and imports): a typo such as {@code close-timout} would
+	 * leave the default in place, silently. Environment variables and system properties are not checked: a
+	 * {@code WATERDROP_*} variable may belong to something else. A value Boot cannot convert is left to the
+	 * properties' own binding, which reports it as Boot does.
+	 */
+	private static void checkTopLevelKeys(Binder binder) {
+		try {
+			binder.bind("waterdrop", Bindable.of(WaterDropProperties.class),
+					new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
+							(source) -> source.getUnderlyingSource() instanceof OriginTrackedMapPropertySource));
+		}
+		catch (BindException ex) {
+			List<String> unknown = (ex.getCause() instanceof UnboundConfigurationPropertiesException unbound)
+					? unknown(unbound) : List.of();
+			if (!unknown.isEmpty()) {
+				String others = (unknown.size() > 1) ? " (unknown: " + unknown + ")" : "";
+				throw new InvalidConfigurationException(unknown.get(0), "is not a WaterDrop setting" + others,
+						"Correct or remove it; docs/configuration.md lists the settings (so does an IDE with "
+								+ "Spring Boot support, which flags unknown keys as you type).");
+			}
+		}
+	}
+
+	/** The unbound properties' names, sorted, but those with an empty value (Boot binds them as unset). */
+	private static List<String> unknown(UnboundConfigurationPropertiesException unbound) {
+		return unbound.getUnboundProperties()
+			.stream()
+			.filter((property) -> !String.valueOf(property.getValue()).isEmpty())
+			.map((property) -> property.getName().toString())
+			.sorted()
+			.toList();
 	}
 
 	static String transactionManagerBeanName(String producerName) {

@@ -122,9 +122,16 @@ public class WaterDropProperties {
 	 * Whether every producer's error.occurred events are logged, as Boot's KafkaTemplate logs its failed sends:
 	 * a failed delivery, a callback that threw, a failed transaction command or client rebuild at ERROR; a
 	 * refusal thrown to the caller at DEBUG. Payloads and keys are not logged; a label that is text, a number or
-	 * an enum is.
+	 * an enum is. At most 10 ERROR lines a second per producer; one line counts the rest.
 	 */
 	private boolean logErrors = true;
+
+	/**
+	 * Whether every WaterDrop producer stores its messages in the InMemoryKafka bean instead of sending them (for
+	 * tests; WaterDrop's 'deliver: false'). Outside a test context a warning is logged at start-up. In tests,
+	 * prefer @AutoConfigureWaterDropInMemory on the test class.
+	 */
+	private boolean inMemory;
 
 	/**
 	 * Dedicated Pollers by name, each with a thread of its own. Producers choose one with
@@ -275,6 +282,14 @@ public class WaterDropProperties {
 
 	public void setObservationEnabled(@Nullable Boolean observationEnabled) {
 		this.observationEnabled = observationEnabled;
+	}
+
+	public boolean isInMemory() {
+		return this.inMemory;
+	}
+
+	public void setInMemory(boolean inMemory) {
+		this.inMemory = inMemory;
 	}
 
 	public boolean isLogErrors() {

@@ -1,5 +1,7 @@
 package io.waterdrop.autoconfigure;
 
+import java.util.Map;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -11,10 +13,12 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.env.OriginTrackedMapPropertySource;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -47,6 +51,33 @@ class WaterDropFailureAnalysisTests {
 			.contains("Reason: no Poller named 'nope' is defined under waterdrop.pollers (defined: critical)");
 		assertThat(analysis.getAction()).contains("Define it as waterdrop.pollers.nope")
 			.contains("or remove waterdrop.producers.orders.polling.poller");
+	}
+
+	/** A typo in application.yml would leave the default in place, silently; it fails start-up, named. */
+	@Test
+	void anUnknownKeyInAConfigurationFile() {
+		FailureAnalysis analysis = analyze(this.runner.withInitializer((context) -> configFile(context,
+				Map.of("waterdrop.close-timout", "5s", "waterdrop.polling.mode", "thread", "waterdrop.in-memory",
+						"false", "waterdrop.health.failure-window", "1m"))));
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.close-timout")
+			.contains("Reason: is not a WaterDrop setting");
+		assertThat(analysis.getAction()).startsWith("Correct or remove it; docs/configuration.md lists the settings");
+	}
+
+	/** A WATERDROP_* environment variable or a system property may be anything's: only files are checked. */
+	@Test
+	void anUnknownKeyOutsideTheConfigurationFilesIsLeftAlone() {
+		this.runner.withPropertyValues("waterdrop.close-timout=5s")
+			.withInitializer((context) -> configFile(context, Map.of("waterdrop.close-timeout", "5s")))
+			.run((context) -> assertThat(context).hasNotFailed());
+	}
+
+	/** What Boot loads from application.yml: a property source that tracks origins. */
+	private static void configFile(ConfigurableApplicationContext context, Map<String, Object> properties) {
+		context.getEnvironment()
+			.getPropertySources()
+			.addLast(new OriginTrackedMapPropertySource("Config resource 'class path resource [application.yml]'",
+					properties));
 	}
 
 	/** Kafka takes such a batch.size when it builds the client, then refuses every message. */
