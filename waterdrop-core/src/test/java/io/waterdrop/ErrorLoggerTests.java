@@ -68,7 +68,7 @@ class ErrorLoggerTests {
 			.maxPayloadSize(100)
 			.clientFactory((properties) -> this.kafka)
 			.build());
-		this.producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, ErrorLogger.INSTANCE);
+		this.producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, new ErrorLogger());
 		return this.producer;
 	}
 

@@ -209,7 +209,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 			}
 			built.set(producer);
 			if (this.properties.isLogErrors()) {
-				producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, ErrorLogger.INSTANCE);
+				producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, new ErrorLogger());
 			}
 			this.closeTimeouts.put(producer, (own.getCloseTimeout() != null) ? own.getCloseTimeout()
 					: this.properties.getCloseTimeout());

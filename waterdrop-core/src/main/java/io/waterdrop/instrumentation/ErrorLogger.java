@@ -1,6 +1,8 @@
 package io.waterdrop.instrumentation;
 
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -9,8 +11,8 @@ import org.slf4j.LoggerFactory;
  * Logs a producer's {@code error.occurred} events, as spring-kafka's {@code LoggingProducerListener} logs a
  * {@code KafkaTemplate}'s failed sends: without it a message sent asynchronously with no callback fails
  * unseen, and so does a callback that throws. Subscribe it for that one type, so that it costs nothing until
- * something fails: {@code producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, ErrorLogger.INSTANCE)};
- * the Spring starter does for every producer it manages ({@code waterdrop.log-errors}).
+ * something fails: {@code producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, new ErrorLogger())},
+ * one per producer; the Spring starter does for every producer it manages ({@code waterdrop.log-errors}).
  * <p>
  * What no caller necessarily saw is logged at ERROR with the exception: a delivery Kafka failed, a callback
  * that threw, a transaction that could not be committed or aborted, a client rebuild, a close or the
@@ -18,16 +20,44 @@ import org.slf4j.LoggerFactory;
  * whose delivery failure is logged as such) are logged at DEBUG only; a failing listener or observer and a
  * failed polling loop not at all: they log themselves, once. A line names the producer, the error type, the
  * message's topic and its label when that is text, a number or an enum (at most 100 characters; any other
- * label may be a domain object); payloads and keys are never logged. Thread-safe and stateless.
+ * label may be a domain object); payloads and keys are never logged.
+ * <p>
+ * At most {@value #ERRORS_PER_SECOND} ERROR lines a second: when a broker outage fails every message in
+ * flight at once, the lines beyond are counted and summed up in one line when the next second's first error
+ * is logged, rather than each logged with its stack trace on the polling thread, which every producer it
+ * serves waits for. Meters and listeners still see every error. Thread-safe: events come from the polling
+ * thread and from callers (a transaction's commit, a close).
  */
 public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> {
 
-	/** The one instance: it holds no state. */
-	public static final ErrorLogger INSTANCE = new ErrorLogger();
+	/** ERROR lines logged in a second, at most; more are counted only. */
+	static final int ERRORS_PER_SECOND = 10;
+
+	private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
 
 	private static final Logger logger = LoggerFactory.getLogger(ErrorLogger.class);
 
-	private ErrorLogger() {
+	private final LongSupplier nanoClock;
+
+	private final Object lock = new Object();
+
+	/** Start of the current second, by {@link #nanoClock}; guarded by {@link #lock}. */
+	private long windowStart;
+
+	/** ERROR lines logged in the current second; guarded by {@link #lock}. */
+	private int logged;
+
+	/** ERROR lines left out since the last one logged; guarded by {@link #lock}. */
+	private long leftOut;
+
+	/** An error logger for one producer. */
+	public ErrorLogger() {
+		this(System::nanoTime);
+	}
+
+	ErrorLogger(LongSupplier nanoClock) {
+		this.nanoClock = nanoClock;
+		this.windowStart = nanoClock.getAsLong();
 	}
 
 	@Override
@@ -41,8 +71,32 @@ public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> 
 					logger.debug(describe(event), event.error());
 				}
 			}
-			default -> logger.error(describe(event), event.error());
+			default -> logError(event);
 		}
+	}
+
+	private void logError(ProducerEvent.ErrorOccurred event) {
+		long before;
+		synchronized (this.lock) { // a few fields, no call out: the polling thread never waits long here
+			long now = this.nanoClock.getAsLong();
+			if (now - this.windowStart >= SECOND) {
+				this.windowStart = now;
+				this.logged = 0;
+			}
+			if (this.logged == ERRORS_PER_SECOND) {
+				this.leftOut++;
+				return;
+			}
+			this.logged++;
+			before = this.leftOut;
+			this.leftOut = 0;
+		}
+		if (before > 0) {
+			logger.error("Producer '{}': {} more error(s) were not logged, at most {} a second (error.occurred "
+					+ "listeners and the waterdrop.messages.failed meter see them all)", event.producerId(), before,
+					ERRORS_PER_SECOND);
+		}
+		logger.error(describe(event), event.error());
 	}
 
 	private static String describe(ProducerEvent.ErrorOccurred event) {

@@ -145,7 +145,7 @@ final class ProducersLifecycle implements SmartLifecycle {
 				.filter((listener) -> listener.appliesTo(name) || (pool != null && listener.appliesTo(pool)))
 				.forEach((listener) -> producer.monitor().subscribe(listener));
 			if (this.logErrors) {
-				producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, ErrorLogger.INSTANCE);
+				producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, new ErrorLogger());
 			}
 		}
 	}
