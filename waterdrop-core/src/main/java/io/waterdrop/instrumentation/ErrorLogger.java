@@ -22,15 +22,17 @@ import org.slf4j.LoggerFactory;
  * message's topic and its label when that is text, a number or an enum (at most 100 characters; any other
  * label may be a domain object); payloads and keys are never logged.
  * <p>
- * At most {@value #ERRORS_PER_SECOND} ERROR lines a second: when a broker outage fails every message in
- * flight at once, the lines beyond are counted and summed up in one line when the next second's first error
- * is logged, rather than each logged with its stack trace on the polling thread, which every producer it
- * serves waits for. Meters and listeners still see every error. Thread-safe: events come from the polling
- * thread and from callers (a transaction's commit, a close).
+ * At most {@value #ERRORS_PER_SECOND} lines a second for the errors that come one per message (failed
+ * deliveries, throwing callbacks): when a broker outage fails every message in flight at once, the rest are
+ * counted, not each logged with its stack trace on the polling thread, which every producer it serves waits
+ * for; a line says when the limit is reached, and the next one logged says how many were left out. Meters
+ * and listeners still see every error. The producer's own failures (a transaction command, a rebuild, a
+ * close, the statistics) are always logged. Thread-safe: events come from the polling thread and from
+ * callers (a transaction's commit, a close).
  */
 public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> {
 
-	/** ERROR lines logged in a second, at most; more are counted only. */
+	/** Lines logged in a second for the errors that come one per message, at most; more are counted only. */
 	static final int ERRORS_PER_SECOND = 10;
 
 	private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
@@ -71,12 +73,14 @@ public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> 
 					logger.debug(describe(event), event.error());
 				}
 			}
-			default -> logError(event);
+			case DELIVERY, CALLBACK -> logPerMessageError(event);
+			default -> logger.error(describe(event), event.error());
 		}
 	}
 
-	private void logError(ProducerEvent.ErrorOccurred event) {
+	private void logPerMessageError(ProducerEvent.ErrorOccurred event) {
 		long before;
+		boolean last;
 		synchronized (this.lock) { // a few fields, no call out: the polling thread never waits long here
 			long now = this.nanoClock.getAsLong();
 			if (now - this.windowStart >= SECOND) {
@@ -88,15 +92,19 @@ public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> 
 				return;
 			}
 			this.logged++;
+			last = this.logged == ERRORS_PER_SECOND;
 			before = this.leftOut;
 			this.leftOut = 0;
 		}
 		if (before > 0) {
-			logger.error("Producer '{}': {} more error(s) were not logged, at most {} a second (error.occurred "
-					+ "listeners and the waterdrop.messages.failed meter see them all)", event.producerId(), before,
-					ERRORS_PER_SECOND);
+			logger.error("Producer '{}': {} more failed message(s) were not logged", event.producerId(), before);
 		}
 		logger.error(describe(event), event.error());
+		if (last) {
+			logger.error("Producer '{}': {} failed messages in a second; more this second are counted, not logged "
+					+ "(error.occurred listeners and the waterdrop.messages.failed meter see them all)",
+					event.producerId(), ERRORS_PER_SECOND);
+		}
 	}
 
 	private static String describe(ProducerEvent.ErrorOccurred event) {

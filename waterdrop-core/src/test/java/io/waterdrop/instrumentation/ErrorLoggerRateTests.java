@@ -18,9 +18,10 @@ import io.waterdrop.Message;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@link ErrorLogger} logs at most {@value ErrorLogger#ERRORS_PER_SECOND} ERROR lines a second (an outage
- * fails every message in flight at once, on the polling thread); the rest are counted, and the next second's
- * first line is preceded by one that says how many were left out. A clock the test moves plays the time.
+ * {@link ErrorLogger} logs at most {@value ErrorLogger#ERRORS_PER_SECOND} failed messages a second (an outage
+ * fails every message in flight at once, on the polling thread), says when it reaches the limit, counts the
+ * rest, and says how many it left out before the next one it logs; the producer's own failures are always
+ * logged. A clock the test moves plays the time.
  */
 class ErrorLoggerRateTests {
 
@@ -42,6 +43,7 @@ class ErrorLoggerRateTests {
 	void detach() {
 		Logger logger = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(ErrorLogger.class);
 		logger.detachAppender(this.logs);
+		this.logs.stop();
 	}
 
 	@Test
@@ -49,22 +51,28 @@ class ErrorLoggerRateTests {
 		for (int i = 0; i < 25; i++) {
 			this.errorLogger.accept(failed(i));
 		}
-		assertThat(this.logs.list).hasSize(ErrorLogger.ERRORS_PER_SECOND)
+		assertThat(this.logs.list).hasSize(ErrorLogger.ERRORS_PER_SECOND + 1)
 			.allSatisfy((line) -> assertThat(line.getLevel()).isEqualTo(Level.ERROR));
 		assertThat(this.logs.list.get(9).getFormattedMessage()).contains("(label 9)");
+		assertThat(this.logs.list.get(10).getFormattedMessage()).isEqualTo("Producer 'orders': 10 failed messages "
+				+ "in a second; more this second are counted, not logged (error.occurred listeners and the "
+				+ "waterdrop.messages.failed meter see them all)");
 
 		this.now.addAndGet(TimeUnit.MILLISECONDS.toNanos(999)); // still the same second
 		this.errorLogger.accept(failed(25));
-		assertThat(this.logs.list).hasSize(ErrorLogger.ERRORS_PER_SECOND);
+		// The producer's own failure is logged whatever the count.
+		this.errorLogger.accept(new ProducerEvent.ErrorOccurred("orders", ErrorType.PRODUCER_CLOSE,
+				new IllegalStateException("close failed"), null, null));
+		assertThat(this.logs.list).hasSize(ErrorLogger.ERRORS_PER_SECOND + 2);
+		assertThat(this.logs.list.get(11).getFormattedMessage()).contains("producer.close");
 
 		this.now.addAndGet(TimeUnit.MILLISECONDS.toNanos(1));
 		this.errorLogger.accept(failed(26));
 
-		assertThat(this.logs.list).hasSize(ErrorLogger.ERRORS_PER_SECOND + 2);
-		assertThat(this.logs.list.get(10).getFormattedMessage())
-			.isEqualTo("Producer 'orders': 16 more error(s) were not logged, at most 10 a second (error.occurred "
-					+ "listeners and the waterdrop.messages.failed meter see them all)");
-		assertThat(this.logs.list.get(11).getFormattedMessage()).contains("(label 26)");
+		assertThat(this.logs.list).hasSize(ErrorLogger.ERRORS_PER_SECOND + 4);
+		assertThat(this.logs.list.get(12).getFormattedMessage())
+			.isEqualTo("Producer 'orders': 16 more failed message(s) were not logged");
+		assertThat(this.logs.list.get(13).getFormattedMessage()).contains("(label 26)");
 	}
 
 	@Test
