@@ -162,6 +162,9 @@ public final class Producer implements AutoCloseable {
 
 	private final Monitor monitor;
 
+	/** Whether an observer's failure was logged at WARN already (later ones go to DEBUG). */
+	private volatile boolean observerFailureLogged;
+
 	private final ProducerStats stats = new ProducerStats();
 
 	private final MessageEncoder encoder;
@@ -1643,7 +1646,7 @@ public final class Producer implements AutoCloseable {
 			return observer.beforeSend(id(), message, record);
 		}
 		catch (Throwable ex) { // as a callback's: an Error here would leak the message's slot
-			logger.warn("Observer of producer '{}' failed before a send", id(), ex); // as a listener's failure is
+			observerFailed("before a send", ex);
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, message, message.label()));
 			return null;
 		}
@@ -1655,8 +1658,22 @@ public final class Producer implements AutoCloseable {
 			observer.afterOutcome(observation, report, error);
 		}
 		catch (Throwable ex) { // as a callback's: an Error here must not stop the polling thread
-			logger.warn("Observer of producer '{}' failed on an outcome", id(), ex); // as a listener's failure is
+			observerFailed("on an outcome", ex);
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, null, null));
+		}
+	}
+
+	/**
+	 * Logs an observer's failure: the first at WARN, later ones at DEBUG, since a broken observer (a tracer)
+	 * fails on every message, mostly on the polling thread. {@code error.occurred} reports each.
+	 */
+	private void observerFailed(String when, Throwable ex) {
+		if (!this.observerFailureLogged) {
+			this.observerFailureLogged = true; // a race may log two: harmless
+			logger.warn("Observer of producer '{}' failed {}; later failures are logged at DEBUG", id(), when, ex);
+		}
+		else {
+			logger.debug("Observer of producer '{}' failed {}", id(), when, ex);
 		}
 	}
 

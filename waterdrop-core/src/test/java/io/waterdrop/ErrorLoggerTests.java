@@ -1,6 +1,7 @@
 package io.waterdrop;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -59,6 +60,16 @@ class ErrorLoggerTests {
 		this.producer = producer(ProducerConfig.builder());
 	}
 
+	/** What was logged about the producer under test (another test's producer may still log as it closes). */
+	private List<ILoggingEvent> lines() {
+		List<ILoggingEvent> all;
+		synchronized (this.logs) { // the appender adds under its own lock, on the polling thread
+			all = new ArrayList<>(this.logs.list);
+		}
+		String id = "'" + this.producer.id() + "'";
+		return all.stream().filter((line) -> line.getFormattedMessage().contains(id)).toList();
+	}
+
 	private Producer producer(ProducerConfig.Builder settings) {
 		if (this.producer != null) {
 			this.producer.closeForcefully();
@@ -77,6 +88,7 @@ class ErrorLoggerTests {
 		this.producer.closeForcefully();
 		LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
 		context.getLogger(Producer.class).detachAppender(this.logs);
+		this.logs.stop();
 		Logger logger = context.getLogger(ErrorLogger.class);
 		logger.detachAppender(this.logs);
 		logger.setLevel(this.level);
@@ -89,7 +101,7 @@ class ErrorLoggerTests {
 		this.kafka.errorNext(new RecordTooLargeException("too large (simulated)"));
 
 		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> handle.await(Duration.ofSeconds(30)));
-		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(this.logs.list).singleElement()
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lines()).singleElement()
 			.satisfies((line) -> {
 				assertThat(line.getLevel()).isEqualTo(Level.ERROR);
 				assertThat(line.getFormattedMessage()).startsWith("Producer '" + this.producer.id()
@@ -97,7 +109,7 @@ class ErrorLoggerTests {
 					.contains("too large (simulated)");
 				assertThat(line.getThrowableProxy()).isNotNull();
 			}));
-		assertThat(this.logs.list).noneSatisfy((line) -> assertThat(line.getFormattedMessage())
+		assertThat(lines()).noneSatisfy((line) -> assertThat(line.getFormattedMessage())
 			.containsAnyOf("secret-key", "secret-payload"));
 	}
 
@@ -107,12 +119,12 @@ class ErrorLoggerTests {
 		this.producer.produceAsync(Message.builder("orders").payload("m").label(List.of("secret-label")).build());
 		this.kafka.errorNext(new RecordTooLargeException("too large (simulated)"));
 
-		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(this.logs.list).singleElement()
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lines()).singleElement()
 			.satisfies((line) -> assertThat(line.getFormattedMessage()).contains("message.delivery of a message to "
 					+ "'orders' failed").doesNotContain("secret-label")));
 	}
 
-	/** An observer (tracing) that throws is logged once, by the producer, as a failing listener is by its monitor. */
+	/** An observer (tracing) that throws on every message is logged once at WARN, by the producer, then at DEBUG. */
 	@Test
 	void anObserverThatThrowsIsLoggedOnceByTheProducer() {
 		Producer observed = producer(ProducerConfig.builder().observer(new DeliveryObserver() {
@@ -128,14 +140,16 @@ class ErrorLoggerTests {
 
 		}));
 
-		DeliveryHandle handle = observed.produceAsync(Message.of("orders", "m"));
-		this.kafka.completeNext(); // nothing left in flight for the close
-		handle.await(Duration.ofSeconds(30));
+		for (int i = 0; i < 2; i++) {
+			DeliveryHandle handle = observed.produceAsync(Message.of("orders", "m"));
+			this.kafka.completeNext(); // nothing left in flight for the close
+			handle.await(Duration.ofSeconds(30));
+		}
 
-		assertThat(this.logs.list).singleElement().satisfies((line) -> {
+		assertThat(lines()).filteredOn((line) -> line.getLevel() != Level.DEBUG).singleElement().satisfies((line) -> {
 			assertThat(line.getLevel()).isEqualTo(Level.WARN);
 			assertThat(line.getFormattedMessage()).isEqualTo("Observer of producer '" + observed.id()
-					+ "' failed before a send");
+					+ "' failed before a send; later failures are logged at DEBUG");
 			assertThat(line.getThrowableProxy().getMessage()).isEqualTo("observer failed (simulated)");
 		});
 	}
@@ -147,7 +161,7 @@ class ErrorLoggerTests {
 		});
 		this.kafka.completeNext();
 
-		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(this.logs.list).singleElement()
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(lines()).singleElement()
 			.satisfies((line) -> {
 				assertThat(line.getLevel()).isEqualTo(Level.ERROR);
 				assertThat(line.getFormattedMessage()).contains("callbacks.delivery.error")
@@ -160,7 +174,7 @@ class ErrorLoggerTests {
 		assertThatExceptionOfType(InvalidMessageException.class)
 			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "x".repeat(200))));
 
-		List<ILoggingEvent> lines = List.copyOf(this.logs.list); // published on the caller's thread, before the throw
+		List<ILoggingEvent> lines = lines(); // published on the caller's thread, before the throw
 		assertThat(lines).isNotEmpty().allSatisfy((line) -> assertThat(line.getLevel()).isEqualTo(Level.DEBUG));
 		assertThat(lines).noneSatisfy((line) -> assertThat(line.getFormattedMessage()).contains("xxxx"));
 	}
