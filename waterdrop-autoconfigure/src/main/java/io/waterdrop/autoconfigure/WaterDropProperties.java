@@ -122,7 +122,7 @@ public class WaterDropProperties {
 	 * Whether every producer's error.occurred events are logged, as Boot's KafkaTemplate logs its failed sends:
 	 * a failed delivery, a callback that threw, a failed transaction command or client rebuild at ERROR; a
 	 * refusal thrown to the caller at DEBUG. Payloads and keys are not logged; a label that is text, a number or
-	 * an enum is. At most 10 ERROR lines a second per producer; one line counts the rest.
+	 * an enum is. At most 10 failed messages a second per producer; a line counts the rest.
 	 */
 	private boolean logErrors = true;
 
