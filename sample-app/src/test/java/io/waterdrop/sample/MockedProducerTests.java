@@ -12,6 +12,7 @@ import org.springframework.test.context.bean.override.mockito.MockitoBean;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 import org.springframework.web.context.WebApplicationContext;
 
@@ -72,11 +73,17 @@ class MockedProducerTests {
 		mvc.perform(get("/actuator/waterdrop")).andExpect(status().isOk());
 	}
 
-	/** The mocked transactional producer's transaction manager begins no Kafka transaction: the code runs as is. */
+	/**
+	 * The mocked transactional producer's transaction manager begins no Kafka transaction; its Spring
+	 * transactions join and nest as they would (a MANDATORY scope finds the outer one), and the code runs
+	 * against the mock.
+	 */
 	@Test
 	void codeInATransactionOfAMockedProducerRunsAgainstTheMock() {
-		new TransactionTemplate(this.paymentsTransactions)
-			.executeWithoutResult((status) -> this.payments.produceAsync(Message.of("payments", "p-1")));
+		TransactionTemplate mandatory = new TransactionTemplate(this.paymentsTransactions);
+		mandatory.setPropagationBehavior(TransactionDefinition.PROPAGATION_MANDATORY);
+		new TransactionTemplate(this.paymentsTransactions).executeWithoutResult((status) -> mandatory
+			.executeWithoutResult((inner) -> this.payments.produceAsync(Message.of("payments", "p-1"))));
 		then(this.payments).should().produceAsync(any(Message.class));
 
 		assertThatExceptionOfType(IllegalStateException.class)

@@ -1,45 +1,56 @@
 package io.waterdrop.autoconfigure.transaction;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.transaction.support.ResourceHolderSupport;
 
 import io.waterdrop.BoundTransaction;
-import io.waterdrop.Producer;
 
 /**
  * The Kafka transaction of a producer bound to a Spring transaction, kept as the transaction resource
  * under the producer as key (as spring-kafka keeps a {@code KafkaResourceHolder} under its producer
- * factory).
+ * factory). Over a test's mock in the producer's place there is no Kafka transaction ({@link #forMock()}): the
+ * holder is open until committed or aborted, so that Spring scopes join and nest as they would, and does
+ * nothing else.
  */
 final class ProducerTransactionHolder extends ResourceHolderSupport {
 
-	private final BoundTransaction transaction;
+	private final @Nullable BoundTransaction transaction;
+
+	/** A mock's: open until its commit or abort. */
+	private boolean mockOpen;
 
 	ProducerTransactionHolder(BoundTransaction transaction) {
 		this.transaction = transaction;
 	}
 
-	Producer producer() {
-		return this.transaction.producer();
+	private ProducerTransactionHolder() {
+		this.transaction = null;
+		this.mockOpen = true;
 	}
 
-	BoundTransaction transaction() {
-		return this.transaction;
+	/** The holder of a Spring transaction over a test's mock: no Kafka transaction. */
+	static ProducerTransactionHolder forMock() {
+		return new ProducerTransactionHolder();
 	}
 
 	boolean isTransactionOpen() {
-		return this.transaction.isOpen();
+		return (this.transaction != null) ? this.transaction.isOpen() : this.mockOpen;
 	}
 
 	/** Commits if still open (an earlier failure ended it already). */
 	void commit() {
-		if (this.transaction.isOpen()) {
+		if (this.transaction == null) {
+			this.mockOpen = false;
+		}
+		else if (this.transaction.isOpen()) {
 			this.transaction.commit();
 		}
 	}
 
 	/** Sets the open Kafka transaction aside while an inner Spring scope suspends the outer one. */
 	void suspend() {
-		if (this.transaction.isOpen()) {
+		if (this.transaction != null && this.transaction.isOpen()) {
 			this.transaction.suspend();
 		}
 	}
@@ -51,7 +62,7 @@ final class ProducerTransactionHolder extends ResourceHolderSupport {
 	 * running there produce as that thread, which must not wait for the turn this transaction holds.
 	 */
 	void refuseWork() {
-		if (this.transaction.isOpen()) {
+		if (this.transaction != null && this.transaction.isOpen()) {
 			if (this.transaction.isOwnedByCurrentThread()) {
 				this.transaction.suspend();
 			}
@@ -63,14 +74,17 @@ final class ProducerTransactionHolder extends ResourceHolderSupport {
 
 	/** Lets the thread's work join the Kafka transaction again when the outer Spring scope resumes. */
 	void resume() {
-		if (this.transaction.isOpen()) {
+		if (this.transaction != null && this.transaction.isOpen()) {
 			this.transaction.resume();
 		}
 	}
 
 	/** Aborts if still open. */
 	void abort() {
-		if (this.transaction.isOpen()) {
+		if (this.transaction == null) {
+			this.mockOpen = false;
+		}
+		else if (this.transaction.isOpen()) {
 			this.transaction.abort();
 		}
 	}

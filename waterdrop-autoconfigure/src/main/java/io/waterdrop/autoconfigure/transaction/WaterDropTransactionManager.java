@@ -30,7 +30,7 @@ import io.waterdrop.autoconfigure.ProducerBeans;
  * are not supported. (Another manager's {@code REQUIRES_NEW} inside this one's transaction suspends only that
  * manager's resources: what it produces on the producer joins this transaction, as {@code KafkaTemplate}
  * joins a {@code KafkaTransactionManager}'s.) Over a test's mock in the producer's place ({@code @MockitoBean})
- * it begins no Kafka transaction and commits or rolls back nothing.
+ * its transactions join, nest and roll back as Spring's do, with no Kafka transaction in them.
  */
 public class WaterDropTransactionManager extends AbstractPlatformTransactionManager
 		implements ResourceTransactionManager {
@@ -68,10 +68,8 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 
 	@Override
 	protected void doBegin(Object transaction, TransactionDefinition definition) {
-		if (!ProducerBeans.isManaged(this.producer)) {
-			return; // a test's mock in the producer's place: no Kafka transaction, the code under test runs as is
-		}
-		if (this.producer.inTransaction()) {
+		boolean mock = !ProducerBeans.isManaged(this.producer); // a test's, in the producer's place
+		if (!mock && this.producer.inTransaction()) {
 			throw new CannotCreateTransactionException("Producer '" + this.producer.id()
 					+ "' has a Kafka transaction open on this thread already (suspended?); one producer runs one "
 					+ "transaction at a time, so a new one cannot begin: use another producer");
@@ -80,7 +78,8 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 		TransactionSynchronizationManager.unbindResourceIfPossible(this.producer);
 		ProducerTransactionHolder holder;
 		try {
-			holder = new ProducerTransactionHolder(this.producer.beginTransaction());
+			holder = mock ? ProducerTransactionHolder.forMock()
+					: new ProducerTransactionHolder(this.producer.beginTransaction());
 		}
 		catch (RuntimeException ex) {
 			throw new CannotCreateTransactionException(
@@ -116,26 +115,17 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 
 	@Override
 	protected void doCommit(DefaultTransactionStatus status) {
-		ProducerTransactionHolder holder = holder(status);
-		if (holder != null) {
-			holder.commit();
-		}
+		holder(status).commit();
 	}
 
 	@Override
 	protected void doRollback(DefaultTransactionStatus status) {
-		ProducerTransactionHolder holder = holder(status);
-		if (holder != null) {
-			holder.abort();
-		}
+		holder(status).abort();
 	}
 
 	@Override
 	protected void doSetRollbackOnly(DefaultTransactionStatus status) {
-		ProducerTransactionHolder holder = holder(status);
-		if (holder != null) {
-			holder.setRollbackOnly();
-		}
+		holder(status).setRollbackOnly();
 	}
 
 	@Override
@@ -148,10 +138,9 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 		}
 	}
 
-	/** The Kafka transaction bound to {@code status}; none over a test's mock. */
-	private @Nullable ProducerTransactionHolder holder(DefaultTransactionStatus status) {
+	private static ProducerTransactionHolder holder(DefaultTransactionStatus status) {
 		ProducerTransactionHolder holder = ((KafkaTransactionObject) status.getTransaction()).holder;
-		if (holder == null && ProducerBeans.isManaged(this.producer)) {
+		if (holder == null) {
 			throw new IllegalStateException("No Kafka transaction is bound to this Spring transaction");
 		}
 		return holder;
