@@ -21,6 +21,7 @@ import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.env.OriginTrackedMapPropertySource;
 import org.springframework.context.EnvironmentAware;
 import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
@@ -140,16 +141,18 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 
 	/**
 	 * Fails on a key under {@code waterdrop} that is no setting, written in the application's configuration
-	 * files ({@code application.yml}, its profiles and imports): a typo such as {@code close-timout} would
-	 * leave the default in place, silently. Environment variables and system properties are not checked: a
-	 * {@code WATERDROP_*} variable may belong to something else. A value Boot cannot convert is left to the
-	 * properties' own binding, which reports it as Boot does.
+	 * files ({@code application.yml}, its profiles and imports, which Boot loads as {@code Config resource '...'}
+	 * sources): a typo such as {@code close-timout} would leave the default in place, silently. Not checked:
+	 * environment variables and system properties (a {@code WATERDROP_*} variable may belong to something
+	 * else), and shared sources such as a config server's or DevTools' global settings, which may hold keys of
+	 * a newer starter version. A value Boot cannot convert is left to the properties' own binding, which
+	 * reports it as Boot does.
 	 */
 	private static void checkTopLevelKeys(Binder binder) {
 		try {
 			binder.bind("waterdrop", Bindable.of(WaterDropProperties.class),
 					new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
-							(source) -> source.getUnderlyingSource() instanceof OriginTrackedMapPropertySource));
+							WaterDropBeanRegistrar::isApplicationConfigFile));
 		}
 		catch (BindException ex) {
 			List<String> unknown = (ex.getCause() instanceof UnboundConfigurationPropertiesException unbound)
@@ -161,6 +164,11 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 								+ "Spring Boot support, which flags unknown keys as you type).");
 			}
 		}
+	}
+
+	private static boolean isApplicationConfigFile(ConfigurationPropertySource source) {
+		return source.getUnderlyingSource() instanceof OriginTrackedMapPropertySource file
+				&& file.getName().startsWith("Config resource '");
 	}
 
 	/** The unbound properties' names, sorted, but those with an empty value (Boot binds them as unset). */

@@ -64,19 +64,30 @@ class WaterDropFailureAnalysisTests {
 		assertThat(analysis.getAction()).startsWith("Correct or remove it; docs/configuration.md lists the settings");
 	}
 
-	/** A WATERDROP_* environment variable or a system property may be anything's: only files are checked. */
+	/**
+	 * A WATERDROP_* environment variable or a system property may be anything's, and a shared source (a config
+	 * server's, DevTools' global settings) may hold a newer version's keys: only the application's files are
+	 * checked.
+	 */
 	@Test
-	void anUnknownKeyOutsideTheConfigurationFilesIsLeftAlone() {
+	void anUnknownKeyOutsideTheApplicationsConfigurationFilesIsLeftAlone() {
 		this.runner.withPropertyValues("waterdrop.close-timout=5s")
-			.withInitializer((context) -> configFile(context, Map.of("waterdrop.close-timeout", "5s")))
+			.withInitializer((context) -> {
+				configFile(context, Map.of("waterdrop.close-timeout", "5s"));
+				context.getEnvironment()
+					.getPropertySources()
+					.addLast(new OriginTrackedMapPropertySource("configserver:application.yml",
+							Map.of("waterdrop.some-newer-setting", "on")));
+			})
 			.run((context) -> assertThat(context).hasNotFailed());
 	}
 
-	/** What Boot loads from application.yml: a property source that tracks origins. */
+	/** What Boot loads from application.yml: a property source that tracks origins, named after the file. */
 	private static void configFile(ConfigurableApplicationContext context, Map<String, Object> properties) {
 		context.getEnvironment()
 			.getPropertySources()
-			.addLast(new OriginTrackedMapPropertySource("Config resource 'class path resource [application.yml]'",
+			.addLast(new OriginTrackedMapPropertySource(
+					"Config resource 'class path resource [application.yml]' via location 'optional:classpath:/'",
 					properties));
 	}
 
@@ -345,6 +356,15 @@ class WaterDropFailureAnalysisTests {
 		assertThat(output).contains("Property: waterdrop.producers.orders.polling.poller")
 			.contains("in YAML 'critical:' under waterdrop.pollers, not 'critical: {}', "
 					+ "which Spring Boot's YAML loader drops");
+	}
+
+	/** The check sees the files Boot loads as they are named: here an application.yml with a typo. */
+	@Test
+	void aTypoInTheApplicationsYamlFailsStartUpNamingTheKeyAndTheFile(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> run("--spring.config.location=classpath:typo.yml"));
+		assertThat(output).contains("Property: waterdrop.close-timout")
+			.contains("Reason: is not a WaterDrop setting")
+			.contains("typo.yml");
 	}
 
 	@Test
