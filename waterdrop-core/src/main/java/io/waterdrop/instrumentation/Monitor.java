@@ -166,18 +166,33 @@ public final class Monitor {
 				recorder.latencyRecorder.accept(nanos);
 			}
 			catch (Throwable ex) {
-				logger.warn("Latency recorder of producer '{}' failed", this.producerId, ex);
+				logFailure(recorder, "Latency recorder", "a latency", ex);
 				reportListenerFailure(null, ex);
 			}
 		}
 	}
 
 	private void listenerFailed(Subscription failed, Event event, Throwable error) {
-		logger.warn("Listener of producer '{}' failed on {}", this.producerId, event.name(), error);
+		logFailure(failed, "Listener", event.name(), error);
 		if (event instanceof ProducerEvent.ErrorOccurred reported && reported.type() == ErrorType.LISTENER) {
 			return; // an error about a failing listener that fails again: stop here, it is logged
 		}
 		reportListenerFailure(failed, error);
+	}
+
+	/**
+	 * Logs a listener's or recorder's failure: its first at WARN, later ones at DEBUG, since one that fails on
+	 * every message would flood the log from the polling thread; {@code error.occurred} reports each.
+	 */
+	private void logFailure(Subscription failed, String what, String on, Throwable error) {
+		if (!failed.failureLogged) {
+			failed.failureLogged = true; // a race may log two: harmless
+			logger.warn("{} of producer '{}' failed on {}; its later failures are logged at DEBUG", what,
+					this.producerId, on, error);
+		}
+		else {
+			logger.debug("{} of producer '{}' failed on {}", what, this.producerId, on, error);
+		}
 	}
 
 	/** Tells the listeners other than the failed one (if any) that a listener failed. */
@@ -190,7 +205,7 @@ public final class Monitor {
 					subscription.listener.onEvent(report);
 				}
 				catch (Throwable ex) {
-					logger.warn("Listener of producer '{}' failed on {}", this.producerId, report.name(), ex);
+					logFailure(subscription, "Listener", report.name(), ex);
 				}
 			}
 		}
@@ -205,6 +220,9 @@ public final class Monitor {
 		private final EventListener listener;
 
 		private final LongConsumer latencyRecorder;
+
+		/** Whether a failure of this listener was logged at WARN already. */
+		private volatile boolean failureLogged;
 
 		private Subscription(Class<? extends Event> type, EventListener listener, LongConsumer latencyRecorder) {
 			this.type = type;

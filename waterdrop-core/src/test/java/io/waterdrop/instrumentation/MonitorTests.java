@@ -3,7 +3,13 @@ package io.waterdrop.instrumentation;
 import java.util.ArrayList;
 import java.util.List;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -104,6 +110,40 @@ class MonitorTests {
 			assertThat(error.type()).isEqualTo(ErrorType.LISTENER);
 			assertThat(error.error()).hasMessage("listener broken");
 		});
+	}
+
+
+	/** One that fails on every message would flood the log from the polling thread: later failures go to DEBUG. */
+	@Test
+	void aListenerFailingOnEveryEventIsLoggedAtWarnOnceThenAtDebug() {
+		ListAppender<ILoggingEvent> logs = new ListAppender<>();
+		Logger logger = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(Monitor.class);
+		Level level = logger.getLevel();
+		logger.setLevel(Level.DEBUG);
+		logs.start();
+		logger.addAppender(logs);
+		try {
+			List<ProducerEvent.ErrorOccurred> errors = new ArrayList<>();
+			this.monitor.subscribe(ProducerEvent.Closed.class, (event) -> {
+				throw new IllegalStateException("listener broken");
+			});
+			this.monitor.subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+
+			for (int i = 0; i < 3; i++) {
+				this.monitor.publish(new ProducerEvent.Closed("orders"));
+			}
+
+			assertThat(logs.list).extracting(ILoggingEvent::getLevel).containsExactly(Level.WARN, Level.DEBUG,
+					Level.DEBUG);
+			assertThat(logs.list.get(0).getFormattedMessage()).isEqualTo(
+					"Listener of producer 'orders' failed on producer.closed; its later failures are logged at DEBUG");
+			assertThat(errors).hasSize(3);
+		}
+		finally {
+			logger.detachAppender(logs);
+			logs.stop();
+			logger.setLevel(level);
+		}
 	}
 
 }
