@@ -429,15 +429,6 @@ public final class Producer implements AutoCloseable {
 	 * disconnected, polling lost), whose close or next connect decides about clients then
 	 */
 	boolean rebuildTransactionalClient() {
-		this.lifecycleLock.lock();
-		try {
-			if (this.clientBuilder == Thread.currentThread()) {
-				return replaceClientOf(this.clientGeneration, false);
-			}
-		}
-		finally {
-			this.lifecycleLock.unlock();
-		}
 		return replaceClientInTurn(false) == null;
 	}
 
@@ -994,7 +985,8 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Replaces the connected producer's client (a purge's or a transactional reload's) once no other build is
-	 * under way: waits for one, then marks its own and builds outside the lock ({@link #replaceClientOf}).
+	 * under way: waits for one, then marks its own and builds outside the lock ({@link #replaceClientOf}). On
+	 * the thread making the build under way (a listener of it) a purge is refused and a reload builds under it.
 	 * @return {@code null} if the client was replaced; else the state that kept it: the one found when its turn
 	 * came (not connected: configured, disconnected, closing, polling lost), or one a close or the polling
 	 * thread's death left while the new client was being built
@@ -1014,10 +1006,14 @@ public final class Producer implements AutoCloseable {
 					mine = startClientBuild();
 					generation = this.clientGeneration;
 				}
-				else if (this.clientBuilder == Thread.currentThread()) { // a purge in a listener of its own build
-					throw new IllegalCallerException("Producer '" + id() + "' cannot purge from a listener of its "
-							+ "own connect or client rebuild (producer.connected, error.occurred): that build would "
-							+ "wait for the purge, and the purge for it; purge from another thread");
+				else if (this.clientBuilder == Thread.currentThread()) { // a listener of its own build: no join
+					if (purging) {
+						throw new IllegalCallerException("Producer '" + id() + "' cannot purge from a listener of "
+								+ "its own connect or client rebuild (producer.connected, error.occurred): that build "
+								+ "would wait for the purge, and the purge for it; purge from another thread");
+					}
+					// A transaction in a listener of its connect: rebuilds under that build's mark, and this lock.
+					return replaceClientOf(this.clientGeneration, false) ? null : this.state;
 				}
 			}
 			finally {

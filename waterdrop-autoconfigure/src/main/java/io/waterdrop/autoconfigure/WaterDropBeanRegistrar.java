@@ -131,9 +131,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			if (unknown.isEmpty()) {
 				return binder.bind(prefix, Bindable.mapOf(String.class, type)).orElse(Map.of());
 			}
-			String others = (unknown.size() > 1) ? " (unknown: " + unknown + ")" : "";
-			throw new InvalidConfigurationException(unknown.get(0),
-					"is not a setting of a " + prefix + " entry" + others,
+			throw unknownKeys(unknown, "is not a setting of a " + prefix + " entry",
 					"Correct or remove it; an entry takes keys such as " + examples
 							+ " (docs/configuration.md lists them).");
 		}
@@ -158,10 +156,9 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			List<String> unknown = (ex.getCause() instanceof UnboundConfigurationPropertiesException unbound)
 					? unknown(unbound) : List.of();
 			if (!unknown.isEmpty()) {
-				String others = (unknown.size() > 1) ? " (unknown: " + unknown + ")" : "";
-				throw new InvalidConfigurationException(unknown.get(0), "is not a WaterDrop setting" + others,
-						"Correct or remove it; docs/configuration.md lists the settings (so does an IDE with "
-								+ "Spring Boot support, which flags unknown keys as you type).");
+				throw unknownKeys(unknown, "is not a WaterDrop setting", "Correct or remove it; "
+						+ "docs/configuration.md lists the settings (so does an IDE with Spring Boot support, which "
+						+ "flags unknown keys as you type).");
 			}
 		}
 	}
@@ -169,6 +166,12 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	private static boolean isApplicationConfigFile(ConfigurationPropertySource source) {
 		return source.getUnderlyingSource() instanceof OriginTrackedMapPropertySource file
 				&& file.getName().startsWith("Config resource '");
+	}
+
+	/** The failure naming the first of {@code unknown} keys, and the others if any. */
+	private static InvalidConfigurationException unknownKeys(List<String> unknown, String reason, String action) {
+		String others = (unknown.size() > 1) ? " (unknown: " + unknown + ")" : "";
+		return new InvalidConfigurationException(unknown.get(0), reason + others, action);
 	}
 
 	/** The unbound properties' names, sorted, but those with an empty value (Boot binds them as unset). */
