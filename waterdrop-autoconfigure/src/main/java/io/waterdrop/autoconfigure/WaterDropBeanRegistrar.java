@@ -21,6 +21,9 @@ import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
+import org.springframework.boot.context.properties.source.ConfigurationProperty;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName.Form;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.env.OriginTrackedMapPropertySource;
 import org.springframework.context.EnvironmentAware;
@@ -174,14 +177,34 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		return new InvalidConfigurationException(unknown.get(0), reason + others, action);
 	}
 
-	/** The unbound properties' names, sorted, but those with an empty value (Boot binds them as unset). */
+	/**
+	 * The unbound properties' names, sorted, but those with an empty value (Boot binds them as unset) and
+	 * those in a map of Kafka settings.
+	 */
 	private static List<String> unknown(UnboundConfigurationPropertiesException unbound) {
 		return unbound.getUnboundProperties()
 			.stream()
 			.filter((property) -> !String.valueOf(property.getValue()).isEmpty())
-			.map((property) -> property.getName().toString())
+			.map(ConfigurationProperty::getName)
+			.filter((name) -> !isKafkaSetting(name))
+			.map(ConfigurationPropertyName::toString)
 			.sorted()
 			.toList();
+	}
+
+	/**
+	 * Whether {@code name} is a key of a {@code kafka} map ({@code waterdrop.kafka} or an entry's): any key is
+	 * valid there, and one left unbound is the same key spelled another way ({@code kafka.linger.ms} in one
+	 * file, {@code kafka[linger.ms]} in a source of higher precedence), which Boot binds once: an override.
+	 */
+	private static boolean isKafkaSetting(ConfigurationPropertyName name) {
+		int kafka = switch (name.getNumberOfElements() > 1 ? name.getElement(1, Form.UNIFORM) : "") {
+			case "kafka" -> 1;
+			case "producers", "templates" -> 3;
+			default -> -1;
+		};
+		return kafka > 0 && name.getNumberOfElements() > kafka + 1
+				&& name.getElement(kafka, Form.UNIFORM).equals("kafka");
 	}
 
 	static String transactionManagerBeanName(String producerName) {

@@ -22,6 +22,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
@@ -82,12 +83,43 @@ class WaterDropFailureAnalysisTests {
 			.run((context) -> assertThat(context).hasNotFailed());
 	}
 
+	/**
+	 * A Kafka setting is a free map key, which Boot accepts in two spellings ({@code kafka[linger.ms]} and
+	 * {@code kafka.linger.ms}); when two sources spell one key differently, Boot binds the one that takes
+	 * precedence and leaves the other unbound. That is an override (a profile's file, an environment variable
+	 * in production), not an unknown key.
+	 */
+	@Test
+	void aKafkaSettingSpelledDifferentlyInTwoSourcesIsAnOverride() {
+		this.runner.withInitializer((context) -> {
+			configFile(context, "application-prod.yml", Map.of("waterdrop.kafka[linger.ms]", "10",
+					"waterdrop.producers.orders.kafka[linger.ms]", "20"));
+			configFile(context, Map.of("waterdrop.kafka.linger.ms", "5", "waterdrop.producers.orders.kafka.linger.ms",
+					"5", "waterdrop.producers.orders.kafka[acks]", "1"));
+			context.getEnvironment()
+				.getPropertySources()
+				.addFirst(new SystemEnvironmentPropertySource("systemEnvironment",
+						Map.of("WATERDROP_PRODUCERS_ORDERS_KAFKA_ACKS", "all")));
+		}).run((context) -> {
+			assertThat(context).hasNotFailed();
+			WaterDropProperties properties = context.getBean(WaterDropProperties.class);
+			assertThat(properties.getKafka()).containsEntry("linger.ms", "10");
+			assertThat(properties.getProducers().get("orders").getKafka()).containsEntry("linger.ms", "20")
+				.containsEntry("acks", "all");
+		});
+	}
+
 	/** What Boot loads from application.yml: a property source that tracks origins, named after the file. */
 	private static void configFile(ConfigurableApplicationContext context, Map<String, Object> properties) {
+		configFile(context, "application.yml", properties);
+	}
+
+	/** A file added earlier takes precedence, as Boot puts a profile's file before application.yml. */
+	private static void configFile(ConfigurableApplicationContext context, String file, Map<String, Object> properties) {
 		context.getEnvironment()
 			.getPropertySources()
 			.addLast(new OriginTrackedMapPropertySource(
-					"Config resource 'class path resource [application.yml]' via location 'optional:classpath:/'",
+					"Config resource 'class path resource [" + file + "]' via location 'optional:classpath:/'",
 					properties));
 	}
 
