@@ -34,6 +34,7 @@ import org.springframework.boot.context.properties.bind.PropertySourcesPlacehold
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
@@ -124,7 +125,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		for (String template : this.properties.getTemplates().keySet()) {
 			ProducerProperties own = bind(template, template, Map.of());
 			checkTemplateOnly(template, own);
-			ProducerConfig checked = this.assembler.templateConfig(template, own, TEMPLATES + "." + template + ".");
+			ProducerConfig checked = this.assembler.templateConfig(template, own, templatePath(template) + ".");
 			this.assembler.releaseSerializers(checked);
 		}
 	}
@@ -175,7 +176,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 					+ "': a bean of the application context has that name");
 		}
 		ProducerProperties own = bind(name, template, overrides);
-		String prefix = TEMPLATES + "." + template + ".";
+		String prefix = templatePath(template) + ".";
 		checkTemplate(name, template, own, overrides);
 		List<WaterDropEventListener> applicable = this.listeners.orderedStream()
 			.filter((listener) -> listener.appliesTo(name) || listener.appliesTo(template))
@@ -357,6 +358,16 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	}
 
 	/**
+	 * The property path of a template: {@code waterdrop.templates.<name>}, or {@code waterdrop.templates[<name>]}
+	 * for a name with a dot, which only the brackets keep one element (as in the configuration that defines it).
+	 * Bound with {@link ConfigurationPropertyName#adapt}, as Boot reads the names of property sources, so that
+	 * a name with capitals ({@code perTenant}) is found too.
+	 */
+	private static String templatePath(String template) {
+		return (template.indexOf('.') < 0) ? TEMPLATES + "." + template : TEMPLATES + "[" + template + "]";
+	}
+
+	/**
 	 * The template's settings with the overrides on top, bound as a producer entry. Unknown override keys
 	 * fail rather than being ignored.
 	 */
@@ -367,7 +378,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 							: String.join(", ", this.properties.getTemplates().keySet()))
 					+ ")");
 		}
-		String prefix = TEMPLATES + "." + template;
+		String prefix = templatePath(template);
 		Map<String, Object> flat = new LinkedHashMap<>();
 		overrides.forEach((key, value) -> flat.put(prefix + "." + key, (value != null) ? value : ""));
 		MapConfigurationPropertySource overrideSource = new MapConfigurationPropertySource(flat);
@@ -382,7 +393,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		BindHandler handler = new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
 				(source) -> source == overrideSource);
 		try {
-			return binder.bind(prefix, Bindable.of(ProducerProperties.class), handler)
+			return binder
+				.bind(ConfigurationPropertyName.adapt(prefix, '.'), Bindable.of(ProducerProperties.class), handler)
 				.orElseGet(ProducerProperties::new);
 		}
 		catch (BindException ex) {
@@ -459,7 +471,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 
 	/** What a template (with its overrides) cannot set at all. */
 	private static void checkTemplateOnly(String template, ProducerProperties own) {
-		String prefix = TEMPLATES + "." + template + ".";
+		String prefix = templatePath(template) + ".";
 		if (own.getPoolSize() != null) {
 			throw new InvalidConfigurationException(prefix + "pool-size",
 					"applies to waterdrop.producers entries only; a runtime producer is a single producer",
@@ -474,7 +486,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	/** What cannot be set on a template, or must be set per runtime producer. */
 	private void checkTemplate(String name, String template, ProducerProperties own, Map<String, ?> overrides) {
 		checkTemplateOnly(template, own);
-		String prefix = TEMPLATES + "." + template + ".";
+		String prefix = templatePath(template) + ".";
 		for (String key : List.of(CommonClientConfigs.CLIENT_ID_CONFIG, TRANSACTIONAL_ID)) {
 			if (overrides.containsKey("kafka." + key)) {
 				continue;

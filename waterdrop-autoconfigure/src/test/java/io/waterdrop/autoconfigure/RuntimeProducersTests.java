@@ -314,6 +314,41 @@ class RuntimeProducersTests {
 				});
 	}
 
+	/**
+	 * A template name need not be one plain element of a property name: YAML keeps {@code perTenant}'s capitals,
+	 * and a name with a dot is written in brackets ({@code "[tenant.eu]"}). Its settings apply, and are checked
+	 * at start-up, as a plain name's are.
+	 */
+	@Test
+	void aTemplateNamedWithCapitalsOrADotHasItsSettings() {
+		this.runner.withPropertyValues("waterdrop.templates.perTenant.max-wait-timeout=7s",
+				"waterdrop.templates.perTenant.kafka.linger.ms=11",
+				"waterdrop.templates[tenant.eu].max-wait-timeout=8s", "waterdrop.templates[tenant.eu].kafka.linger.ms=12")
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				Producer camel = runtime.create("c1", "perTenant");
+				assertThat(camel.config().maxWaitTimeout()).isEqualTo(Duration.ofSeconds(7));
+				assertThat(camel.config().kafka()).containsEntry("linger.ms", "11");
+				Producer dotted = runtime.create("d1", "tenant.eu", Map.of("max-in-flight", 9));
+				assertThat(dotted.config().maxWaitTimeout()).isEqualTo(Duration.ofSeconds(8));
+				assertThat(dotted.config().kafka()).containsEntry("linger.ms", "12");
+				assertThat(dotted.config().maxInFlight()).isEqualTo(9);
+				for (String template : List.of("perTenant", "tenant.eu")) {
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("x", template, Map.of("max-in-flight", 0)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"));
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("x", template, Map.of("max-in-fligth", 5)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-fligth"));
+				}
+			});
+		this.runner.withPropertyValues("waterdrop.templates[tenant.eu].max-in-flight=0")
+			.run((context) -> assertThat(context).getFailure()
+				.rootCause()
+				.isInstanceOf(InvalidConfigurationException.class)
+				.hasMessageContaining("waterdrop.templates[tenant.eu].max-in-flight"));
+	}
+
 	@Test
 	void aRuntimeProducerCannotTakeATransactionalIdInUse() {
 		String payments = "payments-" + UUID.randomUUID();
