@@ -23,6 +23,7 @@ import java.util.function.Supplier;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidPidMappingException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TransactionAbortedException;
@@ -2321,8 +2322,11 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Closes a Kafka client with the interrupt flag cleared, since Kafka's close gives up joining its network
-	 * thread when interrupted.
+	 * Closes a Kafka client with the interrupt flag cleared, and returns only once its network thread ended, so
+	 * that every record it held has had its callback: Kafka's close gives up joining that thread when
+	 * interrupted (InterruptException, flag set again) while the thread still fails the unsent records; what
+	 * comes after a close here (a purge's end, dispatching the orphaned reports of a dead polling thread) must
+	 * not come before them. So an interrupted close is repeated, forced, with the flag cleared.
 	 * @return whether the thread was interrupted (the flag is left cleared for the caller to restore)
 	 */
 	private boolean closeClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> target,
@@ -2331,11 +2335,21 @@ public final class Producer implements AutoCloseable {
 		if (target == null) {
 			return interrupted; // disconnected: nothing to close
 		}
-		try {
-			target.close(timeout);
-		}
-		catch (RuntimeException ex) {
-			logger.warn("Producer '{}': closing its Kafka client failed", id(), ex);
+		Duration wait = timeout;
+		while (true) {
+			try {
+				target.close(wait);
+				break;
+			}
+			catch (InterruptException ex) {
+				interrupted = true;
+				Thread.interrupted();
+				wait = Duration.ZERO; // Kafka forced the close already, giving up the graceful wait
+			}
+			catch (RuntimeException ex) {
+				logger.warn("Producer '{}': closing its Kafka client failed", id(), ex);
+				break;
+			}
 		}
 		return interrupted | Thread.interrupted();
 	}

@@ -3,12 +3,24 @@ package io.waterdrop;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
@@ -155,6 +167,97 @@ class PurgeAndWaitTests {
 			purgeReturned.countDown();
 			flusher.shutdownNow();
 		}
+	}
+
+	/**
+	 * An interrupt while Kafka's forced close joins its network thread makes the close throw before that thread
+	 * has failed the unsent records. The purge closes the client again (flag cleared), so that it returns only
+	 * after those records' callbacks came, while it still counts them as its own: purged, not failed (which a
+	 * flush would send again). The purge's caller keeps its interrupt.
+	 */
+	@Test
+	void aPurgeInterruptedWhileKafkaClosesCountsWhatItRemovedAsPurged() {
+		InterruptedCloseKafka first = new InterruptedCloseKafka();
+		List<org.apache.kafka.clients.producer.Producer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("purge-interrupted"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.clientFactory((properties) -> {
+				clients.add(clients.isEmpty() ? first : new MockProducer<>(true, null, new ByteArraySerializer(),
+						new ByteArraySerializer()));
+				return clients.get(clients.size() - 1);
+			})
+			.build());
+		this.producers.add(producer);
+		List<DeliveryHandle> pending = new ArrayList<>();
+		for (int i = 0; i < 6; i++) {
+			pending.add(producer.produceAsync(Message.of("pending", "m-" + i)));
+		}
+		try {
+			producer.purge();
+			assertThat(Thread.interrupted()).as("the purge's caller keeps its interrupt").isTrue();
+		}
+		finally {
+			first.letItFinish(); // before the fix, the records fail only now, after the purge returned
+		}
+		assertThat(pending).allSatisfy((handle) -> assertThatExceptionOfType(MessagePurgedException.class)
+			.isThrownBy(handle::await));
+		producer.close(Duration.ofSeconds(30));
+		assertThat(producer.stats().purged()).isEqualTo(6);
+		assertThat(producer.stats().failed()).isZero();
+	}
+
+	/**
+	 * A client whose close is interrupted as {@code KafkaProducer}'s is while it joins its network thread: the
+	 * first close throws {@code InterruptException} (the flag set again) while the network thread has yet to
+	 * fail the unsent records; a later close joins that thread, which then fails them.
+	 */
+	private static final class InterruptedCloseKafka extends MockProducer<byte[], byte[]> {
+
+		private final Queue<Callback> appended = new ConcurrentLinkedQueue<>();
+
+		private final CountDownLatch joined = new CountDownLatch(1);
+
+		private final AtomicReference<Thread> network = new AtomicReference<>();
+
+		InterruptedCloseKafka() {
+			super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+		}
+
+		@Override
+		public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+			this.appended.add(callback);
+			return new CompletableFuture<>();
+		}
+
+		@Override
+		public void close(Duration timeout) {
+			Thread started = new Thread(() -> {
+				TestProducers.awaitUninterruptibly(this.joined);
+				Callback callback;
+				while ((callback = this.appended.poll()) != null) {
+					callback.onCompletion(null, new KafkaException("Producer is closed forcefully."));
+				}
+			}, "simulated-kafka-network-thread");
+			if (this.network.compareAndSet(null, started)) {
+				started.start();
+				throw new InterruptException(new InterruptedException("simulated, while joining the network thread"));
+			}
+			letItFinish();
+			try {
+				this.network.get().join();
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				throw new InterruptException(ex);
+			}
+			super.close(timeout);
+		}
+
+		void letItFinish() {
+			this.joined.countDown();
+		}
+
 	}
 
 	/** A purged message says why: an aborted transaction is not a purge of the producer's. */
