@@ -251,7 +251,8 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
 				throw new WaterDropException("Interrupted while waiting for the delivery report of a message to '"
-						+ this.message.topic() + "'", ex);
+						+ this.message.topic() + "'; it was sent and may still be delivered (its report still comes, "
+						+ "to listeners)", ex);
 			}
 		}
 		DeliveryFailedException failure = failure();

@@ -1371,6 +1371,9 @@ public final class Producer implements AutoCloseable {
 	 * @throws ProducerClosedException if the producer is closing or closed (nothing was sent)
 	 * @throws DeliveryFailedException if the broker did not take it
 	 * @throws DeliveryTimeoutException if no report came in time
+	 * @throws WaterDropException if interrupted, the flag kept set: waiting for room or inside Kafka's send
+	 * (nothing was sent), or waiting for the report (the message was sent and may still be delivered; its report
+	 * still comes, to listeners, as after a timeout)
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
 	public DeliveryReport produceSync(Message message) {
@@ -1405,6 +1408,8 @@ public final class Producer implements AutoCloseable {
 	 * report is dispatched.
 	 * @throws InvalidMessageException if the message is invalid (nothing was sent)
 	 * @throws ProducerClosedException if the producer is closing or closed (nothing was sent)
+	 * @throws WaterDropException if interrupted while waiting for room or inside Kafka's send (nothing was sent;
+	 * the flag stays set)
 	 */
 	public DeliveryHandle produceAsync(Message message, DeliveryCallback callback) {
 		try {
@@ -1631,6 +1636,11 @@ public final class Producer implements AutoCloseable {
 			State now = this.state;
 			if (now != State.CONNECTED) {
 				throw notAccepting(now, ex);
+			}
+			if (ex instanceof InterruptException) { // the caller's interrupt (flag set), as in a wait for room
+				throw new WaterDropException("Interrupted while Kafka's client of producer '" + id() + "' waited to "
+						+ "take the message to '" + record.topic() + "' (for metadata or buffer space); it was not sent",
+						ex);
 			}
 			throw new DeliveryFailedException("Kafka client of producer '" + id() + "' refused the message to '"
 					+ record.topic() + "': " + ex, message, ex);

@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -176,6 +177,33 @@ class ExactlyOneOutcomeTests {
 		assertThat(callbacks).hasValue(1);
 		assertThat(producer.stats().failed()).isEqualTo(1);
 		assertThat(producer.inFlight()).isZero();
+	}
+
+	/**
+	 * Kafka's send interrupted while it waits for metadata or buffer space throws InterruptException (flag set)
+	 * and never calls back: the caller's interrupt, refused as one (as a wait for room is), not a delivery
+	 * failure that code retrying on DeliveryFailedException would retry.
+	 */
+	@Test
+	@Timeout(60)
+	void aSendInterruptedInsideKafkaIsRefusedAsAnInterruptNotAsADeliveryFailure() {
+		Producer producer = producer();
+		try {
+			assertThatExceptionOfType(WaterDropException.class)
+				.isThrownBy(() -> producer.produceSync(message("interrupted", 1)))
+				.isNotInstanceOf(DeliveryFailedException.class)
+				.withMessage("Interrupted while Kafka's client of producer '" + producer.id() + "' waited to take the "
+						+ "message to 'interrupted' (for metadata or buffer space); it was not sent")
+				.withCauseInstanceOf(InterruptException.class);
+			assertThat(Thread.interrupted()).as("the interrupt is kept").isTrue();
+		}
+		finally {
+			Thread.interrupted();
+		}
+		assertThat(producer.inFlight()).isZero();
+		assertThat(producer.produceSync(message("fine", 2)).label()).isEqualTo(2);
+		producer.close(Duration.ofSeconds(30));
+		assertThat(producer.stats().failed()).isZero();
 	}
 
 	@Test

@@ -16,6 +16,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -32,6 +33,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <li>{@code callback-then-throw}: calls back with a metadata timeout, then throws
  * {@code IllegalStateException} (an invalid transition in the transaction manager).</li>
  * <li>{@code error}: {@code send} throws an {@link Error}.</li>
+ * <li>{@code interrupted}: {@code send} throws {@code InterruptException}, as when interrupted while it waits
+ * for metadata or buffer space (the flag set, no callback).</li>
  * <li>{@code checked}: {@code send} throws a checked exception, as one sneaked out of a custom partitioner
  * passes through {@code KafkaProducer.doSend}'s {@code catch (Exception e) { throw e; }}.</li>
  * <li>{@code cluster-unauthorized}: fails with {@code ClusterAuthorizationException}, a fatal error of an
@@ -84,6 +87,7 @@ final class MisbehavingKafka extends MockProducer<byte[], byte[]> {
 						"Invalid transition attempted from state UNINITIALIZED to state ABORTABLE_ERROR (simulated)");
 			}
 			case "error" -> throw new StackOverflowError("simulated");
+			case "interrupted" -> throw new InterruptException(new InterruptedException("simulated"));
 			case "checked" -> throw MisbehavingKafka.<RuntimeException>sneaky(
 					new java.io.IOException("partitioner failed (simulated)"));
 			case "cluster-unauthorized" -> {
