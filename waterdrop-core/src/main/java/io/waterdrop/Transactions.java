@@ -443,12 +443,20 @@ final class Transactions {
 			pause(this.producer.config().reloadBackoff());
 		}
 		this.reloadsInARow++;
+		// The cleanup of a command that may itself have been interrupted: on an interrupted thread Kafka's
+		// initTransactions would fail at once and leave the broken client in place. The flag comes back after.
+		boolean interrupted = Thread.interrupted();
 		boolean replaced;
 		try {
 			replaced = this.producer.rebuildTransactionalClient();
 		}
 		catch (RuntimeException ex) {
 			return ex;
+		}
+		finally {
+			if (interrupted) {
+				Thread.currentThread().interrupt();
+			}
 		}
 		if (!replaced) {
 			return notRebuilt(cause); // the close began while the new client was being built
@@ -475,11 +483,12 @@ final class Transactions {
 
 	/**
 	 * Runs a transactional command, repeating it while it times out (Kafka keeps its result pending and
-	 * accepts only the same call). An interrupt counts as a timeout; the flag is cleared for the retry, since
-	 * Kafka's wait would fail at once, and restored afterwards.
+	 * accepts only the same call). An interrupt counts as a timeout. The flag is cleared for every attempt, the
+	 * first too (a block's task cancelled before its commit), since Kafka's wait would fail at once, and
+	 * restored afterwards.
 	 */
 	private void retryingTimeouts(Runnable command) {
-		boolean interrupted = false;
+		boolean interrupted = Thread.interrupted();
 		try {
 			RuntimeException last = null;
 			for (int attempt = 0; attempt < attempts(); attempt++) {

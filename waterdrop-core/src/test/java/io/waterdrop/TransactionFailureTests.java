@@ -16,6 +16,7 @@ import java.util.function.Function;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -94,6 +95,39 @@ class TransactionFailureTests {
 		assertThat(reloads).hasSize(1);
 
 		// Not wedged: the next transaction runs on the rebuilt client.
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
+		assertThat(this.clients).hasSize(2);
+		assertThat(this.clients.get(1).transactionCommitted()).isTrue();
+	}
+
+	/**
+	 * A transaction whose thread is interrupted (its task cancelled) before the commit: the commit still waits
+	 * for Kafka each attempt, and when it times out the client is still rebuilt (Kafka's initTransactions would
+	 * fail at once on the interrupted thread, leaving a client that accepts only the timed-out commit). The
+	 * interrupt is kept for the caller.
+	 */
+	@Test
+	void aCommitTimingOutOnAnInterruptedThreadStillRebuildsTheClientAndKeepsTheInterrupt() {
+		Producer producer = producer((settings) -> settings,
+				(n) -> (n == 0) ? new StrictTransactions(Integer.MAX_VALUE) : new StrictTransactions(0));
+		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+		try {
+			assertThatExceptionOfType(TransactionOutcomeUnknownException.class)
+				.isThrownBy(() -> producer.transaction((transaction) -> {
+					transaction.produceSync(Message.of("orders", "1"));
+					Thread.currentThread().interrupt();
+					return null;
+				}))
+				.satisfies((ex) -> assertThat(ex.getSuppressed()).as("the rebuild's failure").isEmpty());
+			assertThat(Thread.interrupted()).as("the interrupt is kept").isTrue();
+		}
+		finally {
+			Thread.interrupted();
+		}
+		assertThat(this.clients.get(0).commitCalls).hasValue(ProducerConfig.DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND);
+		assertThat(reloads).hasSize(1);
+		assertThat(this.clients.get(0).closed()).isTrue();
 		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
 		assertThat(this.clients).hasSize(2);
 		assertThat(this.clients.get(1).transactionCommitted()).isTrue();
@@ -280,8 +314,16 @@ class TransactionFailureTests {
 			super.beginTransaction();
 		}
 
+		/** Kafka's waits for the coordinator fail at once on an interrupted thread, the flag set again. */
+		@Override
+		public void initTransactions() {
+			failIfInterrupted("initTransactions");
+			super.initTransactions();
+		}
+
 		@Override
 		public void commitTransaction() {
+			failIfInterrupted("commitTransaction");
 			if (this.commitUntilClosed) {
 				this.committing.countDown();
 				try {
@@ -304,6 +346,12 @@ class TransactionFailureTests {
 		public void abortTransaction() {
 			refuseWhileCommitPending("abortTransaction");
 			super.abortTransaction();
+		}
+
+		private static void failIfInterrupted(String operation) {
+			if (Thread.interrupted()) {
+				throw new InterruptException(new InterruptedException(operation + " interrupted (simulated)"));
+			}
 		}
 
 		private void refuseWhileCommitPending(String operation) {
