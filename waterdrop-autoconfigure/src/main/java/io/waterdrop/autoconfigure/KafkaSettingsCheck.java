@@ -47,7 +47,28 @@ final class KafkaSettingsCheck {
 			}
 		});
 		checkBatchFitsTheBuffer(settings, pathOf);
+		checkDeliveryTimeout(settings, pathOf);
 		checkIdempotence(settings, pathOf);
+	}
+
+	/**
+	 * Kafka's client refuses a {@code delivery.timeout.ms} set below {@code linger.ms + request.timeout.ms}
+	 * when it is built (and raises it silently when it is not set).
+	 */
+	private static void checkDeliveryTimeout(Map<String, Object> settings, UnaryOperator<String> pathOf) {
+		if (settings.get(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG) == null) {
+			return;
+		}
+		long deliveryTimeout = ((Number) value(settings, ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)).longValue();
+		long linger = ((Number) value(settings, ProducerConfig.LINGER_MS_CONFIG)).longValue();
+		long requestTimeout = ((Number) value(settings, ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)).longValue();
+		if (deliveryTimeout < Math.min(linger + requestTimeout, Integer.MAX_VALUE)) {
+			throw new InvalidConfigurationException(pathOf.apply("kafka." + ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG),
+					"is " + deliveryTimeout + " ms, below linger.ms + request.timeout.ms (" + linger + " + "
+							+ requestTimeout + " ms), which Kafka's client refuses",
+					"Raise delivery.timeout.ms to at least " + (linger + requestTimeout)
+							+ " ms, or lower linger.ms or request.timeout.ms.");
+		}
 	}
 
 	/** Kafka takes a batch.size above buffer.memory, then cannot allocate a batch for any message. */

@@ -132,6 +132,18 @@ class WaterDropFailureAnalysisTests {
 		assertThat(analysis.getAction()).isEqualTo("Lower batch.size, or raise buffer.memory above it.");
 	}
 
+	/** Kafka refuses such a delivery.timeout.ms when it builds the client: a template's, at its first message. */
+	@Test
+	void aDeliveryTimeoutBelowLingerAndRequestTimeout() {
+		FailureAnalysis analysis = analyze("waterdrop.templates.tenant.kafka.delivery.timeout.ms=20000",
+				"waterdrop.templates.tenant.kafka.linger.ms=10");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.templates.tenant.kafka.delivery.timeout.ms")
+			.contains("Reason: is 20000 ms, below linger.ms + request.timeout.ms (10 + 30000 ms), which Kafka's "
+					+ "client refuses");
+		assertThat(analysis.getAction())
+			.isEqualTo("Raise delivery.timeout.ms to at least 30010 ms, or lower linger.ms or request.timeout.ms.");
+	}
+
 	/** A secret set at a wrong place is named, and its value is not shown (operations.md, "Secrets stay secret"). */
 	@Test
 	void aMisplacedSecretIsNamedWithoutItsValue() {
