@@ -1542,6 +1542,7 @@ public final class Producer implements AutoCloseable {
 			throw new InvalidMessageException(InvalidMessageException.Violation.MESSAGE_MISSING, null,
 					"Message list is null");
 		}
+		checkFits(messages.size()); // by its size alone, before any of it is transformed and serialized
 		return sendManyUnchanged(transform(messages), mode, new ArrayList<>());
 	}
 
@@ -1816,14 +1817,19 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
+	/** Refuses a batch larger than the producer can ever hold: no wait would make room for it. */
+	private void checkFits(int count) {
+		if (count > this.config.maxInFlight()) {
+			throw new QueueFullException(id(), count, this.config.maxInFlight());
+		}
+	}
+
 	/**
 	 * Waits for room under {@code maxInFlight}. Never waits on a polling thread: this producer's only frees
 	 * slots, and any other would freeze the producers it serves.
 	 */
 	private void acquireSlots(int count) {
-		if (count > this.config.maxInFlight()) {
-			throw new QueueFullException(id(), count, this.config.maxInFlight());
-		}
+		checkFits(count);
 		// tryAcquire() takes free permits even from a fair semaphore with waiters: only while none waits.
 		if (!this.slots.hasQueuedThreads() && this.slots.tryAcquire(count)) {
 			return;

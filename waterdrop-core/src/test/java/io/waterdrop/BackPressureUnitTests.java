@@ -80,6 +80,25 @@ class BackPressureUnitTests {
 		assertThat(producer.inFlight()).isEqualTo(1);
 	}
 
+	/** Its size alone refuses a batch that can never fit: none of it is transformed or serialized first. */
+	@Test
+	void aBatchLargerThanMaxInFlightIsRefusedBeforeAnyOfItIsPrepared() {
+		Producer producer = producer(false, Duration.ofSeconds(10));
+		java.util.concurrent.atomic.AtomicInteger transformed = new java.util.concurrent.atomic.AtomicInteger();
+		producer.middleware().append((message) -> {
+			transformed.incrementAndGet();
+			return message;
+		});
+
+		assertThatExceptionOfType(QueueFullException.class)
+			.isThrownBy(() -> producer.produceManySync(
+					List.of(Message.of("t", "a"), Message.of("t", "b"), Message.of("t", "c"))))
+			.withMessageContaining("cannot take a batch of 3 messages: maxInFlight is 2")
+			.satisfies((ex) -> assertThat(ex.exceedsMaxInFlight()).isTrue());
+		assertThat(transformed).hasValue(0);
+		assertThat(this.kafka.history()).isEmpty();
+	}
+
 	@Test
 	void flushThatDoesNotFitKeepsEveryMessageBufferedAndSendsNone() {
 		Producer producer = producer(false, Duration.ofSeconds(10));
