@@ -1,5 +1,6 @@
 package io.waterdrop.autoconfigure;
 
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -380,7 +381,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		}
 		String prefix = templatePath(template);
 		Map<String, Object> flat = new LinkedHashMap<>();
-		overrides.forEach((key, value) -> flat.put(prefix + "." + key, (value != null) ? value : ""));
+		overrides.forEach((key, value) -> flat.put(prefix + "." + key, (value != null) ? exact(value) : ""));
 		MapConfigurationPropertySource overrideSource = new MapConfigurationPropertySource(flat);
 		List<ConfigurationPropertySource> sources = new ArrayList<>();
 		sources.add(overrideSource);
@@ -400,6 +401,23 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		catch (BindException ex) {
 			throw invalidOverride(name, prefix, ex);
 		}
+	}
+
+	/**
+	 * A fractional number as its text ({@code 1.9}, or {@code 7} for {@code 7.0}): Boot converts a {@code Double}
+	 * to a whole-number or duration setting by truncating it (1.9 to 1), while the text is refused as the value
+	 * it is. Overrides come from callers, a tenant's JSON request, where every number with a point is a double.
+	 */
+	private static Object exact(Object value) {
+		if (value instanceof Double || value instanceof Float || value instanceof BigDecimal) {
+			try {
+				return new BigDecimal(value.toString()).stripTrailingZeros().toPlainString();
+			}
+			catch (NumberFormatException ex) { // NaN, Infinity
+				return value.toString();
+			}
+		}
+		return value;
 	}
 
 	/**

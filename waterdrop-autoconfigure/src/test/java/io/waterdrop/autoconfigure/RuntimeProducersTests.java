@@ -256,6 +256,16 @@ class RuntimeProducersTests {
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-in-flight", 0)))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"))
 						.withMessageContaining("must be at least 1 but was 0");
+					// A fraction is refused, not truncated (1.9 would have become 1); a whole number in a double is taken.
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-in-flight", 1.9)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"));
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("close-timeout", 2.5)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.close-timeout"));
+					assertThat(runtime.create("w1", "tenant", Map.of("max-in-flight", 7.0)).config().maxInFlight())
+						.isEqualTo(7);
+					assertThat(runtime.remove("w1")).isTrue();
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-wait-timeout", "soon")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-wait-timeout"));
