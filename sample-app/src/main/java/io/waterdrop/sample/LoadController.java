@@ -47,6 +47,14 @@ class LoadController {
 		List<Producer> selected = names.stream()
 			.map((name) -> UnknownProducerException.lookup(this.producers, name))
 			.toList();
+		List<String> transactional = selected.stream().filter(Producer::transactional).map(Producer::id).toList();
+		if (!transactional.isEmpty()) { // each message outside a transaction would be one transaction of its own
+			ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, "producers "
+					+ transactional + " are transactional: each message would be a transaction of its own; load "
+					+ "producers that are not (POST /messages/transaction sends in one transaction)");
+			problem.setProperty("parameter", "producers");
+			throw new ErrorResponseException(HttpStatus.BAD_REQUEST, problem, null);
+		}
 		if ((long) messages * selected.size() > MAX_MESSAGES) { // every handle is kept until the answer
 			ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, "messages times "
 					+ "producers must be at most " + MAX_MESSAGES + " but was " + messages + " x " + selected.size());

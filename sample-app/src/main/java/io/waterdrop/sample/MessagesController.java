@@ -12,6 +12,7 @@ import org.springframework.web.bind.annotation.RestController;
 import io.waterdrop.DeliveryReport;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
+import io.waterdrop.QueueFullException;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 
 /**
@@ -57,11 +58,17 @@ class MessagesController {
 			.produceManySync(payloads.stream().map((payload) -> message(topic, null, payload)).toList());
 	}
 
-	/** Every payload in one transaction of the transactional {@code payments} producer. */
+	/**
+	 * Every payload in one transaction of the transactional {@code payments} producer; at most its
+	 * {@code max-in-flight} payloads, as a batch (413 above): the transaction holds the producer while it runs.
+	 */
 	@PostMapping("/transaction")
 	List<DeliveryReport> transaction(@RequestBody List<String> payloads,
 			@RequestParam(defaultValue = "payments") String topic) {
 		Producer payments = UnknownProducerException.lookup(this.producers, "payments");
+		if (payloads.size() > payments.config().maxInFlight()) {
+			throw new QueueFullException(payments.id(), payloads.size(), payments.config().maxInFlight());
+		}
 		return payments.transaction((transaction) -> payloads.stream()
 			.map((payload) -> transaction.produceAsync(message(topic, null, payload)))
 			.toList())

@@ -47,7 +47,8 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "spring.kafka.listener.auto-startup=false",
 				"waterdrop.producers.tiny.max-payload-size=16B",
 				"waterdrop.producers.small.max-in-flight=2", "waterdrop.producers.small.wait-on-queue-full=false",
-				"waterdrop.producers.retired.max-in-flight=10", "waterdrop.producers.payments.max-wait-timeout=100ms" })
+				"waterdrop.producers.retired.max-in-flight=10", "waterdrop.producers.payments.max-wait-timeout=100ms",
+				"waterdrop.producers.payments.max-in-flight=5" })
 @AutoConfigureWaterDropInMemory
 @Timeout(60)
 class ProblemDetailsTests {
@@ -123,6 +124,25 @@ class ProblemDetailsTests {
 				"Batch too large")
 			.andExpect(header().doesNotExist("Retry-After"))
 			.andExpect(jsonPath("$.detail").value(containsString("Split it")));
+	}
+
+	/** A transaction holds its producer while it runs: it takes at most max-in-flight payloads, as a batch. */
+	@Test
+	void aTransactionLargerThanItsProducerCanHoldIsTooLarge() throws Exception {
+		problem(send("/messages/transaction", MediaType.APPLICATION_JSON, "[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\"]"),
+				413, "Batch too large")
+			.andExpect(jsonPath("$.detail").value(containsString("cannot take a batch of 6 messages: maxInFlight is 5")));
+		this.mvc.perform(post("/messages/transaction").contentType(MediaType.APPLICATION_JSON).content("[\"1\",\"2\"]"))
+			.andExpect(status().isOk());
+	}
+
+	/** Each message of a load on a transactional producer would be a transaction (and a commit) of its own. */
+	@Test
+	void aLoadOnATransactionalProducerIsABadRequest() throws Exception {
+		problem(send("/load?messages=10&producers=orders,payments", MediaType.APPLICATION_JSON, ""), 400,
+				"Bad Request")
+			.andExpect(jsonPath("$.parameter").value("producers"))
+			.andExpect(jsonPath("$.detail").value(containsString("producers [payments] are transactional")));
 	}
 
 	@Test
