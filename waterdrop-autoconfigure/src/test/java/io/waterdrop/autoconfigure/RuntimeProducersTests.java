@@ -256,7 +256,7 @@ class RuntimeProducersTests {
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-in-flight", 0)))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"))
 						.withMessageContaining("must be at least 1 but was 0");
-					// A fraction is refused, not truncated (1.9 would have become 1); a whole number in a double is taken.
+					// A fraction is refused, not truncated (1.9 would become 1); a whole number in a double is taken.
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-in-flight", 1.9)))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"));
