@@ -1,11 +1,13 @@
 package io.waterdrop.autoconfigure;
 
+import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.utils.Utils;
 
 import io.waterdrop.InvalidConfigurationException;
 
@@ -49,6 +51,54 @@ final class KafkaSettingsCheck {
 		checkBatchFitsTheBuffer(settings, pathOf);
 		checkDeliveryTimeout(settings, pathOf);
 		checkIdempotence(settings, pathOf);
+		checkBootstrapServers(settings, pathOf);
+		checkClassesLoad(settings, pathOf, ProducerConfig.INTERCEPTOR_CLASSES_CONFIG);
+		checkClassesLoad(settings, pathOf, ProducerConfig.METRIC_REPORTER_CLASSES_CONFIG);
+	}
+
+	/**
+	 * Kafka's client refuses an address without a port, or none at all, when it is built (before it resolves
+	 * any: a name that does not resolve now may later, so that is left to Kafka).
+	 */
+	private static void checkBootstrapServers(Map<String, Object> settings, UnaryOperator<String> pathOf) {
+		Object value = settings.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
+		if (value == null) {
+			return;
+		}
+		List<?> addresses = (List<?>) ConfigDef.parseType(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, value,
+				ConfigDef.Type.LIST);
+		String path = pathOf.apply("kafka." + ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
+		String action = "Give each broker as host:port, comma-separated (e.g. kafka-1:9092,kafka-2:9092).";
+		List<String> given = addresses.stream().map((address) -> address.toString().trim()).filter((a) -> !a.isEmpty())
+			.toList();
+		if (given.isEmpty()) {
+			throw new InvalidConfigurationException(path, "names no broker", action);
+		}
+		for (String address : given) {
+			if (Utils.getHost(address) == null || Utils.getPort(address) == null) {
+				throw new InvalidConfigurationException(path, "has '" + address + "', which is not host:port, and "
+						+ "Kafka's client refuses it", action);
+			}
+		}
+	}
+
+	/** Kafka's client loads these classes when it is built; a name not on the class path fails it. */
+	private static void checkClassesLoad(Map<String, Object> settings, UnaryOperator<String> pathOf, String name) {
+		Object value = settings.get(name);
+		if (value == null) {
+			return;
+		}
+		for (Object entry : (List<?>) ConfigDef.parseType(name, value, ConfigDef.Type.LIST)) {
+			String className = (entry instanceof Class<?> type) ? type.getName() : entry.toString().trim();
+			try {
+				Class.forName(className, false, Utils.getContextOrKafkaClassLoader());
+			}
+			catch (ClassNotFoundException | LinkageError ex) {
+				throw new InvalidConfigurationException(pathOf.apply("kafka." + name), "names class " + className
+						+ ", which cannot be loaded (" + ex + ")",
+						"Correct the class name, or add the library that has it to the application.");
+			}
+		}
 	}
 
 	/**

@@ -144,6 +144,18 @@ class WaterDropFailureAnalysisTests {
 			.isEqualTo("Raise delivery.timeout.ms to at least 30010 ms, or lower linger.ms or request.timeout.ms.");
 	}
 
+	/** Kafka refuses these when it builds the client: a template's, at its first message. */
+	@Test
+	void aBootstrapAddressWithoutAPortOrAnInterceptorNotOnTheClassPath() {
+		FailureAnalysis analysis = analyze("waterdrop.templates.tenant.kafka.bootstrap.servers=kafka-1:9092,kafka-2");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.templates.tenant.kafka.bootstrap.servers")
+			.contains("Reason: has 'kafka-2', which is not host:port, and Kafka's client refuses it");
+		assertThat(analysis.getAction()).startsWith("Give each broker as host:port");
+		analysis = analyze("waterdrop.templates.tenant.kafka.interceptor.classes=com.example.Missing");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.templates.tenant.kafka.interceptor.classes")
+			.contains("Reason: names class com.example.Missing, which cannot be loaded");
+	}
+
 	/** A secret set at a wrong place is named, and its value is not shown (operations.md, "Secrets stay secret"). */
 	@Test
 	void aMisplacedSecretIsNamedWithoutItsValue() {

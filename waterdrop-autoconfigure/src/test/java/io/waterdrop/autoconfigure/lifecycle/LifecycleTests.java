@@ -330,7 +330,8 @@ class LifecycleTests {
 	 */
 	@Test
 	void aProducerWhoseKafkaSettingsKafkaRefusesIsAnalysedAsAConfigurationError() {
-		this.holding.withPropertyValues("waterdrop.producers.payments.kafka.interceptor.classes=com.example.Missing")
+		// A class that loads (the start-up check loads it) but is no interceptor, which only the client finds out.
+		this.holding.withPropertyValues("waterdrop.producers.payments.kafka.interceptor.classes=java.lang.String")
 			.run((context) -> {
 				assertThat(context).hasFailed();
 				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer().analyze(context.getStartupFailure());
@@ -339,7 +340,7 @@ class LifecycleTests {
 							+ "settings.")
 					.contains("Failed to construct kafka producer")
 					.contains("Caused by: ")
-					.contains("com.example.Missing")
+					.contains("java.lang.String")
 					.contains("The producers connected before it were closed again: orders.");
 				assertThat(analysis.getAction()).contains("waterdrop.producers.payments.kafka.*")
 					.doesNotContain("reachable");
