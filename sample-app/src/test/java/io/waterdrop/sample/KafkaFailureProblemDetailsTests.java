@@ -40,7 +40,8 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
  */
 @SpringBootTest(classes = SampleApplication.class,
 		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "spring.kafka.listener.auto-startup=false",
-				"waterdrop.templates.tenant.kafka.bootstrap.servers=garbage" })
+				// a name that never resolves (RFC 2606): Kafka refuses to build the client
+				"waterdrop.templates.tenant.kafka.bootstrap.servers=garbage.invalid:9092" })
 @Import(KafkaFailureProblemDetailsTests.MockClients.class)
 @Timeout(60)
 class KafkaFailureProblemDetailsTests {
