@@ -36,8 +36,10 @@ import org.springframework.boot.context.properties.bind.UnboundConfigurationProp
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName.Form;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 import org.springframework.boot.convert.ApplicationConversionService;
 import org.springframework.core.env.Environment;
@@ -80,6 +82,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	private static final Log logger = LogFactory.getLog(WaterDropRuntimeProducers.class);
 
 	private static final String TEMPLATES = "waterdrop.templates";
+
+	private static final ConfigurationPropertyName TEMPLATES_NAME = ConfigurationPropertyName.of(TEMPLATES);
 
 	private static final String TRANSACTIONAL_ID =
 			org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG;
@@ -359,13 +363,43 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	}
 
 	/**
-	 * The property path of a template: {@code waterdrop.templates.<name>}, or {@code waterdrop.templates[<name>]}
-	 * for a name with a dot, which only the brackets keep one element (as in the configuration that defines it).
-	 * Bound with {@link ConfigurationPropertyName#adapt}, as Boot reads the names of property sources, so that
-	 * a name with capitals ({@code perTenant}) is found too.
+	 * The property path of a template, for messages: {@code waterdrop.templates.<name>}, or
+	 * {@code waterdrop.templates[<name>]} for a name with a dot, which only the brackets keep one element.
 	 */
 	private static String templatePath(String template) {
 		return (template.indexOf('.') < 0) ? TEMPLATES + "." + template : TEMPLATES + "[" + template + "]";
+	}
+
+	/**
+	 * The name under which the property sources hold a template's settings, found as Boot's map binding found
+	 * the template's key (the element after {@code waterdrop.templates}, as written): Boot compares a plain
+	 * element in lower case without dashes and a bracketed one exactly, so {@code perTenant}, {@code [perTenant]},
+	 * {@code [tenant-eu]} and {@code [tenant.eu]} are each found only under the form their source has.
+	 */
+	private ConfigurationPropertyName templateRoot(String template) {
+		for (ConfigurationPropertySource source : ConfigurationPropertySources.get(this.environment)) {
+			if (source instanceof IterableConfigurationPropertySource names) {
+				Optional<ConfigurationPropertyName> root = names.stream()
+					.filter((name) -> name.getNumberOfElements() > 2 && TEMPLATES_NAME.isAncestorOf(name)
+							&& name.getElement(2, Form.ORIGINAL).equals(template))
+					.findFirst()
+					.map((name) -> name.chop(3));
+				if (root.isPresent()) {
+					return root.get();
+				}
+			}
+		}
+		return ConfigurationPropertyName.adapt(templatePath(template), '.');
+	}
+
+	/**
+	 * A template's root ({@code waterdrop.templates.<key>}) written as its property source writes it, so that a
+	 * key appended to it names a setting under that very root: a bracketed key as it is, a plain one as written
+	 * ({@code toString()} would lower its case).
+	 */
+	private static String sourceForm(ConfigurationPropertyName root) {
+		String shown = root.toString();
+		return shown.endsWith("]") ? shown : TEMPLATES + "." + root.getElement(2, Form.ORIGINAL);
 	}
 
 	/**
@@ -379,9 +413,10 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 							: String.join(", ", this.properties.getTemplates().keySet()))
 					+ ")");
 		}
-		String prefix = templatePath(template);
+		ConfigurationPropertyName root = templateRoot(template);
+		String written = sourceForm(root);
 		Map<String, Object> flat = new LinkedHashMap<>();
-		overrides.forEach((key, value) -> flat.put(prefix + "." + key, (value != null) ? exact(value) : ""));
+		overrides.forEach((key, value) -> flat.put(written + "." + key, (value != null) ? exact(value) : ""));
 		MapConfigurationPropertySource overrideSource = new MapConfigurationPropertySource(flat);
 		List<ConfigurationPropertySource> sources = new ArrayList<>();
 		sources.add(overrideSource);
@@ -395,18 +430,18 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 				(source) -> source == overrideSource);
 		try {
 			return binder
-				.bind(ConfigurationPropertyName.adapt(prefix, '.'), Bindable.of(ProducerProperties.class), handler)
+				.bind(root, Bindable.of(ProducerProperties.class), handler)
 				.orElseGet(ProducerProperties::new);
 		}
 		catch (BindException ex) {
-			throw invalidOverride(name, prefix, ex);
+			throw invalidOverride(name, root, ex);
 		}
 	}
 
 	/**
 	 * A fractional number as its text ({@code 1.9}, or {@code 7} for {@code 7.0}): Boot converts a {@code Double}
-	 * to a whole-number or duration setting by truncating it (1.9 to 1), while the text is refused as the value
-	 * it is. Overrides come from callers, a tenant's JSON request, where every number with a point is a double.
+	 * to a whole-number setting by truncating it (1.9 to 1), while the text is refused as the value it is.
+	 * Overrides come from callers, a tenant's JSON request, where every number with a point is a double.
 	 */
 	private static Object exact(Object value) {
 		if (value instanceof Double || value instanceof Float || value instanceof BigDecimal) {
@@ -433,12 +468,13 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		return (value) -> literal.contains(value) ? value : environmentResolver.resolvePlaceholders(value);
 	}
 
-	private static InvalidConfigurationException invalidOverride(String name, String prefix, BindException ex) {
+	private static InvalidConfigurationException invalidOverride(String name, ConfigurationPropertyName root,
+			BindException ex) {
 		if (ex.getCause() instanceof UnboundConfigurationPropertiesException unbound) {
 			List<String> keys = unbound.getUnboundProperties()
 				.stream()
 				.map(ConfigurationProperty::getName)
-				.map((property) -> property.toString().substring(prefix.length() + 1))
+				.map((property) -> property.subName(root.getNumberOfElements()).toString())
 				.sorted()
 				.toList();
 			return new InvalidConfigurationException("overrides." + keys.get(0),
@@ -446,9 +482,9 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 					"Use the keys of a waterdrop.producers entry, such as max-in-flight, polling.mode or "
 							+ "kafka.linger.ms.");
 		}
-		String property = ex.getName().toString();
-		String key = property.startsWith(prefix + ".") ? "overrides." + property.substring(prefix.length() + 1)
-				: property;
+		ConfigurationPropertyName property = ex.getName();
+		String key = root.isAncestorOf(property)
+				? "overrides." + property.subName(root.getNumberOfElements()) : property.toString();
 		Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
 		while (cause.getCause() != null && cause.getMessage() != null && cause.getMessage().startsWith("Failed to convert")) {
 			cause = cause.getCause();

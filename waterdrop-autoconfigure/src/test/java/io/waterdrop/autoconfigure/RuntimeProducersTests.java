@@ -333,7 +333,11 @@ class RuntimeProducersTests {
 	void aTemplateNamedWithCapitalsOrADotHasItsSettings() {
 		this.runner.withPropertyValues("waterdrop.templates.perTenant.max-wait-timeout=7s",
 				"waterdrop.templates.perTenant.kafka.linger.ms=11",
-				"waterdrop.templates[tenant.eu].max-wait-timeout=8s", "waterdrop.templates[tenant.eu].kafka.linger.ms=12")
+				"waterdrop.templates[tenant.eu].max-wait-timeout=8s",
+				"waterdrop.templates[tenant.eu].kafka.linger.ms=12",
+				"waterdrop.templates[Bracketed].max-wait-timeout=9s",
+				"waterdrop.templates[tenant-eu].max-wait-timeout=10s",
+				"waterdrop.templates.eu_tenant.max-wait-timeout=11s")
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				Producer camel = runtime.create("c1", "perTenant");
@@ -343,9 +347,18 @@ class RuntimeProducersTests {
 				assertThat(dotted.config().maxWaitTimeout()).isEqualTo(Duration.ofSeconds(8));
 				assertThat(dotted.config().kafka()).containsEntry("linger.ms", "12");
 				assertThat(dotted.config().maxInFlight()).isEqualTo(9);
-				for (String template : List.of("perTenant", "tenant.eu")) {
+				Map<String, Integer> seconds = Map.of("Bracketed", 9, "tenant-eu", 10, "eu_tenant", 11);
+				seconds.forEach((template, timeout) -> {
+					Producer made = runtime.create("s-" + timeout, template, Map.of("max-in-flight", 3));
+					assertThat(made.config().maxWaitTimeout()).as(template).isEqualTo(Duration.ofSeconds(timeout));
+					assertThat(made.config().maxInFlight()).as(template).isEqualTo(3);
+				});
+				for (String template : List.of("perTenant", "tenant.eu", "Bracketed", "tenant-eu", "eu_tenant")) {
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("x", template, Map.of("max-in-flight", 0)))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"));
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("x", template, Map.of("max-in-flight", "many")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"));
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("x", template, Map.of("max-in-fligth", 5)))
