@@ -186,8 +186,9 @@ final class MessageEncoder {
 		try {
 			partitions = this.partitionCount.applyAsInt(record.topic());
 		}
-		catch (InterruptException ex) { // the caller's interrupt, not the topic's fault
-			throw ex;
+		catch (InterruptException ex) { // the caller's interrupt (flag set), not the topic's fault
+			throw new WaterDropException("Interrupted while Kafka's client looked up the partitions of topic '"
+					+ record.topic() + "'; the message was not sent", ex);
 		}
 		catch (KafkaException ex) { // partitionsFor timed out: no such topic, or no broker to tell
 			throw new DeliveryFailedException("Kafka could not tell the partitions of topic '" + record.topic()

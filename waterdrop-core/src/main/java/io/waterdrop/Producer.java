@@ -2342,7 +2342,8 @@ public final class Producer implements AutoCloseable {
 	 * that every record it held has had its callback: Kafka's close gives up joining that thread when
 	 * interrupted (InterruptException, flag set again) while the thread still fails the unsent records; what
 	 * comes after a close here (a purge's end, dispatching the orphaned reports of a dead polling thread) must
-	 * not come before them. So an interrupted close is repeated, forced, with the flag cleared.
+	 * not come before them. So an interrupted close is repeated, forced, with the flag cleared (Kafka then
+	 * closes its serializers, interceptors and metrics a second time, which they take).
 	 * @return whether the thread was interrupted (the flag is left cleared for the caller to restore)
 	 */
 	private boolean closeClient(org.apache.kafka.clients.producer.Producer<byte[], byte[]> target,

@@ -200,6 +200,17 @@ class ExactlyOneOutcomeTests {
 		finally {
 			Thread.interrupted();
 		}
+		Message keyed = Message.builder("partitions-interrupted").partitionKey("tenant-1").payload("x").build();
+		try {
+			assertThatExceptionOfType(WaterDropException.class).isThrownBy(() -> producer.produceAsync(keyed))
+				.withMessage("Interrupted while Kafka's client looked up the partitions of topic "
+						+ "'partitions-interrupted'; the message was not sent")
+				.withCauseInstanceOf(InterruptException.class);
+			assertThat(Thread.interrupted()).as("the interrupt is kept").isTrue();
+		}
+		finally {
+			Thread.interrupted();
+		}
 		assertThat(producer.inFlight()).isZero();
 		assertThat(producer.produceSync(message("fine", 2)).label()).isEqualTo(2);
 		producer.close(Duration.ofSeconds(30));

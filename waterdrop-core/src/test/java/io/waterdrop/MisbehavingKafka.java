@@ -44,6 +44,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <li>{@code blocking}: {@code send} blocks until {@link #unblock()} (metadata or buffer wait), then
  * acknowledges.</li>
  * <li>{@code partitions-error}: {@code partitionsFor} throws an {@link Error}.</li>
+ * <li>{@code partitions-interrupted}: {@code partitionsFor} throws {@code InterruptException}, as when
+ * interrupted while it waits for metadata.</li>
  * </ul>
  * Threading: thread-safe.
  */
@@ -63,6 +65,9 @@ final class MisbehavingKafka extends MockProducer<byte[], byte[]> {
 	public List<PartitionInfo> partitionsFor(String topic) {
 		if (topic.equals("partitions-error")) {
 			throw new AssertionError("partitionsFor failed (simulated)");
+		}
+		if (topic.equals("partitions-interrupted")) {
+			throw new InterruptException(new InterruptedException("simulated"));
 		}
 		return super.partitionsFor(topic);
 	}
