@@ -110,13 +110,16 @@ final class KafkaSettingsCheck {
 			return;
 		}
 		long deliveryTimeout = ((Number) value(settings, ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG)).longValue();
-		long linger = ((Number) value(settings, ProducerConfig.LINGER_MS_CONFIG)).longValue();
+		// As Kafka computes it: linger.ms capped to an int first, the sum too.
+		long linger = Math.min(((Number) value(settings, ProducerConfig.LINGER_MS_CONFIG)).longValue(),
+				Integer.MAX_VALUE);
 		long requestTimeout = ((Number) value(settings, ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG)).longValue();
-		if (deliveryTimeout < Math.min(linger + requestTimeout, Integer.MAX_VALUE)) {
+		long least = Math.min(linger + requestTimeout, Integer.MAX_VALUE);
+		if (deliveryTimeout < least) {
 			throw new InvalidConfigurationException(pathOf.apply("kafka." + ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG),
 					"is " + deliveryTimeout + " ms, below linger.ms + request.timeout.ms (" + linger + " + "
 							+ requestTimeout + " ms), which Kafka's client refuses",
-					"Raise delivery.timeout.ms to at least " + (linger + requestTimeout)
+					"Raise delivery.timeout.ms to at least " + least
 							+ " ms, or lower linger.ms or request.timeout.ms.");
 		}
 	}
