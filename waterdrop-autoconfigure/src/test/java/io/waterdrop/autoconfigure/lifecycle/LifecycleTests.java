@@ -116,6 +116,29 @@ class LifecycleTests {
 			});
 	}
 
+	/**
+	 * spring.main.lazy-initialization=true (Boot's LazyInitializationBeanFactoryPostProcessor): the producers
+	 * still connect with the lifecycle, serve, and close with the context, their Pollers after them.
+	 */
+	@Test
+	void withLazyInitializationTheProducersStillConnectServeAndClose() {
+		this.runner
+			.withInitializer((context) -> context
+				.addBeanFactoryPostProcessor(new org.springframework.boot.LazyInitializationBeanFactoryPostProcessor()))
+			.run((context) -> {
+				Producer orders = context.getBean("orders", Producer.class);
+				Producer legacy = context.getBean("legacy", Producer.class);
+				Poller critical = context.getBean("criticalPoller", Poller.class);
+				assertThat(orders.status()).isEqualTo(ProducerStatus.CONNECTED);
+				assertThat(orders.produceSync(Message.of("orders", "lazy")).offset()).isNotNegative();
+				assertThat(legacy.produceSync(Message.of("orders", "lazy")).offset()).isNotNegative();
+				context.close();
+				assertThat(orders.status()).isEqualTo(ProducerStatus.CLOSED);
+				assertThat(legacy.status()).isEqualTo(ProducerStatus.CLOSED);
+				assertThat(critical.isRunning()).isFalse();
+			});
+	}
+
 	@Test
 	void stoppingTheContextDisconnectsIdleProducersAndStartingConnectsThemAgain() {
 		Threads.Snapshot before = Threads.snapshot();
