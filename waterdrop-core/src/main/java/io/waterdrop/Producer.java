@@ -1614,6 +1614,7 @@ public final class Producer implements AutoCloseable {
 		if (observer != null) {
 			delivery.observation = observeSend(observer, message, record);
 		}
+		Object scope = (observer != null && !relayed) ? openObserverScope(observer, delivery.observation) : null;
 		try {
 			if (relayed) {
 				relay(() -> sendFromRelay(message, record, delivery));
@@ -1646,6 +1647,11 @@ public final class Producer implements AutoCloseable {
 			throw new DeliveryFailedException("Kafka client of producer '" + id() + "' refused the message to '"
 					+ record.topic() + "': " + ex, message, ex);
 		}
+		finally {
+			if (scope != null) {
+				closeObserverScope(observer, scope);
+			}
+		}
 		return delivery;
 	}
 
@@ -1657,6 +1663,38 @@ public final class Producer implements AutoCloseable {
 			observerFailed("before a send", ex);
 			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, message, message.label()));
 			return null;
+		}
+	}
+
+	/**
+	 * Opens the observer's scope of a message on this thread; its failure is reported, never thrown.
+	 * @return the scope to close, or {@code null} for none
+	 */
+	Object openObserverScope(DeliveryObserver observer, Object observation) {
+		if (observation == null) {
+			return null; // beforeSend failed: nothing to make current
+		}
+		try {
+			return observer.openScope(observation);
+		}
+		catch (Throwable ex) {
+			observerFailed("opening a scope", ex);
+			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, null, null));
+			return null;
+		}
+	}
+
+	/** Closes a scope {@link #openObserverScope} returned, if any; its failure is reported, never thrown. */
+	void closeObserverScope(DeliveryObserver observer, Object scope) {
+		if (scope == null) {
+			return;
+		}
+		try {
+			observer.closeScope(scope);
+		}
+		catch (Throwable ex) {
+			observerFailed("closing a scope", ex);
+			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, null, null));
 		}
 	}
 

@@ -120,6 +120,39 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public long dispatch(Delivery delivery, long startNanos) {
+		DeliveryFailedException failure;
+		if (this.observer == null) {
+			failure = deliver(delivery, startNanos);
+		}
+		else { // the message's observation is current while its outcome is delivered: the callback sees its trace
+			Object scope = this.producer.openObserverScope(this.observer, delivery.observation);
+			try {
+				failure = deliver(delivery, startNanos);
+			}
+			finally {
+				this.producer.closeObserverScope(this.observer, scope);
+			}
+			this.producer.observeOutcome(this.observer, delivery.observation,
+					(failure == null) ? delivery.report() : null, failure);
+		}
+		long end = System.nanoTime();
+		long took = end - startNanos;
+		this.dispatchNanos += took;
+		if (took > this.slowCallbackNanos) {
+			this.slowCallbacks++;
+			if (this.monitor.wants(WANTS_SLOW)) {
+				this.monitor.publish(new ProducerEvent.SlowCallback(id(), Thread.currentThread().getName(),
+						Duration.ofNanos(took), Duration.ofNanos(this.slowCallbackNanos)));
+			}
+		}
+		return end;
+	}
+
+	/**
+	 * Makes the outcome visible, counts it, publishes its event and runs the callback.
+	 * @return the failure the message ended with, {@code null} if it was delivered
+	 */
+	private DeliveryFailedException deliver(Delivery delivery, long startNanos) {
 		Exception error = delivery.error();
 		DeliveryFailedException failure = null;
 		if (error == null) {
@@ -161,21 +194,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			this.producer.reloadAfterFatalError(delivery.clientGeneration, error);
 		}
 		runCallback(delivery, failure);
-		if (this.observer != null) {
-			this.producer.observeOutcome(this.observer, delivery.observation,
-					(failure == null) ? delivery.report() : null, failure);
-		}
-		long end = System.nanoTime();
-		long took = end - startNanos;
-		this.dispatchNanos += took;
-		if (took > this.slowCallbackNanos) {
-			this.slowCallbacks++;
-			if (this.monitor.wants(WANTS_SLOW)) {
-				this.monitor.publish(new ProducerEvent.SlowCallback(id(), Thread.currentThread().getName(),
-						Duration.ofNanos(took), Duration.ofNanos(this.slowCallbackNanos)));
-			}
-		}
-		return end;
+		return failure;
 	}
 
 	/**

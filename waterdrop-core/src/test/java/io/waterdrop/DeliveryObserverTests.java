@@ -107,4 +107,72 @@ class DeliveryObserverTests {
 		assertThat(loopErrors).isEmpty();
 	}
 
+	/**
+	 * The observer's scope is open around Kafka's send on the producing thread and around the delivery of the
+	 * outcome on the polling thread, where the callback and the future's dependents run inside it; each scope
+	 * is closed on the thread that opened it, before the observation ends. A scope that fails to open or close
+	 * is reported and loses nothing.
+	 */
+	@Test
+	void theObservationsScopeIsOpenAroundTheSendAndAroundTheCallback() throws Exception {
+		List<String> seen = new CopyOnWriteArrayList<>();
+		ThreadLocal<Object> current = new ThreadLocal<>();
+		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
+		AtomicInteger sent = new AtomicInteger();
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("observed-scope"))
+			.observer(new DeliveryObserver() {
+				@Override
+				public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+					return "span-" + sent.incrementAndGet();
+				}
+
+				@Override
+				public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+					seen.add("stop " + observation + " in scope " + current.get());
+				}
+
+				@Override
+				public Object openScope(Object observation) {
+					if (observation.equals("span-3")) {
+						throw new IllegalStateException("no scope today");
+					}
+					current.set(observation);
+					return observation;
+				}
+
+				@Override
+				public void closeScope(Object scope) {
+					assertThat(current.get()).isEqualTo(scope);
+					current.remove();
+				}
+			})
+			.clientFactory((properties) -> new MisbehavingKafka())
+			.build());
+		this.producers.add(producer);
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
+
+		producer.produceAsync(Message.of("fine", "1"), (report, failure) -> seen.add("callback in " + current.get()))
+			.await();
+		seen.add("caller after the send in " + current.get());
+		producer.produceAsync(Message.of("fine", "2"))
+			.toCompletableFuture()
+			.whenComplete((report, failure) -> seen.add("dependent in " + current.get()))
+			.get(30, java.util.concurrent.TimeUnit.SECONDS);
+		producer.produceAsync(Message.of("fine", "3"), (report, failure) -> seen.add("callback in " + current.get()))
+			.await();
+		producer.close(Duration.ofSeconds(30));
+
+		// In any order across threads: a waiter may wake before its callback ran.
+		assertThat(seen).containsExactlyInAnyOrder("callback in span-1", "stop span-1 in scope null",
+				"caller after the send in null", "dependent in span-2", "stop span-2 in scope null",
+				"callback in null", "stop span-3 in scope null");
+		// span-3's scope failed twice: around its send and around its callback.
+		assertThat(errors).hasSize(2).allSatisfy((error) -> {
+			assertThat(error.type()).isEqualTo(ErrorType.LISTENER);
+			assertThat(error.error()).hasMessage("no scope today");
+		});
+		assertThat(producer.inFlight()).isZero();
+	}
+
 }

@@ -12,8 +12,9 @@ import io.waterdrop.Message;
  * <p>
  * Threading: {@code beforeSend} runs on the producing thread, just before the record is handed to Kafka;
  * {@code afterOutcome} runs once per sent message, on the polling thread when its report is dispatched, or
- * on the producing thread when Kafka refused the record. Both must be quick and must not throw; an exception
- * is reported as {@code error.occurred} and otherwise ignored.
+ * on the producing thread when Kafka refused the record; {@code openScope} and {@code closeScope} run in pairs
+ * on one thread, around the send and around the delivery of the outcome. All must be quick and must not throw;
+ * an exception is reported as {@code error.occurred} and otherwise ignored.
  */
 public interface DeliveryObserver {
 
@@ -28,5 +29,21 @@ public interface DeliveryObserver {
 	 * purge, or Kafka's refusal of the send).
 	 */
 	void afterOutcome(Object observation, DeliveryReport report, Throwable error);
+
+	/**
+	 * Makes the message's observation current on this thread (a tracing scope) until {@link #closeScope}:
+	 * around Kafka's send on the producing thread, so that Kafka's interceptors and partitioner see it, and
+	 * around the delivery of its outcome on the polling thread, so that its callback and its future's dependents
+	 * do (their log lines carry its trace, as in a {@code KafkaTemplate}'s {@code whenComplete}).
+	 * @param observation what {@link #beforeSend} returned
+	 * @return what {@link #closeScope} gets back; {@code null} (the default) for no scope
+	 */
+	default Object openScope(Object observation) {
+		return null;
+	}
+
+	/** Closes, on the same thread, the scope {@link #openScope} returned (never {@code null}). */
+	default void closeScope(Object scope) {
+	}
 
 }

@@ -15,7 +15,8 @@ import io.waterdrop.instrumentation.DeliveryObserver;
  * Starts a {@code waterdrop.send} observation for each message on the producing thread just before Kafka's
  * send (its parent is the observation current there, so a trace continues; tracing handlers write the
  * context into the record's headers when it starts), and stops it when the delivery report is dispatched on
- * the polling thread, with the error on failure.
+ * the polling thread, with the error on failure. Its scope is open around Kafka's send and around the delivery
+ * of the outcome (the callback, the future's dependents), as {@code KafkaTemplate} opens its observation's.
  */
 final class ObservingDeliveryObserver implements DeliveryObserver {
 
@@ -56,6 +57,16 @@ final class ObservingDeliveryObserver implements DeliveryObserver {
 			started.error(error);
 		}
 		started.stop();
+	}
+
+	@Override
+	public Object openScope(Object observation) {
+		return (observation instanceof Observation started) ? started.openScope() : null;
+	}
+
+	@Override
+	public void closeScope(Object scope) {
+		((Observation.Scope) scope).close();
 	}
 
 }

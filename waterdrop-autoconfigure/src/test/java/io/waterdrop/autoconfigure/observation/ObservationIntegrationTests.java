@@ -2,7 +2,9 @@ package io.waterdrop.autoconfigure.observation;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import brave.handler.MutableSpan;
 import brave.handler.SpanHandler;
@@ -239,6 +241,47 @@ class ObservationIntegrationTests {
 						assertThat(span.remoteServiceName()).isEqualToIgnoringCase("Apache Kafka");
 						assertThat(span.tag("waterdrop.producer")).isEqualTo("waterdropProducer");
 					}));
+			});
+	}
+
+	/**
+	 * As in a KafkaTemplate's whenComplete, a delivery callback and a future's dependent (both run on the polling
+	 * thread) see the message's send span as the current one, so that their log lines carry its trace.
+	 */
+	@Test
+	void aDeliveryCallbackSeesTheSendSpanAsCurrent() {
+		String topic = TopicReader.uniqueTopic("traced-callback");
+		this.runner
+			.withConfiguration(AutoConfigurations.of(ObservationAutoConfiguration.class,
+					MicrometerTracingAutoConfiguration.class, BraveAutoConfiguration.class))
+			.withPropertyValues("waterdrop.observation-enabled=true", "management.tracing.sampling.probability=1.0")
+			.run((context) -> {
+				ObservationRegistry registry = context.getBean(ObservationRegistry.class);
+				Tracer tracer = context.getBean(Tracer.class);
+				Producer producer = context.getBean(Producer.class);
+				CompletableFuture<Span> inCallback = new CompletableFuture<>();
+				CompletableFuture<Span> inDependent = new CompletableFuture<>();
+				Observation request = Observation.start("http.server.requests", registry);
+				Span parent;
+				try (Observation.Scope scope = request.openScope()) {
+					parent = tracer.currentSpan();
+					producer.produceAsync(Message.of(topic, "callback"),
+							(report, failure) -> inCallback.complete(tracer.currentSpan()))
+						.await();
+					producer.produceAsync(Message.of(topic, "dependent"))
+						.toCompletableFuture()
+						.whenComplete((report, failure) -> inDependent.complete(tracer.currentSpan()))
+						.get(30, TimeUnit.SECONDS);
+				}
+				finally {
+					request.stop();
+				}
+				for (Span seen : java.util.Arrays.asList(inCallback.get(30, TimeUnit.SECONDS),
+						inDependent.get(30, TimeUnit.SECONDS))) {
+					assertThat(seen).as("the current span in the callback").isNotNull();
+					assertThat(seen.context().traceId()).isEqualTo(parent.context().traceId());
+					assertThat(seen.context().spanId()).isNotEqualTo(parent.context().spanId()); // the send span
+				}
 			});
 	}
 
