@@ -372,6 +372,28 @@ class RuntimeProducersTests {
 				.hasMessageContaining("waterdrop.templates[tenant.eu].max-in-flight"));
 	}
 
+	/**
+	 * With spring.main.lazy-initialization nothing asks for the bean that subscribes runtime producers' meters;
+	 * it is created all the same, and a runtime producer is metered from its creation.
+	 */
+	@Test
+	void withLazyInitializationARuntimeProducerIsMeteredToo() {
+		this.runner
+			.withInitializer((context) -> context
+				.addBeanFactoryPostProcessor(new org.springframework.boot.LazyInitializationBeanFactoryPostProcessor()))
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				Producer lazy = runtime.create("lazy-tenant", "tenant");
+				lazy.produceSync(Message.of("orders", "metered"));
+				MeterRegistry registry = context.getBean(MeterRegistry.class);
+				// A produceSync returns with its outcome counted.
+				assertThat(registry.find("waterdrop.messages.acknowledged")
+					.tag("producer", "lazy-tenant")
+					.functionCounter()).isNotNull()
+					.satisfies((counter) -> assertThat(counter.count()).isEqualTo(1.0));
+			});
+	}
+
 	@Test
 	void aRuntimeProducerCannotTakeATransactionalIdInUse() {
 		String payments = "payments-" + UUID.randomUUID();

@@ -14,6 +14,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Lazy;
 import org.springframework.kafka.core.MicrometerProducerListener;
 
 import io.waterdrop.Producer;
@@ -66,8 +67,12 @@ public final class WaterDropMetricsAutoConfiguration {
 		return new ParentRegistryBinding(beanFactory, registry);
 	}
 
-	/** Binds the meters of each runtime producer of this context when it is created. */
+	/**
+	 * Binds the meters of each runtime producer of this context when it is created. Nothing asks for this bean:
+	 * never lazy, or spring.main.lazy-initialization would leave runtime producers unmetered.
+	 */
 	@Bean
+	@Lazy(false)
 	RuntimeProducerMetrics waterdropRuntimeProducerMetrics(ListableBeanFactory beanFactory, MeterRegistry registry) {
 		RuntimeProducerMetrics metrics = new RuntimeProducerMetrics(registry);
 		beanFactory.getBeansOfType(WaterDropRuntimeProducers.class, false, true)
