@@ -2,6 +2,7 @@ package io.waterdrop;
 
 import java.io.File;
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIf;
 
 import io.waterdrop.polling.Poller;
+import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
 import io.waterdrop.testing.KafkaTestBroker;
 
@@ -91,15 +93,51 @@ class ResourceLeakIntegrationTests {
 		assertThat(KafkaTestBroker.recordCount(topic)).isEqualTo(25);
 	}
 
+	/**
+	 * A closed producer is not kept in memory by the Poller it left, neither while that Poller serves others nor
+	 * after its thread ended (the Poller keeps the ended thread, the thread its loop, the loop its selector,
+	 * whose cancelled key held the producer): a closed child context or tenant would stay with it.
+	 */
+	@Test
+	void aClosedProducerIsNotKeptByThePollerItLeft() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("leak-retention"));
+		Producer stays = leakProducer(PollingMode.FD, poller);
+		stays.connect();
+		WeakReference<Producer> leftWhileServing = closedAfterOneMessage(poller);
+		awaitCollected(leftWhileServing);
+		stays.close(Duration.ofSeconds(30));
+		WeakReference<Producer> lastToLeave = closedAfterOneMessage(poller);
+		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
+		awaitCollected(lastToLeave);
+	}
+
+	private static WeakReference<Producer> closedAfterOneMessage(Poller poller) {
+		Producer producer = leakProducer(PollingMode.FD, poller);
+		assertThat(producer.produceSync(Message.of("leak", "one")).topic()).isEqualTo("leak");
+		producer.close(Duration.ofSeconds(30));
+		return new WeakReference<>(producer);
+	}
+
+	private static void awaitCollected(WeakReference<Producer> reference) {
+		await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+			System.gc();
+			assertThat(reference.get()).as("collected").isNull();
+		});
+	}
+
+	private static Producer leakProducer(PollingMode mode, Poller poller) {
+		io.waterdrop.ProducerConfig.Builder builder = io.waterdrop.ProducerConfig.builder()
+			.id(TestProducers.uniqueId("leak"))
+			.pollingMode(mode)
+			.clientFactory((properties) -> new MockProducer<>(true, null, new ByteArraySerializer(),
+					new ByteArraySerializer()));
+		return new Producer((poller != null) ? builder.poller(poller).build() : builder.build());
+	}
+
 	/** Connect, produce one message and wait for its report, close: with a client that acknowledges in send. */
 	private static void cycles(PollingMode mode, int count) {
 		for (int i = 0; i < count; i++) {
-			Producer producer = new Producer(io.waterdrop.ProducerConfig.builder()
-				.id(TestProducers.uniqueId("leak"))
-				.pollingMode(mode)
-				.clientFactory((properties) -> new MockProducer<>(true, null, new ByteArraySerializer(),
-						new ByteArraySerializer()))
-				.build());
+			Producer producer = leakProducer(mode, null);
 			try {
 				producer.connect();
 				assertThat(producer.produceAsync(Message.of("leak", "m-" + i)).await(Duration.ofSeconds(30)).topic())

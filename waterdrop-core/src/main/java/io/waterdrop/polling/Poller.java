@@ -620,6 +620,9 @@ public final class Poller {
 				this.writingPipes--;
 			}
 			registration.key.cancel();
+			// Let go of the producer now: the cancelled key stays in the selector until its next select, and an
+			// ended thread keeps its loop, and with it the selector, for as long as the Poller keeps the thread.
+			registration.key.attach(null);
 			this.keysCancelled = true;
 			registration.pipe.close();
 			this.registered.remove(registration);
@@ -686,6 +689,9 @@ public final class Poller {
 			for (Registration orphan : orphans) {
 				releaseOrphan(orphan, cause);
 			}
+			this.registered.clear(); // the ended thread keeps this loop: it must not keep the producers
+			this.ready.clear();
+			this.newlyReady.clear();
 			// Registrations queued but never applied would otherwise wait forever: register() releases them now.
 			this.death = cause;
 			for (Consumer<Loop> change : pending) {
@@ -694,6 +700,7 @@ public final class Poller {
 		}
 
 		private void releaseOrphan(Registration orphan, Throwable cause) {
+			orphan.key.attach(null);
 			orphan.detached.completeExceptionally(cause);
 			orphan.pipe.registration = null;
 			orphan.pipe.close();
