@@ -207,6 +207,12 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 							+ "another application context sharing the registry?) has them; give producers that share "
 							+ "a registry distinct names", producer.id(), registry.getClass().getSimpleName());
 					owner.waiting.add(producer);
+					// Closed first: let go of it at once, not when the owner closes (its settings hold its context).
+					producer.monitor()
+						.subscribe(ProducerEvent.Closed.class, (closed) -> stopWaiting(registry, producer));
+					if (producer.status() == ProducerStatus.CLOSED) {
+						owner.waiting.remove(producer); // closed meanwhile: its Closed event may have gone by
+					}
 					return;
 				}
 				for (Meter meter : registry.getMeters()) { // those of a closing producer of this name
@@ -224,6 +230,20 @@ public final class WaterDropMetrics implements MeterBinder, AutoCloseable {
 					previous.waiting.clear();
 				}
 				meters.bind();
+			}
+			finally {
+				OWNERSHIP.unlock();
+			}
+		}
+
+		/** Takes a closed producer off the waiting list of whichever producer of its name owns the meters now. */
+		private static void stopWaiting(MeterRegistry registry, Producer producer) {
+			OWNERSHIP.lock();
+			try {
+				ProducerMeters owner = OWNERS.getOrDefault(registry, Map.of()).get(producer.id());
+				if (owner != null) {
+					owner.waiting.remove(producer);
+				}
 			}
 			finally {
 				OWNERSHIP.unlock();

@@ -1,5 +1,6 @@
 package io.waterdrop.instrumentation.micrometer;
 
+import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -264,6 +265,27 @@ class WaterDropMetricsTests {
 			.isEqualTo(1);
 		assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "async")).isEqualTo(1);
 		assertThat(count("waterdrop.messages.produced", "producer", "orders", "mode", "sync")).isZero();
+	}
+
+	/**
+	 * A producer waiting for the meters of its name that closes first is let go of at once: the owner's list of
+	 * waiting producers held it (and, through its settings, its whole application context) until the owner
+	 * closed, so a sibling context started and closed again and again piled them up.
+	 */
+	@Test
+	void aWaitingProducerThatClosesIsLetGoOf() {
+		producer(ProducerConfig.builder().poller(this.poller));
+		WeakReference<Producer> waitedAndClosed = waitedAndClosed();
+		await().atMost(GUARD).untilAsserted(() -> {
+			System.gc();
+			assertThat(waitedAndClosed.get()).as("collected").isNull();
+		});
+	}
+
+	private WeakReference<Producer> waitedAndClosed() {
+		Producer second = anotherOrdersProducerBound();
+		second.close();
+		return new WeakReference<>(second);
 	}
 
 	@Test
