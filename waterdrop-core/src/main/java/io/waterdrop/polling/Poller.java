@@ -700,7 +700,9 @@ public final class Poller {
 		}
 
 		private void releaseOrphan(Registration orphan, Throwable cause) {
-			orphan.key.attach(null);
+			if (orphan.key != null) { // null: still queued when the thread died, never registered
+				orphan.key.attach(null);
+			}
 			orphan.detached.completeExceptionally(cause);
 			orphan.pipe.registration = null;
 			orphan.pipe.close();
