@@ -1616,11 +1616,18 @@ public final class Producer implements AutoCloseable {
 		}
 		Object scope = (observer != null && !relayed) ? openObserverScope(observer, delivery.observation) : null;
 		try {
-			if (relayed) {
-				relay(() -> sendFromRelay(message, record, delivery));
+			try {
+				if (relayed) {
+					relay(() -> sendFromRelay(message, record, delivery));
+				}
+				else {
+					this.client.send(record, delivery);
+				}
 			}
-			else {
-				this.client.send(record, delivery);
+			finally { // before a refusal stops the observation: a scope closes before its observation stops
+				if (scope != null) {
+					closeObserverScope(observer, scope);
+				}
 			}
 		}
 		catch (Throwable ex) { // a checked exception too, sneaked out of a custom partitioner or interceptor
@@ -1646,11 +1653,6 @@ public final class Producer implements AutoCloseable {
 			}
 			throw new DeliveryFailedException("Kafka client of producer '" + id() + "' refused the message to '"
 					+ record.topic() + "': " + ex, message, ex);
-		}
-		finally {
-			if (scope != null) {
-				closeObserverScope(observer, scope);
-			}
 		}
 		return delivery;
 	}

@@ -6,7 +6,9 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -110,8 +112,8 @@ class DeliveryObserverTests {
 	/**
 	 * The observer's scope is open around Kafka's send on the producing thread and around the delivery of the
 	 * outcome on the polling thread, where the callback and the future's dependents run inside it; each scope
-	 * is closed on the thread that opened it, before the observation ends. A scope that fails to open or close
-	 * is reported and loses nothing.
+	 * is closed on the thread that opened it, before the observation stops, a refused send's too. A scope that
+	 * fails to open is reported and loses nothing.
 	 */
 	@Test
 	void theObservationsScopeIsOpenAroundTheSendAndAroundTheCallback() throws Exception {
@@ -119,6 +121,19 @@ class DeliveryObserverTests {
 		ThreadLocal<Object> current = new ThreadLocal<>();
 		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
 		AtomicInteger sent = new AtomicInteger();
+		// Acknowledges only when the test says so: the callback and the dependent are in place by then.
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+			@Override
+			public java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+					ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
+				seen.add("send in " + current.get());
+				if (record.topic().equals("refused")) {
+					throw new org.apache.kafka.common.KafkaException("refused (simulated)");
+				}
+				return super.send(record, callback);
+			}
+		};
 		Producer producer = new Producer(ProducerConfig.builder()
 			.id(TestProducers.uniqueId("observed-scope"))
 			.observer(new DeliveryObserver() {
@@ -147,31 +162,38 @@ class DeliveryObserverTests {
 					current.remove();
 				}
 			})
-			.clientFactory((properties) -> new MisbehavingKafka())
+			.clientFactory((properties) -> kafka)
 			.build());
 		this.producers.add(producer);
 		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
 
-		producer.produceAsync(Message.of("fine", "1"), (report, failure) -> seen.add("callback in " + current.get()))
-			.await();
-		seen.add("caller after the send in " + current.get());
-		producer.produceAsync(Message.of("fine", "2"))
+		DeliveryHandle first = producer.produceAsync(Message.of("fine", "1"),
+				(report, failure) -> seen.add("callback in " + current.get()));
+		java.util.concurrent.CompletableFuture<Void> dependent = producer.produceAsync(Message.of("fine", "2"))
 			.toCompletableFuture()
 			.whenComplete((report, failure) -> seen.add("dependent in " + current.get()))
-			.get(30, java.util.concurrent.TimeUnit.SECONDS);
-		producer.produceAsync(Message.of("fine", "3"), (report, failure) -> seen.add("callback in " + current.get()))
-			.await();
+			.thenRun(() -> { });
+		DeliveryHandle third = producer.produceAsync(Message.of("fine", "3"),
+				(report, failure) -> seen.add("callback in " + current.get()));
+		seen.add("caller after the sends in " + current.get());
+		assertThatExceptionOfType(DeliveryFailedException.class)
+			.isThrownBy(() -> producer.produceAsync(Message.of("refused", "4")));
+		while (kafka.completeNext()) {
+		}
+		first.await();
+		dependent.get(30, java.util.concurrent.TimeUnit.SECONDS);
+		third.await();
 		producer.close(Duration.ofSeconds(30));
 
 		// In any order across threads: a waiter may wake before its callback ran.
-		assertThat(seen).containsExactlyInAnyOrder("callback in span-1", "stop span-1 in scope null",
-				"caller after the send in null", "dependent in span-2", "stop span-2 in scope null",
-				"callback in null", "stop span-3 in scope null");
+		assertThat(seen).containsExactlyInAnyOrder("send in span-1", "send in span-2", "send in null",
+				"caller after the sends in null", "send in span-4", "stop span-4 in scope null", "callback in span-1",
+				"stop span-1 in scope null", "dependent in span-2", "stop span-2 in scope null", "callback in null",
+				"stop span-3 in scope null");
 		// span-3's scope failed twice: around its send and around its callback.
-		assertThat(errors).hasSize(2).allSatisfy((error) -> {
-			assertThat(error.type()).isEqualTo(ErrorType.LISTENER);
-			assertThat(error.error()).hasMessage("no scope today");
-		});
+		assertThat(errors).filteredOn((error) -> error.type() == ErrorType.LISTENER)
+			.hasSize(2)
+			.allSatisfy((error) -> assertThat(error.error()).hasMessage("no scope today"));
 		assertThat(producer.inFlight()).isZero();
 	}
 
