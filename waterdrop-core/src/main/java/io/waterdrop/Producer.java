@@ -1614,20 +1614,12 @@ public final class Producer implements AutoCloseable {
 		if (observer != null) {
 			delivery.observation = observeSend(observer, message, record);
 		}
-		Object scope = (observer != null && !relayed) ? openObserverScope(observer, delivery.observation) : null;
 		try {
-			try {
-				if (relayed) {
-					relay(() -> sendFromRelay(message, record, delivery));
-				}
-				else {
-					this.client.send(record, delivery);
-				}
+			if (relayed) {
+				relay(() -> sendFromRelay(message, record, delivery));
 			}
-			finally { // before a refusal stops the observation: a scope closes before its observation stops
-				if (scope != null) {
-					closeObserverScope(observer, scope);
-				}
+			else {
+				this.client.send(record, delivery);
 			}
 		}
 		catch (Throwable ex) { // a checked exception too, sneaked out of a custom partitioner or interceptor

@@ -13,8 +13,8 @@ import io.waterdrop.Message;
  * Threading: {@code beforeSend} runs on the producing thread, just before the record is handed to Kafka;
  * {@code afterOutcome} runs once per sent message, on the polling thread when its report is dispatched, or
  * on the producing thread when Kafka refused the record; {@code openScope} and {@code closeScope} run in pairs
- * on one thread, around the send and around the delivery of the outcome. All must be quick and must not throw;
- * an exception is reported as {@code error.occurred} and otherwise ignored.
+ * on the polling thread, around the delivery of the outcome. All must be quick and must not throw; an
+ * exception is reported as {@code error.occurred} and otherwise ignored.
  */
 public interface DeliveryObserver {
 
@@ -31,10 +31,12 @@ public interface DeliveryObserver {
 	void afterOutcome(Object observation, DeliveryReport report, Throwable error);
 
 	/**
-	 * Makes the message's observation current on this thread (a tracing scope) until {@link #closeScope}:
-	 * around Kafka's send on the producing thread, so that Kafka's interceptors and partitioner see it, and
-	 * around the delivery of its outcome on the polling thread, so that its callback and its future's dependents
-	 * do (their log lines carry its trace, as in a {@code KafkaTemplate}'s {@code whenComplete}).
+	 * Makes the message's observation current on the polling thread (a tracing scope) while its outcome is
+	 * delivered, until {@link #closeScope}: its callback and its future's dependents see it (their log lines
+	 * carry its trace, as in a {@code KafkaTemplate}'s {@code whenComplete}). Closed before
+	 * {@link #afterOutcome}. Not around Kafka's send: a client that calls back inside {@code send} (an early
+	 * error, an in-memory client) would have the outcome dispatched, and the observation stopped, while the
+	 * producing thread still had its scope open.
 	 * @param observation what {@link #beforeSend} returned
 	 * @return what {@link #closeScope} gets back; {@code null} (the default) for no scope
 	 */

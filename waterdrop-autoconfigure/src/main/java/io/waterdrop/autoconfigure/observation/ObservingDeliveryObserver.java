@@ -15,8 +15,8 @@ import io.waterdrop.instrumentation.DeliveryObserver;
  * Starts a {@code waterdrop.send} observation for each message on the producing thread just before Kafka's
  * send (its parent is the observation current there, so a trace continues; tracing handlers write the
  * context into the record's headers when it starts), and stops it when the delivery report is dispatched on
- * the polling thread, with the error on failure. Its scope is open around Kafka's send and around the delivery
- * of the outcome (the callback, the future's dependents), as {@code KafkaTemplate} opens its observation's.
+ * the polling thread, with the error on failure. Its scope is open around the delivery of the outcome (the
+ * callback, the future's dependents), as {@code KafkaTemplate}'s is around its future's completion.
  */
 final class ObservingDeliveryObserver implements DeliveryObserver {
 
