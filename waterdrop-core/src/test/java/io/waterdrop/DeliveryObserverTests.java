@@ -115,7 +115,7 @@ class DeliveryObserverTests {
 	 * Kafka's send. A scope that fails to open is reported and loses nothing.
 	 */
 	@Test
-	void theObservationsScopeIsOpenAroundTheSendAndAroundTheCallback() throws Exception {
+	void theObservationsScopeIsOpenWhileItsOutcomeIsDelivered() throws Exception {
 		List<String> seen = new CopyOnWriteArrayList<>();
 		ThreadLocal<Object> current = new ThreadLocal<>();
 		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
