@@ -1640,8 +1640,8 @@ public final class Producer implements AutoCloseable {
 			}
 			if (ex instanceof InterruptException) { // the caller's interrupt (flag set), as in a wait for room
 				throw new WaterDropException("Interrupted while Kafka's client of producer '" + id() + "' waited to "
-						+ "take the message to '" + record.topic() + "' (for metadata or buffer space); it was not sent",
-						ex);
+						+ "take the message to '" + record.topic()
+						+ "' (for metadata or buffer space); it was not sent", ex);
 			}
 			throw new DeliveryFailedException("Kafka client of producer '" + id() + "' refused the message to '"
 					+ record.topic() + "': " + ex, message, ex);

@@ -125,7 +125,8 @@ class TransactionFailureTests {
 		finally {
 			Thread.interrupted();
 		}
-		assertThat(this.clients.get(0).commitCalls).hasValue(ProducerConfig.DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND);
+		assertThat(this.clients.get(0).commitCalls)
+			.hasValue(ProducerConfig.DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND);
 		assertThat(reloads).hasSize(1);
 		assertThat(this.clients.get(0).closed()).isTrue();
 		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));

@@ -115,7 +115,8 @@ class WaterDropFailureAnalysisTests {
 	}
 
 	/** A file added earlier takes precedence, as Boot puts a profile's file before application.yml. */
-	private static void configFile(ConfigurableApplicationContext context, String file, Map<String, Object> properties) {
+	private static void configFile(ConfigurableApplicationContext context, String file,
+			Map<String, Object> properties) {
 		context.getEnvironment()
 			.getPropertySources()
 			.addLast(new OriginTrackedMapPropertySource(
