@@ -1654,8 +1654,7 @@ public final class Producer implements AutoCloseable {
 			return observer.beforeSend(id(), message, record);
 		}
 		catch (Throwable ex) { // as a callback's: an Error here would leak the message's slot
-			observerFailed("before a send", ex);
-			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, message, message.label()));
+			observerFailed("before a send", ex, message);
 			return null;
 		}
 	}
@@ -1672,8 +1671,7 @@ public final class Producer implements AutoCloseable {
 			return observer.openScope(observation);
 		}
 		catch (Throwable ex) {
-			observerFailed("opening a scope", ex);
-			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, null, null));
+			observerFailed("opening a scope", ex, null);
 			return null;
 		}
 	}
@@ -1687,8 +1685,7 @@ public final class Producer implements AutoCloseable {
 			observer.closeScope(scope);
 		}
 		catch (Throwable ex) {
-			observerFailed("closing a scope", ex);
-			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, null, null));
+			observerFailed("closing a scope", ex, null);
 		}
 	}
 
@@ -1698,16 +1695,16 @@ public final class Producer implements AutoCloseable {
 			observer.afterOutcome(observation, report, error);
 		}
 		catch (Throwable ex) { // as a callback's: an Error here must not stop the polling thread
-			observerFailed("on an outcome", ex);
-			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, null, null));
+			observerFailed("on an outcome", ex, null);
 		}
 	}
 
 	/**
-	 * Logs an observer's failure: the first at WARN, later ones at DEBUG, since a broken observer (a tracer)
-	 * fails on every message, mostly on the polling thread. {@code error.occurred} reports each.
+	 * Reports an observer's failure as {@code error.occurred} (with the message, when there is one) and logs
+	 * it: the first at WARN, later ones at DEBUG, since a broken observer (a tracer) fails on every message,
+	 * mostly on the polling thread.
 	 */
-	private void observerFailed(String when, Throwable ex) {
+	private void observerFailed(String when, Throwable ex, Message message) {
 		if (!this.observerFailureLogged) {
 			this.observerFailureLogged = true; // a race may log two: harmless
 			logger.warn("Observer of producer '{}' failed {}; later failures are logged at DEBUG", id(), when, ex);
@@ -1715,6 +1712,8 @@ public final class Producer implements AutoCloseable {
 		else {
 			logger.debug("Observer of producer '{}' failed {}", id(), when, ex);
 		}
+		this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, message,
+				(message != null) ? message.label() : null));
 	}
 
 	/**

@@ -69,7 +69,9 @@ final class KafkaSettingsCheck {
 				ConfigDef.Type.LIST);
 		String path = pathOf.apply("kafka." + ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
 		String action = "Give each broker as host:port, comma-separated (e.g. kafka-1:9092,kafka-2:9092).";
-		List<String> given = addresses.stream().map((address) -> address.toString().trim()).filter((a) -> !a.isEmpty())
+		List<String> given = addresses.stream()
+			.map((address) -> address.toString().trim())
+			.filter((address) -> !address.isEmpty())
 			.toList();
 		if (given.isEmpty()) {
 			throw new InvalidConfigurationException(path, "names no broker", action);
