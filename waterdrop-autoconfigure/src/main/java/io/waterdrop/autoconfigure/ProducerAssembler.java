@@ -285,14 +285,34 @@ final class ProducerAssembler implements DisposableBean {
 			this.serializers.release(key, payload);
 			throw ex;
 		}
-		// Replaced by the caller's adjustment or a customizer: made for this producer, and no one's now.
+		// Replaced by the caller's adjustment or a customizer: made for this producer, and no one's now. The
+		// one given in code instead is configured with the producer's Kafka settings, as
+		// DefaultKafkaProducerFactory configures the serializers it is given (a JSON key serializer then names
+		// its type in the key's header, and spring.json.* settings reach it).
 		if (config.keySerializer() != key) {
 			this.serializers.release(key);
+			configureGiven(config, config.keySerializer(), true, kafka, origins);
 		}
 		if (config.payloadSerializer() != payload) {
 			this.serializers.release(payload);
+			configureGiven(config, config.payloadSerializer(), false, kafka, origins);
 		}
 		return config;
+	}
+
+	private void configureGiven(ProducerConfig config, Serializer<?> serializer, boolean isKey,
+			Map<String, Object> kafka, Origins origins) {
+		try {
+			// Named as the producer's own setting would be: whatever the settings say, this one is not theirs.
+			ProducerSerializers.configure(serializer, Collections.unmodifiableMap(kafka), isKey,
+					origins.ownPrefix + "kafka." + (isKey ? KEY_SERIALIZER : VALUE_SERIALIZER));
+		}
+		catch (InvalidConfigurationException ex) {
+			this.serializers.release(config.keySerializer(), config.payloadSerializer()); // no producer will close them
+			throw new InvalidConfigurationException(ex.property(), reason(ex) + " (the serializer set in code, by a "
+					+ "WaterDropProducerCustomizer or the customizer of a runtime producer's create)",
+					ex.action() + " Or leave out of the settings what the serializer was given in code.");
+		}
 	}
 
 	/** The configuration from {@code builder} as adjusted by the caller and, if {@code customize}, the customizers. */

@@ -163,8 +163,8 @@ final class ProducerSerializers {
 		}
 	}
 
-	private static void configure(Serializer<?> serializer, Map<String, Object> settings, boolean isKey,
-			String property) {
+	/** Configures a serializer with a producer's Kafka settings, as Kafka would; a refusal names its property. */
+	static void configure(Serializer<?> serializer, Map<String, Object> settings, boolean isKey, String property) {
 		try {
 			serializer.configure(settings, isKey);
 		}

@@ -26,7 +26,9 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.support.serializer.JacksonJsonDeserializer;
+import org.springframework.kafka.support.serializer.JacksonJsonSerializer;
 
+import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.InvalidMessageException;
 import io.waterdrop.InvalidMessageException.Violation;
 import io.waterdrop.Message;
@@ -172,6 +174,36 @@ class SerializationIntegrationTests {
 	}
 
 	@Test
+	void serializersGivenInCodeAreConfiguredWithTheProducersSettingsAsDefaultKafkaProducerFactoryDoes() {
+		String topic = TopicReader.uniqueTopic("customized-json");
+		this.runner.withUserConfiguration(JsonCustomizer.class)
+			.withPropertyValues("spring.kafka.producer.properties.spring.json.type.mapping=order:" + Order.class.getName())
+			.run((context) -> {
+				Order order = new Order("o-4", 2, Instant.EPOCH);
+				context.getBean(Producer.class).produceSync(Message.builder(topic).key(new Sku(4)).payload(order).build());
+
+				ConsumerRecord<byte[], byte[]> raw = TopicReader.read(topic, 1).get(0);
+				// configure(settings, true): the key's type in the key's own header, not the payload's.
+				assertThat(text(raw.headers().lastHeader("__Key_TypeId__").value())).isEqualTo(Sku.class.getName());
+				// spring.json.type.mapping reached the payload's serializer.
+				assertThat(text(raw.headers().lastHeader("__TypeId__").value())).isEqualTo("order");
+			});
+	}
+
+	@Test
+	void aSerializerGivenInCodeThatRefusesTheSettingsFailsStartUpNamingIt() {
+		this.runner.withUserConfiguration(ConfiguredJsonCustomizer.class)
+			.withPropertyValues("spring.kafka.producer.properties.spring.json.add.type.headers=false")
+			.run((context) -> assertThat(context).getFailure()
+				.rootCause()
+				.isInstanceOf(InvalidConfigurationException.class)
+				.hasMessageContaining("waterdrop.producers.waterdropProducer.kafka.value.serializer")
+				.hasMessageContaining("JacksonJsonSerializer refused the producer's Kafka settings")
+				.hasMessageContaining("not both")
+				.hasMessageContaining("set in code"));
+	}
+
+	@Test
 	void whatCannotBeSerializedIsRefusedClearlyAndNothingIsQueued() {
 		String topic = TopicReader.uniqueTopic("refused");
 		this.runner.run((context) -> {
@@ -235,6 +267,30 @@ class SerializationIntegrationTests {
 				}
 
 			});
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class JsonCustomizer {
+
+		@Bean
+		WaterDropProducerCustomizer json() {
+			return (name, builder) -> builder.keySerializer(new JacksonJsonSerializer<>())
+				.payloadSerializer(new JacksonJsonSerializer<>());
+		}
+
+	}
+
+	/** Configured with setters, which spring-kafka's JSON serializer will not mix with its settings. */
+	@Configuration(proxyBeanMethods = false)
+	static class ConfiguredJsonCustomizer {
+
+		@Bean
+		WaterDropProducerCustomizer configuredJson() {
+			JacksonJsonSerializer<Object> json = new JacksonJsonSerializer<>();
+			json.setAddTypeInfo(false);
+			return (name, builder) -> builder.payloadSerializer(json);
 		}
 
 	}
