@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
@@ -108,6 +109,12 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	private final Map<Producer, String> templates = new ConcurrentHashMap<>();
 
 	private final List<Listener> hooks = new CopyOnWriteArrayList<>();
+
+	/**
+	 * Orders creates, subscriptions and the close. A lock, not a monitor: a create from a virtual thread (a
+	 * request handler) may wait under it for a meter registry's lock, which would pin its carrier on JDK 21–23.
+	 */
+	private final ReentrantLock hooksLock = new ReentrantLock();
 
 	private volatile boolean closed;
 
@@ -203,7 +210,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		// Under the hooks' lock: a listener subscribing meanwhile is told of this producer exactly once, and a
 		// close that began since the check above has either taken its list of producers (this one is refused)
 		// or not (this one is on it).
-		synchronized (this.hooks) {
+		this.hooksLock.lock();
+		try {
 			try {
 				checkOpen(name);
 				checkTransactionalIdFree(name, config, prefix, overrides);
@@ -228,6 +236,9 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 					logger.warn("A listener failed on the addition of runtime producer '" + name + "'", ex);
 				}
 			}
+		}
+		finally {
+			this.hooksLock.unlock();
 		}
 		if (this.registry.find(name).orElse(null) != producer) {
 			forget(name, producer); // removed while its hooks were told: tell them again
@@ -298,9 +309,13 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	 * that exist. The starter's meters and health entries of runtime producers are such listeners.
 	 */
 	public void subscribe(Listener listener) {
-		synchronized (this.hooks) {
+		this.hooksLock.lock();
+		try {
 			this.hooks.add(listener);
 			this.registry.asMap().forEach(listener::added);
+		}
+		finally {
+			this.hooksLock.unlock();
 		}
 	}
 
@@ -311,9 +326,13 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	 */
 	public CompletableFuture<Void> closeAsync() {
 		Map<String, Producer> producers;
-		synchronized (this.hooks) { // a create under way registers before this, or is refused after it
+		this.hooksLock.lock(); // a create under way registers before this, or is refused after it
+		try {
 			this.closed = true;
 			producers = this.registry.asMap();
+		}
+		finally {
+			this.hooksLock.unlock();
 		}
 		List<CompletableFuture<Void>> closes = new ArrayList<>();
 		for (Map.Entry<String, Producer> entry : producers.entrySet()) {
