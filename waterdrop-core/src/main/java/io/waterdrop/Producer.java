@@ -96,7 +96,8 @@ import io.waterdrop.polling.WakeupPipe;
  * purged</td></tr>
  * <tr><td>PURGING</td><td>every slot back, or {@code maxWaitTimeout}</td><td>RELEASING
  * [CLOSING]</td><td>closer</td><td>-</td></tr>
- * <tr><td>POLLING_LOST</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>-</td></tr>
+ * <tr><td>POLLING_LOST</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>Kafka sends what it
+ * holds within what is left of the close's timeout (none when forced); the rest is reported purged</td></tr>
  * <tr><td>RELEASING</td><td>released</td><td>CLOSED</td><td>closer</td><td>closes the client, stops the relay
  * (waiting for its last sends), then detaches from polling (pipe, selector key, thread; after the polling
  * thread died, dispatches what is left itself); always completes, even if interrupted</td></tr>
@@ -2202,7 +2203,8 @@ public final class Producer implements AutoCloseable {
 			}
 			if (holdsResources) {
 				this.state = State.RELEASING;
-				interrupted |= release();
+				Duration left = (force || interrupted) ? Duration.ZERO : timeout.minusNanos(System.nanoTime() - start);
+				interrupted |= release(left.isNegative() ? Duration.ZERO : left);
 			}
 			this.state = State.CLOSED;
 			this.monitor.publish(new ProducerEvent.Closed(id()));
@@ -2211,7 +2213,7 @@ public final class Producer implements AutoCloseable {
 		catch (Throwable ex) {
 			if (holdsResources && this.state != State.RELEASING) {
 				try { // the drain failed: the client, pipe and polling registration must go all the same
-					release();
+					release(this.config.maxWaitTimeout());
 				}
 				catch (Throwable again) {
 					ex.addSuppressed(again);
@@ -2271,12 +2273,21 @@ public final class Producer implements AutoCloseable {
 	 * completes them; then the relay's last sends fail on the closed client (or find none) as purged. Their
 	 * reports must find the polling thread still attached: the detach dispatches what is queued before it
 	 * lets go.
+	 * <p>
+	 * Messages still in flight here had no drain to wait for them: the polling thread died (before the close,
+	 * or during its drain). Kafka then sends them within {@code left}, what is left of the close's timeout,
+	 * and fails the rest as a purge does: they are reported purged.
 	 * @return whether the thread was interrupted meanwhile
 	 */
-	private boolean release() {
+	private boolean release(Duration left) {
 		boolean interrupted = false;
 		try {
-			interrupted = closeClient(this.client, this.config.maxWaitTimeout());
+			Duration clientTimeout = this.config.maxWaitTimeout();
+			if (inFlight() > 0) {
+				this.purgeUnderWay = true;
+				clientTimeout = left;
+			}
+			interrupted = closeClient(this.client, clientTimeout);
 		}
 		finally {
 			try {

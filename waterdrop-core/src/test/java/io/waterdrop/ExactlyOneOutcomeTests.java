@@ -661,6 +661,27 @@ class ExactlyOneOutcomeTests {
 	}
 
 	/**
+	 * A forced close of a producer whose polling thread died closes Kafka at once, not within
+	 * max-wait-timeout, and what Kafka still held is reported purged, as a forced close's purge reports it.
+	 */
+	@Test
+	@Timeout(60)
+	void aForcedCloseAfterThePollingThreadDiedPurgesWhatKafkaStillHeld() {
+		Producer producer = producer();
+		producer.connect();
+		AtomicReference<Exception> outcome = new AtomicReference<>();
+		producer.produceAsync(message("pending", 1), (report, failure) -> outcome.set(failure));
+		producer.pollingTerminated(producer.dispatcher(), new InternalError("simulated death of the polling thread"));
+
+		producer.close(Duration.ZERO);
+
+		assertThat(outcome.get()).isInstanceOf(MessagePurgedException.class);
+		assertThat(producer.stats().purged()).isEqualTo(1);
+		assertThat(producer.stats().failed()).isZero();
+		assertThat(producer.inFlight()).isZero();
+	}
+
+	/**
 	 * The Poller thread dies (a VirtualMachineError, here from another producer's drain): the reports of
 	 * messages still at Kafka then are dispatched by the close, on its thread, so that each message gets its
 	 * one outcome and whoever waits on its future wakes.
