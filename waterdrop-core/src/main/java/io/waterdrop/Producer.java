@@ -600,8 +600,8 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Builds a new client outside the lock (a close started meanwhile goes ahead), swaps it in if the producer
 	 * still serves with the client of {@code generation}, and closes the old one at once: Kafka fails its
-	 * unfinished records before the close returns, as purged ones when {@code purging}. A purge's or rebuild's
-	 * build, marked by {@link #startClientBuild}.
+	 * unfinished records before the close returns, as purged ones when {@code purging} or transactional. A
+	 * purge's or rebuild's build, marked by {@link #startClientBuild}.
 	 * @return whether the client was replaced; if not (a close began, or the polling thread died), the new one
 	 * is closed again
 	 */
@@ -612,7 +612,9 @@ public final class Producer implements AutoCloseable {
 		try {
 			old = swapClient(generation, replacement);
 			if (old != null) {
-				this.purgeUnderWay = purging;
+				// A transactional client takes its transaction's unfinished messages with it: the new client's
+				// init aborts that transaction, so they are purged as an abort's are.
+				this.purgeUnderWay = purging || this.transactions.enabled();
 				try {
 					if (closeClient(old, Duration.ZERO)) {
 						Thread.currentThread().interrupt();

@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 import org.apache.kafka.clients.producer.MockProducer;
@@ -28,6 +29,7 @@ import io.waterdrop.instrumentation.ProducerEvent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
@@ -238,6 +240,34 @@ class TransactionFailureTests {
 		assertThat(this.clients).hasSize(4);
 	}
 
+	/**
+	 * A transaction rolled back while Kafka still holds one of its messages, and the abort times out: the
+	 * client is rebuilt (its init aborts the transaction), and the message the old client's close fails is
+	 * reported purged, as an aborted transaction's messages are, not as a delivery failure.
+	 */
+	@Test
+	void aMessageOfATransactionWhoseAbortTimesOutIsReportedPurged() {
+		Producer producer = producer((settings) -> settings, (n) -> {
+			StrictTransactions client = new StrictTransactions(0, n > 0);
+			client.abortTimesOut = n == 0;
+			return client;
+		});
+		AtomicReference<DeliveryHandle> pending = new AtomicReference<>();
+
+		assertThatIllegalStateException().isThrownBy(() -> producer.transaction((transaction) -> {
+			pending.set(transaction.produceAsync(Message.of("orders", "1")));
+			throw new IllegalStateException("rolled back (expected in this test)");
+		}));
+
+		assertThat(pending.get().toCompletableFuture()).failsWithin(Duration.ofSeconds(30))
+			.withThrowableThat()
+			.withCauseInstanceOf(MessagePurgedException.class);
+		assertThat(this.clients).hasSize(2);
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
+		assertThat(producer.stats().purged()).isEqualTo(1);
+		assertThat(producer.stats().failed()).isZero();
+	}
+
 	@Test
 	void blockThrowingACheckedExceptionAbortsTheTransaction() {
 		Producer producer = producer((settings) -> settings, (n) -> new StrictTransactions(0));
@@ -279,9 +309,15 @@ class TransactionFailureTests {
 	 */
 	static final class StrictTransactions extends MockProducer<byte[], byte[]> {
 
+		/** Fails what it still holds as {@code KafkaProducer.close(Duration.ZERO)} does. */
 		@Override
 		public void close(Duration timeout) {
 			this.closing.countDown();
+			if (timeout.isZero()) {
+				while (errorNext(new KafkaException("Producer is closed forcefully."))) {
+					// one held send after another
+				}
+			}
 			super.close(timeout);
 		}
 
@@ -300,8 +336,16 @@ class TransactionFailureTests {
 
 		private final CountDownLatch closing = new CountDownLatch(1);
 
+		/** Set: every abort times out. */
+		volatile boolean abortTimesOut;
+
 		StrictTransactions(int commitTimeouts) {
-			super(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+			this(commitTimeouts, true);
+		}
+
+		/** {@code acknowledged}: whether sends are acknowledged at once, else Kafka holds them until closed. */
+		StrictTransactions(int commitTimeouts, boolean acknowledged) {
+			super(acknowledged, null, new ByteArraySerializer(), new ByteArraySerializer());
 			this.commitTimeouts = commitTimeouts;
 		}
 
@@ -345,6 +389,9 @@ class TransactionFailureTests {
 
 		@Override
 		public void abortTransaction() {
+			if (this.abortTimesOut) {
+				throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn(false) (simulated)");
+			}
 			refuseWhileCommitPending("abortTransaction");
 			super.abortTransaction();
 		}
