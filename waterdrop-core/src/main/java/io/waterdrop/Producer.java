@@ -1607,11 +1607,18 @@ public final class Producer implements AutoCloseable {
 	 */
 	private DeliveryHandle dispatch(Message message, ProducerRecord<byte[], byte[]> record,
 			DeliveryCallback callback, boolean relayed, boolean awaited) {
-		Delivery delivery = this.monitor.wants(WANTS_LATENCY)
-				? new Delivery.Timed(this, message, callback, this.clientGeneration, System.nanoTime())
-				: new Delivery(this, message, callback, this.clientGeneration);
-		if (awaited) {
-			delivery.expectWaiter();
+		Delivery delivery;
+		try {
+			delivery = this.monitor.wants(WANTS_LATENCY)
+					? new Delivery.Timed(this, message, callback, this.clientGeneration, System.nanoTime())
+					: new Delivery(this, message, callback, this.clientGeneration);
+			if (awaited) {
+				delivery.expectWaiter();
+			}
+		}
+		catch (Error ex) { // out of memory: the slot taken for it must come back, as on every refusal
+			releaseSlots(1);
+			throw ex;
 		}
 		DeliveryObserver observer = this.config.observer();
 		if (observer != null) {
@@ -1739,11 +1746,14 @@ public final class Producer implements AutoCloseable {
 			if (this.state == State.DISCONNECTED) {
 				connect(); // the slot taken keeps an idle disconnect away until the report
 			}
+			// The generation before the client, as a rebuild writes them in the other order: a failure is never
+			// blamed on a newer client than the one it came from (which would rebuild a healthy one).
+			int generation = this.clientGeneration;
 			org.apache.kafka.clients.producer.Producer<byte[], byte[]> current = this.client;
 			if (current == null) { // closed while disconnected
 				throw notAccepting(this.state, null);
 			}
-			delivery.clientGeneration = this.clientGeneration;
+			delivery.clientGeneration = generation;
 			current.send(this.encoder.resolvePartition(message, record), delivery);
 		}
 		catch (Exception ex) { // a checked one too, sneaked out of a custom partitioner or interceptor
@@ -1796,9 +1806,15 @@ public final class Producer implements AutoCloseable {
 		try {
 			executor.execute(send);
 		}
+		catch (RejectedExecutionException ex) {
+			throw ex; // not queued
+		}
 		catch (RuntimeException | Error ex) {
-			executor.remove(send);
-			throw ex;
+			// No thread could be started for it (out of native threads), but it was queued: refused only if it
+			// is still there; else a thread another send started took it, and it is sent.
+			if (executor.remove(send)) {
+				throw ex;
+			}
 		}
 	}
 
