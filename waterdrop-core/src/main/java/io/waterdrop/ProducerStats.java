@@ -43,7 +43,7 @@ public final class ProducerStats {
 		return this.failed.sum();
 	}
 
-	/** Messages removed undelivered by a forced close. */
+	/** Messages removed undelivered: by a {@code purge()}, a close that purged, an aborted transaction. */
 	public long purged() {
 		return this.purged.sum();
 	}
