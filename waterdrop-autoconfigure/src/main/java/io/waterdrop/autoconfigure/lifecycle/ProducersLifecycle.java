@@ -30,9 +30,12 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * It manages the producer beans the context itself defines (never an ancestor context's), whatever the
  * {@link io.waterdrop.autoconfigure.WaterDropProducers} bean holds.
  * <p>
- * Phase {@link #PHASE}: started before and stopped after the web server (Boot's graceful shutdown runs in
- * {@code DEFAULT_PHASE - 1024}, the web server in {@code DEFAULT_PHASE - 2048}), so requests being drained
- * can still produce.
+ * Phase {@link #PHASE}: started before and stopped after what may produce: the web server (Boot's graceful
+ * shutdown runs in {@code DEFAULT_PHASE - 1024}, the web server in {@code DEFAULT_PHASE - 2048}), so requests
+ * being drained can still produce; listener containers, at {@code DEFAULT_PHASE - 100} or at phase 0 (a share
+ * consumer's container factory sets 0, and spring-kafka's registry then starts and stops every container
+ * there); plain {@code Lifecycle} beans (phase 0). spring-kafka's producer factories stop later still
+ * ({@code Integer.MIN_VALUE}).
  * <p>
  * <b>Start</b>: subscribes the {@link WaterDropEventListener} beans to each producer (once; here rather than
  * while the producer bean is created, so that a listener may itself inject a producer), and with
@@ -60,7 +63,7 @@ import io.waterdrop.instrumentation.ProducerEvent;
  */
 final class ProducersLifecycle implements SmartLifecycle {
 
-	static final int PHASE = DEFAULT_PHASE - 4096;
+	static final int PHASE = Integer.MIN_VALUE + 4096;
 
 	static final String BEAN_NAME = "waterdropProducersLifecycle";
 

@@ -79,7 +79,11 @@ class LifecycleTests {
 
 	@Test
 	void theProducersPhaseIsAfterTheWebServers() {
-		assertThat(ProducersLifecycle.PHASE).isLessThan(WEB_SERVER_PHASE);
+		assertThat(ProducersLifecycle.PHASE).isLessThan(WEB_SERVER_PHASE)
+			.as("after phase 0 (plain Lifecycle beans, a share consumer's listener containers), before spring-kafka's "
+					+ "producer factories")
+			.isLessThan(0)
+			.isGreaterThan(Integer.MIN_VALUE);
 		this.runner.run((context) -> assertThat(context.getBean(ProducersLifecycle.class).getPhase())
 			.isEqualTo(ProducersLifecycle.PHASE));
 	}
@@ -95,9 +99,9 @@ class LifecycleTests {
 				Poller critical = context.getBean("criticalPoller", Poller.class);
 				Producer orders = context.getBean("orders", Producer.class);
 				assertThat(probes.webServerStart).containsOnly(ProducerStatus.CONNECTED);
-				DeliveryHandle lingering = orders.produceAsync(Message.of("orders", "lingering"));
-				probes.watched = lingering;
+				assertThat(probes.listenerStart).containsOnly(ProducerStatus.CONNECTED);
 				context.close();
+				DeliveryHandle lingering = probes.watched; // produced as the phase-0 listener stopped
 				assertThat(probes.webServerStop).containsOnly(ProducerStatus.CONNECTED);
 				// Drained in their phase, and still open for the beans destroyed later.
 				assertThat(probes.afterProducersPhase).containsOnly(ProducerStatus.CONNECTED);
@@ -690,6 +694,18 @@ class LifecycleTests {
 		SmartLifecycle webServerProbe(ObjectProvider<Map<String, Producer>> producers) {
 			return new Probe(WEB_SERVER_PHASE, () -> record(producers, this.webServerStart),
 					() -> record(producers, this.webServerStop));
+		}
+
+		final List<ProducerStatus> listenerStart = new CopyOnWriteArrayList<>();
+
+		/**
+		 * At phase 0, as a plain Lifecycle bean, or the listener containers of a share consumer's factory (and
+		 * so every container, through spring-kafka's registry): it produces until it stops.
+		 */
+		@Bean
+		SmartLifecycle listenerProbe(ObjectProvider<Map<String, Producer>> producers) {
+			return new Probe(0, () -> record(producers, this.listenerStart),
+					() -> this.watched = producers.getObject().get("orders").produceAsync(Message.of("orders", "lingering")));
 		}
 
 		@Bean
