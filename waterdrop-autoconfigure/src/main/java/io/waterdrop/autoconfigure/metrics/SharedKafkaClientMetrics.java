@@ -43,8 +43,8 @@ import io.waterdrop.autoconfigure.WaterDropKafkaClientFactoryCustomizer;
  * <p>
  * Threading: a client's meters are bound on the thread creating it and removed on the thread closing it;
  * its rescans run on the shared thread, never during or after the removal, so a closed client's meters
- * cannot come back. The thread is a daemon started with the first client and ended when the bean is
- * destroyed.
+ * cannot come back. The thread is a daemon started with the first client, ending when no client is left
+ * and when the bean is destroyed.
  */
 final class SharedKafkaClientMetrics implements WaterDropKafkaClientFactoryCustomizer, DisposableBean {
 
@@ -67,6 +67,12 @@ final class SharedKafkaClientMetrics implements WaterDropKafkaClientFactoryCusto
 			return thread;
 		});
 		this.scheduler.setRemoveOnCancelPolicy(true);
+		// Ends once no client is left to rescan (every producer disconnected: a stopped or paused test context),
+		// as spring-kafka's listener ends its thread with its client; the next client's rescan starts it again.
+		// A rescan still queued keeps it (the last thread never times out with work waiting), and a keep-alive
+		// of one interval wakes it no more often than its rescans do.
+		this.scheduler.setKeepAliveTime(rescanInterval.toNanos(), TimeUnit.NANOSECONDS);
+		this.scheduler.allowCoreThreadTimeOut(true);
 	}
 
 	@Override

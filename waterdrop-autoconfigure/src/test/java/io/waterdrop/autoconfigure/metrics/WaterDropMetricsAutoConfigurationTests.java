@@ -45,6 +45,7 @@ import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * {@link WaterDropMetricsAutoConfiguration}: its conditions, the WaterDrop meters Boot binds through it, and
@@ -322,6 +323,25 @@ class WaterDropMetricsAutoConfigurationTests {
 				Thread.sleep(500); // dozens of rescans
 				assertThat(sendTotal(registry, "audit")).isEmpty();
 				assertThat(sendTotal(registry, "orders")).hasSize(1);
+			});
+	}
+
+	/** As spring-kafka's listener's thread ends with its client: a stopped or paused context keeps none. */
+	@Test
+	void theRescanThreadEndsWhenNoClientIsLeftAndStartsAgainWithTheNext() {
+		Threads.Snapshot before = Threads.snapshot();
+		this.withRegistry.withConfiguration(AutoConfigurations.of(KafkaMetricsAutoConfiguration.class))
+			.withUserConfiguration(FastRescans.class)
+			.run((context) -> {
+				assertThat(before.newSince(SharedKafkaClientMetrics.THREAD_NAME)).isNotEmpty();
+
+				context.stop(); // every producer is idle: each disconnects, its client closed
+
+				await().atMost(Duration.ofSeconds(30))
+					.until(() -> before.newSince(SharedKafkaClientMetrics.THREAD_NAME).isEmpty());
+				context.start();
+				assertThat(before.newSince(SharedKafkaClientMetrics.THREAD_NAME)).isNotEmpty();
+				assertThat(sendTotal(context.getBean(MeterRegistry.class), "orders")).hasSize(1);
 			});
 	}
 
