@@ -160,8 +160,12 @@ public final class DispatchThread implements PollingSession, Wakeup {
 			this.detached.complete(null);
 		}
 		catch (Throwable ex) {
-			served.pollingTerminated(ex);
-			this.detached.completeExceptionally(ex);
+			try {
+				served.pollingTerminated(ex);
+			}
+			finally { // also when that fails (out of memory): a close must not wait for this thread in vain
+				this.detached.completeExceptionally(ex);
+			}
 			throw ex;
 		}
 		finally {

@@ -442,9 +442,10 @@ public final class Poller {
 			boolean noneReady = this.ready.isEmpty() && this.newlyReady.isEmpty();
 			if (noneReady && wakeups.sleep(this.servedLastCycle ? SPIN_BEFORE_SLEEP_NANOS : 0)) {
 				long start = System.nanoTime();
-				// Wake for periodic work due sooner (a statistics interval under the poll timeout) too.
-				long waitNanos = Math.min(pollTimeoutNanos, untilNextPeriodic(start));
-				try {
+				long waitNanos;
+				try { // awake again whatever fails, or every signal would write to the pipe meanwhile
+					// Wake for periodic work due sooner (a statistics interval under the poll timeout) too.
+					waitNanos = Math.min(pollTimeoutNanos, untilNextPeriodic(start));
 					selected = this.selector.select(this.onSelected,
 							Math.max(1, TimeUnit.NANOSECONDS.toMillis(waitNanos + 999_999)));
 				}
@@ -664,11 +665,13 @@ public final class Poller {
 
 		/** The thread is dying: release every producer and every waiter instead of leaving them hanging. */
 		private void died(Throwable cause) {
-			logger.error("{} thread died; its producers stop receiving delivery reports", Poller.this, cause);
 			List<Registration> orphans = new ArrayList<>(this.registered);
 			// Done before anyone can see the thread gone: a detach now (from a producer's pollingTerminated,
-			// or a close it wakes) finds nothing to do instead of starting a thread to do it.
+			// or a close it wakes) finds nothing to do instead of starting a thread to do it; and a thread
+			// started after this one, which takes over the list of announced pipes, serves none of these
+			// (the lock's release below publishes the nulls to it).
 			for (Registration orphan : orphans) {
+				orphan.pipe.registration = null;
 				orphan.detached.completeExceptionally(cause);
 			}
 			List<Consumer<Loop>> pending = new ArrayList<>();
@@ -686,8 +689,12 @@ public final class Poller {
 			finally {
 				Poller.this.lock.unlock();
 			}
+			// Each release on its own: the cause is most often an OutOfMemoryError, and one that fails (logging
+			// allocates) must not leave the others attached to a thread that is gone.
+			runQuietly(() -> logger.error("{} thread died; its producers stop receiving delivery reports", Poller.this,
+					cause));
 			for (Registration orphan : orphans) {
-				releaseOrphan(orphan, cause);
+				runQuietly(() -> releaseOrphan(orphan, cause));
 			}
 			this.registered.clear(); // the ended thread keeps this loop: it must not keep the producers
 			this.ready.clear();
@@ -695,7 +702,20 @@ public final class Poller {
 			// Registrations queued but never applied would otherwise wait forever: register() releases them now.
 			this.death = cause;
 			for (Consumer<Loop> change : pending) {
-				change.accept(this);
+				runQuietly(() -> change.accept(this));
+			}
+		}
+
+		private void runQuietly(Runnable release) {
+			try {
+				release.run();
+			}
+			catch (Throwable ex) {
+				try {
+					logger.error("{} thread died; releasing what it served failed too", Poller.this, ex);
+				}
+				catch (Throwable ignored) { // out of memory still: nothing more can be done here
+				}
 			}
 		}
 
@@ -704,7 +724,6 @@ public final class Poller {
 				orphan.key.attach(null);
 			}
 			orphan.detached.completeExceptionally(cause);
-			orphan.pipe.registration = null;
 			orphan.pipe.close();
 			orphan.pollable.pollingTerminated(cause);
 		}

@@ -1,6 +1,8 @@
 package io.waterdrop.polling;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -302,6 +304,44 @@ class PollerLifecycleTests {
 		assertThat(dispatchedOn(next).getName()).isEqualTo(poller.threadName());
 		nextSession.detach().get(GUARD.toSeconds(), TimeUnit.SECONDS);
 		assertThat(poller.awaitStopped(GUARD)).isTrue();
+	}
+
+	/**
+	 * The death is most often an OutOfMemoryError, and releasing a producer may fail of it again: the others
+	 * are released all the same, and the Poller is left without a thread, ready to start a new one.
+	 */
+	@Test
+	@Timeout(120)
+	void aReleaseThatFailsOnTheThreadsDeathLeavesNoOtherProducerAttached() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("dying-twice").withPollTimeout(LONG_POLL_TIMEOUT));
+		List<TestSource> sources = new ArrayList<>();
+		for (String id : List.of("first", "second")) {
+			TestSource source = new TestSource(id, Duration.ofMillis(100)) {
+				@Override
+				public void pollingTerminated(Throwable cause) {
+					super.pollingTerminated(cause);
+					throw new OutOfMemoryError("simulated, while releasing " + id() + " (expected in this test)");
+				}
+			};
+			source.registerWith(poller);
+			dispatchedOn(source);
+			sources.add(source);
+		}
+		InternalError death = new InternalError("simulated VM error (expected in this test)");
+		sources.get(0).offer(() -> {
+			throw death;
+		});
+
+		assertThat(poller.awaitStopped(GUARD)).isTrue();
+		await().atMost(GUARD).dontCatchUncaughtExceptions()
+			.untilAsserted(() -> assertThat(sources).allSatisfy((source) -> assertThat(source.terminated)
+				.as("%s released", source.id())
+				.isSameAs(death)));
+		assertThat(poller.isRunning()).isFalse();
+		TestSource next = new TestSource("next", Duration.ofMillis(100));
+		PollingSession nextSession = next.registerWith(poller);
+		assertThat(dispatchedOn(next).getName()).isEqualTo(poller.threadName());
+		nextSession.detach().get(GUARD.toSeconds(), TimeUnit.SECONDS);
 	}
 
 	/**
