@@ -138,7 +138,8 @@ class VirtualThreadTests {
 			.kafka(ProducerConfig.LINGER_MS_CONFIG, 5)
 			.maxWaitTimeout(Duration.ofSeconds(60));
 		if (maxInFlight > 0) {
-			config.maxInFlight(maxInFlight);
+			// Each caller waits from the start for a slot: the last ones until nearly all the others are done.
+			config.maxInFlight(maxInFlight).waitTimeoutOnQueueFull(Duration.ofSeconds(60));
 		}
 		Producer producer = this.producers.create(config);
 		if (warm) {
