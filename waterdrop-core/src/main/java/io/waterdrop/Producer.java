@@ -1142,6 +1142,8 @@ public final class Producer implements AutoCloseable {
 			catch (RuntimeException | Error again) { // no thread to let go of the registration with
 				ex.addSuppressed(again);
 			}
+			// For those who watch the producer rather than the caller (the health check).
+			this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.PRODUCER_CONNECT, ex, null, null));
 			throw ex;
 		}
 		boolean connected;

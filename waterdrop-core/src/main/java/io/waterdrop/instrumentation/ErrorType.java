@@ -33,6 +33,12 @@ public enum ErrorType {
 	/** A transaction could not be aborted. */
 	TRANSACTION_ABORT("transaction.abort"),
 
+	/**
+	 * Connecting failed: the Kafka client could not be created (a transactional one's
+	 * {@code initTransactions} timed out, say); the producer stays as it was, and the caller gets the error.
+	 */
+	PRODUCER_CONNECT("producer.connect"),
+
 	/** The client hit a fatal error (fenced, ...) and was rebuilt, or could not be. */
 	PRODUCER_RELOAD("producer.reload"),
 

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
 
 import org.jspecify.annotations.Nullable;
 
@@ -25,7 +26,8 @@ import io.waterdrop.polling.PollingMode;
  * Health of one producer, from state it caches: never a call to the broker.
  * <ul>
  * <li>{@code UP}: connected and dispatching.</li>
- * <li>{@code DOWN}: connected, but deliveries have kept failing for longer than the failure window: no message
+ * <li>{@code DOWN}: connected, but deliveries (or the connects of a disconnected producer: its Kafka client
+ * cannot be created) have kept failing for longer than the failure window: no message
  * acknowledged since the first of those failures, and the last one within the window (the next
  * acknowledgement, or a window without failures, makes it {@code UP} again: a producer that fails once and then
  * has nothing to send is not down for good, which a readiness group would never recover from); or its
@@ -41,8 +43,9 @@ import io.waterdrop.polling.PollingMode;
  * health is asked for (so {@code lastAcknowledged} is when a health check first saw a new one); only
  * {@code error.occurred} events are listened to.
  * <p>
- * Threading: the listener records failures on the thread dispatching them; {@link #health()} reads the
- * recorded values from any thread, each exact, together not a snapshot.
+ * Threading: the listener records failures on the thread they happen on (dispatching a delivery report,
+ * connecting), one at a time; {@link #health()} reads the recorded values from any thread, each exact,
+ * together not a snapshot, and writes none of them but the last acknowledgement seen.
  */
 final class ProducerHealthIndicator implements HealthIndicator {
 
@@ -68,6 +71,9 @@ final class ProducerHealthIndicator implements HealthIndicator {
 
 	private volatile long failuresSinceAcknowledged;
 
+	/** Held while a failure updates the run; health checks read it without. */
+	private final ReentrantLock runLock = new ReentrantLock();
+
 	private volatile @Nullable LastError lastError;
 
 	ProducerHealthIndicator(Producer producer, Duration failureWindow, Clock clock) {
@@ -82,37 +88,54 @@ final class ProducerHealthIndicator implements HealthIndicator {
 	}
 
 	private void onError(ProducerEvent.ErrorOccurred error) {
-		if (error.type() != ErrorType.DELIVERY) {
+		// A connect that fails (a disconnected producer's Kafka client cannot be created) fails every message
+		// sent meanwhile before it reaches Kafka: a failure of the same run.
+		if (error.type() != ErrorType.DELIVERY && error.type() != ErrorType.PRODUCER_CONNECT) {
 			return;
 		}
 		Instant now = this.clock.instant();
 		// Kafka's exception, which the DeliveryFailedException wraps, says what went wrong.
 		Throwable cause = (error.error().getCause() != null) ? error.error().getCause() : error.error();
-		LastError previous = this.lastError;
-		long acknowledged = this.producer.stats().acknowledged();
-		// A run of failures ends with an acknowledgement, or with a window without failures. The run is written
-		// before the last error, so that a health check in between never pairs an old run with a new error.
-		if (this.failingSince == null || acknowledged != this.acknowledgedWhenFailing || previous == null
-				|| Duration.between(previous.at(), now).compareTo(this.failureWindow) > 0) {
-			this.acknowledgedWhenFailing = acknowledged;
-			this.failuresSinceAcknowledged = 0;
-			this.failingSince = now;
+		// Deliveries fail on the polling thread, connects on callers': one writes the run at a time.
+		this.runLock.lock();
+		try {
+			LastError previous = this.lastError;
+			long acknowledged = this.producer.stats().acknowledged();
+			// A run of failures ends with an acknowledgement, or with a window without failures. The run is
+			// written before the last error, so that a health check in between never pairs an old run with a new
+			// error.
+			if (this.failingSince == null || acknowledged != this.acknowledgedWhenFailing || previous == null
+					|| Duration.between(previous.at(), now).compareTo(this.failureWindow) > 0) {
+				this.acknowledgedWhenFailing = acknowledged;
+				this.failuresSinceAcknowledged = 0;
+				this.failingSince = now;
+			}
+			this.failuresSinceAcknowledged++;
+			this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now,
+					error.type() == ErrorType.PRODUCER_CONNECT);
 		}
-		this.failuresSinceAcknowledged++; // only the dispatching thread writes
-		this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now);
+		finally {
+			this.runLock.unlock();
+		}
 	}
 
-	/** Notes acknowledgements counted since the last look; they end a run of failures. */
+	/** Notes acknowledgements counted since the last look. */
 	private void observeAcknowledgements() {
 		long acknowledged = this.producer.stats().acknowledged();
 		if (acknowledged != this.acknowledgedSeen) {
 			this.acknowledgedSeen = acknowledged;
 			this.lastAcknowledged = this.clock.instant();
 		}
-		if (this.failingSince != null && acknowledged != this.acknowledgedWhenFailing) {
-			this.failingSince = null;
-			this.failuresSinceAcknowledged = 0;
-		}
+	}
+
+	/**
+	 * When the current run of failures began; {@code null} if none failed, or a message was acknowledged
+	 * since. Only read here (the failing thread alone writes the run): {@code failingSince} before the count
+	 * it was set with, which is written before it.
+	 */
+	private @Nullable Instant failingSince() {
+		Instant since = this.failingSince;
+		return (since != null && this.producer.stats().acknowledged() == this.acknowledgedWhenFailing) ? since : null;
 	}
 
 	@Override
@@ -145,13 +168,14 @@ final class ProducerHealthIndicator implements HealthIndicator {
 				.withDetail("reason", "the thread of Poller '" + this.producer.config().poller().name()
 						+ "' is not running, so no delivery report is dispatched");
 		}
-		Instant since = this.failingSince;
+		Instant since = failingSince();
 		LastError last = this.lastError;
 		Instant now = this.clock.instant();
 		if (since != null && last != null && Duration.between(since, now).compareTo(this.failureWindow) > 0
 				&& Duration.between(last.at(), now).compareTo(this.failureWindow) <= 0) {
+			String failing = last.connect() ? "connecting (creating its Kafka client) has" : "deliveries have";
 			return Health.down()
-				.withDetail("reason", "deliveries have kept failing for longer than the failure window ("
+				.withDetail("reason", failing + " kept failing for longer than the failure window ("
 						+ duration(this.failureWindow) + ") with no message acknowledged");
 		}
 		return Health.up();
@@ -172,7 +196,7 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		if (acknowledged != null) {
 			details.put("lastAcknowledged", acknowledged.toString());
 		}
-		Instant since = this.failingSince;
+		Instant since = failingSince();
 		if (since != null) {
 			details.put("failingSince", since.toString());
 			details.put("failuresSinceAcknowledged", this.failuresSinceAcknowledged);
@@ -194,8 +218,8 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		return DurationStyle.SIMPLE.print(duration, ChronoUnit.NANOS);
 	}
 
-	/** The Kafka exception of the last delivery failure. */
-	private record LastError(String type, @Nullable String message, Instant at) {
+	/** The Kafka exception of the last failure; {@code connect}: of a connect, not of a delivery. */
+	private record LastError(String type, @Nullable String message, Instant at, boolean connect) {
 
 		Map<String, Object> asMap() {
 			Map<String, Object> map = new LinkedHashMap<>();

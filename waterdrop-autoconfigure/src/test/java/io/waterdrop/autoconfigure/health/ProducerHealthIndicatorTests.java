@@ -6,6 +6,8 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.producer.MockProducer;
@@ -31,6 +33,7 @@ import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -183,6 +186,48 @@ class ProducerHealthIndicatorTests {
 		this.clock.advance(WINDOW.plusMillis(1));
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
 		assertThat(this.indicator.health().getDetails()).containsKey("lastError");
+	}
+
+	/**
+	 * A disconnected producer whose Kafka client cannot be created again (a transactional one's
+	 * initTransactions times out) refuses every message before it reaches Kafka: no delivery fails, yet the
+	 * producer is as useless as one whose deliveries do.
+	 */
+	@Test
+	void connectsFailingLongerThanTheWindowAreDownUntilTheNextAcknowledgement() {
+		AtomicBoolean brokerGone = new AtomicBoolean();
+		MockProducer<byte[], byte[]> afterwards = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		AtomicInteger created = new AtomicInteger();
+		this.producer = new Producer(ProducerConfig.builder().id("orders").poller(this.poller).clientFactory((properties) -> {
+			if (brokerGone.get()) {
+				throw new TimeoutException("Timeout expired after 60000ms while awaiting InitProducerId (simulated)");
+			}
+			return (created.getAndIncrement() == 0) ? this.kafka : afterwards;
+		}).build());
+		this.indicator = new ProducerHealthIndicator(this.producer, WINDOW, this.clock);
+		this.producer.connect();
+		this.producer.disconnect();
+		brokerGone.set(true);
+
+		assertThatExceptionOfType(TimeoutException.class)
+			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused")));
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+		assertThat(this.indicator.health().getDetails()).containsEntry("failingSince", START.toString());
+		this.clock.advance(Duration.ofSeconds(30));
+		assertThatExceptionOfType(TimeoutException.class)
+			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused again")));
+		this.clock.advance(Duration.ofSeconds(31));
+
+		Health down = this.indicator.health();
+		assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+		assertThat(down.getDetails()).containsEntry("status", "DISCONNECTED")
+			.containsEntry("failuresSinceAcknowledged", 2L);
+		assertThat(down.getDetails().get("reason")).asString().startsWith("connecting (creating its Kafka client)");
+
+		brokerGone.set(false);
+		this.producer.produceAsync(Message.of("orders", "back")).await();
+		await().atMost(Duration.ofSeconds(30)).until(() -> this.indicator.health().getStatus().equals(Status.UP));
 	}
 
 	@Test
