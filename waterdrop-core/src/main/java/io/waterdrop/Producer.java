@@ -97,7 +97,7 @@ import io.waterdrop.polling.WakeupPipe;
  * <tr><td>PURGING</td><td>every slot back, or {@code maxWaitTimeout}</td><td>RELEASING
  * [CLOSING]</td><td>closer</td><td>-</td></tr>
  * <tr><td>POLLING_LOST</td><td>close</td><td>RELEASING [CLOSING]</td><td>closer</td><td>Kafka sends what it
- * holds within what is left of the close's timeout (none when forced); the rest is reported purged</td></tr>
+ * holds within what is left of the close's timeout, the rest failing; a forced close purges it</td></tr>
  * <tr><td>RELEASING</td><td>released</td><td>CLOSED</td><td>closer</td><td>closes the client, stops the relay
  * (waiting for its last sends), then detaches from polling (pipe, selector key, thread; after the polling
  * thread died, dispatches what is left itself); always completes, even if interrupted</td></tr>
@@ -1800,24 +1800,41 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Hands a send to the relay. A thread that could not start leaves the send queued, where a later one would
-	 * find it and send a message already refused: it is taken out again before the refusal is thrown.
+	 * Hands a send to the relay. When handing it over fails (no thread could be started, out of memory), the
+	 * send may be queued all the same, and a thread another send started may take it: the send and the
+	 * refusal claim it, and only one of them goes ahead.
 	 */
 	private void relay(Runnable send) {
 		ThreadPoolExecutor executor = relay();
+		RelayedSend relayed = new RelayedSend(send);
 		try {
-			executor.execute(send);
-		}
-		catch (RejectedExecutionException ex) {
-			throw ex; // not queued
+			executor.execute(relayed);
 		}
 		catch (RuntimeException | Error ex) {
-			// No thread could be started for it (out of native threads), but it was queued: refused only if it
-			// is still there; else a thread another send started took it, and it is sent.
-			if (executor.remove(send)) {
+			if (relayed.compareAndSet(false, true)) {
+				executor.remove(relayed);
 				throw ex;
 			}
+			// Claimed by the relay's thread: it is being sent, and its outcome comes as usual.
 		}
+	}
+
+	/** A send handed to the relay; claimed (set) by whoever goes ahead with it: the relay, or a refusal. */
+	private static final class RelayedSend extends AtomicBoolean implements Runnable {
+
+		private final transient Runnable send;
+
+		RelayedSend(Runnable send) {
+			this.send = send;
+		}
+
+		@Override
+		public void run() {
+			if (compareAndSet(false, true)) {
+				this.send.run();
+			}
+		}
+
 	}
 
 	private ThreadPoolExecutor relay() {
@@ -2295,17 +2312,20 @@ public final class Producer implements AutoCloseable {
 	 * lets go.
 	 * <p>
 	 * Messages still in flight here had no drain to wait for them: the polling thread died (before the close,
-	 * or during its drain). Kafka then sends them within {@code left}, what is left of the close's timeout,
-	 * and fails the rest as a purge does: they are reported purged.
+	 * or during its drain). Kafka then sends them within {@code left}, what is left of the close's timeout
+	 * (at most {@code maxWaitTimeout}), and fails the rest as closed forcefully; with nothing left (a forced
+	 * close) it drops them at once, as a purge does, and they are reported purged.
 	 * @return whether the thread was interrupted meanwhile
 	 */
 	private boolean release(Duration left) {
 		boolean interrupted = false;
 		try {
 			Duration clientTimeout = this.config.maxWaitTimeout();
-			if (inFlight() > 0) {
-				this.purgeUnderWay = true;
+			if (inFlight() > 0 && left.compareTo(clientTimeout) < 0) {
 				clientTimeout = left;
+				if (left.isZero()) { // only then: a graceful close may fail a record with a KafkaException of its own
+					this.purgeUnderWay = true;
+				}
 			}
 			interrupted = closeClient(this.client, clientTimeout);
 		}

@@ -15,19 +15,21 @@ import org.slf4j.LoggerFactory;
  * one per producer; the Spring starter does for every producer it manages ({@code waterdrop.log-errors}).
  * <p>
  * What no caller necessarily saw is logged at ERROR with the exception: a delivery Kafka failed, a callback
- * that threw, a transaction that could not be committed or aborted, a client that could not be created (a
- * connect) or rebuilt, a close or the statistics. Refusals thrown to the caller (a produce or flush refused, a synchronous send that failed,
- * whose delivery failure is logged as such) are logged at DEBUG only; a failing listener or observer and a
- * failed polling loop not at all: they log themselves, once. A line names the producer, the error type, the
- * message's topic and its label when that is text, a number or an enum (at most 100 characters; any other
- * label may be a domain object); payloads and keys are never logged.
+ * that threw, a transaction that could not be committed or aborted, a Kafka client that could not be created
+ * (a connect) or rebuilt, a close or the statistics. Refusals thrown to the caller (a produce or flush
+ * refused, a synchronous send that failed, whose delivery failure is logged as such) are logged at DEBUG
+ * only; a failing listener or observer and a failed polling loop not at all: they log themselves, once. A
+ * line names the producer, the error type, the message's topic and its label when that is text, a number or
+ * an enum (at most 100 characters; any other label may be a domain object); payloads and keys are never
+ * logged.
  * <p>
- * At most {@value #ERRORS_PER_SECOND} lines a second for the errors that come one per message (failed
- * deliveries, throwing callbacks): when a broker outage fails every message in flight at once, the rest are
- * counted, not each logged with its stack trace on the polling thread, which every producer it serves waits
- * for; a line says when the limit is reached, and the next one logged says how many were left out. Meters
- * and listeners still see every error. The producer's own failures (a transaction command, a connect, a
- * rebuild, a close, the statistics) are always logged. Thread-safe: events come from the polling thread and from
+ * At most {@value #ERRORS_PER_SECOND} lines a second for the errors that can come one per message (failed
+ * deliveries, throwing callbacks, failed connects: each message sent to a disconnected producer tries one):
+ * when a broker outage fails every message in flight at once, the rest are counted, not each logged with its
+ * stack trace on the polling thread, which every producer it serves waits for; a line says when the limit
+ * is reached, and the next one logged says how many were left out. Meters
+ * and listeners still see every error. The producer's other failures (a transaction command, a rebuild, a
+ * close, the statistics) are always logged. Thread-safe: events come from the polling thread and from
  * callers (a transaction's commit, a close).
  */
 public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> {
@@ -73,7 +75,7 @@ public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> 
 					logger.debug(describe(event), event.error());
 				}
 			}
-			case DELIVERY, CALLBACK -> logPerMessageError(event);
+			case DELIVERY, CALLBACK, PRODUCER_CONNECT -> logPerMessageError(event);
 			default -> logger.error(describe(event), event.error());
 		}
 	}

@@ -35,7 +35,8 @@ public enum ErrorType {
 
 	/**
 	 * Connecting failed: the Kafka client could not be created (a transactional one's
-	 * {@code initTransactions} timed out, say); the producer stays as it was, and the caller gets the error.
+	 * {@code initTransactions} timed out, say); the producer stays as it was, and the message that asked for
+	 * the connect is refused with the error (a relayed one fails with it).
 	 */
 	PRODUCER_CONNECT("producer.connect"),
 

@@ -663,23 +663,41 @@ public final class Poller {
 			closeQuietly(this.selector);
 		}
 
-		/** The thread is dying: release every producer and every waiter instead of leaving them hanging. */
+		/**
+		 * The thread is dying: release every producer and every waiter instead of leaving them hanging. The
+		 * cause is most often an OutOfMemoryError, which may strike again here: each step stands on its own,
+		 * allocating as little as it can, and the thread is ended whatever fails.
+		 */
 		private void died(Throwable cause) {
-			List<Registration> orphans = new ArrayList<>(this.registered);
+			List<Registration> orphans = this.registered; // not applied to any more: read as it is, no copy
 			// Done before anyone can see the thread gone: a detach now (from a producer's pollingTerminated,
 			// or a close it wakes) finds nothing to do instead of starting a thread to do it; and a thread
 			// started after this one, which takes over the list of announced pipes, serves none of these
 			// (the lock's release below publishes the nulls to it).
-			for (Registration orphan : orphans) {
+			for (int i = 0; i < orphans.size(); i++) {
+				Registration orphan = orphans.get(i);
 				orphan.pipe.registration = null;
-				orphan.detached.completeExceptionally(cause);
+				try {
+					orphan.detached.completeExceptionally(cause);
+				}
+				catch (Throwable ex) {
+					releaseFailed(ex);
+				}
 			}
-			List<Consumer<Loop>> pending = new ArrayList<>();
+			List<Consumer<Loop>> pending = List.of();
 			Poller.this.lock.lock();
 			try {
-				for (Iterator<Consumer<Loop>> changes = Poller.this.changes.iterator(); changes.hasNext();) {
-					pending.add(changes.next());
-					changes.remove();
+				try {
+					// Left queued if even this list cannot be had: the next thread applies them.
+					List<Consumer<Loop>> taken = new ArrayList<>(Poller.this.changes.size());
+					for (Iterator<Consumer<Loop>> changes = Poller.this.changes.iterator(); changes.hasNext();) {
+						taken.add(changes.next());
+						changes.remove();
+					}
+					pending = taken;
+				}
+				catch (Throwable ex) {
+					releaseFailed(ex);
 				}
 				Poller.this.registrations = 0;
 				// Under the lock: once it is released a registration may start a new thread, which adds ids.
@@ -689,33 +707,39 @@ public final class Poller {
 			finally {
 				Poller.this.lock.unlock();
 			}
-			// Each release on its own: the cause is most often an OutOfMemoryError, and one that fails (logging
-			// allocates) must not leave the others attached to a thread that is gone.
-			runQuietly(() -> logger.error("{} thread died; its producers stop receiving delivery reports", Poller.this,
-					cause));
-			for (Registration orphan : orphans) {
-				runQuietly(() -> releaseOrphan(orphan, cause));
+			try {
+				logger.error("{} thread died; its producers stop receiving delivery reports", Poller.this, cause);
+			}
+			catch (Throwable ex) { // logging allocates: go on releasing
+			}
+			for (int i = 0; i < orphans.size(); i++) {
+				try {
+					releaseOrphan(orphans.get(i), cause);
+				}
+				catch (Throwable ex) {
+					releaseFailed(ex);
+				}
 			}
 			this.registered.clear(); // the ended thread keeps this loop: it must not keep the producers
 			this.ready.clear();
 			this.newlyReady.clear();
 			// Registrations queued but never applied would otherwise wait forever: register() releases them now.
 			this.death = cause;
-			for (Consumer<Loop> change : pending) {
-				runQuietly(() -> change.accept(this));
+			for (int i = 0; i < pending.size(); i++) {
+				try {
+					pending.get(i).accept(this);
+				}
+				catch (Throwable ex) {
+					releaseFailed(ex);
+				}
 			}
 		}
 
-		private void runQuietly(Runnable release) {
+		private void releaseFailed(Throwable ex) {
 			try {
-				release.run();
+				logger.error("{} thread died; releasing what it served failed too", Poller.this, ex);
 			}
-			catch (Throwable ex) {
-				try {
-					logger.error("{} thread died; releasing what it served failed too", Poller.this, ex);
-				}
-				catch (Throwable ignored) { // out of memory still: nothing more can be done here
-				}
+			catch (Throwable ignored) { // out of memory still: nothing more can be done here
 			}
 		}
 
