@@ -285,33 +285,49 @@ final class ProducerAssembler implements DisposableBean {
 			this.serializers.release(key, payload);
 			throw ex;
 		}
-		// Replaced by the caller's adjustment or a customizer: made for this producer, and no one's now. The
-		// one given in code instead is configured with the producer's Kafka settings, as
-		// DefaultKafkaProducerFactory configures the serializers it is given (a JSON key serializer then names
-		// its type in the key's header, and spring.json.* settings reach it).
-		if (config.keySerializer() != key) {
+		// Replaced by the caller's adjustment or a customizer: made for this producer, and no one's now.
+		boolean keyGiven = config.keySerializer() != key;
+		boolean payloadGiven = config.payloadSerializer() != payload;
+		if (keyGiven) {
 			this.serializers.release(key);
-			configureGiven(config, config.keySerializer(), true, kafka, origins);
 		}
-		if (config.payloadSerializer() != payload) {
+		if (payloadGiven) {
 			this.serializers.release(payload);
-			configureGiven(config, config.payloadSerializer(), false, kafka, origins);
+		}
+		if (this.properties.isConfigureSerializers()) {
+			try {
+				if (keyGiven) {
+					configureGiven(config.keySerializer(), true, kafka, origins);
+				}
+				if (payloadGiven) {
+					configureGiven(config.payloadSerializer(), false, kafka, origins);
+				}
+			}
+			catch (RuntimeException | Error ex) { // no producer will close those made here
+				this.serializers.release(config.keySerializer(), config.payloadSerializer());
+				throw ex;
+			}
 		}
 		return config;
 	}
 
-	private void configureGiven(ProducerConfig config, Serializer<?> serializer, boolean isKey,
-			Map<String, Object> kafka, Origins origins) {
+	/**
+	 * Configures a serializer given in code with the producer's Kafka settings, as DefaultKafkaProducerFactory
+	 * configures the serializers it is given: a JSON key serializer then names its type in the key's header,
+	 * and spring.json.* settings reach it.
+	 */
+	private static void configureGiven(Serializer<?> serializer, boolean isKey, Map<String, Object> kafka,
+			Origins origins) {
 		try {
 			// Named as the producer's own setting would be: whatever the settings say, this one is not theirs.
 			ProducerSerializers.configure(serializer, Collections.unmodifiableMap(kafka), isKey,
 					origins.ownPrefix + "kafka." + (isKey ? KEY_SERIALIZER : VALUE_SERIALIZER));
 		}
 		catch (InvalidConfigurationException ex) {
-			this.serializers.release(config.keySerializer(), config.payloadSerializer()); // no producer will close them
 			throw new InvalidConfigurationException(ex.property(), reason(ex) + " (the serializer set in code, by a "
 					+ "WaterDropProducerCustomizer or the customizer of a runtime producer's create)",
-					ex.action() + " Or leave out of the settings what the serializer was given in code.");
+					ex.action() + " Or leave out of the settings what the serializer was given in code, or set "
+							+ "waterdrop.configure-serializers=false if it is configured fully in code.");
 		}
 	}
 

@@ -120,11 +120,18 @@ public class WaterDropProperties {
 
 	/**
 	 * Whether every producer's error.occurred events are logged, as Boot's KafkaTemplate logs its failed sends:
-	 * a failed delivery, a callback that threw, a failed transaction command or client rebuild at ERROR; a
-	 * refusal thrown to the caller at DEBUG. Payloads and keys are not logged; a label that is text, a number or
-	 * an enum is. At most 10 failed messages a second per producer; a line counts the rest.
+	 * a failed delivery, a callback that threw, a failed transaction command, connect or client rebuild at ERROR;
+	 * a refusal thrown to the caller at DEBUG. Payloads and keys are not logged; a label that is text, a number
+	 * or an enum is. At most 10 failed messages (or connects) a second per producer; a line counts the rest.
 	 */
 	private boolean logErrors = true;
+
+	/**
+	 * Whether serializers given in code (by a WaterDropProducerCustomizer, or the customizer of a runtime
+	 * producer's create) are configured with the producer's Kafka settings, as DefaultKafkaProducerFactory's
+	 * configureSerializers. Turn off for serializers configured fully in code that would refuse the settings.
+	 */
+	private boolean configureSerializers = true;
 
 	/**
 	 * Whether every WaterDrop producer stores its messages in the InMemoryKafka bean instead of sending them (for
@@ -298,6 +305,14 @@ public class WaterDropProperties {
 
 	public void setLogErrors(boolean logErrors) {
 		this.logErrors = logErrors;
+	}
+
+	public boolean isConfigureSerializers() {
+		return this.configureSerializers;
+	}
+
+	public void setConfigureSerializers(boolean configureSerializers) {
+		this.configureSerializers = configureSerializers;
 	}
 
 	public Map<String, PollerProperties> getPollers() {

@@ -177,10 +177,12 @@ class SerializationIntegrationTests {
 	void serializersGivenInCodeAreConfiguredWithTheProducersSettingsAsDefaultKafkaProducerFactoryDoes() {
 		String topic = TopicReader.uniqueTopic("customized-json");
 		this.runner.withUserConfiguration(JsonCustomizer.class)
-			.withPropertyValues("spring.kafka.producer.properties.spring.json.type.mapping=order:" + Order.class.getName())
+			.withPropertyValues(
+					"spring.kafka.producer.properties.spring.json.type.mapping=order:" + Order.class.getName())
 			.run((context) -> {
 				Order order = new Order("o-4", 2, Instant.EPOCH);
-				context.getBean(Producer.class).produceSync(Message.builder(topic).key(new Sku(4)).payload(order).build());
+				context.getBean(Producer.class)
+					.produceSync(Message.builder(topic).key(new Sku(4)).payload(order).build());
 
 				ConsumerRecord<byte[], byte[]> raw = TopicReader.read(topic, 1).get(0);
 				// configure(settings, true): the key's type in the key's own header, not the payload's.
@@ -201,6 +203,20 @@ class SerializationIntegrationTests {
 				.hasMessageContaining("JacksonJsonSerializer refused the producer's Kafka settings")
 				.hasMessageContaining("not both")
 				.hasMessageContaining("set in code"));
+	}
+
+	@Test
+	void serializersConfiguredFullyInCodeAreLeftAsTheyAreOnRequest() {
+		String topic = TopicReader.uniqueTopic("configured-in-code");
+		this.runner.withUserConfiguration(ConfiguredJsonCustomizer.class)
+			.withPropertyValues("spring.kafka.producer.properties.spring.json.add.type.headers=true",
+					"waterdrop.configure-serializers=false")
+			.run((context) -> {
+				context.getBean(Producer.class).produceSync(Message.of(topic, new Sku(5)));
+
+				// Its own setting (no type headers), not the producer's.
+				assertThat(TopicReader.read(topic, 1).get(0).headers().toArray()).isEmpty();
+			});
 	}
 
 	@Test

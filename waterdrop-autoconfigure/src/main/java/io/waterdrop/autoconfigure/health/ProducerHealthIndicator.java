@@ -63,13 +63,8 @@ final class ProducerHealthIndicator implements HealthIndicator {
 	/** Acknowledgements counted when a health check last looked. */
 	private volatile long acknowledgedSeen;
 
-	/** First delivery failure since the last acknowledgement; {@code null} while none failed. */
-	private volatile @Nullable Instant failingSince;
-
-	/** Acknowledgements counted when {@code failingSince} was set: more since means the failures ended. */
-	private volatile long acknowledgedWhenFailing;
-
-	private volatile long failuresSinceAcknowledged;
+	/** The current run of failures; {@code null} while none failed. One value, read whole by health checks. */
+	private volatile @Nullable FailureRun run;
 
 	/** Held while a failure updates the run; health checks read it without. */
 	private final ReentrantLock runLock = new ReentrantLock();
@@ -100,17 +95,14 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		this.runLock.lock();
 		try {
 			LastError previous = this.lastError;
+			FailureRun current = this.run;
 			long acknowledged = this.producer.stats().acknowledged();
 			// A run of failures ends with an acknowledgement, or with a window without failures. The run is
 			// written before the last error, so that a health check in between never pairs an old run with a new
 			// error.
-			if (this.failingSince == null || acknowledged != this.acknowledgedWhenFailing || previous == null
-					|| Duration.between(previous.at(), now).compareTo(this.failureWindow) > 0) {
-				this.acknowledgedWhenFailing = acknowledged;
-				this.failuresSinceAcknowledged = 0;
-				this.failingSince = now;
-			}
-			this.failuresSinceAcknowledged++;
+			this.run = (current == null || acknowledged != current.acknowledged() || previous == null
+					|| Duration.between(previous.at(), now).compareTo(this.failureWindow) > 0)
+							? new FailureRun(now, acknowledged, 1) : current.plusOne();
 			this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now,
 					error.type() == ErrorType.PRODUCER_CONNECT);
 		}
@@ -128,14 +120,10 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		}
 	}
 
-	/**
-	 * When the current run of failures began; {@code null} if none failed, or a message was acknowledged
-	 * since. Only read here (the failing thread alone writes the run): {@code failingSince} before the count
-	 * it was set with, which is written before it.
-	 */
-	private @Nullable Instant failingSince() {
-		Instant since = this.failingSince;
-		return (since != null && this.producer.stats().acknowledged() == this.acknowledgedWhenFailing) ? since : null;
+	/** The current run of failures; {@code null} if none failed, or a message was acknowledged since. */
+	private @Nullable FailureRun failing() {
+		FailureRun current = this.run;
+		return (current != null && this.producer.stats().acknowledged() == current.acknowledged()) ? current : null;
 	}
 
 	@Override
@@ -168,14 +156,14 @@ final class ProducerHealthIndicator implements HealthIndicator {
 				.withDetail("reason", "the thread of Poller '" + this.producer.config().poller().name()
 						+ "' is not running, so no delivery report is dispatched");
 		}
-		Instant since = failingSince();
+		FailureRun run = failing();
 		LastError last = this.lastError;
 		Instant now = this.clock.instant();
-		if (since != null && last != null && Duration.between(since, now).compareTo(this.failureWindow) > 0
+		if (run != null && last != null && Duration.between(run.since(), now).compareTo(this.failureWindow) > 0
 				&& Duration.between(last.at(), now).compareTo(this.failureWindow) <= 0) {
-			String failing = last.connect() ? "connecting (creating its Kafka client) has" : "deliveries have";
+			String what = last.connect() ? "connecting (creating its Kafka client) has" : "deliveries have";
 			return Health.down()
-				.withDetail("reason", failing + " kept failing for longer than the failure window ("
+				.withDetail("reason", what + " kept failing for longer than the failure window ("
 						+ duration(this.failureWindow) + ") with no message acknowledged");
 		}
 		return Health.up();
@@ -196,10 +184,10 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		if (acknowledged != null) {
 			details.put("lastAcknowledged", acknowledged.toString());
 		}
-		Instant since = failingSince();
-		if (since != null) {
-			details.put("failingSince", since.toString());
-			details.put("failuresSinceAcknowledged", this.failuresSinceAcknowledged);
+		FailureRun failing = failing();
+		if (failing != null) {
+			details.put("failingSince", failing.since().toString());
+			details.put("failuresSinceAcknowledged", failing.failures());
 		}
 		LastError error = this.lastError;
 		if (error != null) {
@@ -216,6 +204,17 @@ final class ProducerHealthIndicator implements HealthIndicator {
 			}
 		}
 		return DurationStyle.SIMPLE.print(duration, ChronoUnit.NANOS);
+	}
+
+	/**
+	 * A run of failures: since when, the acknowledgements counted then (more since end it), and how many.
+	 */
+	private record FailureRun(Instant since, long acknowledged, long failures) {
+
+		FailureRun plusOne() {
+			return new FailureRun(this.since, this.acknowledged, this.failures + 1);
+		}
+
 	}
 
 	/** The Kafka exception of the last failure; {@code connect}: of a connect, not of a delivery. */

@@ -199,12 +199,16 @@ class ProducerHealthIndicatorTests {
 		MockProducer<byte[], byte[]> afterwards = new MockProducer<>(true, null, new ByteArraySerializer(),
 				new ByteArraySerializer());
 		AtomicInteger created = new AtomicInteger();
-		this.producer = new Producer(ProducerConfig.builder().id("orders").poller(this.poller).clientFactory((properties) -> {
-			if (brokerGone.get()) {
-				throw new TimeoutException("Timeout expired after 60000ms while awaiting InitProducerId (simulated)");
-			}
-			return (created.getAndIncrement() == 0) ? this.kafka : afterwards;
-		}).build());
+		this.producer = new Producer(ProducerConfig.builder()
+			.id("orders")
+			.poller(this.poller)
+			.clientFactory((properties) -> {
+				if (brokerGone.get()) {
+					throw new TimeoutException("Timeout expired after 60000ms awaiting InitProducerId (simulated)");
+				}
+				return (created.getAndIncrement() == 0) ? this.kafka : afterwards;
+			})
+			.build());
 		this.indicator = new ProducerHealthIndicator(this.producer, WINDOW, this.clock);
 		this.producer.connect();
 		this.producer.disconnect();

@@ -704,8 +704,9 @@ class LifecycleTests {
 		 */
 		@Bean
 		SmartLifecycle listenerProbe(ObjectProvider<Map<String, Producer>> producers) {
-			return new Probe(0, () -> record(producers, this.listenerStart),
-					() -> this.watched = producers.getObject().get("orders").produceAsync(Message.of("orders", "lingering")));
+			return new Probe(0, () -> record(producers, this.listenerStart), () -> this.watched = producers.getObject()
+				.get("orders")
+				.produceAsync(Message.of("orders", "lingering")));
 		}
 
 		@Bean
