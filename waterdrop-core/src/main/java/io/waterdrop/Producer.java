@@ -1829,6 +1829,11 @@ public final class Producer implements AutoCloseable {
 		}
 
 		@Override
+		public String toString() { // in the executor's rejection message
+			return "relayed send " + this.send;
+		}
+
+		@Override
 		public void run() {
 			if (compareAndSet(false, true)) {
 				this.send.run();
@@ -2322,8 +2327,10 @@ public final class Producer implements AutoCloseable {
 		try {
 			Duration clientTimeout = this.config.maxWaitTimeout();
 			if (inFlight() > 0 && left.compareTo(clientTimeout) < 0) {
-				clientTimeout = left;
-				if (left.isZero()) { // only then: a graceful close may fail a record with a KafkaException of its own
+				// A closeForcefully() meanwhile only waits for this close: it is the forced one.
+				clientTimeout = this.forced.isDone() ? Duration.ZERO : left;
+				// Purged only so: a graceful close may fail a record with a KafkaException of its own.
+				if (clientTimeout.isZero()) {
 					this.purgeUnderWay = true;
 				}
 			}

@@ -271,7 +271,7 @@ final class ProducerAssembler implements DisposableBean {
 			payload = this.serializers.serializer(valueSerializer, false, Collections.unmodifiableMap(kafka),
 					origins.pathOf("kafka." + VALUE_SERIALIZER));
 		}
-		catch (RuntimeException ex) {
+		catch (RuntimeException | Error ex) {
 			this.serializers.release(key);
 			throw ex;
 		}
@@ -281,7 +281,7 @@ final class ProducerAssembler implements DisposableBean {
 		try {
 			config = customized(name, own, builder, origins, kafka, adjust, built, customize);
 		}
-		catch (RuntimeException ex) { // no producer will close them
+		catch (RuntimeException | Error ex) { // no producer will close them
 			this.serializers.release(key, payload);
 			throw ex;
 		}

@@ -109,7 +109,7 @@ final class ProducerSerializers {
 		else {
 			serializer = instantiate(type, property);
 		}
-		configure(serializer, settings, isKey, property);
+		configureOrClose(serializer, settings, isKey, property);
 		return track(serializer);
 	}
 
@@ -119,7 +119,7 @@ final class ProducerSerializers {
 			return Serializers.defaults();
 		}
 		Serializer<?> json = Json.serializer(this.context);
-		configure(json, settings, isKey, isKey ? "key.serializer" : "value.serializer");
+		configureOrClose(json, settings, isKey, isKey ? "key.serializer" : "value.serializer");
 		return track(Serializers.defaultsOr(json));
 	}
 
@@ -160,6 +160,18 @@ final class ProducerSerializers {
 			}
 			throw new InvalidConfigurationException(property,
 					"names " + type.getName() + ", which could not be created: " + cause, action);
+		}
+	}
+
+	/** Configures a serializer made here; one that refuses is closed, as no producer will. */
+	private static void configureOrClose(Serializer<?> serializer, Map<String, Object> settings, boolean isKey,
+			String property) {
+		try {
+			configure(serializer, settings, isKey, property);
+		}
+		catch (RuntimeException | Error ex) {
+			close(List.of(serializer));
+			throw ex;
 		}
 	}
 

@@ -156,8 +156,9 @@ final class ProducerHealthIndicator implements HealthIndicator {
 				.withDetail("reason", "the thread of Poller '" + this.producer.config().poller().name()
 						+ "' is not running, so no delivery report is dispatched");
 		}
-		FailureRun run = failing();
+		// The last error first: written after its run, so the run read next is that one or a newer one.
 		LastError last = this.lastError;
+		FailureRun run = failing();
 		Instant now = this.clock.instant();
 		if (run != null && last != null && Duration.between(run.since(), now).compareTo(this.failureWindow) > 0
 				&& Duration.between(last.at(), now).compareTo(this.failureWindow) <= 0) {
