@@ -21,9 +21,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * WaterDrop's core (the library every producer runs on) holds a monitor ({@code synchronized}) only in the
  * methods listed here, each read to make no blocking call while holding it: on JDK 21–23 a virtual thread
- * that parks holding a monitor pins its carrier. {@code VirtualThreadTests} records pinning only on JDK 24 and later, where {@code synchronized} no
- * longer pins, so a new monitor around a wait would pass it unseen; this check reads the compiled classes
- * (Spring's repackaged ASM, on the test class path) and so catches one on every JDK.
+ * that parks holding a monitor pins its carrier. {@code VirtualThreadTests} records pinning only on JDK 24
+ * and later, where {@code synchronized} no longer pins, so a new monitor around a wait would pass it unseen;
+ * this check reads the compiled classes (Spring's repackaged ASM, on the test class path) and so catches one
+ * on every JDK.
  */
 class MonitorUseTests {
 
