@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.contributor.CompositeHealthContributor;
 import org.springframework.boot.health.contributor.HealthContributors;
@@ -16,17 +17,20 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import io.waterdrop.Producer;
+import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.endpoint.WaterDropEndpoint;
 import io.waterdrop.autoconfigure.endpoint.WaterDropEndpointAutoConfiguration;
 import io.waterdrop.autoconfigure.health.WaterDropHealthContributorAutoConfiguration;
 import io.waterdrop.autoconfigure.inmemory.WaterDropInMemoryAutoConfiguration;
 import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.autoconfigure.metrics.WaterDropMetricsAutoConfiguration;
+import io.waterdrop.instrumentation.micrometer.TransactionalPoolMetrics;
 import io.waterdrop.instrumentation.micrometer.WaterDropMetrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.mockingDetails;
+import static org.mockito.Mockito.spy;
 
 /**
  * A producer bean that is a Mockito mock (what {@code @MockitoBean} puts in a producer's place) is the test's:
@@ -62,12 +66,43 @@ class MockedProducerBeanTests {
 				.extracting((meter) -> meter.getId().getTag("producer"))
 				.containsOnly("audit");
 
+			// Mockito, not the mock, was asked whether it is one: a test's verifyNoInteractions holds.
+			assertThat(mockingDetails(mocked).getInvocations()).isEmpty();
 			context.close();
-			// Asked whether it is a mock; closed by Spring as any AutoCloseable bean, with nothing to close.
+			// Closed by Spring as any AutoCloseable bean it defines, with nothing to close (not a @MockitoBean's).
 			assertThat(mockingDetails(mocked).getInvocations()).extracting((call) -> call.getMethod().getName())
-				.containsOnly("monitor", "close");
+				.containsOnly("close");
 		});
 		assertThat(output).doesNotContain("Exception");
+	}
+
+	@Test
+	void aMockedTransactionalPoolIsLeftToTheTest() {
+		TransactionalPool mocked = mock(TransactionalPool.class);
+		this.runner.withBean("payments", TransactionalPool.class, () -> mocked).run((context) -> {
+			assertThat(context).hasNotFailed();
+			context.getBean(TransactionalPoolMetrics.class).bindTo(context.getBean(MeterRegistry.class));
+			assertThat(mockingDetails(mocked).getInvocations()).isEmpty();
+		});
+	}
+
+	@Test
+	void aSpiedProducerFailsStartUpSayingWhatToDoInstead() {
+		this.runner.withBean(SpyingPostProcessor.class).run((context) -> assertThat(context).getFailure()
+			.rootCause()
+			.isInstanceOf(IllegalStateException.class)
+			.hasMessageContaining("Producer bean 'audit' is a Mockito spy")
+			.hasMessageContaining("@MockitoBean"));
+	}
+
+	/** What @MockitoSpyBean does: the bean replaced by a spy of it once made. */
+	static class SpyingPostProcessor implements BeanPostProcessor {
+
+		@Override
+		public Object postProcessAfterInitialization(Object bean, String beanName) {
+			return (bean instanceof Producer && beanName.equals("audit")) ? spy(bean) : bean;
+		}
+
 	}
 
 }

@@ -35,7 +35,8 @@ import org.apache.kafka.common.utils.Utils;
  * Kafka's default partitioner — and kept for assertions. Transactions are honoured: messages of an aborted
  * transaction are dropped, as a {@code read_committed} consumer would never see them.
  * <p>
- * Threading: thread-safe. Reports are delivered on the sending thread, as soon as the message is sent.
+ * Threading: thread-safe. Kafka's callback runs on the sending thread, as soon as the message is sent; the
+ * producer then dispatches the report on its polling thread, as with a broker.
  */
 public final class InMemoryKafka implements Function<Map<String, Object>, Producer<byte[], byte[]>> {
 

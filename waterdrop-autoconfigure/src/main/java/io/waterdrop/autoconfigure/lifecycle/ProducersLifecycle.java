@@ -107,6 +107,18 @@ final class ProducersLifecycle implements SmartLifecycle {
 		this.shutdownPhaseTimeout = shutdownPhaseTimeout;
 	}
 
+	/** A spy would silently send through the producer it copies, which nothing then closes: say so at once. */
+	private void refuseSpies() {
+		this.context.getBeanFactory().getBeansOfType(Producer.class, false, true).forEach((name, producer) -> {
+			if (ProducerBeans.isMockitoSpy(producer)) {
+				throw new IllegalStateException("Producer bean '" + name + "' is a Mockito spy (@MockitoSpyBean), "
+						+ "which WaterDrop does not support: a producer hands itself to its parts when it is made, "
+						+ "and a spy is a copy they do not know. Mock it with @MockitoBean, or assert what it "
+						+ "produced with @AutoConfigureWaterDropInMemory and the InMemoryKafka bean.");
+			}
+		});
+	}
+
 	/** The managed producer beans of this context (not of its ancestors), in definition order. */
 	Map<String, Producer> producers() {
 		return ProducerBeans.of(this.context.getBeanFactory(), true);
@@ -114,6 +126,7 @@ final class ProducersLifecycle implements SmartLifecycle {
 
 	@Override
 	public void start() {
+		refuseSpies();
 		Map<String, Producer> producers = producers();
 		checkShutdownBudget(producers);
 		List<String> connected = new ArrayList<>();

@@ -57,7 +57,11 @@ public final class WaterDropMetricsAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean(name = "waterdropPoolMetrics", search = SearchStrategy.CURRENT)
 	TransactionalPoolMetrics waterdropPoolMetrics(ListableBeanFactory beanFactory) {
-		return new TransactionalPoolMetrics(beanFactory.getBeansOfType(TransactionalPool.class, false, true).values());
+		return new TransactionalPoolMetrics(beanFactory.getBeansOfType(TransactionalPool.class, false, true)
+			.values()
+			.stream()
+			.filter((pool) -> !ProducerBeans.isMockitoMock(pool)) // a test's @MockitoBean: no name, nothing to meter
+			.toList());
 	}
 
 	/** A child context using its parent's registry binds its own binders, which Boot would not. */
