@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 import org.apache.kafka.common.serialization.Serializer;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -159,6 +160,11 @@ final class ConfigurationSnippets {
 
 		@Autowired
 		InMemoryKafka kafka;
+
+		@BeforeEach
+		void forgetWhatOtherTestsProduced() { // they may share this cached context, and so this InMemoryKafka
+			this.kafka.clear();
+		}
 
 		@Test
 		void placingAnOrderPublishesIt() {
