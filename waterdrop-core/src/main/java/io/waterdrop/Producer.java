@@ -298,6 +298,21 @@ public final class Producer implements AutoCloseable {
 		return this.monitor;
 	}
 
+	/**
+	 * Whether {@code producer} is a real producer, made by its constructor: not a test's mock (Mockito's
+	 * {@code @MockitoBean} makes one without it, with none of a producer's state), nor a spy (a copy of a
+	 * producer, which the parts it handed itself to do not know). Read from fields, without calling the
+	 * object, so that a mock records no interaction.
+	 */
+	public static boolean isReal(Producer producer) {
+		return producer.monitor != null && producer.transactions.isOf(producer);
+	}
+
+	/** Whether {@code producer} is a copy of a producer (a Mockito spy), which no part of it knows. */
+	public static boolean isCopy(Producer producer) {
+		return producer.monitor != null && !producer.transactions.isOf(producer);
+	}
+
 	public ProducerStats stats() {
 		return this.stats;
 	}

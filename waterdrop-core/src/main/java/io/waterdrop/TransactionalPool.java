@@ -307,6 +307,14 @@ public final class TransactionalPool implements AutoCloseable {
 		return this.name;
 	}
 
+	/**
+	 * Whether {@code pool} is a real pool, made by its constructor: not a test's mock, which has none of its
+	 * state. Read from a field, without calling the object, so that a mock records no interaction.
+	 */
+	public static boolean isReal(TransactionalPool pool) {
+		return pool.name != null;
+	}
+
 	/** The members, in index order. */
 	public List<Producer> members() {
 		return this.members;

@@ -62,6 +62,11 @@ final class Transactions {
 	/** The bound transaction open now ({@link #beginBound}); {@code null} while none or a {@link #run} block's is. */
 	private volatile BoundTransaction bound;
 
+	/** Whether these are {@code producer}'s transactions (not those of the producer it was copied from). */
+	boolean isOf(Producer producer) {
+		return this.producer == producer;
+	}
+
 	Transactions(Producer producer) {
 		this.producer = producer;
 		this.enabled = producer.config().kafka().containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG);

@@ -110,7 +110,7 @@ final class ProducersLifecycle implements SmartLifecycle {
 	/** A spy would silently send through the producer it copies, which nothing then closes: say so at once. */
 	private void refuseSpies() {
 		this.context.getBeanFactory().getBeansOfType(Producer.class, false, true).forEach((name, producer) -> {
-			if (ProducerBeans.isMockitoSpy(producer)) {
+			if (Producer.isCopy(producer)) {
 				throw new IllegalStateException("Producer bean '" + name + "' is a Mockito spy (@MockitoSpyBean), "
 						+ "which WaterDrop does not support: a producer hands itself to its parts when it is made, "
 						+ "and a spy is a copy they do not know. Mock it with @MockitoBean, or assert what it "

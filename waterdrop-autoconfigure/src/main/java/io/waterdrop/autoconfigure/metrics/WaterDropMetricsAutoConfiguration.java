@@ -60,7 +60,7 @@ public final class WaterDropMetricsAutoConfiguration {
 		return new TransactionalPoolMetrics(beanFactory.getBeansOfType(TransactionalPool.class, false, true)
 			.values()
 			.stream()
-			.filter((pool) -> !ProducerBeans.isMockitoMock(pool)) // a test's @MockitoBean: no name, nothing to meter
+			.filter(TransactionalPool::isReal) // not a test's @MockitoBean: no name, nothing to meter
 			.toList());
 	}
 
