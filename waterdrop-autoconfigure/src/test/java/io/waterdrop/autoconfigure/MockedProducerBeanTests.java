@@ -66,7 +66,7 @@ class MockedProducerBeanTests {
 				.extracting((meter) -> meter.getId().getTag("producer"))
 				.containsOnly("audit");
 
-			// Mockito, not the mock, was asked whether it is one: a test's verifyNoInteractions holds.
+			// Told a mock by its fields, not by calling it: a test's verifyNoInteractions holds.
 			assertThat(mockingDetails(mocked).getInvocations()).isEmpty();
 			context.close();
 			// Closed by Spring as any AutoCloseable bean it defines, with nothing to close (not a @MockitoBean's).
