@@ -3,16 +3,26 @@ package io.waterdrop;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Partitioner;
+import org.apache.kafka.clients.producer.ProducerInterceptor;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
+import org.apache.kafka.common.Cluster;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -20,6 +30,7 @@ import org.junit.jupiter.api.Timeout;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
 /** The in-memory client users' unit tests run against: realistic reports, transactions honoured. */
@@ -176,6 +187,187 @@ class InMemoryKafkaUnitTests {
 
 		assertThat(report.offset()).isEqualTo(1);
 		assertThat(this.kafka.payloads("payments")).containsExactly("1", "2");
+	}
+
+	@Test
+	void concurrentSendersToOnePartitionAreStoredInOffsetOrder() throws Exception {
+		Producer producer = producer(null);
+		int senders = 4;
+		int perSender = 2_000;
+		Map<String, Long> offsets = new ConcurrentHashMap<>();
+		ExecutorService executor = Executors.newFixedThreadPool(senders);
+		try {
+			List<Future<?>> sent = new ArrayList<>();
+			for (int sender = 0; sender < senders; sender++) {
+				int id = sender;
+				sent.add(executor.submit(() -> {
+					for (int i = 0; i < perSender; i++) {
+						String payload = id + "-" + i;
+						producer.produceAsync(Message.of("payments", payload),
+								(report, failure) -> offsets.put(payload, report.offset()));
+					}
+				}));
+			}
+			for (Future<?> each : sent) {
+				each.get();
+			}
+		}
+		finally {
+			executor.shutdownNow();
+		}
+		producer.flushSync();
+
+		List<String> stored = this.kafka.payloads("payments");
+		assertThat(stored).hasSize(senders * perSender);
+		for (int i = 0; i < stored.size(); i++) {
+			assertThat(offsets.get(stored.get(i))).as("offset of the message stored %d-th", i).isEqualTo(i);
+		}
+	}
+
+	@Test
+	void aConfiguredPartitionerChoosesThePartitionFromTheKeysBytesAndTheTopicsPartitions() {
+		Producer producer = new Producer(ProducerConfig.builder()
+			.clientFactory(this.kafka)
+			.kafka("partitioner.class", LastPartition.class.getName())
+			.kafka("last-partition.offset", "1")
+			.build());
+		this.producers.add(producer);
+
+		DeliveryReport keyed = producer.produceSync(Message.builder("orders").key("k").payload("x").build());
+		DeliveryReport unkeyed = producer.produceSync(Message.of("orders", "y"));
+		DeliveryReport explicit = producer.produceSync(Message.builder("orders").payload("z").partition(0).build());
+
+		assertThat(keyed.partition()).as("3 partitions, offset 1 from the last").isEqualTo(1);
+		assertThat(unkeyed.partition()).isEqualTo(1);
+		assertThat(explicit.partition()).as("an explicit partition wins, as in Kafka").isZero();
+		assertThat(LastPartition.keys).containsExactly("k", null);
+	}
+
+	@Test
+	void partitionerIgnoreKeysSpreadsKeyedMessagesLikeUnkeyedOnes() {
+		Producer producer = new Producer(ProducerConfig.builder()
+			.clientFactory(this.kafka)
+			.kafka("partitioner.ignore.keys", "true")
+			.build());
+		this.producers.add(producer);
+
+		List<DeliveryReport> reports = producer.produceManySync(List.of(
+				Message.builder("orders").key("same").payload("1").build(),
+				Message.builder("orders").key("same").payload("2").build(),
+				Message.builder("orders").key("same").payload("3").build()));
+
+		assertThat(reports).extracting(DeliveryReport::partition).containsExactly(0, 1, 2);
+	}
+
+	@Test
+	void interceptorsSeeEverySendAndItsOutcomeAndAreClosedWithTheClient() {
+		Producer producer = new Producer(ProducerConfig.builder()
+			.clientFactory(this.kafka)
+			.kafka("interceptor.classes", List.of(TaggingInterceptor.class, FailingInterceptor.class))
+			.kafka("partitioner.class", LastPartition.class)
+			.kafka("last-partition.offset", "-5")
+			.build());
+
+		producer.produceSync(Message.builder("orders").payload("tagged").partition(0).build());
+		assertThatExceptionOfType(DeliveryFailedException.class)
+			.isThrownBy(() -> producer.produceSync(Message.of("orders", "to partition 7 of 3")))
+			.withRootCauseInstanceOf(org.apache.kafka.common.errors.TimeoutException.class)
+			.withStackTraceContaining("Partition 7 of topic orders with partition count 3 is not present in "
+					+ "InMemoryKafka; give the topic more with topic(name, partitions)");
+		producer.close();
+
+		assertThat(this.kafka.records("orders")).singleElement()
+			.satisfies((record) -> assertThat(record.headers().lastHeader("intercepted").value())
+				.as("a failing interceptor after it is skipped, as Kafka's client does").isEqualTo(new byte[] { 1 }));
+		assertThat(TaggingInterceptor.events).containsExactly("configured", "ack orders-0@0",
+				"ack orders-7@-1 TimeoutException", "closed");
+	}
+
+	@Test
+	void aPartitionerClassThatCannotBeLoadedFailsTheClientAsKafkaWould() {
+		assertThatExceptionOfType(ConfigException.class)
+			.isThrownBy(() -> this.kafka.apply(Map.of("partitioner.class", "com.example.Missing")))
+			.withMessageContaining("com.example.Missing");
+	}
+
+	/** Puts every message on the partition {@code last-partition.offset} before the last. */
+	public static final class LastPartition implements Partitioner {
+
+		static final List<String> keys = new CopyOnWriteArrayList<>();
+
+		private int offset;
+
+		@Override
+		public void configure(Map<String, ?> configs) {
+			this.offset = Integer.parseInt((String) configs.get("last-partition.offset"));
+			keys.clear();
+		}
+
+		@Override
+		public int partition(String topic, Object key, byte[] keyBytes, Object value, byte[] valueBytes,
+				Cluster cluster) {
+			keys.add((keyBytes != null) ? new String(keyBytes, StandardCharsets.UTF_8) : null);
+			return cluster.partitionCountForTopic(topic) - 1 - this.offset;
+		}
+
+		@Override
+		public void close() {
+		}
+
+	}
+
+	/** Tags what it sees with a header and notes each acknowledgement. */
+	public static final class TaggingInterceptor implements ProducerInterceptor<byte[], byte[]> {
+
+		static final List<String> events = new CopyOnWriteArrayList<>();
+
+		@Override
+		public void configure(Map<String, ?> configs) {
+			events.clear();
+			events.add("configured");
+		}
+
+		@Override
+		public ProducerRecord<byte[], byte[]> onSend(ProducerRecord<byte[], byte[]> record) {
+			record.headers().add("intercepted", new byte[] { 1 });
+			return record;
+		}
+
+		@Override
+		public void onAcknowledgement(RecordMetadata metadata, Exception exception) {
+			events.add("ack " + metadata.topic() + "-" + metadata.partition() + "@" + metadata.offset()
+					+ ((exception != null) ? " " + exception.getClass().getSimpleName() : ""));
+		}
+
+		@Override
+		public void close() {
+			events.add("closed");
+		}
+
+	}
+
+	/** Throws from every method: Kafka's client logs it and goes on. */
+	public static final class FailingInterceptor implements ProducerInterceptor<byte[], byte[]> {
+
+		@Override
+		public void configure(Map<String, ?> configs) {
+		}
+
+		@Override
+		public ProducerRecord<byte[], byte[]> onSend(ProducerRecord<byte[], byte[]> record) {
+			throw new IllegalStateException("onSend refused");
+		}
+
+		@Override
+		public void onAcknowledgement(RecordMetadata metadata, Exception exception) {
+			throw new IllegalStateException("onAcknowledgement refused");
+		}
+
+		@Override
+		public void close() {
+			throw new IllegalStateException("close refused");
+		}
+
 	}
 
 	private Producer producer(String transactionalId) {

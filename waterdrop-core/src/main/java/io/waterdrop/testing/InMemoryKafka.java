@@ -3,50 +3,84 @@ package io.waterdrop.testing;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.Partitioner;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerInterceptor;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.Cluster;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.metrics.KafkaMetric;
+import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A Kafka stand-in for users' unit tests (WaterDrop's {@code deliver: false} and buffered client): plug it
  * in with {@code ProducerConfig.builder().clientFactory(inMemoryKafka)} and every message is "stored" at
- * once with a realistic report — per-partition offsets from 0, keyed messages partitioned by murmur2 like
- * Kafka's default partitioner — and kept for assertions. Transactions are honoured: messages of an aborted
- * transaction are dropped, as a {@code read_committed} consumer would never see them.
+ * once with a realistic report — per-partition offsets from 0, in the order the messages are stored; keyed
+ * messages partitioned by murmur2 like Kafka's default partitioner — and kept for assertions. The client
+ * settings that decide what is stored work as in Kafka's client: {@code partitioner.class},
+ * {@code partitioner.ignore.keys} and {@code interceptor.classes}. Transactions are honoured: messages of
+ * an aborted transaction are dropped, as a {@code read_committed} consumer would never see them.
  * <p>
  * Threading: thread-safe. Kafka's callback runs on the sending thread, as soon as the message is sent; the
  * producer then dispatches the report on its polling thread, as with a broker.
  */
 public final class InMemoryKafka implements Function<Map<String, Object>, Producer<byte[], byte[]>> {
 
+	private static final Logger logger = LoggerFactory.getLogger(InMemoryKafka.class);
+
+	/** The one "broker": leader and replica of every partition, for partitioners that ask. */
+	private static final Node BROKER = new Node(0, "in-memory", 9092);
+
+	/** The settings of Kafka's client that change what is stored; the others do not apply here. */
+	private static final ConfigDef CLIENT_SETTINGS = new ConfigDef()
+		.define(ProducerConfig.PARTITIONER_CLASS_CONFIG, ConfigDef.Type.CLASS, null, ConfigDef.Importance.LOW,
+				"Kafka's partitioner.class")
+		.define(ProducerConfig.PARTITIONER_IGNORE_KEYS_CONFIG, ConfigDef.Type.BOOLEAN, false,
+				ConfigDef.Importance.LOW, "Kafka's partitioner.ignore.keys")
+		.define(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG, ConfigDef.Type.LIST, List.of(), ConfigDef.Importance.LOW,
+				"Kafka's interceptor.classes");
+
 	private final Map<String, Integer> partitionCounts = new ConcurrentHashMap<>();
 
-	private final Map<TopicPartition, AtomicLong> nextOffsets = new ConcurrentHashMap<>();
+	/**
+	 * Guards the log: an offset is taken and its message stored in one step, so that the stored order is
+	 * the offsets' order within each partition, whatever threads send at once.
+	 */
+	private final ReentrantLock logLock = new ReentrantLock();
 
-	private final List<ProducerRecord<byte[], byte[]>> committed = new CopyOnWriteArrayList<>();
+	private final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
 
-	private final Map<TopicPartition, OffsetAndMetadata> consumedOffsets = new ConcurrentHashMap<>();
+	private final List<ProducerRecord<byte[], byte[]>> committed = new ArrayList<>();
+
+	private final Map<TopicPartition, OffsetAndMetadata> consumedOffsets = new HashMap<>();
 
 	private final int defaultPartitions;
 
@@ -75,12 +109,18 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 
 	/** Messages stored, committed ones only for transactional producers, in the order they were stored. */
 	public List<ProducerRecord<byte[], byte[]>> records() {
-		return List.copyOf(this.committed);
+		this.logLock.lock();
+		try {
+			return List.copyOf(this.committed);
+		}
+		finally {
+			this.logLock.unlock();
+		}
 	}
 
 	/** Messages stored to one topic. */
 	public List<ProducerRecord<byte[], byte[]>> records(String topic) {
-		return this.committed.stream().filter((record) -> record.topic().equals(topic)).toList();
+		return records().stream().filter((record) -> record.topic().equals(topic)).toList();
 	}
 
 	/** Payloads stored to one topic, as UTF-8 text ({@code null} for tombstones). */
@@ -92,75 +132,188 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 
 	/** Consumer offsets committed through transactions ({@code markAsConsumed}). */
 	public Map<TopicPartition, OffsetAndMetadata> consumedOffsets() {
-		return Map.copyOf(this.consumedOffsets);
+		this.logLock.lock();
+		try {
+			return Map.copyOf(this.consumedOffsets);
+		}
+		finally {
+			this.logLock.unlock();
+		}
 	}
 
 	/** Forgets every stored message and offset. */
 	public void clear() {
-		this.committed.clear();
-		this.nextOffsets.clear();
-		this.consumedOffsets.clear();
+		this.logLock.lock();
+		try {
+			this.committed.clear();
+			this.nextOffsets.clear();
+			this.consumedOffsets.clear();
+		}
+		finally {
+			this.logLock.unlock();
+		}
 	}
 
+	/**
+	 * A client for one producer. Its settings are checked as Kafka's client checks them: a partitioner or
+	 * interceptor class that cannot be loaded fails here with Kafka's {@code ConfigException}.
+	 */
 	@Override
 	public Producer<byte[], byte[]> apply(Map<String, Object> properties) {
-		return new Client(properties.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG));
+		return new Client(properties);
 	}
 
 	private int partitions(String topic) {
 		return this.partitionCounts.getOrDefault(topic, this.defaultPartitions);
 	}
 
-	/** One producer's client. Its transaction state is guarded by WaterDrop's transaction lock. */
+	private List<PartitionInfo> partitionInfos(String topic) {
+		List<PartitionInfo> infos = new ArrayList<>();
+		Node[] replicas = { BROKER };
+		for (int partition = 0; partition < partitions(topic); partition++) {
+			infos.add(new PartitionInfo(topic, partition, BROKER, replicas, replicas));
+		}
+		return infos;
+	}
+
+	/** Takes the partition's next offset and stores the message, in one step. */
+	private long store(ProducerRecord<byte[], byte[]> stored, TopicPartition partition,
+			List<ProducerRecord<byte[], byte[]>> into) {
+		this.logLock.lock();
+		try {
+			long offset = this.nextOffsets.merge(partition, 1L, Long::sum) - 1;
+			into.add(stored);
+			return offset;
+		}
+		finally {
+			this.logLock.unlock();
+		}
+	}
+
+	private void commit(List<ProducerRecord<byte[], byte[]>> records,
+			Map<TopicPartition, OffsetAndMetadata> offsets) {
+		this.logLock.lock();
+		try {
+			this.committed.addAll(records);
+			this.consumedOffsets.putAll(offsets);
+		}
+		finally {
+			this.logLock.unlock();
+		}
+	}
+
+	/**
+	 * One producer's client. Its transaction state is guarded by WaterDrop's transaction lock; its list of
+	 * uncommitted messages by the log's lock.
+	 */
 	private final class Client implements Producer<byte[], byte[]> {
 
 		private final boolean transactional;
 
+		private final Partitioner partitioner;
+
+		private final boolean partitionerIgnoresKeys;
+
+		private final List<ProducerInterceptor<byte[], byte[]>> interceptors;
+
 		private final AtomicInteger roundRobin = new AtomicInteger();
 
-		private final List<ProducerRecord<byte[], byte[]>> uncommitted = new CopyOnWriteArrayList<>();
+		private final List<ProducerRecord<byte[], byte[]>> uncommitted = new ArrayList<>();
 
 		private final Map<TopicPartition, OffsetAndMetadata> uncommittedOffsets = new ConcurrentHashMap<>();
 
 		private volatile boolean inTransaction;
 
-		private volatile boolean closed;
+		private final AtomicBoolean closed = new AtomicBoolean();
 
-		Client(boolean transactional) {
-			this.transactional = transactional;
+		@SuppressWarnings("unchecked")
+		Client(Map<String, Object> properties) {
+			this.transactional = properties.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+			AbstractConfig settings = new AbstractConfig(CLIENT_SETTINGS, properties, false);
+			this.partitioner = settings.getConfiguredInstance(ProducerConfig.PARTITIONER_CLASS_CONFIG,
+					Partitioner.class);
+			this.partitionerIgnoresKeys = settings.getBoolean(ProducerConfig.PARTITIONER_IGNORE_KEYS_CONFIG);
+			this.interceptors = (List<ProducerInterceptor<byte[], byte[]>>) (List<?>) settings
+				.getConfiguredInstances(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG, ProducerInterceptor.class);
 		}
 
 		@Override
 		public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
-			if (this.closed) {
+			if (this.closed.get()) {
 				throw new IllegalStateException("Cannot perform operation after producer has been closed");
 			}
 			if (this.transactional && !this.inTransaction) {
 				throw new IllegalStateException("Cannot send a record outside a transaction");
 			}
-			int partition = partitionOf(record);
-			TopicPartition topicPartition = new TopicPartition(record.topic(), partition);
-			long offset = InMemoryKafka.this.nextOffsets.computeIfAbsent(topicPartition, (key) -> new AtomicLong())
-				.getAndIncrement();
-			long timestamp = (record.timestamp() != null) ? record.timestamp() : System.currentTimeMillis();
-			ProducerRecord<byte[], byte[]> stored = new ProducerRecord<>(record.topic(), partition, timestamp,
-					record.key(), record.value(), record.headers());
-			(this.transactional ? this.uncommitted : InMemoryKafka.this.committed).add(stored);
-			RecordMetadata metadata = new RecordMetadata(topicPartition, offset, 0, timestamp,
-					(record.key() != null) ? record.key().length : -1,
-					(record.value() != null) ? record.value().length : -1);
-			if (callback != null) {
-				callback.onCompletion(metadata, null);
+			ProducerRecord<byte[], byte[]> intercepted = intercept(record);
+			int partitions = partitions(intercepted.topic());
+			int partition = partitionOf(intercepted, partitions);
+			TopicPartition topicPartition = new TopicPartition(intercepted.topic(), partition);
+			if (partition >= partitions) {
+				// What Kafka's client reports once max.block.ms has passed without the partition in its metadata.
+				TimeoutException missing = new TimeoutException("Partition %d of topic %s with partition count %d "
+						.formatted(partition, intercepted.topic(), partitions)
+						+ "is not present in InMemoryKafka; give the topic more with topic(name, partitions)");
+				complete(new RecordMetadata(topicPartition, -1, -1, RecordBatch.NO_TIMESTAMP, -1, -1), missing,
+						callback);
+				return CompletableFuture.failedFuture(missing);
 			}
+			long timestamp = (intercepted.timestamp() != null) ? intercepted.timestamp() : System.currentTimeMillis();
+			ProducerRecord<byte[], byte[]> stored = new ProducerRecord<>(intercepted.topic(), partition, timestamp,
+					intercepted.key(), intercepted.value(), intercepted.headers());
+			long offset = store(stored, topicPartition,
+					this.transactional ? this.uncommitted : InMemoryKafka.this.committed);
+			RecordMetadata metadata = new RecordMetadata(topicPartition, offset, 0, timestamp,
+					(intercepted.key() != null) ? intercepted.key().length : -1,
+					(intercepted.value() != null) ? intercepted.value().length : -1);
+			complete(metadata, null, callback);
 			return CompletableFuture.completedFuture(metadata);
 		}
 
-		private int partitionOf(ProducerRecord<byte[], byte[]> record) {
+		/** As Kafka's client: each interceptor sees what the one before returned; one that throws is skipped. */
+		private ProducerRecord<byte[], byte[]> intercept(ProducerRecord<byte[], byte[]> record) {
+			ProducerRecord<byte[], byte[]> intercepted = record;
+			for (ProducerInterceptor<byte[], byte[]> interceptor : this.interceptors) {
+				try {
+					intercepted = interceptor.onSend(intercepted);
+				}
+				catch (RuntimeException ex) {
+					logger.warn("Error executing interceptor onSend callback for topic: {}", record.topic(), ex);
+				}
+			}
+			return intercepted;
+		}
+
+		/** As Kafka's client: the interceptors hear of the outcome first, then the callback. */
+		private void complete(RecordMetadata metadata, Exception exception, Callback callback) {
+			for (ProducerInterceptor<byte[], byte[]> interceptor : this.interceptors) {
+				try {
+					interceptor.onAcknowledgement(metadata, exception);
+				}
+				catch (RuntimeException ex) {
+					logger.warn("Error executing interceptor onAcknowledgement callback", ex);
+				}
+			}
+			if (callback != null) {
+				callback.onCompletion(metadata, exception);
+			}
+		}
+
+		private int partitionOf(ProducerRecord<byte[], byte[]> record, int partitions) {
 			if (record.partition() != null) {
 				return record.partition();
 			}
-			int partitions = partitions(record.topic());
-			if (record.key() != null) {
+			if (this.partitioner != null) {
+				int partition = this.partitioner.partition(record.topic(), record.key(), record.key(), record.value(),
+						record.value(), new Cluster("in-memory", List.of(BROKER), partitionInfos(record.topic()),
+								Set.of(), Set.of()));
+				if (partition < 0) {
+					throw new IllegalArgumentException(("The partitioner generated an invalid partition number: %d. "
+							+ "Partition number should always be non-negative.").formatted(partition));
+				}
+				return partition;
+			}
+			if (record.key() != null && !this.partitionerIgnoresKeys) {
 				return Utils.toPositive(Utils.murmur2(record.key())) % partitions;
 			}
 			return Utils.toPositive(this.roundRobin.getAndIncrement()) % partitions;
@@ -188,8 +341,7 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 
 		@Override
 		public void commitTransaction() {
-			InMemoryKafka.this.committed.addAll(new ArrayList<>(this.uncommitted));
-			InMemoryKafka.this.consumedOffsets.putAll(this.uncommittedOffsets);
+			commit(this.uncommitted, this.uncommittedOffsets);
 			endTransaction();
 		}
 
@@ -199,7 +351,13 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 		}
 
 		private void endTransaction() {
-			this.uncommitted.clear();
+			InMemoryKafka.this.logLock.lock();
+			try {
+				this.uncommitted.clear();
+			}
+			finally {
+				InMemoryKafka.this.logLock.unlock();
+			}
 			this.uncommittedOffsets.clear();
 			this.inTransaction = false;
 		}
@@ -210,11 +368,7 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 
 		@Override
 		public List<PartitionInfo> partitionsFor(String topic) {
-			List<PartitionInfo> infos = new ArrayList<>();
-			for (int partition = 0; partition < partitions(topic); partition++) {
-				infos.add(new PartitionInfo(topic, partition, null, null, null));
-			}
-			return infos;
+			return partitionInfos(topic);
 		}
 
 		@Override
@@ -237,12 +391,18 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 
 		@Override
 		public void close() {
-			this.closed = true;
+			close(Duration.ZERO);
 		}
 
+		/** As Kafka's client, closes the partitioner and interceptors it made, once. */
 		@Override
 		public void close(Duration timeout) {
-			this.closed = true;
+			if (this.closed.compareAndSet(false, true)) {
+				this.interceptors.forEach((interceptor) -> Utils.closeQuietly(interceptor, "interceptor"));
+				if (this.partitioner != null) {
+					Utils.closeQuietly(this.partitioner, "partitioner");
+				}
+			}
 		}
 
 	}
