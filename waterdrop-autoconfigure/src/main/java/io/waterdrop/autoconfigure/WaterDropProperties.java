@@ -134,9 +134,9 @@ public class WaterDropProperties {
 	private boolean configureSerializers = true;
 
 	/**
-	 * Whether every WaterDrop producer stores its messages in the InMemoryKafka bean instead of sending them (for
-	 * tests; WaterDrop's 'deliver: false'). Outside a test context a warning is logged at start-up. In tests,
-	 * prefer @AutoConfigureWaterDropInMemory on the test class.
+	 * Whether every producer the starter builds stores its messages in the InMemoryKafka bean instead of
+	 * sending them (for tests; WaterDrop's 'deliver: false'). Outside a test context a warning is logged at
+	 * start-up. In tests, prefer @AutoConfigureWaterDropInMemory on the test class.
 	 */
 	private boolean inMemory;
 

@@ -5,18 +5,26 @@ import org.apache.kafka.common.config.ConfigException;
 
 import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.core.env.Environment;
 
 /**
  * Reports a producer that could not connect at start-up: which one, the broker it tried, what Kafka said
  * (the whole chain of causes: Kafka wraps what refused its client's construction), and the ways out. A
  * client Kafka refused to build is a configuration error (a class in a list setting, a key store, a JAAS
  * setting, a host name, a combination such as a transactional id without idempotence), whatever the broker;
- * otherwise the broker address, transactions on the broker, the in-memory switch for tests.
+ * otherwise the broker address, transactions on the broker, the in-memory switch for tests. With that switch
+ * on, a producer that still tried Kafka is one the application built itself, which the switch cannot reach.
  */
 class ProducerConnectFailureAnalyzer extends AbstractFailureAnalyzer<ProducerConnectException> {
 
 	/** How many causes the description shows at most. */
 	private static final int CAUSES_SHOWN = 5;
+
+	private final Environment environment;
+
+	ProducerConnectFailureAnalyzer(Environment environment) {
+		this.environment = environment;
+	}
 
 	@Override
 	protected FailureAnalysis analyze(Throwable rootFailure, ProducerConnectException cause) {
@@ -51,8 +59,20 @@ class ProducerConnectFailureAnalyzer extends AbstractFailureAnalyzer<ProducerCon
 				.append(cause.transactionalId())
 				.append("'.");
 		}
-		action.append(" In tests without a broker, set waterdrop.in-memory=true or annotate the test class with "
-				+ "@AutoConfigureWaterDropInMemory.");
+		if (this.environment.getProperty("waterdrop.in-memory", Boolean.class, false)) {
+			action.append(" waterdrop.in-memory is on, but it reaches only the producers the starter builds (under "
+					+ "waterdrop.producers, pools' members, runtime producers): '")
+				.append(name)
+				.append("' is a Producer the application built itself. In tests, build it with "
+						+ "clientFactory(inMemoryKafka) from the InMemoryKafka bean, or declare it under "
+						+ "waterdrop.producers.")
+				.append(name)
+				.append('.');
+		}
+		else {
+			action.append(" In tests without a broker, set waterdrop.in-memory=true or annotate the test class with "
+					+ "@AutoConfigureWaterDropInMemory.");
+		}
 		return new FailureAnalysis(description.toString(), action.toString(), cause);
 	}
 

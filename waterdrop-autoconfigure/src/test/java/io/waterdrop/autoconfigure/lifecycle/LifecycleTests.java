@@ -16,7 +16,10 @@ import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
 import org.springframework.boot.autoconfigure.context.LifecycleAutoConfiguration;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
@@ -26,6 +29,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.mock.env.MockEnvironment;
 
 import io.waterdrop.DeliveryHandle;
 import io.waterdrop.DeliveryReport;
@@ -43,10 +47,12 @@ import io.waterdrop.autoconfigure.WaterDropKafkaClientFactoryCustomizer;
 import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
 import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
+import io.waterdrop.autoconfigure.inmemory.WaterDropInMemoryAutoConfiguration;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -361,7 +367,7 @@ class LifecycleTests {
 		this.holding.withPropertyValues("waterdrop.producers.payments.kafka.interceptor.classes=java.lang.String")
 			.run((context) -> {
 				assertThat(context).hasFailed();
-				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer().analyze(context.getStartupFailure());
+				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer(new MockEnvironment()).analyze(context.getStartupFailure());
 				assertThat(analysis.getDescription())
 					.startsWith("WaterDrop producer 'payments' could not build its Kafka client: Kafka refused its "
 							+ "settings.")
@@ -390,7 +396,7 @@ class LifecycleTests {
 				// Closed with close-timeout (0): the held message was purged at once.
 				assertThat(handles.list).singleElement()
 					.satisfies((held) -> assertThat(errorOf(held)).isInstanceOf(MessagePurgedException.class));
-				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer().analyze(failure);
+				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer(new MockEnvironment()).analyze(failure);
 				assertThat(analysis.getDescription())
 					.startsWith("WaterDrop producer 'payments' could not connect to Kafka.")
 					.contains("Bootstrap servers: 127.0.0.1:1")
@@ -404,6 +410,24 @@ class LifecycleTests {
 					.contains("waterdrop.in-memory=true")
 					.contains("@AutoConfigureWaterDropInMemory");
 			});
+	}
+
+	/** The in-memory switch cannot reach a producer the application builds: the analysis says so, not "use it". */
+	@Test
+	void anApplicationsOwnProducerFailingToConnectWithTheInMemorySwitchOnIsAnalysedAsOutOfItsReach(
+			CapturedOutput output) {
+		SpringApplication application = new SpringApplication(ApplicationBuiltProducer.class);
+		application.setWebApplicationType(WebApplicationType.NONE);
+		application.setDefaultProperties(Map.of("waterdrop.in-memory", "true",
+				"spring.kafka.bootstrap-servers", "127.0.0.1:1", "waterdrop.close-timeout", "0"));
+
+		assertThatExceptionOfType(RuntimeException.class).isThrownBy(application::run)
+			.satisfies((failure) -> assertThat(findCause(failure).producerName()).isEqualTo("ledger"));
+		assertThat(output).contains("WaterDrop producer 'ledger' could not connect to Kafka.")
+			.contains("waterdrop.in-memory is on, but it reaches only the producers the starter builds")
+			.contains("'ledger' is a Producer the application built itself")
+			.contains("clientFactory(inMemoryKafka)")
+			.doesNotContain("set waterdrop.in-memory=true");
 	}
 
 	@Test
@@ -556,6 +580,23 @@ class LifecycleTests {
 					handles.closingThreads.add(closing.producerId() + "@" + Thread.currentThread().getName());
 				}
 			};
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@ImportAutoConfiguration({ KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+			WaterDropLifecycleAutoConfiguration.class, WaterDropInMemoryAutoConfiguration.class })
+	static class ApplicationBuiltProducer {
+
+		@Bean(destroyMethod = "close")
+		Producer ledger() {
+			return new Producer(io.waterdrop.ProducerConfig.builder()
+				.id("ledger")
+				.kafka(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:1")
+				.kafka(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "ledger-1")
+				.kafka(ProducerConfig.MAX_BLOCK_MS_CONFIG, 500)
+				.build());
 		}
 
 	}
