@@ -24,8 +24,8 @@ import io.waterdrop.testing.InMemoryKafka;
  * With {@code waterdrop.in-memory=true} (WaterDrop's {@code deliver: false}), every producer the starter
  * builds stores its messages in one {@link InMemoryKafka} bean instead of sending them, with realistic
  * reports; inject the bean in a {@code @SpringBootTest} to assert what was produced. Boot's own Kafka
- * beans, and {@code Producer} beans the application builds itself, are untouched. In tests, {@link AutoConfigureWaterDropInMemory @AutoConfigureWaterDropInMemory} on
- * the test class switches it on.
+ * beans, and {@code Producer} beans the application builds itself, are untouched. In tests,
+ * {@link AutoConfigureWaterDropInMemory @AutoConfigureWaterDropInMemory} on the test class switches it on.
  * <p>
  * Every message is "acknowledged" and then dropped, so outside a test context a warning says so at
  * start-up, loudly. A test context is one whose environment has the inlined test properties Spring's test

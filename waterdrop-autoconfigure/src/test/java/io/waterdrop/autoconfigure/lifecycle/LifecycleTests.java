@@ -367,7 +367,8 @@ class LifecycleTests {
 		this.holding.withPropertyValues("waterdrop.producers.payments.kafka.interceptor.classes=java.lang.String")
 			.run((context) -> {
 				assertThat(context).hasFailed();
-				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer(new MockEnvironment()).analyze(context.getStartupFailure());
+				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer(new MockEnvironment())
+					.analyze(context.getStartupFailure());
 				assertThat(analysis.getDescription())
 					.startsWith("WaterDrop producer 'payments' could not build its Kafka client: Kafka refused its "
 							+ "settings.")
