@@ -17,7 +17,11 @@ public class InvalidMessageException extends WaterDropException {
 		/** Topic null or blank. */
 		TOPIC_MISSING,
 
-		/** Topic longer than 249 characters, "." or "..", or with characters other than [a-zA-Z0-9._-]. */
+		/**
+		 * Topic longer than 249 characters, "." or "..", with characters other than [a-zA-Z0-9._-], or one of
+		 * Kafka's internal topics ({@code __consumer_offsets}, {@code __transaction_state}, ...), which the
+		 * broker refuses to every client.
+		 */
 		TOPIC_ILLEGAL,
 
 		/** Serialized payload larger than the producer's {@code maxPayloadSize}. */
@@ -43,7 +47,8 @@ public class InvalidMessageException extends WaterDropException {
 
 		/**
 		 * Key, payload and headers together larger than Kafka's client takes as one record
-		 * ({@code max.request.size}, or {@code buffer.memory} if smaller): a large key or large headers.
+		 * ({@code max.request.size}, or {@code buffer.memory} if smaller): a large key or large headers, the
+		 * headers a {@code DeliveryObserver} adds (a trace context) included.
 		 */
 		RECORD_TOO_LARGE
 

@@ -11,6 +11,7 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.internals.Topic;
 import org.apache.kafka.common.record.AbstractRecords;
 import org.apache.kafka.common.record.CompressionType;
 import org.apache.kafka.common.record.Record;
@@ -167,6 +168,14 @@ final class MessageEncoder {
 		}
 	}
 
+	/**
+	 * Checks the size of a record again after an observer added headers to it (a trace context), as Kafka's
+	 * client measures the record it is given, headers and all.
+	 */
+	void checkObservedRecordSize(Message message, ProducerRecord<byte[], byte[]> record) {
+		checkRecordSize(message, record.key(), record.value(), (RecordHeaders) record.headers());
+	}
+
 	/** What takes most of a record: the payload, the key, or the headers (and the record's own overhead). */
 	private static String largestPart(int keySize, int payloadSize, int recordSize) {
 		int rest = recordSize - keySize - payloadSize;
@@ -224,6 +233,11 @@ final class MessageEncoder {
 		if (topic.length() > MAX_TOPIC_LENGTH || topic.equals(".") || topic.equals("..") || !legalCharacters(topic)) {
 			throw invalid(Violation.TOPIC_ILLEGAL, message, "has an illegal topic name '" + abbreviate(topic)
 					+ "': up to 249 of [a-zA-Z0-9._-], not '.' or '..'");
+		}
+		if (topic.startsWith("__") && (Topic.isInternal(topic) || topic.equals(Topic.CLUSTER_METADATA_TOPIC_NAME))) {
+			// The broker refuses every client's append to these, after the message was queued.
+			throw invalid(Violation.TOPIC_ILLEGAL, message, "is to '" + topic + "', one of Kafka's internal topics, "
+					+ "which only the broker itself writes to");
 		}
 	}
 

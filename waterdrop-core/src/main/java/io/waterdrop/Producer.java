@@ -1531,16 +1531,10 @@ public final class Producer implements AutoCloseable {
 		boolean relayed = PollingThreads.isCurrent();
 		connectUnlessRelayed(relayed);
 		checkMayWait(mode);
-		takeSlots(1, relayed);
-		if (!relayed) {
-			try {
-				record = this.encoder.resolvePartition(message, record);
-			}
-			catch (Throwable ex) { // an Error or sneaked checked exception from Kafka's partitionsFor too
-				releaseSlots(1);
-				throw ex;
-			}
+		if (!relayed) { // before the slot: a partition the topic lacks is refused as such, even when full
+			record = this.encoder.resolvePartition(message, record);
 		}
+		takeSlots(1, relayed);
 		DeliveryHandle handle = dispatch(message, record, callback, relayed, mode == Mode.SYNC);
 		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).increment();
 		if (this.monitor.wants(WANTS_PRODUCED_EVENT)) {
@@ -1580,18 +1574,12 @@ public final class Producer implements AutoCloseable {
 		boolean relayed = PollingThreads.isCurrent();
 		connectUnlessRelayed(relayed);
 		checkMayWait(mode);
-		takeSlots(records.size(), relayed);
-		if (!relayed) {
-			try {
-				for (int i = 0; i < records.size(); i++) {
-					records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
-				}
-			}
-			catch (Throwable ex) { // an Error or sneaked checked exception from Kafka's partitionsFor too
-				releaseSlots(records.size());
-				throw ex;
+		if (!relayed) { // before the slots: a partition the topic lacks is refused as such, even when full
+			for (int i = 0; i < records.size(); i++) {
+				records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
 			}
 		}
+		takeSlots(records.size(), relayed);
 		int dispatched = 0;
 		try {
 			for (; dispatched < records.size(); dispatched++) {
@@ -1640,6 +1628,14 @@ public final class Producer implements AutoCloseable {
 		DeliveryObserver observer = this.config.observer();
 		if (observer != null) {
 			delivery.observation = observeSend(observer, message, record);
+			try { // with the headers the observer added: Kafka would refuse a record now too large in its callback
+				this.encoder.checkObservedRecordSize(message, record);
+			}
+			catch (InvalidMessageException ex) {
+				releaseSlots(1);
+				observeOutcome(observer, delivery.observation, null, ex);
+				throw ex;
+			}
 		}
 		try {
 			if (relayed) {

@@ -2,16 +2,21 @@ package io.waterdrop;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.Cluster;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import io.waterdrop.InvalidMessageException.Violation;
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.ProducerEvent;
 
@@ -62,6 +67,34 @@ class BackPressureUnitTests {
 		assertThat(producer.inFlight()).isEqualTo(2);
 		assertThat(refusal.get().type()).isEqualTo(ErrorType.MESSAGE_PRODUCE_ASYNC);
 		assertThat(refusal.get().error()).isInstanceOf(QueueFullException.class);
+	}
+
+	/** The message's own fault is what the caller needs to hear, not "full, try again later". */
+	@Test
+	void aPartitionTheTopicLacksIsRefusedAsSuchEvenWhenTheProducerIsFull() {
+		Node broker = new Node(0, "localhost", 9092);
+		Cluster cluster = new Cluster("c", List.of(broker),
+				List.of(new PartitionInfo("t", 0, broker, new Node[] { broker }, new Node[] { broker })), Set.of(),
+				Set.of());
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(cluster, false, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		this.producer = new Producer(ProducerConfig.builder()
+			.id("bounded")
+			.maxInFlight(1)
+			.waitOnQueueFull(false)
+			.clientFactory((properties) -> kafka)
+			.build());
+		this.producer.produceAsync(Message.of("t", "held"));
+
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> this.producer.produceAsync(Message.builder("t").payload("p").partition(3).build()))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> this.producer
+				.produceManyAsync(List.of(Message.builder("t").payload("p").partition(3).build())))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
+		assertThat(this.producer.inFlight()).isEqualTo(1);
+		kafka.completeNext();
 	}
 
 	@Test

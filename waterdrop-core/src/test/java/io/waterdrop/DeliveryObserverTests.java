@@ -17,6 +17,7 @@ import io.waterdrop.instrumentation.DeliveryObserver;
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.PollerEvent;
 import io.waterdrop.instrumentation.ProducerEvent;
+import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
@@ -107,6 +108,47 @@ class DeliveryObserverTests {
 		assertThat(errors).extracting((error) -> error.error().getMessage())
 			.containsExactly("before the send", "after the outcome");
 		assertThat(loopErrors).isEmpty();
+	}
+
+	/**
+	 * Kafka's client measures the record with the observer's headers (a trace context) and fails one too large
+	 * in its callback, after the message was queued; such a message is refused before Kafka instead, with its
+	 * slot back and the observation ended with the refusal.
+	 */
+	@Test
+	void aRecordTheObserversHeadersMakeTooLargeIsRefusedBeforeKafkaWithItsSlotBack() {
+		List<Throwable> outcomes = new CopyOnWriteArrayList<>();
+		InMemoryKafka kafka = new InMemoryKafka();
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("observed-size"))
+			.kafka("max.request.size", 1_000)
+			.maxInFlight(1)
+			.observer(new DeliveryObserver() {
+				@Override
+				public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+					record.headers().add("traceparent", new byte[200]);
+					return message.label();
+				}
+
+				@Override
+				public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+					outcomes.add((error != null) ? error : new IllegalStateException("acknowledged " + observation));
+				}
+			})
+			.clientFactory(kafka)
+			.build());
+		this.producers.add(producer);
+
+		assertThatExceptionOfType(InvalidMessageException.class)
+			.isThrownBy(() -> producer.produceAsync(Message.builder("traced").payload(new byte[850]).build()))
+			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(InvalidMessageException.Violation.RECORD_TOO_LARGE))
+			.withMessageContaining("1 header(s)), over the 1000 bytes Kafka's client sends (max.request.size)");
+		assertThat(producer.inFlight()).isZero();
+		DeliveryReport small = producer.produceSync(Message.of("traced", "fits with its header"));
+
+		assertThat(small.offset()).as("the refused message never reached Kafka").isZero();
+		assertThat(kafka.payloads("traced")).containsExactly("fits with its header");
+		assertThat(outcomes).hasSize(2).first().isInstanceOf(InvalidMessageException.class);
 	}
 
 	/**

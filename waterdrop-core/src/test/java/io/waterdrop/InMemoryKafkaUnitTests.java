@@ -32,9 +32,10 @@ import io.waterdrop.testing.InMemoryKafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.awaitility.Awaitility.await;
 
 /** The in-memory client users' unit tests run against: realistic reports, transactions honoured. */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class InMemoryKafkaUnitTests {
 
 	private final InMemoryKafka kafka = new InMemoryKafka().topic("orders", 3);
@@ -215,7 +216,8 @@ class InMemoryKafkaUnitTests {
 		finally {
 			executor.shutdownNow();
 		}
-		producer.flushSync();
+		// The callbacks run on the polling thread, after the sends returned.
+		await().atMost(Duration.ofSeconds(30)).until(() -> offsets.size() == senders * perSender);
 
 		List<String> stored = this.kafka.payloads("payments");
 		assertThat(stored).hasSize(senders * perSender);
@@ -372,7 +374,7 @@ class InMemoryKafkaUnitTests {
 
 	private Producer producer(String transactionalId) {
 		ProducerConfig.Builder config = ProducerConfig.builder()
-			.maxWaitTimeout(Duration.ofSeconds(10))
+			.maxWaitTimeout(Duration.ofSeconds(30))
 			.clientFactory(this.kafka);
 		if (transactionalId != null) {
 			config.kafka("transactional.id", transactionalId);
