@@ -484,11 +484,18 @@ public final class ProducerConfig {
 
 		/** Adds Kafka client properties (later calls win). */
 		public Builder kafka(Map<String, ?> properties) {
-			this.kafka.putAll(properties);
+			properties.forEach(this::kafka);
 			return this;
 		}
 
+		/** Adds a Kafka client property; one without a name or value is refused here, not as it is built. */
 		public Builder kafka(String name, Object value) {
+			if (name == null) {
+				invalid("kafka", "has a setting without a name", "Give every Kafka setting its name.");
+			}
+			if (value == null) {
+				invalid("kafka." + name, "has no value", "Give it a value, or leave it out for Kafka's default.");
+			}
 			this.kafka.put(name, value);
 			return this;
 		}

@@ -1,6 +1,8 @@
 package io.waterdrop;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 
 import org.junit.jupiter.api.Test;
@@ -118,6 +120,16 @@ class ProducerConfigUnitTests {
 				"id: a producer id must not be blank");
 		assertThat(ex.action()).isNotBlank();
 		assertInvalid((b) -> b.id(""), "id", "id: a producer id must not be blank");
+	}
+
+	/** Refused where it is set (a customizer, say), not as a NullPointerException when the settings are copied. */
+	@Test
+	void kafkaSettingWithoutAValueOrName() {
+		assertInvalid((b) -> b.kafka("acks", null), "kafka.acks", "kafka.acks: has no value");
+		Map<String, Object> withNull = new HashMap<>();
+		withNull.put("linger.ms", null);
+		assertInvalid((b) -> b.kafka(withNull), "kafka.linger.ms", "kafka.linger.ms: has no value");
+		assertInvalid((b) -> b.kafka(null, "all"), "kafka", "kafka: has a setting without a name");
 	}
 
 	@Test

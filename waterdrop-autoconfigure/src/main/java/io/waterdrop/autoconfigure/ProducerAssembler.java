@@ -143,10 +143,14 @@ final class ProducerAssembler implements DisposableBean {
 	 * top-level settings alone.
 	 */
 	Producer producer(String name) {
-		return claimTransactionalId(name, name,
-				producer(name, this.properties.getProducers().getOrDefault(name, new ProducerProperties()),
-						producerPrefix(name), (builder, kafka) -> {
-						}));
+		ProducerProperties own = this.properties.getProducers().getOrDefault(name, new ProducerProperties());
+		if (own.getPoolWaitTimeout() != null) { // else ignored, unchecked
+			throw new InvalidConfigurationException(producerPrefix(name) + "pool-wait-timeout",
+					"applies to transactional pools only, but this entry has no pool-size",
+					"Remove it, or set " + producerPrefix(name) + "pool-size to make the entry a pool.");
+		}
+		return claimTransactionalId(name, name, producer(name, own, producerPrefix(name), (builder, kafka) -> {
+		}));
 	}
 
 	/** The producer of the context (not a runtime one) that has this {@code transactional.id}, if any. */
@@ -356,7 +360,8 @@ final class ProducerAssembler implements DisposableBean {
 			return builder.build();
 		}
 		catch (InvalidConfigurationException ex) {
-			throw new InvalidConfigurationException(producerPrefix(name) + ex.property(),
+			// The entry it customized: a runtime producer's template, a pool's entry, the producer's own.
+			throw new InvalidConfigurationException(origins.ownPrefix + ex.property(),
 					reason(ex) + " (as left by the WaterDropProducerCustomizer beans)",
 					"Fix the WaterDropProducerCustomizer that sets it. " + ex.action());
 		}

@@ -3,11 +3,13 @@ package io.waterdrop.autoconfigure;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
@@ -432,10 +434,11 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 							: String.join(", ", this.properties.getTemplates().keySet()))
 					+ ")");
 		}
+		checkOverridesHaveValues(name, overrides);
 		ConfigurationPropertyName root = templateRoot(template);
 		String written = sourceForm(root);
 		Map<String, Object> flat = new LinkedHashMap<>();
-		overrides.forEach((key, value) -> flat.put(written + "." + key, (value != null) ? exact(value) : ""));
+		overrides.forEach((key, value) -> flat.put(written + "." + key, exact(value)));
 		MapConfigurationPropertySource overrideSource = new MapConfigurationPropertySource(flat);
 		List<ConfigurationPropertySource> sources = new ArrayList<>();
 		sources.add(overrideSource);
@@ -455,6 +458,21 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		catch (BindException ex) {
 			throw invalidOverride(name, root, ex);
 		}
+	}
+
+	/**
+	 * Refuses an override without a value (a tenant's JSON {@code null}), and a blank one of WaterDrop's own
+	 * settings, which the binder would take as no value and then report as an unknown key. A Kafka setting
+	 * may be blank: Kafka judges it.
+	 */
+	private static void checkOverridesHaveValues(String name, Map<String, ?> overrides) {
+		overrides.forEach((key, value) -> {
+			boolean blank = (value instanceof CharSequence text) && text.toString().isBlank();
+			if (value == null || (blank && !key.startsWith("kafka."))) {
+				throw new InvalidConfigurationException("overrides." + key, "has no value (runtime producer '" + name
+						+ "')", "Give it a value, or leave the key out to keep the template's value.");
+			}
+		});
 	}
 
 	/**
@@ -504,6 +522,11 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		ConfigurationPropertyName property = ex.getName();
 		String key = root.isAncestorOf(property)
 				? "overrides." + property.subName(root.getNumberOfElements()) : property.toString();
+		Class<?> type = ex.getTarget().getType().resolve();
+		if (type != null && type.isEnum()) {
+			return new InvalidConfigurationException(key, "is not one of " + constants(type) + " (runtime producer '"
+					+ name + "')", "Use one of " + constants(type) + "; any case is accepted.");
+		}
 		Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
 		while (cause.getCause() != null && cause.getMessage() != null && cause.getMessage().startsWith("Failed to convert")) {
 			cause = cause.getCause();
@@ -511,6 +534,10 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		return new InvalidConfigurationException(key,
 				"cannot be bound for runtime producer '" + name + "': " + cause.getMessage(),
 				"Give it a value of the right type, e.g. 100ms for a duration or 64KB for a size.");
+	}
+
+	private static List<String> constants(Class<?> enumType) {
+		return Arrays.stream(enumType.getEnumConstants()).map((constant) -> constant.toString().toLowerCase(Locale.ROOT)).toList();
 	}
 
 	/**
@@ -549,6 +576,12 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 			throw new InvalidConfigurationException(prefix + "pool-size",
 					"applies to waterdrop.producers entries only; a runtime producer is a single producer",
 					"Remove pool-size from the template (or its overrides), or define the pool as a producer entry.");
+		}
+		if (own.getPoolWaitTimeout() != null) {
+			throw new InvalidConfigurationException(prefix + "pool-wait-timeout",
+					"applies to waterdrop.producers entries with a pool-size only; a runtime producer is a single "
+							+ "producer",
+					"Remove pool-wait-timeout from the template (or its overrides).");
 		}
 		if (own.isPrimary()) {
 			throw new InvalidConfigurationException(prefix + "primary",

@@ -3,6 +3,7 @@ package io.waterdrop.autoconfigure;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -239,6 +240,17 @@ class RuntimeProducersTests {
 			});
 	}
 
+	/** Named at the template the runtime producer was made from: there is no waterdrop.producers entry. */
+	@Test
+	void anInvalidValueLeftByACustomizerIsNamedAtTheTemplate() {
+		this.runner.withBean("zeroPayload", WaterDropProducerCustomizer.class,
+				() -> (name, builder) -> builder.maxPayloadSize(name.startsWith("broken") ? 0 : 1_000))
+			.run((context) -> assertThatExceptionOfType(InvalidConfigurationException.class)
+				.isThrownBy(() -> context.getBean(WaterDropRuntimeProducers.class).create("broken-1", "tenant"))
+				.satisfies((ex) -> assertThat(ex.property()).isEqualTo("waterdrop.templates.tenant.max-payload-size"))
+				.withMessageContaining("(as left by the WaterDropProducerCustomizer beans)"));
+	}
+
 	@Test
 	void badInputIsRefusedNamingTheSettingAndNothingIsCreated() {
 		this.runner.withPropertyValues("waterdrop.templates.transactional.kafka.transactional.id=shared",
@@ -256,6 +268,21 @@ class RuntimeProducersTests {
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-in-flight", 0)))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"))
 						.withMessageContaining("must be at least 1 but was 0");
+					// No value (a JSON null) is said so, not taken for an unknown key.
+					Map<String, Object> noValue = new HashMap<>();
+					noValue.put("max-in-flight", null);
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", noValue))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"))
+						.withMessageContaining("has no value (runtime producer 't1')");
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("close-timeout", " ")))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.close-timeout"))
+						.withMessageContaining("has no value");
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("polling.mode", "select")))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.polling.mode"))
+						.withMessageContaining("is not one of [thread, fd]");
 					// A fraction is refused, not truncated (1.9 would become 1); a whole number in a double is taken.
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-in-flight", 1.9)))
@@ -309,6 +336,10 @@ class RuntimeProducersTests {
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t2", "tenant", Map.of("pool-size", 2)))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("waterdrop.templates.tenant.pool-size"));
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t2", "tenant", Map.of("pool-wait-timeout", "5s")))
+						.satisfies((ex) -> assertThat(ex.property())
+							.isEqualTo("waterdrop.templates.tenant.pool-wait-timeout"));
 					assertThatExceptionOfType(ProducerNameInUseException.class)
 						.isThrownBy(() -> runtime.create("orders", "tenant"))
 						.withMessage("Cannot create runtime producer 'orders': a bean of the application context has "

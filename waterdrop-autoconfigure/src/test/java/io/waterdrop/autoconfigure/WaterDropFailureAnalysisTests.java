@@ -265,6 +265,15 @@ class WaterDropFailureAnalysisTests {
 			.contains("applies to fd mode only");
 	}
 
+	/** Read by pools alone: on a single producer it would be ignored, a negative value too. */
+	@Test
+	void poolWaitTimeoutOnAnEntryWithoutAPool() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.pool-wait-timeout=-5s");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.pool-wait-timeout")
+			.contains("applies to transactional pools only, but this entry has no pool-size");
+		assertThat(analysis.getAction()).contains("waterdrop.producers.orders.pool-size");
+	}
+
 	@Test
 	void threadSettingOnAnFdModeProducer() {
 		FailureAnalysis analysis = analyze("waterdrop.producers.orders.polling.thread.poll-timeout=2s");
