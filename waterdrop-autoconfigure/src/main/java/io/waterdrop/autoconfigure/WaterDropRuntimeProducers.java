@@ -537,7 +537,9 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	}
 
 	private static List<String> constants(Class<?> enumType) {
-		return Arrays.stream(enumType.getEnumConstants()).map((constant) -> constant.toString().toLowerCase(Locale.ROOT)).toList();
+		return Arrays.stream(enumType.getEnumConstants())
+			.map((constant) -> constant.toString().toLowerCase(Locale.ROOT))
+			.toList();
 	}
 
 	/**
