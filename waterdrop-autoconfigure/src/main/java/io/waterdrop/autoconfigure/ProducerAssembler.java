@@ -355,8 +355,8 @@ final class ProducerAssembler implements DisposableBean {
 		if (customizers.isEmpty()) {
 			return config;
 		}
-		customizers.forEach((customizer) -> customizer.customize(name, builder));
-		try {
+		try { // a setting the builder refuses at once (a Kafka setting without a value) included
+			customizers.forEach((customizer) -> customizer.customize(name, builder));
 			return builder.build();
 		}
 		catch (InvalidConfigurationException ex) {

@@ -407,6 +407,15 @@ class WaterDropFailureAnalysisTests {
 	}
 
 	@Test
+	void kafkaSettingWithoutAValueLeftByACustomizer() {
+		FailureAnalysis analysis = analyze(this.runner.withBean(WaterDropProducerCustomizer.class,
+				() -> (name, builder) -> builder.kafka("acks", null)));
+		assertThat(analysis.getDescription())
+			.contains("Property: waterdrop.producers.waterdropProducer.kafka.acks")
+			.contains("has no value (as left by the WaterDropProducerCustomizer beans)");
+	}
+
+	@Test
 	void startupFailureIsReportedWithDescriptionAndAction(CapturedOutput output) {
 		assertThatException().isThrownBy(() -> run("--waterdrop.producers.orders.polling.poller=nope"));
 		assertThat(output).contains("APPLICATION FAILED TO START")
