@@ -9,7 +9,9 @@ import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
-import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.core.env.Environment;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
@@ -66,15 +68,25 @@ class TenantsController {
 
 	private static final Pattern TENANT = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
 
+	private static final String MAX_TENANTS = "sample.tenants.max";
+
 	private final WaterDropRuntimeProducers producers;
 
 	private final int maxTenants;
 
 	private final ReentrantLock creating = new ReentrantLock();
 
-	TenantsController(WaterDropRuntimeProducers producers, @Value("${sample.tenants.max:100}") int maxTenants) {
+	/**
+	 * Binds {@code sample.tenants.max} as Boot binds configuration properties, so that a value that is no
+	 * number, or is below 1 (which would refuse every tenant), fails start-up with Boot's analysis of it.
+	 */
+	TenantsController(WaterDropRuntimeProducers producers, Environment environment) {
 		this.producers = producers;
-		this.maxTenants = maxTenants;
+		this.maxTenants = Binder.get(environment).bind(MAX_TENANTS, Integer.class).orElse(100);
+		if (this.maxTenants < 1) {
+			throw new InvalidConfigurationPropertyValueException(MAX_TENANTS, this.maxTenants,
+					"It must be at least 1: below that, every tenant would be refused.");
+		}
 	}
 
 	/**

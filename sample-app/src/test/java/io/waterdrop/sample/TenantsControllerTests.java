@@ -7,8 +7,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.context.properties.bind.BindException;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.http.MediaType;
+import org.springframework.mock.env.MockEnvironment;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.ResultActions;
@@ -22,6 +25,7 @@ import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.hasItem;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.delete;
@@ -62,6 +66,19 @@ class TenantsControllerTests {
 	@AfterEach
 	void removeTenants() {
 		this.producers.names().forEach(this.producers::remove);
+	}
+
+	@Test
+	void aTenantLimitThatIsNoNumberOrBelowOneFailsStartUpNamingIt() {
+		assertThatExceptionOfType(InvalidConfigurationPropertyValueException.class)
+			.isThrownBy(() -> new TenantsController(this.producers,
+					new MockEnvironment().withProperty("sample.tenants.max", "0")))
+			.withMessageContaining("sample.tenants.max with value '0'")
+			.withMessageContaining("at least 1");
+		assertThatExceptionOfType(BindException.class)
+			.isThrownBy(() -> new TenantsController(this.producers,
+					new MockEnvironment().withProperty("sample.tenants.max", "many")))
+			.satisfies((ex) -> assertThat(ex.getProperty().getName()).hasToString("sample.tenants.max"));
 	}
 
 	@Test
