@@ -1,6 +1,8 @@
 package io.waterdrop.autoconfigure.lifecycle;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 
@@ -30,6 +32,22 @@ final class CloseTimeouts {
 		ProducerProperties own = entryOf(producerName);
 		return (own != null && own.getCloseTimeout() != null)
 				? "waterdrop.producers." + entryName(producerName) + ".close-timeout" : "waterdrop.close-timeout";
+	}
+
+	/**
+	 * The {@code close-timeout} each template sets itself, by the property that sets it: the runtime producers
+	 * made from it drain with it, in the producers' shutdown phase.
+	 */
+	Map<String, Duration> ofTemplates() {
+		Map<String, Duration> timeouts = new LinkedHashMap<>();
+		this.properties.getTemplates().forEach((name, template) -> {
+			if (template.getCloseTimeout() != null) {
+				String path = (name.indexOf('.') < 0) ? "waterdrop.templates." + name : "waterdrop.templates[" + name
+						+ "]";
+				timeouts.put(path + ".close-timeout", template.getCloseTimeout());
+			}
+		});
+		return timeouts;
 	}
 
 	/** The entry defining a producer: its own, or for a pool member {@code <pool>-<i>} its pool's. */

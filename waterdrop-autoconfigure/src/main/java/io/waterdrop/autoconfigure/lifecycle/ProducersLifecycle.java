@@ -175,7 +175,10 @@ final class ProducersLifecycle implements SmartLifecycle {
 		return (pool instanceof String poolName) ? poolName : null;
 	}
 
-	/** Warns once when a producer's close may outlast the shutdown phase Spring waits for. */
+	/**
+	 * Warns once when a producer's close may outlast the shutdown phase Spring waits for: a producer bean's,
+	 * or a template's, which its runtime producers drain with.
+	 */
 	private void checkShutdownBudget(Map<String, Producer> producers) {
 		if (this.budgetChecked) {
 			return;
@@ -186,6 +189,11 @@ final class ProducersLifecycle implements SmartLifecycle {
 			Duration closeTimeout = this.closeTimeouts.of(name);
 			if (closeTimeout.compareTo(this.shutdownPhaseTimeout) >= 0) {
 				tooLong.put(this.closeTimeouts.propertyOf(name), closeTimeout);
+			}
+		});
+		this.closeTimeouts.ofTemplates().forEach((property, closeTimeout) -> {
+			if (closeTimeout.compareTo(this.shutdownPhaseTimeout) >= 0) {
+				tooLong.put(property, closeTimeout);
 			}
 		});
 		if (!tooLong.isEmpty()) {

@@ -441,6 +441,11 @@ class LifecycleTests {
 		this.holding.withPropertyValues("spring.lifecycle.timeout-per-shutdown-phase=10s",
 				"waterdrop.close-timeout=20s")
 			.run((context) -> assertThat(output).contains("{waterdrop.close-timeout=PT20S}"));
+		this.holding.withPropertyValues("waterdrop.templates.tenant.close-timeout=45s",
+				"waterdrop.templates[tenant.eu].close-timeout=1m", "waterdrop.templates.quick.close-timeout=5s")
+			.run((context) -> assertThat(output).contains("{waterdrop.templates.tenant.close-timeout=PT45S, "
+					+ "waterdrop.templates[tenant.eu].close-timeout=PT1M} are not below")
+				.doesNotContain("quick"));
 	}
 
 	@Test
