@@ -134,8 +134,9 @@ public final class KafkaTestBroker {
 	 * Whether the leaders answer for every partition. A leader in the metadata is not enough: a first produce
 	 * that meets NOT_LEADER_OR_FOLLOWER is retried after later batches of an idempotent producer went through,
 	 * and the broker then refuses the retry with OutOfOrderSequenceException until delivery.timeout.ms.
+	 * Public for tests with a broker of their own (one they restart, for instance).
 	 */
-	private static boolean leadersServe(Admin admin, String topic, int partitions) {
+	public static boolean leadersServe(Admin admin, String topic, int partitions) {
 		Map<TopicPartition, OffsetSpec> request = new HashMap<>();
 		for (int partition = 0; partition < partitions; partition++) {
 			request.put(new TopicPartition(topic, partition), OffsetSpec.latest());
@@ -149,7 +150,7 @@ public final class KafkaTestBroker {
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
-			throw new IllegalStateException("Interrupted while creating topic " + topic, ex);
+			throw new IllegalStateException("Interrupted while probing the leaders of " + topic, ex);
 		}
 	}
 
