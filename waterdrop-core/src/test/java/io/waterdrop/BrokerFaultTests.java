@@ -53,7 +53,8 @@ import static org.awaitility.Awaitility.await;
  * Closing while the broker is down returns within its timeout and ends every message as failed or purged.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 6, unit = TimeUnit.MINUTES)
+// Generous: the close test alone waits out a 120 s delivery timeout, besides a broker stop and start.
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
 class BrokerFaultTests {
 
 	private static final Duration DELIVERY_TIMEOUT = Duration.ofSeconds(10);
@@ -238,13 +239,14 @@ class BrokerFaultTests {
 	void closeWhileTheBrokerIsDownReturnsWithinItsTimeoutAndEndsEveryMessageAsFailedOrPurged() throws Exception {
 		String topic = createTopic("fault-close", 2);
 		int count = 2_000;
-		// The messages linger (40 s, batches far from full) while the broker stops, so they are surely still in
+		// The messages linger (90 s, batches far from full) while the broker stops, so they are surely still in
 		// flight when it is gone. Produced after it is gone they would not be: with the topic's metadata lost
-		// in the shutdown, Kafka's send() blocks max.block.ms and fails each message itself. The delivery
-		// timeout (at least linger + request timeout) is longer than every bound on the other closes below,
-		// which therefore cannot have waited for it.
-		Duration linger = Duration.ofSeconds(40);
-		Duration deliveryTimeout = Duration.ofSeconds(45);
+		// in the shutdown, Kafka's send() blocks max.block.ms and fails each message itself. 90 s: stopping the
+		// broker may take 30 s (SIGTERM, then SIGKILL) and the 8,000 produce calls more on a busy machine. The
+		// delivery timeout (at least linger + request timeout) is SLACK past the linger, so the other closes
+		// below, which start before the linger ends, cannot have waited for it.
+		Duration linger = Duration.ofSeconds(90);
+		Duration deliveryTimeout = linger.plus(SLACK);
 		// Long enough for Kafka to fail every message at its delivery timeout before this close would purge.
 		Duration outlastingTimeout = deliveryTimeout.plus(Duration.ofSeconds(60));
 		Map<String, Producer> byName = new HashMap<>();
@@ -288,7 +290,7 @@ class BrokerFaultTests {
 		System.out.println("Broker stopped after " + stopping.toMillis() + " ms; closes took " + took);
 
 		// A timeout is a bound: purging what is left and releasing the client add little to it (and all of these
-		// end before the 45 s delivery timeout could have failed anything).
+		// end before the 120 s delivery timeout could have failed anything).
 		assertThat(took.get("short-timeout")).isLessThan(shortTimeout.plus(SLACK));
 		assertThat(took.get("thread-mode-short-timeout")).isLessThan(shortTimeout.plus(SLACK));
 		assertThat(took.get("forceful")).isLessThan(SLACK);
