@@ -274,16 +274,20 @@ class ReportQueueTests {
 			}
 		}, "test-round-trip-drainer");
 		drainer.start();
+		// Bounded by time as well as count: on a busy machine one wake-up may cost milliseconds.
+		long budgetEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+		int roundTrips = 0;
 		try {
-			for (int i = 1; i <= 300_000; i++) {
+			for (int i = 1; i <= 300_000 && System.nanoTime() - budgetEnd < 0; i++) {
 				queue.offer(new Item(i));
-				long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+				long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
 				while (dispatched.get() < i) {
 					if (System.nanoTime() - deadline > 0) {
 						throw new AssertionError("report " + i + " was never drained: a lost wake-up");
 					}
 					Thread.onSpinWait();
 				}
+				roundTrips = i;
 			}
 		}
 		finally {
@@ -291,6 +295,9 @@ class ReportQueueTests {
 			drainer.join();
 			pipe.close();
 		}
+		// Enough races to mean something, and far more than the 300 the drainer's 100 ms select would allow in
+		// the budget if every wake-up were lost.
+		assertThat(roundTrips).as("round trips within the time budget").isGreaterThanOrEqualTo(10_000);
 	}
 
 	private void runConcurrently(ReportQueue<Item> queue, AtomicInteger signals, long budgetNanos,
