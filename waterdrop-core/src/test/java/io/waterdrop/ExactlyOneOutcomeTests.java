@@ -326,9 +326,14 @@ class ExactlyOneOutcomeTests {
 	@Timeout(60)
 	void aBatchWaitThatTimesOutCarriesTheFailuresFoundBeforeIt() {
 		Producer producer = producer();
+		// The batch wait starts once both are sent (after this event): the first report is dispatched by then, so
+		// the wait's timeout cannot end before it however busy the machine.
+		producer.monitor()
+			.subscribe(ProducerEvent.MessagesProduced.class,
+					(produced) -> await().atMost(Duration.ofSeconds(30)).until(() -> producer.stats().failed() == 1));
 
 		assertThatExceptionOfType(DeliveryTimeoutException.class)
-			// Long enough for the first report to be dispatched on a busy machine; the second never comes.
+			// The second never comes: the wait times out.
 			.isThrownBy(() -> producer.produceManySync(List.of(message("fenced-twice", 1), message("pending", 2)),
 					Duration.ofSeconds(5)))
 			.satisfies((timeout) -> assertThat(timeout.getSuppressed()).singleElement()
