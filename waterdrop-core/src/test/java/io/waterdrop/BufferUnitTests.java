@@ -36,7 +36,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /** buffer / bufferMany / flushSync / flushAsync, and tombstones. */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class BufferUnitTests {
 
 	private final InMemoryKafka kafka = new InMemoryKafka();
@@ -202,7 +202,7 @@ class BufferUnitTests {
 		mock.completeNext();
 		mock.errorNext(new NotEnoughReplicasException("4 refused"));
 
-		assertThat(flush).failsWithin(Duration.ofSeconds(10))
+		assertThat(flush).failsWithin(Duration.ofSeconds(30))
 			.withThrowableOfType(java.util.concurrent.ExecutionException.class)
 			.havingCause()
 			.isInstanceOf(DeliveryFailedException.class)
@@ -238,7 +238,7 @@ class BufferUnitTests {
 		mock.errorNext(new NotEnoughReplicasException("2 refused"));
 		mock.completeNext();
 
-		assertThat(flush).failsWithin(Duration.ofSeconds(10))
+		assertThat(flush).failsWithin(Duration.ofSeconds(30))
 			.withThrowableOfType(java.util.concurrent.ExecutionException.class)
 			.withCauseInstanceOf(DeliveryFailedException.class);
 		// The abort rolled back "1" and "3" as well, although they were acknowledged: all three stay.
@@ -362,7 +362,7 @@ class BufferUnitTests {
 		mock.errorNext(new NotEnoughReplicasException("2 refused"));
 		mock.completeNext();
 
-		assertThat(keptInTheBuffer).succeedsWithin(Duration.ofSeconds(10)).isEqualTo(3);
+		assertThat(keptInTheBuffer).succeedsWithin(Duration.ofSeconds(30)).isEqualTo(3);
 	}
 
 	/**
@@ -629,7 +629,7 @@ class BufferUnitTests {
 	}
 
 	private Producer producer(ProducerConfig.Builder config) {
-		Producer producer = new Producer(config.maxWaitTimeout(Duration.ofSeconds(10)).build());
+		Producer producer = new Producer(config.maxWaitTimeout(Duration.ofSeconds(30)).build());
 		this.producers.add(producer);
 		return producer;
 	}

@@ -37,7 +37,7 @@ class CloseFromCallbackRaceTests {
 	 * closes the client it built and refuses.
 	 */
 	@RepeatedTest(5)
-	@Timeout(60)
+	@Timeout(180) // five waits of up to 30 s each
 	void closeFromACallbackRacingAFirstConnectReturnsAtOnceAndTheConnectRefuses() throws Exception {
 		Poller poller = new Poller(PollerConfig.named("close-race"));
 		CountDownLatch connecting = new CountDownLatch(1);
@@ -82,7 +82,7 @@ class CloseFromCallbackRaceTests {
 		Producer producer = new Producer(ProducerConfig.builder()
 			.id(TestProducers.uniqueId("close-race"))
 			.poller(poller)
-			.maxWaitTimeout(Duration.ofSeconds(5))
+			.maxWaitTimeout(Duration.ofSeconds(30))
 			.clientFactory(client)
 			.build());
 		this.producers.add(producer);

@@ -40,7 +40,7 @@ import static org.awaitility.Awaitility.await;
  * The examples of docs/transactions.md, copied verbatim between the {@code // docs} markers, so that they
  * compile and do what the page says. Change both together.
  */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class DocsExamplesTests {
 
 	private static final Logger logger = LoggerFactory.getLogger(DocsExamplesTests.class);
@@ -371,7 +371,7 @@ class DocsExamplesTests {
 		return track(new Producer(ProducerConfig.builder()
 			.id("docs")
 			.kafka("transactional.id", "docs-1")
-			.maxWaitTimeout(Duration.ofSeconds(10))
+			.maxWaitTimeout(Duration.ofSeconds(30))
 			.clientFactory(this.kafka)
 			.build()));
 	}

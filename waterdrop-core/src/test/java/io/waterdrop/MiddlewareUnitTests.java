@@ -24,14 +24,14 @@ import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 import static org.assertj.core.api.Assertions.assertThatNullPointerException;
 
 /** The middleware chain: order, applied before validation, applied once on every way a message is sent. */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class MiddlewareUnitTests {
 
 	private final InMemoryKafka kafka = new InMemoryKafka();
 
 	private final Producer producer = new Producer(ProducerConfig.builder()
 		.id("middleware")
-		.maxWaitTimeout(Duration.ofSeconds(10))
+		.maxWaitTimeout(Duration.ofSeconds(30))
 		.clientFactory(this.kafka)
 		.build());
 

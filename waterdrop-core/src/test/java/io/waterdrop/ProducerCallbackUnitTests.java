@@ -78,7 +78,7 @@ class ProducerCallbackUnitTests {
 		ProducerConfig.Builder config = ProducerConfig.builder()
 			.id("callback-" + mode.name().toLowerCase(java.util.Locale.ROOT) + "-" + ids.incrementAndGet())
 			.pollingMode(mode)
-			.maxWaitTimeout(Duration.ofSeconds(10))
+			.maxWaitTimeout(Duration.ofSeconds(30))
 			.clientFactory((properties) -> client);
 		if (mode == PollingMode.FD) {
 			config.poller(poller);

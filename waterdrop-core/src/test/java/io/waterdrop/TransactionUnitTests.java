@@ -173,7 +173,7 @@ class TransactionUnitTests {
 			.id("tx-unit")
 			.kafka("transactional.id", "tx-unit-1")
 			.pollingMode(PollingMode.THREAD)
-			.maxWaitTimeout(Duration.ofSeconds(10))
+			.maxWaitTimeout(Duration.ofSeconds(30))
 			.clientFactory(this.kafka)
 			.build()));
 		Producer plain = track(new Producer(ProducerConfig.builder().id("plain").clientFactory(this.kafka).build()));
@@ -342,7 +342,7 @@ class TransactionUnitTests {
 		Producer producer = track(new Producer(ProducerConfig.builder()
 			.id("tx-unit")
 			.kafka("transactional.id", "tx-unit-1")
-			.maxWaitTimeout(Duration.ofSeconds(10))
+			.maxWaitTimeout(Duration.ofSeconds(30))
 			.transactionJoiner((joining) -> {
 				joining.disconnect();
 				return false;
@@ -507,7 +507,7 @@ class TransactionUnitTests {
 		return track(new Producer(ProducerConfig.builder()
 			.id("tx-unit")
 			.kafka("transactional.id", "tx-unit-1")
-			.maxWaitTimeout(Duration.ofSeconds(10))
+			.maxWaitTimeout(Duration.ofSeconds(30))
 			.clientFactory(client)
 			.build()));
 	}
@@ -518,7 +518,7 @@ class TransactionUnitTests {
 		return track(new Producer(ProducerConfig.builder()
 			.id("tx-unit")
 			.kafka("transactional.id", "tx-unit-1")
-			.maxWaitTimeout(Duration.ofSeconds(10))
+			.maxWaitTimeout(Duration.ofSeconds(30))
 			.nonReloadableErrors(java.util.Set.of())
 			.clientFactory(client)
 			.build()));
