@@ -55,7 +55,7 @@ class ProducerCloseUnitTests {
 
 	@AfterAll
 	static void pollerStops() throws InterruptedException {
-		assertThat(poller.awaitStopped(Duration.ofSeconds(10))).isTrue();
+		assertThat(poller.awaitStopped(Duration.ofSeconds(30))).isTrue();
 	}
 
 	@ParameterizedTest

@@ -42,7 +42,7 @@ import static org.awaitility.Awaitility.await;
  * {@link TransactionJoiner}s: what transaction managers such as Spring's build on. The rules of
  * {@code transaction(block)} hold for them too.
  */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class TransactionBoundTests {
 
 	private final InMemoryKafka kafka = new InMemoryKafka();
@@ -533,7 +533,7 @@ class TransactionBoundTests {
 			.withMessageContaining("simulated");
 		assertThat(this.kafka.records()).isEmpty();
 		assertThat(producer.inTransaction()).isFalse();
-		await().until(() -> producer.inFlight() == 0);
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 	}
 
 	// --- helpers

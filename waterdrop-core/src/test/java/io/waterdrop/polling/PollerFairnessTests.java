@@ -29,7 +29,7 @@ class PollerFairnessTests {
 	private static final Duration MAX_TIME = Duration.ofMillis(20);
 
 	/** Only a deadlock or starvation guard: nothing here is expected to take more than a few slices. */
-	private static final long GUARD_SECONDS = 10;
+	private static final long GUARD_SECONDS = 30;
 
 	@Test
 	@Timeout(120)
