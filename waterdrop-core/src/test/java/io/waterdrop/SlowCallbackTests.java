@@ -210,6 +210,8 @@ class SlowCallbackTests {
 		}
 		assertThat(waiting.await(GUARD)).isNotNull();
 		assertThat(held.await(GUARD)).isNotNull();
+		// A handle completes before its callback runs: wait for the last callbacks too.
+		org.awaitility.Awaitility.await().atMost(GUARD).until(() -> isolatedThreads.size() >= 60);
 		assertThat(isolatedThreads).hasSize(60).containsOnly(dedicated.threadName());
 		org.awaitility.Awaitility.await().atMost(GUARD).until(() -> slow.stats().slowCallbacks() == 1);
 		assertThat(slowEvents).singleElement().satisfies((event) -> {
