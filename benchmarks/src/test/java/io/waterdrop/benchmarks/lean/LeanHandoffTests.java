@@ -62,9 +62,10 @@ class LeanHandoffTests {
 			selector.start();
 			for (int i = 1; i <= 2000; i++) {
 				new LeanReport(queue, counter).onCompletion(null, null);
-				long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+				// A guard against a lost wake-up only: a busy machine may take milliseconds, never 30 s.
+				long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
 				while (dispatched.get() < i) {
-					assertThat(System.nanoTime()).as("report %d dispatched within 5 s", i).isLessThan(deadline);
+					assertThat(System.nanoTime()).as("report %d dispatched within 30 s", i).isLessThan(deadline);
 					Thread.onSpinWait();
 				}
 			}
