@@ -1,6 +1,7 @@
 package io.waterdrop.autoconfigure.observation;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -69,26 +70,27 @@ class ObservationIntegrationTests {
 				TestObservationRegistry registry = context.getBean(TestObservationRegistry.class);
 				context.getBean("orders", Producer.class).produceSync(Message.of(topic, "traced"));
 
-				await().untilAsserted(() -> assertThat(registry).hasObservationWithNameEqualTo("waterdrop.send")
-					.that()
-					.hasBeenStarted()
-					.hasBeenStopped()
-					.hasContextualNameEqualTo(topic + " send")
-					.doesNotHaveError()
-					.hasLowCardinalityKeyValue("spring.kafka.template.name", "orders")
-					.hasLowCardinalityKeyValue("messaging.system", "kafka")
-					.hasLowCardinalityKeyValue("messaging.operation", "publish")
-					.hasLowCardinalityKeyValue("messaging.destination.kind", "topic")
-					.hasLowCardinalityKeyValue("messaging.destination.name", topic)
-					.hasLowCardinalityKeyValue("waterdrop.producer", "orders")
-					.hasLowCardinalityKeyValue("waterdrop.poller", "critical")
-					.satisfies((observed) -> {
-						WaterDropSenderContext sender = (WaterDropSenderContext) observed;
-						assertThat(sender.getReport()).isNotNull();
-						assertThat(sender.getReport().topic()).isEqualTo(topic);
-						assertThat(sender.getMessage().payload()).isEqualTo("traced");
-						assertThat(sender.getRemoteServiceName()).isEqualTo("Apache Kafka");
-					}));
+				await().atMost(Duration.ofSeconds(30))
+					.untilAsserted(() -> assertThat(registry).hasObservationWithNameEqualTo("waterdrop.send")
+						.that()
+						.hasBeenStarted()
+						.hasBeenStopped()
+						.hasContextualNameEqualTo(topic + " send")
+						.doesNotHaveError()
+						.hasLowCardinalityKeyValue("spring.kafka.template.name", "orders")
+						.hasLowCardinalityKeyValue("messaging.system", "kafka")
+						.hasLowCardinalityKeyValue("messaging.operation", "publish")
+						.hasLowCardinalityKeyValue("messaging.destination.kind", "topic")
+						.hasLowCardinalityKeyValue("messaging.destination.name", topic)
+						.hasLowCardinalityKeyValue("waterdrop.producer", "orders")
+						.hasLowCardinalityKeyValue("waterdrop.poller", "critical")
+						.satisfies((observed) -> {
+							WaterDropSenderContext sender = (WaterDropSenderContext) observed;
+							assertThat(sender.getReport()).isNotNull();
+							assertThat(sender.getReport().topic()).isEqualTo(topic);
+							assertThat(sender.getMessage().payload()).isEqualTo("traced");
+							assertThat(sender.getRemoteServiceName()).isEqualTo("Apache Kafka");
+						}));
 			});
 	}
 
@@ -106,11 +108,12 @@ class ObservationIntegrationTests {
 				Producer producer = context.getBean(WaterDropRuntimeProducers.class).create("acme", "tenant");
 				producer.produceSync(Message.of("events", "tenant's"));
 
-				await().untilAsserted(() -> assertThat(registry).hasObservationWithNameEqualTo("waterdrop.send")
-					.that()
-					.hasBeenStopped()
-					.hasLowCardinalityKeyValue("waterdrop.producer", "acme")
-					.hasLowCardinalityKeyValue("waterdrop.poller", "tenants"));
+				await().atMost(Duration.ofSeconds(30))
+					.untilAsserted(() -> assertThat(registry).hasObservationWithNameEqualTo("waterdrop.send")
+						.that()
+						.hasBeenStopped()
+						.hasLowCardinalityKeyValue("waterdrop.producer", "acme")
+						.hasLowCardinalityKeyValue("waterdrop.poller", "tenants"));
 			});
 	}
 
@@ -129,12 +132,13 @@ class ObservationIntegrationTests {
 				kafka.errorNext(new KafkaException("broker said no (simulated)"));
 
 				assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(handle::await);
-				await().untilAsserted(() -> assertThat(registry).hasObservationWithNameEqualTo("waterdrop.send")
-					.that()
-					.hasBeenStopped()
-					.assertThatError()
-					.isInstanceOf(DeliveryFailedException.class)
-					.hasRootCauseMessage("broker said no (simulated)"));
+				await().atMost(Duration.ofSeconds(30))
+					.untilAsserted(() -> assertThat(registry).hasObservationWithNameEqualTo("waterdrop.send")
+						.that()
+						.hasBeenStopped()
+						.assertThatError()
+						.isInstanceOf(DeliveryFailedException.class)
+						.hasRootCauseMessage("broker said no (simulated)"));
 			});
 	}
 
@@ -184,10 +188,11 @@ class ObservationIntegrationTests {
 			.withPropertyValues("waterdrop.observation-enabled=true")
 			.run((context) -> {
 				context.getBean(Producer.class).produceSync(Message.of("events", "renamed"));
-				await().untilAsserted(() -> assertThat(context.getBean(TestObservationRegistry.class))
-					.hasObservationWithNameEqualTo("orders.published")
-					.that()
-					.hasBeenStopped());
+				await().atMost(Duration.ofSeconds(30))
+					.untilAsserted(() -> assertThat(context.getBean(TestObservationRegistry.class))
+						.hasObservationWithNameEqualTo("orders.published")
+						.that()
+						.hasBeenStopped());
 			});
 	}
 
@@ -232,15 +237,16 @@ class ObservationIntegrationTests {
 				assertThat(parts[2]).isNotEqualTo(parent.context().spanId());
 				assertThat(parts[3]).isEqualTo("01");
 				// The span in the header is WaterDrop's producer span, a child of the request's span.
-				await().untilAsserted(() -> assertThat(finished)
-					.anySatisfy((span) -> {
-						assertThat(span.id()).isEqualTo(parts[2]);
-						assertThat(span.parentId()).isEqualTo(parent.context().spanId());
-						assertThat(span.name()).isEqualTo(topic + " send");
-						assertThat(span.kind()).isEqualTo(brave.Span.Kind.PRODUCER);
-						assertThat(span.remoteServiceName()).isEqualToIgnoringCase("Apache Kafka");
-						assertThat(span.tag("waterdrop.producer")).isEqualTo("waterdropProducer");
-					}));
+				await().atMost(Duration.ofSeconds(30))
+					.untilAsserted(() -> assertThat(finished)
+						.anySatisfy((span) -> {
+							assertThat(span.id()).isEqualTo(parts[2]);
+							assertThat(span.parentId()).isEqualTo(parent.context().spanId());
+							assertThat(span.name()).isEqualTo(topic + " send");
+							assertThat(span.kind()).isEqualTo(brave.Span.Kind.PRODUCER);
+							assertThat(span.remoteServiceName()).isEqualToIgnoringCase("Apache Kafka");
+							assertThat(span.tag("waterdrop.producer")).isEqualTo("waterdropProducer");
+						}));
 			});
 	}
 
