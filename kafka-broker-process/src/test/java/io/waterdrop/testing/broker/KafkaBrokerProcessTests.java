@@ -41,6 +41,8 @@ class KafkaBrokerProcessTests {
 	private static final TopicPartition PARTITION = new TopicPartition(TOPIC, 0);
 
 	@Test
+	// A format, three cold starts (up to 60 s each) and three stops (up to 30 s each) on a busy machine.
+	@Timeout(value = 8, unit = TimeUnit.MINUTES)
 	void recordsSurviveStopAndRestart() throws Exception {
 		Path directory;
 		try (KafkaBrokerProcess broker = new KafkaBrokerProcess()) {
