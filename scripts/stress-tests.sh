@@ -141,7 +141,8 @@ trap 'exit 130' INT TERM
 cores=$(nproc 2>/dev/null || echo 2)
 if $hog; then
 	for _ in $(seq "$cores"); do
-		sh -c 'while :; do :; done' &
+		# Ends with this script even when no trap runs (SIGKILL): it spins only while the script's PID lives.
+		sh -c 'while kill -0 "$1" 2>/dev/null; do :; done' hog "$$" &
 		hogs+=("$!")
 	done
 fi
@@ -164,6 +165,8 @@ result_of() {
 	failures=$(sed -n 's/.* failures="\([0-9]*\)".*/\1/p' <<<"$head")
 	errors=$(sed -n 's/.* errors="\([0-9]*\)".*/\1/p' <<<"$head")
 	skipped=$(sed -n 's/.* skipped="\([0-9]*\)".*/\1/p' <<<"$head")
+	# An attribute the report lacks counts 0, not an empty operand for the comparisons below.
+	tests=${tests:-0} failures=${failures:-0} errors=${errors:-0} skipped=${skipped:-0}
 	if [ $((failures + errors)) -gt 0 ]; then
 		echo "FAIL($((failures + errors)))"
 	elif [ "$tests" -gt 0 ] && [ "$skipped" -eq "$tests" ]; then
