@@ -110,10 +110,16 @@ modules=()
 
 # The newest JDK present, as .ci/run picks it (VirtualThreadTests need 21+).
 java_major() {
-	"$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'
+	"$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' || true
 }
-newest_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
-newest_major=$(java_major "$newest_home")
+# Without a java on PATH, any JDK found below is newer than none.
+newest_home=""
+newest_major=0
+if command -v java >/dev/null; then
+	newest_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+	newest_major=$(java_major "$newest_home")
+	newest_major=${newest_major:-0}
+fi
 for home in /usr/lib/jvm/*/; do
 	home=${home%/}
 	[ -x "$home/bin/javac" ] || continue
