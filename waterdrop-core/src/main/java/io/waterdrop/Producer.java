@@ -1324,9 +1324,9 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * How many partitions Kafka's metadata gives the topic (it may wait for them). A sender holds a slot,
-	 * which keeps an idle disconnect away; {@link #buffer} does not, so a client let go of meanwhile is
-	 * replaced and asked again.
+	 * How many partitions Kafka's metadata gives the topic (it may wait for them). Asked before a slot is
+	 * taken, so an idle disconnect or a close may let go of the client meanwhile: a client let go of is
+	 * replaced and asked again; a closing producer refuses the message as closed, as it refuses any other.
 	 */
 	private int partitionCount(String topic) {
 		for (int attempt = 1;; attempt++) {
@@ -1337,6 +1337,10 @@ public final class Producer implements AutoCloseable {
 					return current.partitionsFor(topic).size();
 				}
 				catch (KafkaException ex) {
+					State now = this.state;
+					if (now.closing()) { // the close took the client away ("Requested metadata update after close")
+						throw notAccepting(now, ex);
+					}
 					if (this.client == current || attempt == 3) {
 						throw ex;
 					}

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -17,9 +18,11 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -243,6 +246,51 @@ class ProducerCloseUnitTests {
 			producer.close();
 			assertThat(closed).hasValue(1);
 		}
+	}
+
+	/**
+	 * A sender asks Kafka for a topic's partitions before it takes a slot, so a close can take the client from
+	 * under it: it is refused as closed, like any message a closing producer refuses, not failed.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void aSenderLookingUpPartitionsWhenTheCloseTakesTheClientIsRefusedAsClosed() throws Exception {
+		CountDownLatch lookingUp = new CountDownLatch(1);
+		CountDownLatch clientClosed = new CountDownLatch(1);
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public List<PartitionInfo> partitionsFor(String topic) {
+				lookingUp.countDown();
+				try {
+					clientClosed.await(30, TimeUnit.SECONDS);
+				}
+				catch (InterruptedException ex) {
+					Thread.currentThread().interrupt();
+				}
+				throw new KafkaException("Requested metadata update after close"); // what Kafka's metadata wait says
+			}
+
+			@Override
+			public void close(Duration timeout) {
+				super.close(timeout);
+				clientClosed.countDown();
+			}
+
+		};
+		Producer producer = producer(PollingMode.FD, kafka);
+		producer.connect();
+		CompletableFuture<DeliveryHandle> sending = CompletableFuture
+			.supplyAsync(() -> producer.produceAsync(Message.builder("t").payload("p").partition(0).build()));
+		assertThat(lookingUp.await(30, TimeUnit.SECONDS)).isTrue();
+
+		producer.close();
+
+		assertThat(sending).failsWithin(Duration.ofSeconds(30))
+			.withThrowableOfType(ExecutionException.class)
+			.withCauseInstanceOf(ProducerClosedException.class);
+		assertThat(producer.stats().failed()).isZero();
 	}
 
 	private static MockProducer<byte[], byte[]> mockClient() {
