@@ -21,6 +21,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.clients.producer.internals.BuiltInPartitioner;
 import org.apache.kafka.common.Cluster;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.AfterEach;
@@ -32,6 +33,7 @@ import io.waterdrop.testing.InMemoryKafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 import static org.awaitility.Awaitility.await;
 
 /** The in-memory client users' unit tests run against: realistic reports, transactions honoured. */
@@ -290,6 +292,47 @@ class InMemoryKafkaUnitTests {
 		assertThatExceptionOfType(ConfigException.class)
 			.isThrownBy(() -> this.kafka.apply(Map.of("partitioner.class", "com.example.Missing")))
 			.withMessageContaining("com.example.Missing");
+		// Checked as the client makes it: wrapped as Kafka's constructor wraps it, which the starter's analysis reads.
+		assertThatExceptionOfType(KafkaException.class)
+			.isThrownBy(() -> this.kafka.apply(Map.of("interceptor.classes", String.class.getName())))
+			.withMessage("Failed to construct kafka producer")
+			.withStackTraceContaining("java.lang.String");
+	}
+
+	@Test
+	void interceptorsHearOfASendTheClientRefuses() {
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> client = this.kafka
+			.apply(Map.of("interceptor.classes", TaggingInterceptor.class.getName()));
+		client.close();
+
+		assertThatIllegalStateException().isThrownBy(() -> client.send(new ProducerRecord<>("orders", new byte[1])));
+		assertThat(TaggingInterceptor.events).containsExactly("configured", "closed", "ack orders--1@-1 "
+				+ "IllegalStateException");
+	}
+
+	/** As Kafka's client: a send of the transaction failed, so its commit is refused and nothing of it kept. */
+	@Test
+	void aTransactionWithAFailedSendIsNotCommitted() {
+		Producer producer = new Producer(ProducerConfig.builder()
+			.clientFactory(this.kafka)
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.kafka("transactional.id", "in-memory-failed")
+			.kafka("partitioner.class", LastPartition.class.getName())
+			.kafka("last-partition.offset", "-5")
+			.build());
+		this.producers.add(producer);
+
+		assertThatExceptionOfType(TransactionFailedException.class)
+			.isThrownBy(() -> producer.transaction((transaction) -> {
+				transaction.produceAsync(Message.builder("orders").payload("kept?").partition(0).build());
+				transaction.produceAsync(Message.of("orders", "to partition 7 of 3"));
+				return null;
+			}));
+
+		assertThat(this.kafka.records()).isEmpty();
+		producer.transaction((transaction) -> transaction
+			.produceSync(Message.builder("payments").payload("next one commits").partition(0).build()));
+		assertThat(this.kafka.payloads("payments")).containsExactly("next one commits");
 	}
 
 	/** Puts every message on the partition {@code last-partition.offset} before the last. */

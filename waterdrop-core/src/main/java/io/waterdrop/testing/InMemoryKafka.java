@@ -25,6 +25,7 @@ import org.apache.kafka.clients.producer.ProducerInterceptor;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Cluster;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.Node;
@@ -43,7 +44,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A Kafka stand-in for users' unit tests (WaterDrop's {@code deliver: false} and buffered client): plug it
  * in with {@code ProducerConfig.builder().clientFactory(inMemoryKafka)} and every message is "stored" at
- * once with a realistic report — per-partition offsets from 0, in the order the messages are stored; keyed
+ * once with a realistic report — per-partition offsets from 0, in the order the messages are stored (a
+ * transactional producer's at its commit, so concurrent transactions store in the order they commit); keyed
  * messages partitioned by murmur2 like Kafka's default partitioner — and kept for assertions. The client
  * settings that decide what is stored work as in Kafka's client: {@code partitioner.class},
  * {@code partitioner.ignore.keys} and {@code interceptor.classes}. Transactions are honoured: messages of
@@ -226,37 +228,66 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 
 		private final AtomicBoolean closed = new AtomicBoolean();
 
+		/** The error of a send that failed in the open transaction: Kafka's client then refuses the commit. */
+		private volatile RuntimeException abortableError;
+
+		/**
+		 * As Kafka's client: a setting that cannot be parsed (a partitioner class that is not there) fails with
+		 * {@code ConfigException}; one that fails as the client makes what it names (an interceptor that is no
+		 * interceptor) with "Failed to construct kafka producer", after what was made is closed.
+		 */
 		@SuppressWarnings("unchecked")
 		Client(Map<String, Object> properties) {
 			this.transactional = properties.containsKey(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
 			AbstractConfig settings = new AbstractConfig(CLIENT_SETTINGS, properties, false);
-			this.partitioner = settings.getConfiguredInstance(ProducerConfig.PARTITIONER_CLASS_CONFIG,
-					Partitioner.class);
 			this.partitionerIgnoresKeys = settings.getBoolean(ProducerConfig.PARTITIONER_IGNORE_KEYS_CONFIG);
-			this.interceptors = (List<ProducerInterceptor<byte[], byte[]>>) (List<?>) settings
-				.getConfiguredInstances(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG, ProducerInterceptor.class);
+			Partitioner made = null;
+			List<?> interceptorsMade;
+			try {
+				made = settings.getConfiguredInstance(ProducerConfig.PARTITIONER_CLASS_CONFIG, Partitioner.class);
+				interceptorsMade = settings.getConfiguredInstances(ProducerConfig.INTERCEPTOR_CLASSES_CONFIG,
+						ProducerInterceptor.class);
+			}
+			catch (Throwable ex) { // the interceptors made before a failing one are closed by Kafka's config
+				if (made != null) {
+					Utils.closeQuietly(made, "partitioner");
+				}
+				throw new KafkaException("Failed to construct kafka producer", ex);
+			}
+			this.partitioner = made;
+			this.interceptors = (List<ProducerInterceptor<byte[], byte[]>>) interceptorsMade;
 		}
 
 		@Override
 		public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
-			if (this.closed.get()) {
-				throw new IllegalStateException("Cannot perform operation after producer has been closed");
-			}
-			if (this.transactional && !this.inTransaction) {
-				throw new IllegalStateException("Cannot send a record outside a transaction");
-			}
+			// As Kafka's client: the interceptors see the record first, and hear of a refusal before it is thrown.
 			ProducerRecord<byte[], byte[]> intercepted = intercept(record);
+			int partition;
+			try {
+				if (this.closed.get()) {
+					throw new IllegalStateException("Cannot perform operation after producer has been closed");
+				}
+				if (this.transactional && !this.inTransaction) {
+					throw new IllegalStateException("Cannot send a record outside a transaction");
+				}
+				partition = partitionOf(intercepted, partitions(intercepted.topic()));
+			}
+			catch (RuntimeException ex) {
+				acknowledge(unsent(intercepted.topic(), intercepted.partition()), ex);
+				throw ex;
+			}
 			int partitions = partitions(intercepted.topic());
-			int partition = partitionOf(intercepted, partitions);
 			TopicPartition topicPartition = new TopicPartition(intercepted.topic(), partition);
 			if (partition >= partitions) {
-				// What Kafka's client reports once max.block.ms has passed without the partition in its metadata.
-				TimeoutException missing = new TimeoutException("Partition %d of topic %s with partition count %d "
+				// Kafka's client queues it for a partition its metadata lacks; it expires after delivery.timeout.ms.
+				TimeoutException expired = new TimeoutException("Partition %d of topic %s with partition count %d "
 						.formatted(partition, intercepted.topic(), partitions)
 						+ "is not present in InMemoryKafka; give the topic more with topic(name, partitions)");
-				complete(new RecordMetadata(topicPartition, -1, -1, RecordBatch.NO_TIMESTAMP, -1, -1), missing,
-						callback);
-				return CompletableFuture.failedFuture(missing);
+				if (this.inTransaction) {
+					this.abortableError = expired;
+				}
+				complete(unsent(intercepted.topic(), partition), expired, callback);
+				return CompletableFuture.failedFuture(expired);
 			}
 			long timestamp = (intercepted.timestamp() != null) ? intercepted.timestamp() : System.currentTimeMillis();
 			ProducerRecord<byte[], byte[]> stored = new ProducerRecord<>(intercepted.topic(), partition, timestamp,
@@ -286,6 +317,13 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 
 		/** As Kafka's client: the interceptors hear of the outcome first, then the callback. */
 		private void complete(RecordMetadata metadata, Exception exception, Callback callback) {
+			acknowledge(metadata, exception);
+			if (callback != null) {
+				callback.onCompletion(metadata, exception);
+			}
+		}
+
+		private void acknowledge(RecordMetadata metadata, Exception exception) {
 			for (ProducerInterceptor<byte[], byte[]> interceptor : this.interceptors) {
 				try {
 					interceptor.onAcknowledgement(metadata, exception);
@@ -294,9 +332,12 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 					logger.warn("Error executing interceptor onAcknowledgement callback", ex);
 				}
 			}
-			if (callback != null) {
-				callback.onCompletion(metadata, exception);
-			}
+		}
+
+		/** The metadata Kafka's client reports for a record it did not store. */
+		private static RecordMetadata unsent(String topic, Integer partition) {
+			return new RecordMetadata(new TopicPartition(topic, (partition != null) ? partition
+					: RecordMetadata.UNKNOWN_PARTITION), -1, -1, RecordBatch.NO_TIMESTAMP, -1, -1);
 		}
 
 		private int partitionOf(ProducerRecord<byte[], byte[]> record, int partitions) {
@@ -341,6 +382,11 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 
 		@Override
 		public void commitTransaction() {
+			RuntimeException failed = this.abortableError;
+			if (failed != null) { // as Kafka's client: the transaction can only be aborted now
+				throw new KafkaException("Cannot execute transactional method because we are in an error state",
+						failed);
+			}
 			commit(this.uncommitted, this.uncommittedOffsets);
 			endTransaction();
 		}
@@ -359,6 +405,7 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 				InMemoryKafka.this.logLock.unlock();
 			}
 			this.uncommittedOffsets.clear();
+			this.abortableError = null;
 			this.inTransaction = false;
 		}
 
