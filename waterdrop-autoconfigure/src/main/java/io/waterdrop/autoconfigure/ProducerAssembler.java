@@ -361,7 +361,7 @@ final class ProducerAssembler implements DisposableBean {
 		}
 		catch (InvalidConfigurationException ex) {
 			// The entry it customized: a runtime producer's template, a pool's entry, the producer's own.
-			throw new InvalidConfigurationException(origins.ownPrefix + ex.property(),
+			throw new CustomizedSettingException(origins.ownPrefix + ex.property(),
 					reason(ex) + " (as left by the WaterDropProducerCustomizer beans)",
 					"Fix the WaterDropProducerCustomizer that sets it. " + ex.action());
 		}
@@ -587,6 +587,20 @@ final class ProducerAssembler implements DisposableBean {
 							+ "producer.");
 		}
 		return size;
+	}
+
+	/**
+	 * A value the {@link WaterDropProducerCustomizer} beans left invalid: the application's fault, never that
+	 * of a runtime producer's override of the same key.
+	 */
+	static final class CustomizedSettingException extends InvalidConfigurationException {
+
+		private static final long serialVersionUID = 1L;
+
+		CustomizedSettingException(String property, String description, String action) {
+			super(property, description, action);
+		}
+
 	}
 
 	/** Where each setting of one producer came from, so that an invalid value is reported where it was set. */

@@ -460,19 +460,18 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		}
 	}
 
-	/**
-	 * Refuses an override without a value (a tenant's JSON {@code null}), and a blank one of WaterDrop's own
-	 * settings, which the binder would take as no value and then report as an unknown key. A Kafka setting
-	 * may be blank: Kafka judges it.
-	 */
+	/** Refuses an override without a value (a tenant's JSON {@code null}). */
 	private static void checkOverridesHaveValues(String name, Map<String, ?> overrides) {
 		overrides.forEach((key, value) -> {
-			boolean blank = (value instanceof CharSequence text) && text.toString().isBlank();
-			if (value == null || (blank && !key.startsWith("kafka."))) {
-				throw new InvalidConfigurationException("overrides." + key, "has no value (runtime producer '" + name
-						+ "')", "Give it a value, or leave the key out to keep the template's value.");
+			if (value == null) {
+				throw noValue(name, key);
 			}
 		});
+	}
+
+	private static InvalidConfigurationException noValue(String name, String key) {
+		return new InvalidConfigurationException("overrides." + key, "has no value (runtime producer '" + name + "')",
+				"Give it a value, or leave the key out to keep the template's value.");
 	}
 
 	/**
@@ -508,6 +507,12 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	private static InvalidConfigurationException invalidOverride(String name, ConfigurationPropertyName root,
 			BindException ex) {
 		if (ex.getCause() instanceof UnboundConfigurationPropertiesException unbound) {
+			for (ConfigurationProperty property : unbound.getUnboundProperties()) {
+				// A blank value binds as no value to a single setting (a list takes it as empty): not a typo.
+				if (property.getValue() instanceof CharSequence text && text.toString().isBlank()) {
+					throw noValue(name, property.getName().subName(root.getNumberOfElements()).toString());
+				}
+			}
 			List<String> keys = unbound.getUnboundProperties()
 				.stream()
 				.map(ConfigurationProperty::getName)
@@ -611,11 +616,14 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		}
 	}
 
-	/** An invalid value reported under the key that set it: the override's when it came from one. */
+	/**
+	 * An invalid value reported under the key that set it: the override's when it came from one, not when a
+	 * customizer left it so.
+	 */
 	private static InvalidConfigurationException fromOverride(InvalidConfigurationException ex, String prefix,
 			Map<String, ?> overrides) {
 		String property = ex.property();
-		if (property.startsWith(prefix) && overrides.containsKey(property.substring(prefix.length()))) {
+		if (!(ex instanceof ProducerAssembler.CustomizedSettingException) && property.startsWith(prefix) && overrides.containsKey(property.substring(prefix.length()))) {
 			return new InvalidConfigurationException("overrides." + property.substring(prefix.length()),
 					ProducerAssembler.reason(ex), ex.action());
 		}

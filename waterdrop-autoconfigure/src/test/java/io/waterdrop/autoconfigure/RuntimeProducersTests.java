@@ -249,6 +249,13 @@ class RuntimeProducersTests {
 				.isThrownBy(() -> context.getBean(WaterDropRuntimeProducers.class).create("broken-1", "tenant"))
 				.satisfies((ex) -> assertThat(ex.property()).isEqualTo("waterdrop.templates.tenant.max-payload-size"))
 				.withMessageContaining("(as left by the WaterDropProducerCustomizer beans)"));
+		// Not the caller's override of the same key: the customizer decided.
+		this.runner.withBean("zeroPayload", WaterDropProducerCustomizer.class,
+				() -> (name, builder) -> builder.maxPayloadSize(name.startsWith("broken") ? 0 : 1_000))
+			.run((context) -> assertThatExceptionOfType(InvalidConfigurationException.class)
+				.isThrownBy(() -> context.getBean(WaterDropRuntimeProducers.class)
+					.create("broken-2", "tenant", Map.of("max-payload-size", "2KB")))
+				.satisfies((ex) -> assertThat(ex.property()).isEqualTo("waterdrop.templates.tenant.max-payload-size")));
 	}
 
 	@Test
@@ -276,9 +283,13 @@ class RuntimeProducersTests {
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-flight"))
 						.withMessageContaining("has no value (runtime producer 't1')");
 					assertThatExceptionOfType(InvalidConfigurationException.class)
-						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("close-timeout", " ")))
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("close-timeout", "")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.close-timeout"))
 						.withMessageContaining("has no value");
+					// An empty list is a value.
+					assertThat(runtime.create("w0", "tenant", Map.of("non-reloadable-errors", "")).config()
+						.nonReloadableErrors()).isEmpty();
+					assertThat(runtime.remove("w0")).isTrue();
 					assertThatExceptionOfType(InvalidConfigurationException.class)
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("polling.mode", "select")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.polling.mode"))
