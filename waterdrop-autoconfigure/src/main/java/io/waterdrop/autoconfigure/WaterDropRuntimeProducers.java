@@ -623,7 +623,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	private static InvalidConfigurationException fromOverride(InvalidConfigurationException ex, String prefix,
 			Map<String, ?> overrides) {
 		String property = ex.property();
-		if (!(ex instanceof ProducerAssembler.CustomizedSettingException) && property.startsWith(prefix) && overrides.containsKey(property.substring(prefix.length()))) {
+		if (!(ex instanceof ProducerAssembler.CustomizedSettingException) && property.startsWith(prefix)
+				&& overrides.containsKey(property.substring(prefix.length()))) {
 			return new InvalidConfigurationException("overrides." + property.substring(prefix.length()),
 					ProducerAssembler.reason(ex), ex.action());
 		}
