@@ -170,10 +170,22 @@ final class MessageEncoder {
 
 	/**
 	 * Checks the size of a record again after an observer added headers to it (a trace context), as Kafka's
-	 * client measures the record it is given, headers and all.
+	 * client measures the record it is given, headers and all. A bound first, as for records without headers:
+	 * the exact estimate (which copies the headers) only near the limit.
 	 */
 	void checkObservedRecordSize(Message message, ProducerRecord<byte[], byte[]> record) {
-		checkRecordSize(message, record.key(), record.value(), (RecordHeaders) record.headers());
+		long bound = (long) length(record.key()) + length(record.value()) + RECORD_OVERHEAD_BOUND;
+		for (Header header : record.headers()) {
+			// A header's two varint lengths take at most 10 bytes; its key at most 3 bytes a char in UTF-8.
+			bound += 10 + 3L * header.key().length() + length(header.value());
+		}
+		if (bound > this.maxRecordSize) {
+			checkRecordSize(message, record.key(), record.value(), (RecordHeaders) record.headers());
+		}
+	}
+
+	private static int length(byte[] bytes) {
+		return (bytes != null) ? bytes.length : 0;
 	}
 
 	/** What takes most of a record: the payload, the key, or the headers (and the record's own overhead). */
