@@ -105,6 +105,11 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 		this.clientGeneration = clientGeneration;
 	}
 
+	/** Whether {@code producer} sent this message. */
+	boolean isOf(Producer producer) {
+		return this.producer == producer;
+	}
+
 	/** When the message was produced ({@link System#nanoTime()}), or 0 when nobody wanted it taken. */
 	long producedNanos() {
 		return 0;

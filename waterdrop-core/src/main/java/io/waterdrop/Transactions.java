@@ -179,9 +179,10 @@ final class Transactions {
 				return null;
 			}
 			catch (BatchPartlySentException ex) {
-				// The messages the batch sent before its refusal are aborted with the rest: the refusal is the outcome.
 				abort();
-				throw ex.refusal();
+				// This producer's batch: what it sent before the refusal is aborted with the rest, so the refusal is
+				// the outcome. Another producer's stays sent: the caller needs to know which.
+				throw ((Delivery) ex.sent().get(0)).isOf(this.producer) ? ex.refusal() : ex;
 			}
 			catch (Throwable ex) {
 				// Checked exceptions too (Kotlin, sneaky throws): the transaction must not stay open.

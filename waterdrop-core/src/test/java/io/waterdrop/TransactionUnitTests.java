@@ -7,13 +7,17 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -44,6 +48,39 @@ class TransactionUnitTests {
 	@AfterEach
 	void close() {
 		this.producers.forEach((producer) -> producer.close(Duration.ofSeconds(10)));
+	}
+
+	/** Only this producer's batch is aborted with the transaction: another's part sent stays sent, and is said. */
+	@Test
+	void anotherProducersBatchRefusedPartWayInTheBlockIsThrownAsSuch() {
+		Producer payments = transactional(recording(new CopyOnWriteArrayList<>()));
+		MockProducer<byte[], byte[]> auditClient = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+				if (record.topic().equals("refused")) {
+					throw new KafkaException("refused (simulated)");
+				}
+				return super.send(record, callback);
+			}
+
+		};
+		Producer audit = track(new Producer(ProducerConfig.builder()
+			.id("audit")
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.clientFactory((properties) -> auditClient)
+			.build()));
+
+		assertThatExceptionOfType(BatchPartlySentException.class)
+			.isThrownBy(() -> payments.transaction((transaction) -> {
+				transaction.produceAsync(Message.of("payments", "charge"));
+				audit.produceManyAsync(
+						List.of(Message.of("audit", "1"), Message.of("audit", "2"), Message.of("refused", "3")));
+				return null;
+			}))
+			.satisfies((ex) -> assertThat(ex.sent()).hasSize(2));
+		assertThat(auditClient.history()).hasSize(2);
 	}
 
 	@Test
