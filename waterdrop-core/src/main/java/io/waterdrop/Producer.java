@@ -847,7 +847,7 @@ public final class Producer implements AutoCloseable {
 			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.SYNC, taken));
 			return reports;
 		}
-		catch (RuntimeException ex) {
+		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too
 			restoreToBuffer(undelivered(taken, sent, ex));
 			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
 			throw ex;
@@ -906,7 +906,7 @@ public final class Producer implements AutoCloseable {
 	 * names it) is not put back either: it would refuse every later flush. Nothing is put back when the flush's
 	 * own transaction may have committed ({@link TransactionOutcomeUnknownException}).
 	 */
-	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent, RuntimeException failure) {
+	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent, Throwable failure) {
 		List<Message> undelivered = new ArrayList<>();
 		if (failure instanceof TransactionOutcomeUnknownException) {
 			return undelivered; // perhaps committed: sent again, they could be duplicated
@@ -932,7 +932,7 @@ public final class Producer implements AutoCloseable {
 				this.monitor.publish(new ProducerEvent.BufferPurged(id(), List.copyOf(unsent)));
 			}
 		}
-		RuntimeException refusal = (failure instanceof BatchPartlySentException partly) ? partly.refusal() : failure;
+		Throwable refusal = (failure instanceof BatchPartlySentException partly) ? partly.refusal() : failure;
 		if (refusal instanceof InvalidMessageException invalid) {
 			undelivered.removeIf((message) -> message == invalid.refused());
 		}
@@ -961,7 +961,7 @@ public final class Producer implements AutoCloseable {
 			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.ASYNC, taken));
 			return handles;
 		}
-		catch (RuntimeException ex) {
+		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too
 			restoreToBuffer(undelivered(taken, sent, ex));
 			reportRefusal(ErrorType.BUFFER_FLUSH_ASYNC, ex, null);
 			throw ex;
@@ -1967,7 +1967,7 @@ public final class Producer implements AutoCloseable {
 				|| (error.getClass() == KafkaException.class && this.purgeUnderWay);
 	}
 
-	private void reportRefusal(ErrorType type, RuntimeException error, Message message) {
+	private void reportRefusal(ErrorType type, Throwable error, Message message) {
 		this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), type, error, message,
 				(message != null) ? message.label() : null));
 	}

@@ -622,6 +622,29 @@ class BufferUnitTests {
 			.containsExactly("user-2", "user-1");
 	}
 
+	/** A flush whose producer cannot connect (an exception Kafka's client may sneak out) loses nothing taken. */
+	@Test
+	void aFlushWhoseConnectThrowsACheckedExceptionKeepsItsMessagesBuffered() throws Exception {
+		AtomicInteger connects = new AtomicInteger();
+		Producer producer = producer((properties) -> {
+			if (connects.incrementAndGet() == 1) {
+				throw BufferUnitTests.<RuntimeException>sneaky(new java.io.IOException("no network (simulated)"));
+			}
+			return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+		});
+		producer.buffer(Message.of("users", "1"));
+		producer.buffer(Message.of("users", "2"));
+
+		assertThatExceptionOfType(java.io.IOException.class).isThrownBy(producer::flushSync);
+		assertThat(producer.bufferSize()).isEqualTo(2);
+		assertThat(producer.flushSync()).hasSize(2);
+	}
+
+	@SuppressWarnings("unchecked")
+	private static <T extends Throwable> T sneaky(Throwable checked) throws T {
+		throw (T) checked;
+	}
+
 	// --- helpers
 
 	private Producer producer(java.util.function.Function<java.util.Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> client) {
