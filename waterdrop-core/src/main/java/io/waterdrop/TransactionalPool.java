@@ -9,6 +9,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntFunction;
 
 import org.apache.kafka.clients.CommonClientConfigs;
@@ -48,8 +49,14 @@ public final class TransactionalPool implements AutoCloseable {
 
 	private final List<Producer> members;
 
-	/** Free members, handed out to waiting callers in arrival order. */
-	private final ArrayBlockingQueue<Producer> free;
+	/**
+	 * Free members, handed out to waiting callers in arrival order; after the close also {@link #CLOSED}, which
+	 * each waiter takes and puts back for the next. Room for every member and it.
+	 */
+	private final ArrayBlockingQueue<Object> free;
+
+	/** Wakes the callers waiting for a member when the pool closes: no member may ever come. */
+	private static final Object CLOSED = new Object();
 
 	private final Duration waitTimeout;
 
@@ -58,7 +65,7 @@ public final class TransactionalPool implements AutoCloseable {
 	/** The member the current thread holds while its block runs. */
 	private final ThreadLocal<Held> held = new ThreadLocal<>();
 
-	private volatile boolean closed;
+	private final AtomicBoolean closed = new AtomicBoolean();
 
 	/**
 	 * A pool over the given producers.
@@ -95,7 +102,7 @@ public final class TransactionalPool implements AutoCloseable {
 		}
 		this.name = name;
 		this.members = List.copyOf(members);
-		this.free = new ArrayBlockingQueue<>(members.size(), true, members);
+		this.free = new ArrayBlockingQueue<>(members.size() + 1, true, members);
 		this.waitTimeout = waitTimeout;
 	}
 
@@ -180,7 +187,7 @@ public final class TransactionalPool implements AutoCloseable {
 			return current.member.transaction(block);
 		}
 		// No member held, or one whose transaction an inner scope suspended: that scope gets another member.
-		if (this.closed) {
+		if (this.closed.get()) {
 			throw new ProducerClosedException(this.name, ProducerStatus.CLOSED);
 		}
 		for (Producer member : this.members) {
@@ -261,9 +268,9 @@ public final class TransactionalPool implements AutoCloseable {
 
 	private Producer borrow() {
 		long start = System.nanoTime();
-		Producer member;
+		Object taken;
 		try {
-			member = this.free.poll(Timeouts.nanos(this.waitTimeout), TimeUnit.NANOSECONDS);
+			taken = this.free.poll(Timeouts.nanos(this.waitTimeout), TimeUnit.NANOSECONDS);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
@@ -274,11 +281,15 @@ public final class TransactionalPool implements AutoCloseable {
 			this.stats.waits.increment();
 			this.stats.waitNanos.add(System.nanoTime() - start);
 		}
-		if (member == null) {
+		if (taken == null) {
 			this.stats.timeouts.increment();
 			throw new PoolWaitTimeoutException(this.name, this.members.size(), this.waitTimeout);
 		}
-		return member;
+		if (this.closed.get()) { // the close's wake-up, or a member given back since: either stays for the next waiter
+			this.free.offer(taken);
+			throw new ProducerClosedException(this.name, ProducerStatus.CLOSED);
+		}
+		return (Producer) taken;
 	}
 
 	/** Sends one message in a transaction of its own (or the open one, inside a block) and waits for it. */
@@ -327,7 +338,8 @@ public final class TransactionalPool implements AutoCloseable {
 
 	/** Members free now (not running a transaction for a caller of the pool). */
 	public int available() {
-		return this.free.size();
+		int free = this.free.size();
+		return (this.closed.get() && this.free.contains(CLOSED)) ? free - 1 : free;
 	}
 
 	public Duration waitTimeout() {
@@ -354,7 +366,9 @@ public final class TransactionalPool implements AutoCloseable {
 		if (timeout != null) {
 			Timeouts.require(timeout, "close");
 		}
-		this.closed = true;
+		if (this.closed.compareAndSet(false, true)) {
+			this.free.offer(CLOSED);
+		}
 		List<CompletableFuture<Void>> closes = new ArrayList<>();
 		for (Producer member : this.members) {
 			closes.add(member.closeAsync((timeout != null) ? timeout : member.config().maxWaitTimeout()));

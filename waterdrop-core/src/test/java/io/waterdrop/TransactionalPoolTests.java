@@ -1,12 +1,14 @@
 package io.waterdrop;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * {@link TransactionalPool} without a broker: member ids, borrowing, joining, the bounded and measured wait.
  * Concurrency against a real broker is {@code TransactionalPoolIntegrationTests}'.
  */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class TransactionalPoolTests {
 
 	private final InMemoryKafka kafka = new InMemoryKafka();
@@ -206,6 +208,52 @@ class TransactionalPoolTests {
 		assertThat(this.pool.members()).extracting(Producer::status).containsOnly(ProducerStatus.CLOSED);
 		assertThatThrownBy(() -> this.pool.produceSync(Message.of("closed", "x")))
 			.isInstanceOf(ProducerClosedException.class);
+	}
+
+	/** No member can come to callers waiting when the pool closes: they are refused as closed at once. */
+	@Test
+	void callersWaitingForAMemberWhenThePoolClosesAreRefusedAsClosed() throws Exception {
+		this.pool = TransactionalPool.of(template("waiting-tx"), 1, Duration.ofMinutes(10));
+		CountDownLatch inside = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		CompletableFuture<Object> holder = CompletableFuture.supplyAsync(() -> this.pool.transaction((transaction) -> {
+			inside.countDown();
+			await(release);
+			return null;
+		}), this.executor);
+		await(inside);
+		List<CompletableFuture<DeliveryReport>> waiting = new ArrayList<>();
+		List<Thread> waiters = new ArrayList<>();
+		for (int i = 0; i < 3; i++) {
+			CompletableFuture<DeliveryReport> outcome = new CompletableFuture<>();
+			Thread waiter = new Thread(() -> {
+				try {
+					outcome.complete(this.pool.produceSync(Message.of("waiting", "never")));
+				}
+				catch (Throwable ex) {
+					outcome.completeExceptionally(ex);
+				}
+			}, "pool-waiter-" + i);
+			waiting.add(outcome);
+			waiters.add(waiter);
+			waiter.start();
+		}
+		org.awaitility.Awaitility.await()
+			.atMost(Duration.ofSeconds(30))
+			.until(() -> waiters.stream().allMatch((waiter) -> waiter.getState() == Thread.State.TIMED_WAITING));
+
+		this.pool.close(Duration.ofSeconds(5));
+
+		for (CompletableFuture<DeliveryReport> outcome : waiting) {
+			assertThat(outcome).failsWithin(Duration.ofSeconds(30))
+				.withThrowableOfType(ExecutionException.class)
+				.withCauseInstanceOf(ProducerClosedException.class);
+		}
+		assertThat(this.pool.stats().timeouts()).isZero();
+		assertThat(this.pool.available()).isZero();
+		release.countDown();
+		holder.handle((result, failure) -> null).get(30, TimeUnit.SECONDS); // its commit finds the member closed
+		assertThat(this.pool.available()).as("the member given back, the close's wake-up not counted").isOne();
 	}
 
 	private ProducerConfig.Builder template(String transactionalId) {
