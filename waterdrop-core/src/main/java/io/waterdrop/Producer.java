@@ -832,7 +832,8 @@ public final class Producer implements AutoCloseable {
 	 * are in it; those of its batch not waited for, those of earlier batches delivered)
 	 */
 	public List<DeliveryReport> flushSync() {
-		List<Message> taken = this.buffer.takeAll();
+		MessageBuffer.Taken takenFromBuffer = this.buffer.takeAll();
+		List<Message> taken = takenFromBuffer.messages();
 		if (taken.isEmpty()) {
 			return List.of();
 		}
@@ -848,15 +849,18 @@ public final class Producer implements AutoCloseable {
 			return reports;
 		}
 		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too
-			restoreToBuffer(undelivered(taken, sent, ex));
+			restoreToBuffer(undelivered(taken, sent, ex), takenFromBuffer);
 			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
 			throw ex;
 		}
 	}
 
-	/** Puts a failed flush's messages back; a close that emptied the buffer meanwhile has them dropped. */
-	private void restoreToBuffer(List<Message> undelivered) {
-		if (!this.buffer.restore(undelivered)) {
+	/**
+	 * Puts a failed flush's messages back where they were; a close that emptied the buffer meanwhile has them
+	 * dropped.
+	 */
+	private void restoreToBuffer(List<Message> undelivered, MessageBuffer.Taken taken) {
+		if (!this.buffer.restore(undelivered, taken)) {
 			dropBuffered(undelivered, "a flush had taken and could not send while the producer closed");
 		}
 	}
@@ -947,7 +951,8 @@ public final class Producer implements AutoCloseable {
 	 * are in it)
 	 */
 	public List<DeliveryHandle> flushAsync() {
-		List<Message> taken = this.buffer.takeAll();
+		MessageBuffer.Taken takenFromBuffer = this.buffer.takeAll();
+		List<Message> taken = takenFromBuffer.messages();
 		if (taken.isEmpty()) {
 			return List.of();
 		}
@@ -962,7 +967,7 @@ public final class Producer implements AutoCloseable {
 			return handles;
 		}
 		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too
-			restoreToBuffer(undelivered(taken, sent, ex));
+			restoreToBuffer(undelivered(taken, sent, ex), takenFromBuffer);
 			reportRefusal(ErrorType.BUFFER_FLUSH_ASYNC, ex, null);
 			throw ex;
 		}
@@ -996,7 +1001,7 @@ public final class Producer implements AutoCloseable {
 		if (refusing != null && refusing != State.CONFIGURED && refusing != State.DISCONNECTED) {
 			throw notAccepting(refusing, null); // a closing one's drain, or its purge if forced, decides
 		}
-		List<Message> dropped = this.buffer.takeAll();
+		List<Message> dropped = this.buffer.takeAll().messages();
 		if (!dropped.isEmpty()) {
 			this.monitor.publish(new ProducerEvent.BufferPurged(id(), dropped));
 		}

@@ -5,18 +5,23 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
@@ -620,6 +625,45 @@ class BufferUnitTests {
 		assertThat(records).extracting(ProducerRecord::value).containsExactly(null, null);
 		assertThat(records).extracting((record) -> new String(record.key(), StandardCharsets.UTF_8))
 			.containsExactly("user-2", "user-1");
+	}
+
+	/** Two flushes fail, the earlier one first: each puts its messages back where they were buffered. */
+	@Test
+	void messagesOfFailedFlushesGoBackInTheOrderTheyWereBufferedWhicheverFlushPutsBackFirst() throws Exception {
+		Map<String, Callback> pending = new ConcurrentHashMap<>();
+		AtomicBoolean acknowledging = new AtomicBoolean();
+		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+				if (acknowledging.get()) {
+					return super.send(record, callback);
+				}
+				pending.put(new String(record.value(), StandardCharsets.UTF_8), callback);
+				return new CompletableFuture<>();
+			}
+
+		};
+		Producer producer = producer((properties) -> client);
+		producer.buffer(Message.of("users", "a1"));
+		producer.buffer(Message.of("users", "a2"));
+		CompletableFuture<Void> first = CompletableFuture.runAsync(producer::flushSync);
+		await().atMost(Duration.ofSeconds(30)).until(() -> pending.size() == 2);
+		producer.buffer(Message.of("users", "c1"));
+		CompletableFuture<Void> second = CompletableFuture.runAsync(producer::flushSync);
+		await().atMost(Duration.ofSeconds(30)).until(() -> pending.size() == 3);
+
+		pending.get("a1").onCompletion(null, new NotEnoughReplicasException("simulated"));
+		pending.get("a2").onCompletion(null, new NotEnoughReplicasException("simulated"));
+		assertThat(first).failsWithin(Duration.ofSeconds(30));
+		pending.get("c1").onCompletion(null, new NotEnoughReplicasException("simulated"));
+		assertThat(second).failsWithin(Duration.ofSeconds(30));
+		acknowledging.set(true);
+		producer.flushSync();
+
+		assertThat(client.history()).extracting((record) -> new String(record.value(), StandardCharsets.UTF_8))
+			.containsExactly("a1", "a2", "c1");
 	}
 
 	/** A flush whose producer cannot connect (an exception Kafka's client may sneak out) loses nothing taken. */
