@@ -15,6 +15,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -210,6 +211,9 @@ public final class Producer implements AutoCloseable {
 
 	/** Counts the Kafka clients this producer has had; a report names the one its message went to. */
 	private volatile int clientGeneration;
+
+	/** Counts the purges begun: a flush in batches sends no batch once one began after it took the buffer. */
+	private final AtomicInteger purges = new AtomicInteger();
 
 	/** A rebuild after a fatal error of an idempotent producer is under way. */
 	private final AtomicBoolean reloading = new AtomicBoolean();
@@ -882,7 +886,13 @@ public final class Producer implements AutoCloseable {
 	private void sendInBatches(List<Message> messages, Mode mode, List<DeliveryHandle> sent,
 			java.util.function.Consumer<List<DeliveryHandle>> afterEach) {
 		int size = this.config.maxInFlight();
+		int purgesBefore = this.purges.get();
 		for (int from = 0; from < messages.size(); from += size) {
+			if (this.purges.get() != purgesBefore) { // dropped with the buffer they were taken from
+				this.monitor.publish(new ProducerEvent.BufferPurged(id(), List.copyOf(messages.subList(from,
+						messages.size()))));
+				return;
+			}
 			int sentBefore = sent.size();
 			try {
 				sendManyUnchanged(messages.subList(from, Math.min(from + size, messages.size())), mode, sent);
@@ -997,6 +1007,7 @@ public final class Producer implements AutoCloseable {
 					+ "delivery callback or listener): the purge builds a new Kafka client, which may block; "
 					+ "purge from another thread");
 		}
+		this.purges.incrementAndGet();
 		State refusing = replaceClientInTurn(true);
 		if (refusing != null && refusing != State.CONFIGURED && refusing != State.DISCONNECTED) {
 			throw notAccepting(refusing, null); // a closing one's drain, or its purge if forced, decides

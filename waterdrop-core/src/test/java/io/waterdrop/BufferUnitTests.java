@@ -627,6 +627,31 @@ class BufferUnitTests {
 			.containsExactly("user-2", "user-1");
 	}
 
+	/** A purge drops the buffer, and so the batches a flush took from it and has not sent yet. */
+	@Test
+	void aPurgeDuringAFlushInBatchesDropsTheBatchesNotSentYet() {
+		InMemoryKafka kafka = new InMemoryKafka();
+		Producer producer = producer(ProducerConfig.builder().id("buffering").maxInFlight(2).clientFactory(kafka));
+		List<List<Message>> purged = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.BufferPurged.class, (event) -> purged.add(event.messages()));
+		AtomicBoolean purgedOnce = new AtomicBoolean();
+		producer.monitor().subscribe(ProducerEvent.MessagesProduced.class, (event) -> {
+			if (purgedOnce.compareAndSet(false, true)) {
+				producer.purge(); // after the first batch was sent
+			}
+		});
+		for (int i = 1; i <= 4; i++) {
+			producer.buffer(Message.of("users", String.valueOf(i)));
+		}
+
+		assertThat(producer.flushAsync()).hasSize(2);
+
+		assertThat(kafka.payloads("users")).containsExactly("1", "2");
+		assertThat(purged).singleElement()
+			.satisfies((messages) -> assertThat(messages).extracting(Message::payload).containsExactly("3", "4"));
+		assertThat(producer.bufferSize()).isZero();
+	}
+
 	/** Two flushes fail, the earlier one first: each puts its messages back where they were buffered. */
 	@Test
 	void messagesOfFailedFlushesGoBackInTheOrderTheyWereBufferedWhicheverFlushPutsBackFirst() throws Exception {
