@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -773,6 +774,21 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
+	 * As {@link #inTransactionIfNeeded}, telling a flush's work whether its transaction goes on after it (one it
+	 * joined, which may even end on another thread meanwhile) or ends with it (its own). Told before the work
+	 * runs: after a failure, the transaction open on the thread no longer says which it was.
+	 */
+	private <T> T flushInTransactionIfNeeded(Function<Boolean, T> work) {
+		if (!this.transactions.enabled()) {
+			return work.apply(false);
+		}
+		if (this.transactions.joinsOpenTransaction()) {
+			return work.apply(true);
+		}
+		return transaction((transaction) -> work.apply(this.transactions.runsBound()));
+	}
+
+	/**
 	 * Validates a message (after middleware) and keeps it until the next flush. A message for an explicit
 	 * partition is checked against the topic's partitions too (connecting, and asking Kafka for the topic's
 	 * metadata once), except on a polling thread, which must not wait: there, the flush checks it.
@@ -842,8 +858,10 @@ public final class Producer implements AutoCloseable {
 			return List.of();
 		}
 		List<DeliveryHandle> sent = new ArrayList<>();
+		boolean[] transactionGoesOn = new boolean[1];
 		try {
-			List<DeliveryReport> reports = inTransactionIfNeeded(() -> {
+			List<DeliveryReport> reports = flushInTransactionIfNeeded((goesOn) -> {
+				transactionGoesOn[0] = goesOn;
 				List<DeliveryReport> delivered = new ArrayList<>(taken.size());
 				sendInBatches(taken, Mode.SYNC, sent,
 						(batch) -> delivered.addAll(awaitAll(batch, this.config.maxWaitTimeout())));
@@ -853,7 +871,7 @@ public final class Producer implements AutoCloseable {
 			return reports;
 		}
 		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too
-			restoreToBuffer(undelivered(taken, sent, ex), takenFromBuffer);
+			restoreToBuffer(undelivered(taken, sent, ex, transactionGoesOn[0]), takenFromBuffer);
 			reportRefusal(ErrorType.BUFFER_FLUSH_SYNC, ex, null);
 			throw ex;
 		}
@@ -920,12 +938,13 @@ public final class Producer implements AutoCloseable {
 	 * names it) is not put back either: it would refuse every later flush. Nothing is put back when the flush's
 	 * own transaction may have committed ({@link TransactionOutcomeUnknownException}).
 	 */
-	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent, Throwable failure) {
+	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent, Throwable failure,
+			boolean transactionGoesOn) {
 		List<Message> undelivered = new ArrayList<>();
 		if (failure instanceof TransactionOutcomeUnknownException) {
 			return undelivered; // perhaps committed: sent again, they could be duplicated
 		}
-		if (this.transactions.enabled() && (!this.transactions.isOpenOnThisThread()
+		if (this.transactions.enabled() && (!transactionGoesOn
 				|| sent.stream().anyMatch((handle) -> ((Delivery) handle).failed()))) {
 			undelivered.addAll(taken);
 		}
@@ -967,8 +986,10 @@ public final class Producer implements AutoCloseable {
 			return List.of();
 		}
 		List<DeliveryHandle> sent = new ArrayList<>();
+		boolean[] transactionGoesOn = new boolean[1];
 		try {
-			List<DeliveryHandle> handles = inTransactionIfNeeded(() -> {
+			List<DeliveryHandle> handles = flushInTransactionIfNeeded((goesOn) -> {
+				transactionGoesOn[0] = goesOn;
 				sendInBatches(taken, Mode.ASYNC, sent, (batch) -> {
 				});
 				return List.copyOf(sent);
@@ -977,7 +998,7 @@ public final class Producer implements AutoCloseable {
 			return handles;
 		}
 		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too
-			restoreToBuffer(undelivered(taken, sent, ex), takenFromBuffer);
+			restoreToBuffer(undelivered(taken, sent, ex, transactionGoesOn[0]), takenFromBuffer);
 			reportRefusal(ErrorType.BUFFER_FLUSH_ASYNC, ex, null);
 			throw ex;
 		}

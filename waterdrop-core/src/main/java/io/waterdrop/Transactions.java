@@ -85,6 +85,11 @@ final class Transactions {
 		return this.holder == Thread.currentThread();
 	}
 
+	/** Whether the transaction open on this thread is a bound one (which goes on after the work in it). */
+	boolean runsBound() {
+		return isOpenOnThisThread() && this.bound != null;
+	}
+
 	/**
 	 * Waits for the turn, in arrival order, at most {@code maxWaitTimeout}.
 	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open that long

@@ -18,7 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -77,6 +80,52 @@ class TransactionBoundTests {
 		assertThat(producer.inTransaction()).isFalse();
 		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3", "4");
 		assertThat(events).containsExactly("transaction.started", "transaction.committed", "transaction.finished");
+	}
+
+	/**
+	 * Another thread commits the bound transaction a flush joined while the flush runs; then Kafka refuses the
+	 * rest: what was sent is committed, so only what was not sent goes back to the buffer.
+	 */
+	@Test
+	void aJoinedFlushRefusedPartWayAfterAnotherThreadCommittedPutsBackOnlyWhatItDidNotSend() throws Exception {
+		CountDownLatch thirdSend = new CountDownLatch(1);
+		CountDownLatch committed = new CountDownLatch(1);
+		AtomicInteger sends = new AtomicInteger();
+		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override // not synchronized, as MockProducer's is: the commit must get in while it waits
+			public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+				if (sends.incrementAndGet() == 3) {
+					thirdSend.countDown();
+					awaitLatch(committed);
+					throw new KafkaException("Cannot add partition orders-0 to transaction while in state READY "
+							+ "(simulated)");
+				}
+				return super.send(record, callback);
+			}
+
+		};
+		Producer producer = transactional((properties) -> client, null);
+		AtomicReference<BoundTransaction> transaction = new AtomicReference<>();
+		CompletableFuture<List<DeliveryReport>> flush = CompletableFuture.supplyAsync(() -> {
+			transaction.set(producer.beginTransaction());
+			for (int i = 1; i <= 3; i++) {
+				producer.buffer(Message.of("orders", String.valueOf(i)));
+			}
+			return producer.flushSync();
+		});
+		await().atMost(Duration.ofSeconds(30)).until(() -> thirdSend.getCount() == 0 || flush.isDone());
+		assertThat(flush).as("the flush waits in its third send").isNotDone();
+
+		transaction.get().commit();
+		committed.countDown();
+
+		assertThat(flush).failsWithin(Duration.ofSeconds(30))
+			.withThrowableOfType(java.util.concurrent.ExecutionException.class)
+			.withCauseInstanceOf(BatchPartlySentException.class);
+		assertThat(client.history()).hasSize(2);
+		assertThat(producer.bufferSize()).as("the third only: the first two were committed").isOne();
 	}
 
 	@Test
@@ -537,6 +586,18 @@ class TransactionBoundTests {
 	}
 
 	// --- helpers
+
+	private static void awaitLatch(CountDownLatch latch) {
+		try {
+			if (!latch.await(30, TimeUnit.SECONDS)) {
+				throw new AssertionError("latch not released");
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new AssertionError(ex);
+		}
+	}
 
 	private Producer transactional(Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> client,
 			TransactionJoiner joiner) {
