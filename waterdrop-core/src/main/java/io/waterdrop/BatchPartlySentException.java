@@ -13,9 +13,10 @@ import java.util.List;
  * <p>
  * On a transactional producer the messages sent share their transaction's fate. A {@link Producer#transaction}
  * block that ends with this exception of its own producer aborts, so the block throws the refusal instead
- * (nothing of the batch remains sent; another producer's batch stays sent, and this exception is thrown); so does a batch run in a transaction of its own (a {@code produceMany*} or {@code flush*}
- * outside a transaction). Inside a transaction that goes on (one bound to the thread, or a block that catches
- * this), the messages sent commit or abort with it.
+ * (nothing of the batch remains sent; another producer's batch stays sent, and this exception is thrown); so
+ * does a batch run in a transaction of its own (a {@code produceMany*} or {@code flush*} outside a
+ * transaction). Inside a transaction that goes on (one bound to the thread, or a block that catches this), the
+ * messages sent commit or abort with it.
  */
 public class BatchPartlySentException extends WaterDropException {
 

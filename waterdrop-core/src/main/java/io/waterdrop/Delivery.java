@@ -105,9 +105,9 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 		this.clientGeneration = clientGeneration;
 	}
 
-	/** Whether {@code producer} sent this message. */
-	boolean isOf(Producer producer) {
-		return this.producer == producer;
+	/** Whether this message was sent in {@code transactions}' producer's transactions. */
+	boolean sentIn(Transactions transactions) {
+		return this.producer.runsTransactionsOf(transactions);
 	}
 
 	/** When the message was produced ({@link System#nanoTime()}), or 0 when nobody wanted it taken. */

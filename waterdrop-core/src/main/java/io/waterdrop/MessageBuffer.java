@@ -1,9 +1,7 @@
 package io.waterdrop;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -71,17 +69,17 @@ final class MessageBuffer {
 	 * @return {@code false} (nothing put back) once closed
 	 */
 	boolean restore(List<Message> undelivered, Taken taken) {
+		List<Buffered> restored = taken.placed(undelivered);
 		this.lock.lock();
 		try {
 			if (!this.closed) {
-				List<Buffered> merged = new ArrayList<>(undelivered.size() + this.messages.size());
+				List<Buffered> merged = new ArrayList<>(restored.size() + this.messages.size());
 				int held = 0;
-				for (Message message : undelivered) {
-					long place = taken.placeOf(message);
-					while (held < this.messages.size() && this.messages.get(held).place() < place) {
+				for (Buffered each : restored) {
+					while (held < this.messages.size() && this.messages.get(held).place() < each.place()) {
 						merged.add(this.messages.get(held++));
 					}
-					merged.add(new Buffered(place, message));
+					merged.add(each);
 				}
 				merged.addAll(this.messages.subList(held, this.messages.size()));
 				this.messages = merged;
@@ -116,9 +114,6 @@ final class MessageBuffer {
 
 		private final List<Message> messages;
 
-		/** Built on the first put-back, which is rare. */
-		private Map<Message, Long> places;
-
 		Taken(List<Buffered> buffered) {
 			this.buffered = buffered;
 			this.messages = buffered.stream().map(Buffered::message).toList();
@@ -128,19 +123,22 @@ final class MessageBuffer {
 			return this.messages;
 		}
 
-		/** By identity, as the flush hands them back (the same instance buffered twice: its later place). */
-		long placeOf(Message message) {
-			if (this.places == null) {
-				this.places = new IdentityHashMap<>();
-				for (Buffered each : this.buffered) {
-					this.places.put(each.message(), each.place());
+		/**
+		 * {@code undelivered}, which the flush hands back in the order it took them, each with its place: found
+		 * in one pass, matching instances (the same message buffered twice keeps both places).
+		 */
+		List<Buffered> placed(List<Message> undelivered) {
+			List<Buffered> placed = new ArrayList<>(undelivered.size());
+			int next = 0;
+			for (Message message : undelivered) {
+				while (next < this.buffered.size() && this.buffered.get(next).message() != message) {
+					next++;
 				}
+				// Not found further on (never for a flush's own): after all it took, rather than lost.
+				long place = this.buffered.get(Math.min(next++, this.buffered.size() - 1)).place();
+				placed.add(new Buffered(place, message));
 			}
-			Long place = this.places.get(message);
-			if (place == null) {
-				throw new IllegalArgumentException("Not a message of this flush: " + message);
-			}
-			return place;
+			return placed;
 		}
 
 	}

@@ -727,6 +727,11 @@ public final class Producer implements AutoCloseable {
 		return this.transactions.isOpenOnThisThread();
 	}
 
+	/** Whether {@code transactions} are this producer's (a Mockito spy's are those of the producer it copied). */
+	boolean runsTransactionsOf(Transactions transactions) {
+		return this.transactions == transactions;
+	}
+
 	/** Whether the transaction open on this thread is a suspended bound one, which takes no work. */
 	boolean inSuspendedTransaction() {
 		return this.transactions.isSuspendedOnThisThread();
@@ -846,12 +851,15 @@ public final class Producer implements AutoCloseable {
 	 * Messages not delivered go back into the buffer, ahead of anything buffered meanwhile (on a transactional
 	 * producer all of them when the flush's own transaction is rolled back). Each flush sends and waits for
 	 * what it takes: one that finds the buffer emptied by a flush running on another thread returns at once,
-	 * and what that flush fails to deliver goes back into the buffer for the next flush.
+	 * and what that flush fails to deliver goes back into the buffer for the next flush. A {@link #purge()}
+	 * meanwhile drops the batches not sent yet ({@code buffer.purged}): the reports are those of the batches
+	 * sent.
 	 * @throws DeliveryFailedException for the first undelivered message (others suppressed in it)
 	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
 	 * are in it; those of its batch not waited for, those of earlier batches delivered)
 	 */
 	public List<DeliveryReport> flushSync() {
+		int purgesBefore = this.purges.get(); // read before taking: a purge from then on drops what is taken
 		MessageBuffer.Taken takenFromBuffer = this.buffer.takeAll();
 		List<Message> taken = takenFromBuffer.messages();
 		if (taken.isEmpty()) {
@@ -864,10 +872,11 @@ public final class Producer implements AutoCloseable {
 				transactionGoesOn[0] = goesOn;
 				List<DeliveryReport> delivered = new ArrayList<>(taken.size());
 				sendInBatches(taken, Mode.SYNC, sent,
-						(batch) -> delivered.addAll(awaitAll(batch, this.config.maxWaitTimeout())));
+						(batch) -> delivered.addAll(awaitAll(batch, this.config.maxWaitTimeout())), purgesBefore,
+						goesOn);
 				return delivered;
 			});
-			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.SYNC, taken));
+			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.SYNC, flushed(taken, sent)));
 			return reports;
 		}
 		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too
@@ -895,24 +904,35 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
+	/** The messages a flush sent: those it took, but the batches a purge dropped. */
+	private static List<Message> flushed(List<Message> taken, List<DeliveryHandle> sent) {
+		return (sent.size() == taken.size()) ? taken : List.copyOf(taken.subList(0, sent.size()));
+	}
+
 	/**
 	 * Sends a flush's messages in batches the producer can hold at once ({@code maxInFlight}; more than that is
 	 * buffered when, say, a failed flush's messages are put back beside those buffered meanwhile), each
 	 * waiting for room, and hands each batch's handles to {@code afterEach}. {@code sent} gets every handle.
+	 * A purge begun since {@code purgesBefore} drops the batches not sent yet ({@code buffer.purged}); a
+	 * {@code joined} transaction that ended on another thread meanwhile refuses them (the next batch would go
+	 * to whichever transaction is open then).
 	 * @throws BatchPartlySentException over the whole flush if a message was refused after some were sent
 	 */
 	private void sendInBatches(List<Message> messages, Mode mode, List<DeliveryHandle> sent,
-			java.util.function.Consumer<List<DeliveryHandle>> afterEach) {
+			java.util.function.Consumer<List<DeliveryHandle>> afterEach, int purgesBefore, boolean joined) {
 		int size = this.config.maxInFlight();
-		int purgesBefore = this.purges.get();
 		for (int from = 0; from < messages.size(); from += size) {
-			if (this.purges.get() != purgesBefore) { // dropped with the buffer they were taken from
-				this.monitor.publish(new ProducerEvent.BufferPurged(id(), List.copyOf(messages.subList(from,
-						messages.size()))));
+			if (this.purges.get() != purgesBefore) {
+				dropBuffered(List.copyOf(messages.subList(from, messages.size())),
+						"a flush had taken and not sent yet when the producer was purged");
 				return;
 			}
 			int sentBefore = sent.size();
 			try {
+				if (joined && !this.transactions.isOpenOnThisThread()) {
+					throw new WaterDropException("The transaction a flush of producer '" + id() + "' joined ended on "
+							+ "another thread before the flush had sent all of its messages");
+				}
 				sendManyUnchanged(messages.subList(from, Math.min(from + size, messages.size())), mode, sent);
 			}
 			catch (RuntimeException ex) {
@@ -975,11 +995,14 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * Sends everything buffered and returns the handles at once; the buffer is empty afterwards unless the
 	 * producer refused the batch, in which case it keeps the messages not sent. More than {@code maxInFlight}
-	 * messages go in batches of that size, each waiting for room as {@link #produceManyAsync} does.
+	 * messages go in batches of that size, each waiting for room as {@link #produceManyAsync} does; a
+	 * {@link #purge()} meanwhile drops the batches not sent yet ({@code buffer.purged}), whose handles are then
+	 * not returned.
 	 * @throws BatchPartlySentException if a message was refused after some before it were sent (their handles
 	 * are in it)
 	 */
 	public List<DeliveryHandle> flushAsync() {
+		int purgesBefore = this.purges.get(); // read before taking: a purge from then on drops what is taken
 		MessageBuffer.Taken takenFromBuffer = this.buffer.takeAll();
 		List<Message> taken = takenFromBuffer.messages();
 		if (taken.isEmpty()) {
@@ -991,10 +1014,10 @@ public final class Producer implements AutoCloseable {
 			List<DeliveryHandle> handles = flushInTransactionIfNeeded((goesOn) -> {
 				transactionGoesOn[0] = goesOn;
 				sendInBatches(taken, Mode.ASYNC, sent, (batch) -> {
-				});
+				}, purgesBefore, goesOn);
 				return List.copyOf(sent);
 			});
-			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.ASYNC, taken));
+			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.ASYNC, flushed(taken, sent)));
 			return handles;
 		}
 		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too

@@ -338,8 +338,16 @@ public final class TransactionalPool implements AutoCloseable {
 
 	/** Members free now (not running a transaction for a caller of the pool). */
 	public int available() {
-		int free = this.free.size();
-		return (this.closed.get() && this.free.contains(CLOSED)) ? free - 1 : free;
+		if (!this.closed.get()) {
+			return this.free.size();
+		}
+		int members = 0;
+		for (Object free : this.free) { // the close's wake-up comes and goes as waiters pass it on
+			if (free != CLOSED) {
+				members++;
+			}
+		}
+		return members;
 	}
 
 	public Duration waitTimeout() {

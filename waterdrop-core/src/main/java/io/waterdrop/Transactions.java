@@ -187,7 +187,8 @@ final class Transactions {
 				abort();
 				// This producer's batch: what it sent before the refusal is aborted with the rest, so the refusal is
 				// the outcome. Another producer's stays sent: the caller needs to know which.
-				throw ((Delivery) ex.sent().get(0)).isOf(this.producer) ? ex.refusal() : ex;
+				boolean ours = !ex.sent().isEmpty() && ((Delivery) ex.sent().get(0)).sentIn(this);
+				throw ours ? ex.refusal() : ex;
 			}
 			catch (Throwable ex) {
 				// Checked exceptions too (Kotlin, sneaky throws): the transaction must not stay open.

@@ -326,6 +326,10 @@ class InMemoryKafkaUnitTests {
 			.isThrownBy(() -> producer.transaction((transaction) -> {
 				transaction.produceAsync(Message.builder("orders").payload("kept?").partition(0).build());
 				transaction.produceAsync(Message.of("orders", "to partition 7 of 3"));
+				assertThatExceptionOfType(WaterDropException.class).as("refused after the failed send, as by Kafka")
+					.isThrownBy(() -> transaction.produceAsync(Message.builder("orders").payload("no").partition(1)
+						.build()))
+					.withStackTraceContaining("Cannot execute transactional method because we are in an error state");
 				return null;
 			}));
 

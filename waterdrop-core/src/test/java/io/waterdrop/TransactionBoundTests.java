@@ -128,6 +128,54 @@ class TransactionBoundTests {
 		assertThat(producer.bufferSize()).as("the third only: the first two were committed").isOne();
 	}
 
+	/**
+	 * The bound transaction a flush in batches joined is committed on another thread, and another begins there,
+	 * between two batches: the rest is refused and put back, not sent into that other transaction.
+	 */
+	@Test
+	void aJoinedFlushWhoseTransactionEndsBetweenBatchesSendsNoMoreAndPutsTheRestBack() throws Exception {
+		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		Producer producer = track(new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("tx-bound"))
+			.kafka("transactional.id", TestProducers.uniqueId("tx-bound"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.maxInFlight(2)
+			.clientFactory((properties) -> client)
+			.build()));
+		AtomicReference<BoundTransaction> flushes = new AtomicReference<>();
+		AtomicReference<BoundTransaction> another = new AtomicReference<>();
+		ExecutorService otherThread = Executors.newSingleThreadExecutor();
+		try {
+			producer.monitor().subscribe(ProducerEvent.MessagesProduced.class, (event) -> {
+				if (another.get() == null) { // after the first batch: commit it and begin another, elsewhere
+					CompletableFuture.runAsync(() -> {
+						flushes.get().commit();
+						another.set(producer.beginTransaction());
+					}, otherThread).join();
+				}
+			});
+			CompletableFuture<List<DeliveryReport>> flush = CompletableFuture.supplyAsync(() -> {
+				flushes.set(producer.beginTransaction());
+				for (int i = 1; i <= 4; i++) {
+					producer.buffer(Message.of("orders", String.valueOf(i)));
+				}
+				return producer.flushSync();
+			});
+
+			assertThat(flush).failsWithin(Duration.ofSeconds(30))
+				.withThrowableOfType(java.util.concurrent.ExecutionException.class)
+				.withCauseInstanceOf(BatchPartlySentException.class)
+				.withStackTraceContaining("ended on another thread");
+			assertThat(client.history()).as("the first batch, committed").hasSize(2);
+			assertThat(producer.bufferSize()).as("the second batch, put back").isEqualTo(2);
+			CompletableFuture.runAsync(() -> another.get().abort(), otherThread).get(30, TimeUnit.SECONDS);
+		}
+		finally {
+			otherThread.shutdownNow();
+		}
+	}
+
 	@Test
 	void abortDropsWhatWasProducedAndTheProducerGoesOn() {
 		Producer producer = transactional(this.kafka, null);

@@ -44,9 +44,10 @@ import org.slf4j.LoggerFactory;
 /**
  * A Kafka stand-in for users' unit tests (WaterDrop's {@code deliver: false} and buffered client): plug it
  * in with {@code ProducerConfig.builder().clientFactory(inMemoryKafka)} and every message is "stored" at
- * once with a realistic report — per-partition offsets from 0, in the order the messages are stored (a
- * transactional producer's at its commit, so concurrent transactions store in the order they commit); keyed
- * messages partitioned by murmur2 like Kafka's default partitioner — and kept for assertions. The client
+ * once with a realistic report — per-partition offsets from 0, taken as messages are sent (an aborted
+ * transaction's leave gaps, as in Kafka) and in the order stored; keyed messages partitioned by murmur2 like
+ * Kafka's default partitioner — and kept for assertions, a transaction's at its commit (so concurrent
+ * transactions appear in the order they commit). The client
  * settings that decide what is stored work as in Kafka's client: {@code partitioner.class},
  * {@code partitioner.ignore.keys} and {@code interceptor.classes}. Transactions are honoured: messages of
  * an aborted transaction are dropped, as a {@code read_committed} consumer would never see them.
@@ -269,6 +270,11 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 				}
 				if (this.transactional && !this.inTransaction) {
 					throw new IllegalStateException("Cannot send a record outside a transaction");
+				}
+				RuntimeException failed = this.abortableError;
+				if (failed != null) { // as Kafka's client: the transaction can only be aborted now
+					throw new KafkaException("Cannot execute transactional method because we are in an error state",
+							failed);
 				}
 				partition = partitionOf(intercepted, partitions(intercepted.topic()));
 			}
