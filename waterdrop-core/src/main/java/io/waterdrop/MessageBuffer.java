@@ -20,6 +20,9 @@ final class MessageBuffer {
 	/** The place of the next message buffered. */
 	private long nextPlace;
 
+	/** Purges begun: one since a flush took its messages drops those it has not sent yet. */
+	private int purges;
+
 	private boolean closed;
 
 	/** Adds messages; {@code false} (nothing added) once closed. */
@@ -54,7 +57,7 @@ final class MessageBuffer {
 	Taken takeAll() {
 		this.lock.lock();
 		try {
-			Taken taken = new Taken(this.messages);
+			Taken taken = new Taken(this.messages, this.purges);
 			this.messages = new ArrayList<>();
 			return taken;
 		}
@@ -65,11 +68,14 @@ final class MessageBuffer {
 
 	/**
 	 * Puts messages of a failed flush back where they were, ahead of anything buffered since.
-	 * @param undelivered messages of {@code taken}, in its order
+	 * @param undelivered positions in {@code taken}, in order
 	 * @return {@code false} (nothing put back) once closed
 	 */
-	boolean restore(List<Message> undelivered, Taken taken) {
-		List<Buffered> restored = taken.placed(undelivered);
+	boolean restore(List<Integer> undelivered, Taken taken) {
+		List<Buffered> restored = new ArrayList<>(undelivered.size());
+		for (int position : undelivered) {
+			restored.add(taken.buffered.get(position));
+		}
 		this.lock.lock();
 		try {
 			if (!this.closed) {
@@ -91,6 +97,28 @@ final class MessageBuffer {
 		}
 	}
 
+	/** A purge begins: what flushes took before it and have not sent yet is dropped with the buffer. */
+	void purgeBegins() {
+		this.lock.lock();
+		try {
+			this.purges++;
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	/** Whether a purge began since {@code taken} was taken (as one step with it, under the lock). */
+	boolean purgedSince(Taken taken) {
+		this.lock.lock();
+		try {
+			return this.purges != taken.purges;
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
 	int size() {
 		this.lock.lock();
 		try {
@@ -105,8 +133,8 @@ final class MessageBuffer {
 	}
 
 	/**
-	 * What a flush took, in order, with the places to put back what it could not send. Used by the flush's
-	 * own thread.
+	 * What a flush took, in order, with their places and the purges begun when it was taken. Used by the
+	 * flush's own thread.
 	 */
 	static final class Taken {
 
@@ -114,31 +142,20 @@ final class MessageBuffer {
 
 		private final List<Message> messages;
 
-		Taken(List<Buffered> buffered) {
+		private final int purges;
+
+		Taken(List<Buffered> buffered, int purges) {
 			this.buffered = buffered;
 			this.messages = buffered.stream().map(Buffered::message).toList();
+			this.purges = purges;
 		}
 
 		List<Message> messages() {
 			return this.messages;
 		}
 
-		/**
-		 * {@code undelivered}, which the flush hands back in the order it took them, each with its place: found
-		 * in one pass, matching instances (the same message buffered twice keeps both places).
-		 */
-		List<Buffered> placed(List<Message> undelivered) {
-			List<Buffered> placed = new ArrayList<>(undelivered.size());
-			int next = 0;
-			for (Message message : undelivered) {
-				while (next < this.buffered.size() && this.buffered.get(next).message() != message) {
-					next++;
-				}
-				// Not found further on (never for a flush's own): after all it took, rather than lost.
-				long place = this.buffered.get(Math.min(next++, this.buffered.size() - 1)).place();
-				placed.add(new Buffered(place, message));
-			}
-			return placed;
+		List<Message> messagesAt(List<Integer> positions) {
+			return positions.stream().map(this.messages::get).toList();
 		}
 
 	}

@@ -15,7 +15,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -213,8 +212,6 @@ public final class Producer implements AutoCloseable {
 	/** Counts the Kafka clients this producer has had; a report names the one its message went to. */
 	private volatile int clientGeneration;
 
-	/** Counts the purges begun: a flush in batches sends no batch once one began after it took the buffer. */
-	private final AtomicInteger purges = new AtomicInteger();
 
 	/** A rebuild after a fatal error of an idempotent producer is under way. */
 	private final AtomicBoolean reloading = new AtomicBoolean();
@@ -859,7 +856,6 @@ public final class Producer implements AutoCloseable {
 	 * are in it; those of its batch not waited for, those of earlier batches delivered)
 	 */
 	public List<DeliveryReport> flushSync() {
-		int purgesBefore = this.purges.get(); // read before taking: a purge from then on drops what is taken
 		MessageBuffer.Taken takenFromBuffer = this.buffer.takeAll();
 		List<Message> taken = takenFromBuffer.messages();
 		if (taken.isEmpty()) {
@@ -872,11 +868,11 @@ public final class Producer implements AutoCloseable {
 				transactionGoesOn[0] = goesOn;
 				List<DeliveryReport> delivered = new ArrayList<>(taken.size());
 				sendInBatches(taken, Mode.SYNC, sent,
-						(batch) -> delivered.addAll(awaitAll(batch, this.config.maxWaitTimeout())), purgesBefore,
+						(batch) -> delivered.addAll(awaitAll(batch, this.config.maxWaitTimeout())), takenFromBuffer,
 						goesOn);
 				return delivered;
 			});
-			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.SYNC, flushed(taken, sent)));
+			publishFlushed(Mode.SYNC, taken, sent);
 			return reports;
 		}
 		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too
@@ -887,12 +883,13 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Puts a failed flush's messages back where they were; a close that emptied the buffer meanwhile has them
-	 * dropped.
+	 * Puts a failed flush's messages (their positions in what it took) back where they were; a close that
+	 * emptied the buffer meanwhile has them dropped.
 	 */
-	private void restoreToBuffer(List<Message> undelivered, MessageBuffer.Taken taken) {
+	private void restoreToBuffer(List<Integer> undelivered, MessageBuffer.Taken taken) {
 		if (!this.buffer.restore(undelivered, taken)) {
-			dropBuffered(undelivered, "a flush had taken and could not send while the producer closed");
+			dropBuffered(taken.messagesAt(undelivered),
+					"a flush had taken and could not send while the producer closed");
 		}
 	}
 
@@ -904,25 +901,28 @@ public final class Producer implements AutoCloseable {
 		}
 	}
 
-	/** The messages a flush sent: those it took, but the batches a purge dropped. */
-	private static List<Message> flushed(List<Message> taken, List<DeliveryHandle> sent) {
-		return (sent.size() == taken.size()) ? taken : List.copyOf(taken.subList(0, sent.size()));
+	/** {@code buffer.flushed} with the messages a flush sent: those it took, but the batches a purge dropped. */
+	private void publishFlushed(Mode mode, List<Message> taken, List<DeliveryHandle> sent) {
+		if (!sent.isEmpty()) {
+			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), mode,
+					(sent.size() == taken.size()) ? taken : List.copyOf(taken.subList(0, sent.size()))));
+		}
 	}
 
 	/**
 	 * Sends a flush's messages in batches the producer can hold at once ({@code maxInFlight}; more than that is
 	 * buffered when, say, a failed flush's messages are put back beside those buffered meanwhile), each
 	 * waiting for room, and hands each batch's handles to {@code afterEach}. {@code sent} gets every handle.
-	 * A purge begun since {@code purgesBefore} drops the batches not sent yet ({@code buffer.purged}); a
-	 * {@code joined} transaction that ended on another thread meanwhile refuses them (the next batch would go
-	 * to whichever transaction is open then).
+	 * A purge begun since the flush took its messages drops the batches not sent yet ({@code buffer.purged}); a
+	 * {@code joined} transaction found ended (on another thread) before a batch refuses it and the rest, which
+	 * would go to whichever transaction is open then (a batch being sent as it ends is not checked again).
 	 * @throws BatchPartlySentException over the whole flush if a message was refused after some were sent
 	 */
 	private void sendInBatches(List<Message> messages, Mode mode, List<DeliveryHandle> sent,
-			java.util.function.Consumer<List<DeliveryHandle>> afterEach, int purgesBefore, boolean joined) {
+			java.util.function.Consumer<List<DeliveryHandle>> afterEach, MessageBuffer.Taken taken, boolean joined) {
 		int size = this.config.maxInFlight();
 		for (int from = 0; from < messages.size(); from += size) {
-			if (this.purges.get() != purgesBefore) {
+			if (this.buffer.purgedSince(taken)) {
 				dropBuffered(List.copyOf(messages.subList(from, messages.size())),
 						"a flush had taken and not sent yet when the producer was purged");
 				return;
@@ -958,38 +958,45 @@ public final class Producer implements AutoCloseable {
 	 * names it) is not put back either: it would refuse every later flush. Nothing is put back when the flush's
 	 * own transaction may have committed ({@link TransactionOutcomeUnknownException}).
 	 */
-	private List<Message> undelivered(List<Message> taken, List<DeliveryHandle> sent, Throwable failure,
+	private List<Integer> undelivered(List<Message> taken, List<DeliveryHandle> sent, Throwable failure,
 			boolean transactionGoesOn) {
-		List<Message> undelivered = new ArrayList<>();
+		// Positions in what the flush took: the i-th handle sent is the i-th message taken.
+		List<Integer> undelivered = new ArrayList<>();
 		if (failure instanceof TransactionOutcomeUnknownException) {
 			return undelivered; // perhaps committed: sent again, they could be duplicated
 		}
 		if (this.transactions.enabled() && (!transactionGoesOn
 				|| sent.stream().anyMatch((handle) -> ((Delivery) handle).failed()))) {
-			undelivered.addAll(taken);
+			addRange(undelivered, 0, taken.size());
 		}
 		else {
 			boolean purged = false;
-			for (DeliveryHandle handle : sent) {
-				Delivery delivery = (Delivery) handle;
+			for (int i = 0; i < sent.size(); i++) {
+				Delivery delivery = (Delivery) sent.get(i);
 				purged |= delivery.purgedWhenDone();
 				if (delivery.failed() && !delivery.purgedWhenDone()) {
-					undelivered.add(handle.message());
+					undelivered.add(i);
 				}
 			}
-			List<Message> unsent = taken.subList(sent.size(), taken.size());
 			if (!purged) {
-				undelivered.addAll(unsent);
+				addRange(undelivered, sent.size(), taken.size());
 			}
-			else if (!unsent.isEmpty()) { // the purge dropped the buffer, which they were still part of
-				this.monitor.publish(new ProducerEvent.BufferPurged(id(), List.copyOf(unsent)));
+			else { // the purge dropped the buffer, which they were still part of
+				dropBuffered(List.copyOf(taken.subList(sent.size(), taken.size())),
+						"a flush had taken and not sent yet when the producer was purged");
 			}
 		}
 		Throwable refusal = (failure instanceof BatchPartlySentException partly) ? partly.refusal() : failure;
 		if (refusal instanceof InvalidMessageException invalid) {
-			undelivered.removeIf((message) -> message == invalid.refused());
+			undelivered.removeIf((position) -> taken.get(position) == invalid.refused());
 		}
 		return undelivered;
+	}
+
+	private static void addRange(List<Integer> positions, int from, int to) {
+		for (int position = from; position < to; position++) {
+			positions.add(position);
+		}
 	}
 
 	/**
@@ -1002,7 +1009,6 @@ public final class Producer implements AutoCloseable {
 	 * are in it)
 	 */
 	public List<DeliveryHandle> flushAsync() {
-		int purgesBefore = this.purges.get(); // read before taking: a purge from then on drops what is taken
 		MessageBuffer.Taken takenFromBuffer = this.buffer.takeAll();
 		List<Message> taken = takenFromBuffer.messages();
 		if (taken.isEmpty()) {
@@ -1014,10 +1020,10 @@ public final class Producer implements AutoCloseable {
 			List<DeliveryHandle> handles = flushInTransactionIfNeeded((goesOn) -> {
 				transactionGoesOn[0] = goesOn;
 				sendInBatches(taken, Mode.ASYNC, sent, (batch) -> {
-				}, purgesBefore, goesOn);
+				}, takenFromBuffer, goesOn);
 				return List.copyOf(sent);
 			});
-			this.monitor.publish(new ProducerEvent.BufferFlushed(id(), Mode.ASYNC, flushed(taken, sent)));
+			publishFlushed(Mode.ASYNC, taken, sent);
 			return handles;
 		}
 		catch (Throwable ex) { // an Error, or a checked exception sneaked out of a client factory, too
@@ -1051,7 +1057,7 @@ public final class Producer implements AutoCloseable {
 					+ "delivery callback or listener): the purge builds a new Kafka client, which may block; "
 					+ "purge from another thread");
 		}
-		this.purges.incrementAndGet();
+		this.buffer.purgeBegins();
 		State refusing = replaceClientInTurn(true);
 		if (refusing != null && refusing != State.CONFIGURED && refusing != State.DISCONNECTED) {
 			throw notAccepting(refusing, null); // a closing one's drain, or its purge if forced, decides

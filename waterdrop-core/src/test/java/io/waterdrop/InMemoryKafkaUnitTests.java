@@ -329,7 +329,7 @@ class InMemoryKafkaUnitTests {
 				assertThatExceptionOfType(WaterDropException.class).as("refused after the failed send, as by Kafka")
 					.isThrownBy(() -> transaction.produceAsync(Message.builder("orders").payload("no").partition(1)
 						.build()))
-					.withStackTraceContaining("Cannot execute transactional method because we are in an error state");
+					.withStackTraceContaining("at least one previous transactional or idempotent request has failed");
 				return null;
 			}));
 

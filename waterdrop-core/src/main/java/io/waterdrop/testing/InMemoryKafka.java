@@ -271,12 +271,12 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 				if (this.transactional && !this.inTransaction) {
 					throw new IllegalStateException("Cannot send a record outside a transaction");
 				}
+				partition = partitionOf(intercepted, partitions(intercepted.topic()));
 				RuntimeException failed = this.abortableError;
 				if (failed != null) { // as Kafka's client: the transaction can only be aborted now
-					throw new KafkaException("Cannot execute transactional method because we are in an error state",
-							failed);
+					throw new KafkaException("Cannot perform send because at least one previous transactional or "
+							+ "idempotent request has failed with errors.", failed);
 				}
-				partition = partitionOf(intercepted, partitions(intercepted.topic()));
 			}
 			catch (RuntimeException ex) {
 				acknowledge(unsent(intercepted.topic(), intercepted.partition()), ex);
@@ -383,6 +383,11 @@ public final class InMemoryKafka implements Function<Map<String, Object>, Produc
 		@Override
 		public void sendOffsetsToTransaction(Map<TopicPartition, OffsetAndMetadata> offsets,
 				ConsumerGroupMetadata groupMetadata) {
+			RuntimeException failed = this.abortableError;
+			if (failed != null) {
+				throw new KafkaException("Cannot execute transactional method because we are in an error state",
+						failed);
+			}
 			this.uncommittedOffsets.putAll(offsets);
 		}
 
