@@ -46,7 +46,7 @@ class CloseFromCallbackRaceTests {
 		Producer source = producer(poller, (properties) -> new MisbehavingKafka());
 		Producer target = producer(poller, (properties) -> {
 			connecting.countDown();
-			awaitLatch(mayConnect);
+			TestProducers.awaitLatch(mayConnect);
 			MisbehavingKafka client = new MisbehavingKafka();
 			built.add(client);
 			return client;
@@ -55,7 +55,7 @@ class CloseFromCallbackRaceTests {
 		source.produceSync(Message.of("fine", "warm-up")); // the Poller thread is running
 
 		CompletableFuture<Void> firstConnect = CompletableFuture.runAsync(target::connect);
-		awaitLatch(connecting);
+		TestProducers.awaitLatch(connecting);
 		CompletableFuture<Void> callbackReturned = new CompletableFuture<>();
 		try {
 			source.produceAsync(Message.of("fine", "closes the target"), (report, failure) -> {
@@ -87,18 +87,6 @@ class CloseFromCallbackRaceTests {
 			.build());
 		this.producers.add(producer);
 		return producer;
-	}
-
-	private static void awaitLatch(CountDownLatch latch) {
-		try {
-			if (!latch.await(30, TimeUnit.SECONDS)) {
-				throw new AssertionError("latch not released");
-			}
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			throw new AssertionError(ex);
-		}
 	}
 
 }

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -71,6 +72,19 @@ final class TestProducers {
 			.stream()
 			.filter((thread) -> thread.isAlive() && thread.getName().startsWith(prefix))
 			.toList();
+	}
+
+	/** Waits for the latch, failing the test after 30 s (a deadlock, not a slow machine). */
+	static void awaitLatch(CountDownLatch latch) {
+		try {
+			if (!latch.await(30, TimeUnit.SECONDS)) {
+				throw new AssertionError("latch not released");
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new AssertionError(ex);
+		}
 	}
 
 	/** Waits for the latch whatever interrupts come meanwhile, and restores the interrupt flag. */

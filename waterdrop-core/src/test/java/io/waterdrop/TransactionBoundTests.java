@@ -98,7 +98,7 @@ class TransactionBoundTests {
 			public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
 				if (sends.incrementAndGet() == 3) {
 					thirdSend.countDown();
-					awaitLatch(committed);
+					TestProducers.awaitLatch(committed);
 					throw new KafkaException("Cannot add partition orders-0 to transaction while in state READY "
 							+ "(simulated)");
 				}
@@ -634,18 +634,6 @@ class TransactionBoundTests {
 	}
 
 	// --- helpers
-
-	private static void awaitLatch(CountDownLatch latch) {
-		try {
-			if (!latch.await(30, TimeUnit.SECONDS)) {
-				throw new AssertionError("latch not released");
-			}
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			throw new AssertionError(ex);
-		}
-	}
 
 	private Producer transactional(Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> client,
 			TransactionJoiner joiner) {
