@@ -248,8 +248,8 @@ final class MessageEncoder {
 		}
 		if (topic.startsWith("__") && (Topic.isInternal(topic) || topic.equals(Topic.CLUSTER_METADATA_TOPIC_NAME))) {
 			// The broker refuses every client's append to these, after the message was queued.
-			throw invalid(Violation.TOPIC_ILLEGAL, message, "is to '" + topic + "', one of Kafka's internal topics, "
-					+ "which only the broker itself writes to");
+			throw invalid(Violation.TOPIC_ILLEGAL, message, "is to one of Kafka's internal topics, which only the "
+					+ "broker itself writes to");
 		}
 	}
 
