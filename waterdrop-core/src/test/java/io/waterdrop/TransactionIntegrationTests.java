@@ -251,7 +251,7 @@ class TransactionIntegrationTests {
 		CompletableFuture<Object> transaction = CompletableFuture.supplyAsync(() -> producer.transaction((tx) -> {
 			tx.produceSync(Message.of(topic, "in-transaction"));
 			opened.countDown();
-			awaitLatch(finish);
+			TestProducers.awaitLatch(finish);
 			return null;
 		}));
 		assertThat(opened.await(20, TimeUnit.SECONDS)).isTrue();
@@ -506,18 +506,6 @@ class TransactionIntegrationTests {
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
-		}
-	}
-
-	private static void awaitLatch(CountDownLatch latch) {
-		try {
-			if (!latch.await(20, TimeUnit.SECONDS)) {
-				throw new AssertionError("latch not released");
-			}
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			throw new AssertionError(ex);
 		}
 	}
 

@@ -290,7 +290,7 @@ class TransactionUnitTests {
 		CompletableFuture<Object> first = CompletableFuture.supplyAsync(() -> producer.transaction((transaction) -> {
 			transaction.produceSync(Message.of("orders", "first"));
 			opened.countDown();
-			awaitLatch(finish);
+			TestProducers.awaitLatch(finish);
 			return null;
 		}));
 		assertThat(opened.await(30, TimeUnit.SECONDS)).isTrue();
@@ -594,18 +594,6 @@ class TransactionUnitTests {
 		List<ProducerEvent.ErrorOccurred> errors = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, errors::add);
 		return errors;
-	}
-
-	private static void awaitLatch(CountDownLatch latch) {
-		try {
-			if (!latch.await(10, TimeUnit.SECONDS)) {
-				throw new AssertionError("latch not released");
-			}
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			throw new AssertionError(ex);
-		}
 	}
 
 	private static String text(org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> record) {

@@ -95,10 +95,10 @@ class TransactionalPoolTests {
 					this.pool.produceSync(Message.of("orders", "nested-" + i));
 					threadsInside.add(Thread.currentThread());
 					bothInside.countDown();
-					await(release);
+					TestProducers.awaitLatch(release);
 					return "done-" + i;
 				}), this.executor)).toList();
-		await(bothInside);
+		TestProducers.awaitLatch(bothInside);
 		assertThat(this.pool.available()).isZero();
 		assertThat(this.kafka.payloads("orders")).isEmpty(); // nothing committed yet
 		release.countDown();
@@ -135,14 +135,8 @@ class TransactionalPoolTests {
 		this.pool = TransactionalPool.of(template("busy-tx"), 1, Duration.ofMillis(200));
 		SimpleMeterRegistry registry = new SimpleMeterRegistry();
 		new TransactionalPoolMetrics(List.of(this.pool)).bindTo(registry);
-		CountDownLatch inside = new CountDownLatch(1);
 		CountDownLatch release = new CountDownLatch(1);
-		CompletableFuture<Object> holder = CompletableFuture.supplyAsync(() -> this.pool.transaction((transaction) -> {
-			inside.countDown();
-			await(release);
-			return null;
-		}), this.executor);
-		await(inside);
+		CompletableFuture<Object> holder = holdAMember(release);
 		assertThat(registry.get("waterdrop.transactions.pool.busy").tag("pool", "busy").gauge().value()).isEqualTo(1);
 
 		assertThatThrownBy(() -> this.pool.produceSync(Message.of("busy", "refused")))
@@ -214,14 +208,8 @@ class TransactionalPoolTests {
 	@Test
 	void callersWaitingForAMemberWhenThePoolClosesAreRefusedAsClosed() throws Exception {
 		this.pool = TransactionalPool.of(template("waiting-tx"), 1, Duration.ofMinutes(10));
-		CountDownLatch inside = new CountDownLatch(1);
 		CountDownLatch release = new CountDownLatch(1);
-		CompletableFuture<Object> holder = CompletableFuture.supplyAsync(() -> this.pool.transaction((transaction) -> {
-			inside.countDown();
-			await(release);
-			return null;
-		}), this.executor);
-		await(inside);
+		CompletableFuture<Object> holder = holdAMember(release);
 		List<CompletableFuture<DeliveryReport>> waiting = new ArrayList<>();
 		List<Thread> waiters = new ArrayList<>();
 		for (int i = 0; i < 3; i++) {
@@ -256,21 +244,21 @@ class TransactionalPoolTests {
 		assertThat(this.pool.available()).as("the member given back, the close's wake-up not counted").isOne();
 	}
 
+	/** Runs a transaction on another thread that holds its member until {@code release}; returns once it holds it. */
+	private CompletableFuture<Object> holdAMember(CountDownLatch release) {
+		CountDownLatch inside = new CountDownLatch(1);
+		CompletableFuture<Object> holder = CompletableFuture.supplyAsync(() -> this.pool.transaction((transaction) -> {
+			inside.countDown();
+			TestProducers.awaitLatch(release);
+			return null;
+		}), this.executor);
+		TestProducers.awaitLatch(inside);
+		return holder;
+	}
+
 	private ProducerConfig.Builder template(String transactionalId) {
 		String id = transactionalId.replaceAll("-(tx|id|host-a)$", "");
 		return ProducerConfig.builder().id(id).kafka("transactional.id", transactionalId).clientFactory(this.kafka);
-	}
-
-	private static void await(CountDownLatch latch) {
-		try {
-			if (!latch.await(20, TimeUnit.SECONDS)) {
-				throw new AssertionError("latch not released");
-			}
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			throw new AssertionError(ex);
-		}
 	}
 
 	/** As spring-kafka binds a cached producer to the Spring transaction until it completes. */
