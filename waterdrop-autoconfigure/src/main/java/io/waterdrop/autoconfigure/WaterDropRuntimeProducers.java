@@ -434,8 +434,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 							: String.join(", ", this.properties.getTemplates().keySet()))
 					+ ")");
 		}
-		checkOverridesHaveValues(name, overrides);
 		ConfigurationPropertyName root = templateRoot(template);
+		checkOverridesHaveValues(name, root, overrides);
 		String written = sourceForm(root);
 		Map<String, Object> flat = new LinkedHashMap<>();
 		overrides.forEach((key, value) -> flat.put(written + "." + key, exact(value)));
@@ -460,13 +460,37 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		}
 	}
 
-	/** Refuses an override without a value (a tenant's JSON {@code null}). */
-	private static void checkOverridesHaveValues(String name, Map<String, ?> overrides) {
+	/** Refuses an override without a value (a tenant's JSON {@code null}), or a key that is no setting at all. */
+	private static void checkOverridesHaveValues(String name, ConfigurationPropertyName root,
+			Map<String, ?> overrides) {
 		overrides.forEach((key, value) -> {
 			if (value == null) {
-				throw noValue(name, key);
+				throw isSetting(root, key) ? noValue(name, key) : notASetting(name, List.of(key));
 			}
 		});
+	}
+
+	/**
+	 * Whether an override key names a setting of a producer entry, whatever its value: bound alone with a
+	 * stand-in value, a key that is no setting stays unbound (one of another type fails conversion instead).
+	 */
+	private static boolean isSetting(ConfigurationPropertyName root, String key) {
+		MapConfigurationPropertySource probe = new MapConfigurationPropertySource(
+				Map.of(sourceForm(root) + "." + key, "0"));
+		try {
+			new Binder(probe).bind(root, Bindable.of(ProducerProperties.class), new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
+			return true;
+		}
+		catch (BindException ex) {
+			return !(ex.getCause() instanceof UnboundConfigurationPropertiesException);
+		}
+	}
+
+	private static InvalidConfigurationException notASetting(String name, List<String> keys) {
+		return new InvalidConfigurationException("overrides." + keys.get(0),
+				"is not a setting of a producer (runtime producer '" + name + "'; unknown: " + keys + ")",
+				"Use the keys of a waterdrop.producers entry, such as max-in-flight, polling.mode or "
+						+ "kafka.linger.ms.");
 	}
 
 	private static InvalidConfigurationException noValue(String name, String key) {
@@ -509,20 +533,18 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		if (ex.getCause() instanceof UnboundConfigurationPropertiesException unbound) {
 			for (ConfigurationProperty property : unbound.getUnboundProperties()) {
 				// A blank value binds as no value to a single setting (a list takes it as empty): not a typo.
-				if (property.getValue() instanceof CharSequence text && text.toString().isBlank()) {
-					throw noValue(name, property.getName().subName(root.getNumberOfElements()).toString());
+				String key = property.getName().subName(root.getNumberOfElements()).toString();
+				if (property.getValue() instanceof CharSequence text && text.toString().isBlank()
+						&& isSetting(root, key)) {
+					throw noValue(name, key);
 				}
 			}
-			List<String> keys = unbound.getUnboundProperties()
+			return notASetting(name, unbound.getUnboundProperties()
 				.stream()
 				.map(ConfigurationProperty::getName)
 				.map((property) -> property.subName(root.getNumberOfElements()).toString())
 				.sorted()
-				.toList();
-			return new InvalidConfigurationException("overrides." + keys.get(0),
-					"is not a setting of a producer (runtime producer '" + name + "'; unknown: " + keys + ")",
-					"Use the keys of a waterdrop.producers entry, such as max-in-flight, polling.mode or "
-							+ "kafka.linger.ms.");
+				.toList());
 		}
 		ConfigurationPropertyName property = ex.getName();
 		String key = root.isAncestorOf(property)

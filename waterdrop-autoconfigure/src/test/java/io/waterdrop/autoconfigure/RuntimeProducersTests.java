@@ -286,6 +286,17 @@ class RuntimeProducersTests {
 						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("close-timeout", "")))
 						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.close-timeout"))
 						.withMessageContaining("has no value");
+					// A key that is no setting is said so, whether its value is empty or missing.
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", Map.of("max-in-fligth", "")))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.max-in-fligth"))
+						.withMessageContaining("is not a setting of a producer");
+					Map<String, Object> unknownNoValue = new HashMap<>();
+					unknownNoValue.put("polling.mod", null);
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t1", "tenant", unknownNoValue))
+						.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.polling.mod"))
+						.withMessageContaining("is not a setting of a producer");
 					// An empty list is a value.
 					assertThat(runtime.create("w0", "tenant", Map.of("non-reloadable-errors", "")).config()
 						.nonReloadableErrors()).isEmpty();
