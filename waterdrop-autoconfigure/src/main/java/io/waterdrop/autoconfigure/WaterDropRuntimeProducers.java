@@ -216,7 +216,7 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		try {
 			try {
 				checkOpen(name);
-				checkTransactionalIdFree(name, config, prefix, overrides);
+				checkTransactionalIdFree(name, config, prefix, own, overrides);
 				producer = this.registry.create(name, config);
 			}
 			catch (RuntimeException ex) {
@@ -573,7 +573,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 	 * Refuses a {@code transactional.id} that a live runtime producer or a producer of the context has: the
 	 * second {@code initTransactions} would fence the first for good. Under the hooks' lock, as every create.
 	 */
-	private void checkTransactionalIdFree(String name, ProducerConfig config, String prefix, Map<String, ?> overrides) {
+	private void checkTransactionalIdFree(String name, ProducerConfig config, String prefix, ProducerProperties own,
+			Map<String, ?> overrides) {
 		Object id = config.kafka().get(TRANSACTIONAL_ID);
 		if (id == null) {
 			return;
@@ -590,9 +591,13 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		}
 		if (holder != null) {
 			String key = "kafka." + TRANSACTIONAL_ID;
-			throw new InvalidConfigurationException(overrides.containsKey(key) ? "overrides." + key : prefix + key,
-					"gives runtime producer '" + name + "' the transactional.id '" + id + "', which producer '"
-							+ holder + "' has too: each would fence the other",
+			// Named where the id came from: the override, the template, or a customizer that replaced both.
+			boolean overridden = String.valueOf(overrides.get(key)).equals(id.toString());
+			String customized = (overridden || id.toString().equals(own.getKafka().get(TRANSACTIONAL_ID))) ? ""
+					: " (as left by a customizer)";
+			throw new InvalidConfigurationException(overridden ? "overrides." + key : prefix + key,
+					"gives runtime producer '" + name + "' the transactional.id '" + id + "'" + customized
+							+ ", which producer '" + holder + "' has too: each would fence the other",
 					"Pass a transactional.id of its own in the overrides of each runtime producer (unique per "
 							+ "producer and per application instance), or remove the producer that has it first.");
 		}

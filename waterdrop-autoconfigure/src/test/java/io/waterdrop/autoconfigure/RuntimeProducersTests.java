@@ -464,6 +464,14 @@ class RuntimeProducersTests {
 				assertThatExceptionOfType(InvalidConfigurationException.class)
 					.isThrownBy(() -> runtime.create("t3", "tenant", Map.of("kafka.transactional.id", payments)))
 					.withMessageContaining("which producer 'payments' has too");
+				// A customizer that replaced the override's id is named, not the override.
+				assertThatExceptionOfType(InvalidConfigurationException.class)
+					.isThrownBy(() -> runtime.create("t4", "tenant", Map.of("kafka.transactional.id", "t4-tx"),
+							(builder) -> builder.kafka("transactional.id", tenant)))
+					.satisfies((ex) -> assertThat(ex.property())
+						.isEqualTo("waterdrop.templates.tenant.kafka.transactional.id"))
+					.withMessageContaining(
+							"the transactional.id '" + tenant + "' (as left by a customizer), which producer 't1'");
 				assertThat(runtime.names()).containsExactly("t1");
 				runtime.remove("t1");
 				assertThat(runtime.create("t2", "tenant", Map.of("kafka.transactional.id", tenant)).transactional())
