@@ -35,6 +35,7 @@ import org.springframework.boot.kafka.autoconfigure.metrics.KafkaMetricsAutoConf
 import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration;
+import org.springframework.boot.micrometer.observation.autoconfigure.ObservationAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import io.waterdrop.DeliveryReport;
@@ -608,8 +609,10 @@ class RuntimeProducersTests {
 
 	@Test
 	void aThousandCreateRemoveCyclesLeaveNoMeterHealthOrEndpointEntryBehind() {
-		this.runner.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
-			.withPropertyValues("waterdrop.in-memory=true")
+		this.runner
+			.withConfiguration(
+					AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class, ObservationAutoConfiguration.class))
+			.withPropertyValues("waterdrop.in-memory=true", "waterdrop.observation-enabled=true")
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				MeterRegistry registry = context.getBean(MeterRegistry.class);
@@ -624,6 +627,9 @@ class RuntimeProducersTests {
 					producer.produceSync(Message.of("events", "message " + i));
 					// Its meters exist while it does (counters trail a completed report by a dispatch batch).
 					assertThat(registry.find("waterdrop.messages.acknowledged").tag("producer", name).meter())
+						.isNotNull();
+					// and so do those its sends' observations made (this one from the start of the observation)
+					assertThat(registry.find("waterdrop.send.active").tag("waterdrop.producer", name).meter())
 						.isNotNull();
 					assertThat(runtime.remove(name)).isTrue();
 				}
