@@ -172,6 +172,11 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 		}
 		STATE.setVolatile(this, DONE);
 		// Read after publishing DONE; a waiter publishes its future before reading the state (see future()).
+		wakeWaiter();
+	}
+
+	/** Completes the waiter's future, if any, with the outcome of this done message; again does nothing. */
+	void wakeWaiter() {
 		CompletableFuture<DeliveryReport> waiting = this.future;
 		if (waiting != null) {
 			completeFuture(waiting);
@@ -200,7 +205,7 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 	}
 
 	/** The failure of a done message, or {@code null} if it was delivered. */
-	private DeliveryFailedException failure() {
+	DeliveryFailedException failure() {
 		return (this.outcome instanceof DeliveryFailedException failure) ? failure : null;
 	}
 

@@ -72,6 +72,12 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	private long slowCallbacks;
 
+	// What the report being dispatched has had done, for salvage() when its dispatch throws.
+
+	private boolean counted;
+
+	private boolean callbackStarted;
+
 	/** Slots of this batch given back already, before their waiters were woken. */
 	private int releasedEarly;
 
@@ -120,6 +126,18 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public long dispatch(Delivery delivery, long startNanos) {
+		this.counted = false;
+		this.callbackStarted = false;
+		try {
+			return dispatchOutcome(delivery, startNanos);
+		}
+		catch (Throwable ex) {
+			salvage(delivery, ex);
+			throw ex;
+		}
+	}
+
+	private long dispatchOutcome(Delivery delivery, long startNanos) {
 		DeliveryFailedException failure;
 		if (this.observer == null) {
 			failure = deliver(delivery, startNanos);
@@ -157,6 +175,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		DeliveryFailedException failure = null;
 		if (error == null) {
 			this.acknowledged++;
+			this.counted = true;
 			long produced = delivery.producedNanos();
 			long latency = (produced != 0) ? startNanos - produced : 0;
 			if (produced != 0 && this.monitor.wants(Monitor.LATENCY_BIT)) {
@@ -169,9 +188,10 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			}
 		}
 		else if (delivery.purged()) {
-			Message message = delivery.message();
-			failure = new MessagePurgedException(id(), message, error);
 			this.purged++;
+			this.counted = true;
+			Message message = delivery.message();
+			failure = failureOf(delivery, error);
 			releaseEarlyIfAwaited(delivery);
 			delivery.finish(failure);
 			if (this.monitor.wants(WANTS_PURGED)) {
@@ -179,10 +199,10 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			}
 		}
 		else {
-			Message message = delivery.message();
-			failure = new DeliveryFailedException("Message to '" + message.topic() + "' was not delivered by producer '"
-					+ id() + "': " + error, message, error);
 			this.failed++;
+			this.counted = true;
+			Message message = delivery.message();
+			failure = failureOf(delivery, error);
 			releaseEarlyIfAwaited(delivery);
 			// Before the waiter wakes: the failure meter and health count from this event, and a produceSync
 			// returns with its outcome counted. Failures are rare; an acknowledgement's event need not wait.
@@ -195,6 +215,58 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		}
 		runCallback(delivery, failure);
 		return failure;
+	}
+
+	/** The exception a message that Kafka failed with {@code error} ends with. */
+	private DeliveryFailedException failureOf(Delivery delivery, Exception error) {
+		Message message = delivery.message();
+		if (delivery.purged()) {
+			return new MessagePurgedException(id(), message, error);
+		}
+		return new DeliveryFailedException("Message to '" + message.topic() + "' was not delivered by producer '"
+				+ id() + "': " + error, message, error);
+	}
+
+	/**
+	 * A dispatch threw (a {@code VirtualMachineError} such as an {@code OutOfMemoryError}, or a logging backend
+	 * failing while a listener's failure was reported): the report is out of the queue already, so the message
+	 * gets the rest of its one outcome here — counted, finished with what Kafka reported, its waiter woken and
+	 * its callback run, each unless done before the throw. Best effort: the same error may strike again, and is
+	 * then added to the first.
+	 */
+	private void salvage(Delivery delivery, Throwable cause) {
+		try {
+			if (!delivery.isDone()) {
+				Exception error = delivery.error();
+				if (!this.counted) {
+					count(delivery, error);
+				}
+				delivery.finish((error != null) ? failureOf(delivery, error) : null);
+			}
+			else {
+				delivery.wakeWaiter(); // finish() may have thrown between DONE and completing the future
+			}
+			if (!this.callbackStarted) {
+				runCallback(delivery, delivery.failure());
+			}
+		}
+		catch (Throwable again) {
+			if (again != cause) {
+				cause.addSuppressed(again);
+			}
+		}
+	}
+
+	private void count(Delivery delivery, Exception error) {
+		if (error == null) {
+			this.acknowledged++;
+		}
+		else if (delivery.purged()) {
+			this.purged++;
+		}
+		else {
+			this.failed++;
+		}
 	}
 
 	/**
@@ -249,6 +321,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		if (callback == null) {
 			return;
 		}
+		this.callbackStarted = true;
 		try {
 			callback.onDelivery((failure == null) ? delivery.report() : null, failure);
 		}

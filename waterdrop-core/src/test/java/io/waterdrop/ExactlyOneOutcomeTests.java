@@ -715,6 +715,85 @@ class ExactlyOneOutcomeTests {
 	}
 
 	/**
+	 * A dispatch that throws an Error after the report left the queue (here the logging backend, while a failing
+	 * listener is reported; in production an OutOfMemoryError) still gives the message its one outcome there and
+	 * then: its future completes, its callback runs once, its slot comes back, before the Poller thread dies.
+	 */
+	@Test
+	@Timeout(60)
+	void aDispatchThatThrowsAnErrorStillGivesTheMessageItsOneOutcome() throws Exception {
+		Poller poller = poller("dispatch-error");
+		Producer producer = producer(poller);
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, (error) -> {
+			throw new UnloggableException(new InternalError("the logging backend failed (expected in this test)"));
+		});
+		AtomicInteger callbacks = new AtomicInteger();
+		DeliveryHandle pending = producer.produceAsync(message("pending", 1),
+				(report, failure) -> callbacks.incrementAndGet());
+		CompletableFuture<DeliveryReport> future = pending.toCompletableFuture();
+
+		this.clients.get(0).failAppended(new TimeoutException("Expiring 1 record(s) (simulated)"));
+
+		// Outcome given by the Poller thread as it died, not by the close below.
+		await().atMost(Duration.ofSeconds(30)).dontCatchUncaughtExceptions().until(producer::hasLostPolling);
+		assertThat(future).isCompletedExceptionally();
+		assertThat(callbacks).hasValue(1);
+		assertThat(producer.stats().failed()).isEqualTo(1);
+		assertThat(producer.inFlight()).isZero();
+		producer.close(Duration.ofSeconds(30));
+		assertThat(callbacks).hasValue(1);
+		assertThat(producer.stats().dispatched()).isEqualTo(1);
+	}
+
+	/** A logging backend that throws while a failing listener is reported stops neither the dispatch nor the Poller. */
+	@Test
+	@Timeout(60)
+	void aLoggingBackendThatThrowsStopsNeitherTheDispatchNorThePoller() throws Exception {
+		Producer producer = producer();
+		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, (error) -> {
+			throw new UnloggableException(new IllegalStateException("the logging backend failed (expected)"));
+		});
+		AtomicInteger callbacks = new AtomicInteger();
+		DeliveryHandle pending = producer.produceAsync(message("pending", 1),
+				(report, failure) -> callbacks.incrementAndGet());
+
+		this.clients.get(0).failAppended(new TimeoutException("Expiring 1 record(s) (simulated)"));
+
+		assertThat(catchThrowable(() -> pending.await(Duration.ofSeconds(30))))
+			.isInstanceOf(DeliveryFailedException.class);
+		assertThat(producer.produceSync(message("fine", 2)).label()).isEqualTo(2);
+		assertThat(producer.hasLostPolling()).isFalse();
+		assertThat(callbacks).hasValue(1);
+	}
+
+	/** An exception that the logging backend fails on when it reads its message, as some appenders rethrow. */
+	private static final class UnloggableException extends RuntimeException {
+
+		private final RuntimeException orError;
+
+		private final Error error;
+
+		UnloggableException(RuntimeException failure) {
+			this.orError = failure;
+			this.error = null;
+		}
+
+		UnloggableException(Error failure) {
+			this.orError = null;
+			this.error = failure;
+		}
+
+		@Override
+		public String getMessage() {
+			if (this.error != null) {
+				throw this.error;
+			}
+			throw this.orError;
+		}
+
+	}
+
+	/**
 	 * A callback that closes its producer while the close dispatches the reports a dead Poller left (as a
 	 * callback may on a polling thread) starts nothing new and does not wait for the close it is part of.
 	 */

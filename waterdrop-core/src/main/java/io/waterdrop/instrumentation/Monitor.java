@@ -185,13 +185,19 @@ public final class Monitor {
 	 * every message would flood the log from the polling thread; {@code error.occurred} reports each.
 	 */
 	private void logFailure(Subscription failed, String what, String on, Throwable error) {
-		if (!failed.failureLogged) {
-			failed.failureLogged = true; // a race may log two: harmless
-			logger.warn("{} of producer '{}' failed on {}; its later failures are logged at DEBUG", what,
-					this.producerId, on, error);
+		try {
+			if (!failed.failureLogged) {
+				failed.failureLogged = true; // a race may log two: harmless
+				logger.warn("{} of producer '{}' failed on {}; its later failures are logged at DEBUG", what,
+						this.producerId, on, error);
+			}
+			else {
+				logger.debug("{} of producer '{}' failed on {}", what, this.producerId, on, error);
+			}
 		}
-		else {
-			logger.debug("{} of producer '{}' failed on {}", what, this.producerId, on, error);
+		catch (RuntimeException ex) {
+			// The logging backend failed (on the error's own message, say): error.occurred still reports it,
+			// and a publish on the polling thread must not fail the dispatch of a report.
 		}
 	}
 
