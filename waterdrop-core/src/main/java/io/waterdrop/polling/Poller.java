@@ -578,10 +578,14 @@ public final class Poller {
 				releaseOrphan(registration, this.death);
 				return;
 			}
+			// Listed before anything that may fail: a thread that dies from here on (an OutOfMemoryError in the
+			// selector's registration) releases it with the others instead of leaving its producer unserved.
+			this.registered.add(registration);
 			try {
 				registration.key = registration.pipe.source().register(this.selector, SelectionKey.OP_READ, registration);
 			}
-			catch (IOException ex) {
+			catch (IOException | RuntimeException ex) {
+				this.registered.remove(registration);
 				Poller.this.lock.lock();
 				try {
 					Poller.this.registrations--;
@@ -598,7 +602,6 @@ public final class Poller {
 			if (!registration.pipe.announcesTo(Poller.this.wakeups)) {
 				this.writingPipes++;
 			}
-			this.registered.add(registration);
 			Poller.this.producerIds.merge(registration.pollable.id(), 1, Integer::sum);
 			// Reports queued before the key existed may have signalled already: serve once to be sure.
 			markReady(registration);
@@ -616,6 +619,15 @@ public final class Poller {
 		}
 
 		private void remove(Registration registration) {
+			try {
+				unregister(registration);
+			}
+			finally { // whatever fails (out of memory), the detach waiting for this must not wait in vain
+				registration.detached.complete(null);
+			}
+		}
+
+		private void unregister(Registration registration) {
 			registration.pipe.registration = null;
 			if (!registration.pipe.announcesTo(Poller.this.wakeups)) {
 				this.writingPipes--;
@@ -638,7 +650,6 @@ public final class Poller {
 			}
 			registration.pollable.monitor()
 				.publish(new PollerEvent.ProducerUnregistered(name(), registration.pollable.id()));
-			registration.detached.complete(null);
 		}
 
 		private void failedCycle(Throwable error) {

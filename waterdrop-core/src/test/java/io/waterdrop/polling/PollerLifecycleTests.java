@@ -259,6 +259,29 @@ class PollerLifecycleTests {
 	}
 
 	/**
+	 * A pipe the selector refuses with a runtime exception (here one left in blocking mode) fails its own
+	 * registration, as an I/O error does: the source is told and its detach completes, instead of the change
+	 * being dropped by a failed cycle with the Poller counting a producer it never serves.
+	 */
+	@Test
+	@Timeout(120)
+	void aRegistrationTheSelectorRefusesIsReleasedNotDropped() throws Exception {
+		Poller poller = new Poller(PollerConfig.named("refused").withPollTimeout(LONG_POLL_TIMEOUT));
+		TestSource refused = new TestSource("refused", Duration.ofMillis(100));
+		refused.pipe.source().configureBlocking(true);
+
+		PollingSession session = refused.registerWith(poller);
+
+		assertThat(session.detach()).failsWithin(GUARD)
+			.withThrowableOfType(java.util.concurrent.ExecutionException.class)
+			.withCauseInstanceOf(java.nio.channels.IllegalBlockingModeException.class);
+		assertThat(refused.terminated).isInstanceOf(java.nio.channels.IllegalBlockingModeException.class);
+		assertThat(refused.pipe.source().isOpen()).isFalse();
+		assertThat(poller.awaitStopped(GUARD)).isTrue();
+		assertThat(poller.registeredProducers()).isZero();
+	}
+
+	/**
 	 * If the thread dies (a VirtualMachineError), every source is released with the cause, including one
 	 * whose registration was still queued, so that no close waits forever; the next registration starts a
 	 * new thread.
