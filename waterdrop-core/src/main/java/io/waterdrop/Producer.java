@@ -2406,14 +2406,17 @@ public final class Producer implements AutoCloseable {
 	private boolean release(Duration left) {
 		boolean interrupted = false;
 		try {
+			// Within the close's timeout even with nothing in flight: Kafka's close also waits for its own requests
+			// (metadata, an open transaction's abort), which a broker that does not answer never ends. A
+			// closeForcefully() meanwhile only waits for this close: it is the forced one. (A release after a
+			// failed drain gives Kafka max-wait-timeout: its close at once may be what failed.)
 			Duration clientTimeout = this.config.maxWaitTimeout();
-			if (inFlight() > 0 && left.compareTo(clientTimeout) < 0) {
-				// A closeForcefully() meanwhile only waits for this close: it is the forced one.
+			if (left.compareTo(clientTimeout) < 0) {
 				clientTimeout = this.forced.isDone() ? Duration.ZERO : left;
-				// Purged only so: a graceful close may fail a record with a KafkaException of its own.
-				if (clientTimeout.isZero()) {
-					this.purgeUnderWay = true;
-				}
+			}
+			// Purged only so: a graceful close may fail a record with a KafkaException of its own.
+			if (clientTimeout.isZero() && inFlight() > 0) {
+				this.purgeUnderWay = true;
 			}
 			interrupted = closeClient(this.client, clientTimeout);
 		}

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
@@ -291,6 +292,45 @@ class ProducerCloseUnitTests {
 			.withThrowableOfType(ExecutionException.class)
 			.withCauseInstanceOf(ProducerClosedException.class);
 		assertThat(producer.stats().failed()).isZero();
+	}
+
+	/**
+	 * Kafka's close waits for its own requests too (metadata, an open transaction's abort), which a broker that
+	 * does not answer never ends: with nothing in flight it is still given the close's timeout, not
+	 * max-wait-timeout, and nothing at all by a forced close.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void kafkasCloseIsBoundedByTheClosesTimeoutWithNothingInFlight() throws Exception {
+		List<Duration> closeTimeouts = new CopyOnWriteArrayList<>();
+		MockProducer<byte[], byte[]> forcedKafka = recordingCloses(closeTimeouts);
+		Producer forced = producer(PollingMode.FD, forcedKafka);
+		forced.produceSync(Message.of("t", "p"));
+
+		forced.closeForcefully();
+
+		assertThat(closeTimeouts).containsOnly(Duration.ZERO);
+		closeTimeouts.clear();
+		Producer graceful = producer(PollingMode.FD, recordingCloses(closeTimeouts));
+		graceful.produceSync(Message.of("t", "p"));
+
+		graceful.close(Duration.ofSeconds(1));
+
+		assertThat(closeTimeouts).singleElement()
+			.satisfies((timeout) -> assertThat(timeout).isLessThanOrEqualTo(Duration.ofSeconds(1)));
+	}
+
+	/** A client that acknowledges every send at once and records the timeouts it is closed with. */
+	private static MockProducer<byte[], byte[]> recordingCloses(List<Duration> closeTimeouts) {
+		return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+
+			@Override
+			public void close(Duration timeout) {
+				closeTimeouts.add(timeout);
+				super.close(timeout);
+			}
+
+		};
 	}
 
 	private static MockProducer<byte[], byte[]> mockClient() {
