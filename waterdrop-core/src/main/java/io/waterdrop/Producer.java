@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
@@ -1606,7 +1607,6 @@ public final class Producer implements AutoCloseable {
 		}
 		takeSlots(1, relayed);
 		DeliveryHandle handle = dispatch(message, record, callback, relayed, mode == Mode.SYNC);
-		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).increment();
 		if (this.monitor.wants(WANTS_PRODUCED_EVENT)) {
 			this.monitor.publish(new ProducerEvent.MessageProduced(id(), mode, message));
 		}
@@ -1664,10 +1664,6 @@ public final class Producer implements AutoCloseable {
 			}
 			throw ex;
 		}
-		finally {
-			// Those sent before a refusal count too: each of them ends as acknowledged, failed or purged.
-			(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).add(dispatched);
-		}
 		if (this.monitor.isListening(ProducerEvent.MessagesProduced.class)) {
 			this.monitor.publish(new ProducerEvent.MessagesProduced(id(), mode, List.copyOf(messages)));
 		}
@@ -1695,15 +1691,26 @@ public final class Producer implements AutoCloseable {
 			releaseSlots(1);
 			throw ex;
 		}
+		// Counted before Kafka can call back (on this thread, for an early error), so that an outcome is never
+		// counted before its message; taken back, before the slot, when the message is refused.
+		LongAdder produced = awaited ? this.stats.producedSync : this.stats.producedAsync;
+		produced.increment();
 		DeliveryObserver observer = this.config.observer();
 		if (observer != null) {
 			delivery.observation = observeSend(observer, message, record);
 			try { // with the headers the observer added: Kafka would refuse a record now too large in its callback
 				this.encoder.checkObservedRecordSize(message, record);
 			}
-			catch (InvalidMessageException ex) {
+			catch (RuntimeException | Error ex) {
+				produced.decrement();
 				releaseSlots(1);
 				observeOutcome(observer, delivery.observation, null, ex);
+				if (ex instanceof RuntimeException failure && !(ex instanceof InvalidMessageException)) {
+					// A header that is none (a null key), which Kafka's send would refuse as well.
+					throw new DeliveryFailedException("The headers the DeliveryObserver of producer '" + id()
+							+ "' added to the message to '" + record.topic() + "' are invalid: " + failure, message,
+							failure);
+				}
 				throw ex;
 			}
 		}
@@ -1719,6 +1726,7 @@ public final class Producer implements AutoCloseable {
 			if (!delivery.claimRefused()) {
 				return delivery; // Kafka called back already: that report is this message's outcome
 			}
+			produced.decrement();
 			releaseSlots(1);
 			if (observer != null) {
 				observeOutcome(observer, delivery.observation, null, ex);

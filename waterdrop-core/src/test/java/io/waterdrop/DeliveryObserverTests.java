@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -152,6 +153,46 @@ class DeliveryObserverTests {
 		// The second outcome is observed on the polling thread, which may still be at it when produceSync returns.
 		await().atMost(Duration.ofSeconds(30)).until(() -> outcomes.size() == 2);
 		assertThat(outcomes).first().isInstanceOf(InvalidMessageException.class);
+	}
+
+	/** A header the observer added that is none (a null key) refuses the message with its slot back, uncounted. */
+	@Test
+	void aHeaderTheObserverAddsWithoutAKeyRefusesTheMessageWithItsSlotBack() {
+		List<Throwable> outcomes = new CopyOnWriteArrayList<>();
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("observed-keyless"))
+			.observer(new DeliveryObserver() {
+				@Override
+				public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+					record.headers().add(new Header() {
+						@Override
+						public String key() {
+							return null;
+						}
+
+						@Override
+						public byte[] value() {
+							return new byte[1];
+						}
+					});
+					return message.label();
+				}
+
+				@Override
+				public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+					outcomes.add(error);
+				}
+			})
+			.clientFactory(new InMemoryKafka())
+			.build());
+		this.producers.add(producer);
+
+		assertThatExceptionOfType(DeliveryFailedException.class)
+			.isThrownBy(() -> producer.produceAsync(Message.of("traced", "keyless header")))
+			.withMessageContaining("The headers the DeliveryObserver of producer '" + producer.id() + "' added");
+		assertThat(producer.inFlight()).isZero();
+		assertThat(producer.stats().producedAsync()).isZero();
+		assertThat(outcomes).singleElement().isInstanceOf(NullPointerException.class);
 	}
 
 	/**
