@@ -4,6 +4,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.transaction.CannotCreateTransactionException;
 import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.TransactionSystemException;
 import org.springframework.transaction.support.AbstractPlatformTransactionManager;
 import org.springframework.transaction.support.DefaultTransactionStatus;
 import org.springframework.transaction.support.ResourceTransactionManager;
@@ -12,6 +13,7 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 import org.springframework.transaction.support.TransactionSynchronizationUtils;
 
 import io.waterdrop.Producer;
+import io.waterdrop.TransactionOutcomeUnknownException;
 import io.waterdrop.autoconfigure.ProducerBeans;
 
 /**
@@ -113,9 +115,19 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 		TransactionSynchronizationManager.bindResource(this.producer, holder);
 	}
 
+	/**
+	 * A commit whose outcome is unknown (it kept timing out; the broker may have committed) is thrown as
+	 * Spring's {@link TransactionSystemException}, for which Spring tells synchronizations
+	 * {@code STATUS_UNKNOWN}: any other exception would have them told the transaction rolled back.
+	 */
 	@Override
 	protected void doCommit(DefaultTransactionStatus status) {
-		holder(status).commit();
+		try {
+			holder(status).commit();
+		}
+		catch (TransactionOutcomeUnknownException ex) {
+			throw new TransactionSystemException(ex.getMessage(), ex);
+		}
 	}
 
 	@Override
