@@ -387,8 +387,9 @@ public class WaterDropProperties {
 	public static class Health {
 
 		/**
-		 * How long deliveries may keep failing, with no message acknowledged since the first failure, before a
-		 * producer's health is DOWN; a window without failures ends it.
+		 * How long deliveries (a transactional producer's transactions) may keep failing, with no message
+		 * acknowledged (no transaction committed) since the first failure, before a producer's health is DOWN; a
+		 * window without failures ends it.
 		 */
 		private Duration failureWindow = Duration.ofMinutes(1);
 

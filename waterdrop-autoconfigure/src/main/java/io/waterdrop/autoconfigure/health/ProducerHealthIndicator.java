@@ -4,10 +4,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.jspecify.annotations.Nullable;
@@ -27,11 +30,12 @@ import io.waterdrop.polling.PollingMode;
  * <ul>
  * <li>{@code UP}: connected and dispatching.</li>
  * <li>{@code DOWN}: connected, but deliveries (or the connects of a disconnected producer: its Kafka client
- * cannot be created) have kept failing for longer than the failure window: no message
- * acknowledged since the first of those failures, and the last one within the window (the next
- * acknowledgement, or a window without failures, makes it {@code UP} again: a producer that fails once and then
- * has nothing to send is not down for good, which a readiness group would never recover from); or its
- * Poller's thread is not running (it died), so no report is dispatched.</li>
+ * cannot be created; or a transactional producer's transactions: commits, rebuilds after a fatal error such as
+ * being fenced) have kept failing for longer than the failure window: nothing succeeded since the first of
+ * those failures — no message acknowledged, or for a transactional producer no transaction committed — and the
+ * last one within the window (the next success, or a window without failures, makes it {@code UP} again: a
+ * producer that fails once and then has nothing to send is not down for good, which a readiness group would
+ * never recover from); or its Poller's thread is not running (it died), so no report is dispatched.</li>
  * <li>{@code OUT_OF_SERVICE}: closing or closed.</li>
  * <li>{@code UNKNOWN}: not connected yet.</li>
  * </ul>
@@ -41,13 +45,17 @@ import io.waterdrop.polling.PollingMode;
  * <p>
  * Cost: nothing per acknowledged message. Acknowledgements are read from the producer's counters when
  * health is asked for (so {@code lastAcknowledged} is when a health check first saw a new one); only
- * {@code error.occurred} events are listened to.
+ * {@code error.occurred} events are listened to, and a transactional producer's {@code transaction.committed}.
  * <p>
  * Threading: the listener records failures on the thread they happen on (dispatching a delivery report,
  * connecting), one at a time; {@link #health()} reads the recorded values from any thread, each exact,
  * together not a snapshot, and writes none of them but the last acknowledgement seen.
  */
 final class ProducerHealthIndicator implements HealthIndicator {
+
+	/** The failures a run counts: what keeps a producer from getting messages to Kafka. */
+	private static final Set<ErrorType> FAILURES = EnumSet.of(ErrorType.DELIVERY, ErrorType.PRODUCER_CONNECT,
+			ErrorType.TRANSACTION_COMMIT, ErrorType.PRODUCER_RELOAD);
 
 	private static final List<ChronoUnit> UNITS = List.of(ChronoUnit.DAYS, ChronoUnit.HOURS, ChronoUnit.MINUTES,
 			ChronoUnit.SECONDS, ChronoUnit.MILLIS, ChronoUnit.MICROS);
@@ -71,11 +79,26 @@ final class ProducerHealthIndicator implements HealthIndicator {
 
 	private volatile @Nullable LastError lastError;
 
+	/** Transactions committed, for a transactional producer: its successes, which its acknowledgements are not. */
+	private final AtomicLong committed = new AtomicLong();
+
 	ProducerHealthIndicator(Producer producer, Duration failureWindow, Clock clock) {
 		this.producer = producer;
 		this.failureWindow = failureWindow;
 		this.clock = clock;
 		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, this::onError);
+		if (producer.transactional()) {
+			producer.monitor()
+				.subscribe(ProducerEvent.TransactionCommitted.class, (event) -> this.committed.incrementAndGet());
+		}
+	}
+
+	/**
+	 * What ends a run of failures: a message acknowledged, or for a transactional producer a transaction
+	 * committed (its messages are acknowledged before a commit that may still fail).
+	 */
+	private long successes() {
+		return this.producer.transactional() ? this.committed.get() : this.producer.stats().acknowledged();
 	}
 
 	Producer producer() {
@@ -85,7 +108,7 @@ final class ProducerHealthIndicator implements HealthIndicator {
 	private void onError(ProducerEvent.ErrorOccurred error) {
 		// A connect that fails (a disconnected producer's Kafka client cannot be created) fails every message
 		// sent meanwhile before it reaches Kafka: a failure of the same run.
-		if (error.type() != ErrorType.DELIVERY && error.type() != ErrorType.PRODUCER_CONNECT) {
+		if (!FAILURES.contains(error.type())) {
 			return;
 		}
 		Instant now = this.clock.instant();
@@ -96,15 +119,13 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		try {
 			LastError previous = this.lastError;
 			FailureRun current = this.run;
-			long acknowledged = this.producer.stats().acknowledged();
-			// A run of failures ends with an acknowledgement, or with a window without failures. The run is
-			// written before the last error, so that a health check in between never pairs an old run with a new
-			// error.
-			this.run = (current == null || acknowledged != current.acknowledged() || previous == null
+			long successes = successes();
+			// A run of failures ends with a success, or with a window without failures. The run is written before
+			// the last error, so that a health check in between never pairs an old run with a new error.
+			this.run = (current == null || successes != current.successes() || previous == null
 					|| Duration.between(previous.at(), now).compareTo(this.failureWindow) > 0)
-							? new FailureRun(now, acknowledged, 1) : current.plusOne();
-			this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now,
-					error.type() == ErrorType.PRODUCER_CONNECT);
+							? new FailureRun(now, successes, 1) : current.plusOne();
+			this.lastError = new LastError(cause.getClass().getName(), cause.getMessage(), now, error.type());
 		}
 		finally {
 			this.runLock.unlock();
@@ -120,10 +141,10 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		}
 	}
 
-	/** The current run of failures; {@code null} if none failed, or a message was acknowledged since. */
+	/** The current run of failures; {@code null} if none failed, or something succeeded since. */
 	private @Nullable FailureRun failing() {
 		FailureRun current = this.run;
-		return (current != null && this.producer.stats().acknowledged() == current.acknowledged()) ? current : null;
+		return (current != null && successes() == current.successes()) ? current : null;
 	}
 
 	@Override
@@ -162,10 +183,15 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		Instant now = this.clock.instant();
 		if (run != null && last != null && Duration.between(run.since(), now).compareTo(this.failureWindow) > 0
 				&& Duration.between(last.at(), now).compareTo(this.failureWindow) <= 0) {
-			String what = last.connect() ? "connecting (creating its Kafka client) has" : "deliveries have";
+			String what = switch (last.type()) {
+				case PRODUCER_CONNECT -> "connecting (creating its Kafka client) has";
+				case DELIVERY -> "deliveries have";
+				default -> "transactions (commits, rebuilds after a fatal error) have";
+			};
 			return Health.down()
 				.withDetail("reason", what + " kept failing for longer than the failure window ("
-						+ duration(this.failureWindow) + ") with no message acknowledged");
+						+ duration(this.failureWindow) + ") with "
+						+ (this.producer.transactional() ? "no transaction committed" : "no message acknowledged"));
 		}
 		return Health.up();
 	}
@@ -207,23 +233,21 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		return DurationStyle.SIMPLE.print(duration, ChronoUnit.NANOS);
 	}
 
-	/**
-	 * A run of failures: since when, the acknowledgements counted then (more since end it), and how many.
-	 */
-	private record FailureRun(Instant since, long acknowledged, long failures) {
+	/** A run of failures: since when, the successes counted then (more since end it), and how many. */
+	private record FailureRun(Instant since, long successes, long failures) {
 
 		FailureRun plusOne() {
-			return new FailureRun(this.since, this.acknowledged, this.failures + 1);
+			return new FailureRun(this.since, this.successes, this.failures + 1);
 		}
 
 	}
 
-	/** The Kafka exception of the last failure; {@code connect}: of a connect, not of a delivery. */
-	private record LastError(String type, @Nullable String message, Instant at, boolean connect) {
+	/** The Kafka exception of the last failure, and what failed. */
+	private record LastError(String exception, @Nullable String message, Instant at, ErrorType type) {
 
 		Map<String, Object> asMap() {
 			Map<String, Object> map = new LinkedHashMap<>();
-			map.put("type", this.type);
+			map.put("type", this.exception);
 			if (this.message != null) {
 				map.put("message", this.message);
 			}

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -26,6 +27,7 @@ import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
 import io.waterdrop.ProducerFaults;
 import io.waterdrop.ProducerStatus;
+import io.waterdrop.TransactionFailedException;
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
@@ -76,7 +78,11 @@ class ProducerHealthIndicatorTests {
 	}
 
 	private void create(ProducerConfig.Builder builder) {
-		this.producer = new Producer(builder.id("orders").clientFactory((properties) -> this.kafka).build());
+		create(builder, this.kafka);
+	}
+
+	private void create(ProducerConfig.Builder builder, MockProducer<byte[], byte[]> client) {
+		this.producer = new Producer(builder.id("orders").clientFactory((properties) -> client).build());
 		this.indicator = new ProducerHealthIndicator(this.producer, WINDOW, this.clock);
 	}
 
@@ -232,6 +238,39 @@ class ProducerHealthIndicatorTests {
 		brokerGone.set(false);
 		this.producer.produceAsync(Message.of("orders", "back")).await();
 		await().atMost(Duration.ofSeconds(30)).until(() -> this.indicator.health().getStatus().equals(Status.UP));
+	}
+
+	/**
+	 * A transactional producer's messages are acknowledged before a commit that may still fail, and a fenced one
+	 * fails as it begins: its successes are commits, and failing transactions make it DOWN as failing deliveries
+	 * do (a fenced producer needs a restart, which readiness must see).
+	 */
+	@Test
+	void aTransactionalProducerWhoseTransactionsKeepFailingIsDownUntilOneCommits() {
+		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		create(ProducerConfig.builder().poller(this.poller).kafka("transactional.id", "orders-health"), client);
+		client.commitTransactionException = new KafkaException("commit refused (simulated)");
+		failTransaction();
+		this.clock.advance(Duration.ofSeconds(30));
+		failTransaction();
+		this.clock.advance(Duration.ofSeconds(31));
+
+		Health down = this.indicator.health();
+
+		assertThat(this.producer.stats().acknowledged()).as("its messages were acknowledged").isPositive();
+		assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+		assertThat(down.getDetails().get("reason")).asString()
+			.startsWith("transactions (commits, rebuilds after a fatal error) have kept failing")
+			.endsWith("with no transaction committed");
+		client.commitTransactionException = null;
+		this.producer.transaction((transaction) -> transaction.produceAsync(Message.of("orders", "committed")));
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+	}
+
+	private void failTransaction() {
+		assertThatExceptionOfType(TransactionFailedException.class).isThrownBy(
+				() -> this.producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "x"))));
 	}
 
 	@Test
