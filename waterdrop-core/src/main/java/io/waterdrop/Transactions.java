@@ -312,6 +312,10 @@ final class Transactions {
 		}
 		catch (KafkaException | IllegalStateException ex) {
 			if (!reloadable(ex)) {
+				if (isFatal(ex)) { // fenced, say, and not to be rebuilt: every transaction fails so, which health sees
+					publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.PRODUCER_RELOAD, ex, null,
+							null));
+				}
 				throw ex;
 			}
 			rebuildOrThrow(ex);

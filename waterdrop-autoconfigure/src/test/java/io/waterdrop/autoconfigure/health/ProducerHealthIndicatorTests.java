@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -266,6 +267,26 @@ class ProducerHealthIndicatorTests {
 		client.commitTransactionException = null;
 		this.producer.transaction((transaction) -> transaction.produceAsync(Message.of("orders", "committed")));
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+	}
+
+	/** A fenced producer (not rebuilt, by default) fails every transaction as it begins: DOWN after the window. */
+	@Test
+	void aFencedTransactionalProducerIsDown() {
+		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		create(ProducerConfig.builder().poller(this.poller).kafka("transactional.id", "orders-fenced"), client);
+		this.producer.transaction((transaction) -> transaction.produceAsync(Message.of("orders", "committed")));
+		client.beginTransactionException = new ProducerFencedException("fenced by a newer instance (simulated)");
+		for (int attempt = 0; attempt < 3; attempt++) {
+			assertThatExceptionOfType(ProducerFencedException.class).isThrownBy(() -> this.producer
+				.transaction((transaction) -> transaction.produceAsync(Message.of("orders", "x"))));
+			this.clock.advance(Duration.ofSeconds(31));
+		}
+
+		Health down = this.indicator.health();
+
+		assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+		assertThat(down.getDetails().get("lastError")).asString().contains(ProducerFencedException.class.getName());
 	}
 
 	private void failTransaction() {
