@@ -122,7 +122,7 @@ final class ConfigurationSnippets {
 		}
 
 		@Bean
-		WaterDropEventListener deadLetters(@Qualifier("deadLetters") Producer deadLetters) {
+		WaterDropEventListener deadLetterForwarder(@Qualifier("deadLetters") Producer deadLetters) {
 			return (event) -> {
 				if (event instanceof ProducerEvent.ErrorOccurred error && error.message() != null
 						&& !error.producerId().equals("deadLetters")) {
