@@ -63,6 +63,9 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	/** On a pool member's bean definition: the name of its pool (its entry). */
 	static final String POOL_ATTRIBUTE = "waterdrop.pool";
 
+	/** On a producer bean defined from properties: the path of its settings (a pool member's, its pool's). */
+	static final String SETTINGS_ATTRIBUTE = "waterdrop.settings";
+
 	private Environment environment;
 
 	@Override
@@ -301,6 +304,9 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		definition.setFactoryMethodName(factoryMethod);
 		definition.getConstructorArgumentValues().addIndexedArgumentValue(0, name);
 		definition.setPrimary(primary);
+		if (type == Producer.class) {
+			definition.setAttribute(SETTINGS_ATTRIBUTE, path);
+		}
 		// Producer is AutoCloseable: closed on destroy too (with its close-timeout, by the lifecycle's closer).
 		definition.setDestroyMethodName(AbstractBeanDefinition.INFER_METHOD);
 		registry.registerBeanDefinition(beanName, definition);

@@ -21,17 +21,20 @@ final class ProducerConnectException extends RuntimeException {
 
 	private final String producerName;
 
+	private final @Nullable String settings;
+
 	private final String bootstrapServers;
 
 	private final @Nullable String transactionalId;
 
 	private final List<String> closed;
 
-	ProducerConnectException(String producerName, Producer producer, List<String> connectedBefore,
-			RuntimeException cause) {
+	ProducerConnectException(String producerName, @Nullable String settings, Producer producer,
+			List<String> connectedBefore, RuntimeException cause) {
 		super("WaterDrop producer '" + producerName + "' failed to connect to Kafka at "
 				+ bootstrapServers(producer) + ": " + cause, cause);
 		this.producerName = producerName;
+		this.settings = settings;
 		this.bootstrapServers = bootstrapServers(producer);
 		Object transactionalId = producer.config().kafka().get(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
 		this.transactionalId = (transactionalId != null) ? transactionalId.toString() : null;
@@ -48,6 +51,14 @@ final class ProducerConnectException extends RuntimeException {
 
 	String producerName() {
 		return this.producerName;
+	}
+
+	/**
+	 * Where its own settings are: a {@code waterdrop.producers} entry's path (a pool's for its members),
+	 * {@code waterdrop} for the default producer, {@code null} for a producer the application built itself.
+	 */
+	@Nullable String settings() {
+		return this.settings;
 	}
 
 	String bootstrapServers() {

@@ -47,10 +47,12 @@ class ProducerConnectFailureAnalyzer extends AbstractFailureAnalyzer<ProducerCon
 		}
 		StringBuilder action = new StringBuilder("Check that a Kafka broker is reachable at ")
 			.append(cause.bootstrapServers())
-			.append(": it is set by spring.kafka.bootstrap-servers (or Boot's KafkaConnectionDetails, e.g. "
-					+ "Testcontainers' @ServiceConnection), waterdrop.kafka.bootstrap.servers or waterdrop.producers.")
-			.append(name)
-			.append(".kafka.bootstrap.servers.");
+			.append((cause.settings() != null)
+					? ": it is set by spring.kafka.bootstrap-servers (or Boot's KafkaConnectionDetails, e.g. "
+							+ "Testcontainers' @ServiceConnection)"
+							+ sources(cause, "bootstrap.servers", ", waterdrop.kafka.bootstrap.servers", " or ")
+					: ": the application built this producer, with the bootstrap.servers of its own ProducerConfig")
+			.append('.');
 		if (cause.transactionalId() != null) {
 			action.append(" This producer is transactional: its connect waits up to Kafka's max.block.ms (60s by "
 					+ "default) for the transaction coordinator, which needs a broker that can host the transaction "
@@ -76,6 +78,22 @@ class ProducerConnectFailureAnalyzer extends AbstractFailureAnalyzer<ProducerCon
 		return new FailureAnalysis(description.toString(), action.toString(), cause);
 	}
 
+	/**
+	 * The settings besides Boot's that give the producer Kafka's {@code key}: the shared layer and its entry's
+	 * (a pool member's are its pool's), the shared layer alone for the default producer, or the application's
+	 * own {@code ProducerConfig} for a producer it built itself (which Boot's settings may not reach either).
+	 */
+	private static String sources(ProducerConnectException cause, String key, String shared, String or) {
+		String settings = cause.settings();
+		if (settings == null) {
+			return ", unless the ProducerConfig the application built it with sets them";
+		}
+		if (settings.equals("waterdrop")) {
+			return or + shared.substring(2);
+		}
+		return shared + or + settings + ".kafka." + key;
+	}
+
 	/** Kafka's client constructor wraps whatever refused it in this message; a {@link ConfigException} says so too. */
 	private static boolean refusedItsSettings(Throwable kafka) {
 		for (Throwable each = kafka; each != null; each = (each.getCause() != each) ? each.getCause() : null) {
@@ -96,8 +114,8 @@ class ProducerConnectFailureAnalyzer extends AbstractFailureAnalyzer<ProducerCon
 				.append(String.join(", ", cause.closed()))
 				.append('.');
 		}
-		String action = "Correct the Kafka setting the reason names. It comes from waterdrop.producers." + name
-				+ ".kafka.*, waterdrop.kafka.* or spring.kafka.producer.*; Kafka checks some settings (classes in "
+		String action = "Correct the Kafka setting the reason names. It comes from spring.kafka.producer.*"
+				+ sources(cause, "*", ", waterdrop.kafka.*", " or ") + "; Kafka checks some settings (classes in "
 				+ "list settings, key stores, JAAS settings, host names, settings that need each other) only when "
 				+ "it builds the client.";
 		return new FailureAnalysis(description.toString(), action, cause);

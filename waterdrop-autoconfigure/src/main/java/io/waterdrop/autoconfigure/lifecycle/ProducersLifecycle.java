@@ -15,6 +15,7 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.SmartLifecycle;
 
@@ -71,6 +72,12 @@ final class ProducersLifecycle implements SmartLifecycle {
 
 	/** Set by the bean registrar on a pool member's bean definition: its pool's name. */
 	static final String POOL_ATTRIBUTE = "waterdrop.pool";
+
+	/** Set by the bean registrar on a producer bean it defines: the path of its settings. */
+	static final String SETTINGS_ATTRIBUTE = "waterdrop.settings";
+
+	/** The starter's default producer ({@code waterdrop.kafka.*} and the top-level settings). */
+	private static final String DEFAULT_PRODUCER = "waterdropProducer";
 
 	private final ConfigurableApplicationContext context;
 
@@ -144,7 +151,7 @@ final class ProducersLifecycle implements SmartLifecycle {
 					continue;
 				}
 				closeAll(producers).join();
-				throw new ProducerConnectException(name, producer, connected, ex);
+				throw new ProducerConnectException(name, settingsOf(name), producer, connected, ex);
 			}
 			connected.add(name);
 		}
@@ -167,6 +174,22 @@ final class ProducersLifecycle implements SmartLifecycle {
 	}
 
 	/** The transactional pool a producer bean is a member of ({@code waterdrop.producers.<pool>.pool-size}). */
+	/**
+	 * Where a producer bean's own settings are: its entry's path, {@code waterdrop} for the default producer,
+	 * {@code null} for a producer the application built itself.
+	 */
+	private @Nullable String settingsOf(String name) {
+		if (!this.context.getBeanFactory().containsBeanDefinition(name)) {
+			return null;
+		}
+		BeanDefinition definition = this.context.getBeanFactory().getBeanDefinition(name);
+		if (definition.getAttribute(SETTINGS_ATTRIBUTE) instanceof String path) {
+			return path;
+		}
+		return (name.equals(DEFAULT_PRODUCER) && DEFAULT_PRODUCER.equals(definition.getFactoryMethodName()))
+				? "waterdrop" : null;
+	}
+
 	private @Nullable String poolOf(String name) {
 		if (!this.context.getBeanFactory().containsBeanDefinition(name)) {
 			return null;

@@ -413,6 +413,27 @@ class LifecycleTests {
 			});
 	}
 
+	/** A pool member's settings are its pool's entry: the analysis names those, not an entry of the member's name. */
+	@Test
+	void aPoolMemberFailingToConnectIsAnalysedWithItsPoolsSettings() {
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
+					WaterDropLifecycleAutoConfiguration.class))
+			.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1", "waterdrop.close-timeout=0","waterdrop.producers.transfers.pool-size=2",
+					"waterdrop.producers.transfers.kafka.transactional.id=transfers",
+					"waterdrop.producers.transfers.kafka.max.block.ms=300")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				ProducerConnectException cause = findCause(context.getStartupFailure());
+				assertThat(cause.producerName()).isEqualTo("transfers-0");
+				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer(new MockEnvironment())
+					.analyze(context.getStartupFailure());
+				assertThat(analysis.getAction())
+					.contains("waterdrop.kafka.bootstrap.servers or waterdrop.producers.transfers.kafka.bootstrap.servers")
+					.doesNotContain("transfers-0.");
+			});
+	}
+
 	/** The in-memory switch cannot reach a producer the application builds: the analysis says so, not "use it". */
 	@Test
 	void anApplicationsOwnProducerFailingToConnectWithTheInMemorySwitchOnIsAnalysedAsOutOfItsReach(
@@ -425,6 +446,8 @@ class LifecycleTests {
 		assertThatExceptionOfType(RuntimeException.class).isThrownBy(application::run)
 			.satisfies((failure) -> assertThat(findCause(failure).producerName()).isEqualTo("ledger"));
 		assertThat(output).contains("WaterDrop producer 'ledger' could not connect to Kafka.")
+			.contains("the application built this producer, with the bootstrap.servers of its own ProducerConfig")
+			.doesNotContain("waterdrop.producers.ledger.kafka")
 			.contains("waterdrop.in-memory is on, but it reaches only the producers the starter builds")
 			.contains("'ledger' is a Producer the application built itself")
 			.contains("clientFactory(inMemoryKafka)")
