@@ -419,7 +419,8 @@ class LifecycleTests {
 		new ApplicationContextRunner()
 			.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class,
 					WaterDropLifecycleAutoConfiguration.class))
-			.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1", "waterdrop.close-timeout=0","waterdrop.producers.transfers.pool-size=2",
+			.withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:1", "waterdrop.close-timeout=0",
+					"waterdrop.producers.transfers.pool-size=2",
 					"waterdrop.producers.transfers.kafka.transactional.id=transfers",
 					"waterdrop.producers.transfers.kafka.max.block.ms=300")
 			.run((context) -> {
@@ -428,8 +429,8 @@ class LifecycleTests {
 				assertThat(cause.producerName()).isEqualTo("transfers-0");
 				FailureAnalysis analysis = new ProducerConnectFailureAnalyzer(new MockEnvironment())
 					.analyze(context.getStartupFailure());
-				assertThat(analysis.getAction())
-					.contains("waterdrop.kafka.bootstrap.servers or waterdrop.producers.transfers.kafka.bootstrap.servers")
+				assertThat(analysis.getAction()).contains(
+						"waterdrop.kafka.bootstrap.servers or waterdrop.producers.transfers.kafka.bootstrap.servers")
 					.doesNotContain("transfers-0.");
 			});
 	}
