@@ -620,6 +620,10 @@ class RuntimeProducersTests {
 						CompositeHealthContributor.class);
 				WaterDropEndpoint endpoint = context.getBean(WaterDropEndpoint.class);
 				context.getBean("orders", Producer.class).produceSync(Message.of("events", "warm-up"));
+				// Its observation's timer is made as the observation stops, on the polling thread, after the
+				// outcome produceSync returned with.
+				await().atMost(Duration.ofSeconds(30))
+					.until(() -> registry.find("waterdrop.send").tag("waterdrop.producer", "orders").meter() != null);
 				Set<Meter.Id> before = ids(registry);
 				for (int i = 0; i < 1000; i++) {
 					String name = "tenant-" + (i % 10);
