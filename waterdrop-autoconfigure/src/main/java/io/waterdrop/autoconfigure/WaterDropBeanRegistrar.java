@@ -3,6 +3,10 @@ package io.waterdrop.autoconfigure;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 import org.jspecify.annotations.Nullable;
 
@@ -26,6 +30,7 @@ import org.springframework.boot.context.properties.source.ConfigurationPropertyN
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName.Form;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.env.OriginTrackedMapPropertySource;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.EnvironmentAware;
 import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
 import org.springframework.core.env.Environment;
@@ -92,7 +97,10 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 				continue; // the settings of the waterdropPoller bean
 			}
 			claim(claimed, ProducerAssembler.pollerBeanName(name), path);
-			register(registry, ProducerAssembler.pollerBeanName(name), Poller.class, "poller", name, path, false);
+			if (!register(registry, ProducerAssembler.pollerBeanName(name), Poller.class, "poller", name, path,
+					false)) {
+				checkSameAsParent(registry, "waterdrop.pollers", name, path);
+			}
 		}
 		checkPrimary(producers);
 		boolean sharedTransactionalId = SharedTransactionalIdCondition.layerWithTransactionalId(binder) != null;
@@ -102,11 +110,16 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			requireName(name, "waterdrop.producers", "orders");
 			claim(claimed, name, path);
 			if (entry.getValue().getPoolSize() != null) {
-				registerPool(registry, claimed, name, path, entry.getValue());
+				if (!registerPool(registry, claimed, name, path, entry.getValue())) {
+					checkSameAsParent(registry, "waterdrop.producers", name, path);
+				}
 				continue;
 			}
 			boolean defined = register(registry, name, Producer.class, "producer", name, path,
 					entry.getValue().isPrimary());
+			if (!defined) {
+				checkSameAsParent(registry, "waterdrop.producers", name, path);
+			}
 			if (sharedTransactionalId || entry.getValue().getKafka().containsKey(TRANSACTIONAL_ID)) {
 				String managerName = transactionManagerBeanName(name);
 				claim(claimed, managerName, path);
@@ -114,6 +127,55 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 					registerTransactionManager(registry, managerName, name, path);
 				}
 			}
+		}
+	}
+
+	/**
+	 * An entry whose bean the parent context defines is that bean here, as the parent configured it: settings
+	 * this context gives it otherwise would bind and do nothing, so they must be the parent's (a child made by
+	 * {@code SpringApplicationBuilder.child} sees its parent's properties, and so has them).
+	 */
+	private void checkSameAsParent(BeanDefinitionRegistry registry, String section, String name, String path) {
+		BeanFactory parent = (registry instanceof HierarchicalBeanFactory hierarchical)
+				? hierarchical.getParentBeanFactory() : null;
+		if (parent == null || !parent.containsBean(ConfigurableApplicationContext.ENVIRONMENT_BEAN_NAME)) {
+			return;
+		}
+		Environment parentEnvironment = parent.getBean(ConfigurableApplicationContext.ENVIRONMENT_BEAN_NAME,
+				Environment.class);
+		Map<String, Object> here = flatSettings(this.environment, section, name);
+		Map<String, Object> there = flatSettings(parentEnvironment, section, name);
+		if (here.equals(there)) {
+			return;
+		}
+		Set<String> differing = new TreeSet<>(here.keySet());
+		differing.addAll(there.keySet());
+		differing.removeIf((key) -> Objects.equals(here.get(key), there.get(key)));
+		throw new InvalidConfigurationException(path + "." + differing.iterator().next(),
+				"differs from the parent context's setting (differing: " + differing + "), whose bean this context "
+						+ "uses as the parent configured it, so this context's setting would do nothing",
+				"Give the entry the parent's settings here (or none: leave it to the parent), or give it another "
+						+ "name for a bean of this context's own.");
+	}
+
+	/** An entry's settings, nested keys dotted ({@code kafka.linger.ms}); values as their sources hold them. */
+	private static Map<String, Object> flatSettings(Environment environment, String section, String name) {
+		Object entry = Binder.get(environment)
+			.bind(section, Bindable.mapOf(String.class, Object.class))
+			.orElse(Map.of())
+			.get(name);
+		Map<String, Object> flat = new TreeMap<>();
+		flatten("", entry, flat);
+		return flat;
+	}
+
+	private static void flatten(String prefix, @Nullable Object value, Map<String, Object> into) {
+		if (value instanceof Map<?, ?> nested) {
+			nested.forEach((key, each) -> flatten(prefix.isEmpty() ? String.valueOf(key) : prefix + "." + key, each,
+					into));
+		}
+		else if (value != null && !(value instanceof CharSequence text && text.isEmpty())) {
+			into.put(prefix, String.valueOf(value));
 		}
 	}
 
@@ -233,7 +295,8 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	 * health-checked and shown like any producer bean) and the {@link TransactionalPool} bean {@code <name>}
 	 * over them, which closes nothing itself.
 	 */
-	private static void registerPool(BeanDefinitionRegistry registry, Map<String, String> claimed, String name,
+	/** @return whether the pool was defined here (not when an ancestor context defines it) */
+	private static boolean registerPool(BeanDefinitionRegistry registry, Map<String, String> claimed, String name,
 			String path, ProducerProperties entry) {
 		int size = ProducerAssembler.poolSize(entry, name);
 		for (int index = 0; index < size; index++) {
@@ -246,8 +309,8 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 				definition.setAttribute(POOL_ATTRIBUTE, name);
 			}
 		}
-		register(registry, name, TransactionalPool.class, "pool", name, path, entry.isPrimary());
-		if (registry.containsBeanDefinition(name)) {
+		boolean defined = register(registry, name, TransactionalPool.class, "pool", name, path, entry.isPrimary());
+		if (defined) {
 			BeanDefinition pool = registry.getBeanDefinition(name);
 			// Not closed by the context ("" turns off inferring its close()): each member closes as a producer
 			// bean does, with its close-timeout, after the beans that use the pool.
@@ -256,6 +319,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 				.mapToObj((index) -> TransactionalPool.memberName(name, index))
 				.toArray(String[]::new));
 		}
+		return defined;
 	}
 
 	private static void requireName(String name, String path, String example) {

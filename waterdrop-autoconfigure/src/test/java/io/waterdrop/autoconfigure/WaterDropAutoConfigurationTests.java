@@ -19,12 +19,15 @@ import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.annotation.Order;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
 
+import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
@@ -250,6 +253,42 @@ class WaterDropAutoConfigurationTests {
 			assertThat(parent.getBean(WaterDropProducers.class).asMap()).containsOnlyKeys("orders");
 			assertThat(orders.produceSync(Message.of("orders", "after the child closed")).offset()).isNotNegative();
 		});
+	}
+
+	/**
+	 * A child that sees its parent's settings of an entry (as {@code SpringApplicationBuilder.child} does) uses
+	 * the parent's bean; one that gives the entry other settings would have them bind and do nothing: refused.
+	 */
+	@Test
+	void aChildContextsOwnSettingsOfItsParentsEntryMustBeTheParents() {
+		this.runner.withPropertyValues("waterdrop.producers.orders.max-in-flight=10",
+				"waterdrop.producers.orders.kafka.linger.ms=5", "waterdrop.pollers.critical.poll-timeout=2s")
+			.run((parent) -> {
+				childWith(parent, Map.of("waterdrop.producers.orders.max-in-flight", "10"))
+					.run((child) -> assertThat(child).hasNotFailed());
+				childWith(parent, Map.of("waterdrop.producers.orders.max-in-flight", "5"))
+					.run((child) -> assertThat(child).getFailure()
+						.isInstanceOfSatisfying(InvalidConfigurationException.class,
+								(ex) -> assertThat(ex.property()).isEqualTo("waterdrop.producers.orders.max-in-flight"))
+						.hasMessageContaining(
+								"differs from the parent context's setting (differing: [max-in-flight])"));
+				childWith(parent, Map.of("waterdrop.pollers.critical.poll-timeout", "3s"))
+					.run((child) -> assertThat(child).getFailure()
+						.isInstanceOfSatisfying(InvalidConfigurationException.class,
+								(ex) -> assertThat(ex.property())
+									.isEqualTo("waterdrop.pollers.critical.poll-timeout")));
+			});
+	}
+
+	/**
+	 * A child whose own properties are a source of their own before its parent's, as a child application's
+	 * (the runner's property values would be written into the source the child shares with its parent).
+	 */
+	private ApplicationContextRunner childWith(ConfigurableApplicationContext parent, Map<String, Object> own) {
+		return this.runner.withParent(parent)
+			.withInitializer((child) -> child.getEnvironment()
+				.getPropertySources()
+				.addFirst(new MapPropertySource("child", own)));
 	}
 
 	@Test
