@@ -2390,12 +2390,12 @@ public final class Producer implements AutoCloseable {
 		this.state = State.PURGING;
 		this.purgeUnderWay = true;
 		interrupted |= closeClient(this.client, Duration.ZERO);
-		Waited waited = await(this.drained, this.config.maxWaitTimeout());
-		if (waited == Waited.TIMED_OUT) {
+		interrupted |= awaitThroughInterrupts(this.drained);
+		if (!this.drained.isDone()) {
 			logger.error("Producer '{}': {} report(s) were not dispatched within {}", id(), inFlight(),
 					this.config.maxWaitTimeout());
 		}
-		return interrupted || waited == Waited.INTERRUPTED;
+		return interrupted;
 	}
 
 	/**
@@ -2449,7 +2449,7 @@ public final class Producer implements AutoCloseable {
 				finally {
 					this.lifecycleLock.unlock();
 				}
-				interrupted |= await(detached, this.config.maxWaitTimeout()) == Waited.INTERRUPTED;
+				interrupted |= awaitThroughInterrupts(detached);
 				// After a disconnect's detach, a send the relay refused since was queued with nobody to dispatch it.
 				if (detached.isCompletedExceptionally() || (releasedBefore && detached.isDone())) {
 					dispatchOrphaned();
@@ -2479,10 +2479,12 @@ public final class Producer implements AutoCloseable {
 		}
 		current.shutdown();
 		boolean interrupted = false;
-		long deadline = System.nanoTime() + Timeouts.nanos(this.config.maxWaitTimeout());
+		long timeout = Timeouts.nanos(this.config.maxWaitTimeout());
+		long start = System.nanoTime();
 		while (true) {
 			try {
-				if (!current.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+				if (!current.awaitTermination(Math.max(0, timeout - (System.nanoTime() - start)),
+						TimeUnit.NANOSECONDS)) {
 					logger.error("Producer '{}': its relay still sends after {}", id(), this.config.maxWaitTimeout());
 				}
 				return interrupted;
@@ -2559,6 +2561,23 @@ public final class Producer implements AutoCloseable {
 	}
 
 	/** Waits for {@code future}; an interrupt ends the wait and is reported, with the flag cleared. */
+	/**
+	 * Waits up to {@code maxWaitTimeout} for the last reports' dispatch (a purge's, a detach's), going on through
+	 * interrupts: an interrupted close purges instead of waiting for Kafka, but still returns only once every
+	 * message has its outcome.
+	 * @return whether the thread was interrupted meanwhile (the flag is left cleared for the caller to restore)
+	 */
+	private boolean awaitThroughInterrupts(CompletableFuture<?> future) {
+		long timeout = Timeouts.nanos(this.config.maxWaitTimeout());
+		long start = System.nanoTime();
+		boolean interrupted = false;
+		while (await(future, Duration.ofNanos(Math.max(0, timeout - (System.nanoTime() - start))))
+				== Waited.INTERRUPTED) {
+			interrupted = true;
+		}
+		return interrupted;
+	}
+
 	private Waited await(CompletableFuture<?> future, Duration timeout) {
 		try {
 			future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);

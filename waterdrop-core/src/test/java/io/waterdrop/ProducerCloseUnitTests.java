@@ -34,6 +34,7 @@ import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Closing races, without a broker: messages produced while the producer closes each end exactly once
@@ -318,6 +319,55 @@ class ProducerCloseUnitTests {
 
 		assertThat(closeTimeouts).singleElement()
 			.satisfies((timeout) -> assertThat(timeout).isLessThanOrEqualTo(Duration.ofSeconds(1)));
+	}
+
+	/**
+	 * An interrupted close purges instead of waiting for Kafka, but returns only once every message has its
+	 * outcome: interrupts during its last waits (the purge's reports, the detach) do not cut them short.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void anInterruptedCloseStillReturnsOnlyOnceEveryReportWasDispatched() throws Exception {
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public void close(Duration timeout) {
+				while (errorNext(new KafkaException("Producer is closed forcefully (simulated)"))) {
+					// as Kafka's forced close fails what it holds
+				}
+				super.close(timeout);
+			}
+
+		};
+		Producer producer = producer(PollingMode.FD, kafka);
+		CountDownLatch held = new CountDownLatch(1);
+		AtomicInteger outcomes = new AtomicInteger();
+		producer.produceAsync(Message.of("t", "first"), (report, failure) -> {
+			TestProducers.awaitLatch(held);
+			outcomes.incrementAndGet();
+		});
+		producer.produceAsync(Message.of("t", "second"), (report, failure) -> outcomes.incrementAndGet());
+		CompletableFuture<Void> closed = new CompletableFuture<>();
+		Thread closer = new Thread(() -> {
+			producer.close(Duration.ZERO);
+			closed.complete(null);
+		});
+		closer.start();
+		try {
+			for (int interrupts = 0; interrupts < 10; interrupts++) {
+				await().atMost(Duration.ofSeconds(30))
+					.until(() -> closed.isDone() || closer.getState() == Thread.State.TIMED_WAITING);
+				assertThat(closed).as("returned after %d interrupt(s)", interrupts).isNotDone();
+				closer.interrupt();
+			}
+		}
+		finally {
+			held.countDown();
+		}
+		closed.get(30, TimeUnit.SECONDS);
+		assertThat(outcomes).hasValue(2);
+		closer.join(30_000);
 	}
 
 	/** A client that acknowledges every send at once and records the timeouts it is closed with. */
