@@ -20,10 +20,11 @@ import org.apache.kafka.common.TopicPartition;
  * Threading: the thread that began it produces into it and may {@link #suspend()}, {@link #resume()} and
  * {@link #markAsConsumed mark offsets}; any thread but a polling one may end it, once (Spring calls a
  * synchronization's {@code afterCompletion} on a JTA transaction manager's own thread when that rolls back
- * on a timeout). Once it has ended, what the owner produces no longer joins it: it runs as outside a
- * transaction, in one of its own or one its {@link TransactionJoiner} begins. A message the owner is sending
- * at the very moment another thread ends the transaction meets Kafka's commit or abort and fails, or, when
- * it reaches Kafka after the next transaction began, joins that one.
+ * on a timeout). Once its end is claimed, as the commit or abort begins, what the owner produces no longer
+ * joins it: it runs as outside a transaction, in one of its own or one its {@link TransactionJoiner} begins,
+ * which waits until this one has ended. A message the owner is handing to Kafka at the very moment another
+ * thread claims the end is taken into the transaction first (the claim waits for it) or refused unsent with
+ * a {@link DeliveryFailedException}; a flush that joined it puts back what it had not sent.
  * <p>
  * A transaction manager whose inner scope sets the outer transaction aside (Spring's {@code REQUIRES_NEW}
  * and {@code NOT_SUPPORTED}) {@link #suspend() suspends} it for that scope: what the thread then produces on
@@ -32,10 +33,6 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class BoundTransaction {
 
-	/** What {@link #end} holds once the transaction has ended. */
-	private static final Runnable ENDED = () -> {
-	};
-
 	private final Transactions transactions;
 
 	private final Producer producer;
@@ -43,17 +40,17 @@ public final class BoundTransaction {
 	private final Thread owner;
 
 	/**
-	 * {@code null} while open, the action to run after its end once one is set, {@link #ENDED} after the end:
-	 * the one claim that lets exactly one commit or abort through, whichever thread calls it.
+	 * The stage, open, then claimed by the one commit or abort let through (whichever thread calls it), then
+	 * ended once that has given up the producer's turn; and the action to run after the end. Replaced whole.
 	 *
 	 * <pre>
-	 * state   | commit() or abort()                              | end action set (a pool's hand-back, owner)
-	 * open    | ended; the action, if any, runs after the turn   | open, with the action
-	 *         | is given up, on the ending thread                |
-	 * ended   | IllegalStateException                            | the action runs at once, on the owner
+	 * stage   | commit() or abort()      | end action set (a pool's hand-back, by the owner)
+	 * open    | claimed, then ended      | kept: it runs once ended, on the ending thread
+	 * claimed | IllegalStateException    | runs at once, on the owner
+	 * ended   | IllegalStateException    | runs at once, on the owner
 	 * </pre>
 	 */
-	private final AtomicReference<Runnable> end = new AtomicReference<>();
+	private final AtomicReference<End> end = new AtomicReference<>(new End(Stage.OPEN, null));
 
 	/** Set and cleared by the owner; read by the owner's work, which it then refuses. */
 	private volatile boolean suspended;
@@ -71,7 +68,7 @@ public final class BoundTransaction {
 
 	/** Whether the transaction is still open: neither committed nor aborted (nor being so). */
 	public boolean isOpen() {
-		return this.end.get() != ENDED;
+		return this.end.get().stage() == Stage.OPEN;
 	}
 
 	/**
@@ -91,8 +88,8 @@ public final class BoundTransaction {
 	 * @throws IllegalCallerException if called on a thread that dispatches delivery reports
 	 */
 	public void commit() {
-		Runnable afterEnd = claimEnd("commit");
-		this.transactions.commitBound(afterEnd);
+		claimEnd("commit");
+		this.transactions.commitBound(this);
 	}
 
 	/**
@@ -103,8 +100,8 @@ public final class BoundTransaction {
 	 * @throws IllegalCallerException if called on a thread that dispatches delivery reports
 	 */
 	public void abort() {
-		Runnable afterEnd = claimEnd("abort");
-		this.transactions.abortBound(afterEnd);
+		claimEnd("abort");
+		this.transactions.abortBound(this);
 	}
 
 	/** Whether the transaction is suspended: open, but taking no work. */
@@ -152,26 +149,44 @@ public final class BoundTransaction {
 
 	/**
 	 * Runs {@code action} once the transaction has ended: after its end, on the thread that ends it, or now,
-	 * on this thread, if it has ended already. At most one.
+	 * on this thread, if its end was claimed already. At most one.
 	 */
 	void whenEnded(Runnable action) {
-		if (this.end.compareAndSet(null, action)) {
-			return;
-		}
-		if (this.end.get() != ENDED) {
-			throw new IllegalStateException(this + " has an end action already");
+		for (End now = this.end.get(); now.stage() == Stage.OPEN; now = this.end.get()) {
+			if (now.afterEnd() != null) {
+				throw new IllegalStateException(this + " has an end action already");
+			}
+			if (this.end.compareAndSet(now, new End(now.stage(), action))) {
+				return;
+			}
 		}
 		action.run();
 	}
 
-	/** The one claim of the end; returns the end action to run after it, or {@code null}. */
-	private Runnable claimEnd(String action) {
+	/**
+	 * The one claim of the end: refuses a transaction whose end was claimed already, and takes the transaction
+	 * from its owner once the owner's sends under way are in Kafka (see {@link Transactions#claimBoundEnd}).
+	 */
+	private void claimEnd(String action) {
 		this.producer.checkMayTransact(action + " a transaction");
-		Runnable afterEnd = this.end.getAndSet(ENDED);
-		if (afterEnd == ENDED) {
-			throw endedAlready(action);
+		this.transactions.claimBoundEnd(() -> {
+			End now;
+			do {
+				now = this.end.get();
+				if (now.stage() != Stage.OPEN) {
+					throw endedAlready(action);
+				}
+			}
+			while (!this.end.compareAndSet(now, new End(Stage.CLAIMED, now.afterEnd())));
+		});
+	}
+
+	/** The commit or abort has ended it and given up the turn: runs the end action, if any, on this thread. */
+	void ended() {
+		Runnable afterEnd = this.end.getAndSet(new End(Stage.ENDED, null)).afterEnd();
+		if (afterEnd != null) {
+			afterEnd.run();
 		}
-		return afterEnd;
 	}
 
 	private void checkOpenOnOwner(String action) {
@@ -192,8 +207,20 @@ public final class BoundTransaction {
 
 	@Override
 	public String toString() {
+		Stage now = this.end.get().stage();
 		return "BoundTransaction of producer '" + this.producer.id() + "' on thread '" + this.owner.getName() + "' ("
-				+ (isOpen() ? (this.suspended ? "suspended" : "open") : "ended") + ")";
+				+ ((now != Stage.OPEN) ? ((now == Stage.CLAIMED) ? "ending" : "ended")
+						: (this.suspended ? "suspended" : "open"))
+				+ ")";
+	}
+
+	private enum Stage {
+
+		OPEN, CLAIMED, ENDED
+
+	}
+
+	private record End(Stage stage, Runnable afterEnd) {
 	}
 
 }

@@ -3,6 +3,7 @@ package io.waterdrop;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -22,8 +23,11 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidPidMappingException;
@@ -869,8 +873,7 @@ public final class Producer implements AutoCloseable {
 				transactionGoesOn[0] = goesOn;
 				List<DeliveryReport> delivered = new ArrayList<>(taken.size());
 				sendInBatches(taken, Mode.SYNC, sent,
-						(batch) -> delivered.addAll(awaitAll(batch, this.config.maxWaitTimeout())), takenFromBuffer,
-						goesOn);
+						(batch) -> delivered.addAll(awaitAll(batch, this.config.maxWaitTimeout())), takenFromBuffer);
 				return delivered;
 			});
 			publishFlushed(Mode.SYNC, taken, sent);
@@ -915,12 +918,12 @@ public final class Producer implements AutoCloseable {
 	 * buffered when, say, a failed flush's messages are put back beside those buffered meanwhile), each
 	 * waiting for room, and hands each batch's handles to {@code afterEach}. {@code sent} gets every handle.
 	 * A purge begun since the flush took its messages drops the batches not sent yet ({@code buffer.purged}); a
-	 * {@code joined} transaction found ended (on another thread) before a batch refuses it and the rest, which
-	 * would go to whichever transaction is open then (a batch being sent as it ends is not checked again).
+	 * joined transaction whose end another thread claims refuses the message it meets and the rest (each send
+	 * passes its gate, {@link Transactions#enterSend()}), which would go to whichever transaction is open then.
 	 * @throws BatchPartlySentException over the whole flush if a message was refused after some were sent
 	 */
 	private void sendInBatches(List<Message> messages, Mode mode, List<DeliveryHandle> sent,
-			java.util.function.Consumer<List<DeliveryHandle>> afterEach, MessageBuffer.Taken taken, boolean joined) {
+			java.util.function.Consumer<List<DeliveryHandle>> afterEach, MessageBuffer.Taken taken) {
 		int size = this.config.maxInFlight();
 		for (int from = 0; from < messages.size(); from += size) {
 			if (this.buffer.purgedSince(taken)) {
@@ -930,10 +933,6 @@ public final class Producer implements AutoCloseable {
 			}
 			int sentBefore = sent.size();
 			try {
-				if (joined && !this.transactions.isOpenOnThisThread()) {
-					throw new WaterDropException("The transaction a flush of producer '" + id() + "' joined ended on "
-							+ "another thread before the flush had sent all of its messages");
-				}
 				sendManyUnchanged(messages.subList(from, Math.min(from + size, messages.size())), mode, sent);
 			}
 			catch (RuntimeException ex) {
@@ -1021,7 +1020,7 @@ public final class Producer implements AutoCloseable {
 			List<DeliveryHandle> handles = flushInTransactionIfNeeded((goesOn) -> {
 				transactionGoesOn[0] = goesOn;
 				sendInBatches(taken, Mode.ASYNC, sent, (batch) -> {
-				}, takenFromBuffer, goesOn);
+				}, takenFromBuffer);
 				return List.copyOf(sent);
 			});
 			publishFlushed(Mode.ASYNC, taken, sent);
@@ -1718,6 +1717,9 @@ public final class Producer implements AutoCloseable {
 			if (relayed) {
 				relay(() -> sendFromRelay(message, record, delivery));
 			}
+			else if (this.transactions.enabled()) {
+				sendInTransaction(record, delivery);
+			}
 			else {
 				this.client.send(record, delivery);
 			}
@@ -1744,10 +1746,40 @@ public final class Producer implements AutoCloseable {
 						+ "take the message to '" + record.topic()
 						+ "' (for metadata or buffer space); it was not sent", ex);
 			}
-			throw new DeliveryFailedException("Kafka client of producer '" + id() + "' refused the message to '"
-					+ record.topic() + "': " + ex, message, ex);
+			throw new DeliveryFailedException((ex instanceof Transactions.EndClaimed)
+					? "The message to '" + record.topic() + "' was not sent: " + ex.getMessage()
+					: "Kafka client of producer '" + id() + "' refused the message to '" + record.topic() + "': " + ex,
+					message, ex);
 		}
 		return delivery;
+	}
+
+	/**
+	 * Hands a record to Kafka through the send gate of the transaction open on this thread
+	 * ({@link Transactions#enterSend()}): none gets into it once another thread claimed its end.
+	 */
+	private void sendInTransaction(ProducerRecord<byte[], byte[]> record, Delivery delivery) {
+		this.transactions.enterSend();
+		try {
+			this.client.send(record, delivery);
+		}
+		finally {
+			this.transactions.exitSend();
+		}
+	}
+
+	/**
+	 * Commits consumer offsets with the transaction open on this thread, through its send gate.
+	 * @throws IllegalStateException if another thread claimed the end of the transaction the work joined
+	 */
+	void sendOffsetsToTransaction(Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata group) {
+		this.transactions.enterSend();
+		try {
+			client().sendOffsetsToTransaction(offsets, group);
+		}
+		finally {
+			this.transactions.exitSend();
+		}
 	}
 
 	private Object observeSend(DeliveryObserver observer, Message message, ProducerRecord<byte[], byte[]> record) {

@@ -38,7 +38,8 @@ public final class Transaction {
 	 * Commits consumer offsets with this transaction (consume-transform-produce): they count only if the
 	 * transaction commits.
 	 * @throws IllegalStateException if the transaction is a bound one suspended on this thread (offsets would
-	 * otherwise commit with a transaction that the thread's current scope set aside)
+	 * otherwise commit with a transaction that the thread's current scope set aside), or one whose end another
+	 * thread claimed (its commit or abort has begun: the offsets would count in no transaction or the wrong one)
 	 */
 	public void markAsConsumed(Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata group) {
 		if (this.producer.inSuspendedTransaction()) {
@@ -46,7 +47,7 @@ public final class Transaction {
 					+ this.producer.id() + "': it is suspended on this thread (an inner scope such as Spring's "
 					+ "REQUIRES_NEW or NOT_SUPPORTED set it aside); mark them in the outer scope");
 		}
-		this.producer.client().sendOffsetsToTransaction(offsets, group);
+		this.producer.sendOffsetsToTransaction(offsets, group);
 		this.producer.monitor()
 			.publish(new ProducerEvent.TransactionMarkedAsConsumed(this.producer.id(), Map.copyOf(offsets),
 					group.groupId()));

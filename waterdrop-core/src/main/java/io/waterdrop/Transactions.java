@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
@@ -38,9 +39,15 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * nested transactions, which join the open one. A {@link BoundTransaction} holds the turn from
  * {@link #beginBound()} until its commit or abort, which another thread may call: so the turn is a semaphore
  * with its holder beside it, not a lock only its owner may release. A {@link TransactionJoiner} may begin a
- * bound one when work finds no transaction open on its thread. The client is replaced only during a turn,
- * and the fields below are written during a turn, by its holder or by the thread that ends its bound
- * transaction; they are volatile because that thread need not be the one that wrote them when it began.
+ * bound one when work finds no transaction open on its thread. The claim of a bound transaction's end takes
+ * it from its owner at once, before the commit or abort, behind a send gate: a record or offsets commit
+ * enters the open transaction only from the thread holding it, under the gate's read lock, and the claim
+ * takes the write lock. So the owner's later work waits for the turn instead of joining a transaction being
+ * ended, and what it is told was refused is in no transaction (Kafka appends a record before it checks the
+ * transaction's state, so a record refused by a commit under way would be committed). The client is replaced
+ * only during a turn, and the fields below are written during a turn, by its holder or by the thread that ends
+ * its bound transaction; they are volatile because that thread need not be the one that wrote them when it
+ * began.
  */
 final class Transactions {
 
@@ -50,8 +57,17 @@ final class Transactions {
 
 	private final Semaphore turn = new Semaphore(1, true);
 
-	/** The thread whose transaction is open: it took the turn, and its work joins the transaction. */
+	/**
+	 * The thread whose transaction is open: it took the turn, and its work joins the transaction. {@code null}
+	 * once another thread claimed the end of its bound transaction, which holds the turn until it has ended.
+	 */
 	private volatile Thread holder;
+
+	/**
+	 * The send gate: a send into the open transaction holds the read lock (uncontended: only the holder sends),
+	 * the claim of a bound transaction's end the write lock. Never held while waiting for the turn.
+	 */
+	private final ReentrantReadWriteLock sends = new ReentrantReadWriteLock();
 
 	/** Why the client must be rebuilt before the next transaction; {@code null} when it is usable. */
 	private volatile Throwable pendingReload;
@@ -132,6 +148,46 @@ final class Transactions {
 					+ "scope, or use a transactional pool, whose other members take the inner scope's work");
 		}
 		return true;
+	}
+
+	/**
+	 * Lets one send (a record, or offsets) into the transaction open on this thread through the gate; the
+	 * caller hands it to Kafka and then calls {@link #exitSend()}. Not for a polling thread (it holds no turn).
+	 * @throws EndClaimed if no transaction is open on this thread any more: another thread claimed the end of
+	 * the one the work joined (nothing entered)
+	 */
+	void enterSend() {
+		this.sends.readLock().lock();
+		if (!isOpenOnThisThread()) {
+			this.sends.readLock().unlock();
+			throw new EndClaimed("The transaction of producer '" + this.producer.id() + "' that this thread's work "
+					+ "joined ended on another thread (its commit or abort had begun); nothing was sent into it");
+		}
+	}
+
+	/** After a send {@link #enterSend()} let through. */
+	void exitSend() {
+		this.sends.readLock().unlock();
+	}
+
+	/**
+	 * Claims the end of the bound transaction open now for the calling thread, which then commits or aborts it:
+	 * {@code claim} (which refuses a transaction ended already) runs once the sends under way into it are in
+	 * Kafka, and none passes the gate after it; the owner no longer holds the transaction, so its later work
+	 * waits for the turn (through its {@link TransactionJoiner}, or in a transaction of its own). A send under
+	 * way may keep the claim waiting as long as Kafka's {@code send} blocks ({@code max.block.ms}, for metadata
+	 * or buffer space). The caller must not be sending into it: a commit from a Kafka interceptor or partitioner
+	 * would wait for itself.
+	 */
+	void claimBoundEnd(Runnable claim) {
+		this.sends.writeLock().lock();
+		try {
+			claim.run();
+			this.holder = null;
+		}
+		finally {
+			this.sends.writeLock().unlock();
+		}
 	}
 
 	/** Whether the transaction open on this thread is a suspended bound one. */
@@ -252,26 +308,26 @@ final class Transactions {
 	}
 
 	/**
-	 * Commits the bound transaction open now, on whichever thread its handle was called, and ends it whatever
-	 * happens; then runs {@code afterEnd}, if any.
+	 * Commits the bound transaction whose end the calling thread claimed ({@link #claimBoundEnd}), on whichever
+	 * thread its handle was called, and ends it whatever happens.
 	 */
-	void commitBound(Runnable afterEnd) {
+	void commitBound(BoundTransaction ending) {
 		try {
 			commit();
 			this.reloadsInARow = 0;
 		}
 		finally {
-			endBound(afterEnd);
+			endBound(ending);
 		}
 	}
 
-	/** Aborts the bound transaction open now and ends it whatever happens; then runs {@code afterEnd}, if any. */
-	void abortBound(Runnable afterEnd) {
+	/** Aborts the bound transaction whose end the calling thread claimed and ends it whatever happens. */
+	void abortBound(BoundTransaction ending) {
 		try {
 			abort();
 		}
 		finally {
-			endBound(afterEnd);
+			endBound(ending);
 		}
 	}
 
@@ -289,13 +345,11 @@ final class Transactions {
 		return true;
 	}
 
-	private void endBound(Runnable afterEnd) {
+	private void endBound(BoundTransaction ending) {
 		this.bound = null;
 		publish(new ProducerEvent.TransactionFinished(this.producer.id()));
 		giveUpTurn();
-		if (afterEnd != null) {
-			afterEnd.run();
-		}
+		ending.ended(); // its end action, after the turn: a pool's member is free to take it then
 	}
 
 	/**
@@ -563,6 +617,17 @@ final class Transactions {
 
 	private void publish(ProducerEvent event) {
 		this.producer.monitor().publish(event);
+	}
+
+	/** The send gate refused a send: another thread claimed the end of the transaction the work joined. */
+	static final class EndClaimed extends IllegalStateException {
+
+		private static final long serialVersionUID = 1L;
+
+		EndClaimed(String message) {
+			super(message);
+		}
+
 	}
 
 	/** A transactional command still timed out after its last attempt; the cause is the last timeout. */

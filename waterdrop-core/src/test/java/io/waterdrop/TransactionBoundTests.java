@@ -1,5 +1,6 @@
 package io.waterdrop;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -18,11 +19,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -83,49 +87,170 @@ class TransactionBoundTests {
 	}
 
 	/**
-	 * Another thread commits the bound transaction a flush joined while the flush runs; then Kafka refuses the
-	 * rest: what was sent is committed, so only what was not sent goes back to the buffer.
+	 * Another thread commits the bound transaction while the owner's send into it is under way: the commit
+	 * waits for the send, so the message is committed with the transaction rather than refused by Kafka's commit
+	 * (which appends a record before it checks the transaction's state) and committed all the same.
 	 */
 	@Test
-	void aJoinedFlushRefusedPartWayAfterAnotherThreadCommittedPutsBackOnlyWhatItDidNotSend() throws Exception {
-		CountDownLatch thirdSend = new CountDownLatch(1);
-		CountDownLatch committed = new CountDownLatch(1);
-		AtomicInteger sends = new AtomicInteger();
-		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
-				new ByteArraySerializer()) {
+	void aCommitFromAnotherThreadWaitsForTheOwnersSendUnderWay() throws Exception {
+		CountDownLatch inSend = new CountDownLatch(1);
+		CountDownLatch releaseSend = new CountDownLatch(1);
+		CommitHeldKafka client = new CommitHeldKafka(true) {
 
-			@Override // not synchronized, as MockProducer's is: the commit must get in while it waits
-			public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
-				if (sends.incrementAndGet() == 3) {
-					thirdSend.countDown();
-					TestProducers.awaitLatch(committed);
-					throw new KafkaException("Cannot add partition orders-0 to transaction while in state READY "
-							+ "(simulated)");
-				}
-				return super.send(record, callback);
+			@Override
+			void beforeSend(ProducerRecord<byte[], byte[]> record) {
+				inSend.countDown();
+				TestProducers.awaitLatch(releaseSend);
 			}
 
 		};
+		client.releaseCommit.countDown();
 		Producer producer = transactional((properties) -> client, null);
+		ExecutorService owner = Executors.newSingleThreadExecutor();
+		ExecutorService other = Executors.newSingleThreadExecutor();
+		try {
+			BoundTransaction transaction = owner.submit(producer::beginTransaction).get(30, TimeUnit.SECONDS);
+			Future<DeliveryHandle> sending = owner.submit(() -> producer.produceAsync(Message.of("orders", "1")));
+			TestProducers.awaitLatch(inSend);
+			AtomicReference<Thread> committer = new AtomicReference<>();
+			Future<?> commit = other.submit(() -> {
+				committer.set(Thread.currentThread());
+				transaction.commit();
+			});
+			// It waits (parked) for the send, or it is in Kafka's commit already.
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> client.inCommit.getCount() == 0
+						|| (committer.get() != null && committer.get().getState() == Thread.State.WAITING));
+			assertThat(client.inCommit.getCount()).as("the commit began while a send into it was under way").isOne();
+
+			releaseSend.countDown();
+
+			commit.get(30, TimeUnit.SECONDS);
+			assertThat(sending.get(30, TimeUnit.SECONDS).await().topic()).isEqualTo("orders");
+			assertThat(client.history()).hasSize(1);
+			assertThat(client.commitCount()).isOne();
+		}
+		finally {
+			owner.shutdownNow();
+			other.shutdownNow();
+		}
+	}
+
+	/**
+	 * The reviewer's case: another thread is committing the bound transaction a flush in batches joined when
+	 * the second batch is sent. Nothing more may go into it (Kafka would append a record before refusing it,
+	 * then commit it with the transaction, and the next flush would send it again): the rest is refused unsent
+	 * and put back.
+	 */
+	@Test
+	void aJoinedFlushSendsNothingIntoATransactionAnotherThreadIsCommitting() throws Exception {
+		CommitHeldKafka client = new CommitHeldKafka(false);
+		Producer producer = track(new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("tx-bound"))
+			.kafka("transactional.id", TestProducers.uniqueId("tx-bound"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.maxInFlight(2)
+			.clientFactory((properties) -> client)
+			.build()));
 		AtomicReference<BoundTransaction> transaction = new AtomicReference<>();
-		CompletableFuture<List<DeliveryReport>> flush = CompletableFuture.supplyAsync(() -> {
-			transaction.set(producer.beginTransaction());
-			for (int i = 1; i <= 3; i++) {
-				producer.buffer(Message.of("orders", String.valueOf(i)));
-			}
-			return producer.flushSync();
+		AtomicReference<Future<?>> commit = new AtomicReference<>();
+		ExecutorService threads = Executors.newFixedThreadPool(2);
+		try {
+			producer.monitor().subscribe(ProducerEvent.MessagesProduced.class, (event) -> {
+				if (commit.get() == null) { // after the first batch: another thread's commit begins
+					commit.set(threads.submit(() -> transaction.get().commit()));
+					TestProducers.awaitLatch(client.inCommit);
+					client.completeNext(); // acknowledged: the second batch gets their slots
+					client.completeNext();
+				}
+			});
+			Future<Throwable> flush = threads.submit(() -> {
+				transaction.set(producer.beginTransaction());
+				for (int i = 1; i <= 4; i++) {
+					producer.buffer(Message.of("orders", String.valueOf(i)));
+				}
+				return catchThrowable(producer::flushAsync);
+			});
+
+			assertThat(flush.get(30, TimeUnit.SECONDS)).isInstanceOf(BatchPartlySentException.class)
+				.hasStackTraceContaining("ended on another thread");
+			client.releaseCommit.countDown();
+			commit.get().get(30, TimeUnit.SECONDS);
+
+			assertThat(client.history()).extracting((record) -> new String(record.value(), StandardCharsets.UTF_8))
+				.as("the first batch, committed")
+				.containsExactly("1", "2");
+			assertThat(producer.bufferSize()).as("the second batch, put back").isEqualTo(2);
+		}
+		finally {
+			threads.shutdownNow();
+		}
+	}
+
+	/**
+	 * What the owner produces once another thread has begun to commit its bound transaction waits for that
+	 * commit and runs in a transaction of its own, instead of being refused by Kafka's commit and committed
+	 * with it all the same.
+	 */
+	@Test
+	void whatTheOwnerProducesWhileAnotherThreadCommitsRunsAfterTheCommitInATransactionOfItsOwn() throws Exception {
+		CommitHeldKafka client = new CommitHeldKafka(false);
+		Producer producer = transactional((properties) -> client, null);
+		ExecutorService owner = Executors.newSingleThreadExecutor();
+		ExecutorService other = Executors.newSingleThreadExecutor();
+		try {
+			BoundTransaction transaction = owner.submit(producer::beginTransaction).get(30, TimeUnit.SECONDS);
+			Thread ownerThread = owner.submit(Thread::currentThread).get(30, TimeUnit.SECONDS);
+			Future<?> commit = other.submit(transaction::commit);
+			TestProducers.awaitLatch(client.inCommit);
+
+			Future<Throwable> produced = owner
+				.submit(() -> catchThrowable(() -> producer.produceAsync(Message.of("orders", "1")).await()));
+			// It waits (parked) for the turn, or it was refused.
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> produced.isDone() || ownerThread.getState() == Thread.State.TIMED_WAITING);
+			client.releaseCommit.countDown();
+
+			commit.get(30, TimeUnit.SECONDS);
+			assertThat(produced.get(30, TimeUnit.SECONDS)).as("refused").isNull();
+			assertThat(client.history()).hasSize(1);
+			assertThat(client.commitCount()).as("the bound transaction's commit, then the message's own").isEqualTo(2);
+		}
+		finally {
+			owner.shutdownNow();
+			other.shutdownNow();
+		}
+	}
+
+	/** Offsets marked in a joined block once another thread has begun to commit the transaction are refused. */
+	@Test
+	void offsetsMarkedAfterAnotherThreadBeganToCommitTheTransactionAreRefused() throws Exception {
+		CommitHeldKafka client = new CommitHeldKafka(true);
+		AtomicReference<BoundTransaction> outer = new AtomicReference<>();
+		Producer producer = transactional((properties) -> client, (self) -> {
+			outer.set(self.beginTransaction());
+			return true;
 		});
-		await().atMost(Duration.ofSeconds(30)).until(() -> thirdSend.getCount() == 0 || flush.isDone());
-		assertThat(flush).as("the flush waits in its third send").isNotDone();
+		ExecutorService other = Executors.newSingleThreadExecutor();
+		try {
+			AtomicReference<Future<?>> commit = new AtomicReference<>();
+			Throwable refused = catchThrowable(() -> producer.transaction((joined) -> {
+				commit.set(other.submit(() -> outer.get().commit()));
+				TestProducers.awaitLatch(client.inCommit);
+				joined.markAsConsumed(Map.of(new TopicPartition("in", 0), new OffsetAndMetadata(7)),
+						new ConsumerGroupMetadata("group"));
+				return null;
+			}));
+			client.releaseCommit.countDown();
+			commit.get().get(30, TimeUnit.SECONDS);
 
-		transaction.get().commit();
-		committed.countDown();
-
-		assertThat(flush).failsWithin(Duration.ofSeconds(30))
-			.withThrowableOfType(java.util.concurrent.ExecutionException.class)
-			.withCauseInstanceOf(BatchPartlySentException.class);
-		assertThat(client.history()).hasSize(2);
-		assertThat(producer.bufferSize()).as("the third only: the first two were committed").isOne();
+			assertThat(refused).isInstanceOf(IllegalStateException.class)
+				.hasMessageContaining("ended on another thread");
+			assertThat(client.consumerGroupOffsetsHistory()).isEmpty();
+		}
+		finally {
+			other.shutdownNow();
+		}
 	}
 
 	/**
@@ -652,6 +777,53 @@ class TransactionBoundTests {
 	private Producer track(Producer producer) {
 		this.producers.add(producer);
 		return producer;
+	}
+
+	/**
+	 * Kafka's client as far as a commit that races a send goes: the commit is held at its start until
+	 * {@link #releaseCommit}, and meanwhile a send appends its record and only then refuses it, as
+	 * {@code KafkaProducer.doSend} does (its {@code maybeAddPartition} finds the transaction committing).
+	 */
+	static class CommitHeldKafka extends MockProducer<byte[], byte[]> {
+
+		final CountDownLatch inCommit = new CountDownLatch(1);
+
+		final CountDownLatch releaseCommit = new CountDownLatch(1);
+
+		private volatile boolean committing;
+
+		CommitHeldKafka(boolean autoComplete) {
+			super(autoComplete, null, new ByteArraySerializer(), new ByteArraySerializer());
+		}
+
+		@Override // not synchronized, as MockProducer's is: a commit may begin while a send waits in here
+		public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+			beforeSend(record);
+			Future<RecordMetadata> appended = super.send(record, callback);
+			if (this.committing) {
+				throw new IllegalStateException("Cannot add partition " + record.topic()
+						+ "-0 to transaction while in state COMMITTING_TRANSACTION (simulated)");
+			}
+			return appended;
+		}
+
+		/** Runs as a send begins, before the record is appended. */
+		void beforeSend(ProducerRecord<byte[], byte[]> record) {
+		}
+
+		@Override
+		public void commitTransaction() {
+			this.committing = true;
+			this.inCommit.countDown();
+			TestProducers.awaitLatch(this.releaseCommit);
+			try {
+				super.commitTransaction();
+			}
+			finally {
+				this.committing = false;
+			}
+		}
+
 	}
 
 	private static List<String> transactionEvents(Producer producer) {
