@@ -46,7 +46,7 @@ public final class BoundTransaction {
 	 * <pre>
 	 * stage   | commit() or abort()      | end action set (a pool's hand-back, by the owner)
 	 * open    | claimed, then ended      | kept: it runs once ended, on the ending thread
-	 * claimed | IllegalStateException    | runs at once, on the owner
+	 * claimed | IllegalStateException    | kept, as when open (the member stays with the ending transaction)
 	 * ended   | IllegalStateException    | runs at once, on the owner
 	 * </pre>
 	 */
@@ -148,11 +148,12 @@ public final class BoundTransaction {
 	}
 
 	/**
-	 * Runs {@code action} once the transaction has ended: after its end, on the thread that ends it, or now,
-	 * on this thread, if its end was claimed already. At most one.
+	 * Runs {@code action} once the transaction has ended: after its end, on the thread that ends it (also when
+	 * that thread is committing or aborting it now), or now, on this thread, if it has ended already. At most
+	 * one.
 	 */
 	void whenEnded(Runnable action) {
-		for (End now = this.end.get(); now.stage() == Stage.OPEN; now = this.end.get()) {
+		for (End now = this.end.get(); now.stage() != Stage.ENDED; now = this.end.get()) {
 			if (now.afterEnd() != null) {
 				throw new IllegalStateException(this + " has an end action already");
 			}

@@ -26,8 +26,8 @@ import org.apache.kafka.clients.CommonClientConfigs;
  * {@code transaction(...)}, {@link #produceSync} or {@link #produceManySync} on the pool joins the open
  * transaction, and {@link Transaction#markAsConsumed} sends the offsets with it, as on one producer. A
  * block that joins an outer transaction (its members' {@link TransactionJoiner}'s, such as a Spring-managed
- * one) keeps its member until that transaction commits or aborts (on whichever thread ends it, which gives
- * the member back), and the thread's later calls join it;
+ * one) keeps its member until that transaction has committed or aborted (on whichever thread ends it, which
+ * gives the member back then), and the thread's later calls join it until its commit or abort begins;
  * while an inner scope suspends that transaction ({@link BoundTransaction#suspend()}, as Spring's
  * {@code REQUIRES_NEW} does), the thread's calls take another member, as {@code KafkaTemplate} takes another
  * producer.

@@ -333,8 +333,9 @@ final class Transactions {
 
 	/**
 	 * Runs {@code action} once the bound transaction this thread began ends (after its turn is given up, on
-	 * the thread that ends it; at once if another thread has just ended it). At most one.
-	 * @return {@code false}, the action not taken, if no transaction this thread began is open
+	 * the thread that ends it, also one committing or aborting it now; at once if another thread has just
+	 * ended it). At most one.
+	 * @return {@code false}, the action not taken, if no transaction this thread began is open or ending
 	 */
 	boolean whenBoundEnds(Runnable action) {
 		BoundTransaction open = this.bound;

@@ -11,6 +11,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -24,6 +25,7 @@ import io.waterdrop.testing.InMemoryKafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * {@link TransactionalPool} without a broker: member ids, borrowing, joining, the bounded and measured wait.
@@ -311,6 +313,57 @@ class TransactionalPoolTests {
 		}
 		finally {
 			jta.shutdownNow();
+		}
+	}
+
+	/**
+	 * The reviewer's case: another thread is still committing the outer transaction a block joined when the
+	 * block returns. The member stays with that commit until it is over, and the borrower's next call takes a
+	 * member afresh, waiting for it meanwhile, instead of joining the transaction being committed.
+	 */
+	@Test
+	void aMemberWhoseOuterTransactionIsStillBeingCommittedStaysWithItAndTheBorrowersNextCallWaits()
+			throws Exception {
+		TransactionBoundTests.CommitHeldKafka client = new TransactionBoundTests.CommitHeldKafka(true);
+		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
+		this.pool = TransactionalPool.of(ProducerConfig.builder()
+			.id("held")
+			.kafka("transactional.id", "held-tx")
+			.clientFactory((properties) -> client)
+			.transactionJoiner((producer) -> outer.add(producer.beginTransaction())), 1, Duration.ofSeconds(30));
+		ExecutorService borrower = Executors.newSingleThreadExecutor();
+		ExecutorService committer = Executors.newSingleThreadExecutor();
+		try {
+			Thread borrowerThread = borrower.submit(Thread::currentThread).get(30, TimeUnit.SECONDS);
+			List<Future<?>> commits = new CopyOnWriteArrayList<>();
+			borrower.submit(() -> this.pool.transaction((transaction) -> {
+				transaction.produceAsync(Message.of("orders", "first"));
+				commits.add(committer.submit(outer.get(0)::commit));
+				TestProducers.awaitLatch(client.inCommit);
+				return null;
+			})).get(30, TimeUnit.SECONDS);
+			assertThat(this.pool.available()).as("the member of the transaction being committed").isZero();
+
+			Future<?> next = borrower.submit(() -> this.pool
+				.transaction((transaction) -> transaction.produceAsync(Message.of("orders", "next"))));
+			// It waits (parked) for the member, or it joined the transaction being committed and returned.
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> next.isDone() || borrowerThread.getState() == Thread.State.TIMED_WAITING);
+			assertThat(next).as("joined the transaction being committed").isNotDone();
+			client.releaseCommit.countDown();
+			commits.get(0).get(30, TimeUnit.SECONDS);
+			next.get(30, TimeUnit.SECONDS);
+
+			assertThat(outer).as("a new outer transaction for the next call").hasSize(2);
+			assertThat(client.commitCount()).isOne();
+			outer.get(1).commit();
+			assertThat(client.commitCount()).isEqualTo(2);
+			assertThat(client.history()).hasSize(2);
+			assertThat(this.pool.available()).isOne();
+		}
+		finally {
+			borrower.shutdownNow();
+			committer.shutdownNow();
 		}
 	}
 
