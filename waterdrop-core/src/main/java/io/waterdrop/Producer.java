@@ -729,6 +729,16 @@ public final class Producer implements AutoCloseable {
 		return this.transactions.isOpenOnThisThread();
 	}
 
+	/**
+	 * Runs {@code block} in the transaction open on this thread, if there is one (as a nested
+	 * {@link #transaction} does), and never begins one: a transactional pool's member whose transaction another
+	 * thread is ending is that thread's to give back.
+	 * @return the block's value, or {@link Transactions#NOT_JOINED} (the block not run)
+	 */
+	Object joinOpenTransaction(TransactionBlock<?> block) {
+		return this.transactions.runJoined(block);
+	}
+
 	/** Whether {@code transactions} are this producer's (a Mockito spy's are those of the producer it copied). */
 	boolean runsTransactionsOf(Transactions transactions) {
 		return this.transactions == transactions;

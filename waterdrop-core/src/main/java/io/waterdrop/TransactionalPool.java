@@ -27,7 +27,8 @@ import org.apache.kafka.clients.CommonClientConfigs;
  * transaction, and {@link Transaction#markAsConsumed} sends the offsets with it, as on one producer. A
  * block that joins an outer transaction (its members' {@link TransactionJoiner}'s, such as a Spring-managed
  * one) keeps its member until that transaction has committed or aborted (on whichever thread ends it, which
- * gives the member back then), and the thread's later calls join it until its commit or abort begins;
+ * gives the member back then), and the thread's later calls join it until its commit or abort begins (then
+ * they take a member afresh);
  * while an inner scope suspends that transaction ({@link BoundTransaction#suspend()}, as Spring's
  * {@code REQUIRES_NEW} does), the thread's calls take another member, as {@code KafkaTemplate} takes another
  * producer.
@@ -184,9 +185,16 @@ public final class TransactionalPool implements AutoCloseable {
 	public <T> T transaction(TransactionBlock<T> block) {
 		Held current = held();
 		if (current != null && !current.member.inSuspendedTransaction()) {
-			return current.member.transaction(block);
+			// Joins it, but begins none on the member: another thread ending its transaction gives it back.
+			Object joined = current.member.joinOpenTransaction(block);
+			if (joined != Transactions.NOT_JOINED) {
+				@SuppressWarnings("unchecked")
+				T result = (T) joined;
+				return result;
+			}
 		}
-		// No member held, or one whose transaction an inner scope suspended: that scope gets another member.
+		// No member held, one whose transaction an inner scope suspended (that scope gets another member), or
+		// one whose transaction another thread is ending (a member afresh, which waits for that one meanwhile).
 		if (this.closed.get()) {
 			throw new ProducerClosedException(this.name, ProducerStatus.CLOSED);
 		}
@@ -207,7 +215,8 @@ public final class TransactionalPool implements AutoCloseable {
 		finally {
 			// A block that joined an outer transaction (its TransactionJoiner's, such as Spring's) leaves the
 			// member with it, and this thread's later calls join it too, until it commits or aborts, on this
-			// thread or another. (A member's own transaction(...) block around this call sets no hand-back.)
+			// thread or another, which gives the member back once that has ended. (A member's own
+			// transaction(...) block around this call sets no hand-back.)
 			if (!mine.member.whenBoundTransactionEnds(() -> giveBack(mine))) {
 				giveBack(mine);
 			}
@@ -259,9 +268,18 @@ public final class TransactionalPool implements AutoCloseable {
 			this.suspended = suspended;
 		}
 
+		/**
+		 * Whether the borrower still has the member, asked on the borrower's thread: not once it was given back,
+		 * nor once another thread began to end the transaction it joined (that thread gives it back after the
+		 * end).
+		 */
+		boolean isHeld() {
+			return !this.givenBack && this.member.inTransaction();
+		}
+
 		/** Members the thread still holds. */
 		int count() {
-			return (this.givenBack ? 0 : 1) + ((this.suspended != null) ? this.suspended.count() : 0);
+			return (isHeld() ? 1 : 0) + ((this.suspended != null) ? this.suspended.count() : 0);
 		}
 
 	}

@@ -51,6 +51,9 @@ import io.waterdrop.instrumentation.ProducerEvent;
  */
 final class Transactions {
 
+	/** What {@link #runJoined} returns when no transaction was open on the thread to join. */
+	static final Object NOT_JOINED = new Object();
+
 	private final Producer producer;
 
 	private final boolean enabled;
@@ -148,6 +151,19 @@ final class Transactions {
 					+ "scope, or use a transactional pool, whose other members take the inner scope's work");
 		}
 		return true;
+	}
+
+	/**
+	 * Runs {@code block} in the transaction open on this thread, as a nested {@link #run} joins it; begins none.
+	 * @return the block's value, or {@link #NOT_JOINED} (the block not run) if no transaction is open on this
+	 * thread, for instance because another thread has claimed its end
+	 * @throws IllegalStateException if the one open on this thread is suspended
+	 */
+	Object runJoined(TransactionBlock<?> block) {
+		if (!joinsOpenTransaction()) {
+			return NOT_JOINED;
+		}
+		return block.run(new Transaction(this.producer));
 	}
 
 	/**

@@ -1,5 +1,6 @@
 package io.waterdrop;
 
+import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -368,6 +370,48 @@ class TransactionalPoolTests {
 	}
 
 	/**
+	 * The reviewer's case: between another thread's giving up the turn of the outer transaction it ended and its
+	 * giving the member back, the borrower's next call must not begin a transaction on that member (which the
+	 * hand-back would then offer to every caller while that transaction is open): it takes a member afresh.
+	 */
+	@Test
+	void theBorrowersCallBetweenTheEndOfItsOuterTransactionAndTheHandBackBeginsNoTransactionOnTheMember()
+			throws Exception {
+		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
+		this.pool = poolJoiningOuterTransactions(outer, 1, Duration.ofSeconds(30));
+		PausingTurn turn = PausingTurn.installIn(this.pool.members().get(0));
+		ExecutorService borrower = Executors.newSingleThreadExecutor();
+		ExecutorService committer = Executors.newSingleThreadExecutor();
+		try {
+			Thread borrowerThread = borrower.submit(Thread::currentThread).get(30, TimeUnit.SECONDS);
+			turn.pausing = committer.submit(Thread::currentThread).get(30, TimeUnit.SECONDS);
+			borrower.submit(() -> this.pool.produceSync(Message.of("orders", "first"))).get(30, TimeUnit.SECONDS);
+			Future<?> commit = committer.submit(outer.get(0)::commit);
+			TestProducers.awaitLatch(turn.released); // the turn is free, the member not given back yet
+
+			Future<?> next = borrower.submit(() -> this.pool.produceSync(Message.of("orders", "next")));
+			// It waits (parked) for the member, or it began a transaction on the member and returned.
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> next.isDone() || borrowerThread.getState() == Thread.State.TIMED_WAITING);
+			turn.resume.countDown();
+			commit.get(30, TimeUnit.SECONDS);
+			next.get(30, TimeUnit.SECONDS);
+
+			assertThat(outer).hasSize(2);
+			assertThat(this.pool.available()).as("the member of the open outer transaction, handed out meanwhile")
+				.isZero();
+			outer.get(1).commit();
+			assertThat(this.pool.available()).isOne();
+			assertThat(this.kafka.payloads("orders")).containsExactly("first", "next");
+		}
+		finally {
+			turn.resume.countDown();
+			borrower.shutdownNow();
+			committer.shutdownNow();
+		}
+	}
+
+	/**
 	 * A member given back out of order (a later borrow's hand-back runs first) leaves the thread holding the
 	 * member it borrowed last, not the snapshot taken when the earlier one was borrowed.
 	 */
@@ -433,6 +477,46 @@ class TransactionalPoolTests {
 		outer.get(0).resume();
 		outer.get(0).commit();
 		assertThat(this.kafka.payloads("orders")).containsExactly("outer");
+	}
+
+	/**
+	 * The turn of a member's transactions, installed in its place, that holds the thread {@link #pausing} right
+	 * after it gave the turn up (the end of a transaction, before the member is given back) until {@link #resume}.
+	 */
+	static final class PausingTurn extends Semaphore {
+
+		private static final long serialVersionUID = 1L;
+
+		final CountDownLatch released = new CountDownLatch(1);
+
+		final CountDownLatch resume = new CountDownLatch(1);
+
+		volatile Thread pausing;
+
+		private PausingTurn() {
+			super(1, true);
+		}
+
+		/** Puts a new one in place of the free turn of {@code member}'s transactions. */
+		static PausingTurn installIn(Producer member) throws ReflectiveOperationException {
+			Field transactions = Producer.class.getDeclaredField("transactions");
+			transactions.setAccessible(true);
+			Field turn = Transactions.class.getDeclaredField("turn");
+			turn.setAccessible(true);
+			PausingTurn installed = new PausingTurn();
+			turn.set(transactions.get(member), installed);
+			return installed;
+		}
+
+		@Override
+		public void release() {
+			super.release();
+			if (Thread.currentThread() == this.pausing) {
+				this.released.countDown();
+				TestProducers.awaitLatch(this.resume);
+			}
+		}
+
 	}
 
 	/**
