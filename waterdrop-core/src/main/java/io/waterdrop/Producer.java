@@ -958,15 +958,16 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * What a failed flush puts back: everything when its transaction is lost, that is the flush's own was
-	 * rolled back, or it joined one that goes on and Kafka failed a message of it (Kafka then refuses that
-	 * transaction's commit, so the acknowledged messages go with it); otherwise (no transaction, or a joined one
-	 * whose commit or abort decides the fate of what was sent) the messages that failed and those never sent,
-	 * in their order, but not those purged (a {@code purge()} or forced close dropped them on purpose, and
-	 * drops the buffer too: so are the messages a flush in batches had not sent yet when one of its messages
-	 * was purged, published as {@code buffer.purged}). A message still in flight is not put back: its report
-	 * will come, and resending it could duplicate it. A message the flush refused as invalid (the exception
-	 * names it) is not put back either: it would refuse every later flush. Nothing is put back when the flush's
-	 * own transaction may have committed ({@link TransactionOutcomeUnknownException}).
+	 * rolled back, or it joined one that goes on and Kafka failed a message of it, or refused one because that
+	 * transaction is in an error state (Kafka then refuses its commit, so the messages sent go with it);
+	 * otherwise (no transaction, or a joined one whose commit or abort decides the fate of what was sent) the
+	 * messages that failed and those never sent, in their order, but not those purged (a {@code purge()} or
+	 * forced close dropped them on purpose, and drops the buffer too: so are the messages a flush in batches had
+	 * not sent yet when one of its messages was purged, published as {@code buffer.purged}). A message still in
+	 * flight is not put back: its report will come, and resending it could duplicate it. A message the flush
+	 * refused as invalid (the exception names it) is not put back either: it would refuse every later flush.
+	 * Nothing is put back when the flush's own transaction may have committed
+	 * ({@link TransactionOutcomeUnknownException}).
 	 */
 	private List<Integer> undelivered(List<Message> taken, List<DeliveryHandle> sent, Throwable failure,
 			boolean transactionGoesOn) {
@@ -975,7 +976,8 @@ public final class Producer implements AutoCloseable {
 		if (failure instanceof TransactionOutcomeUnknownException) {
 			return undelivered; // perhaps committed: sent again, they could be duplicated
 		}
-		if (this.transactions.enabled() && (!transactionGoesOn
+		Throwable refusal = (failure instanceof BatchPartlySentException partly) ? partly.refusal() : failure;
+		if (this.transactions.enabled() && (!transactionGoesOn || refusedInErrorState(refusal)
 				|| sent.stream().anyMatch((handle) -> ((Delivery) handle).failed()))) {
 			addRange(undelivered, 0, taken.size());
 		}
@@ -996,11 +998,28 @@ public final class Producer implements AutoCloseable {
 						"a flush had taken and not sent yet when the producer was purged");
 			}
 		}
-		Throwable refusal = (failure instanceof BatchPartlySentException partly) ? partly.refusal() : failure;
 		if (refusal instanceof InvalidMessageException invalid) {
 			undelivered.removeIf((position) -> taken.get(position) == invalid.refused());
 		}
 		return undelivered;
+	}
+
+	/**
+	 * Whether Kafka refused a send because its transaction is in an error state: an earlier message or request
+	 * of it failed, which only an abort clears, so Kafka refuses the transaction's commit too. Told by the text
+	 * of kafka-clients' {@code TransactionManager.maybeFailWithError}, the only sign it gives: "Cannot execute
+	 * transactional method because we are in an error state" (a {@code KafkaException}, or an
+	 * {@code IllegalStateException} after an invalid state transition), the earlier error its cause.
+	 */
+	private static boolean refusedInErrorState(Throwable refusal) {
+		for (Throwable current = refusal; current != null; current = current.getCause()) {
+			if ((current instanceof KafkaException || current instanceof IllegalStateException)
+					&& current.getMessage() != null
+					&& current.getMessage().contains("execute transactional method because")) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	private static void addRange(List<Integer> positions, int from, int to) {

@@ -405,6 +405,42 @@ class BufferUnitTests {
 	}
 
 	/**
+	 * The reviewer's case: a flush that joined a transaction which goes on, refused part-way because an earlier
+	 * failure left that transaction in an error state (Kafka then refuses its commit, so what the flush sent is
+	 * rolled back too), puts everything back, in order.
+	 */
+	@Test
+	void aFlushInsideABoundTransactionRefusedBecauseItIsInAnErrorStatePutsEverythingBack() {
+		MockProducer<byte[], byte[]> mock = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public synchronized Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+					ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
+				if ("2".equals(new String(record.value(), StandardCharsets.UTF_8))) { // as kafka-clients 4.1 says it
+					throw new KafkaException("Cannot execute transactional method because we are in an error state",
+							new NotEnoughReplicasException("an earlier batch failed (simulated)"));
+				}
+				return super.send(record, callback);
+			}
+
+		};
+		Producer producer = producer(ProducerConfig.builder()
+			.id("buffer-bound-error-state")
+			.kafka("transactional.id", "buffer-bound-error-state-1")
+			.clientFactory((properties) -> mock));
+		BoundTransaction transaction = producer.beginTransaction();
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+
+		assertThatExceptionOfType(BatchPartlySentException.class).isThrownBy(producer::flushAsync)
+			.satisfies((partly) -> assertThat(partly.sent()).hasSize(1));
+		transaction.abort(); // its commit would be refused
+
+		assertThat(producer.bufferSize()).as("the one sent too: the abort drops it").isEqualTo(2);
+		assertThat(mock.history()).isEmpty();
+	}
+
+	/**
 	 * A flush in batches whose later batch holds an invalid message (buffered on a polling thread, where the
 	 * partition is not checked) names that message, not the first one left unsent, and keeps the valid rest.
 	 */
