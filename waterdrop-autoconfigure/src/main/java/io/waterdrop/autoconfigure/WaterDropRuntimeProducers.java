@@ -478,7 +478,8 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		MapConfigurationPropertySource probe = new MapConfigurationPropertySource(
 				Map.of(sourceForm(root) + "." + key, "0"));
 		try {
-			new Binder(probe).bind(root, Bindable.of(ProducerProperties.class), new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
+			new Binder(probe).bind(root, Bindable.of(ProducerProperties.class),
+					new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
 			return true;
 		}
 		catch (BindException ex) {
