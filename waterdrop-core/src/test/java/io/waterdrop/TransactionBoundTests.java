@@ -145,13 +145,7 @@ class TransactionBoundTests {
 	@Test
 	void aJoinedFlushSendsNothingIntoATransactionAnotherThreadIsCommitting() throws Exception {
 		CommitHeldKafka client = new CommitHeldKafka(false);
-		Producer producer = track(new Producer(ProducerConfig.builder()
-			.id(TestProducers.uniqueId("tx-bound"))
-			.kafka("transactional.id", TestProducers.uniqueId("tx-bound"))
-			.maxWaitTimeout(Duration.ofSeconds(30))
-			.maxInFlight(2)
-			.clientFactory((properties) -> client)
-			.build()));
+		Producer producer = flushingInPairs(client);
 		AtomicReference<BoundTransaction> transaction = new AtomicReference<>();
 		AtomicReference<Future<?>> commit = new AtomicReference<>();
 		ExecutorService threads = Executors.newFixedThreadPool(2);
@@ -261,13 +255,7 @@ class TransactionBoundTests {
 	void aJoinedFlushWhoseTransactionEndsBetweenBatchesSendsNoMoreAndPutsTheRestBack() throws Exception {
 		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
 				new ByteArraySerializer());
-		Producer producer = track(new Producer(ProducerConfig.builder()
-			.id(TestProducers.uniqueId("tx-bound"))
-			.kafka("transactional.id", TestProducers.uniqueId("tx-bound"))
-			.maxWaitTimeout(Duration.ofSeconds(30))
-			.maxInFlight(2)
-			.clientFactory((properties) -> client)
-			.build()));
+		Producer producer = flushingInPairs(client);
 		AtomicReference<BoundTransaction> flushes = new AtomicReference<>();
 		AtomicReference<BoundTransaction> another = new AtomicReference<>();
 		ExecutorService otherThread = Executors.newSingleThreadExecutor();
@@ -771,6 +759,17 @@ class TransactionBoundTests {
 					org.apache.kafka.common.errors.InvalidProducerEpochException.class))
 			.transactionJoiner(joiner)
 			.clientFactory(client)
+			.build()));
+	}
+
+	/** A transactional producer on {@code client} whose flushes send in batches of two. */
+	private Producer flushingInPairs(org.apache.kafka.clients.producer.Producer<byte[], byte[]> client) {
+		return track(new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("tx-bound"))
+			.kafka("transactional.id", TestProducers.uniqueId("tx-bound"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.maxInFlight(2)
+			.clientFactory((properties) -> client)
 			.build()));
 	}
 
