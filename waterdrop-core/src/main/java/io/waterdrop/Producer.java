@@ -31,6 +31,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidPidMappingException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
@@ -1006,13 +1007,18 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Whether Kafka refused a send because its transaction is in an error state: an earlier message or request
-	 * of it failed, which only an abort clears, so Kafka refuses the transaction's commit too. Told by the text
-	 * of kafka-clients' {@code TransactionManager.maybeFailWithError}, the only sign it gives: "Cannot execute
+	 * of it failed, which only an abort clears, so Kafka refuses the transaction's commit too. Told as
+	 * kafka-clients' {@code TransactionManager.maybeFailWithError} tells it: the earlier error itself when it is
+	 * an {@code InvalidProducerEpochException} or {@code ProducerFencedException}, else "Cannot execute
 	 * transactional method because we are in an error state" (a {@code KafkaException}, or an
 	 * {@code IllegalStateException} after an invalid state transition), the earlier error its cause.
 	 */
 	private static boolean refusedInErrorState(Throwable refusal) {
 		for (Throwable current = refusal; current != null; current = current.getCause()) {
+			// Thrown as such when the transaction's error is one of these (an epoch error is abortable only).
+			if (current instanceof InvalidProducerEpochException || current instanceof ProducerFencedException) {
+				return true;
+			}
 			if ((current instanceof KafkaException || current instanceof IllegalStateException)
 					&& current.getMessage() != null
 					&& current.getMessage().contains("execute transactional method because")) {

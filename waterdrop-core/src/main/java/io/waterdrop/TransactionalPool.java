@@ -28,7 +28,7 @@ import org.apache.kafka.clients.CommonClientConfigs;
  * block that joins an outer transaction (its members' {@link TransactionJoiner}'s, such as a Spring-managed
  * one) keeps its member until that transaction has committed or aborted (on whichever thread ends it, which
  * gives the member back then), and the thread's later calls join it until its commit or abort begins (then
- * they take a member afresh);
+ * they take a member afresh, and work still running in a block that joined it is refused);
  * while an inner scope suspends that transaction ({@link BoundTransaction#suspend()}, as Spring's
  * {@code REQUIRES_NEW} does), the thread's calls take another member, as {@code KafkaTemplate} takes another
  * producer.

@@ -72,6 +72,13 @@ final class Transactions {
 	 */
 	private final ReentrantReadWriteLock sends = new ReentrantReadWriteLock();
 
+	/**
+	 * The thread running a block that {@link #runJoined} joined to its open transaction (a pool's member's):
+	 * work in it whose transaction another thread ended is refused, not run in a new transaction on the member,
+	 * which that thread gives back to the pool.
+	 */
+	private volatile Thread joinedBlock;
+
 	/** Why the client must be rebuilt before the next transaction; {@code null} when it is usable. */
 	private volatile Throwable pendingReload;
 
@@ -163,7 +170,14 @@ final class Transactions {
 		if (!joinsOpenTransaction()) {
 			return NOT_JOINED;
 		}
-		return block.run(new Transaction(this.producer));
+		Thread previous = this.joinedBlock;
+		this.joinedBlock = Thread.currentThread();
+		try {
+			return block.run(new Transaction(this.producer));
+		}
+		finally {
+			this.joinedBlock = previous;
+		}
 	}
 
 	/**
@@ -196,6 +210,10 @@ final class Transactions {
 	 * would wait for itself.
 	 */
 	void claimBoundEnd(Runnable claim) {
+		if (this.sends.getReadHoldCount() > 0) { // the write lock would wait for this very thread, for good
+			throw new IllegalStateException("Producer '" + this.producer.id() + "': a transaction cannot end from "
+					+ "inside a send into it (a Kafka interceptor or partitioner); end it after the send returns");
+		}
 		this.sends.writeLock().lock();
 		try {
 			claim.run();
@@ -236,7 +254,15 @@ final class Transactions {
 
 	<T> T run(TransactionBlock<T> block) {
 		checkEnabled();
-		if (joinsOpenTransaction() || joinedOuterTransaction()) {
+		if (joinsOpenTransaction()) {
+			return block.run(new Transaction(this.producer));
+		}
+		if (this.joinedBlock == Thread.currentThread()) {
+			throw new EndClaimed("The transaction of producer '" + this.producer.id() + "' that this block joined "
+					+ "ended on another thread (its commit or abort had begun); nothing more goes into it, and no "
+					+ "transaction of its own begins on a pool's member that thread has given back");
+		}
+		if (joinedOuterTransaction()) {
 			return block.run(new Transaction(this.producer));
 		}
 		this.producer.checkMayTransact("run a transaction");

@@ -24,11 +24,14 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import io.waterdrop.InvalidMessageException.Violation;
 import io.waterdrop.instrumentation.ErrorType;
@@ -407,10 +410,12 @@ class BufferUnitTests {
 	/**
 	 * The reviewer's case: a flush that joined a transaction which goes on, refused part-way because an earlier
 	 * failure left that transaction in an error state (Kafka then refuses its commit, so what the flush sent is
-	 * rolled back too), puts everything back, in order.
+	 * rolled back too), puts everything back, in order. Kafka says so in words, or, for an epoch error (abortable
+	 * only) or fencing, by throwing that error itself.
 	 */
-	@Test
-	void aFlushInsideABoundTransactionRefusedBecauseItIsInAnErrorStatePutsEverythingBack() {
+	@ParameterizedTest
+	@ValueSource(strings = { "error state", "epoch error" })
+	void aFlushInsideABoundTransactionRefusedBecauseItIsInAnErrorStatePutsEverythingBack(String refusal) {
 		MockProducer<byte[], byte[]> mock = new MockProducer<>(true, null, new ByteArraySerializer(),
 				new ByteArraySerializer()) {
 
@@ -418,16 +423,18 @@ class BufferUnitTests {
 			public synchronized Future<org.apache.kafka.clients.producer.RecordMetadata> send(
 					ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
 				if ("2".equals(new String(record.value(), StandardCharsets.UTF_8))) { // as kafka-clients 4.1 says it
-					throw new KafkaException("Cannot execute transactional method because we are in an error state",
-							new NotEnoughReplicasException("an earlier batch failed (simulated)"));
+					throw refusal.equals("epoch error")
+							? new InvalidProducerEpochException("Producer attempted to produce with an old epoch")
+							: new KafkaException("Cannot execute transactional method because we are in an error state",
+									new NotEnoughReplicasException("an earlier batch failed (simulated)"));
 				}
 				return super.send(record, callback);
 			}
 
 		};
 		Producer producer = producer(ProducerConfig.builder()
-			.id("buffer-bound-error-state")
-			.kafka("transactional.id", "buffer-bound-error-state-1")
+			.id(TestProducers.uniqueId("buffer-bound-error-state"))
+			.kafka("transactional.id", TestProducers.uniqueId("buffer-bound-error-state"))
 			.clientFactory((properties) -> mock));
 		BoundTransaction transaction = producer.beginTransaction();
 		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));

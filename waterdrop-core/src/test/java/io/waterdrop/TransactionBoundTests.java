@@ -746,7 +746,36 @@ class TransactionBoundTests {
 		await().atMost(Duration.ofSeconds(30)).until(() -> producer.inFlight() == 0);
 	}
 
-	// --- helpers
+	/**
+	 * Ending the transaction from inside a send into it (a Kafka interceptor or partitioner on the owner's
+	 * thread) would wait for that very send: it is refused, and the transaction goes on to be ended after.
+	 */
+	@Test
+	void aTransactionEndedFromInsideASendIntoItIsRefusedNotDeadlocked() {
+		AtomicReference<BoundTransaction> open = new AtomicReference<>();
+		AtomicReference<Throwable> fromSend = new AtomicReference<>();
+		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+			@Override
+			public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+					ProducerRecord<byte[], byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
+				fromSend.set(catchThrowable(() -> open.get().commit()));
+				return super.send(record, callback);
+			}
+		};
+		Producer producer = flushingInPairs(client);
+		open.set(producer.beginTransaction());
+
+		producer.produceAsync(Message.of("orders", "1"));
+
+		assertThat(fromSend.get()).isInstanceOf(IllegalStateException.class)
+			.hasMessageContaining("cannot end from inside a send into it");
+		open.get().commit();
+		assertThat(client.transactionCommitted()).isTrue();
+		assertThat(client.history()).hasSize(1);
+	}
+
+	// --- helpers	// --- helpers
 
 	private Producer transactional(Function<Map<String, Object>, org.apache.kafka.clients.producer.Producer<byte[], byte[]>> client,
 			TransactionJoiner joiner) {

@@ -319,6 +319,35 @@ class TransactionalPoolTests {
 	}
 
 	/**
+	 * Another thread ends the outer transaction a block joined while the block still works (a JTA timeout): the
+	 * block's later work is refused, not run in a transaction begun on the member, which that thread has given
+	 * back to the pool (another borrower would take it and wait for that transaction).
+	 */
+	@Test
+	void workOfAJoinedBlockAfterAnotherThreadEndedItsTransactionIsRefusedAndTheMemberStaysFree() throws Exception {
+		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
+		this.pool = poolJoiningOuterTransactions(outer, 1, Duration.ofSeconds(5));
+		ExecutorService jta = Executors.newSingleThreadExecutor();
+		try {
+			this.pool.produceSync(Message.of("orders", "first"));
+			Producer member = outer.get(0).producer();
+
+			assertThatThrownBy(() -> this.pool.transaction((transaction) -> {
+				CompletableFuture.runAsync(outer.get(0)::commit, jta).orTimeout(30, TimeUnit.SECONDS).join();
+				return transaction.produceAsync(Message.of("orders", "second"));
+			})).isInstanceOf(IllegalStateException.class).hasMessageContaining("ended on another thread");
+
+			assertThat(outer).as("no transaction begun on the member").hasSize(1);
+			assertThat(member.inTransaction()).isFalse();
+			assertThat(this.pool.available()).isOne();
+			assertThat(this.kafka.payloads("orders")).containsExactly("first");
+		}
+		finally {
+			jta.shutdownNow();
+		}
+	}
+
+	/**
 	 * The reviewer's case: another thread is still committing the outer transaction a block joined when the
 	 * block returns. The member stays with that commit until it is over, and the borrower's next call takes a
 	 * member afresh, waiting for it meanwhile, instead of joining the transaction being committed.
