@@ -17,7 +17,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
@@ -1641,6 +1640,7 @@ public final class Producer implements AutoCloseable {
 		}
 		takeSlots(1, relayed);
 		DeliveryHandle handle = dispatch(message, record, callback, relayed, mode == Mode.SYNC);
+		(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).increment();
 		if (this.monitor.wants(WANTS_PRODUCED_EVENT)) {
 			this.monitor.publish(new ProducerEvent.MessageProduced(id(), mode, message));
 		}
@@ -1698,6 +1698,10 @@ public final class Producer implements AutoCloseable {
 			}
 			throw ex;
 		}
+		finally {
+			// Those sent before a refusal count too: each of them ends as acknowledged, failed or purged.
+			(mode == Mode.SYNC ? this.stats.producedSync : this.stats.producedAsync).add(dispatched);
+		}
 		if (this.monitor.isListening(ProducerEvent.MessagesProduced.class)) {
 			this.monitor.publish(new ProducerEvent.MessagesProduced(id(), mode, List.copyOf(messages)));
 		}
@@ -1725,10 +1729,6 @@ public final class Producer implements AutoCloseable {
 			releaseSlots(1);
 			throw ex;
 		}
-		// Counted before Kafka can call back (on this thread, for an early error), so that an outcome is never
-		// counted before its message; taken back, before the slot, when the message is refused.
-		LongAdder produced = awaited ? this.stats.producedSync : this.stats.producedAsync;
-		produced.increment();
 		DeliveryObserver observer = this.config.observer();
 		if (observer != null) {
 			delivery.observation = observeSend(observer, message, record);
@@ -1736,7 +1736,6 @@ public final class Producer implements AutoCloseable {
 				this.encoder.checkObservedRecordSize(message, record);
 			}
 			catch (RuntimeException | Error ex) {
-				produced.decrement();
 				releaseSlots(1);
 				observeOutcome(observer, delivery.observation, null, ex);
 				if (ex instanceof RuntimeException failure && !(ex instanceof InvalidMessageException)) {
@@ -1763,7 +1762,6 @@ public final class Producer implements AutoCloseable {
 			if (!delivery.claimRefused()) {
 				return delivery; // Kafka called back already: that report is this message's outcome
 			}
-			produced.decrement();
 			releaseSlots(1);
 			if (observer != null) {
 				observeOutcome(observer, delivery.observation, null, ex);

@@ -345,41 +345,6 @@ class ProducerCallbackUnitTests {
 	}
 
 	/**
-	 * Kafka may call back before {@code send} returns (on the sender's thread, for an early error; at once, for
-	 * a mock or in-memory client): the message is counted as produced before that, so nobody sees its outcome
-	 * counted and its slot back while it is not counted as produced.
-	 */
-	@ParameterizedTest
-	@EnumSource(PollingMode.class)
-	void aMessageIsCountedAsProducedBeforeKafkaCanCallBack(PollingMode mode) throws Exception {
-		CountDownLatch sendReturns = new CountDownLatch(1);
-		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
-				new ByteArraySerializer()) {
-			@Override
-			public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
-				Future<RecordMetadata> sent = super.send(record, callback);
-				awaitQuietly(sendReturns);
-				return sent;
-			}
-		};
-		Producer producer = producer(mode, client);
-		CountDownLatch called = new CountDownLatch(1);
-		CompletableFuture<DeliveryHandle> sending = CompletableFuture
-			.supplyAsync(() -> producer.produceAsync(Message.of("t", "p"), (report, failure) -> called.countDown()));
-		try {
-			assertThat(called.await(GUARD.toSeconds(), TimeUnit.SECONDS)).isTrue();
-			await().atMost(GUARD).until(() -> producer.inFlight() == 0);
-			assertThat(producer.stats().acknowledged()).isEqualTo(1);
-			assertThat(producer.stats().producedAsync()).as("counted before Kafka called back").isEqualTo(1);
-		}
-		finally {
-			sendReturns.countDown();
-		}
-		assertThat(sending.get(GUARD.toSeconds(), TimeUnit.SECONDS).isDone()).isTrue();
-		assertThat(producer.stats().producedAsync()).isEqualTo(1);
-	}
-
-	/**
 	 * When {@code produceSync} returns or throws, its outcome is in {@code stats()} already, although the batch
 	 * it was dispatched in has not been flushed: the gate's callback holds the polling thread until the sync
 	 * message and a later one are both queued, and the later one's callback holds the batch open until the
