@@ -3,7 +3,6 @@ package io.waterdrop.autoconfigure;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -29,6 +28,8 @@ import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName.Form;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
 import org.springframework.boot.env.OriginTrackedMapPropertySource;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.EnvironmentAware;
@@ -133,7 +134,9 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	/**
 	 * An entry whose bean the parent context defines is that bean here, as the parent configured it: settings
 	 * this context gives it otherwise would bind and do nothing, so they must be the parent's (a child made by
-	 * {@code SpringApplicationBuilder.child} sees its parent's properties, and so has them).
+	 * {@code SpringApplicationBuilder.child} sees its parent's properties, and so has them). Compared as the
+	 * property sources hold them, placeholders unresolved: {@code ${random.uuid}} or a placeholder the child
+	 * resolves otherwise is the same setting.
 	 */
 	private void checkSameAsParent(BeanDefinitionRegistry registry, String section, String name, String path) {
 		BeanFactory parent = (registry instanceof HierarchicalBeanFactory hierarchical)
@@ -143,14 +146,21 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		}
 		Environment parentEnvironment = parent.getBean(ConfigurableApplicationContext.ENVIRONMENT_BEAN_NAME,
 				Environment.class);
-		Map<String, Object> here = flatSettings(this.environment, section, name);
-		Map<String, Object> there = flatSettings(parentEnvironment, section, name);
-		if (here.equals(there)) {
+		Map<String, RawSetting> here = rawSettings(this.environment, section, name);
+		Map<String, RawSetting> there = rawSettings(parentEnvironment, section, name);
+		Set<String> differing = new TreeSet<>();
+		Set<String> keys = new TreeSet<>(here.keySet());
+		keys.addAll(there.keySet());
+		for (String key : keys) {
+			RawSetting mine = here.get(key);
+			RawSetting theirs = there.get(key);
+			if (mine == null || theirs == null || !mine.value().equals(theirs.value())) {
+				differing.add(((mine != null) ? mine : theirs).shown());
+			}
+		}
+		if (differing.isEmpty()) {
 			return;
 		}
-		Set<String> differing = new TreeSet<>(here.keySet());
-		differing.addAll(there.keySet());
-		differing.removeIf((key) -> Objects.equals(here.get(key), there.get(key)));
 		throw new InvalidConfigurationException(path + "." + differing.iterator().next(),
 				"differs from the parent context's setting (differing: " + differing + "), whose bean this context "
 						+ "uses as the parent configured it, so this context's setting would do nothing",
@@ -158,25 +168,47 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 						+ "name for a bean of this context's own.");
 	}
 
-	/** An entry's settings, nested keys dotted ({@code kafka.linger.ms}); values as their sources hold them. */
-	private static Map<String, Object> flatSettings(Environment environment, String section, String name) {
-		Object entry = Binder.get(environment)
-			.bind(section, Bindable.mapOf(String.class, Object.class))
-			.orElse(Map.of())
-			.get(name);
-		Map<String, Object> flat = new TreeMap<>();
-		flatten("", entry, flat);
-		return flat;
+	/**
+	 * An entry's settings as its environment's property sources hold them, the first source having a key
+	 * winning: keys below the entry in Boot's uniform form ({@code maxinflight} for {@code max-in-flight} and
+	 * {@code MAXINFLIGHT}), values unresolved.
+	 */
+	private static Map<String, RawSetting> rawSettings(Environment environment, String section, String name) {
+		ConfigurationPropertyName sectionName = ConfigurationPropertyName.of(section);
+		int depth = sectionName.getNumberOfElements() + 1;
+		Map<String, RawSetting> settings = new TreeMap<>();
+		for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+			if (!(source instanceof IterableConfigurationPropertySource iterable)) {
+				continue;
+			}
+			iterable.stream()
+				.filter((key) -> key.getNumberOfElements() > depth && sectionName.isAncestorOf(key)
+						&& isEntry(key.getElement(depth - 1, Form.ORIGINAL), name))
+				.forEach((key) -> {
+					ConfigurationProperty property = iterable.getConfigurationProperty(key);
+					if (property != null && property.getValue() != null) {
+						settings.putIfAbsent(uniform(key, depth),
+								new RawSetting(key.subName(depth).toString(), String.valueOf(property.getValue())));
+					}
+				});
+		}
+		return settings;
 	}
 
-	private static void flatten(String prefix, @Nullable Object value, Map<String, Object> into) {
-		if (value instanceof Map<?, ?> nested) {
-			nested.forEach((key, each) -> flatten(prefix.isEmpty() ? String.valueOf(key) : prefix + "." + key, each,
-					into));
+	/** A setting as shown in messages (as its source names it), and its value as written. */
+	private record RawSetting(String shown, String value) {
+	}
+
+	private static boolean isEntry(String element, String name) {
+		return element.equals(name) || element.equalsIgnoreCase(name.replace("-", ""));
+	}
+
+	private static String uniform(ConfigurationPropertyName key, int from) {
+		StringBuilder uniform = new StringBuilder();
+		for (int element = from; element < key.getNumberOfElements(); element++) {
+			uniform.append((uniform.length() > 0) ? "." : "").append(key.getElement(element, Form.UNIFORM));
 		}
-		else if (value != null && !(value instanceof CharSequence text && text.isEmpty())) {
-			into.put(prefix, String.valueOf(value));
-		}
+		return uniform.toString();
 	}
 
 	/**

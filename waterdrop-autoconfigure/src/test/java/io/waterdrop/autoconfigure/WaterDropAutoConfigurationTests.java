@@ -262,9 +262,14 @@ class WaterDropAutoConfigurationTests {
 	@Test
 	void aChildContextsOwnSettingsOfItsParentsEntryMustBeTheParents() {
 		this.runner.withPropertyValues("waterdrop.producers.orders.max-in-flight=10",
-				"waterdrop.producers.orders.kafka.linger.ms=5", "waterdrop.pollers.critical.poll-timeout=2s")
+				"waterdrop.producers.orders.kafka.linger.ms=5", "waterdrop.pollers.critical.poll-timeout=2s",
+				"suffix=parent", "waterdrop.producers.orders.kafka.client.id=orders-${suffix}")
 			.run((parent) -> {
 				childWith(parent, Map.of("waterdrop.producers.orders.max-in-flight", "10"))
+					.run((child) -> assertThat(child).hasNotFailed());
+				// Compared as written: a placeholder the child resolves otherwise is the same setting.
+				childWith(parent, Map.of("suffix", "child")).run((child) -> assertThat(child).hasNotFailed());
+				childWith(parent, Map.of("WATERDROP_PRODUCERS_ORDERS_MAXINFLIGHT", "10"))
 					.run((child) -> assertThat(child).hasNotFailed());
 				childWith(parent, Map.of("waterdrop.producers.orders.max-in-flight", "5"))
 					.run((child) -> assertThat(child).getFailure()
