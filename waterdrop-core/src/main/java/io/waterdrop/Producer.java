@@ -1871,12 +1871,18 @@ public final class Producer implements AutoCloseable {
 	 * mostly on the polling thread.
 	 */
 	private void observerFailed(String when, Throwable ex, Message message) {
-		if (!this.observerFailureLogged) {
-			this.observerFailureLogged = true; // a race may log two: harmless
-			logger.warn("Observer of producer '{}' failed {}; later failures are logged at DEBUG", id(), when, ex);
+		try {
+			if (!this.observerFailureLogged) {
+				this.observerFailureLogged = true; // a race may log two: harmless
+				logger.warn("Observer of producer '{}' failed {}; later failures are logged at DEBUG", id(), when, ex);
+			}
+			else {
+				logger.debug("Observer of producer '{}' failed {}", id(), when, ex);
+			}
 		}
-		else {
-			logger.debug("Observer of producer '{}' failed {}", id(), when, ex);
+		catch (RuntimeException loggingFailed) {
+			// The logging backend failed (on the error's own message, say): error.occurred still reports it, and a
+			// dispatch on the polling thread must not fail for it.
 		}
 		this.monitor.publish(new ProducerEvent.ErrorOccurred(id(), ErrorType.LISTENER, ex, message,
 				(message != null) ? message.label() : null));

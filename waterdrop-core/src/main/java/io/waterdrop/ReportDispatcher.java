@@ -37,6 +37,14 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	private static final long WANTS_SLOW = Monitor.bit(ProducerEvent.SlowCallback.class);
 
+	private static final int COUNTED = 1;
+
+	private static final int RELEASED_EARLY = 2;
+
+	private static final int CALLBACK_STARTED = 4;
+
+	private static final int OBSERVED = 8;
+
 	private final Producer producer;
 
 	private final ReportQueue<Delivery> queue;
@@ -72,11 +80,8 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	private long slowCallbacks;
 
-	// What the report being dispatched has had done, for salvage() when its dispatch throws.
-
-	private boolean counted;
-
-	private boolean callbackStarted;
+	/** What the report being dispatched has had done (bits below), for salvage() when its dispatch throws. */
+	private int done;
 
 	/** Slots of this batch given back already, before their waiters were woken. */
 	private int releasedEarly;
@@ -126,8 +131,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 
 	@Override
 	public long dispatch(Delivery delivery, long startNanos) {
-		this.counted = false;
-		this.callbackStarted = false;
+		this.done = 0;
 		try {
 			return dispatchOutcome(delivery, startNanos);
 		}
@@ -150,6 +154,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 			finally {
 				this.producer.closeObserverScope(this.observer, scope);
 			}
+			this.done |= OBSERVED;
 			this.producer.observeOutcome(this.observer, delivery.observation,
 					(failure == null) ? delivery.report() : null, failure);
 		}
@@ -175,7 +180,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		DeliveryFailedException failure = null;
 		if (error == null) {
 			this.acknowledged++;
-			this.counted = true;
+			this.done |= COUNTED;
 			long produced = delivery.producedNanos();
 			long latency = (produced != 0) ? startNanos - produced : 0;
 			if (produced != 0 && this.monitor.wants(Monitor.LATENCY_BIT)) {
@@ -189,7 +194,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		}
 		else if (delivery.purged()) {
 			this.purged++;
-			this.counted = true;
+			this.done |= COUNTED;
 			Message message = delivery.message();
 			failure = failureOf(delivery, error);
 			releaseEarlyIfAwaited(delivery);
@@ -200,7 +205,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		}
 		else {
 			this.failed++;
-			this.counted = true;
+			this.done |= COUNTED;
 			Message message = delivery.message();
 			failure = failureOf(delivery, error);
 			releaseEarlyIfAwaited(delivery);
@@ -230,24 +235,32 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 	/**
 	 * A dispatch threw (a {@code VirtualMachineError} such as an {@code OutOfMemoryError}, or a logging backend
 	 * failing while a listener's failure was reported): the report is out of the queue already, so the message
-	 * gets the rest of its one outcome here — counted, finished with what Kafka reported, its waiter woken and
-	 * its callback run, each unless done before the throw. Best effort: the same error may strike again, and is
-	 * then added to the first.
+	 * gets the rest of its one outcome here — counted, finished with what Kafka reported, its waiter woken (its
+	 * count and slot out first), its callback run and its observer told, each unless done before the throw. Best
+	 * effort: the same error may strike again, and is then added to the first.
 	 */
 	private void salvage(Delivery delivery, Throwable cause) {
 		try {
 			if (!delivery.isDone()) {
 				Exception error = delivery.error();
-				if (!this.counted) {
+				if ((this.done & COUNTED) == 0) {
 					count(delivery, error);
+				}
+				if ((this.done & RELEASED_EARLY) == 0) {
+					releaseEarlyIfAwaited(delivery);
 				}
 				delivery.finish((error != null) ? failureOf(delivery, error) : null);
 			}
 			else {
 				delivery.wakeWaiter(); // finish() may have thrown between DONE and completing the future
 			}
-			if (!this.callbackStarted) {
+			if ((this.done & CALLBACK_STARTED) == 0) {
 				runCallback(delivery, delivery.failure());
+			}
+			if (this.observer != null && (this.done & OBSERVED) == 0) {
+				DeliveryFailedException failure = delivery.failure();
+				this.producer.observeOutcome(this.observer, delivery.observation,
+						(failure == null) ? delivery.report() : null, failure);
 			}
 		}
 		catch (Throwable again) {
@@ -275,6 +288,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 	 * for the batch. Counts still go out before slots, as in {@link #flush}.
 	 */
 	private void releaseEarlyIfAwaited(Delivery delivery) {
+		this.done |= RELEASED_EARLY;
 		if (delivery.hasWaiter()) {
 			publishCounts();
 			this.producer.releaseSlots(1);
@@ -321,7 +335,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 		if (callback == null) {
 			return;
 		}
-		this.callbackStarted = true;
+		this.done |= CALLBACK_STARTED;
 		try {
 			callback.onDelivery((failure == null) ? delivery.report() : null, failure);
 		}

@@ -723,7 +723,18 @@ class ExactlyOneOutcomeTests {
 	@Timeout(60)
 	void aDispatchThatThrowsAnErrorStillGivesTheMessageItsOneOutcome() throws Exception {
 		Poller poller = poller("dispatch-error");
-		Producer producer = producer(poller);
+		AtomicInteger observed = new AtomicInteger();
+		Producer producer = producer(poller, ProducerConfig.builder().observer(new DeliveryObserver() {
+			@Override
+			public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+				return message.label();
+			}
+
+			@Override
+			public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+				observed.incrementAndGet();
+			}
+		}));
 		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, (error) -> {
 			throw new UnloggableException(new InternalError("the logging backend failed (expected in this test)"));
 		});
@@ -740,8 +751,10 @@ class ExactlyOneOutcomeTests {
 		assertThat(callbacks).hasValue(1);
 		assertThat(producer.stats().failed()).isEqualTo(1);
 		assertThat(producer.inFlight()).isZero();
+		assertThat(observed).as("the observation ended").hasValue(1);
 		producer.close(Duration.ofSeconds(30));
 		assertThat(callbacks).hasValue(1);
+		assertThat(observed).hasValue(1);
 		assertThat(producer.stats().dispatched()).isEqualTo(1);
 	}
 
@@ -749,7 +762,18 @@ class ExactlyOneOutcomeTests {
 	@Test
 	@Timeout(60)
 	void aLoggingBackendThatThrowsStopsNeitherTheDispatchNorThePoller() throws Exception {
-		Producer producer = producer();
+		Poller poller = poller("logging-fails");
+		Producer producer = producer(poller, ProducerConfig.builder().observer(new DeliveryObserver() {
+			@Override
+			public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+				return message.label();
+			}
+
+			@Override
+			public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+				throw new UnloggableException(new IllegalStateException("the logging backend failed (expected)"));
+			}
+		}));
 		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, (error) -> {
 			throw new UnloggableException(new IllegalStateException("the logging backend failed (expected)"));
 		});
@@ -764,6 +788,7 @@ class ExactlyOneOutcomeTests {
 		assertThat(producer.produceSync(message("fine", 2)).label()).isEqualTo(2);
 		assertThat(producer.hasLostPolling()).isFalse();
 		assertThat(callbacks).hasValue(1);
+		assertThat(poller.stats().loopErrors()).as("no Poller cycle failed").isZero();
 	}
 
 	/** An exception that the logging backend fails on when it reads its message, as some appenders rethrow. */
