@@ -24,12 +24,13 @@ import org.slf4j.LoggerFactory;
  * logged.
  * <p>
  * At most {@value #ERRORS_PER_SECOND} lines a second for the errors that can come one per message (failed
- * deliveries, throwing callbacks, failed connects: each message sent to a disconnected producer tries one):
+ * deliveries, throwing callbacks, failed connects: each message sent to a disconnected producer tries one; a
+ * fenced transactional producer's rebuilds it may not do: each message in a transaction of its own is refused):
  * when a broker outage fails every message in flight at once, the rest are counted, not each logged with its
  * stack trace on the polling thread, which every producer it serves waits for; a line says when the limit
  * is reached, and the next one logged says how many were left out. Meters
- * and listeners still see every error. The producer's other failures (a transaction command, a rebuild, a
- * close, the statistics) are always logged. Thread-safe: events come from the polling thread and from
+ * and listeners still see every error. The producer's other failures (a transaction command, a close, the
+ * statistics) are always logged. Thread-safe: events come from the polling thread and from
  * callers (a transaction's commit, a close).
  */
 public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> {
@@ -75,7 +76,7 @@ public final class ErrorLogger implements Consumer<ProducerEvent.ErrorOccurred> 
 					logger.debug(describe(event), event.error());
 				}
 			}
-			case DELIVERY, CALLBACK, PRODUCER_CONNECT -> logPerMessageError(event);
+			case DELIVERY, CALLBACK, PRODUCER_CONNECT, PRODUCER_RELOAD -> logPerMessageError(event);
 			default -> logger.error(describe(event), event.error());
 		}
 	}

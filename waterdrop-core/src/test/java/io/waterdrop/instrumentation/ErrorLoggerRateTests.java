@@ -75,6 +75,16 @@ class ErrorLoggerRateTests {
 		assertThat(this.logs.list.get(13).getFormattedMessage()).contains("(label 26)");
 	}
 
+	/** A fenced producer that is not rebuilt reports a rebuild it may not do for every transaction it is asked. */
+	@Test
+	void aFencedProducersRefusedRebuildsCountAgainstTheLimit() {
+		for (int i = 0; i < 25; i++) {
+			this.errorLogger.accept(new ProducerEvent.ErrorOccurred("orders", ErrorType.PRODUCER_RELOAD,
+					new IllegalStateException("fenced"), null, null));
+		}
+		assertThat(this.logs.list).hasSize(ErrorLogger.ERRORS_PER_SECOND + 1);
+	}
+
 	@Test
 	void refusalsThrownToTheCallerAreNotCounted() {
 		for (int i = 0; i < 25; i++) {
