@@ -2631,7 +2631,6 @@ public final class Producer implements AutoCloseable {
 
 	}
 
-	/** Waits for {@code future}; an interrupt ends the wait and is reported, with the flag cleared. */
 	/**
 	 * Waits up to {@code maxWaitTimeout} for the last reports' dispatch (a purge's, a detach's), going on through
 	 * interrupts: an interrupted close purges instead of waiting for Kafka, but still returns only once every
@@ -2649,6 +2648,7 @@ public final class Producer implements AutoCloseable {
 		return interrupted;
 	}
 
+	/** Waits for {@code future}; an interrupt ends the wait and is reported, with the flag cleared. */
 	private Waited await(CompletableFuture<?> future, Duration timeout) {
 		try {
 			future.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);

@@ -186,7 +186,8 @@ final class ProducerHealthIndicator implements HealthIndicator {
 			String what = switch (last.type()) {
 				case PRODUCER_CONNECT -> "connecting (creating its Kafka client) has";
 				case DELIVERY -> "deliveries have";
-				default -> "transactions (commits, rebuilds after a fatal error) have";
+				case PRODUCER_RELOAD -> "rebuilds of its Kafka client after a fatal error (being fenced, say) have";
+				default -> "transactions (their commits) have";
 			};
 			return Health.down()
 				.withDetail("reason", what + " kept failing for longer than the failure window ("

@@ -79,15 +79,11 @@ class ProducerConnectFailureAnalyzer extends AbstractFailureAnalyzer<ProducerCon
 	}
 
 	/**
-	 * The settings besides Boot's that give the producer Kafka's {@code key}: the shared layer and its entry's
-	 * (a pool member's are its pool's), the shared layer alone for the default producer, or the application's
-	 * own {@code ProducerConfig} for a producer it built itself (which Boot's settings may not reach either).
+	 * The settings besides Boot's that give a producer of the starter Kafka's {@code key}: the shared layer and
+	 * its entry's (a pool member's are its pool's), the shared layer alone for the default producer.
 	 */
 	private static String sources(ProducerConnectException cause, String key, String shared, String or) {
 		String settings = cause.settings();
-		if (settings == null) {
-			return ", unless the ProducerConfig the application built it with sets them";
-		}
 		if (settings.equals("waterdrop")) {
 			return or + shared.substring(2);
 		}
@@ -114,8 +110,11 @@ class ProducerConnectFailureAnalyzer extends AbstractFailureAnalyzer<ProducerCon
 				.append(String.join(", ", cause.closed()))
 				.append('.');
 		}
-		String action = "Correct the Kafka setting the reason names. It comes from spring.kafka.producer.*"
-				+ sources(cause, "*", ", waterdrop.kafka.*", " or ") + "; Kafka checks some settings (classes in "
+		String from = (cause.settings() != null)
+				? "spring.kafka.producer.*" + sources(cause, "*", ", waterdrop.kafka.*", " or ")
+				: "the ProducerConfig the application built this producer with";
+		String action = "Correct the Kafka setting the reason names. It comes from " + from
+				+ "; Kafka checks some settings (classes in "
 				+ "list settings, key stores, JAAS settings, host names, settings that need each other) only when "
 				+ "it builds the client.";
 		return new FailureAnalysis(description.toString(), action, cause);

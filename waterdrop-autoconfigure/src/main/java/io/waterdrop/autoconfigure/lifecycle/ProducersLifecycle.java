@@ -186,8 +186,10 @@ final class ProducersLifecycle implements SmartLifecycle {
 		if (definition.getAttribute(SETTINGS_ATTRIBUTE) instanceof String path) {
 			return path;
 		}
-		return (name.equals(DEFAULT_PRODUCER) && DEFAULT_PRODUCER.equals(definition.getFactoryMethodName()))
-				? "waterdrop" : null;
+		// The starter's own @Bean method, not an application's of that name.
+		return (name.equals(DEFAULT_PRODUCER) && DEFAULT_PRODUCER.equals(definition.getFactoryMethodName())
+				&& definition.getFactoryBeanName() != null
+				&& definition.getFactoryBeanName().startsWith("io.waterdrop.autoconfigure.")) ? "waterdrop" : null;
 	}
 
 	private @Nullable String poolOf(String name) {

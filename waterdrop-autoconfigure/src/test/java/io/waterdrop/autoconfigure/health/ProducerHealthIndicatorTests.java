@@ -262,7 +262,7 @@ class ProducerHealthIndicatorTests {
 		assertThat(this.producer.stats().acknowledged()).as("its messages were acknowledged").isPositive();
 		assertThat(down.getStatus()).isEqualTo(Status.DOWN);
 		assertThat(down.getDetails().get("reason")).asString()
-			.startsWith("transactions (commits, rebuilds after a fatal error) have kept failing")
+			.startsWith("transactions (their commits) have kept failing")
 			.endsWith("with no transaction committed");
 		client.commitTransactionException = null;
 		this.producer.transaction((transaction) -> transaction.produceAsync(Message.of("orders", "committed")));
