@@ -1,7 +1,6 @@
 package io.waterdrop.autoconfigure;
 
 import java.util.List;
-import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 import org.springframework.boot.autoconfigure.condition.ConditionMessage;

@@ -2,7 +2,6 @@ package io.waterdrop.autoconfigure.metrics;
 
 import java.util.List;
 
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import io.waterdrop.Producer;
