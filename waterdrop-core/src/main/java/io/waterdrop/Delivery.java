@@ -256,13 +256,19 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 				// reported below from the outcome itself
 			}
 			catch (TimeoutException ex) {
-				throw new DeliveryTimeoutException(this.message, timeout);
+				if (!isDone()) { // done meanwhile: its outcome, not "may still be delivered"
+					throw new DeliveryTimeoutException(this.message, timeout);
+				}
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
-				throw new WaterDropException("Interrupted while waiting for the delivery report of a message to '"
-						+ this.message.topic() + "'; it was sent and may still be delivered (its report still comes, "
-						+ "to listeners)", ex);
+				if (!isDone()) {
+					throw new WaterDropException("Interrupted while waiting for the delivery report of a message to '"
+							+ this.message.topic() + "'; " + (((int) STATE.getVolatile(this) == SENDING)
+									? "it was sent and may still be delivered (its report still comes, to listeners)"
+									: "Kafka has answered for it, and its report is still dispatched (to its "
+											+ "callback and listeners)"), ex);
+				}
 			}
 		}
 		DeliveryFailedException failure = failure();

@@ -33,6 +33,8 @@ public sealed interface DeliveryHandle extends Future<DeliveryReport> permits De
 	 * Waits for the report.
 	 * @throws DeliveryFailedException if the message was not delivered
 	 * @throws DeliveryTimeoutException if no report came within {@code timeout}
+	 * @throws WaterDropException if interrupted before the report came, the flag kept set; it says whether Kafka
+	 * has answered for the message yet (the report still comes, to the callback and listeners)
 	 * @throws IllegalCallerException if called on the thread that must dispatch the report
 	 */
 	DeliveryReport await(Duration timeout);

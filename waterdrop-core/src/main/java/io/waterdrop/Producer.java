@@ -1496,8 +1496,8 @@ public final class Producer implements AutoCloseable {
 	 * @throws DeliveryFailedException if the broker did not take it
 	 * @throws DeliveryTimeoutException if no report came in time
 	 * @throws WaterDropException if interrupted, the flag kept set: waiting for room or inside Kafka's send
-	 * (nothing was sent), or waiting for the report (the message was sent and may still be delivered; its report
-	 * still comes, to listeners, as after a timeout)
+	 * (nothing was sent), or waiting for the report (the message was sent; the exception says whether Kafka has
+	 * answered for it yet; its report still comes, to listeners, as after a timeout)
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
 	public DeliveryReport produceSync(Message message) {

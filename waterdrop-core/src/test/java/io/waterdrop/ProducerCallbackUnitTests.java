@@ -181,6 +181,42 @@ class ProducerCallbackUnitTests {
 		assertThat(offsets.get(30, TimeUnit.SECONDS)).containsExactly(0L, 0L, 0L);
 	}
 
+	/**
+	 * An interrupted wait says what is known: a message Kafka has not answered may still be delivered; one it
+	 * has answered (here: refused) is not said to be, while its report waits behind a busy callback.
+	 */
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	void anInterruptedWaitSaysWhetherKafkaHasAnswered(PollingMode mode) throws Exception {
+		Producer producer = producer(mode);
+		CountDownLatch dispatching = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		producer.produceAsync(Message.of("t", "busy"), (report, failure) -> {
+			dispatching.countDown();
+			awaitQuietly(release);
+		});
+		DeliveryHandle refused = producer.produceAsync(Message.of("t", "refused"));
+		DeliveryHandle unanswered = producer.produceAsync(Message.of("t", "unanswered"));
+		acknowledgeNext();
+		assertThat(dispatching.await(30, TimeUnit.SECONDS)).isTrue();
+		assertThat(this.kafka.errorNext(new RuntimeException("not taken"))).isTrue();
+		try {
+			Thread.currentThread().interrupt();
+			assertThatExceptionOfType(WaterDropException.class).isThrownBy(refused::await)
+				.withMessageContaining("Kafka has answered for it, and its report is still dispatched")
+				.withMessageNotContaining("may still be delivered");
+			assertThat(Thread.currentThread().isInterrupted()).as("interrupt flag kept").isTrue();
+			assertThatExceptionOfType(WaterDropException.class).isThrownBy(unanswered::await)
+				.withMessageContaining("it was sent and may still be delivered");
+		}
+		finally {
+			Thread.interrupted();
+			release.countDown();
+		}
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(refused::await)
+			.withRootCauseInstanceOf(RuntimeException.class);
+	}
+
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
 	void produceSyncInsideAnEventListenerFailsFast(PollingMode mode) throws Exception {
