@@ -6,6 +6,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionMessage;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
 import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.annotation.ConditionContext;
 import org.springframework.core.type.AnnotatedTypeMetadata;
 
@@ -18,7 +19,7 @@ class NoProducerEntriesCondition extends SpringBootCondition {
 
 	@Override
 	public ConditionOutcome getMatchOutcome(ConditionContext context, AnnotatedTypeMetadata metadata) {
-		Map<String, ProducerProperties> producers = EmptyEntryConverter.binder(context.getEnvironment())
+		Map<String, ProducerProperties> producers = Binder.get(context.getEnvironment())
 			.bind("waterdrop.producers", Bindable.mapOf(String.class, ProducerProperties.class))
 			.orElse(Map.of());
 		ConditionMessage.Builder message = ConditionMessage.forCondition("WaterDrop producer entries");

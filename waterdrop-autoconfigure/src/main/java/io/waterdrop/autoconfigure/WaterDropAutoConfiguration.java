@@ -11,7 +11,6 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.SearchStrategy;
-import org.springframework.boot.context.properties.ConfigurationPropertiesBinding;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
@@ -78,19 +77,12 @@ public final class WaterDropAutoConfiguration {
 			Map.entry("waterdropProducersLifecycle", "an internal bean"),
 			Map.entry("waterdropPollersLifecycle", "an internal bean"),
 			Map.entry("waterdropProducerCloser", "an internal bean"),
-			Map.entry("waterdropEmptyEntryConverter", "an internal bean"),
 			Map.entry("waterdropMetrics", "the WaterDropMetrics bean"),
 			Map.entry("waterdropKafkaClientMetrics", "an internal bean"),
 			Map.entry("waterdropHealthContributor", "the health contributor bean"),
 			Map.entry("waterdropEndpoint", "the Actuator endpoint bean"),
 			Map.entry("waterdropEndpointWebExtension", "the Actuator endpoint's web extension bean"),
 			Map.entry("waterdropProducerTransactionManager", "the transaction manager of waterdropProducer"));
-
-	@Bean
-	@ConfigurationPropertiesBinding
-	static EmptyEntryConverter waterdropEmptyEntryConverter() {
-		return new EmptyEntryConverter();
-	}
 
 	@Configuration(proxyBeanMethods = false)
 	static class PollerConfiguration {

@@ -81,7 +81,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 
 	@Override
 	public void registerBeanDefinitions(AnnotationMetadata metadata, BeanDefinitionRegistry registry) {
-		Binder binder = EmptyEntryConverter.binder(this.environment);
+		Binder binder = Binder.get(this.environment);
 		Map<String, PollerProperties> pollers = bindEntries(binder, "waterdrop.pollers", PollerProperties.class,
 				"poll-timeout or backoff-min");
 		Map<String, ProducerProperties> producers = bindEntries(binder, "waterdrop.producers", ProducerProperties.class,

@@ -11,6 +11,7 @@ import org.apache.kafka.common.errors.ProducerFencedException;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.util.StringUtils;
 import org.springframework.util.unit.DataSize;
 
 import io.waterdrop.polling.PollingMode;
@@ -464,6 +465,19 @@ public class WaterDropProperties {
 	public static class PollerProperties {
 
 		/**
+		 * The entry written without settings ({@code critical:} in YAML binds the empty string): all defaults.
+		 * Spring's conversion finds it by its name, so it works with an application's own
+		 * {@code conversionService} bean too. An empty YAML map ({@code critical: {}}) defines nothing: Spring
+		 * Boot's YAML loader drops it.
+		 * @param empty the entry's value, which must be blank
+		 * @return an entry with all defaults
+		 */
+		public static PollerProperties valueOf(String empty) {
+			requireNoValue(empty);
+			return new PollerProperties();
+		}
+
+		/**
 		 * How long the Poller waits without a signal before its periodic work runs anyway.
 		 */
 		private Duration pollTimeout = Duration.ofSeconds(1);
@@ -508,6 +522,17 @@ public class WaterDropProperties {
 	 * Settings of one producer. Every key left unset takes the top-level waterdrop value.
 	 */
 	public static class ProducerProperties {
+
+		/**
+		 * The entry written without settings ({@code orders:} in YAML): all defaults, as
+		 * {@link PollerProperties#valueOf(String)}.
+		 * @param empty the entry's value, which must be blank
+		 * @return an entry with all defaults
+		 */
+		public static ProducerProperties valueOf(String empty) {
+			requireNoValue(empty);
+			return new ProducerProperties();
+		}
 
 		/**
 		 * Kafka producer settings of this producer, on top of waterdrop.kafka.
@@ -884,6 +909,13 @@ public class WaterDropProperties {
 			this.pollTimeout = pollTimeout;
 		}
 
+	}
+
+	private static void requireNoValue(String value) {
+		if (StringUtils.hasText(value)) {
+			throw new IllegalArgumentException(
+					"an entry takes settings such as poll-timeout or kafka.acks, not the value '" + value + "'");
+		}
 	}
 
 }

@@ -442,12 +442,12 @@ public final class WaterDropRuntimeProducers implements AutoCloseable {
 		MapConfigurationPropertySource overrideSource = new MapConfigurationPropertySource(flat);
 		List<ConfigurationPropertySource> sources = new ArrayList<>();
 		sources.add(overrideSource);
-		ConfigurationPropertySources.get(this.environment).forEach(sources::add);
-		// With overrides, without the empty-entry converter: an empty template ('tenant:') must not hide them;
-		// without overrides, the converter binds an empty template as the top-level settings.
-		Binder binder = overrides.isEmpty() ? EmptyEntryConverter.binder(this.environment)
-				: new Binder(sources, literalOverrides(flat.values()),
-						ApplicationConversionService.getSharedInstance());
+		// Without the template's own value: an empty template ('tenant:') would bind as all defaults and hide the
+		// overrides (an entry with a value is refused at start-up).
+		ConfigurationPropertySources.get(this.environment)
+			.forEach((source) -> sources.add(source.filter((key) -> !key.equals(root))));
+		Binder binder = new Binder(sources, literalOverrides(flat.values()),
+				ApplicationConversionService.getSharedInstance());
 		BindHandler handler = new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
 				(source) -> source == overrideSource);
 		try {

@@ -22,8 +22,10 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.annotation.Order;
+import org.springframework.core.convert.ConversionService;
+import org.springframework.core.env.MapPropertySource;
+import org.springframework.format.support.DefaultFormattingConversionService;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
 
@@ -414,6 +416,23 @@ class WaterDropAutoConfigurationTests {
 				assertThat(context.getBeansOfType(Producer.class)).containsOnlyKeys("orders", "audit");
 				assertThat(context.getBean("orders", Producer.class).config().maxTime())
 					.isEqualTo(ProducerConfig.DEFAULT_MAX_TIME);
+			});
+	}
+
+	/** Boot binds with an application's own {@code conversionService} bean alone, ignoring converter beans. */
+	@Test
+	void entriesWithoutSettingsTakeTheDefaultsWithTheApplicationsOwnConversionService() {
+		this.runner.withBean("conversionService", ConversionService.class, DefaultFormattingConversionService::new)
+			.withPropertyValues("waterdrop.pollers.critical=", "waterdrop.producers.orders=",
+					"waterdrop.producers.audit.polling.poller=critical")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(context.getBean(WaterDropProperties.class).getProducers()).containsOnlyKeys("orders",
+						"audit");
+				assertThat(context.getBean("orders", Producer.class).config().maxTime())
+					.isEqualTo(ProducerConfig.DEFAULT_MAX_TIME);
+				assertThat(context.getBean("criticalPoller", Poller.class).config())
+					.isEqualTo(PollerConfig.named("critical"));
 			});
 	}
 
