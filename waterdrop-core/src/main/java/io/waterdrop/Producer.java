@@ -1771,7 +1771,9 @@ public final class Producer implements AutoCloseable {
 			}
 			reloadAfterFatalError(delivery.clientGeneration, ex);
 			State now = this.state;
-			if (now != State.CONNECTED) {
+			// Disconnected is not closed: an idle disconnect after the slot came back, or one refused because of
+			// it (DISCONNECTED for a moment), and Kafka's refusal is the answer.
+			if (now != State.CONNECTED && now != State.DISCONNECTED) {
 				throw notAccepting(now, ex);
 			}
 			if (ex instanceof InterruptException) { // the caller's interrupt (flag set), as in a wait for room

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -35,6 +36,47 @@ class DeliveryObserverTests {
 	@AfterEach
 	void closeAll() {
 		this.producers.forEach(Producer::closeForcefully);
+	}
+
+	/**
+	 * A refusal by Kafka is reported as such when an idle disconnect completes right after it (here the
+	 * observer, told of the refusal once the message's slot is back, disconnects the producer at that moment):
+	 * a disconnected producer is not closed, and the next message reconnects it.
+	 */
+	@Test
+	void aRefusalFollowedByADisconnectIsReportedAsKafkasRefusal() {
+		AtomicReference<Producer> self = new AtomicReference<>();
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("observed"))
+			.observer(new DeliveryObserver() {
+				@Override
+				public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+					return null;
+				}
+
+				@Override
+				public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+					if (report == null) {
+						self.get().disconnect();
+					}
+				}
+			})
+			.clientFactory((properties) -> {
+				MisbehavingKafka client = new MisbehavingKafka();
+				this.clients.add(client);
+				return client;
+			})
+			.build());
+		self.set(producer);
+		this.producers.add(producer);
+		producer.connect();
+
+		assertThatExceptionOfType(DeliveryFailedException.class)
+			.isThrownBy(() -> producer.produceAsync(Message.of("throw-after-append", "refused")))
+			.withMessageContaining("refused the message to 'throw-after-append'");
+		assertThat(producer.status()).isEqualTo(ProducerStatus.DISCONNECTED);
+		assertThat(producer.produceSync(Message.of("fine", "delivered")).topic()).isEqualTo("fine");
+		assertThat(this.clients).hasSize(2);
 	}
 
 	@Test
