@@ -432,7 +432,6 @@ final class Transactions {
 	}
 
 	private void commit() {
-		boolean closedBefore = this.producer.closingClient(); // then the close aborted it: not committed
 		try {
 			retryingTimeouts(() -> this.producer.client().commitTransaction());
 		}
@@ -451,8 +450,11 @@ final class Transactions {
 		}
 		catch (KafkaException | IllegalStateException ex) {
 			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_COMMIT, ex, null, null));
-			// A close that forced the client shut under the commit may have come after the broker took it.
-			TransactionFailedException failure = (!closedBefore && this.producer.closingClient())
+			// A close past draining shuts the client at once, also under a commit already sent, which the broker
+			// may have taken. Kafka refuses a commit on a client whose close began with an IllegalStateException,
+			// before sending anything: that one was not committed.
+			boolean mayHaveReachedTheBroker = !(ex instanceof IllegalStateException);
+			TransactionFailedException failure = (this.producer.closingClient() && mayHaveReachedTheBroker)
 					? new TransactionOutcomeUnknownException("Transaction of producer '" + this.producer.id()
 							+ "' was cut short by the producer's close while committing; its outcome is unknown (it "
 							+ "may have been committed): " + ex, ex)

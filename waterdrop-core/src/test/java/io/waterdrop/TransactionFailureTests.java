@@ -171,6 +171,37 @@ class TransactionFailureTests {
 			.withMessageContaining("cut short by the producer's close");
 	}
 
+	/**
+	 * A commit that begins after the close went past draining, while the close has not yet shut the client, may
+	 * reach the broker before the client is shut under it: its outcome is unknown, not rolled back.
+	 */
+	@Test
+	void aCommitBegunAsTheCloseShutsTheClientIsReportedAsUnknown() throws Exception {
+		Producer producer = producer((settings) -> settings, (n) -> {
+			StrictTransactions client = new StrictTransactions(0);
+			client.commitUntilClosed = true;
+			client.closeTakesEffectAfterCommitBegins = true;
+			return client;
+		});
+		CountDownLatch sent = new CountDownLatch(1);
+		CompletableFuture<Object> transaction = CompletableFuture.supplyAsync(
+				() -> producer.transaction((open) -> {
+					open.produceSync(Message.of("orders", "1"));
+					sent.countDown();
+					TestProducers.awaitUninterruptibly(this.clients.get(0).closing); // the close shuts the client
+					return null;
+				}));
+		assertThat(sent.await(30, TimeUnit.SECONDS)).isTrue();
+
+		producer.close(Duration.ZERO);
+
+		assertThat(transaction).failsWithin(Duration.ofSeconds(30))
+			.withThrowableOfType(ExecutionException.class)
+			.havingCause()
+			.isInstanceOf(TransactionOutcomeUnknownException.class)
+			.withMessageContaining("cut short by the producer's close");
+	}
+
 	/** A commit that begins after the producer closed cannot have happened: the close aborted its transaction. */
 	@Test
 	void aCommitAfterTheProducerClosedIsReportedAsRolledBackNotUnknown() throws Exception {
@@ -313,6 +344,9 @@ class TransactionFailureTests {
 		@Override
 		public void close(Duration timeout) {
 			this.closing.countDown();
+			if (this.closeTakesEffectAfterCommitBegins) {
+				TestProducers.awaitUninterruptibly(this.committing);
+			}
 			if (timeout.isZero()) {
 				while (errorNext(new KafkaException("Producer is closed forcefully."))) {
 					// one held send after another
@@ -332,9 +366,12 @@ class TransactionFailureTests {
 		/** Set: a commit waits until the client is closed and then fails, as a forced close fails it. */
 		volatile boolean commitUntilClosed;
 
+		/** Set: a forced close takes effect only once a commit began (which then fails, as with the above). */
+		volatile boolean closeTakesEffectAfterCommitBegins;
+
 		final CountDownLatch committing = new CountDownLatch(1);
 
-		private final CountDownLatch closing = new CountDownLatch(1);
+		final CountDownLatch closing = new CountDownLatch(1);
 
 		/** Set: every abort times out. */
 		volatile boolean abortTimesOut;
