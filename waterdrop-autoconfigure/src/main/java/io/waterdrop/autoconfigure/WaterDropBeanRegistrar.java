@@ -1,6 +1,7 @@
 package io.waterdrop.autoconfigure;
 
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -218,6 +219,13 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	 * in YAML, an empty environment variable) is not checked: Boot binds it as unset, and so reports it unbound.
 	 */
 	private static <T> Map<String, T> bindEntries(Binder binder, String prefix, Class<T> type, String examples) {
+		Map<String, T> entries = new LinkedHashMap<>(bindEntriesChecked(binder, prefix, type, examples));
+		RelaxedEntryNames.removeEnvironmentSpellings(prefix, entries);
+		return entries;
+	}
+
+	private static <T> Map<String, T> bindEntriesChecked(Binder binder, String prefix, Class<T> type,
+			String examples) {
 		try {
 			return binder
 				.bind(prefix, Bindable.mapOf(String.class, type), new NoUnboundElementsBindHandler(BindHandler.DEFAULT))

@@ -10,6 +10,7 @@ import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.InitializingBean;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.StringUtils;
 import org.springframework.util.unit.DataSize;
@@ -25,7 +26,7 @@ import io.waterdrop.polling.PollingMode;
  * the configuration metadata shows them.
  */
 @ConfigurationProperties("waterdrop")
-public class WaterDropProperties {
+public class WaterDropProperties implements InitializingBean {
 
 	/**
 	 * Kafka producer settings shared by every WaterDrop producer, on top of Spring Boot's
@@ -314,6 +315,14 @@ public class WaterDropProperties {
 
 	public void setConfigureSerializers(boolean configureSerializers) {
 		this.configureSerializers = configureSerializers;
+	}
+
+	/** Drops the keys that relaxed binding added for an environment variable's spelling of an entry. */
+	@Override
+	public void afterPropertiesSet() {
+		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.pollers", this.pollers);
+		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.producers", this.producers);
+		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.templates", this.templates);
 	}
 
 	public Map<String, PollerProperties> getPollers() {

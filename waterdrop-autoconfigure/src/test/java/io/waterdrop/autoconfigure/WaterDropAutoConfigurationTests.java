@@ -25,6 +25,8 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.convert.ConversionService;
 import org.springframework.core.env.MapPropertySource;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 import org.springframework.format.support.DefaultFormattingConversionService;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
@@ -434,6 +436,49 @@ class WaterDropAutoConfigurationTests {
 				assertThat(context.getBean("criticalPoller", Poller.class).config())
 					.isEqualTo(PollerConfig.named("critical"));
 			});
+	}
+
+	/**
+	 * An environment variable overriding an entry whose name has dashes or capitals sets that entry and defines
+	 * no other (Boot's relaxed binding adds its spelling, {@code orderevents}, as a key of the map too): a
+	 * per-pod {@code transactional.id}, the common case, does not clash with a producer nobody defined.
+	 */
+	@Test
+	void anEnvironmentVariableOverridesAnEntryWithoutDefiningAnother() {
+		withEnvironment(Map.of("WATERDROP_PRODUCERS_ORDEREVENTS_MAXINFLIGHT", "5",
+				"WATERDROP_PRODUCERS_AUDITLOG_KAFKA_TRANSACTIONAL_ID", "audit-7",
+				"WATERDROP_POLLERS_CRITICALPATH_POLLTIMEOUT", "2s", "WATERDROP_TEMPLATES_PERTENANT_MAXINFLIGHT", "9"))
+			.withPropertyValues("waterdrop.producers.order-events.max-in-flight=10",
+					"waterdrop.producers.auditLog.polling.poller=critical-path", "waterdrop.pollers.critical-path.backoff-min=200ms",
+					"waterdrop.templates.per-tenant.max-in-flight=3")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(context.getBeansOfType(Producer.class)).containsOnlyKeys("order-events", "auditLog");
+				assertThat(context.getBean("order-events", Producer.class).config().maxInFlight()).isEqualTo(5);
+				assertThat(context.getBean("auditLog", Producer.class).config().kafka())
+					.containsEntry("transactional.id", "audit-7");
+				assertThat(context.getBeansOfType(Poller.class)).containsKey("critical-pathPoller")
+					.doesNotContainKey("criticalpathPoller");
+				assertThat(context.getBean(WaterDropRuntimeProducers.class).templateNames())
+					.containsExactly("per-tenant");
+			});
+	}
+
+	@Test
+	void twoSpellingsOfOneEntryFailStartUp() {
+		this.runner.withPropertyValues("waterdrop.producers.order-events.max-in-flight=10",
+				"waterdrop.producers.orderEvents.max-in-flight=20")
+			.run((context) -> assertThat(context).getFailure()
+				.hasMessageContaining("waterdrop.producers.orderEvents")
+				.hasMessageContaining("is the same entry as waterdrop.producers.order-events to Spring Boot's "
+						+ "relaxed binding"));
+	}
+
+	private ApplicationContextRunner withEnvironment(Map<String, Object> variables) {
+		return this.runner.withInitializer((context) -> context.getEnvironment()
+			.getPropertySources()
+			.addFirst(new SystemEnvironmentPropertySource("test-"
+					+ StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, variables)));
 	}
 
 	@Test
