@@ -1426,11 +1426,15 @@ public final class Producer implements AutoCloseable {
 	/**
 	 * How many partitions Kafka's metadata gives the topic (it may wait for them). Asked before a slot is
 	 * taken, so an idle disconnect or a close may let go of the client meanwhile: a client let go of is
-	 * replaced and asked again; a closing producer refuses the message as closed, as it refuses any other.
+	 * replaced and asked again; a closing producer refuses the message as closed, as it refuses any other. A
+	 * draining one asks the client it has: its relay still sends what was accepted (the buffer the close flushes,
+	 * messages produced in callbacks), which a connect would refuse.
 	 */
 	private int partitionCount(String topic) {
 		for (int attempt = 1;; attempt++) {
-			connect();
+			if (this.state != State.DRAINING) {
+				connect();
+			}
 			org.apache.kafka.clients.producer.Producer<byte[], byte[]> current = this.client;
 			if (current != null) {
 				try {
@@ -1445,6 +1449,9 @@ public final class Producer implements AutoCloseable {
 						throw ex;
 					}
 				}
+			}
+			else if (this.state.closing()) {
+				throw notAccepting(this.state, null);
 			}
 			else if (attempt == 3) {
 				throw new WaterDropException("Producer '" + id() + "' was disconnected three times while it looked "

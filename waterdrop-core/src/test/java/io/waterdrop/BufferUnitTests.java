@@ -503,6 +503,19 @@ class BufferUnitTests {
 		assertThat(producer.flushSync()).isEmpty();
 	}
 
+	/** Also messages whose partition the close's flush looks up (a partition key), or checks (a partition). */
+	@Test
+	void aCloseSendsBufferedMessagesWithAPartitionKeyOrPartition() {
+		Producer producer = producer(this.kafka);
+		producer.bufferMany(List.of(Message.builder("orders").partitionKey("tenant-1").payload("1").build(),
+				Message.builder("orders").partition(0).payload("2").build()));
+
+		producer.close();
+
+		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2");
+		assertThat(producer.stats().failed()).isZero();
+	}
+
 	/**
 	 * The same for a producer disconnected while idle (an idle timeout, a stopped context): the close connects
 	 * it again to send its buffer, instead of leaving the sends to a reconnect the close itself refuses.
