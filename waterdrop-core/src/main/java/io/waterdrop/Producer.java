@@ -200,6 +200,9 @@ public final class Producer implements AutoCloseable {
 
 	private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
+	/** The thread running the close, which publishes its events: a close() from one of their listeners returns. */
+	private volatile Thread closingThread;
+
 	/**
 	 * A close begun on a polling thread, until its own thread has started. If none can start (the JVM out of
 	 * native threads), the producer's polling thread tries again from its periodic work (a disconnected
@@ -2202,8 +2205,9 @@ public final class Producer implements AutoCloseable {
 	 * then (each reported as {@code message.purged}), and releases the client and polling resources.
 	 * Concurrent and repeated calls wait for the same close. Called on a polling thread (from a callback, of
 	 * this producer or another) it only starts the close and returns: waiting there would stall every producer
-	 * that thread serves. On an interrupted thread it still releases everything (purging instead of waiting)
-	 * and keeps the interrupt flag set.
+	 * that thread serves; so it does in a listener of this close's own {@code producer.closing} or
+	 * {@code producer.closed}, which would wait for itself. On an interrupted thread it still releases everything
+	 * (purging instead of waiting) and keeps the interrupt flag set.
 	 */
 	public void close(Duration timeout) {
 		close(Timeouts.require(timeout, "close"), false);
@@ -2222,6 +2226,9 @@ public final class Producer implements AutoCloseable {
 	private void close(Duration timeout, boolean force) {
 		if (startClose(timeout, force)) {
 			return; // on the polling thread: the close goes on elsewhere
+		}
+		if (this.closingThread == Thread.currentThread()) {
+			return; // a listener of this close's own events (producer.closing, producer.closed): it would wait for itself
 		}
 		runPendingClose();
 		try {
@@ -2397,6 +2404,7 @@ public final class Producer implements AutoCloseable {
 	 * client, which it closes on seeing the close; the drain does not need it).
 	 */
 	private void shutdown(State from, Duration timeout, boolean force, CompletableFuture<Void> buildUnderWay) {
+		this.closingThread = Thread.currentThread();
 		boolean interrupted = Thread.interrupted();
 		boolean holdsResources = from == State.CONNECTED || from == State.POLLING_LOST || from == State.DISCONNECTED;
 		try {

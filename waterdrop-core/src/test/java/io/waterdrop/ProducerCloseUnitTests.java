@@ -10,6 +10,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -248,6 +250,39 @@ class ProducerCloseUnitTests {
 			producer.close();
 			assertThat(closed).hasValue(1);
 		}
+	}
+
+	/**
+	 * A listener of the close's own events that closes the producer (a registry's removal of it, say) returns
+	 * at once: it runs on the closing thread, and waiting there would wait for itself.
+	 */
+	@ParameterizedTest
+	@EnumSource(PollingMode.class)
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void aCloseFromAListenerOfTheClosesOwnEventsReturns(PollingMode mode) throws Exception {
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		Producer producer = producer(mode, kafka);
+		List<String> closedIn = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.Closing.class, (event) -> {
+			producer.close();
+			closedIn.add("closing");
+		});
+		producer.monitor().subscribe(ProducerEvent.Closed.class, (event) -> {
+			producer.closeForcefully();
+			closedIn.add("closed");
+		});
+		producer.produceSync(Message.of("t", "m"));
+		ExecutorService closer = Executors.newSingleThreadExecutor();
+		try {
+			assertThat(closer.submit(() -> producer.close(Duration.ofSeconds(20)))).succeedsWithin(30,
+					TimeUnit.SECONDS);
+		}
+		finally {
+			closer.shutdownNow();
+		}
+		assertThat(closedIn).containsExactly("closing", "closed");
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 	}
 
 	/**
