@@ -200,7 +200,10 @@ public final class Producer implements AutoCloseable {
 
 	private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-	/** The thread running the close, which publishes its events: a close() from one of their listeners returns. */
+	/**
+	 * The thread while it runs the close, which publishes its events: a close() from one of their listeners
+	 * returns (it would wait for itself); after the close, that thread's close() reports its outcome.
+	 */
 	private volatile Thread closingThread;
 
 	/**
@@ -691,8 +694,9 @@ public final class Producer implements AutoCloseable {
 
 	/**
 	 * Runs {@code block} in one Kafka transaction: begin, run, commit. An exception from the block aborts the
-	 * transaction and is rethrown; {@link AbortTransaction} aborts quietly and makes this return
-	 * {@code null}. Transactions on one producer run one after another (callers wait their turn, at most
+	 * transaction and is rethrown, but a {@link DeliveryTimeoutException}, whose "may still be delivered" the
+	 * abort ends, comes as the cause of a {@link TransactionFailedException}; {@link AbortTransaction} aborts
+	 * quietly and makes this return {@code null}. Transactions on one producer run one after another (callers wait their turn, at most
 	 * {@code maxWaitTimeout}), and a transaction inside a transaction on the same thread joins the outer one.
 	 * @throws TransactionFailedException if the commit failed (the transaction was aborted)
 	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open all of
@@ -2444,6 +2448,7 @@ public final class Producer implements AutoCloseable {
 			this.closed.completeExceptionally(ex);
 		}
 		finally {
+			this.closingThread = null;
 			if (interrupted) {
 				Thread.currentThread().interrupt();
 			}
