@@ -4,7 +4,9 @@ import java.time.Duration;
 
 /**
  * A synchronous call stopped waiting for a delivery report. The message may still be delivered later;
- * its report is still dispatched to listeners when it arrives.
+ * its report is still dispatched to listeners when it arrives. Thrown out of a transaction of the producer's
+ * own (a block, or the one a synchronous send outside a transaction runs in), it rolls that transaction back,
+ * and comes as the cause of a {@link TransactionFailedException} that says so.
  */
 public class DeliveryTimeoutException extends WaterDropException {
 
@@ -12,7 +14,7 @@ public class DeliveryTimeoutException extends WaterDropException {
 
 	public DeliveryTimeoutException(Message message, Duration waited) {
 		super("No delivery report for the message to '" + message.topic() + "' within " + waited
-				+ " (maxWaitTimeout); it may still be delivered");
+				+ "; it may still be delivered");
 	}
 
 }

@@ -288,6 +288,13 @@ final class Transactions {
 				boolean ours = !ex.sent().isEmpty() && ((Delivery) ex.sent().get(0)).sentIn(this);
 				throw ours ? ex.refusal() : ex;
 			}
+			catch (DeliveryTimeoutException ex) {
+				abort();
+				// Its "may still be delivered" no longer holds: what the transaction sent is rolled back with it.
+				throw new TransactionFailedException("Transaction of producer '" + this.producer.id() + "' was rolled "
+						+ "back because a synchronous send in it stopped waiting for its report; the messages it sent "
+						+ "will not be delivered (to read_committed consumers) and may be sent again", ex);
+			}
 			catch (Throwable ex) {
 				// Checked exceptions too (Kotlin, sneaky throws): the transaction must not stay open.
 				abort();

@@ -202,6 +202,25 @@ class TransactionFailureTests {
 			.withMessageContaining("cut short by the producer's close");
 	}
 
+	/**
+	 * A synchronous send that stops waiting inside the producer's own transaction (here the one a send outside
+	 * any runs in) rolls the transaction back: the caller is told so, not that the message may still be
+	 * delivered.
+	 */
+	@Test
+	void aSynchronousSendTimingOutInItsOwnTransactionIsReportedAsRolledBack() {
+		Producer producer = producer((settings) -> settings, (n) -> new StrictTransactions(0, false));
+
+		assertThatExceptionOfType(TransactionFailedException.class)
+			.isThrownBy(() -> producer.produceSync(Message.of("orders", "1"), Duration.ofMillis(50)))
+			.withMessageContaining("was rolled back because a synchronous send in it stopped waiting")
+			.withMessageContaining("will not be delivered")
+			.withCauseInstanceOf(DeliveryTimeoutException.class)
+			.isNotInstanceOf(TransactionOutcomeUnknownException.class);
+		assertThat(this.clients.get(0).transactionAborted()).isTrue();
+		assertThat(this.clients.get(0).transactionCommitted()).isFalse();
+	}
+
 	/** A commit that begins after the producer closed cannot have happened: the close aborted its transaction. */
 	@Test
 	void aCommitAfterTheProducerClosedIsReportedAsRolledBackNotUnknown() throws Exception {
