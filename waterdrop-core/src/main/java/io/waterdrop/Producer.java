@@ -2224,7 +2224,26 @@ public final class Producer implements AutoCloseable {
 	 */
 	public void closeForcefully() {
 		this.forced.complete(null);
+		cutShortKafkasClose();
 		close(Duration.ZERO, true);
+	}
+
+	/**
+	 * A graceful close already inside Kafka's close (RELEASING) waits for Kafka's own requests, for up to what
+	 * is left of its timeout: Kafka's close at once, from this thread, force-closes the client and ends that
+	 * wait (what Kafka still held fails, reported as purged).
+	 */
+	private void cutShortKafkasClose() {
+		org.apache.kafka.clients.producer.Producer<byte[], byte[]> current = this.client;
+		if (this.state != State.RELEASING || current == null) {
+			return;
+		}
+		if (inFlight() > 0) {
+			this.purgeUnderWay = true;
+		}
+		if (closeClient(current, Duration.ZERO)) {
+			Thread.currentThread().interrupt();
+		}
 	}
 
 	private void close(Duration timeout, boolean force) {
@@ -2509,7 +2528,7 @@ public final class Producer implements AutoCloseable {
 		try {
 			// Within the close's timeout even with nothing in flight: Kafka's close also waits for its own requests
 			// (metadata, an open transaction's abort), which a broker that does not answer never ends. A
-			// closeForcefully() meanwhile only waits for this close: it is the forced one. (A release after a
+			// closeForcefully() meanwhile closes the client at once beside it, ending its wait. (A release after a
 			// failed drain gives Kafka max-wait-timeout: its close at once may be what failed.)
 			Duration clientTimeout = this.config.maxWaitTimeout();
 			if (left.compareTo(clientTimeout) < 0) {

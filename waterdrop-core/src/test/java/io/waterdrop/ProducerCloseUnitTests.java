@@ -12,6 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -253,6 +254,54 @@ class ProducerCloseUnitTests {
 	}
 
 	/**
+	 * A forced close cuts short a graceful one already inside Kafka's close, which waits for Kafka's own
+	 * requests (a broker that does not answer): like KafkaProducer, the client's graceful close here waits until
+	 * a close at once comes beside it. Bounded only by the deadlock guard, not by the graceful close's timeout.
+	 */
+	@Test
+	@Timeout(value = 120, unit = TimeUnit.SECONDS)
+	void aForcedCloseCutsShortAGracefulCloseWaitingInKafkasClose() throws Exception {
+		CountDownLatch inGracefulClose = new CountDownLatch(1);
+		CountDownLatch closedAtOnce = new CountDownLatch(1);
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public void close(Duration timeout) {
+				if (timeout.isZero()) {
+					closedAtOnce.countDown();
+				}
+				else {
+					inGracefulClose.countDown();
+					awaitQuietly(closedAtOnce, timeout);
+				}
+				super.close(timeout);
+			}
+
+		};
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id("close-release-" + ids.incrementAndGet())
+			.poller(poller)
+			.maxWaitTimeout(Duration.ofMinutes(10))
+			.clientFactory((properties) -> kafka)
+			.build());
+		producer.produceSync(Message.of("t", "m"));
+		ExecutorService closers = Executors.newFixedThreadPool(2);
+		try {
+			Future<?> graceful = closers.submit(() -> producer.close(Duration.ofMinutes(10)));
+			assertThat(inGracefulClose.await(30, TimeUnit.SECONDS)).isTrue();
+
+			assertThat(closers.submit(producer::closeForcefully)).succeedsWithin(30, TimeUnit.SECONDS);
+			assertThat(graceful).succeedsWithin(30, TimeUnit.SECONDS);
+			assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		}
+		finally {
+			closedAtOnce.countDown();
+			closers.shutdownNow();
+		}
+	}
+
+	/**
 	 * A listener of the close's own events that closes the producer (a registry's removal of it, say) returns
 	 * at once: it runs on the closing thread, and waiting there would wait for itself.
 	 */
@@ -440,8 +489,12 @@ class ProducerCloseUnitTests {
 	}
 
 	private static void awaitQuietly(CountDownLatch latch) {
+		awaitQuietly(latch, Duration.ofSeconds(10));
+	}
+
+	private static void awaitQuietly(CountDownLatch latch, Duration timeout) {
 		try {
-			latch.await(10, TimeUnit.SECONDS);
+			latch.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
