@@ -112,8 +112,11 @@ import io.waterdrop.polling.WakeupPipe;
  * </table>
  * A disconnect refused because messages are in flight shows DISCONNECTED for a moment before it goes back to
  * CONNECTED (a sender takes its slot, then reads the state).
+ * <p>
+ * Not designed for extension: not final only so that Spring can proxy it (an {@code @Lazy} injection point,
+ * a scoped proxy).
  */
-public final class Producer implements AutoCloseable {
+public class Producer implements AutoCloseable {
 
 	private static final Logger logger = LoggerFactory.getLogger(Producer.class);
 

@@ -43,8 +43,11 @@ import org.apache.kafka.clients.CommonClientConfigs;
  * <p>
  * Threading: thread-safe. Never run a transaction on a polling thread (a delivery callback): it throws
  * {@link IllegalCallerException} there, as on a producer.
+ * <p>
+ * Not designed for extension: not final only so that Spring can proxy it (an {@code @Lazy} injection point,
+ * a scoped proxy).
  */
-public final class TransactionalPool implements AutoCloseable {
+public class TransactionalPool implements AutoCloseable {
 
 	private final String name;
 

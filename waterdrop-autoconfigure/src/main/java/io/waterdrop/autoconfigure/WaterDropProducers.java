@@ -17,8 +17,11 @@ import io.waterdrop.Producer;
  * else: the starter connects, closes, meters, health-checks and describes every {@link Producer} bean the
  * context defines but a test's mock ({@link ProducerBeans}), whether or not the lookup holds it. Immutable and
  * thread-safe.
+ * <p>
+ * Not designed for extension: not final only so that Spring can proxy it (an {@code @Lazy} injection point,
+ * a scoped proxy).
  */
-public final class WaterDropProducers {
+public class WaterDropProducers {
 
 	private final Map<String, Producer> producers;
 

@@ -79,8 +79,11 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * producer entry, say). Runtime producers are not beans: {@link WaterDropProducers} does not hold them.
  * <p>
  * Threading: thread-safe. {@code create} never waits for Kafka; {@code remove} waits for the close.
+ * <p>
+ * Not designed for extension: not final only so that Spring can proxy it (an {@code @Lazy} injection point,
+ * a scoped proxy).
  */
-public final class WaterDropRuntimeProducers implements AutoCloseable {
+public class WaterDropRuntimeProducers implements AutoCloseable {
 
 	private static final Log logger = LogFactory.getLog(WaterDropRuntimeProducers.class);
 

@@ -22,6 +22,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Lazy;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.convert.ConversionService;
 import org.springframework.core.env.MapPropertySource;
@@ -36,6 +37,7 @@ import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
 import io.waterdrop.ProducerStatus;
+import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.ProducerEvent;
@@ -479,6 +481,43 @@ class WaterDropAutoConfigurationTests {
 			.getPropertySources()
 			.addFirst(new SystemEnvironmentPropertySource("test-"
 					+ StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, variables)));
+	}
+
+	/** {@code @Lazy} injection points (Spring's way out of a dependency cycle) get a proxy that works. */
+	@Test
+	void lazyInjectionPointsGetWorkingProxies() {
+		this.runner.withPropertyValues("waterdrop.producers.orders.max-in-flight=10", "waterdrop.templates.tenant=",
+				"waterdrop.producers.payments.pool-size=1",
+				"waterdrop.producers.payments.kafka.transactional.id=lazy-payments")
+			.withBean(LazyUser.class)
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				LazyUser user = context.getBean(LazyUser.class);
+				assertThat(user.orders.produceSync(Message.of("lazy-orders", "x")).topic()).isEqualTo("lazy-orders");
+				assertThat(user.producers.get("orders")).isSameAs(context.getBean("orders"));
+				assertThat(user.runtime.templateNames()).containsExactly("tenant");
+				assertThat(user.payments.size()).isEqualTo(1);
+			});
+	}
+
+	static class LazyUser {
+
+		final Producer orders;
+
+		final WaterDropProducers producers;
+
+		final WaterDropRuntimeProducers runtime;
+
+		final TransactionalPool payments;
+
+		LazyUser(@Lazy @Qualifier("orders") Producer orders, @Lazy WaterDropProducers producers,
+				@Lazy WaterDropRuntimeProducers runtime, @Lazy @Qualifier("payments") TransactionalPool payments) {
+			this.orders = orders;
+			this.producers = producers;
+			this.runtime = runtime;
+			this.payments = payments;
+		}
+
 	}
 
 	@Test
