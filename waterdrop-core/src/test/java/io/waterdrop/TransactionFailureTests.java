@@ -153,22 +153,14 @@ class TransactionFailureTests {
 	/** A close that forces the client shut under a commit cannot know whether the broker took the commit. */
 	@Test
 	void aCommitCutShortByTheProducersCloseIsReportedAsUnknown() throws Exception {
-		Producer producer = producer((settings) -> settings, (n) -> {
-			StrictTransactions client = new StrictTransactions(0);
-			client.commitUntilClosed = true;
-			return client;
-		});
+		Producer producer = committingUntilClosed(false);
 		CompletableFuture<Object> transaction = CompletableFuture.supplyAsync(
 				() -> producer.transaction((open) -> open.produceSync(Message.of("orders", "1"))));
 		assertThat(this.clientsCreated().committing.await(30, TimeUnit.SECONDS)).isTrue();
 
 		producer.close(Duration.ZERO);
 
-		assertThat(transaction).failsWithin(Duration.ofSeconds(30))
-			.withThrowableOfType(ExecutionException.class)
-			.havingCause()
-			.isInstanceOf(TransactionOutcomeUnknownException.class)
-			.withMessageContaining("cut short by the producer's close");
+		assertCutShortByTheClose(transaction);
 	}
 
 	/**
@@ -177,12 +169,7 @@ class TransactionFailureTests {
 	 */
 	@Test
 	void aCommitBegunAsTheCloseShutsTheClientIsReportedAsUnknown() throws Exception {
-		Producer producer = producer((settings) -> settings, (n) -> {
-			StrictTransactions client = new StrictTransactions(0);
-			client.commitUntilClosed = true;
-			client.closeTakesEffectAfterCommitBegins = true;
-			return client;
-		});
+		Producer producer = committingUntilClosed(true);
 		CountDownLatch sent = new CountDownLatch(1);
 		CompletableFuture<Object> transaction = CompletableFuture.supplyAsync(
 				() -> producer.transaction((open) -> {
@@ -195,6 +182,20 @@ class TransactionFailureTests {
 
 		producer.close(Duration.ZERO);
 
+		assertCutShortByTheClose(transaction);
+	}
+
+	/** A producer whose client's commits wait until the client is closed, then fail as a forced close fails them. */
+	private Producer committingUntilClosed(boolean closeTakesEffectAfterCommitBegins) {
+		return producer((settings) -> settings, (n) -> {
+			StrictTransactions client = new StrictTransactions(0);
+			client.commitUntilClosed = true;
+			client.closeTakesEffectAfterCommitBegins = closeTakesEffectAfterCommitBegins;
+			return client;
+		});
+	}
+
+	private static void assertCutShortByTheClose(CompletableFuture<Object> transaction) {
 		assertThat(transaction).failsWithin(Duration.ofSeconds(30))
 			.withThrowableOfType(ExecutionException.class)
 			.havingCause()
