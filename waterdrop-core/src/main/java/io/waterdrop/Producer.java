@@ -390,6 +390,9 @@ public class Producer implements AutoCloseable {
 			finally {
 				this.lifecycleLock.unlock();
 			}
+			if (current == State.DISCONNECTED) { // the relay holds them, reconnecting to send them
+				return awaitNothingInFlight(timeout);
+			}
 		}
 		if (current != State.CONNECTED || kafka == null || inFlight() == 0) {
 			return true; // Kafka holds nothing of this producer's

@@ -586,10 +586,13 @@ class DisconnectTests {
 			assertThat(callbackReturned.await(30, TimeUnit.SECONDS))
 				.as("the callback returned while the client was built")
 				.isTrue();
+			// A drain (the starter's shutdown) waits for the message the relay holds: it has no outcome yet.
+			assertThat(disconnected.awaitSent(Duration.ofMillis(100))).isFalse();
 		}
 		finally {
 			mayBuild.countDown();
 		}
+		assertThat(disconnected.awaitSent(Duration.ofSeconds(30))).isTrue();
 		assertThat(fromCallback.get().await(Duration.ofSeconds(30)).topic()).isEqualTo("fine");
 		assertThat(disconnected.status()).isEqualTo(ProducerStatus.CONNECTED);
 	}
