@@ -86,6 +86,9 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 	/** What the producer's {@code DeliveryObserver} returned for this message; {@code null} without one. */
 	Object observation;
 
+	/** The number of the transaction it was sent in ({@link Transactions#current()}); 0 outside one. */
+	int transaction;
+
 	/**
 	 * Claimed: Kafka's {@link RecordMetadata}, or the {@link Exception} it reported. Done: the metadata, or the
 	 * {@link DeliveryFailedException} the message failed with.
@@ -108,6 +111,11 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 	/** Whether this message was sent in {@code transactions}' producer's transactions. */
 	boolean sentIn(Transactions transactions) {
 		return this.producer.runsTransactionsOf(transactions);
+	}
+
+	/** Whether this message was sent in the transaction of {@code transactions} open (or last begun). */
+	boolean sentInCurrent(Transactions transactions) {
+		return sentIn(transactions) && this.transaction == transactions.current();
 	}
 
 	/** When the message was produced ({@link System#nanoTime()}), or 0 when nobody wanted it taken. */
@@ -257,7 +265,7 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 			}
 			catch (TimeoutException ex) {
 				if (!isDone()) { // done meanwhile: its outcome, not "may still be delivered"
-					throw new DeliveryTimeoutException(this.message, timeout);
+					throw new DeliveryTimeoutException(this, timeout, (int) STATE.getVolatile(this) != SENDING);
 				}
 			}
 			catch (InterruptedException ex) {

@@ -88,6 +88,9 @@ final class Transactions {
 	/** The bound transaction open now ({@link #beginBound}); {@code null} while none or a {@link #run} block's is. */
 	private volatile BoundTransaction bound;
 
+	/** How many transactions began on this producer: the number of the one open (see {@link #current()}). */
+	private volatile int begun;
+
 	/** Whether these are {@code producer}'s transactions (not those of the producer it was copied from). */
 	boolean isOf(Producer producer) {
 		return this.producer == producer;
@@ -290,6 +293,9 @@ final class Transactions {
 			}
 			catch (DeliveryTimeoutException ex) {
 				abort();
+				if (!ex.timedOutIn(this)) {
+					throw ex; // another producer's message, or one of an earlier transaction
+				}
 				// Its "may still be delivered" no longer holds: what the transaction sent is rolled back with it.
 				throw new TransactionFailedException("Transaction of producer '" + this.producer.id() + "' was rolled "
 						+ "back because a synchronous send in it stopped waiting for its report; the messages it sent "
@@ -413,6 +419,7 @@ final class Transactions {
 		}
 		try {
 			this.producer.client().beginTransaction();
+			this.begun++; // only the thread that holds the turn begins
 		}
 		catch (KafkaException | IllegalStateException ex) {
 			if (!reloadable(ex)) {
@@ -424,7 +431,13 @@ final class Transactions {
 			}
 			rebuildOrThrow(ex);
 			this.producer.client().beginTransaction();
+			this.begun++;
 		}
+	}
+
+	/** The number of the transaction open (or last begun), which a message sent in it records. */
+	int current() {
+		return this.begun;
 	}
 
 	private void rebuildOrThrow(Throwable cause) {
@@ -439,8 +452,12 @@ final class Transactions {
 	}
 
 	private void commit() {
+		int[] attempted = new int[1];
 		try {
-			retryingTimeouts(() -> this.producer.client().commitTransaction());
+			retryingTimeouts(() -> {
+				attempted[0]++;
+				this.producer.client().commitTransaction();
+			});
 		}
 		catch (CommandTimedOut ex) {
 			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_COMMIT, ex.getCause(),
@@ -459,8 +476,8 @@ final class Transactions {
 			publish(new ProducerEvent.ErrorOccurred(this.producer.id(), ErrorType.TRANSACTION_COMMIT, ex, null, null));
 			// A close past draining shuts the client at once, also under a commit already sent, which the broker
 			// may have taken. Kafka refuses a commit on a client whose close began with an IllegalStateException,
-			// before sending anything: that one was not committed.
-			boolean mayHaveReachedTheBroker = !(ex instanceof IllegalStateException);
+			// before sending anything: not committed, unless an earlier attempt, timed out, had sent it.
+			boolean mayHaveReachedTheBroker = !(ex instanceof IllegalStateException) || attempted[0] > 1;
 			TransactionFailedException failure = (this.producer.closingClient() && mayHaveReachedTheBroker)
 					? new TransactionOutcomeUnknownException("Transaction of producer '" + this.producer.id()
 							+ "' was cut short by the producer's close while committing; its outcome is unknown (it "

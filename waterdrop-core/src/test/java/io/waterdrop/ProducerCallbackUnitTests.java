@@ -182,12 +182,13 @@ class ProducerCallbackUnitTests {
 	}
 
 	/**
-	 * An interrupted wait says what is known: a message Kafka has not answered may still be delivered; one it
-	 * has answered (here: refused) is not said to be, while its report waits behind a busy callback.
+	 * An interrupted or timed-out wait says what is known: a message Kafka has not answered may still be
+	 * delivered; one it has answered (here: refused) is not said to be, while its report waits behind a busy
+	 * callback.
 	 */
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
-	void anInterruptedWaitSaysWhetherKafkaHasAnswered(PollingMode mode) throws Exception {
+	void anInterruptedOrTimedOutWaitSaysWhetherKafkaHasAnswered(PollingMode mode) throws Exception {
 		Producer producer = producer(mode);
 		CountDownLatch dispatching = new CountDownLatch(1);
 		CountDownLatch release = new CountDownLatch(1);
@@ -208,6 +209,12 @@ class ProducerCallbackUnitTests {
 			assertThat(Thread.currentThread().isInterrupted()).as("interrupt flag kept").isTrue();
 			assertThatExceptionOfType(WaterDropException.class).isThrownBy(unanswered::await)
 				.withMessageContaining("it was sent and may still be delivered");
+			Thread.interrupted();
+			// A wait that times out says the same.
+			assertThatExceptionOfType(DeliveryTimeoutException.class)
+				.isThrownBy(() -> refused.await(Duration.ofMillis(50)))
+				.withMessageContaining("Kafka has answered for it, and its report is still dispatched")
+				.withMessageNotContaining("may still be delivered");
 		}
 		finally {
 			Thread.interrupted();

@@ -222,6 +222,50 @@ class TransactionFailureTests {
 		assertThat(this.clients.get(0).transactionCommitted()).isFalse();
 	}
 
+	/**
+	 * A commit whose first attempt timed out (its EndTxn sent) and whose retry the client, shut by the close
+	 * meanwhile, refuses before sending: the first may have reached the broker, so the outcome is unknown.
+	 */
+	@Test
+	@Timeout(60)
+	void aCommitRetryRefusedByTheClosedClientAfterATimedOutAttemptIsReportedAsUnknown() throws Exception {
+		Producer producer = producer((settings) -> settings, (n) -> {
+			StrictTransactions client = new StrictTransactions(1);
+			client.firstCommitTimesOutOnClose = true;
+			return client;
+		});
+		CompletableFuture<Object> transaction = CompletableFuture.supplyAsync(
+				() -> producer.transaction((open) -> open.produceSync(Message.of("orders", "1"))));
+		await().atMost(Duration.ofSeconds(30)).until(() -> !this.clients.isEmpty());
+		assertThat(this.clients.get(0).committing.await(30, TimeUnit.SECONDS)).isTrue();
+		producer.close(Duration.ZERO);
+		Throwable failure = catchThrowable(() -> transaction.get(30, TimeUnit.SECONDS));
+		assertThat(failure).hasCauseInstanceOf(TransactionOutcomeUnknownException.class);
+	}
+
+	/**
+	 * Another producer's synchronous send timing out in a transaction block is not this transaction's message:
+	 * its timeout comes as it is ("may still be delivered", and it is), not as a rollback of it.
+	 */
+	@Test
+	@Timeout(60)
+	void anotherProducersTimeoutInATransactionIsNotReportedAsItsRollback() throws Exception {
+		Producer producer = producer((settings) -> settings, (n) -> new StrictTransactions(0));
+		MockProducer<byte[], byte[]> otherKafka = new MockProducer<>(false, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		Producer other = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("other"))
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.clientFactory((properties) -> otherKafka)
+			.build());
+		this.producers.add(other);
+		Throwable failure = catchThrowable(() -> producer.transaction(
+				(open) -> other.produceSync(Message.of("audit", "1"), Duration.ofMillis(100))));
+		assertThat(otherKafka.completeNext()).isTrue();
+		await().atMost(Duration.ofSeconds(30)).until(() -> other.stats().acknowledged() == 1);
+		assertThat(failure).isInstanceOf(DeliveryTimeoutException.class);
+	}
+
 	/** A commit that begins after the producer closed cannot have happened: the close aborted its transaction. */
 	@Test
 	void aCommitAfterTheProducerClosedIsReportedAsRolledBackNotUnknown() throws Exception {
@@ -389,6 +433,8 @@ class TransactionFailureTests {
 		/** Set: a forced close takes effect only once a commit began (which then fails, as with the above). */
 		volatile boolean closeTakesEffectAfterCommitBegins;
 
+		volatile boolean firstCommitTimesOutOnClose;
+
 		final CountDownLatch committing = new CountDownLatch(1);
 
 		final CountDownLatch closing = new CountDownLatch(1);
@@ -426,7 +472,15 @@ class TransactionFailureTests {
 		@Override
 		public void commitTransaction() {
 			failIfInterrupted("commitTransaction");
-			if (this.commitUntilClosed) {
+			if (this.firstCommitTimesOutOnClose && this.commitCalls.get() == 0) {
+			this.committing.countDown();
+			TestProducers.awaitUninterruptibly(this.closing);
+			await().atMost(Duration.ofSeconds(30)).until(this::closed);
+			this.commitCalls.incrementAndGet();
+			this.commitPending = true;
+			throw new TimeoutException("Timeout expired while awaiting EndTxn(true) (simulated)");
+		}
+		if (this.commitUntilClosed) {
 				this.committing.countDown();
 				try {
 					this.closing.await();
