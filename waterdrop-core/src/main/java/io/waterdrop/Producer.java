@@ -700,10 +700,11 @@ public class Producer implements AutoCloseable {
 
 	/**
 	 * Runs {@code block} in one Kafka transaction: begin, run, commit. An exception from the block aborts the
-	 * transaction and is rethrown, but a {@link DeliveryTimeoutException}, whose "may still be delivered" the
-	 * abort ends, comes as the cause of a {@link TransactionFailedException}; {@link AbortTransaction} aborts
-	 * quietly and makes this return {@code null}. Transactions on one producer run one after another (callers wait their turn, at most
-	 * {@code maxWaitTimeout}), and a transaction inside a transaction on the same thread joins the outer one.
+	 * transaction and is rethrown, but a {@link DeliveryTimeoutException} of a message sent in it, whose "may
+	 * still be delivered" the abort ends, comes as the cause of a {@link TransactionFailedException};
+	 * {@link AbortTransaction} aborts quietly and makes this return {@code null}. Transactions on one producer
+	 * run one after another (callers wait their turn, at most {@code maxWaitTimeout}), and a transaction inside
+	 * a transaction on the same thread joins the outer one.
 	 * @throws TransactionFailedException if the commit failed (the transaction was aborted)
 	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open all of
 	 * {@code maxWaitTimeout} (nothing began)
@@ -1815,6 +1816,7 @@ public class Producer implements AutoCloseable {
 	 */
 	private void sendInTransaction(ProducerRecord<byte[], byte[]> record, Delivery delivery) {
 		this.transactions.enterSend();
+		delivery.transaction = this.transactions.current();
 		try {
 			this.client.send(record, delivery);
 		}
@@ -2237,11 +2239,13 @@ public class Producer implements AutoCloseable {
 	/**
 	 * A graceful close already inside Kafka's close (RELEASING) waits for Kafka's own requests, for up to what
 	 * is left of its timeout: Kafka's close at once, from this thread, force-closes the client and ends that
-	 * wait (what Kafka still held fails, reported as purged).
+	 * wait (what Kafka still held fails, reported as purged). Not on a polling thread: Kafka's close joins its
+	 * network thread, which every producer that thread serves would wait for; the close there returns at once
+	 * anyway. Kafka's client is thread-safe: both closes then release its resources, each quietly.
 	 */
 	private void cutShortKafkasClose() {
 		org.apache.kafka.clients.producer.Producer<byte[], byte[]> current = this.client;
-		if (this.state != State.RELEASING || current == null) {
+		if (this.state != State.RELEASING || current == null || PollingThreads.isCurrent()) {
 			return;
 		}
 		if (inFlight() > 0) {
@@ -2257,7 +2261,7 @@ public class Producer implements AutoCloseable {
 			return; // on the polling thread: the close goes on elsewhere
 		}
 		if (this.closingThread == Thread.currentThread()) {
-			return; // a listener of this close's own events (producer.closing, producer.closed): it would wait for itself
+			return; // in a listener of this close's own producer.closing or producer.closed: it would wait for itself
 		}
 		runPendingClose();
 		try {

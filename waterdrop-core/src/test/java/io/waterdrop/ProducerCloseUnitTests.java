@@ -35,6 +35,7 @@ import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
 import io.waterdrop.polling.PollerConfig;
 import io.waterdrop.polling.PollingMode;
+import io.waterdrop.polling.PollingThreads;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -302,6 +303,45 @@ class ProducerCloseUnitTests {
 	}
 
 	/**
+	 * Not on a polling thread, though: Kafka's close joins its network thread, which every producer that thread
+	 * serves would wait for. The forced close there only marks the close forced and returns.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void aForcedCloseOnAPollingThreadLeavesKafkasCloseToTheClosingThread() throws Exception {
+		CountDownLatch inGracefulClose = new CountDownLatch(1);
+		AtomicBoolean closedOnAPollingThread = new AtomicBoolean();
+		MockProducer<byte[], byte[]> kafka = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public void close(Duration timeout) {
+				closedOnAPollingThread.compareAndSet(false, PollingThreads.isCurrent());
+				if (!timeout.isZero()) {
+					inGracefulClose.countDown();
+					sleepQuietly(timeout); // a broker that does not answer Kafka's own requests
+				}
+				super.close(timeout);
+			}
+
+		};
+		Producer producer = producer(PollingMode.FD, kafka);
+		producer.produceSync(Message.of("t", "m"));
+		ExecutorService closers = Executors.newFixedThreadPool(2);
+		try {
+			Future<?> graceful = closers.submit(() -> producer.close(Duration.ofMillis(500)));
+			assertThat(inGracefulClose.await(30, TimeUnit.SECONDS)).isTrue();
+			assertThat(closers.submit(() -> PollingThreads.runAsPollingThread(producer::closeForcefully)))
+				.succeedsWithin(30, TimeUnit.SECONDS);
+			assertThat(graceful).succeedsWithin(30, TimeUnit.SECONDS);
+			assertThat(closedOnAPollingThread).isFalse();
+		}
+		finally {
+			closers.shutdownNow();
+		}
+	}
+
+	/**
 	 * A listener of the close's own events that closes the producer (a registry's removal of it, say) returns
 	 * at once: it runs on the closing thread, and waiting there would wait for itself.
 	 */
@@ -495,6 +535,15 @@ class ProducerCloseUnitTests {
 	private static void awaitQuietly(CountDownLatch latch, Duration timeout) {
 		try {
 			latch.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	private static void sleepQuietly(Duration duration) {
+		try {
+			Thread.sleep(duration);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();

@@ -451,7 +451,8 @@ class WaterDropAutoConfigurationTests {
 				"WATERDROP_PRODUCERS_AUDITLOG_KAFKA_TRANSACTIONAL_ID", "audit-7",
 				"WATERDROP_POLLERS_CRITICALPATH_POLLTIMEOUT", "2s", "WATERDROP_TEMPLATES_PERTENANT_MAXINFLIGHT", "9"))
 			.withPropertyValues("waterdrop.producers.order-events.max-in-flight=10",
-					"waterdrop.producers.auditLog.polling.poller=critical-path", "waterdrop.pollers.critical-path.backoff-min=200ms",
+					"waterdrop.producers.auditLog.polling.poller=critical-path",
+					"waterdrop.pollers.critical-path.backoff-min=200ms",
 					"waterdrop.templates.per-tenant.max-in-flight=3")
 			.run((context) -> {
 				assertThat(context).hasNotFailed();
