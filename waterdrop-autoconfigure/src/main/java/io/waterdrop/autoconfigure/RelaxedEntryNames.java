@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Predicate;
 
 import io.waterdrop.InvalidConfigurationException;
 
@@ -23,10 +24,12 @@ final class RelaxedEntryNames {
 	 * Removes the keys in an environment variable's spelling (lower case, no dashes) that another key of
 	 * {@code entries} stands for.
 	 * @param path the map's property path, for the message
-	 * @throws InvalidConfigurationException if two keys written otherwise are one entry to relaxed binding
-	 * ({@code orderEvents} and {@code order-events})
+	 * @param writtenAsSuch whether a key in that spelling is written so in a source other than the environment
+	 * (then it is an entry of its own)
+	 * @throws InvalidConfigurationException if two keys written as such are one entry to relaxed binding
+	 * ({@code orderEvents} and {@code order-events}, or {@code orderevents} and {@code order-events})
 	 */
-	static void removeEnvironmentSpellings(String path, Map<String, ?> entries) {
+	static void removeEnvironmentSpellings(String path, Map<String, ?> entries, Predicate<String> writtenAsSuch) {
 		Map<String, List<String>> spellings = new LinkedHashMap<>();
 		for (String key : entries.keySet()) {
 			spellings.computeIfAbsent(uniform(key), (entry) -> new ArrayList<>()).add(key);
@@ -35,13 +38,15 @@ final class RelaxedEntryNames {
 			if (keys.size() < 2) {
 				continue;
 			}
-			List<String> written = keys.stream().filter((key) -> !key.equals(uniform(key))).toList();
+			List<String> written = keys.stream()
+				.filter((key) -> !key.equals(uniform(key)) || writtenAsSuch.test(key))
+				.toList();
 			if (written.size() > 1) {
 				throw new InvalidConfigurationException(path + "." + written.get(1), "is the same entry as " + path
 						+ "." + written.get(0) + " to Spring Boot's relaxed binding: each would be bound to the "
 						+ "settings of both", "Write the entry's name one way everywhere.");
 			}
-			keys.stream().filter((key) -> key.equals(uniform(key))).forEach(entries::remove);
+			keys.stream().filter((key) -> !written.contains(key)).forEach(entries::remove);
 		}
 	}
 

@@ -36,6 +36,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.EnvironmentAware;
 import org.springframework.context.annotation.ImportBeanDefinitionRegistrar;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
 import org.springframework.core.type.AnnotationMetadata;
 import org.springframework.util.StringUtils;
 
@@ -218,10 +219,27 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	 * metadata cannot describe the keys inside map entries. A key with an empty value ({@code close-timeout:}
 	 * in YAML, an empty environment variable) is not checked: Boot binds it as unset, and so reports it unbound.
 	 */
-	private static <T> Map<String, T> bindEntries(Binder binder, String prefix, Class<T> type, String examples) {
+	private <T> Map<String, T> bindEntries(Binder binder, String prefix, Class<T> type, String examples) {
 		Map<String, T> entries = new LinkedHashMap<>(bindEntriesChecked(binder, prefix, type, examples));
-		RelaxedEntryNames.removeEnvironmentSpellings(prefix, entries);
+		RelaxedEntryNames.removeEnvironmentSpellings(prefix, entries,
+				(key) -> writtenOutsideTheEnvironment(this.environment, prefix, key));
 		return entries;
+	}
+
+	/** Whether a source other than the system environment writes the entry {@code name} exactly so. */
+	private static boolean writtenOutsideTheEnvironment(Environment environment, String section, String name) {
+		ConfigurationPropertyName sectionName = ConfigurationPropertyName.of(section);
+		int depth = sectionName.getNumberOfElements() + 1;
+		for (ConfigurationPropertySource source : ConfigurationPropertySources.get(environment)) {
+			if (source instanceof IterableConfigurationPropertySource iterable
+					&& !(source.getUnderlyingSource() instanceof SystemEnvironmentPropertySource)
+					&& iterable.stream()
+						.anyMatch((key) -> key.getNumberOfElements() >= depth && sectionName.isAncestorOf(key)
+								&& key.getElement(depth - 1, Form.ORIGINAL).equals(name))) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	private static <T> Map<String, T> bindEntriesChecked(Binder binder, String prefix, Class<T> type,

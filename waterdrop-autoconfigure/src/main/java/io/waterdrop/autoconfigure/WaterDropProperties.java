@@ -317,12 +317,15 @@ public class WaterDropProperties implements InitializingBean {
 		this.configureSerializers = configureSerializers;
 	}
 
-	/** Drops the keys that relaxed binding added for an environment variable's spelling of an entry. */
+	/**
+	 * Drops the keys that relaxed binding added for an environment variable's spelling of an entry (the
+	 * start-up check has failed already where such a key is an entry written so).
+	 */
 	@Override
 	public void afterPropertiesSet() {
-		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.pollers", this.pollers);
-		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.producers", this.producers);
-		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.templates", this.templates);
+		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.pollers", this.pollers, (key) -> false);
+		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.producers", this.producers, (key) -> false);
+		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.templates", this.templates, (key) -> false);
 	}
 
 	public Map<String, PollerProperties> getPollers() {

@@ -10,6 +10,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.producer.RoundRobinPartitioner;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -467,14 +469,16 @@ class WaterDropAutoConfigurationTests {
 			});
 	}
 
-	@Test
-	void twoSpellingsOfOneEntryFailStartUp() {
+	@ParameterizedTest
+	@ValueSource(strings = { "orderEvents", "orderevents" })
+	void twoSpellingsOfOneEntryWrittenInTheConfigurationFailStartUp(String other) {
 		this.runner.withPropertyValues("waterdrop.producers.order-events.max-in-flight=10",
-				"waterdrop.producers.orderEvents.max-in-flight=20")
+				"waterdrop.producers." + other + ".max-in-flight=20")
 			.run((context) -> assertThat(context).getFailure()
-				.hasMessageContaining("waterdrop.producers.orderEvents")
-				.hasMessageContaining("is the same entry as waterdrop.producers.order-events to Spring Boot's "
-						+ "relaxed binding"));
+				.hasMessageContaining("waterdrop.producers.")
+				.hasMessageContaining("is the same entry as waterdrop.producers.")
+				.hasMessageContaining(other)
+				.hasMessageContaining("to Spring Boot's relaxed binding"));
 	}
 
 	private ApplicationContextRunner withEnvironment(Map<String, Object> variables) {
