@@ -821,8 +821,9 @@ public class Producer implements AutoCloseable {
 
 	/**
 	 * Validates a message (after middleware) and keeps it until the next flush. A message for an explicit
-	 * partition is checked against the topic's partitions too (connecting, and asking Kafka for the topic's
-	 * metadata once), except on a polling thread, which must not wait: there, the flush checks it.
+	 * partition or with a partition key is checked against the topic's partitions too (connecting, and asking
+	 * Kafka for the topic's metadata once), except on a polling thread, which must not wait: there, the flush
+	 * checks it.
 	 */
 	public void buffer(Message message) {
 		Message transformed = this.middleware.apply(message);
@@ -856,11 +857,11 @@ public class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Refuses a message for a partition its topic does not have before it is buffered: in the buffer it would
-	 * refuse every flush.
+	 * Refuses a message for a partition its topic does not have, or one whose partition key needs the partitions
+	 * of a topic Kafka cannot tell, before it is buffered: in the buffer it would refuse every flush.
 	 */
 	private void checkPartition(Message message, ProducerRecord<byte[], byte[]> record) {
-		if (message.partition() != null && !PollingThreads.isCurrent()) {
+		if ((message.partition() != null || message.partitionKey() != null) && !PollingThreads.isCurrent()) {
 			connect();
 			this.encoder.resolvePartition(message, record);
 		}

@@ -26,6 +26,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -97,6 +98,25 @@ class BufferUnitTests {
 		assertThat(producer.bufferSize()).isEqualTo(1);
 		assertThat(producer.flushSync()).hasSize(1);
 		assertThat(this.kafka.payloads("orders")).containsExactly("ok");
+	}
+
+	/**
+	 * A message with a partition key whose topic's partitions Kafka cannot tell (no such topic: the lookup
+	 * times out) is refused when buffered, naming the topic; in the buffer it would refuse every flush.
+	 */
+	@Test
+	void aMessageWithAPartitionKeyForATopicKafkaCannotTellIsRefusedWhenBuffered() {
+		MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
+				new ByteArraySerializer());
+		client.partitionsForException = new TimeoutException("Topic missing not present in metadata after 60000 ms.");
+		Producer producer = producer((properties) -> client);
+		producer.buffer(Message.of("fine", "1"));
+
+		assertThatExceptionOfType(DeliveryFailedException.class)
+			.isThrownBy(() -> producer.buffer(Message.builder("missing").payload("x").partitionKey("k").build()))
+			.withMessageContaining("Kafka could not tell the partitions of topic 'missing'");
+		assertThat(producer.bufferSize()).isOne();
+		assertThat(producer.flushSync()).hasSize(1);
 	}
 
 	/** On a polling thread buffer does not wait for metadata: the flush refuses the message, and only it. */
