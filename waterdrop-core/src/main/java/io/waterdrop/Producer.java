@@ -203,6 +203,9 @@ public class Producer implements AutoCloseable {
 
 	private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
+	/** Held by the closer that flushes the buffer and moves to the first closing state (see startClose). */
+	private final ReentrantLock closeStart = new ReentrantLock();
+
 	/**
 	 * The thread while it runs the close, which publishes its events: a close() from one of their listeners
 	 * returns (it would wait for itself); after the close, that thread's close() reports its outcome.
@@ -2354,27 +2357,57 @@ public class Producer implements AutoCloseable {
 	 * @return whether the close was left to another thread because the caller is a polling thread
 	 */
 	private boolean startClose(Duration timeout, boolean force) {
-		if (!force) {
-			flushBeforeClose(timeout);
+		boolean onPollingThread = PollingThreads.isCurrent(); // any producer's: a wait would stall all it serves
+		// One closer at a time flushes the buffer and moves on: another's DRAINING would refuse that flush's sends,
+		// and the buffer they came from is closed by then, so they would be dropped. A polling thread does not
+		// wait: the closer under way goes on with the close.
+		if (!onPollingThread) {
+			this.closeStart.lock();
 		}
-		State from;
-		boolean onPollingThread;
-		Runnable close;
-		List<Message> unflushed;
+		else if (!this.closeStart.tryLock()) {
+			return true;
+		}
+		BegunClose begun;
+		try {
+			if (!force) {
+				flushBeforeClose(timeout);
+			}
+			begun = beginClose(timeout, force, onPollingThread);
+		}
+		finally {
+			this.closeStart.unlock();
+		}
+		if (begun == null) {
+			return onPollingThread; // closing already
+		}
+		dropBuffered(begun.unflushed(), force ? "at a forced close" : "that the close could not flush");
+		if (!onPollingThread || begun.from() == State.CONFIGURED) { // never connected: nothing to wait for
+			begun.close().run();
+		}
+		else if (startCloseThread(begun.close(), false)) {
+			this.closeToStart.compareAndSet(begun.close(), null);
+		}
+		return onPollingThread;
+	}
+
+	/**
+	 * The state change of {@link #startClose}, under the lifecycle lock.
+	 * @return the close to run, or {@code null} if the producer is closing already
+	 */
+	private BegunClose beginClose(Duration timeout, boolean force, boolean onPollingThread) {
 		this.lifecycleLock.lock();
 		try {
-			from = this.state;
-			onPollingThread = PollingThreads.isCurrent(); // any producer's: a wait would stall all it serves
+			State from = this.state;
 			if (from.closing()) {
-				return onPollingThread;
+				return null;
 			}
 			this.state = (from == State.CONNECTED) ? State.DRAINING
 					: (from == State.POLLING_LOST || from == State.DISCONNECTED) ? State.RELEASING : State.CLOSED;
-			unflushed = this.buffer.close();
+			List<Message> unflushed = this.buffer.close();
 			AtomicBoolean begun = new AtomicBoolean(); // a pending close may run on its thread and in a close()
 			CompletableFuture<Void> buildUnderWay = (this.clientBuilder != Thread.currentThread()) ? this.clientBuild
 					: null;
-			close = () -> {
+			Runnable close = () -> {
 				if (begun.compareAndSet(false, true)) {
 					shutdown(from, timeout, force, buildUnderWay);
 				}
@@ -2384,18 +2417,15 @@ public class Producer implements AutoCloseable {
 				// producer closing finds this too and runs it if no thread can be started for it.
 				this.closeToStart.set(close);
 			}
+			return new BegunClose(from, close, unflushed);
 		}
 		finally {
 			this.lifecycleLock.unlock();
 		}
-		dropBuffered(unflushed, force ? "at a forced close" : "that the close could not flush");
-		if (!onPollingThread || from == State.CONFIGURED) { // never connected: nothing to wait for
-			close.run();
-		}
-		else if (startCloseThread(close, false)) {
-			this.closeToStart.compareAndSet(close, null);
-		}
-		return onPollingThread;
+	}
+
+	/** A close just begun: the state it left, the close to run, and what the buffer held that was not flushed. */
+	private record BegunClose(State from, Runnable close, List<Message> unflushed) {
 	}
 
 	private boolean startCloseThread(Runnable close, boolean again) {

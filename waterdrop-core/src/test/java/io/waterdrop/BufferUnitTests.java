@@ -28,6 +28,7 @@ import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -521,6 +522,61 @@ class BufferUnitTests {
 		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2");
 		assertThat(producer.bufferSize()).isZero();
 		assertThat(producer.flushSync()).isEmpty();
+	}
+
+	/**
+	 * A second close while the first one flushes the buffer waits for that flush to hand its messages over
+	 * before the producer stops taking them: they are sent, not dropped. The first close's flush is held in the
+	 * payload serializer (it encodes again); a message Kafka holds keeps the second close draining.
+	 */
+	@Test
+	@Timeout(60)
+	void aSecondCloseDuringTheFirstClosesFlushDoesNotDropTheBuffer() throws Exception {
+		PendingKafka kafka = new PendingKafka();
+		AtomicBoolean armed = new AtomicBoolean();
+		CountDownLatch flushHeld = new CountDownLatch(1);
+		CountDownLatch mayGoOn = new CountDownLatch(1);
+		Serializer<Object> defaults = Serializers.defaults();
+		Serializer<Object> holding = (topic, data) -> {
+			if (armed.compareAndSet(true, false)) {
+				flushHeld.countDown();
+				TestProducers.awaitUninterruptibly(mayGoOn);
+			}
+			return defaults.serialize(topic, data);
+		};
+		Producer producer = producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("close-during-flush"))
+			.payloadSerializer(holding)
+			.clientFactory(kafka.factory()));
+		producer.produceAsync(Message.of("orders", "in-flight"));
+		producer.bufferMany(List.of(Message.of("orders", "buffered-1"), Message.of("orders", "buffered-2")));
+		armed.set(true);
+		ExecutorService closers = Executors.newFixedThreadPool(2);
+		try {
+			Future<?> first = closers.submit(() -> producer.close(Duration.ofSeconds(30)));
+			assertThat(flushHeld.await(30, TimeUnit.SECONDS)).isTrue();
+			AtomicReference<Thread> secondThread = new AtomicReference<>();
+			Future<?> second = closers.submit(() -> {
+				secondThread.set(Thread.currentThread());
+				producer.close(Duration.ofSeconds(30));
+			});
+			// As far as it gets while the flush is held: waiting (before the fix: closing, waiting for the drain).
+			await().atMost(Duration.ofSeconds(30))
+				.until(() -> secondThread.get() != null && secondThread.get().getState() == Thread.State.WAITING);
+			mayGoOn.countDown();
+			await().atMost(Duration.ofSeconds(30)).until(() -> kafka.history().size() == 3);
+			while (kafka.completeNext()) {
+				// acknowledged, as the close waits for them
+			}
+			assertThat(first).succeedsWithin(30, TimeUnit.SECONDS);
+			assertThat(second).succeedsWithin(30, TimeUnit.SECONDS);
+		}
+		finally {
+			mayGoOn.countDown();
+			closers.shutdownNow();
+		}
+		assertThat(kafka.history()).extracting((record) -> new String(record.value(), StandardCharsets.UTF_8))
+			.containsExactly("in-flight", "buffered-1", "buffered-2");
 	}
 
 	/** Also messages whose partition the close's flush looks up (a partition key), or checks (a partition). */
