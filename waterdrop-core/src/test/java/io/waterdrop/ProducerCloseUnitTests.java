@@ -543,7 +543,7 @@ class ProducerCloseUnitTests {
 
 	private static void sleepQuietly(Duration duration) {
 		try {
-			Thread.sleep(duration);
+			Thread.sleep(duration.toMillis());
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
