@@ -203,7 +203,7 @@ public class Producer implements AutoCloseable {
 
 	private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-	/** Held by the closer that flushes the buffer and moves to the first closing state (see startClose). */
+	/** Held by a graceful closer while it flushes the buffer and moves to the first closing state (startClose). */
 	private final ReentrantLock closeStart = new ReentrantLock();
 
 	/**
@@ -2358,36 +2358,54 @@ public class Producer implements AutoCloseable {
 	 */
 	private boolean startClose(Duration timeout, boolean force) {
 		boolean onPollingThread = PollingThreads.isCurrent(); // any producer's: a wait would stall all it serves
-		// One closer at a time flushes the buffer and moves on: another's DRAINING would refuse that flush's sends,
-		// and the buffer they came from is closed by then, so they would be dropped. A polling thread does not
-		// wait: the closer under way goes on with the close.
-		if (!onPollingThread) {
-			this.closeStart.lock();
+		if (this.closeStart.isHeldByCurrentThread()) {
+			return true; // in this thread's own flush before closing (a serializer, a listener): that close goes on
 		}
-		else if (!this.closeStart.tryLock()) {
-			return true;
-		}
+		// A graceful closer flushes the buffer and moves on in turn: another's DRAINING would refuse that flush's
+		// sends, and the buffer they came from is closed by then, so they would be dropped. A forced close does
+		// not wait for that flush (which it drops), nor does a thread that must not wait: a polling thread, or one
+		// holding the lifecycle lock (a listener of a connect or disconnect, which the flush may wait for).
+		boolean inTurn = !force && takeCloseStart(onPollingThread);
 		BegunClose begun;
+		Error flushFailure = null;
 		try {
-			if (!force) {
-				flushBeforeClose(timeout);
+			if (inTurn) {
+				try {
+					flushBeforeClose(timeout);
+				}
+				catch (Error ex) { // the close goes on all the same; the error after it began
+					flushFailure = ex;
+				}
 			}
 			begun = beginClose(timeout, force, onPollingThread);
 		}
 		finally {
-			this.closeStart.unlock();
+			if (inTurn) {
+				this.closeStart.unlock();
+			}
 		}
-		if (begun == null) {
-			return onPollingThread; // closing already
+		if (begun != null) {
+			dropBuffered(begun.unflushed(), force ? "at a forced close" : "that the close could not flush");
+			if (!onPollingThread || begun.from() == State.CONFIGURED) { // never connected: nothing to wait for
+				begun.close().run();
+			}
+			else if (startCloseThread(begun.close(), false)) {
+				this.closeToStart.compareAndSet(begun.close(), null);
+			}
 		}
-		dropBuffered(begun.unflushed(), force ? "at a forced close" : "that the close could not flush");
-		if (!onPollingThread || begun.from() == State.CONFIGURED) { // never connected: nothing to wait for
-			begun.close().run();
-		}
-		else if (startCloseThread(begun.close(), false)) {
-			this.closeToStart.compareAndSet(begun.close(), null);
+		if (flushFailure != null) {
+			throw flushFailure;
 		}
 		return onPollingThread;
+	}
+
+	/** Takes the turn to flush before closing: waits for it only where the thread may wait. */
+	private boolean takeCloseStart(boolean onPollingThread) {
+		if (onPollingThread || this.lifecycleLock.isHeldByCurrentThread()) {
+			return this.closeStart.tryLock();
+		}
+		this.closeStart.lock();
+		return true;
 	}
 
 	/**

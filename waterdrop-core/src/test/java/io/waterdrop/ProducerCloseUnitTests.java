@@ -25,6 +25,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -337,6 +338,140 @@ class ProducerCloseUnitTests {
 			assertThat(closedOnAPollingThread).isFalse();
 		}
 		finally {
+			closers.shutdownNow();
+		}
+	}
+
+	/**
+	 * A forced close does not wait for a graceful close's flush of the buffer, which here first reconnects the
+	 * disconnected producer (its client's build held): it closes at once, dropping what that flush had not sent.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void aForcedCloseDoesNotWaitForAGracefulClosesFlush() throws Exception {
+		AtomicInteger built = new AtomicInteger();
+		CountDownLatch building = new CountDownLatch(1);
+		CountDownLatch mayBuild = new CountDownLatch(1);
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id("close-flush-held-" + ids.incrementAndGet())
+			.poller(poller)
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.clientFactory((properties) -> {
+				if (built.incrementAndGet() == 2) { // the reconnect of the graceful close's flush
+					building.countDown();
+					TestProducers.awaitUninterruptibly(mayBuild);
+				}
+				return new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
+			})
+			.build());
+		producer.connect();
+		producer.disconnect();
+		producer.buffer(Message.of("t", "buffered"));
+		ExecutorService closers = Executors.newFixedThreadPool(2);
+		try {
+			Future<?> graceful = closers.submit(() -> producer.close(Duration.ofSeconds(30)));
+			assertThat(building.await(30, TimeUnit.SECONDS)).isTrue();
+
+			assertThat(closers.submit(producer::closeForcefully)).succeedsWithin(30, TimeUnit.SECONDS);
+			assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+			mayBuild.countDown();
+			assertThat(graceful).succeedsWithin(30, TimeUnit.SECONDS);
+		}
+		finally {
+			mayBuild.countDown();
+			closers.shutdownNow();
+		}
+	}
+
+	/**
+	 * A listener of {@code producer.connected} (published holding the producer's lifecycle lock) that closes
+	 * the producer while another close waits for that lock does not deadlock with it.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void aCloseFromAConnectListenerDoesNotDeadlockWithAnotherClose() throws Exception {
+		AtomicReference<Thread> otherCloser = new AtomicReference<>();
+		AtomicReference<Producer> self = new AtomicReference<>();
+		AtomicBoolean armed = new AtomicBoolean(true);
+		CountDownLatch inListener = new CountDownLatch(1);
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id("close-connect-listener-" + ids.incrementAndGet())
+			.poller(poller)
+			.maxWaitTimeout(Duration.ofSeconds(10))
+			.listener((event) -> {
+				if (event instanceof ProducerEvent.Connected && armed.compareAndSet(true, false)) {
+					inListener.countDown();
+					// Until the other close waits (for the lifecycle lock this listener's thread holds).
+					await().atMost(Duration.ofSeconds(30))
+						.until(() -> otherCloser.get() != null
+								&& otherCloser.get().getState() == Thread.State.WAITING);
+					self.get().close(Duration.ofSeconds(5));
+				}
+			})
+			.clientFactory((properties) -> new MockProducer<>(true, null, new ByteArraySerializer(),
+					new ByteArraySerializer()))
+			.build());
+		self.set(producer);
+		ExecutorService threads = Executors.newFixedThreadPool(2);
+		try {
+			Future<?> connecting = threads.submit(producer::connect);
+			assertThat(inListener.await(30, TimeUnit.SECONDS)).isTrue();
+			Future<?> closing = threads.submit(() -> {
+				otherCloser.set(Thread.currentThread());
+				producer.close(Duration.ofSeconds(5));
+			});
+			assertThat(closing).succeedsWithin(30, TimeUnit.SECONDS);
+			await().atMost(Duration.ofSeconds(30)).until(connecting::isDone);
+			assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		}
+		finally {
+			threads.shutdownNow();
+		}
+	}
+
+	/**
+	 * A close on a polling thread (from a callback) while a graceful close flushes the buffer is not lost when
+	 * that flush fails with an Error: the close goes on.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void aPollingThreadsCloseIsNotLostWhenAnotherClosesFlushFails() throws Exception {
+		AtomicBoolean armed = new AtomicBoolean();
+		CountDownLatch flushHeld = new CountDownLatch(1);
+		CountDownLatch mayGoOn = new CountDownLatch(1);
+		Serializer<Object> defaults = Serializers.defaults();
+		Serializer<Object> failing = (topic, data) -> {
+			if (armed.compareAndSet(true, false)) {
+				flushHeld.countDown();
+				TestProducers.awaitUninterruptibly(mayGoOn);
+				throw new StackOverflowError("in a payload serializer (simulated)");
+			}
+			return defaults.serialize(topic, data);
+		};
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id("close-flush-error-" + ids.incrementAndGet())
+			.poller(poller)
+			.maxWaitTimeout(Duration.ofSeconds(10))
+			.payloadSerializer(failing)
+			.clientFactory((properties) -> new MockProducer<>(true, null, new ByteArraySerializer(),
+					new ByteArraySerializer()))
+			.build());
+		producer.produceSync(Message.of("t", "first"));
+		producer.buffer(Message.of("t", "buffered"));
+		armed.set(true);
+		ExecutorService closers = Executors.newSingleThreadExecutor();
+		try {
+			Future<?> first = closers.submit(() -> producer.close(Duration.ofSeconds(10)));
+			assertThat(flushHeld.await(30, TimeUnit.SECONDS)).isTrue();
+			PollingThreads.runAsPollingThread(producer::close); // returns at once: the close goes on elsewhere
+			mayGoOn.countDown();
+			assertThat(first).failsWithin(30, TimeUnit.SECONDS)
+				.withThrowableOfType(ExecutionException.class)
+				.withCauseInstanceOf(StackOverflowError.class);
+			await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.CLOSED);
+		}
+		finally {
+			mayGoOn.countDown();
 			closers.shutdownNow();
 		}
 	}
