@@ -28,7 +28,6 @@ import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.NotEnoughReplicasException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.Serializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -533,28 +532,18 @@ class BufferUnitTests {
 	@Timeout(60)
 	void aSecondCloseDuringTheFirstClosesFlushDoesNotDropTheBuffer() throws Exception {
 		PendingKafka kafka = new PendingKafka();
-		AtomicBoolean armed = new AtomicBoolean();
-		CountDownLatch flushHeld = new CountDownLatch(1);
-		CountDownLatch mayGoOn = new CountDownLatch(1);
-		Serializer<Object> defaults = Serializers.defaults();
-		Serializer<Object> holding = (topic, data) -> {
-			if (armed.compareAndSet(true, false)) {
-				flushHeld.countDown();
-				TestProducers.awaitUninterruptibly(mayGoOn);
-			}
-			return defaults.serialize(topic, data);
-		};
+		HoldingSerializer holding = new HoldingSerializer(null);
 		Producer producer = producer(ProducerConfig.builder()
 			.id(TestProducers.uniqueId("close-during-flush"))
 			.payloadSerializer(holding)
 			.clientFactory(kafka.factory()));
 		producer.produceAsync(Message.of("orders", "in-flight"));
 		producer.bufferMany(List.of(Message.of("orders", "buffered-1"), Message.of("orders", "buffered-2")));
-		armed.set(true);
+		holding.arm();
 		ExecutorService closers = Executors.newFixedThreadPool(2);
 		try {
 			Future<?> first = closers.submit(() -> producer.close(Duration.ofSeconds(30)));
-			assertThat(flushHeld.await(30, TimeUnit.SECONDS)).isTrue();
+			assertThat(holding.held.await(30, TimeUnit.SECONDS)).isTrue();
 			AtomicReference<Thread> secondThread = new AtomicReference<>();
 			Future<?> second = closers.submit(() -> {
 				secondThread.set(Thread.currentThread());
@@ -563,7 +552,7 @@ class BufferUnitTests {
 			// As far as it gets while the flush is held: waiting (before the fix: closing, waiting for the drain).
 			await().atMost(Duration.ofSeconds(30))
 				.until(() -> secondThread.get() != null && secondThread.get().getState() == Thread.State.WAITING);
-			mayGoOn.countDown();
+			holding.mayGoOn.countDown();
 			await().atMost(Duration.ofSeconds(30)).until(() -> kafka.history().size() == 3);
 			while (kafka.completeNext()) {
 				// acknowledged, as the close waits for them
@@ -572,7 +561,7 @@ class BufferUnitTests {
 			assertThat(second).succeedsWithin(30, TimeUnit.SECONDS);
 		}
 		finally {
-			mayGoOn.countDown();
+			holding.mayGoOn.countDown();
 			closers.shutdownNow();
 		}
 		assertThat(kafka.history()).extracting((record) -> new String(record.value(), StandardCharsets.UTF_8))

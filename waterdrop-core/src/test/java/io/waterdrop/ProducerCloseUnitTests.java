@@ -25,7 +25,6 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.Serializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -436,18 +435,7 @@ class ProducerCloseUnitTests {
 	@Test
 	@Timeout(value = 60, unit = TimeUnit.SECONDS)
 	void aPollingThreadsCloseIsNotLostWhenAnotherClosesFlushFails() throws Exception {
-		AtomicBoolean armed = new AtomicBoolean();
-		CountDownLatch flushHeld = new CountDownLatch(1);
-		CountDownLatch mayGoOn = new CountDownLatch(1);
-		Serializer<Object> defaults = Serializers.defaults();
-		Serializer<Object> failing = (topic, data) -> {
-			if (armed.compareAndSet(true, false)) {
-				flushHeld.countDown();
-				TestProducers.awaitUninterruptibly(mayGoOn);
-				throw new StackOverflowError("in a payload serializer (simulated)");
-			}
-			return defaults.serialize(topic, data);
-		};
+		HoldingSerializer failing = new HoldingSerializer(new StackOverflowError("in a payload serializer (simulated)"));
 		Producer producer = new Producer(ProducerConfig.builder()
 			.id("close-flush-error-" + ids.incrementAndGet())
 			.poller(poller)
@@ -458,20 +446,20 @@ class ProducerCloseUnitTests {
 			.build());
 		producer.produceSync(Message.of("t", "first"));
 		producer.buffer(Message.of("t", "buffered"));
-		armed.set(true);
+		failing.arm();
 		ExecutorService closers = Executors.newSingleThreadExecutor();
 		try {
 			Future<?> first = closers.submit(() -> producer.close(Duration.ofSeconds(10)));
-			assertThat(flushHeld.await(30, TimeUnit.SECONDS)).isTrue();
+			assertThat(failing.held.await(30, TimeUnit.SECONDS)).isTrue();
 			PollingThreads.runAsPollingThread(producer::close); // returns at once: the close goes on elsewhere
-			mayGoOn.countDown();
+			failing.mayGoOn.countDown();
 			assertThat(first).failsWithin(30, TimeUnit.SECONDS)
 				.withThrowableOfType(ExecutionException.class)
 				.withCauseInstanceOf(StackOverflowError.class);
 			await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.CLOSED);
 		}
 		finally {
-			mayGoOn.countDown();
+			failing.mayGoOn.countDown();
 			closers.shutdownNow();
 		}
 	}
