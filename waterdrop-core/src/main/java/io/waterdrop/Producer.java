@@ -2363,9 +2363,14 @@ public class Producer implements AutoCloseable {
 		}
 		// A graceful closer flushes the buffer and moves on in turn: another's DRAINING would refuse that flush's
 		// sends, and the buffer they came from is closed by then, so they would be dropped. A forced close does
-		// not wait for that flush (which it drops), nor does a thread that must not wait: a polling thread, or one
-		// holding the lifecycle lock (a listener of a connect or disconnect, which the flush may wait for).
-		boolean inTurn = !force && takeCloseStart(onPollingThread);
+		// not wait for that flush (which it drops). A thread that must not wait (a polling thread, or one holding
+		// the lifecycle lock: a listener of a connect or disconnect, which the flush may wait for) leaves the
+		// close to the closer in turn, which always begins it; one that may wait does so within its timeout.
+		CloseTurn turn = force ? CloseTurn.SKIPPED : takeCloseStart(onPollingThread, timeout);
+		if (turn == CloseTurn.LEFT_TO_HOLDER) {
+			return true;
+		}
+		boolean inTurn = turn == CloseTurn.TAKEN;
 		BegunClose begun;
 		Error flushFailure = null;
 		try {
@@ -2399,13 +2404,34 @@ public class Producer implements AutoCloseable {
 		return onPollingThread;
 	}
 
-	/** Takes the turn to flush before closing: waits for it only where the thread may wait. */
-	private boolean takeCloseStart(boolean onPollingThread) {
+	/** Takes the turn to flush before closing: waits for it, within the close's timeout, where the thread may. */
+	private CloseTurn takeCloseStart(boolean onPollingThread, Duration timeout) {
 		if (onPollingThread || this.lifecycleLock.isHeldByCurrentThread()) {
-			return this.closeStart.tryLock();
+			return this.closeStart.tryLock() ? CloseTurn.TAKEN : CloseTurn.LEFT_TO_HOLDER;
 		}
-		this.closeStart.lock();
-		return true;
+		try {
+			// Not longer: its timeout spent, a close goes on (purging, as it would then anyway).
+			return this.closeStart.tryLock(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS) ? CloseTurn.TAKEN
+					: CloseTurn.SKIPPED;
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt(); // an interrupted close purges: no flush to wait for
+			return CloseTurn.SKIPPED;
+		}
+	}
+
+	/** How a close's caller stands to the turn to flush before closing. */
+	private enum CloseTurn {
+
+		/** It holds the turn: it flushes, then begins the close. */
+		TAKEN,
+
+		/** It begins the close without flushing: forced, or its timeout spent waiting for the turn. */
+		SKIPPED,
+
+		/** It must not wait, and another closer holds the turn: that one begins the close. */
+		LEFT_TO_HOLDER
+
 	}
 
 	/**
