@@ -62,6 +62,9 @@ core_suites=(
 	io.waterdrop.TransactionFailureTests
 	io.waterdrop.CloseIntegrationTests
 	io.waterdrop.CloseFromCallbackRaceTests
+	io.waterdrop.CloseTurnTests
+	io.waterdrop.BufferUnitTests
+	io.waterdrop.TransactionBoundTests
 	io.waterdrop.ClientBuildRaceTests
 	io.waterdrop.PurgeAndWaitTests
 	io.waterdrop.DisconnectTests
