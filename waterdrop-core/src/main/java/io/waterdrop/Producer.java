@@ -2222,7 +2222,9 @@ public class Producer implements AutoCloseable {
 	 * Concurrent and repeated calls wait for the same close. Called on a polling thread (from a callback, of
 	 * this producer or another) it only starts the close and returns: waiting there would stall every producer
 	 * that thread serves; so it does in a listener of this close's own {@code producer.closing} or
-	 * {@code producer.closed}, which would wait for itself. On an interrupted thread it still releases everything
+	 * {@code producer.closed}, which would wait for itself, and in a listener of this producer's
+	 * {@code producer.configured}, {@code producer.connected} or {@code producer.disconnecting} while another
+	 * close flushes the buffer (that close holds up the listener's thread's lock, and finishes the close). On an interrupted thread it still releases everything
 	 * (purging instead of waiting) and keeps the interrupt flag set.
 	 */
 	public void close(Duration timeout) {
@@ -2409,13 +2411,16 @@ public class Producer implements AutoCloseable {
 		if (onPollingThread || this.lifecycleLock.isHeldByCurrentThread()) {
 			return this.closeStart.tryLock() ? CloseTurn.TAKEN : CloseTurn.LEFT_TO_HOLDER;
 		}
+		if (this.closeStart.tryLock()) { // free: taken also on an interrupted thread, whose flush does not wait
+			return CloseTurn.TAKEN;
+		}
 		try {
 			// Not longer: its timeout spent, a close goes on (purging, as it would then anyway).
 			return this.closeStart.tryLock(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS) ? CloseTurn.TAKEN
 					: CloseTurn.SKIPPED;
 		}
 		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt(); // an interrupted close purges: no flush to wait for
+			Thread.currentThread().interrupt(); // an interrupted close purges: it does not wait for another's flush
 			return CloseTurn.SKIPPED;
 		}
 	}

@@ -230,4 +230,39 @@ class CloseTurnTests {
 		}
 	}
 
+	/**
+	 * An interrupted close with nobody else closing takes the free turn and flushes the buffer (its messages
+	 * are handed over, not dropped as {@code buffer.purged}); it purges instead of waiting, and keeps the flag.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = ThreadMode.SEPARATE_THREAD)
+	void anInterruptedCloseStillFlushesTheBufferWhenNobodyElseCloses() {
+		List<MockProducer<byte[], byte[]>> clients = new CopyOnWriteArrayList<>();
+		List<ProducerEvent> purged = new CopyOnWriteArrayList<>();
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id("turn-interrupted-" + ids.incrementAndGet())
+			.poller(poller)
+			.maxWaitTimeout(Duration.ofSeconds(10))
+			.listener((event) -> {
+				if (event instanceof ProducerEvent.BufferPurged bufferPurged) {
+					purged.add(bufferPurged);
+				}
+			})
+			.clientFactory((properties) -> mock(clients))
+			.build());
+		producer.connect();
+		producer.buffer(Message.of("t", "buffered"));
+		boolean interruptKept;
+		Thread.currentThread().interrupt();
+		try {
+			producer.close(Duration.ofSeconds(10));
+		}
+		finally {
+			interruptKept = Thread.interrupted();
+		}
+		assertThat(interruptKept).isTrue();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(purged).as("buffer.purged").isEmpty();
+	}
+
 }
