@@ -2224,8 +2224,9 @@ public class Producer implements AutoCloseable {
 	 * that thread serves; so it does in a listener of this close's own {@code producer.closing} or
 	 * {@code producer.closed}, which would wait for itself, and in a listener of this producer's
 	 * {@code producer.configured}, {@code producer.connected} or {@code producer.disconnecting} while another
-	 * close flushes the buffer (that close holds up the listener's thread's lock, and finishes the close). On an interrupted thread it still releases everything
-	 * (purging instead of waiting) and keeps the interrupt flag set.
+	 * close flushes the buffer (that close waits for the lock the listener's thread holds, and then finishes
+	 * the close). On an interrupted thread it still releases everything (purging instead of waiting) and keeps
+	 * the interrupt flag set.
 	 */
 	public void close(Duration timeout) {
 		close(Timeouts.require(timeout, "close"), false);
