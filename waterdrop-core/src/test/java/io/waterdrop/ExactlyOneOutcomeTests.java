@@ -724,17 +724,8 @@ class ExactlyOneOutcomeTests {
 	void aDispatchThatThrowsAnErrorStillGivesTheMessageItsOneOutcome() throws Exception {
 		Poller poller = poller("dispatch-error");
 		AtomicInteger observed = new AtomicInteger();
-		Producer producer = producer(poller, ProducerConfig.builder().observer(new DeliveryObserver() {
-			@Override
-			public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
-				return message.label();
-			}
-
-			@Override
-			public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
-				observed.incrementAndGet();
-			}
-		}));
+		Producer producer = producer(poller, ProducerConfig.builder()
+			.observer(observer(() -> observed.incrementAndGet())));
 		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, (error) -> {
 			throw new UnloggableException(new InternalError("the logging backend failed (expected in this test)"));
 		});
@@ -763,17 +754,9 @@ class ExactlyOneOutcomeTests {
 	@Timeout(60)
 	void aLoggingBackendThatThrowsStopsNeitherTheDispatchNorThePoller() throws Exception {
 		Poller poller = poller("logging-fails");
-		Producer producer = producer(poller, ProducerConfig.builder().observer(new DeliveryObserver() {
-			@Override
-			public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
-				return message.label();
-			}
-
-			@Override
-			public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
-				throw new UnloggableException(new IllegalStateException("the logging backend failed (expected)"));
-			}
-		}));
+		Producer producer = producer(poller, ProducerConfig.builder().observer(observer(() -> {
+			throw new UnloggableException(new IllegalStateException("the logging backend failed (expected)"));
+		})));
 		producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, (error) -> {
 			throw new UnloggableException(new IllegalStateException("the logging backend failed (expected)"));
 		});
@@ -1144,6 +1127,21 @@ class ExactlyOneOutcomeTests {
 			}
 
 		}, poller.openPipe()));
+	}
+
+	/** An observer whose observation is the message's label, and whose end of it runs {@code afterOutcome}. */
+	private static DeliveryObserver observer(Runnable afterOutcome) {
+		return new DeliveryObserver() {
+			@Override
+			public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+				return message.label();
+			}
+
+			@Override
+			public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+				afterOutcome.run();
+			}
+		};
 	}
 
 }
