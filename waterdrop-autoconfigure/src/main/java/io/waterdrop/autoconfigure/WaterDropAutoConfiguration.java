@@ -11,6 +11,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.SearchStrategy;
+import org.springframework.boot.context.properties.ConfigurationPropertiesBindHandlerAdvisor;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
@@ -77,12 +78,23 @@ public final class WaterDropAutoConfiguration {
 			Map.entry("waterdropProducersLifecycle", "an internal bean"),
 			Map.entry("waterdropPollersLifecycle", "an internal bean"),
 			Map.entry("waterdropProducerCloser", "an internal bean"),
+			Map.entry("waterdropEmptyEntryBinding", "an internal bean"),
 			Map.entry("waterdropMetrics", "the WaterDropMetrics bean"),
 			Map.entry("waterdropKafkaClientMetrics", "an internal bean"),
 			Map.entry("waterdropHealthContributor", "the health contributor bean"),
 			Map.entry("waterdropEndpoint", "the Actuator endpoint bean"),
 			Map.entry("waterdropEndpointWebExtension", "the Actuator endpoint's web extension bean"),
 			Map.entry("waterdropProducerTransactionManager", "the transaction manager of waterdropProducer"));
+
+	/**
+	 * Binds the entries of {@link WaterDropProperties} written empty from the settings other sources give them
+	 * (see {@link EmptyEntryBindHandler}). Static: Boot looks advisors up when it binds the first
+	 * {@code @ConfigurationProperties} bean, possibly before this configuration exists.
+	 */
+	@Bean
+	static ConfigurationPropertiesBindHandlerAdvisor waterdropEmptyEntryBinding() {
+		return EmptyEntryBindHandler::new;
+	}
 
 	@Configuration(proxyBeanMethods = false)
 	static class PollerConfiguration {

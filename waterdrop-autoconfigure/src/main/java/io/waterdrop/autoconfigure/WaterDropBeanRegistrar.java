@@ -246,7 +246,8 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			String examples) {
 		try {
 			return binder
-				.bind(prefix, Bindable.mapOf(String.class, type), new NoUnboundElementsBindHandler(BindHandler.DEFAULT))
+				.bind(prefix, Bindable.mapOf(String.class, type),
+						new NoUnboundElementsBindHandler(new EmptyEntryBindHandler(BindHandler.DEFAULT)))
 				.orElse(Map.of());
 		}
 		catch (BindException ex) {
@@ -255,7 +256,9 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			}
 			List<String> unknown = unknown(unbound);
 			if (unknown.isEmpty()) {
-				return binder.bind(prefix, Bindable.mapOf(String.class, type)).orElse(Map.of());
+				return binder
+					.bind(prefix, Bindable.mapOf(String.class, type), new EmptyEntryBindHandler(BindHandler.DEFAULT))
+					.orElse(Map.of());
 			}
 			throw unknownKeys(unknown, "is not a setting of a " + prefix + " entry",
 					"Correct or remove it; an entry takes keys such as " + examples
@@ -275,7 +278,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	private static void checkTopLevelKeys(Binder binder) {
 		try {
 			binder.bind("waterdrop", Bindable.of(WaterDropProperties.class),
-					new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
+					new NoUnboundElementsBindHandler(new EmptyEntryBindHandler(BindHandler.DEFAULT),
 							WaterDropBeanRegistrar::isApplicationConfigFile));
 		}
 		catch (BindException ex) {

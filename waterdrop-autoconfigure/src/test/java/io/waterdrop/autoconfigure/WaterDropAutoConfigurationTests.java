@@ -16,6 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.env.OriginTrackedMapPropertySource;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.test.context.FilteredClassLoader;
@@ -440,6 +441,43 @@ class WaterDropAutoConfigurationTests {
 				assertThat(context.getBean("criticalPoller", Poller.class).config())
 					.isEqualTo(PollerConfig.named("critical"));
 			});
+	}
+
+	/**
+	 * An entry written empty in {@code application.yml} ({@code orders:}) takes the settings a profile's file or
+	 * an environment variable gives it, as any bean Boot binds does.
+	 */
+	@Test
+	void anEntryWrittenEmptyTakesSettingsFromOtherSources() {
+		withEnvironment(Map.of("WATERDROP_PRODUCERS_AUDIT_MAXINFLIGHT", "5"))
+			.withInitializer((context) -> {
+				configFile(context, "application-prod.yml",
+						Map.of("waterdrop.producers.orders.max-in-flight", "7",
+								"waterdrop.pollers.critical.poll-timeout", "2s",
+								"waterdrop.templates.tenant.max-in-flight", "9"));
+				configFile(context, "application.yml", Map.of("waterdrop.producers.orders", "",
+						"waterdrop.producers.audit", "", "waterdrop.pollers.critical", "",
+						"waterdrop.templates.tenant", ""));
+			})
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(context.getBean("orders", Producer.class).config().maxInFlight()).isEqualTo(7);
+				assertThat(context.getBean("audit", Producer.class).config().maxInFlight()).isEqualTo(5);
+				assertThat(context.getBean("criticalPoller", Poller.class).config().pollTimeout())
+					.isEqualTo(Duration.ofSeconds(2));
+				assertThat(context.getBean(WaterDropProperties.class).getTemplates().get("tenant").getMaxInFlight())
+					.isEqualTo(9);
+			});
+	}
+
+	/** A file added earlier takes precedence, as Boot puts a profile's file before {@code application.yml}. */
+	private static void configFile(ConfigurableApplicationContext context, String file,
+			Map<String, Object> properties) {
+		context.getEnvironment()
+			.getPropertySources()
+			.addLast(new OriginTrackedMapPropertySource(
+					"Config resource 'class path resource [" + file + "]' via location 'optional:classpath:/'",
+					properties));
 	}
 
 	/**
