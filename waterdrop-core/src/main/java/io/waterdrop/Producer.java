@@ -1388,6 +1388,9 @@ public class Producer implements AutoCloseable {
 			if (this.buffer.size() > 0) {
 				return this.buffer.size() + " message(s) are buffered; flush them first";
 			}
+			if (this.closeStart.isLocked()) { // its flush took the buffer, and its sends may not hold slots yet
+				return "a close is flushing the buffer";
+			}
 			this.state = State.DISCONNECTED;
 			long inFlight = inFlight();
 			if (inFlight > 0) {
@@ -2306,10 +2309,7 @@ public class Producer implements AutoCloseable {
 			return this.closed;
 		}
 		// On the caller's thread the close would wait for every in-flight report before returning.
-		Runnable close = () -> {
-			startClose(timeout, false);
-			runPendingClose();
-		};
+		Runnable close = asyncClose(timeout);
 		try {
 			startThread("waterdrop.close-" + id(), close);
 		}
@@ -2326,6 +2326,13 @@ public class Producer implements AutoCloseable {
 		return this.closed;
 	}
 
+	private Runnable asyncClose(Duration timeout) {
+		return () -> {
+			startClose(timeout, false);
+			runPendingClose();
+		};
+	}
+
 	/**
 	 * A graceful close sends what is buffered first, as {@link #flushAsync} does (so does Ruby WaterDrop's
 	 * close); the close then waits for those reports like any other, within its timeout. The flush runs as on a
@@ -2333,17 +2340,16 @@ public class Producer implements AutoCloseable {
 	 * and a batch the free slots cannot hold is refused. A transactional producer's buffer is not flushed: its
 	 * transaction could wait for the broker past the close's timeout. What is not sent the close drops, with
 	 * {@code buffer.purged}; a close with timeout 0, which purges at once, drops it unsent. A disconnected
-	 * producer connects first (not on a polling thread, which must not block): the relay's reconnect would come
-	 * after the close began, which refuses it. That connect comes before the close's timeout starts.
+	 * producer connects first: the relay's reconnect would come after the close began, which refuses it. That
+	 * connect comes before the close's timeout starts; a polling thread, which must not block for it, closes
+	 * such a producer on a thread of its own (see {@link #startClose}).
 	 */
 	private void flushBeforeClose(Duration timeout) {
-		State current = this.state;
-		if (current.closing() || current == State.POLLING_LOST || this.buffer.size() == 0
-				|| this.transactions.enabled() || timeout.isZero()) {
+		if (!hasBufferToFlushBeforeClose(timeout)) {
 			return;
 		}
 		try {
-			if (current == State.DISCONNECTED && !PollingThreads.isCurrent()) {
+			if (this.state == State.DISCONNECTED && !PollingThreads.isCurrent()) {
 				connect();
 			}
 			PollingThreads.runAsPollingThread(this::flushAsync);
@@ -2363,6 +2369,10 @@ public class Producer implements AutoCloseable {
 		boolean onPollingThread = PollingThreads.isCurrent(); // any producer's: a wait would stall all it serves
 		if (this.closeStart.isHeldByCurrentThread()) {
 			return true; // in this thread's own flush before closing (a serializer, a listener): that close goes on
+		}
+		if (onPollingThread && !force && this.state == State.DISCONNECTED && hasBufferToFlushBeforeClose(timeout)
+				&& startAsyncClose(timeout)) {
+			return true; // that close connects to send the buffer; until it begins, the producer takes messages
 		}
 		// A graceful closer flushes the buffer and moves on in turn: another's DRAINING would refuse that flush's
 		// sends, and the buffer they came from is closed by then, so they would be dropped. A forced close does
@@ -2405,6 +2415,25 @@ public class Producer implements AutoCloseable {
 			throw flushFailure;
 		}
 		return onPollingThread;
+	}
+
+	private boolean hasBufferToFlushBeforeClose(Duration timeout) {
+		State current = this.state;
+		return !current.closing() && current != State.POLLING_LOST && this.buffer.size() > 0
+				&& !this.transactions.enabled() && !timeout.isZero();
+	}
+
+	/** Starts the whole close on a thread of its own, if one can be started. */
+	private boolean startAsyncClose(Duration timeout) {
+		try {
+			startThread("waterdrop.close-" + id(), asyncClose(timeout));
+			return true;
+		}
+		catch (OutOfMemoryError ex) { // the close begins here: the buffer is dropped
+			logger.warn("Producer '{}' could not start a thread to connect and send its buffer before closing", id(),
+					ex);
+			return false;
+		}
 	}
 
 	/** Takes the turn to flush before closing: waits for it, within the close's timeout, where the thread may. */

@@ -601,6 +601,75 @@ class BufferUnitTests {
 				|| event instanceof ProducerEvent.BufferPurged);
 	}
 
+	/**
+	 * A close's flush takes the buffer before its sends take their slots: a disconnect then (an idle timeout's)
+	 * would find the producer idle, and the close would drop those sends unsent. It is refused while a close
+	 * flushes.
+	 */
+	@Test
+	@Timeout(60)
+	void aDisconnectDuringTheClosesFlushIsRefusedAndTheBufferIsSent() throws Exception {
+		HoldingSerializer holding = new HoldingSerializer(null);
+		Producer producer = producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("disconnect-during-close"))
+			.payloadSerializer(holding)
+			.clientFactory(this.kafka));
+		producer.produceSync(Message.of("orders", "0"));
+		producer.buffer(Message.of("orders", "1"));
+		List<Event> dropped = droppedEvents(producer);
+		holding.arm();
+		ExecutorService closer = Executors.newSingleThreadExecutor();
+		try {
+			Future<?> close = closer.submit(() -> producer.close(Duration.ofSeconds(30)));
+			assertThat(holding.held.await(30, TimeUnit.SECONDS)).isTrue();
+			assertThat(producer.bufferSize()).isZero();
+
+			assertThatExceptionOfType(IllegalStateException.class).isThrownBy(producer::disconnect)
+				.withMessageContaining("a close is flushing the buffer");
+
+			holding.mayGoOn.countDown();
+			assertThat(close).succeedsWithin(30, TimeUnit.SECONDS);
+		}
+		finally {
+			holding.mayGoOn.countDown();
+			closer.shutdownNow();
+		}
+		assertThat(this.kafka.payloads("orders")).containsExactly("0", "1");
+		assertThat(dropped).isEmpty();
+	}
+
+	/**
+	 * A callback (here another producer's) closing a disconnected producer: the close connects it to send the
+	 * buffer on a thread of its own, since the polling thread must not block for that connect.
+	 */
+	@Test
+	void aCloseFromACallbackOfADisconnectedProducerSendsWhatIsBufferedFirst() {
+		Producer producer = producer(this.kafka);
+		Producer other = producer(ProducerConfig.builder().id(TestProducers.uniqueId("closing-other"))
+			.clientFactory(this.kafka));
+		producer.produceSync(Message.of("orders", "0"));
+		producer.disconnect();
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2")));
+		List<Event> dropped = droppedEvents(producer);
+
+		other.produceAsync(Message.of("audit", "x"), (report, failure) -> producer.close(Duration.ofSeconds(30)));
+
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.CLOSED);
+		assertThat(this.kafka.payloads("orders")).containsExactly("0", "1", "2");
+		assertThat(dropped).isEmpty();
+	}
+
+	/** The events of messages a close drops: purged in flight or dropped from the buffer. */
+	private static List<Event> droppedEvents(Producer producer) {
+		List<Event> dropped = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe((event) -> {
+			if (event instanceof ProducerEvent.MessagePurged || event instanceof ProducerEvent.BufferPurged) {
+				dropped.add(event);
+			}
+		});
+		return dropped;
+	}
+
 	/** A close with timeout 0 purges at once: it drops the buffer unsent, and connects no client to send it. */
 	@Test
 	void aCloseWithTimeoutZeroDropsWhatIsBufferedWithoutConnecting() {
