@@ -186,6 +186,13 @@ public final class ProducerConfig {
 			invalid("reload-backoff", "must be 0 or more but was " + describe(this.reloadBackoff),
 					"Set it to a duration such as 1s (the default).");
 		}
+		for (Class<?> error : this.nonReloadableErrors) {
+			if (!Throwable.class.isAssignableFrom(error)) { // a binding of class names need not check the bound
+				invalid("non-reloadable-errors", "names " + error.getName() + ", which is not an exception class",
+						"Name exception classes, fully qualified (the defaults are Kafka's ProducerFencedException and "
+								+ "InvalidProducerEpochException).");
+			}
+		}
 		if (this.maxAttemptsOnTransactionCommand < 1) {
 			invalid("max-attempts-on-transaction-command",
 					"must be at least 1 but was " + this.maxAttemptsOnTransactionCommand,

@@ -3,6 +3,7 @@ package io.waterdrop;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 import org.junit.jupiter.api.Test;
@@ -158,6 +159,17 @@ class ProducerConfigUnitTests {
 	void slowCallbackThresholdNotPositive() {
 		assertInvalid((b) -> b.slowCallbackThreshold(Duration.ofMillis(-3)), "polling.slow-callback-threshold",
 				"polling.slow-callback-threshold: must be positive but was -3 ms");
+	}
+
+	/** Spring's binding of class names does not check the bound: a class that is no exception never matches. */
+	@Test
+	@SuppressWarnings({ "unchecked", "rawtypes" })
+	void nonReloadableErrorThatIsNoException() {
+		Set<Class<? extends Throwable>> notErrors = (Set) Set.of(String.class);
+		InvalidConfigurationException ex = assertInvalid((b) -> b.nonReloadableErrors(notErrors),
+				"non-reloadable-errors",
+				"non-reloadable-errors: names java.lang.String, which is not an exception class");
+		assertThat(ex.action()).contains("ProducerFencedException");
 	}
 
 	@Test

@@ -124,6 +124,15 @@ class WaterDropFailureAnalysisTests {
 					properties));
 	}
 
+	/** Boot binds any class to {@code List<Class<? extends Throwable>>}: one that is no exception would never match. */
+	@Test
+	void aNonReloadableErrorThatIsNoException() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.non-reloadable-errors=java.lang.String");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.non-reloadable-errors")
+			.contains("Reason: names java.lang.String, which is not an exception class");
+		assertThat(analysis.getAction()).contains("Name exception classes");
+	}
+
 	/** Kafka takes such a batch.size when it builds the client, then refuses every message. */
 	@Test
 	void aBatchSizeAboveTheBufferMemory() {
