@@ -207,6 +207,12 @@ public class Producer implements AutoCloseable {
 	private final ReentrantLock closeStart = new ReentrantLock();
 
 	/**
+	 * Set by the first close on a polling thread that handed a disconnected producer's close to a thread of its
+	 * own (to connect and send the buffer): the callbacks closing it meanwhile start no more threads.
+	 */
+	private final AtomicBoolean closeHandedOff = new AtomicBoolean();
+
+	/**
 	 * The thread while it runs the close, which publishes its events: a close() from one of their listeners
 	 * returns (it would wait for itself); after the close, that thread's close() reports its outcome.
 	 */
@@ -2371,7 +2377,7 @@ public class Producer implements AutoCloseable {
 			return true; // in this thread's own flush before closing (a serializer, a listener): that close goes on
 		}
 		if (onPollingThread && !force && this.state == State.DISCONNECTED && hasBufferToFlushBeforeClose(timeout)
-				&& startAsyncClose(timeout)) {
+				&& (!this.closeHandedOff.compareAndSet(false, true) || startAsyncClose(timeout))) {
 			return true; // that close connects to send the buffer; until it begins, the producer takes messages
 		}
 		// A graceful closer flushes the buffer and moves on in turn: another's DRAINING would refuse that flush's
@@ -2430,6 +2436,7 @@ public class Producer implements AutoCloseable {
 			return true;
 		}
 		catch (OutOfMemoryError ex) { // the close begins here: the buffer is dropped
+			this.closeHandedOff.set(false);
 			logger.warn("Producer '{}' could not start a thread to connect and send its buffer before closing", id(),
 					ex);
 			return false;

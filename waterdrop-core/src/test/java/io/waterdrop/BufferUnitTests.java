@@ -659,6 +659,51 @@ class BufferUnitTests {
 		assertThat(dropped).isEmpty();
 	}
 
+	/**
+	 * Callbacks closing the disconnected producer while its close connects (held here) start no thread each:
+	 * the first one's close sends the buffer, the others return.
+	 */
+	@Test
+	@Timeout(60)
+	void callbacksClosingADisconnectedProducerStartOneCloseThread() throws Exception {
+		CountDownLatch connecting = new CountDownLatch(1);
+		CountDownLatch mayConnect = new CountDownLatch(1);
+		AtomicInteger clients = new AtomicInteger();
+		String id = TestProducers.uniqueId("closed-by-callbacks");
+		Producer producer = producer(ProducerConfig.builder().id(id).clientFactory((settings) -> {
+			if (clients.incrementAndGet() == 2) {
+				connecting.countDown();
+				TestProducers.awaitUninterruptibly(mayConnect);
+			}
+			return this.kafka.apply(settings);
+		}));
+		Producer other = producer(ProducerConfig.builder().id(TestProducers.uniqueId("closing-other"))
+			.clientFactory(this.kafka));
+		producer.produceSync(Message.of("orders", "0"));
+		producer.disconnect();
+		producer.buffer(Message.of("orders", "1"));
+		CountDownLatch closed = new CountDownLatch(20);
+		try {
+			for (int i = 0; i < 20; i++) {
+				other.produceAsync(Message.of("audit", "x"), (report, failure) -> {
+					producer.close(Duration.ofSeconds(30));
+					closed.countDown();
+				});
+			}
+			assertThat(connecting.await(30, TimeUnit.SECONDS)).isTrue();
+			assertThat(closed.await(30, TimeUnit.SECONDS)).isTrue();
+
+			assertThat(Thread.getAllStackTraces().keySet())
+				.filteredOn((thread) -> thread.getName().equals("waterdrop.close-" + id))
+				.hasSize(1);
+		}
+		finally {
+			mayConnect.countDown();
+		}
+		await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.CLOSED);
+		assertThat(this.kafka.payloads("orders")).containsExactly("0", "1");
+	}
+
 	/** The events of messages a close drops: purged in flight or dropped from the buffer. */
 	private static List<Event> droppedEvents(Producer producer) {
 		List<Event> dropped = new CopyOnWriteArrayList<>();
