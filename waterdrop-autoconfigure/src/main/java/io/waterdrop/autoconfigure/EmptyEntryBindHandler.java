@@ -7,11 +7,12 @@ import org.springframework.boot.context.properties.bind.BindContext;
 import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Bindable.BindRestriction;
+import org.springframework.boot.context.properties.bind.PlaceholdersResolver;
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
-import org.springframework.boot.context.properties.source.ConfigurationPropertyState;
-import org.springframework.util.ObjectUtils;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
+import org.springframework.util.StringUtils;
 
 import io.waterdrop.autoconfigure.WaterDropProperties.PollerProperties;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
@@ -20,22 +21,26 @@ import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
  * Binds an entry written empty ({@code orders:} in {@code application.yml}) from the settings other sources give
  * it (a profile's file, an environment variable), as Boot binds any nested bean. Boot 4.0 binds a value written
  * at the entry's own name as the whole entry (the empty one through {@link ProducerProperties#valueOf(String)}),
- * which would leave those settings unbound; where the entry's value is empty and settings for it exist, the
- * binder is told to skip that value.
+ * which would leave those settings unbound; where the entry's value is empty and a setting of it has a value,
+ * the binder is told to skip the entry's own value. Values are compared as Boot binds them: placeholders
+ * resolved, the first source holding a key winning, a blank value meaning none.
  * <p>
  * Stateless, so one instance may serve several bindings at once.
  */
 final class EmptyEntryBindHandler extends AbstractBindHandler {
 
-	EmptyEntryBindHandler(BindHandler parent) {
+	private final PlaceholdersResolver placeholders;
+
+	EmptyEntryBindHandler(BindHandler parent, PlaceholdersResolver placeholders) {
 		super(parent);
+		this.placeholders = placeholders;
 	}
 
 	@Override
 	public <T> @Nullable Bindable<T> onStart(ConfigurationPropertyName name, Bindable<T> target,
 			BindContext context) {
 		Bindable<T> started = super.onStart(name, target, context);
-		if (started != null && isEntry(started) && writtenEmptyWithSettings(name, context)) {
+		if (started != null && isEntry(started) && writtenEmpty(name, context) && hasSetting(name, context)) {
 			return started.withBindRestrictions(BindRestriction.NO_DIRECT_PROPERTY);
 		}
 		return started;
@@ -46,17 +51,38 @@ final class EmptyEntryBindHandler extends AbstractBindHandler {
 		return type == ProducerProperties.class || type == PollerProperties.class;
 	}
 
-	/** Whether the value Boot would bind at {@code name} (the first source's) is empty, and settings exist. */
-	private static boolean writtenEmptyWithSettings(ConfigurationPropertyName name, BindContext context) {
-		ConfigurationProperty written = null;
-		boolean settings = false;
+	private boolean writtenEmpty(ConfigurationPropertyName name, BindContext context) {
+		ConfigurationProperty written = find(name, context);
+		return written != null && !hasText(written);
+	}
+
+	private boolean hasSetting(ConfigurationPropertyName name, BindContext context) {
 		for (ConfigurationPropertySource source : context.getSources()) {
-			if (written == null) {
-				written = source.getConfigurationProperty(name);
+			if (source instanceof IterableConfigurationPropertySource iterable
+					&& iterable.filter(name::isAncestorOf).stream().anyMatch((key) -> {
+						ConfigurationProperty setting = find(key, context);
+						return setting != null && hasText(setting);
+					})) {
+				return true;
 			}
-			settings |= source.containsDescendantOf(name) == ConfigurationPropertyState.PRESENT;
 		}
-		return written != null && ObjectUtils.isEmpty(written.getValue()) && settings;
+		return false;
+	}
+
+	/** The property the binder would bind at {@code name}: the first source's. */
+	private static @Nullable ConfigurationProperty find(ConfigurationPropertyName name, BindContext context) {
+		for (ConfigurationPropertySource source : context.getSources()) {
+			ConfigurationProperty property = source.getConfigurationProperty(name);
+			if (property != null) {
+				return property;
+			}
+		}
+		return null;
+	}
+
+	private boolean hasText(ConfigurationProperty property) {
+		Object value = this.placeholders.resolvePlaceholders(property.getValue());
+		return value != null && (!(value instanceof CharSequence text) || StringUtils.hasText(text));
 	}
 
 }

@@ -13,6 +13,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.autoconfigure.condition.SearchStrategy;
 import org.springframework.boot.context.properties.ConfigurationPropertiesBindHandlerAdvisor;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
@@ -92,8 +93,9 @@ public final class WaterDropAutoConfiguration {
 	 * {@code @ConfigurationProperties} bean, possibly before this configuration exists.
 	 */
 	@Bean
-	static ConfigurationPropertiesBindHandlerAdvisor waterdropEmptyEntryBinding() {
-		return EmptyEntryBindHandler::new;
+	static ConfigurationPropertiesBindHandlerAdvisor waterdropEmptyEntryBinding(Environment environment) {
+		PropertySourcesPlaceholdersResolver placeholders = new PropertySourcesPlaceholdersResolver(environment);
+		return (parent) -> new EmptyEntryBindHandler(parent, placeholders);
 	}
 
 	@Configuration(proxyBeanMethods = false)

@@ -23,6 +23,7 @@ import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
@@ -91,7 +92,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		// Checked only: a runtime producer binds its template when it is created.
 		bindEntries(binder, "waterdrop.templates", ProducerProperties.class,
 				"max-in-flight, close-timeout, polling.mode or kafka.linger.ms");
-		checkTopLevelKeys(binder);
+		checkTopLevelKeys(binder, emptyEntries());
 		Map<String, String> claimed = new HashMap<>(WaterDropAutoConfiguration.FIXED_BEAN_NAMES);
 		for (String name : pollers.keySet()) {
 			String path = "waterdrop.pollers." + name;
@@ -220,7 +221,8 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	 * in YAML, an empty environment variable) is not checked: Boot binds it as unset, and so reports it unbound.
 	 */
 	private <T> Map<String, T> bindEntries(Binder binder, String prefix, Class<T> type, String examples) {
-		Map<String, T> entries = new LinkedHashMap<>(bindEntriesChecked(binder, prefix, type, examples));
+		Map<String, T> entries = new LinkedHashMap<>(bindEntriesChecked(binder, prefix, type, examples,
+				emptyEntries()));
 		RelaxedEntryNames.removeEnvironmentSpellings(prefix, entries,
 				(key) -> writtenOutsideTheEnvironment(this.environment, prefix, key));
 		return entries;
@@ -242,12 +244,18 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		return false;
 	}
 
+	/** Binds entries written empty from the settings other sources give them, as the properties bean does. */
+	private BindHandler emptyEntries() {
+		return new EmptyEntryBindHandler(BindHandler.DEFAULT,
+				new PropertySourcesPlaceholdersResolver(this.environment));
+	}
+
 	private static <T> Map<String, T> bindEntriesChecked(Binder binder, String prefix, Class<T> type,
-			String examples) {
+			String examples, BindHandler emptyEntries) {
 		try {
 			return binder
 				.bind(prefix, Bindable.mapOf(String.class, type),
-						new NoUnboundElementsBindHandler(new EmptyEntryBindHandler(BindHandler.DEFAULT)))
+						new NoUnboundElementsBindHandler(emptyEntries))
 				.orElse(Map.of());
 		}
 		catch (BindException ex) {
@@ -257,7 +265,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			List<String> unknown = unknown(unbound);
 			if (unknown.isEmpty()) {
 				return binder
-					.bind(prefix, Bindable.mapOf(String.class, type), new EmptyEntryBindHandler(BindHandler.DEFAULT))
+					.bind(prefix, Bindable.mapOf(String.class, type), emptyEntries)
 					.orElse(Map.of());
 			}
 			throw unknownKeys(unknown, "is not a setting of a " + prefix + " entry",
@@ -275,10 +283,10 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	 * a newer starter version. A value Boot cannot convert is left to the properties' own binding, which
 	 * reports it as Boot does.
 	 */
-	private static void checkTopLevelKeys(Binder binder) {
+	private static void checkTopLevelKeys(Binder binder, BindHandler emptyEntries) {
 		try {
 			binder.bind("waterdrop", Bindable.of(WaterDropProperties.class),
-					new NoUnboundElementsBindHandler(new EmptyEntryBindHandler(BindHandler.DEFAULT),
+					new NoUnboundElementsBindHandler(emptyEntries,
 							WaterDropBeanRegistrar::isApplicationConfigFile));
 		}
 		catch (BindException ex) {

@@ -470,6 +470,38 @@ class WaterDropAutoConfigurationTests {
 			});
 	}
 
+	/** So do entries written empty by a placeholder or a blank value, as Boot binds them. */
+	@Test
+	void anEntryWrittenEmptyByAPlaceholderOrBlankTakesSettingsFromOtherSources() {
+		this.runner.withInitializer((context) -> {
+			configFile(context, "application-prod.yml", Map.of("waterdrop.producers.orders.max-in-flight", "7",
+					"waterdrop.producers.audit.max-in-flight", "5"));
+			configFile(context, "application.yml",
+					Map.of("waterdrop.producers.orders", "${WATERDROP_TEST_UNSET:}", "waterdrop.producers.audit", " "));
+		}).run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(context.getBean("orders", Producer.class).config().maxInFlight()).isEqualTo(7);
+			assertThat(context.getBean("audit", Producer.class).config().maxInFlight()).isEqualTo(5);
+		});
+	}
+
+	/** Settings written empty elsewhere (a variable set to "" for "the default") leave such entries defined. */
+	@Test
+	void anEntryWrittenEmptyWhoseSettingsElsewhereAreEmptyTakesTheDefaults() {
+		withEnvironment(Map.of("WATERDROP_PRODUCERS_ORDERS_CLOSETIMEOUT", "",
+				"WATERDROP_POLLERS_CRITICAL_POLLTIMEOUT", "", "WATERDROP_TEMPLATES_TENANT_CLOSETIMEOUT", ""))
+			.withInitializer((context) -> configFile(context, "application.yml",
+					Map.of("waterdrop.producers.orders", "", "waterdrop.pollers.critical", "",
+							"waterdrop.templates.tenant", "", "waterdrop.producers.audit.polling.poller", "critical")))
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(context.getBeansOfType(Producer.class)).containsOnlyKeys("orders", "audit");
+				assertThat(context.getBean("criticalPoller", Poller.class).config())
+					.isEqualTo(PollerConfig.named("critical"));
+				assertThat(context.getBean(WaterDropRuntimeProducers.class).templateNames()).containsExactly("tenant");
+			});
+	}
+
 	/** A file added earlier takes precedence, as Boot puts a profile's file before {@code application.yml}. */
 	private static void configFile(ConfigurableApplicationContext context, String file,
 			Map<String, Object> properties) {
