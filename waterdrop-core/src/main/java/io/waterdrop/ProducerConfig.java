@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -130,7 +131,7 @@ public final class ProducerConfig {
 		this.waitOnQueueFull = builder.waitOnQueueFull;
 		this.waitTimeoutOnQueueFull = builder.waitTimeoutOnQueueFull;
 		this.reloadOnTransactionFatalError = builder.reloadOnTransactionFatalError;
-		this.nonReloadableErrors = Set.copyOf(builder.nonReloadableErrors);
+		this.nonReloadableErrors = copyOfErrorClasses(builder.nonReloadableErrors);
 		this.maxReloadAttempts = builder.maxReloadAttempts;
 		this.reloadBackoff = builder.reloadBackoff;
 		this.maxAttemptsOnTransactionCommand = builder.maxAttemptsOnTransactionCommand;
@@ -141,6 +142,16 @@ public final class ProducerConfig {
 		this.transactionJoiner = builder.transactionJoiner;
 		this.clientFactory = builder.clientFactory;
 		validate();
+	}
+
+	/** An empty element (a trailing comma in a list of class names) is refused, not a NullPointerException. */
+	private static Set<Class<? extends Throwable>> copyOfErrorClasses(Set<Class<? extends Throwable>> errors) {
+		if (errors == null || errors.stream().anyMatch(Objects::isNull)) {
+			invalid("non-reloadable-errors", (errors == null) ? "has no value" : "has an empty element",
+					"Name exception classes, fully qualified and separated by commas, or leave it unset for the "
+							+ "defaults.");
+		}
+		return Set.copyOf(errors);
 	}
 
 	private void validate() {

@@ -2,6 +2,7 @@ package io.waterdrop;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
@@ -170,6 +171,10 @@ class ProducerConfigUnitTests {
 				"non-reloadable-errors",
 				"non-reloadable-errors: names java.lang.String, which is not an exception class");
 		assertThat(ex.action()).contains("ProducerFencedException");
+		Set<Class<? extends Throwable>> withEmpty = new HashSet<>();
+		withEmpty.add(null);
+		assertInvalid((b) -> b.nonReloadableErrors(withEmpty), "non-reloadable-errors",
+				"non-reloadable-errors: has an empty element");
 	}
 
 	@Test

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -251,8 +252,8 @@ final class ProducerAssembler implements DisposableBean {
 				this.properties.getReloadBackoff()));
 		builder.maxAttemptsOnTransactionCommand(origins.pick("max-attempts-on-transaction-command",
 				own.getMaxAttemptsOnTransactionCommand(), this.properties.getMaxAttemptsOnTransactionCommand()));
-		builder.nonReloadableErrors(Set.copyOf(origins.pick("non-reloadable-errors", own.getNonReloadableErrors(),
-				this.properties.getNonReloadableErrors())));
+		builder.nonReloadableErrors(new LinkedHashSet<>(origins.pick("non-reloadable-errors",
+				own.getNonReloadableErrors(), this.properties.getNonReloadableErrors())));
 		builder.pollTimeout(origins.pick("polling.thread.poll-timeout", polling.getThread().getPollTimeout(),
 				shared.getThread().getPollTimeout()));
 		builder.slowCallbackThreshold(origins.pick("polling.slow-callback-threshold",

@@ -131,6 +131,9 @@ class WaterDropFailureAnalysisTests {
 		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.non-reloadable-errors")
 			.contains("Reason: names java.lang.String, which is not an exception class");
 		assertThat(analysis.getAction()).contains("Name exception classes");
+		assertThat(analyze("waterdrop.non-reloadable-errors=java.io.IOException,").getDescription())
+			.contains("Property: waterdrop.non-reloadable-errors")
+			.contains("Reason: has an empty element");
 	}
 
 	/** Kafka takes such a batch.size when it builds the client, then refuses every message. */
