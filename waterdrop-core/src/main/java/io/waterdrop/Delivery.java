@@ -271,11 +271,7 @@ sealed class Delivery extends ReportQueue.Node implements DeliveryHandle, Callba
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
 				if (!isDone()) {
-					throw new WaterDropException("Interrupted while waiting for the delivery report of a message to '"
-							+ this.message.topic() + "'; " + (((int) STATE.getVolatile(this) == SENDING)
-									? "it was sent and may still be delivered (its report still comes, to listeners)"
-									: "Kafka has answered for it, and its report is still dispatched (to its "
-											+ "callback and listeners)"), ex);
+					throw new DeliveryInterruptedException(this, (int) STATE.getVolatile(this) != SENDING, ex);
 				}
 			}
 		}

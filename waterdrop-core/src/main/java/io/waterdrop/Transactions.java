@@ -293,13 +293,11 @@ final class Transactions {
 			}
 			catch (DeliveryTimeoutException ex) {
 				abort();
-				if (!ex.timedOutIn(this)) {
-					throw ex; // another producer's message, or one of an earlier transaction
-				}
-				// Its "may still be delivered" no longer holds: what the transaction sent is rolled back with it.
-				throw new TransactionFailedException("Transaction of producer '" + this.producer.id() + "' was rolled "
-						+ "back because a synchronous send in it stopped waiting for its report; the messages it sent "
-						+ "will not be delivered (to read_committed consumers) and may be sent again", ex);
+				throw rolledBackIfSentIn(ex, ex.timedOutIn(this), "stopped waiting for its report");
+			}
+			catch (DeliveryInterruptedException ex) {
+				abort();
+				throw rolledBackIfSentIn(ex, ex.interruptedIn(this), "was interrupted while waiting for its report");
 			}
 			catch (Throwable ex) {
 				// Checked exceptions too (Kotlin, sneaky throws): the transaction must not stay open.
@@ -316,6 +314,21 @@ final class Transactions {
 			}
 			giveUpTurn();
 		}
+	}
+
+	/**
+	 * A synchronous send's "may still be delivered" no longer holds for a message of the transaction just
+	 * aborted: it is rolled back with it, and the caller is told so.
+	 * @param sentHere whether the message was sent in that transaction (not another producer's, nor one of an
+	 * earlier transaction, which come as they are)
+	 */
+	private WaterDropException rolledBackIfSentIn(WaterDropException stoppedWaiting, boolean sentHere, String how) {
+		if (!sentHere) {
+			return stoppedWaiting;
+		}
+		return new TransactionFailedException("Transaction of producer '" + this.producer.id() + "' was rolled back "
+				+ "because a synchronous send in it " + how + "; the messages it sent will not be delivered (to "
+				+ "read_committed consumers) and may be sent again", stoppedWaiting);
 	}
 
 	private void checkEnabled() {

@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
@@ -218,6 +219,37 @@ class TransactionFailureTests {
 			.withMessageContaining("will not be delivered")
 			.withCauseInstanceOf(DeliveryTimeoutException.class)
 			.isNotInstanceOf(TransactionOutcomeUnknownException.class);
+		assertThat(this.clients.get(0).transactionAborted()).isTrue();
+		assertThat(this.clients.get(0).transactionCommitted()).isFalse();
+	}
+
+	/** So does one interrupted while it waits (a cancelled task), which keeps its interrupt flag. */
+	@Test
+	@Timeout(60)
+	void aSynchronousSendInterruptedInItsOwnTransactionIsReportedAsRolledBack() throws Exception {
+		Producer producer = producer((settings) -> settings, (n) -> new StrictTransactions(0, false));
+		AtomicReference<Throwable> failure = new AtomicReference<>();
+		AtomicBoolean keptInterrupt = new AtomicBoolean();
+		Thread sender = new Thread(() -> {
+			try {
+				producer.produceSync(Message.of("orders", "1"));
+			}
+			catch (Throwable ex) {
+				failure.set(ex);
+				keptInterrupt.set(Thread.currentThread().isInterrupted());
+			}
+		});
+		sender.start();
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> producer.inFlight() == 1 && sender.getState() == Thread.State.TIMED_WAITING);
+		sender.interrupt();
+		sender.join(30_000);
+
+		assertThat(failure.get()).isInstanceOf(TransactionFailedException.class)
+			.hasMessageContaining("was rolled back because a synchronous send in it was interrupted")
+			.hasMessageContaining("will not be delivered")
+			.hasCauseInstanceOf(DeliveryInterruptedException.class);
+		assertThat(keptInterrupt).isTrue();
 		assertThat(this.clients.get(0).transactionAborted()).isTrue();
 		assertThat(this.clients.get(0).transactionCommitted()).isFalse();
 	}
