@@ -1,5 +1,6 @@
 package io.waterdrop;
 
+import java.time.Instant;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -23,6 +24,9 @@ public final class ProducerStats {
 
 	final LongAdder slowCallbacks = new LongAdder();
 
+	/** Epoch milliseconds of the last acknowledgement counted, 0 before any: written once per dispatched batch. */
+	volatile long lastAcknowledgedMillis;
+
 	/** Messages accepted by {@code produceSync} and {@code produceManySync}. */
 	public long producedSync() {
 		return this.producedSync.sum();
@@ -36,6 +40,15 @@ public final class ProducerStats {
 	/** Messages whose acknowledgement was dispatched. */
 	public long acknowledged() {
 		return this.acknowledged.sum();
+	}
+
+	/**
+	 * When an acknowledgement was last dispatched, to the millisecond (the wall clock is read once per dispatched
+	 * batch), or {@code null} before the first.
+	 */
+	public Instant lastAcknowledged() {
+		long at = this.lastAcknowledgedMillis;
+		return (at != 0) ? Instant.ofEpochMilli(at) : null;
 	}
 
 	/** Messages whose delivery failure was dispatched (purges not included). */

@@ -318,6 +318,7 @@ final class ReportDispatcher implements Pollable, ReportQueue.Dispatcher<Deliver
 	private void publishCounts() {
 		if (this.acknowledged != 0) {
 			this.stats.acknowledged.add(this.acknowledged);
+			this.stats.lastAcknowledgedMillis = System.currentTimeMillis();
 			this.acknowledged = 0;
 		}
 		if (this.failed != 0) {

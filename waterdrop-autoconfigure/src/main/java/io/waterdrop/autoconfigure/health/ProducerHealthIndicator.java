@@ -44,12 +44,13 @@ import io.waterdrop.polling.PollingMode;
  * message).
  * <p>
  * Cost: nothing per acknowledged message. Acknowledgements are read from the producer's counters when
- * health is asked for (so {@code lastAcknowledged} is when a health check first saw a new one); only
- * {@code error.occurred} events are listened to, and a transactional producer's {@code transaction.committed}.
+ * health is asked for ({@code lastAcknowledged} from {@link io.waterdrop.ProducerStats#lastAcknowledged()});
+ * only {@code error.occurred} events are listened to, and a transactional producer's
+ * {@code transaction.committed}.
  * <p>
  * Threading: the listener records failures on the thread they happen on (dispatching a delivery report,
  * connecting), one at a time; {@link #health()} reads the recorded values from any thread, each exact,
- * together not a snapshot, and writes none of them but the last acknowledgement seen.
+ * together not a snapshot, and writes none of them.
  */
 final class ProducerHealthIndicator implements HealthIndicator {
 
@@ -65,11 +66,6 @@ final class ProducerHealthIndicator implements HealthIndicator {
 	private final Duration failureWindow;
 
 	private final Clock clock;
-
-	private volatile @Nullable Instant lastAcknowledged;
-
-	/** Acknowledgements counted when a health check last looked. */
-	private volatile long acknowledgedSeen;
 
 	/** The current run of failures; {@code null} while none failed. One value, read whole by health checks. */
 	private volatile @Nullable FailureRun run;
@@ -132,15 +128,6 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		}
 	}
 
-	/** Notes acknowledgements counted since the last look. */
-	private void observeAcknowledgements() {
-		long acknowledged = this.producer.stats().acknowledged();
-		if (acknowledged != this.acknowledgedSeen) {
-			this.acknowledgedSeen = acknowledged;
-			this.lastAcknowledged = this.clock.instant();
-		}
-	}
-
 	/** The current run of failures; {@code null} if none failed, or something succeeded since. */
 	private @Nullable FailureRun failing() {
 		FailureRun current = this.run;
@@ -149,7 +136,6 @@ final class ProducerHealthIndicator implements HealthIndicator {
 
 	@Override
 	public Health health() {
-		observeAcknowledgements();
 		ProducerStatus status = this.producer.status();
 		Health.Builder builder = switch (status) {
 			case CONFIGURED -> Health.unknown();
@@ -208,7 +194,7 @@ final class ProducerHealthIndicator implements HealthIndicator {
 		details.put("status", status.name());
 		details.put("inFlight", this.producer.inFlight());
 		details.put("pendingReports", this.producer.queueSize());
-		Instant acknowledged = this.lastAcknowledged;
+		Instant acknowledged = this.producer.stats().lastAcknowledged();
 		if (acknowledged != null) {
 			details.put("lastAcknowledged", acknowledged.toString());
 		}
