@@ -108,6 +108,20 @@ public final class ProducerRegistry implements AutoCloseable {
 	}
 
 	/**
+	 * Removes {@code producer} if it is still the one of that name, and closes it, waiting up to
+	 * {@code closeTimeout} for its in-flight messages: a removal that looked the producer up while another
+	 * thread removed it (and created a new one of that name) leaves the new one be.
+	 * @return whether {@code producer} was removed here
+	 */
+	public boolean remove(String name, Producer producer, Duration closeTimeout) {
+		if (!this.producers.remove(name, producer)) {
+			return false;
+		}
+		producer.close(closeTimeout);
+		return true;
+	}
+
+	/**
 	 * Returns the producer of that name.
 	 * @throws NoSuchElementException if there is none
 	 */

@@ -52,6 +52,7 @@ import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
 import io.waterdrop.ProducerNameInUseException;
 import io.waterdrop.ProducerRegistry;
+import io.waterdrop.ProducerStatus;
 import io.waterdrop.autoconfigure.WaterDropProperties.ProducerProperties;
 import io.waterdrop.instrumentation.ErrorLogger;
 import io.waterdrop.instrumentation.ProducerEvent;
@@ -159,7 +160,8 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	 * @param template the name of a {@code waterdrop.templates} entry
 	 * @param overrides settings over the template's, with the keys of a producer entry, such as
 	 * {@code max-in-flight}, {@code polling.mode} or {@code kafka.linger.ms}; values as in properties (text,
-	 * or numbers, durations, booleans)
+	 * or numbers, durations, booleans); a nested map (a JSON object's) stands for dotted keys, a list for
+	 * indexed ones
 	 * @return the producer, not connected yet
 	 * @throws NoSuchElementException if there is no such template
 	 * @throws InvalidConfigurationException if a setting is invalid or unknown (its {@code property()} names
@@ -177,8 +179,9 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	 * As {@link #create(String, String, Map)}, with a customizer of the producer's configuration (serializers,
 	 * an observer, listeners) applied after the settings, before the {@link WaterDropProducerCustomizer} beans.
 	 */
-	public Producer create(String name, String template, Map<String, ?> overrides,
+	public Producer create(String name, String template, Map<String, ?> givenOverrides,
 			@Nullable Consumer<ProducerConfig.Builder> customizer) {
+		Map<String, @Nullable Object> overrides = dotted(givenOverrides);
 		if (name == null || name.isBlank()) {
 			throw new IllegalArgumentException("A runtime producer needs a name");
 		}
@@ -245,9 +248,6 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 		finally {
 			this.hooksLock.unlock();
 		}
-		if (this.registry.find(name).orElse(null) != producer) {
-			forget(name, producer); // removed while its hooks were told: tell them again
-		}
 		return producer;
 	}
 
@@ -258,14 +258,18 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	 * @return whether there was such a producer
 	 */
 	public boolean remove(String name) {
-		Producer producer = this.registry.find(name).orElse(null);
-		if (producer == null) {
-			return false;
+		while (true) {
+			Producer producer = this.registry.find(name).orElse(null);
+			if (producer == null) {
+				return false;
+			}
+			Duration closeTimeout = this.closeTimeouts.getOrDefault(producer, this.properties.getCloseTimeout());
+			if (this.registry.remove(name, producer, closeTimeout)) {
+				forget(name, producer);
+				return true;
+			}
+			// Another thread removed it meanwhile: the producer of that name now, if any, is this call's
 		}
-		Duration closeTimeout = this.closeTimeouts.getOrDefault(producer, this.properties.getCloseTimeout());
-		boolean removed = this.registry.remove(name, closeTimeout);
-		forget(name, producer);
-		return removed;
 	}
 
 	/** The {@code close-timeout} the runtime producer of that name is closed with (drained with, on shutdown). */
@@ -348,10 +352,7 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 				if (ex != null) {
 					logger.warn("Closing WaterDrop runtime producer '" + name + "' failed", ex);
 				}
-				this.registry.find(name).filter((current) -> current == producer).ifPresent((current) -> {
-					// Closed already: taking it out of the registry closes nothing more.
-					this.registry.remove(name, Duration.ZERO);
-				});
+				this.registry.remove(name, producer, Duration.ZERO); // closed already: closes nothing more
 				forget(name, producer);
 				return null;
 			}));
@@ -365,17 +366,31 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 		closeAsync().join();
 	}
 
+	/**
+	 * Tells the listeners a removed (and closed) producer is gone, once: whichever of its removal, the close
+	 * of all, or its creation (when the producer was removed while its creation told the listeners of it) comes
+	 * first after the producer was added. Under the hooks' lock, so that the listeners hear of its removal
+	 * after its addition.
+	 */
 	private void forget(String name, Producer producer) {
-		this.closeTimeouts.remove(producer);
-		this.templates.remove(producer);
-		this.assembler.releaseSerializers(producer.config());
-		for (Listener hook : this.hooks) {
-			try {
-				hook.removed(name, producer);
+		this.hooksLock.lock();
+		try {
+			if (this.templates.remove(producer) == null) {
+				return; // told already, or not added yet: its creation tells them
 			}
-			catch (RuntimeException ex) {
-				logger.warn("A listener failed on the removal of runtime producer '" + name + "'", ex);
+			this.closeTimeouts.remove(producer);
+			this.assembler.releaseSerializers(producer.config());
+			for (Listener hook : this.hooks) {
+				try {
+					hook.removed(name, producer);
+				}
+				catch (RuntimeException ex) {
+					logger.warn("A listener failed on the removal of runtime producer '" + name + "'", ex);
+				}
 			}
+		}
+		finally {
+			this.hooksLock.unlock();
 		}
 	}
 
@@ -424,6 +439,37 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	private static String sourceForm(ConfigurationPropertyName root) {
 		String shown = root.toString();
 		return shown.endsWith("]") ? shown : TEMPLATES + "." + root.getElement(2, Form.ORIGINAL);
+	}
+
+	/**
+	 * Overrides with dotted keys, as properties write them: a nested map (a JSON object's
+	 * {@code {"polling": {"mode": "thread"}}}) as {@code polling.mode}, a list as indexed keys
+	 * ({@code non-reloadable-errors[0]}); an empty map or list is a key without a value.
+	 */
+	private static Map<String, @Nullable Object> dotted(Map<String, ?> overrides) {
+		Map<String, @Nullable Object> dotted = new LinkedHashMap<>();
+		overrides.forEach((key, value) -> addDotted(key, value, dotted));
+		return dotted;
+	}
+
+	private static void addDotted(String key, @Nullable Object value, Map<String, @Nullable Object> dotted) {
+		if (value instanceof Map<?, ?> nested) {
+			nested.forEach((child, childValue) -> addDotted(key + "." + child, childValue, dotted));
+			if (nested.isEmpty()) {
+				dotted.put(key, null);
+			}
+		}
+		else if (value instanceof List<?> list) {
+			for (int index = 0; index < list.size(); index++) {
+				addDotted(key + "[" + index + "]", list.get(index), dotted);
+			}
+			if (list.isEmpty()) {
+				dotted.put(key, null);
+			}
+		}
+		else {
+			dotted.put(key, value);
+		}
 	}
 
 	/**
@@ -585,13 +631,18 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 		}
 		String holder = this.assembler.transactionalIdHolder(id.toString());
 		if (holder == null) {
-			holder = this.registry.asMap()
-				.entrySet()
+			// Also one removed but still closing: its Kafka client holds the id until it is closed.
+			holder = this.templates.keySet()
 				.stream()
-				.filter((entry) -> id.equals(entry.getValue().config().kafka().get(TRANSACTIONAL_ID)))
-				.map(Map.Entry::getKey)
+				.filter((producer) -> id.equals(producer.config().kafka().get(TRANSACTIONAL_ID))
+						&& producer.status() != ProducerStatus.CLOSED)
+				.map((producer) -> producer.id()
+						+ ((producer.status() == ProducerStatus.CLOSING) ? "', still closing," : "'"))
 				.findFirst()
 				.orElse(null);
+		}
+		else {
+			holder += "'";
 		}
 		if (holder != null) {
 			String key = "kafka." + TRANSACTIONAL_ID;
@@ -601,7 +652,7 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 					: " (as left by a customizer)";
 			throw new InvalidConfigurationException(overridden ? "overrides." + key : prefix + key,
 					"gives runtime producer '" + name + "' the transactional.id '" + id + "'" + customized
-							+ ", which producer '" + holder + "' has too: each would fence the other",
+							+ ", which producer '" + holder + " has too: each would fence the other",
 					"Pass a transactional.id of its own in the overrides of each runtime producer (unique per "
 							+ "producer and per application instance), or remove the producer that has it first.");
 		}

@@ -10,6 +10,7 @@ import java.util.NoSuchElementException;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -644,6 +645,134 @@ class RuntimeProducersTests {
 				assertThat(runtime.names()).isEmpty();
 				assertThat(context.getBean("tenantsPoller", Poller.class).registeredProducers()).isZero();
 			});
+	}
+
+	/**
+	 * Threads creating and removing the same name at once: each producer is told to the listeners as added
+	 * once and removed once, in that order, and ends closed.
+	 */
+	@Test
+	void concurrentCreatesAndRemovesOfOneNameTellTheListenersOnceEach() {
+		this.runner.withPropertyValues("waterdrop.in-memory=true")
+			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				Map<Producer, List<String>> told = new ConcurrentHashMap<>();
+				runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
+
+					@Override
+					public void added(String name, Producer producer) {
+						told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("added");
+					}
+
+					@Override
+					public void removed(String name, Producer producer) {
+						told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("removed");
+					}
+
+				});
+				List<Producer> created = new CopyOnWriteArrayList<>();
+				List<Throwable> unexpected = new CopyOnWriteArrayList<>();
+				List<Thread> threads = new ArrayList<>();
+				for (int thread = 0; thread < 4; thread++) {
+					int first = thread;
+					threads.add(new Thread(() -> {
+						for (int i = 0; i < 150; i++) {
+							try {
+								if ((i + first) % 2 == 0) {
+									created.add(runtime.create("x", "tenant"));
+								}
+								else {
+									runtime.remove("x");
+								}
+							}
+							catch (ProducerNameInUseException ex) {
+								// another thread's producer has the name
+							}
+							catch (RuntimeException ex) {
+								unexpected.add(ex);
+							}
+						}
+					}));
+				}
+				threads.forEach(Thread::start);
+				for (Thread thread : threads) {
+					thread.join(TimeUnit.MINUTES.toMillis(2));
+				}
+				runtime.remove("x");
+
+				assertThat(unexpected).isEmpty();
+				assertThat(created).isNotEmpty()
+					.allSatisfy((producer) -> assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED));
+				assertThat(told).hasSameSizeAs(created)
+					.allSatisfy((producer, events) -> assertThat(events).containsExactly("added", "removed"));
+			});
+	}
+
+	/**
+	 * A producer removed but still closing holds its transactional.id until its Kafka client is closed: a new
+	 * runtime producer with that id would fence it (or be fenced by its abort).
+	 */
+	@Test
+	void aTransactionalIdOfAProducerStillClosingIsRefused() throws Exception {
+		this.runner.withPropertyValues("waterdrop.in-memory=true", "waterdrop.templates.tenant.kafka.acks=all")
+			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				Producer first = runtime.create("t1", "tenant", Map.of("kafka.transactional.id", "tx-shared"));
+				CountDownLatch inCallback = new CountDownLatch(1);
+				CountDownLatch release = new CountDownLatch(1);
+				first.produceAsync(Message.of("events", "one"), (report, failure) -> {
+					inCallback.countDown();
+					awaitUninterruptibly(release);
+				});
+				assertThat(inCallback.await(30, TimeUnit.SECONDS)).isTrue();
+				CompletableFuture<Boolean> removal = CompletableFuture.supplyAsync(() -> runtime.remove("t1"));
+				try {
+					await().atMost(Duration.ofSeconds(30)).until(() -> first.status() == ProducerStatus.CLOSING);
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t2", "tenant", Map.of("kafka.transactional.id", "tx-shared")))
+						.withMessageContaining("which producer 't1', still closing, has too");
+				}
+				finally {
+					release.countDown();
+				}
+				assertThat(removal.get(30, TimeUnit.SECONDS)).isTrue();
+				Producer second = runtime.create("t2", "tenant", Map.of("kafka.transactional.id", "tx-shared"));
+				assertThat(second.transactional()).isTrue();
+			});
+	}
+
+	/** Overrides from a JSON object may nest: a nested map stands for dotted keys, a list for indexed ones. */
+	@Test
+	void nestedOverridesAreAppliedOrRefusedLikeDottedKeys() {
+		this.runner.withPropertyValues("waterdrop.in-memory=true")
+			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				Producer nested = runtime.create("nested", "tenant",
+						Map.of("polling", Map.of("fd", Map.of("max-time", "30ms")), "kafka", Map.of("linger.ms", 77),
+								"non-reloadable-errors", List.of("java.io.IOException")));
+				assertThat(nested.config().maxTime()).isEqualTo(Duration.ofMillis(30));
+				assertThat(nested.config().kafka()).containsEntry("linger.ms", "77");
+				assertThat(nested.config().nonReloadableErrors()).containsExactly(java.io.IOException.class);
+				assertThatExceptionOfType(InvalidConfigurationException.class)
+					.isThrownBy(() -> runtime.create("bogus", "tenant", Map.of("polling", Map.of("mode", "bogus"))))
+					.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.polling.mode"));
+				assertThatExceptionOfType(InvalidConfigurationException.class)
+					.isThrownBy(() -> runtime.create("listed", "tenant", Map.of("max-in-flight", List.of(1, 2))))
+					.satisfies((ex) -> assertThat(ex.property()).startsWith("overrides.max-in-flight"));
+				assertThat(runtime.names()).containsExactly("nested");
+			});
+	}
+
+	private static void awaitUninterruptibly(CountDownLatch latch) {
+		try {
+			latch.await(30, TimeUnit.SECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
 	}
 
 	@Test
