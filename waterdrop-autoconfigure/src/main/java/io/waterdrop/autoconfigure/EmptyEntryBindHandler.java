@@ -53,7 +53,7 @@ final class EmptyEntryBindHandler extends AbstractBindHandler {
 
 	private boolean writtenEmpty(ConfigurationPropertyName name, BindContext context) {
 		ConfigurationProperty written = find(name, context);
-		return written != null && !hasText(written);
+		return written != null && !hasText(written, this.placeholders);
 	}
 
 	private boolean hasSetting(ConfigurationPropertyName name, BindContext context) {
@@ -61,7 +61,7 @@ final class EmptyEntryBindHandler extends AbstractBindHandler {
 			if (source instanceof IterableConfigurationPropertySource iterable
 					&& iterable.filter(name::isAncestorOf).stream().anyMatch((key) -> {
 						ConfigurationProperty setting = find(key, context);
-						return setting != null && hasText(setting);
+						return setting != null && hasText(setting, this.placeholders);
 					})) {
 				return true;
 			}
@@ -80,8 +80,9 @@ final class EmptyEntryBindHandler extends AbstractBindHandler {
 		return null;
 	}
 
-	private boolean hasText(ConfigurationProperty property) {
-		Object value = this.placeholders.resolvePlaceholders(property.getValue());
+	/** Whether a property has a value as Boot binds it: placeholders resolved, a blank one none. */
+	static boolean hasText(ConfigurationProperty property, PlaceholdersResolver placeholders) {
+		Object value = placeholders.resolvePlaceholders(property.getValue());
 		return value != null && (!(value instanceof CharSequence text) || StringUtils.hasText(text));
 	}
 

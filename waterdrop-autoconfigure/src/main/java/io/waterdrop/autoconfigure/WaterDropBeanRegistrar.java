@@ -23,6 +23,7 @@ import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.PlaceholdersResolver;
 import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
 import org.springframework.boot.context.properties.bind.UnboundConfigurationPropertiesException;
 import org.springframework.boot.context.properties.bind.handler.NoUnboundElementsBindHandler;
@@ -92,7 +93,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		// Checked only: a runtime producer binds its template when it is created.
 		bindEntries(binder, "waterdrop.templates", ProducerProperties.class,
 				"max-in-flight, close-timeout, polling.mode or kafka.linger.ms");
-		checkTopLevelKeys(binder, emptyEntries());
+		checkTopLevelKeys(binder, placeholders());
 		Map<String, String> claimed = new HashMap<>(WaterDropAutoConfiguration.FIXED_BEAN_NAMES);
 		for (String name : pollers.keySet()) {
 			String path = "waterdrop.pollers." + name;
@@ -222,7 +223,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	 */
 	private <T> Map<String, T> bindEntries(Binder binder, String prefix, Class<T> type, String examples) {
 		Map<String, T> entries = new LinkedHashMap<>(bindEntriesChecked(binder, prefix, type, examples,
-				emptyEntries()));
+				placeholders()));
 		RelaxedEntryNames.removeEnvironmentSpellings(prefix, entries,
 				(key) -> writtenOutsideTheEnvironment(this.environment, prefix, key));
 		return entries;
@@ -244,14 +245,14 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		return false;
 	}
 
-	/** Binds entries written empty from the settings other sources give them, as the properties bean does. */
-	private BindHandler emptyEntries() {
-		return new EmptyEntryBindHandler(BindHandler.DEFAULT,
-				new PropertySourcesPlaceholdersResolver(this.environment));
+	/** Resolves values as the properties bean's binding does: what counts as empty, for entries and settings. */
+	private PlaceholdersResolver placeholders() {
+		return new PropertySourcesPlaceholdersResolver(this.environment);
 	}
 
 	private static <T> Map<String, T> bindEntriesChecked(Binder binder, String prefix, Class<T> type,
-			String examples, BindHandler emptyEntries) {
+			String examples, PlaceholdersResolver placeholders) {
+		BindHandler emptyEntries = new EmptyEntryBindHandler(BindHandler.DEFAULT, placeholders);
 		try {
 			return binder
 				.bind(prefix, Bindable.mapOf(String.class, type),
@@ -262,7 +263,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			if (!(ex.getCause() instanceof UnboundConfigurationPropertiesException unbound)) {
 				throw ex;
 			}
-			List<String> unknown = unknown(unbound);
+			List<String> unknown = unknown(unbound, placeholders);
 			if (unknown.isEmpty()) {
 				return binder
 					.bind(prefix, Bindable.mapOf(String.class, type), emptyEntries)
@@ -283,15 +284,15 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	 * a newer starter version. A value Boot cannot convert is left to the properties' own binding, which
 	 * reports it as Boot does.
 	 */
-	private static void checkTopLevelKeys(Binder binder, BindHandler emptyEntries) {
+	private static void checkTopLevelKeys(Binder binder, PlaceholdersResolver placeholders) {
 		try {
 			binder.bind("waterdrop", Bindable.of(WaterDropProperties.class),
-					new NoUnboundElementsBindHandler(emptyEntries,
+					new NoUnboundElementsBindHandler(new EmptyEntryBindHandler(BindHandler.DEFAULT, placeholders),
 							WaterDropBeanRegistrar::isApplicationConfigFile));
 		}
 		catch (BindException ex) {
 			List<String> unknown = (ex.getCause() instanceof UnboundConfigurationPropertiesException unbound)
-					? unknown(unbound) : List.of();
+					? unknown(unbound, placeholders) : List.of();
 			if (!unknown.isEmpty()) {
 				throw unknownKeys(unknown, "is not a WaterDrop setting", "Correct or remove it; "
 						+ "docs/configuration.md lists the settings (so does an IDE with Spring Boot support, which "
@@ -315,10 +316,12 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	 * The unbound properties' names, sorted, but those with an empty value (Boot binds them as unset) and
 	 * those in a map of Kafka settings.
 	 */
-	private static List<String> unknown(UnboundConfigurationPropertiesException unbound) {
+	/** The unbound keys that have a value: one written empty (or blank, or a placeholder of nothing) is unset. */
+	private static List<String> unknown(UnboundConfigurationPropertiesException unbound,
+			PlaceholdersResolver placeholders) {
 		return unbound.getUnboundProperties()
 			.stream()
-			.filter((property) -> !String.valueOf(property.getValue()).isEmpty())
+			.filter((property) -> EmptyEntryBindHandler.hasText(property, placeholders))
 			.map(ConfigurationProperty::getName)
 			.filter((name) -> !isKafkaSetting(name))
 			.map(ConfigurationPropertyName::toString)

@@ -485,14 +485,23 @@ class WaterDropAutoConfigurationTests {
 		});
 	}
 
-	/** Settings written empty elsewhere (a variable set to "" for "the default") leave such entries defined. */
+	/**
+	 * Settings written empty elsewhere (a variable set to "" for "the default", a blank value, a placeholder of
+	 * nothing) leave such entries defined, with the defaults.
+	 */
 	@Test
 	void anEntryWrittenEmptyWhoseSettingsElsewhereAreEmptyTakesTheDefaults() {
 		withEnvironment(Map.of("WATERDROP_PRODUCERS_ORDERS_CLOSETIMEOUT", "",
 				"WATERDROP_POLLERS_CRITICAL_POLLTIMEOUT", "", "WATERDROP_TEMPLATES_TENANT_CLOSETIMEOUT", ""))
-			.withInitializer((context) -> configFile(context, "application.yml",
-					Map.of("waterdrop.producers.orders", "", "waterdrop.pollers.critical", "",
-							"waterdrop.templates.tenant", "", "waterdrop.producers.audit.polling.poller", "critical")))
+			.withInitializer((context) -> {
+				configFile(context, "application-prod.yml",
+						Map.of("waterdrop.producers.orders.max-in-flight", "${WATERDROP_TEST_UNSET:}",
+								"waterdrop.producers.orders.wait-on-queue-full", " "));
+				configFile(context, "application.yml",
+						Map.of("waterdrop.producers.orders", "", "waterdrop.pollers.critical", "",
+								"waterdrop.templates.tenant", "", "waterdrop.producers.audit.polling.poller",
+								"critical"));
+			})
 			.run((context) -> {
 				assertThat(context).hasNotFailed();
 				assertThat(context.getBeansOfType(Producer.class)).containsOnlyKeys("orders", "audit");
