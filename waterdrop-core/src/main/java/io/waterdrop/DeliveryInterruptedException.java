@@ -6,7 +6,8 @@ package io.waterdrop;
  * report is still dispatched to listeners. Thrown out of a transaction block of the producer that sent the
  * message in that transaction (or out of the transaction a synchronous send outside one runs in), it rolls that
  * transaction back, and comes as the cause of a {@link TransactionFailedException} that says so, as a
- * {@link DeliveryTimeoutException} does.
+ * {@link DeliveryTimeoutException} does. A Spring-managed transaction that rolls back because of it does the
+ * same to the message, but the exception comes as it is.
  */
 public class DeliveryInterruptedException extends WaterDropException {
 

@@ -709,8 +709,9 @@ public class Producer implements AutoCloseable {
 
 	/**
 	 * Runs {@code block} in one Kafka transaction: begin, run, commit. An exception from the block aborts the
-	 * transaction and is rethrown, but a {@link DeliveryTimeoutException} of a message sent in it, whose "may
-	 * still be delivered" the abort ends, comes as the cause of a {@link TransactionFailedException};
+	 * transaction and is rethrown, but a {@link DeliveryTimeoutException} or {@link DeliveryInterruptedException}
+	 * of a message sent in it, whose "may still be delivered" the abort ends, comes as the cause of a
+	 * {@link TransactionFailedException};
 	 * {@link AbortTransaction} aborts quietly and makes this return {@code null}. Transactions on one producer
 	 * run one after another (callers wait their turn, at most {@code maxWaitTimeout}), and a transaction inside
 	 * a transaction on the same thread joins the outer one.
@@ -1530,8 +1531,11 @@ public class Producer implements AutoCloseable {
 	 * @throws DeliveryFailedException if the broker did not take it
 	 * @throws DeliveryTimeoutException if no report came in time
 	 * @throws WaterDropException if interrupted, the flag kept set: waiting for room or inside Kafka's send
-	 * (nothing was sent), or waiting for the report (the message was sent; the exception says whether Kafka has
-	 * answered for it yet; its report still comes, to listeners, as after a timeout)
+	 * (nothing was sent), or waiting for the report (a {@link DeliveryInterruptedException}: the message was
+	 * sent; it says whether Kafka has answered for it yet; its report still comes, to listeners, as after a
+	 * timeout)
+	 * @throws TransactionFailedException on a transactional producer outside a transaction, whose own
+	 * transaction a timed-out or interrupted wait rolled back (the message will not be delivered)
 	 * @throws IllegalCallerException if called on the thread that dispatches this producer's reports
 	 */
 	public DeliveryReport produceSync(Message message) {

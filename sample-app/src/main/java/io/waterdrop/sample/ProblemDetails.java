@@ -14,6 +14,7 @@ import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExcep
 
 import io.waterdrop.BatchPartlySentException;
 import io.waterdrop.DeliveryFailedException;
+import io.waterdrop.DeliveryInterruptedException;
 import io.waterdrop.DeliveryTimeoutException;
 import io.waterdrop.InvalidConfigurationException;
 import io.waterdrop.InvalidMessageException;
@@ -137,13 +138,20 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 
 	/**
 	 * The commit failed and the transaction was rolled back (or its outcome is unknown, which the detail
-	 * says): Kafka's doing, not the request's. No Retry-After: the client decides whether to send it again.
+	 * says): Kafka's doing, not the request's, so a 502; a 504 when Kafka did not answer a send in it in time.
+	 * No Retry-After: the client decides whether to send it again. Rolled back because the request's thread was
+	 * interrupted (a shutdown, a cancelled request), it is the server's: a 500, as any such failure.
 	 */
 	@ExceptionHandler
 	ProblemDetail transactionFailed(TransactionFailedException ex) {
-		ProblemDetail problem = problem(HttpStatus.BAD_GATEWAY, "Transaction failed", ex.getMessage());
-		if (ex.getCause() != null) {
-			problem.setProperty("kafkaError", ex.getCause().getClass().getName());
+		if (ex.getCause() instanceof DeliveryInterruptedException) {
+			return waterDropFailed(ex);
+		}
+		HttpStatus status = (ex.getCause() instanceof DeliveryTimeoutException) ? HttpStatus.GATEWAY_TIMEOUT
+				: HttpStatus.BAD_GATEWAY;
+		ProblemDetail problem = problem(status, "Transaction failed", ex.getMessage());
+		if (ex.getCause() instanceof KafkaException kafkaError) {
+			problem.setProperty("kafkaError", kafkaError.getClass().getName());
 		}
 		return problem;
 	}
