@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -110,9 +111,8 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 
 	private final ProducerRegistry registry = new ProducerRegistry();
 
-	private final Map<Producer, Duration> closeTimeouts = new ConcurrentHashMap<>();
-
-	private final Map<Producer, String> templates = new ConcurrentHashMap<>();
+	/** Each runtime producer until its listeners are told of its removal: also while it closes. */
+	private final Map<Producer, Created> created = new ConcurrentHashMap<>();
 
 	private final List<Listener> hooks = new CopyOnWriteArrayList<>();
 
@@ -215,6 +215,7 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 			throw fromOverride(ex, prefix, overrides);
 		}
 		Producer producer;
+		Created entry;
 		// Under the hooks' lock: a listener subscribing meanwhile is told of this producer exactly once, and a
 		// close that began since the check above has either taken its list of producers (this one is refused)
 		// or not (this one is on it).
@@ -233,9 +234,10 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 			if (this.properties.isLogErrors()) {
 				producer.monitor().subscribe(ProducerEvent.ErrorOccurred.class, new ErrorLogger());
 			}
-			this.closeTimeouts.put(producer, (own.getCloseTimeout() != null) ? own.getCloseTimeout()
-					: this.properties.getCloseTimeout());
-			this.templates.put(producer, template);
+			Created made = new Created(template, (own.getCloseTimeout() != null) ? own.getCloseTimeout()
+					: this.properties.getCloseTimeout(), Created.ADDING);
+			Created removedAlready = this.created.putIfAbsent(producer, made);
+			entry = (removedAlready != null) ? removedAlready : made;
 			for (Listener hook : this.hooks) {
 				try { // as on removal: the producer exists now, and the other listeners must hear of it
 					hook.added(name, producer);
@@ -247,6 +249,9 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 		}
 		finally {
 			this.hooksLock.unlock();
+		}
+		if (!entry.told.compareAndSet(Created.ADDING, Created.ADDED)) {
+			tellRemoved(name, producer); // removed while the listeners heard of its addition (by one of them, say)
 		}
 		return producer;
 	}
@@ -263,9 +268,15 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 			if (producer == null) {
 				return false;
 			}
-			Duration closeTimeout = this.closeTimeouts.getOrDefault(producer, this.properties.getCloseTimeout());
-			if (this.registry.remove(name, producer, closeTimeout)) {
-				forget(name, producer);
+			if (this.registry.remove(name, producer, closeTimeout(producer))) {
+				// Closed, unless this is a polling thread (a callback's), where the close only began: its listeners
+				// hear of its removal, and its transactional.id is free, once it is closed.
+				if (producer.status() == ProducerStatus.CLOSED) {
+					forget(name, producer);
+				}
+				else {
+					producer.closeAsync(closeTimeout(producer)).whenComplete((result, ex) -> forget(name, producer));
+				}
 				return true;
 			}
 			// Another thread removed it meanwhile: the producer of that name now, if any, is this call's
@@ -275,8 +286,12 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	/** The {@code close-timeout} the runtime producer of that name is closed with (drained with, on shutdown). */
 	public Duration closeTimeout(String name) {
 		Producer producer = this.registry.find(name).orElse(null);
-		return (producer != null) ? this.closeTimeouts.getOrDefault(producer, this.properties.getCloseTimeout())
-				: this.properties.getCloseTimeout();
+		return (producer != null) ? closeTimeout(producer) : this.properties.getCloseTimeout();
+	}
+
+	private Duration closeTimeout(Producer producer) {
+		Created entry = this.created.get(producer);
+		return (entry != null && entry.closeTimeout != null) ? entry.closeTimeout : this.properties.getCloseTimeout();
 	}
 
 	/**
@@ -305,7 +320,7 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 
 	/** The template a runtime producer was created from. */
 	public Optional<String> templateOf(String name) {
-		return find(name).map(this.templates::get);
+		return find(name).map(this.created::get).map((entry) -> entry.template);
 	}
 
 	/** The names of the templates under {@code waterdrop.templates}. */
@@ -347,13 +362,13 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 		for (Map.Entry<String, Producer> entry : producers.entrySet()) {
 			String name = entry.getKey();
 			Producer producer = entry.getValue();
-			Duration closeTimeout = this.closeTimeouts.getOrDefault(producer, this.properties.getCloseTimeout());
-			closes.add(producer.closeAsync(closeTimeout).handle((result, ex) -> {
+			closes.add(producer.closeAsync(closeTimeout(producer)).handle((result, ex) -> {
 				if (ex != null) {
 					logger.warn("Closing WaterDrop runtime producer '" + name + "' failed", ex);
 				}
-				this.registry.remove(name, producer, Duration.ZERO); // closed already: closes nothing more
-				forget(name, producer);
+				if (this.registry.remove(name, producer, Duration.ZERO)) { // closed already: closes nothing more
+					forget(name, producer); // else its removal does
+				}
 				return null;
 			}));
 		}
@@ -367,31 +382,64 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	}
 
 	/**
-	 * Tells the listeners a removed (and closed) producer is gone, once: whichever of its removal, the close
-	 * of all, or its creation (when the producer was removed while its creation told the listeners of it) comes
-	 * first after the producer was added. Under the hooks' lock, so that the listeners hear of its removal
-	 * after its addition.
+	 * Tells the listeners a removed and closed producer is gone, once, after they heard of its addition: its
+	 * removal or the close of all tells them; one while its creation still tells them of its addition leaves
+	 * it to the creation. Takes no lock: it runs on close threads and polling threads (a callback's removal),
+	 * which a creation's listener may be waiting for.
 	 */
 	private void forget(String name, Producer producer) {
-		this.hooksLock.lock();
-		try {
-			if (this.templates.remove(producer) == null) {
-				return; // told already, or not added yet: its creation tells them
+		Created entry = this.created.putIfAbsent(producer,
+				new Created(null, null, Created.REMOVED_WHILE_ADDING)); // removed before its creation noted it
+		if (entry == null || entry.told.compareAndSet(Created.ADDING, Created.REMOVED_WHILE_ADDING)) {
+			return;
+		}
+		if (entry.told.compareAndSet(Created.ADDED, Created.REMOVED)) {
+			tellRemoved(name, producer);
+		}
+	}
+
+	private void tellRemoved(String name, Producer producer) {
+		this.created.remove(producer);
+		this.assembler.releaseSerializers(producer.config());
+		for (Listener hook : this.hooks) {
+			try {
+				hook.removed(name, producer);
 			}
-			this.closeTimeouts.remove(producer);
-			this.assembler.releaseSerializers(producer.config());
-			for (Listener hook : this.hooks) {
-				try {
-					hook.removed(name, producer);
-				}
-				catch (RuntimeException ex) {
-					logger.warn("A listener failed on the removal of runtime producer '" + name + "'", ex);
-				}
+			catch (RuntimeException ex) {
+				logger.warn("A listener failed on the removal of runtime producer '" + name + "'", ex);
 			}
 		}
-		finally {
-			this.hooksLock.unlock();
+	}
+
+	/**
+	 * A runtime producer's template and close-timeout, and how far its listeners have been told of it. States:
+	 * ADDING → ADDED (creation, when every listener heard of its addition) → REMOVED (its removal, closed);
+	 * ADDING → REMOVED_WHILE_ADDING (its removal, closed before that) → the creation tells of the removal. A
+	 * removal before the creation noted the producer at all leaves a REMOVED_WHILE_ADDING entry without
+	 * template for the creation to find. Each producer is forgotten once: by whoever took it out of the registry.
+	 */
+	private static final class Created {
+
+		static final int ADDING = 0;
+
+		static final int ADDED = 1;
+
+		static final int REMOVED_WHILE_ADDING = 2;
+
+		static final int REMOVED = 3;
+
+		final @Nullable String template;
+
+		final @Nullable Duration closeTimeout;
+
+		final AtomicInteger told;
+
+		Created(@Nullable String template, @Nullable Duration closeTimeout, int told) {
+			this.template = template;
+			this.closeTimeout = closeTimeout;
+			this.told = new AtomicInteger(told);
 		}
+
 	}
 
 	private void checkOpen(String name) {
@@ -444,7 +492,8 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	/**
 	 * Overrides with dotted keys, as properties write them: a nested map (a JSON object's
 	 * {@code {"polling": {"mode": "thread"}}}) as {@code polling.mode}, a list as indexed keys
-	 * ({@code non-reloadable-errors[0]}); an empty map or list is a key without a value.
+	 * ({@code non-reloadable-errors[0]}), but a Kafka setting's as its value (Boot joins it with commas, as Kafka
+	 * takes {@code bootstrap.servers}); an empty map is a key without a value, an empty list an empty value.
 	 */
 	private static Map<String, @Nullable Object> dotted(Map<String, ?> overrides) {
 		Map<String, @Nullable Object> dotted = new LinkedHashMap<>();
@@ -459,13 +508,13 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 				dotted.put(key, null);
 			}
 		}
-		else if (value instanceof List<?> list) {
+		else if (value instanceof List<?> list && !list.isEmpty() && !key.startsWith("kafka.")) {
 			for (int index = 0; index < list.size(); index++) {
 				addDotted(key + "[" + index + "]", list.get(index), dotted);
 			}
-			if (list.isEmpty()) {
-				dotted.put(key, null);
-			}
+		}
+		else if (value instanceof List<?> list && list.isEmpty()) {
+			dotted.put(key, ""); // an empty list, as properties write it
 		}
 		else {
 			dotted.put(key, value);
@@ -632,7 +681,7 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 		String holder = this.assembler.transactionalIdHolder(id.toString());
 		if (holder == null) {
 			// Also one removed but still closing: its Kafka client holds the id until it is closed.
-			holder = this.templates.keySet()
+			holder = this.created.keySet()
 				.stream()
 				.filter((producer) -> id.equals(producer.config().kafka().get(TRANSACTIONAL_ID))
 						&& producer.status() != ProducerStatus.CLOSED)

@@ -751,18 +751,156 @@ class RuntimeProducersTests {
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				Producer nested = runtime.create("nested", "tenant",
-						Map.of("polling", Map.of("fd", Map.of("max-time", "30ms")), "kafka", Map.of("linger.ms", 77),
+						Map.of("polling", Map.of("fd", Map.of("max-time", "30ms")), "kafka",
+								Map.of("linger.ms", 77, "bootstrap.servers", List.of("h1:9092", "h2:9092")),
 								"non-reloadable-errors", List.of("java.io.IOException")));
 				assertThat(nested.config().maxTime()).isEqualTo(Duration.ofMillis(30));
-				assertThat(nested.config().kafka()).containsEntry("linger.ms", "77");
+				assertThat(nested.config().kafka()).containsEntry("linger.ms", "77")
+					.containsEntry("bootstrap.servers", "h1:9092,h2:9092")
+					.doesNotContainKeys("bootstrap.servers.0", "bootstrap.servers[0]");
 				assertThat(nested.config().nonReloadableErrors()).containsExactly(java.io.IOException.class);
+				assertThat(runtime.create("cleared", "tenant", Map.of("non-reloadable-errors", List.of()))
+					.config()
+					.nonReloadableErrors()).isEmpty();
 				assertThatExceptionOfType(InvalidConfigurationException.class)
 					.isThrownBy(() -> runtime.create("bogus", "tenant", Map.of("polling", Map.of("mode", "bogus"))))
 					.satisfies((ex) -> assertThat(ex.property()).isEqualTo("overrides.polling.mode"));
 				assertThatExceptionOfType(InvalidConfigurationException.class)
 					.isThrownBy(() -> runtime.create("listed", "tenant", Map.of("max-in-flight", List.of(1, 2))))
 					.satisfies((ex) -> assertThat(ex.property()).startsWith("overrides.max-in-flight"));
-				assertThat(runtime.names()).containsExactly("nested");
+				assertThat(runtime.names()).containsExactly("cleared", "nested");
+			});
+	}
+
+	/**
+	 * A listener removing the producer it is told of (a quota check, say): every listener hears of its addition,
+	 * then of its removal.
+	 */
+	@Test
+	void aListenerRemovingTheProducerItIsToldOfLeavesTheOthersHearingItsAdditionFirst() {
+		this.runner.withPropertyValues("waterdrop.in-memory=true")
+			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
+
+					@Override
+					public void added(String name, Producer producer) {
+						runtime.remove(name);
+					}
+
+				});
+				List<String> told = new CopyOnWriteArrayList<>();
+				runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
+
+					@Override
+					public void added(String name, Producer producer) {
+						told.add("added " + name);
+					}
+
+					@Override
+					public void removed(String name, Producer producer) {
+						told.add("removed " + name);
+					}
+
+				});
+
+				Producer rejected = runtime.create("rejected", "tenant");
+
+				assertThat(told).containsExactly("added rejected", "removed rejected");
+				assertThat(rejected.status()).isEqualTo(ProducerStatus.CLOSED);
+				assertThat(runtime.names()).isEmpty();
+			});
+	}
+
+	/**
+	 * A callback removing a runtime producer (on its polling thread, where the close only begins) waits for no
+	 * lock a creation holds: a creation's listener sending on that Poller meanwhile is served.
+	 */
+	@Test
+	void aCallbackRemovingAProducerDoesNotWaitForACreationsListeners() {
+		this.runner.withPropertyValues("waterdrop.in-memory=true")
+			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				Producer first = runtime.create("a", "tenant");
+				runtime.create("b", "tenant");
+				CountDownLatch creating = new CountDownLatch(1);
+				List<Object> announced = new CopyOnWriteArrayList<>();
+				runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
+
+					@Override
+					public void added(String name, Producer producer) {
+						if (name.equals("c")) {
+							creating.countDown();
+							try {
+								announced.add(
+										producer.produceSync(Message.of("events", "hello"), Duration.ofSeconds(30)));
+							}
+							catch (RuntimeException ex) {
+								announced.add(ex);
+							}
+						}
+					}
+
+				});
+				first.produceAsync(Message.of("events", "x"), (report, failure) -> {
+					awaitUninterruptibly(creating);
+					runtime.remove("b");
+				});
+
+				runtime.create("c", "tenant");
+
+				assertThat(announced).singleElement().isInstanceOf(DeliveryReport.class);
+				await().atMost(Duration.ofSeconds(30)).until(() -> runtime.names().equals(Set.of("a", "c")));
+			});
+	}
+
+	/**
+	 * Removed from its own callback (the close only begins there), a producer keeps its transactional.id until it
+	 * is closed, and its listeners hear of its removal then.
+	 */
+	@Test
+	void aProducerRemovedFromItsCallbackKeepsItsTransactionalIdUntilClosed() throws Exception {
+		this.runner.withPropertyValues("waterdrop.in-memory=true", "waterdrop.templates.tenant.kafka.acks=all")
+			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				List<String> removed = new CopyOnWriteArrayList<>();
+				runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
+
+					@Override
+					public void added(String name, Producer producer) {
+					}
+
+					@Override
+					public void removed(String name, Producer producer) {
+						removed.add(name + " " + producer.status());
+					}
+
+				});
+				Producer first = runtime.create("t1", "tenant", Map.of("kafka.transactional.id", "tx-own"));
+				CountDownLatch removing = new CountDownLatch(1);
+				CountDownLatch release = new CountDownLatch(1);
+				first.produceAsync(Message.of("events", "one"), (report, failure) -> {
+					runtime.remove("t1");
+					removing.countDown();
+					awaitUninterruptibly(release);
+				});
+				assertThat(removing.await(30, TimeUnit.SECONDS)).isTrue();
+				try {
+					assertThat(first.status()).isEqualTo(ProducerStatus.CLOSING);
+					assertThatExceptionOfType(InvalidConfigurationException.class)
+						.isThrownBy(() -> runtime.create("t2", "tenant", Map.of("kafka.transactional.id", "tx-own")))
+						.withMessageContaining("which producer 't1', still closing, has too");
+					assertThat(removed).isEmpty();
+				}
+				finally {
+					release.countDown();
+				}
+				await().atMost(Duration.ofSeconds(30)).until(() -> removed.equals(List.of("t1 CLOSED")));
+				assertThat(runtime.create("t2", "tenant", Map.of("kafka.transactional.id", "tx-own")).transactional())
+					.isTrue();
 			});
 	}
 
