@@ -16,6 +16,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -249,6 +250,12 @@ public class Producer implements AutoCloseable {
 
 	/** Set while WaterDrop closes a client at once on purpose (forced close, purge). */
 	private volatile boolean purgeUnderWay;
+
+	/**
+	 * Purges begun: a message the relay holds since before one (blocked in Kafka's send on the client the purge
+	 * replaced, or queued behind it) is purged, not sent on the new client.
+	 */
+	private final AtomicInteger purges = new AtomicInteger();
 
 	private final Middleware middleware = new Middleware();
 
@@ -1097,7 +1104,8 @@ public class Producer implements AutoCloseable {
 	 * Kafka client is replaced by a new one, and the old one is closed at once, so Kafka fails what it still
 	 * holds; each such message gets one report, a {@link MessagePurgedException} and {@code message.purged}.
 	 * Buffered messages are dropped unsent ({@code buffer.purged}), and so are the batches a flush in batches had
-	 * not sent yet. Messages produced while the purge runs may be purged too, refused (sent to the old client as
+	 * not sent yet; messages produced in callbacks that the relay still holds are purged too, not sent on the
+	 * new client. Messages produced while the purge runs may be purged too, refused (sent to the old client as
 	 * it closes), or go to the new client. Not for transactional producers: abort the transaction instead. The
 	 * new client is built without holding up a close that starts meanwhile.
 	 * @throws IllegalStateException if the producer is transactional
@@ -1117,6 +1125,7 @@ public class Producer implements AutoCloseable {
 					+ "purge from another thread");
 		}
 		this.buffer.purgeBegins();
+		this.purges.incrementAndGet();
 		State refusing = replaceClientInTurn(true);
 		if (refusing != null && refusing != State.CONFIGURED && refusing != State.DISCONNECTED) {
 			throw notAccepting(refusing, null); // a closing one's drain, or its purge if forced, decides
@@ -1787,7 +1796,8 @@ public class Producer implements AutoCloseable {
 		}
 		try {
 			if (relayed) {
-				relay(() -> sendFromRelay(message, record, delivery));
+				int purgesWhenAccepted = this.purges.get();
+				relay(() -> sendFromRelay(message, record, delivery, purgesWhenAccepted));
 			}
 			else if (this.transactions.enabled()) {
 				sendInTransaction(record, delivery);
@@ -1944,7 +1954,12 @@ public class Producer implements AutoCloseable {
 	 * the message's failed report, or its purged one when the producer's close had gone past draining (the
 	 * close then waits for the relay before it detaches, so the report is dispatched).
 	 */
-	private void sendFromRelay(Message message, ProducerRecord<byte[], byte[]> record, Delivery delivery) {
+	private void sendFromRelay(Message message, ProducerRecord<byte[], byte[]> record, Delivery delivery,
+			int purgesWhenAccepted) {
+		if (this.purges.get() != purgesWhenAccepted) {
+			refuseRelayed(() -> delivery.purgedBeforeSent(purgedOnTheRelay()));
+			return;
+		}
 		try {
 			if (this.state == State.DISCONNECTED) {
 				connect(); // the slot taken keeps an idle disconnect away until the report
@@ -1960,7 +1975,7 @@ public class Producer implements AutoCloseable {
 			current.send(this.encoder.resolvePartition(message, record), delivery);
 		}
 		catch (Exception ex) { // a checked one too, sneaked out of a custom partitioner or interceptor
-			if (closingClient()) {
+			if (closingClient() || this.purges.get() != purgesWhenAccepted) { // its client closed by the close or purge
 				refuseRelayed(() -> delivery.purgedBeforeSent(ex));
 			}
 			else {
@@ -1971,6 +1986,10 @@ public class Producer implements AutoCloseable {
 			refuseRelayed(() -> delivery.onCompletion(null, new WaterDropException("Sending failed: " + ex, ex)));
 			throw ex;
 		}
+	}
+
+	private WaterDropException purgedOnTheRelay() {
+		return new WaterDropException("Purged by producer '" + id() + "' before the relay handed it to Kafka");
 	}
 
 	/**

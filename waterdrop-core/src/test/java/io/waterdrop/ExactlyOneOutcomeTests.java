@@ -898,6 +898,40 @@ class ExactlyOneOutcomeTests {
 	}
 
 	/**
+	 * A purge fails every message not delivered yet, also those the relay holds: one blocked in Kafka's send on
+	 * the client the purge replaces (it then fails on that closed client), and one queued behind it, which would
+	 * otherwise go to the new client.
+	 */
+	@Test
+	@Timeout(60)
+	void aPurgePurgesTheMessagesTheRelayHolds() throws Exception {
+		Relaying relaying = relaying("relay-purged");
+		Producer source = relaying.source();
+		Producer target = relaying.target();
+		MisbehavingKafka targetClient = relaying.targetClient();
+		List<DeliveryHandle> relayed = new CopyOnWriteArrayList<>();
+		CountDownLatch bothAccepted = new CountDownLatch(1);
+		source.produceAsync(message("fine", 1), (report, failure) -> {
+			relayed.add(target.produceAsync(message("blocking", 2)));
+			relayed.add(target.produceAsync(message("fine", 3)));
+			bothAccepted.countDown();
+		}).await();
+		assertThat(bothAccepted.await(30, TimeUnit.SECONDS)).isTrue();
+		targetClient.awaitBlockedSend();
+
+		CompletableFuture<Void> purging = onNewThread(target::purge);
+		await().atMost(Duration.ofSeconds(30)).until(targetClient::closed);
+		targetClient.unblock();
+		purging.get(30, TimeUnit.SECONDS);
+
+		assertThat(relayed).hasSize(2)
+			.allSatisfy((handle) -> assertThatExceptionOfType(MessagePurgedException.class).isThrownBy(handle::await));
+		assertThat(target.stats().purged()).isEqualTo(2);
+		assertThat(target.stats().failed()).isZero();
+		assertThat(this.clients.get(this.clients.size() - 1).history()).isEmpty(); // the new client got nothing
+	}
+
+	/**
 	 * A relayed send still blocked in Kafka when a forced close purges: it then fails on the closed client,
 	 * which is the close's purge, not a delivery failure.
 	 */
