@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.TreeSet;
 
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
@@ -34,8 +35,10 @@ import io.waterdrop.WaterDropException;
  * invalid settings for one a 400 naming the setting, a delivery Kafka refused or did not confirm in time a
  * 502 or 504, and a transaction Kafka did not commit or a Kafka client that could not be built a 502 (the
  * broker's or the settings' fault, not the request's); any other WaterDrop failure is a 500, as a problem
- * detail too. Spring MVC's own exceptions (a malformed body or parameter, a request parameter out of range)
- * become problem details too, by {@link ResponseEntityExceptionHandler}.
+ * detail too, and so is a failure of the application's own code inside Kafka's send (a custom partitioner's)
+ * or an interrupted request: {@code kafkaError} names only Kafka's errors. Spring MVC's own exceptions (a
+ * malformed body or parameter, a request parameter out of range) become problem details too, by
+ * {@link ResponseEntityExceptionHandler}.
  */
 @RestControllerAdvice
 class ProblemDetails extends ResponseEntityExceptionHandler {
@@ -113,8 +116,19 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 	 */
 	@ExceptionHandler
 	ResponseEntity<ProblemDetail> batchPartlySent(BatchPartlySentException ex) {
-		HttpStatus status = (ex.getCause() instanceof ProducerClosedException) ? HttpStatus.SERVICE_UNAVAILABLE
-				: HttpStatus.BAD_GATEWAY;
+		Throwable refusal = ex.getCause();
+		HttpStatus status;
+		if (refusal instanceof ProducerClosedException || refusal instanceof QueueFullException) {
+			status = HttpStatus.SERVICE_UNAVAILABLE;
+		}
+		else if (refusal instanceof KafkaException || (refusal instanceof DeliveryFailedException failed
+				&& kafkasDoing(failed.getCause()))) {
+			status = HttpStatus.BAD_GATEWAY;
+		}
+		else { // an interrupt, the application's own partitioner or interceptor: the server's
+			this.logger.error("WaterDrop failed while serving a request", ex);
+			status = HttpStatus.INTERNAL_SERVER_ERROR;
+		}
 		ProblemDetail problem = problem(status, "Batch partly sent", ex.getMessage());
 		problem.setProperty("sent", ex.sent().size());
 		problem.setProperty("batchSize", ex.batchSize());
@@ -124,11 +138,19 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 	/** Kafka refused the message (its cause says why: too large for the topic, not authorized, ...). */
 	@ExceptionHandler
 	ProblemDetail deliveryFailed(DeliveryFailedException ex) {
+		if (!kafkasDoing(ex.getCause())) { // the application's own partitioner or interceptor failed
+			return waterDropFailed(ex);
+		}
 		ProblemDetail problem = problem(HttpStatus.BAD_GATEWAY, "Delivery failed", ex.getMessage());
 		if (ex.getCause() != null) {
 			problem.setProperty("kafkaError", ex.getCause().getClass().getName());
 		}
 		return problem;
+	}
+
+	/** Whether Kafka refused the message (with its error, or without one), not the application's own code. */
+	private static boolean kafkasDoing(Throwable cause) {
+		return cause == null || cause instanceof KafkaException;
 	}
 
 	@ExceptionHandler
@@ -138,19 +160,22 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 
 	/**
 	 * The commit failed and the transaction was rolled back (or its outcome is unknown, which the detail
-	 * says): Kafka's doing, not the request's, so a 502; a 504 when Kafka did not answer a send in it in time.
-	 * No Retry-After: the client decides whether to send it again. Rolled back because the request's thread was
-	 * interrupted (a shutdown, a cancelled request), it is the server's: a 500, as any such failure.
+	 * says): Kafka's doing, not the request's, so a 502; a 504 when Kafka did not answer in time (a send in it,
+	 * or the commit), a 503 when the producer was closing. No Retry-After: the client decides whether to send it
+	 * again. Rolled back because the request's thread was interrupted (a shutdown, a cancelled request), it is
+	 * the server's: a 500, as any such failure.
 	 */
 	@ExceptionHandler
 	ProblemDetail transactionFailed(TransactionFailedException ex) {
-		if (ex.getCause() instanceof DeliveryInterruptedException) {
+		Throwable cause = ex.getCause();
+		if (cause instanceof DeliveryInterruptedException) {
 			return waterDropFailed(ex);
 		}
-		HttpStatus status = (ex.getCause() instanceof DeliveryTimeoutException) ? HttpStatus.GATEWAY_TIMEOUT
-				: HttpStatus.BAD_GATEWAY;
+		HttpStatus status = (cause instanceof DeliveryTimeoutException || cause instanceof TimeoutException)
+				? HttpStatus.GATEWAY_TIMEOUT
+				: (cause instanceof ProducerClosedException) ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.BAD_GATEWAY;
 		ProblemDetail problem = problem(status, "Transaction failed", ex.getMessage());
-		if (ex.getCause() instanceof KafkaException kafkaError) {
+		if (cause instanceof KafkaException kafkaError) {
 			problem.setProperty("kafkaError", kafkaError.getClass().getName());
 		}
 		return problem;

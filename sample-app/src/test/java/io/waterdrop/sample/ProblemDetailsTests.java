@@ -3,6 +3,7 @@ package io.waterdrop.sample;
 import java.util.List;
 import java.util.concurrent.FutureTask;
 
+import org.apache.kafka.common.errors.TimeoutException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -25,6 +26,9 @@ import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerClosedException;
 import io.waterdrop.ProducerStatus;
+import io.waterdrop.TransactionFailedException;
+import io.waterdrop.TransactionOutcomeUnknownException;
+import io.waterdrop.WaterDropException;
 import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -189,6 +193,35 @@ class ProblemDetailsTests {
 		finally {
 			Thread.interrupted(); // WaterDrop leaves the flag set
 		}
+	}
+
+	/**
+	 * Who is to blame decides the status: the application's own code failing in Kafka's send (a custom
+	 * partitioner) or an interrupted request is the server's, a 500, not a 502 naming it as Kafka's error; a
+	 * commit Kafka did not answer in time is a 504; a transaction rolled back because the producer closed a 503.
+	 */
+	@Test
+	void aFailureIsBlamedOnKafkaOnlyWhenItIsKafkas() {
+		Producer orders = this.context.getBean("orders", Producer.class);
+		Message message = Message.builder("sample").payload("first").build();
+		List<Message> batch = List.of(message, Message.builder("sample").payload("second").build());
+		List<DeliveryHandle> sent = orders.produceManyAsync(batch.subList(0, 1));
+
+		ProblemDetail partitionerFailed = this.problems.deliveryFailed(
+				new DeliveryFailedException("refused", message, new IllegalStateException("partitioner failed")));
+		ResponseEntity<ProblemDetail> interruptedBatch = this.problems.batchPartlySent(new BatchPartlySentException(
+				"orders", sent, batch, new WaterDropException("Interrupted while Kafka's client waited")));
+		ProblemDetail commitTimedOut = this.problems.transactionFailed(new TransactionOutcomeUnknownException(
+				"timed out while committing", new TimeoutException("Timeout expired while awaiting EndTxn")));
+		ProblemDetail closedMeanwhile = this.problems.transactionFailed(new TransactionFailedException("rolled back",
+				new ProducerClosedException("payments", ProducerStatus.CLOSING)));
+
+		assertThat(partitionerFailed.getStatus()).isEqualTo(500);
+		assertThat(partitionerFailed.getProperties()).isNull();
+		assertThat(interruptedBatch.getStatusCode().value()).isEqualTo(500);
+		assertThat(commitTimedOut.getStatus()).isEqualTo(504);
+		assertThat(commitTimedOut.getProperties()).containsEntry("kafkaError", TimeoutException.class.getName());
+		assertThat(closedMeanwhile.getStatus()).isEqualTo(503);
 	}
 
 	@Test
