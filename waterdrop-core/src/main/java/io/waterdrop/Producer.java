@@ -257,6 +257,9 @@ public class Producer implements AutoCloseable {
 	 */
 	private final AtomicInteger purges = new AtomicInteger();
 
+	/** Messages accepted for the relay that it has not handed to Kafka (or refused) yet: Kafka's flush misses them. */
+	private final AtomicInteger relayedUnsent = new AtomicInteger();
+
 	private final Middleware middleware = new Middleware();
 
 	private final MessageBuffer buffer = new MessageBuffer();
@@ -373,7 +376,8 @@ public class Producer implements AutoCloseable {
 	 * Kafka's {@code flush()} with a bound: makes Kafka send what lingers and waits up to {@code timeout} until
 	 * every message handed to Kafka before the call has its outcome (acknowledged or failed, its report queued
 	 * for dispatch). Messages sent meanwhile are not waited for, and the producer stays open: a shutdown
-	 * drains with it before it closes.
+	 * drains with it before it closes. While messages produced in callbacks wait on the relay to be handed to
+	 * Kafka, it waits until nothing is in flight instead, messages sent meanwhile included.
 	 * <p>
 	 * On a closing producer it waits for the close instead; a producer that lost its polling thread answers
 	 * {@code false} at once. Where no thread can be started for Kafka's flush (the JVM out of native threads),
@@ -412,6 +416,9 @@ public class Producer implements AutoCloseable {
 		}
 		if (current != State.CONNECTED || kafka == null || inFlight() == 0) {
 			return true; // Kafka holds nothing of this producer's
+		}
+		if (this.relayedUnsent.get() > 0) { // not in Kafka yet, so its flush would not wait for them
+			return awaitNothingInFlight(timeout);
 		}
 		CompletableFuture<Boolean> flushed = this.flushes.request();
 		if (flushed == null) {
@@ -1797,7 +1804,14 @@ public class Producer implements AutoCloseable {
 		try {
 			if (relayed) {
 				int purgesWhenAccepted = this.purges.get();
-				relay(() -> sendFromRelay(message, record, delivery, purgesWhenAccepted));
+				this.relayedUnsent.incrementAndGet();
+				try {
+					relay(() -> sendFromRelay(message, record, delivery, purgesWhenAccepted));
+				}
+				catch (RuntimeException | Error ex) { // not handed over: the send never runs
+					this.relayedUnsent.decrementAndGet();
+					throw ex;
+				}
 			}
 			else if (this.transactions.enabled()) {
 				sendInTransaction(record, delivery);
@@ -1955,6 +1969,16 @@ public class Producer implements AutoCloseable {
 	 * close then waits for the relay before it detaches, so the report is dispatched).
 	 */
 	private void sendFromRelay(Message message, ProducerRecord<byte[], byte[]> record, Delivery delivery,
+			int purgesWhenAccepted) {
+		try {
+			sendRelayed(message, record, delivery, purgesWhenAccepted);
+		}
+		finally {
+			this.relayedUnsent.decrementAndGet();
+		}
+	}
+
+	private void sendRelayed(Message message, ProducerRecord<byte[], byte[]> record, Delivery delivery,
 			int purgesWhenAccepted) {
 		if (this.purges.get() != purgesWhenAccepted) {
 			refuseRelayed(() -> delivery.purgedBeforeSent(purgedOnTheRelay()));

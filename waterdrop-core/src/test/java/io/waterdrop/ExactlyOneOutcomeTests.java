@@ -932,6 +932,33 @@ class ExactlyOneOutcomeTests {
 	}
 
 	/**
+	 * awaitSent waits for messages the relay holds too (Kafka's flush does not see them): a shutdown's drain
+	 * does not end while they have not even reached Kafka.
+	 */
+	@Test
+	@Timeout(60)
+	void awaitSentWaitsForTheMessagesTheRelayHolds() throws Exception {
+		Relaying relaying = relaying("relay-await");
+		Producer source = relaying.source();
+		Producer target = relaying.target();
+		MisbehavingKafka targetClient = relaying.targetClient();
+		List<DeliveryHandle> relayed = new CopyOnWriteArrayList<>();
+		CountDownLatch bothAccepted = new CountDownLatch(1);
+		source.produceAsync(message("fine", 1), (report, failure) -> {
+			relayed.add(target.produceAsync(message("blocking", 2)));
+			relayed.add(target.produceAsync(message("fine", 3)));
+			bothAccepted.countDown();
+		}).await();
+		assertThat(bothAccepted.await(30, TimeUnit.SECONDS)).isTrue();
+		targetClient.awaitBlockedSend();
+
+		assertThat(target.awaitSent(Duration.ofMillis(500))).isFalse();
+		targetClient.unblock();
+		assertThat(target.awaitSent(Duration.ofSeconds(30))).isTrue();
+		assertThat(relayed).extracting((handle) -> handle.await().label()).containsExactly(2, 3);
+	}
+
+	/**
 	 * A relayed send still blocked in Kafka when a forced close purges: it then fails on the closed client,
 	 * which is the close's purge, not a delivery failure.
 	 */
