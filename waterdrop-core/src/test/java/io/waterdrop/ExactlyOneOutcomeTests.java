@@ -876,18 +876,9 @@ class ExactlyOneOutcomeTests {
 	@Timeout(60)
 	void relayedSendsAcceptedBeforeAGracefulCloseAreDelivered() throws Exception {
 		Relaying relaying = relaying("relay-drain");
-		Producer source = relaying.source();
 		Producer target = relaying.target();
 		MisbehavingKafka targetClient = relaying.targetClient();
-		List<DeliveryHandle> relayed = new CopyOnWriteArrayList<>();
-		CountDownLatch bothAccepted = new CountDownLatch(1);
-		source.produceAsync(message("fine", 1), (report, failure) -> {
-			relayed.add(target.produceAsync(message("blocking", 2)));
-			relayed.add(target.produceAsync(message("fine", 3)));
-			bothAccepted.countDown();
-		}).await();
-		assertThat(bothAccepted.await(30, TimeUnit.SECONDS)).isTrue(); // accepted before the close begins
-		targetClient.awaitBlockedSend();
+		List<DeliveryHandle> relayed = blockedAndQueuedOnTheRelay(relaying);
 
 		CompletableFuture<Void> closing = onNewThread(() -> target.close(Duration.ofSeconds(30)));
 		await().atMost(Duration.ofSeconds(30)).until(() -> target.status() == ProducerStatus.CLOSING);
@@ -906,18 +897,9 @@ class ExactlyOneOutcomeTests {
 	@Timeout(60)
 	void aPurgePurgesTheMessagesTheRelayHolds() throws Exception {
 		Relaying relaying = relaying("relay-purged");
-		Producer source = relaying.source();
 		Producer target = relaying.target();
 		MisbehavingKafka targetClient = relaying.targetClient();
-		List<DeliveryHandle> relayed = new CopyOnWriteArrayList<>();
-		CountDownLatch bothAccepted = new CountDownLatch(1);
-		source.produceAsync(message("fine", 1), (report, failure) -> {
-			relayed.add(target.produceAsync(message("blocking", 2)));
-			relayed.add(target.produceAsync(message("fine", 3)));
-			bothAccepted.countDown();
-		}).await();
-		assertThat(bothAccepted.await(30, TimeUnit.SECONDS)).isTrue();
-		targetClient.awaitBlockedSend();
+		List<DeliveryHandle> relayed = blockedAndQueuedOnTheRelay(relaying);
 
 		CompletableFuture<Void> purging = onNewThread(target::purge);
 		await().atMost(Duration.ofSeconds(30)).until(targetClient::closed);
@@ -939,18 +921,9 @@ class ExactlyOneOutcomeTests {
 	@Timeout(60)
 	void awaitSentWaitsForTheMessagesTheRelayHolds() throws Exception {
 		Relaying relaying = relaying("relay-await");
-		Producer source = relaying.source();
 		Producer target = relaying.target();
 		MisbehavingKafka targetClient = relaying.targetClient();
-		List<DeliveryHandle> relayed = new CopyOnWriteArrayList<>();
-		CountDownLatch bothAccepted = new CountDownLatch(1);
-		source.produceAsync(message("fine", 1), (report, failure) -> {
-			relayed.add(target.produceAsync(message("blocking", 2)));
-			relayed.add(target.produceAsync(message("fine", 3)));
-			bothAccepted.countDown();
-		}).await();
-		assertThat(bothAccepted.await(30, TimeUnit.SECONDS)).isTrue();
-		targetClient.awaitBlockedSend();
+		List<DeliveryHandle> relayed = blockedAndQueuedOnTheRelay(relaying);
 
 		assertThat(target.awaitSent(Duration.ofMillis(500))).isFalse();
 		targetClient.unblock();
@@ -1147,6 +1120,23 @@ class ExactlyOneOutcomeTests {
 	}
 
 	private record Relaying(Producer source, Producer target, MisbehavingKafka targetClient) {
+	}
+
+	/**
+	 * Two messages produced for the target in a callback of the source: one blocked in Kafka's send (on the
+	 * relay's thread) once this returns, one queued on the relay behind it.
+	 */
+	private static List<DeliveryHandle> blockedAndQueuedOnTheRelay(Relaying relaying) throws InterruptedException {
+		List<DeliveryHandle> relayed = new CopyOnWriteArrayList<>();
+		CountDownLatch bothAccepted = new CountDownLatch(1);
+		relaying.source().produceAsync(message("fine", 1), (report, failure) -> {
+			relayed.add(relaying.target().produceAsync(message("blocking", 2)));
+			relayed.add(relaying.target().produceAsync(message("fine", 3)));
+			bothAccepted.countDown();
+		}).await();
+		assertThat(bothAccepted.await(30, TimeUnit.SECONDS)).isTrue();
+		relaying.targetClient().awaitBlockedSend();
+		return relayed;
 	}
 
 	/** Runs {@code task} on a new thread of its own (a close that waits must not take the common pool's). */

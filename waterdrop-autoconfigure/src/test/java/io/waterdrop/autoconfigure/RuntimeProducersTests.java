@@ -653,8 +653,7 @@ class RuntimeProducersTests {
 	 */
 	@Test
 	void concurrentCreatesAndRemovesOfOneNameTellTheListenersOnceEach() {
-		this.runner.withPropertyValues("waterdrop.in-memory=true")
-			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+		inMemory()
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				Map<Producer, List<String>> told = new ConcurrentHashMap<>();
@@ -715,8 +714,7 @@ class RuntimeProducersTests {
 	 */
 	@Test
 	void aTransactionalIdOfAProducerStillClosingIsRefused() throws Exception {
-		this.runner.withPropertyValues("waterdrop.in-memory=true", "waterdrop.templates.tenant.kafka.acks=all")
-			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+		inMemory().withPropertyValues("waterdrop.templates.tenant.kafka.acks=all")
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				Producer first = runtime.create("t1", "tenant", Map.of("kafka.transactional.id", "tx-shared"));
@@ -746,8 +744,7 @@ class RuntimeProducersTests {
 	/** Overrides from a JSON object may nest: a nested map stands for dotted keys, a list for indexed ones. */
 	@Test
 	void nestedOverridesAreAppliedOrRefusedLikeDottedKeys() {
-		this.runner.withPropertyValues("waterdrop.in-memory=true")
-			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+		inMemory()
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				Producer nested = runtime.create("nested", "tenant",
@@ -778,8 +775,7 @@ class RuntimeProducersTests {
 	 */
 	@Test
 	void aListenerRemovingTheProducerItIsToldOfLeavesTheOthersHearingItsAdditionFirst() {
-		this.runner.withPropertyValues("waterdrop.in-memory=true")
-			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+		inMemory()
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
@@ -819,8 +815,7 @@ class RuntimeProducersTests {
 	 */
 	@Test
 	void aCallbackRemovingAProducerDoesNotWaitForACreationsListeners() {
-		this.runner.withPropertyValues("waterdrop.in-memory=true")
-			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+		inMemory()
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				Producer first = runtime.create("a", "tenant");
@@ -862,8 +857,7 @@ class RuntimeProducersTests {
 	 */
 	@Test
 	void aProducerRemovedFromItsCallbackKeepsItsTransactionalIdUntilClosed() throws Exception {
-		this.runner.withPropertyValues("waterdrop.in-memory=true", "waterdrop.templates.tenant.kafka.acks=all")
-			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class))
+		inMemory().withPropertyValues("waterdrop.templates.tenant.kafka.acks=all")
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				List<String> removed = new CopyOnWriteArrayList<>();
@@ -902,6 +896,12 @@ class RuntimeProducersTests {
 				assertThat(runtime.create("t2", "tenant", Map.of("kafka.transactional.id", "tx-own")).transactional())
 					.isTrue();
 			});
+	}
+
+	/** The runner with WaterDrop's in-memory Kafka: no broker. */
+	private ApplicationContextRunner inMemory() {
+		return this.runner.withPropertyValues("waterdrop.in-memory=true")
+			.withConfiguration(AutoConfigurations.of(WaterDropInMemoryAutoConfiguration.class));
 	}
 
 	private static void awaitUninterruptibly(CountDownLatch latch) {

@@ -16,7 +16,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
-import org.springframework.boot.env.OriginTrackedMapPropertySource;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.test.context.FilteredClassLoader;
@@ -451,11 +450,11 @@ class WaterDropAutoConfigurationTests {
 	void anEntryWrittenEmptyTakesSettingsFromOtherSources() {
 		withEnvironment(Map.of("WATERDROP_PRODUCERS_AUDIT_MAXINFLIGHT", "5"))
 			.withInitializer((context) -> {
-				configFile(context, "application-prod.yml",
+				ConfigFiles.add(context, "application-prod.yml",
 						Map.of("waterdrop.producers.orders.max-in-flight", "7",
 								"waterdrop.pollers.critical.poll-timeout", "2s",
 								"waterdrop.templates.tenant.max-in-flight", "9"));
-				configFile(context, "application.yml", Map.of("waterdrop.producers.orders", "",
+				ConfigFiles.add(context, "application.yml", Map.of("waterdrop.producers.orders", "",
 						"waterdrop.producers.audit", "", "waterdrop.pollers.critical", "",
 						"waterdrop.templates.tenant", ""));
 			})
@@ -474,9 +473,9 @@ class WaterDropAutoConfigurationTests {
 	@Test
 	void anEntryWrittenEmptyByAPlaceholderOrBlankTakesSettingsFromOtherSources() {
 		this.runner.withInitializer((context) -> {
-			configFile(context, "application-prod.yml", Map.of("waterdrop.producers.orders.max-in-flight", "7",
+			ConfigFiles.add(context, "application-prod.yml", Map.of("waterdrop.producers.orders.max-in-flight", "7",
 					"waterdrop.producers.audit.max-in-flight", "5"));
-			configFile(context, "application.yml",
+			ConfigFiles.add(context, "application.yml",
 					Map.of("waterdrop.producers.orders", "${WATERDROP_TEST_UNSET:}", "waterdrop.producers.audit", " "));
 		}).run((context) -> {
 			assertThat(context).hasNotFailed();
@@ -494,10 +493,10 @@ class WaterDropAutoConfigurationTests {
 		withEnvironment(Map.of("WATERDROP_PRODUCERS_ORDERS_CLOSETIMEOUT", "",
 				"WATERDROP_POLLERS_CRITICAL_POLLTIMEOUT", "", "WATERDROP_TEMPLATES_TENANT_CLOSETIMEOUT", ""))
 			.withInitializer((context) -> {
-				configFile(context, "application-prod.yml",
+				ConfigFiles.add(context, "application-prod.yml",
 						Map.of("waterdrop.producers.orders.max-in-flight", "${WATERDROP_TEST_UNSET:}",
 								"waterdrop.producers.orders.wait-on-queue-full", " "));
-				configFile(context, "application.yml",
+				ConfigFiles.add(context, "application.yml",
 						Map.of("waterdrop.producers.orders", "", "waterdrop.pollers.critical", "",
 								"waterdrop.templates.tenant", "", "waterdrop.producers.audit.polling.poller",
 								"critical"));
@@ -509,16 +508,6 @@ class WaterDropAutoConfigurationTests {
 					.isEqualTo(PollerConfig.named("critical"));
 				assertThat(context.getBean(WaterDropRuntimeProducers.class).templateNames()).containsExactly("tenant");
 			});
-	}
-
-	/** A file added earlier takes precedence, as Boot puts a profile's file before {@code application.yml}. */
-	private static void configFile(ConfigurableApplicationContext context, String file,
-			Map<String, Object> properties) {
-		context.getEnvironment()
-			.getPropertySources()
-			.addLast(new OriginTrackedMapPropertySource(
-					"Config resource 'class path resource [" + file + "]' via location 'optional:classpath:/'",
-					properties));
 	}
 
 	/**

@@ -92,7 +92,7 @@ class WaterDropFailureAnalysisTests {
 	@Test
 	void aKafkaSettingSpelledDifferentlyInTwoSourcesIsAnOverride() {
 		this.runner.withInitializer((context) -> {
-			configFile(context, "application-prod.yml", Map.of("waterdrop.kafka[linger.ms]", "10",
+			ConfigFiles.add(context, "application-prod.yml", Map.of("waterdrop.kafka[linger.ms]", "10",
 					"waterdrop.producers.orders.kafka[linger.ms]", "20"));
 			configFile(context, Map.of("waterdrop.kafka.linger.ms", "5", "waterdrop.producers.orders.kafka.linger.ms",
 					"5", "waterdrop.producers.orders.kafka[acks]", "1"));
@@ -111,17 +111,7 @@ class WaterDropFailureAnalysisTests {
 
 	/** What Boot loads from application.yml: a property source that tracks origins, named after the file. */
 	private static void configFile(ConfigurableApplicationContext context, Map<String, Object> properties) {
-		configFile(context, "application.yml", properties);
-	}
-
-	/** A file added earlier takes precedence, as Boot puts a profile's file before application.yml. */
-	private static void configFile(ConfigurableApplicationContext context, String file,
-			Map<String, Object> properties) {
-		context.getEnvironment()
-			.getPropertySources()
-			.addLast(new OriginTrackedMapPropertySource(
-					"Config resource 'class path resource [" + file + "]' via location 'optional:classpath:/'",
-					properties));
+		ConfigFiles.add(context, "application.yml", properties);
 	}
 
 	/** Boot binds any class to {@code List<Class<? extends Throwable>>}: one that is no exception would never match. */
