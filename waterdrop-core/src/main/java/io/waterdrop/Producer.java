@@ -376,8 +376,8 @@ public class Producer implements AutoCloseable {
 	 * Kafka's {@code flush()} with a bound: makes Kafka send what lingers and waits up to {@code timeout} until
 	 * every message handed to Kafka before the call has its outcome (acknowledged or failed, its report queued
 	 * for dispatch). Messages sent meanwhile are not waited for, and the producer stays open: a shutdown
-	 * drains with it before it closes. While messages produced in callbacks wait on the relay to be handed to
-	 * Kafka, it waits until nothing is in flight instead, messages sent meanwhile included.
+	 * drains with it before it closes. Messages produced in callbacks that wait on the relay to be handed to
+	 * Kafka are waited for first (the timeout covers both).
 	 * <p>
 	 * On a closing producer it waits for the close instead; a producer that lost its polling thread answers
 	 * {@code false} at once. Where no thread can be started for Kafka's flush (the JVM out of native threads),
@@ -414,17 +414,23 @@ public class Producer implements AutoCloseable {
 				return awaitNothingInFlight(timeout);
 			}
 		}
+		long deadline = System.nanoTime() + Timeouts.nanos(timeout);
+		// Messages on the relay are not in Kafka yet, so Kafka's flush would miss them: first their hand-over.
+		while (current == State.CONNECTED && this.relayedUnsent.get() > 0) {
+			if (System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
+				return false;
+			}
+			LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(1));
+		}
+		Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
 		if (current != State.CONNECTED || kafka == null || inFlight() == 0) {
 			return true; // Kafka holds nothing of this producer's
 		}
-		if (this.relayedUnsent.get() > 0) { // not in Kafka yet, so its flush would not wait for them
-			return awaitNothingInFlight(timeout);
-		}
 		CompletableFuture<Boolean> flushed = this.flushes.request();
 		if (flushed == null) {
-			return awaitNothingInFlight(timeout); // Kafka sends after linger.ms anyway
+			return awaitNothingInFlight(left); // Kafka sends after linger.ms anyway
 		}
-		return awaitRestoringInterrupt(flushed, timeout);
+		return awaitRestoringInterrupt(flushed, left);
 	}
 
 	/**
@@ -668,6 +674,9 @@ public class Producer implements AutoCloseable {
 		this.lifecycleLock.lock();
 		try {
 			old = swapClient(generation, replacement);
+			if (old != null && purging) {
+				this.purges.incrementAndGet(); // before the old client closes: a relayed send failing on it is purged
+			}
 			if (old != null) {
 				// A transactional client takes its transaction's unfinished messages with it: the new client's
 				// init aborts that transaction, so they are purged as an abort's are.
@@ -1132,10 +1141,12 @@ public class Producer implements AutoCloseable {
 					+ "purge from another thread");
 		}
 		this.buffer.purgeBegins();
-		this.purges.incrementAndGet();
 		State refusing = replaceClientInTurn(true);
 		if (refusing != null && refusing != State.CONFIGURED && refusing != State.DISCONNECTED) {
 			throw notAccepting(refusing, null); // a closing one's drain, or its purge if forced, decides
+		}
+		if (refusing != null) { // no client to replace: what the relay holds to connect and send goes all the same
+			this.purges.incrementAndGet();
 		}
 		List<Message> dropped = this.buffer.takeAll().messages();
 		if (!dropped.isEmpty()) {

@@ -6,14 +6,17 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -929,6 +932,63 @@ class ExactlyOneOutcomeTests {
 		targetClient.unblock();
 		assertThat(target.awaitSent(Duration.ofSeconds(30))).isTrue();
 		assertThat(relayed).extracting((handle) -> handle.await().label()).containsExactly(2, 3);
+	}
+
+	/** A purge that a draining producer refuses purges nothing: the close's drain sends what the relay holds. */
+	@Test
+	@Timeout(60)
+	void aPurgeRefusedByADrainingProducerLeavesTheRelayedMessagesToTheDrain() throws Exception {
+		Relaying relaying = relaying("relay-purge-refused");
+		Producer target = relaying.target();
+		List<DeliveryHandle> relayed = blockedAndQueuedOnTheRelay(relaying);
+
+		CompletableFuture<Void> closing = onNewThread(() -> target.close(Duration.ofSeconds(30)));
+		await().atMost(Duration.ofSeconds(30)).until(() -> target.status() == ProducerStatus.CLOSING);
+		assertThatExceptionOfType(ProducerClosedException.class).isThrownBy(target::purge);
+		relaying.targetClient().unblock();
+		closing.get(30, TimeUnit.SECONDS);
+
+		assertThat(relayed).extracting((handle) -> handle.await().label()).containsExactly(2, 3);
+	}
+
+	/**
+	 * awaitSent flushes what Kafka holds once the relay has handed its messages over: a client that holds
+	 * records until flushed (a long linger.ms) answers within the wait.
+	 */
+	@Test
+	@Timeout(60)
+	void awaitSentFlushesOnceTheRelayHandedItsMessagesOver() throws Exception {
+		Poller poller = poller("relay-await-flush");
+		Producer source = producer(poller);
+		CountDownLatch sendEntered = new CountDownLatch(1);
+		CountDownLatch sendMayGoOn = new CountDownLatch(1);
+		MockProducer<byte[], byte[]> lingering = new MockProducer<>(false, null, new ByteArraySerializer(),
+				new ByteArraySerializer()) {
+
+			@Override
+			public Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+				if (record.topic().equals("held")) {
+					sendEntered.countDown();
+					TestProducers.awaitUninterruptibly(sendMayGoOn);
+				}
+				return super.send(record, callback);
+			}
+
+		};
+		Producer target = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("lingering"))
+			.poller(poller)
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.clientFactory((properties) -> lingering)
+			.build());
+		this.producers.add(target);
+		target.produceAsync(message("fine", 1));
+		source.produceAsync(message("fine", 2), (report, failure) -> target.produceAsync(message("held", 3)));
+		assertThat(sendEntered.await(30, TimeUnit.SECONDS)).isTrue();
+		onNewThread(sendMayGoOn::countDown);
+
+		assertThat(target.awaitSent(Duration.ofSeconds(30))).isTrue();
+		assertThat(lingering.history()).hasSize(2);
 	}
 
 	/**
