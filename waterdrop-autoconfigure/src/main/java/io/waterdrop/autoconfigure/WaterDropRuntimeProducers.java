@@ -268,7 +268,15 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 			if (producer == null) {
 				return false;
 			}
-			if (this.registry.remove(name, producer, closeTimeout(producer))) {
+			boolean removed;
+			try {
+				removed = this.registry.remove(name, producer, closeTimeout(producer));
+			}
+			catch (RuntimeException ex) { // taken out, but its close failed, or this thread stopped waiting for it
+				producer.closeAsync(closeTimeout(producer)).whenComplete((result, failure) -> forget(name, producer));
+				throw ex;
+			}
+			if (removed) {
 				// Closed, unless this is a polling thread (a callback's), where the close only began: its listeners
 				// hear of its removal, and its transactional.id is free, once it is closed.
 				if (producer.status() == ProducerStatus.CLOSED) {
@@ -366,7 +374,14 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 				if (ex != null) {
 					logger.warn("Closing WaterDrop runtime producer '" + name + "' failed", ex);
 				}
-				if (this.registry.remove(name, producer, Duration.ZERO)) { // closed already: closes nothing more
+				boolean mine;
+				try {
+					mine = this.registry.remove(name, producer, Duration.ZERO); // closed already: closes nothing more
+				}
+				catch (RuntimeException failedClose) { // taken out: its close failed, as logged above
+					mine = true;
+				}
+				if (mine) {
 					forget(name, producer); // else its removal does
 				}
 				return null;

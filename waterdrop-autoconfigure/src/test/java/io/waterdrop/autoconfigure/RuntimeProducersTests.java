@@ -45,6 +45,7 @@ import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerNameInUseException;
 import io.waterdrop.ProducerStatus;
+import io.waterdrop.WaterDropException;
 import io.waterdrop.autoconfigure.endpoint.WaterDropEndpoint;
 import io.waterdrop.autoconfigure.endpoint.WaterDropEndpointAutoConfiguration;
 import io.waterdrop.autoconfigure.health.WaterDropHealthContributorAutoConfiguration;
@@ -896,6 +897,58 @@ class RuntimeProducersTests {
 				assertThat(runtime.create("t2", "tenant", Map.of("kafka.transactional.id", "tx-own")).transactional())
 					.isTrue();
 			});
+	}
+
+	/**
+	 * A removal that stops waiting for the producer's close (its thread interrupted, a cancelled request's) has
+	 * taken it out all the same: its listeners hear of its removal once it is closed.
+	 */
+	@Test
+	void aRemovalInterruptedWhileTheProducerClosesStillTellsTheListenersWhenItIsClosed() throws Exception {
+		inMemory().run((context) -> {
+			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+			List<String> removed = new CopyOnWriteArrayList<>();
+			runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
+
+				@Override
+				public void added(String name, Producer producer) {
+				}
+
+				@Override
+				public void removed(String name, Producer producer) {
+					removed.add(name);
+				}
+
+			});
+			Producer producer = runtime.create("p", "tenant");
+			CountDownLatch inCallback = new CountDownLatch(1);
+			CountDownLatch release = new CountDownLatch(1);
+			producer.produceAsync(Message.of("events", "held"), (report, failure) -> {
+				inCallback.countDown();
+				awaitUninterruptibly(release);
+			});
+			assertThat(inCallback.await(30, TimeUnit.SECONDS)).isTrue();
+			CompletableFuture<Void> closing = producer.closeAsync(Duration.ofSeconds(30)); // another closer
+			await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.CLOSING);
+			List<Object> removal = new CopyOnWriteArrayList<>();
+			Thread remover = new Thread(() -> {
+				Thread.currentThread().interrupt();
+				try {
+					removal.add(runtime.remove("p"));
+				}
+				catch (RuntimeException ex) {
+					removal.add(ex);
+				}
+			});
+			remover.start();
+			remover.join(30_000);
+			release.countDown();
+			closing.get(30, TimeUnit.SECONDS);
+
+			assertThat(removal).singleElement().isInstanceOf(WaterDropException.class);
+			await().atMost(Duration.ofSeconds(30)).until(() -> removed.equals(List.of("p")));
+			assertThat(runtime.names()).isEmpty();
+		});
 	}
 
 	/** The runner with WaterDrop's in-memory Kafka: no broker. */
