@@ -423,6 +423,9 @@ public class Producer implements AutoCloseable {
 			LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(1));
 		}
 		Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+		if (this.state != current) { // a close began, or the polling thread died, while it waited for the relay
+			return awaitSent(left);
+		}
 		if (current != State.CONNECTED || kafka == null || inFlight() == 0) {
 			return true; // Kafka holds nothing of this producer's
 		}
@@ -673,10 +676,7 @@ public class Producer implements AutoCloseable {
 		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old;
 		this.lifecycleLock.lock();
 		try {
-			old = swapClient(generation, replacement);
-			if (old != null && purging) {
-				this.purges.incrementAndGet(); // before the old client closes: a relayed send failing on it is purged
-			}
+			old = swapClient(generation, replacement, purging);
 			if (old != null) {
 				// A transactional client takes its transaction's unfinished messages with it: the new client's
 				// init aborts that transaction, so they are purged as an abort's are.
@@ -707,11 +707,14 @@ public class Producer implements AutoCloseable {
 	 * @return the client replaced (still open), or {@code null} if nothing was swapped
 	 */
 	private org.apache.kafka.clients.producer.Producer<byte[], byte[]> swapClient(int generation,
-			org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement) {
+			org.apache.kafka.clients.producer.Producer<byte[], byte[]> replacement, boolean purging) {
 		if (this.state != State.CONNECTED || generation != this.clientGeneration) {
 			return null;
 		}
 		org.apache.kafka.clients.producer.Producer<byte[], byte[]> old = this.client;
+		if (purging) { // before the new client: a relay that reads the new client sees the purge too
+			this.purges.incrementAndGet();
+		}
 		this.client = replacement;
 		this.clientGeneration++;
 		return old;
@@ -1145,9 +1148,6 @@ public class Producer implements AutoCloseable {
 		if (refusing != null && refusing != State.CONFIGURED && refusing != State.DISCONNECTED) {
 			throw notAccepting(refusing, null); // a closing one's drain, or its purge if forced, decides
 		}
-		if (refusing != null) { // no client to replace: what the relay holds to connect and send goes all the same
-			this.purges.incrementAndGet();
-		}
 		List<Message> dropped = this.buffer.takeAll().messages();
 		if (!dropped.isEmpty()) {
 			this.monitor.publish(new ProducerEvent.BufferPurged(id(), dropped));
@@ -1170,6 +1170,11 @@ public class Producer implements AutoCloseable {
 			this.lifecycleLock.lock();
 			try { // not a lock-free look: a disconnect refused because of messages in flight is DISCONNECTED a moment
 				if (this.state != State.CONNECTED) {
+					if (purging && (this.state == State.CONFIGURED || this.state == State.DISCONNECTED)) {
+						// No client to replace: what the relay holds, to connect and send, is purged all the same;
+						// under the lock, so that a relay's connect ends before this (and is purged) or after.
+						this.purges.incrementAndGet();
+					}
 					return this.state;
 				}
 				underWay = this.clientBuild;
@@ -1991,10 +1996,7 @@ public class Producer implements AutoCloseable {
 
 	private void sendRelayed(Message message, ProducerRecord<byte[], byte[]> record, Delivery delivery,
 			int purgesWhenAccepted) {
-		if (this.purges.get() != purgesWhenAccepted) {
-			refuseRelayed(() -> delivery.purgedBeforeSent(purgedOnTheRelay()));
-			return;
-		}
+		boolean purged = false;
 		try {
 			if (this.state == State.DISCONNECTED) {
 				connect(); // the slot taken keeps an idle disconnect away until the report
@@ -2006,8 +2008,13 @@ public class Producer implements AutoCloseable {
 			if (current == null) { // closed while disconnected
 				throw notAccepting(this.state, null);
 			}
-			delivery.clientGeneration = generation;
-			current.send(this.encoder.resolvePartition(message, record), delivery);
+			// Read after the client, which a purge replaces after counting itself: a purge since the message was
+			// accepted is seen here, or this is the old client, whose close fails the send as purged.
+			purged = this.purges.get() != purgesWhenAccepted;
+			if (!purged) {
+				delivery.clientGeneration = generation;
+				current.send(this.encoder.resolvePartition(message, record), delivery);
+			}
 		}
 		catch (Exception ex) { // a checked one too, sneaked out of a custom partitioner or interceptor
 			if (closingClient() || this.purges.get() != purgesWhenAccepted) { // its client closed by the close or purge
@@ -2020,6 +2027,9 @@ public class Producer implements AutoCloseable {
 		catch (Error ex) {
 			refuseRelayed(() -> delivery.onCompletion(null, new WaterDropException("Sending failed: " + ex, ex)));
 			throw ex;
+		}
+		if (purged) {
+			refuseRelayed(() -> delivery.purgedBeforeSent(purgedOnTheRelay()));
 		}
 	}
 

@@ -934,6 +934,47 @@ class ExactlyOneOutcomeTests {
 		assertThat(relayed).extracting((handle) -> handle.await().label()).containsExactly(2, 3);
 	}
 
+	/**
+	 * A purge while the relay reconnects a disconnected producer to send a callback's message (accepted before
+	 * the purge) purges that message rather than sending it on the client the reconnect builds.
+	 */
+	@Test
+	@Timeout(60)
+	void aPurgeWhileTheRelayReconnectsPurgesTheMessageItHolds() throws Exception {
+		Poller poller = poller("relay-purge-reconnect");
+		Producer source = producer(poller);
+		CountDownLatch connecting = new CountDownLatch(1);
+		CountDownLatch mayConnect = new CountDownLatch(1);
+		AtomicInteger built = new AtomicInteger();
+		Producer target = new Producer(ProducerConfig.builder()
+			.id(TestProducers.uniqueId("relay-reconnect"))
+			.poller(poller)
+			.maxWaitTimeout(Duration.ofSeconds(30))
+			.clientFactory((properties) -> {
+				if (built.incrementAndGet() == 2) {
+					connecting.countDown();
+					TestProducers.awaitUninterruptibly(mayConnect);
+				}
+				return new MisbehavingKafka();
+			})
+			.build());
+		this.producers.add(target);
+		target.produceSync(message("fine", 1));
+		await().atMost(Duration.ofSeconds(30)).until(() -> target.inFlight() == 0);
+		target.disconnect();
+		AtomicReference<DeliveryHandle> relayed = new AtomicReference<>();
+		source.produceAsync(message("fine", 2),
+				(report, failure) -> relayed.set(target.produceAsync(message("fine", 3))));
+		assertThat(connecting.await(30, TimeUnit.SECONDS)).isTrue();
+		await().atMost(Duration.ofSeconds(30)).until(() -> relayed.get() != null);
+
+		target.purge(); // disconnected: no client to replace
+		mayConnect.countDown();
+
+		assertThatExceptionOfType(MessagePurgedException.class).isThrownBy(() -> relayed.get().await());
+		assertThat(target.stats().acknowledged()).isOne();
+	}
+
 	/** A purge that a draining producer refuses purges nothing: the close's drain sends what the relay holds. */
 	@Test
 	@Timeout(60)
