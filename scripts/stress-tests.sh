@@ -81,6 +81,7 @@ autoconfigure_suites=(
 	io.waterdrop.autoconfigure.ShutdownIntegrationTests
 	io.waterdrop.autoconfigure.lifecycle.LifecycleTests
 	io.waterdrop.autoconfigure.ActuatorIntegrationTests
+	io.waterdrop.autoconfigure.RuntimeProducersTests
 )
 
 # Every test class of a module, by its source file.
