@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -416,11 +417,8 @@ public class Producer implements AutoCloseable {
 		}
 		long deadline = System.nanoTime() + Timeouts.nanos(timeout);
 		// Messages on the relay are not in Kafka yet, so Kafka's flush would miss them: first their hand-over.
-		while (current == State.CONNECTED && this.relayedUnsent.get() > 0) {
-			if (System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
-				return false;
-			}
-			LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(1));
+		if (current == State.CONNECTED && !awaitUntil(() -> this.relayedUnsent.get() == 0, deadline)) {
+			return false;
 		}
 		Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
 		if (this.state != current) { // a close began, or the polling thread died, while it waited for the relay
@@ -441,8 +439,16 @@ public class Producer implements AutoCloseable {
 	 * thread could start. Unlike a flush it also waits for messages sent meanwhile.
 	 */
 	private boolean awaitNothingInFlight(Duration timeout) {
-		long deadline = System.nanoTime() + Timeouts.nanos(timeout);
-		while (inFlight() > 0) {
+		return awaitUntil(() -> inFlight() == 0, System.nanoTime() + Timeouts.nanos(timeout));
+	}
+
+	/**
+	 * Looks every millisecond until {@code done}, the {@link System#nanoTime()} {@code deadline} or an interrupt
+	 * (the flag kept): for counts no thread signals.
+	 * @return whether it is done
+	 */
+	private boolean awaitUntil(BooleanSupplier done, long deadline) {
+		while (!done.getAsBoolean()) {
 			if (System.nanoTime() - deadline >= 0 || Thread.currentThread().isInterrupted()) {
 				return false;
 			}
