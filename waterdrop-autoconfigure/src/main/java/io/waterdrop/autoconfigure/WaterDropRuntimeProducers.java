@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -114,7 +115,7 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	/** Each runtime producer until its listeners are told of its removal: also while it closes. */
 	private final Map<Producer, Created> created = new ConcurrentHashMap<>();
 
-	private final List<Listener> hooks = new CopyOnWriteArrayList<>();
+	private final List<RuntimeProducerSubscription> hooks = new CopyOnWriteArrayList<>();
 
 	/**
 	 * Orders creates, subscriptions and the close. A lock, not a monitor: a create from a virtual thread (a
@@ -238,13 +239,8 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 					: this.properties.getCloseTimeout(), Created.ADDING);
 			Created removedAlready = this.created.putIfAbsent(producer, made);
 			entry = (removedAlready != null) ? removedAlready : made;
-			for (Listener hook : this.hooks) {
-				try { // as on removal: the producer exists now, and the other listeners must hear of it
-					hook.added(name, producer);
-				}
-				catch (RuntimeException ex) {
-					logger.warn("A listener failed on the addition of runtime producer '" + name + "'", ex);
-				}
+			for (RuntimeProducerSubscription hook : this.hooks) {
+				hook.added(name, producer, false); // a failure is logged: the others must hear of the producer
 			}
 		}
 		finally {
@@ -341,14 +337,35 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	 * that exist. The starter's meters and health entries of runtime producers are such listeners.
 	 */
 	public void subscribe(Listener listener) {
+		RuntimeProducerSubscription subscription = new RuntimeProducerSubscription(listener);
 		this.hooksLock.lock();
 		try {
-			this.hooks.add(listener);
-			this.registry.asMap().forEach(listener::added);
+			Map<String, Producer> existing = this.registry.asMap();
+			existing.values().forEach(subscription::pending);
+			this.hooks.add(subscription);
+			Iterator<Map.Entry<String, Producer>> replay = existing.entrySet().iterator();
+			try {
+				while (replay.hasNext()) {
+					Map.Entry<String, Producer> next = replay.next();
+					subscription.added(next.getKey(), next.getValue(), true);
+					if (isForgotten(next.getValue())) { // its removal may have told the listeners before this one
+						subscription.removed(next.getKey(), next.getValue());
+					}
+				}
+			}
+			finally {
+				replay.forEachRemaining((rest) -> subscription.abandon(rest.getValue()));
+			}
 		}
 		finally {
 			this.hooksLock.unlock();
 		}
+	}
+
+	/** Whether the listeners have been told of a producer's removal (or are being told). */
+	private boolean isForgotten(Producer producer) {
+		Created entry = this.created.get(producer);
+		return entry == null || entry.told.get() >= Created.REMOVED_WHILE_ADDING;
 	}
 
 	/**
@@ -416,13 +433,8 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	private void tellRemoved(String name, Producer producer) {
 		this.created.remove(producer);
 		this.assembler.releaseSerializers(producer.config());
-		for (Listener hook : this.hooks) {
-			try {
-				hook.removed(name, producer);
-			}
-			catch (RuntimeException ex) {
-				logger.warn("A listener failed on the removal of runtime producer '" + name + "'", ex);
-			}
+		for (RuntimeProducerSubscription hook : this.hooks) {
+			hook.removed(name, producer);
 		}
 	}
 

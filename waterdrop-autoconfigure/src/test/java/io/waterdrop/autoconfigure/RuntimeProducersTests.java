@@ -951,6 +951,97 @@ class RuntimeProducersTests {
 		});
 	}
 
+	/**
+	 * A listener subscribing while producers are removed (its replay of the existing ones runs under the runtime
+	 * producers' lock, removals without it) hears of a producer's removal after its addition, and nothing of one
+	 * removed before the replay came to it.
+	 */
+	@Test
+	void aListenerSubscribingWhileProducersAreRemovedHearsOfEachRemovalAfterItsAddition() throws Exception {
+		inMemory().run((context) -> {
+			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+			runtime.create("a", "tenant");
+			runtime.create("b", "tenant");
+			CountDownLatch replaying = new CountDownLatch(1);
+			CountDownLatch release = new CountDownLatch(1);
+			List<String> told = new CopyOnWriteArrayList<>();
+			Thread subscriber = new Thread(() -> runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
+
+				@Override
+				public void added(String name, Producer producer) {
+					if (name.equals("a")) {
+						replaying.countDown();
+						awaitUninterruptibly(release);
+					}
+					told.add("added " + name);
+				}
+
+				@Override
+				public void removed(String name, Producer producer) {
+					told.add("removed " + name);
+				}
+
+			}));
+			subscriber.start();
+			assertThat(replaying.await(30, TimeUnit.SECONDS)).isTrue();
+			assertThat(runtime.remove("a")).isTrue();
+			assertThat(runtime.remove("b")).isTrue();
+			release.countDown();
+			subscriber.join(30_000);
+
+			assertThat(told).containsExactly("added a", "removed a");
+		});
+	}
+
+	/**
+	 * Subscriptions racing removals, many times: every listener ends knowing exactly the producers that exist,
+	 * told of each removal once and after the addition.
+	 */
+	@Test
+	void listenersSubscribingWhileProducersAreRemovedEndKnowingExactlyThoseThatExist() {
+		inMemory().run((context) -> {
+			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+			for (int round = 0; round < 100; round++) {
+				for (int i = 0; i < 4; i++) {
+					runtime.create("p" + i, "tenant");
+				}
+				Map<Producer, List<String>> told = new ConcurrentHashMap<>();
+				Thread subscriber = new Thread(() -> runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
+
+					@Override
+					public void added(String name, Producer producer) {
+						told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("added");
+					}
+
+					@Override
+					public void removed(String name, Producer producer) {
+						told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("removed");
+					}
+
+				}));
+				Thread remover = new Thread(() -> {
+					for (int i = 0; i < 4; i += 2) {
+						runtime.remove("p" + i);
+					}
+				});
+				subscriber.start();
+				remover.start();
+				subscriber.join(30_000);
+				remover.join(30_000);
+
+				Map<Producer, List<String>> snapshot = Map.copyOf(told);
+				assertThat(snapshot).allSatisfy((producer, events) -> assertThat(events)
+					.isIn(List.of("added"), List.of("added", "removed")));
+				assertThat(snapshot.entrySet()
+					.stream()
+					.filter((entry) -> entry.getValue().equals(List.of("added")))
+					.map(Map.Entry::getKey)
+					.collect(Collectors.toSet())).isEqualTo(Set.copyOf(runtime.asMap().values()));
+				runtime.names().forEach(runtime::remove);
+			}
+		});
+	}
+
 	/** The runner with WaterDrop's in-memory Kafka: no broker. */
 	private ApplicationContextRunner inMemory() {
 		return this.runner.withPropertyValues("waterdrop.in-memory=true")
