@@ -347,9 +347,13 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 			try {
 				while (replay.hasNext()) {
 					Map.Entry<String, Producer> next = replay.next();
-					subscription.added(next.getKey(), next.getValue(), true);
-					if (isForgotten(next.getValue())) { // its removal may have told the listeners before this one
-						subscription.removed(next.getKey(), next.getValue());
+					try {
+						subscription.added(next.getKey(), next.getValue(), true);
+					}
+					finally {
+						if (isForgotten(next.getValue())) { // its removal may have told the listeners before this one
+							subscription.removed(next.getKey(), next.getValue());
+						}
 					}
 				}
 			}
