@@ -89,6 +89,9 @@ final class ProducerAssembler implements DisposableBean {
 	/** The transactional ids of the context's own producers (not runtime ones), and which producer has each. */
 	private final Map<String, String> transactionalIds = new ConcurrentHashMap<>();
 
+	/** The client ids of the context's own producers (not runtime ones), and which producer has each. */
+	private final Map<String, String> clientIds = new ConcurrentHashMap<>();
+
 	ProducerAssembler(WaterDropProperties properties, ObjectProvider<KafkaProperties> kafkaProperties,
 			ObjectProvider<KafkaConnectionDetails> connectionDetails,
 			ObjectProvider<DefaultKafkaProducerFactoryCustomizer> factoryCustomizers,
@@ -150,7 +153,7 @@ final class ProducerAssembler implements DisposableBean {
 					"applies to transactional pools only, but this entry has no pool-size",
 					"Remove it, or set " + producerPrefix(name) + "pool-size to make the entry a pool.");
 		}
-		return claimTransactionalId(name, name, producer(name, own, producerPrefix(name), (builder, kafka) -> {
+		return claimIds(name, name, producer(name, own, producerPrefix(name), (builder, kafka) -> {
 		}));
 	}
 
@@ -160,12 +163,24 @@ final class ProducerAssembler implements DisposableBean {
 	}
 
 	/**
-	 * Refuses a {@code transactional.id} that another producer of the context already has (for the producer
-	 * {@code name}, set up by the entry {@code entry}): the second {@code initTransactions} would fence the
-	 * first for good. Where the ids come from does not matter (an entry, {@code waterdrop.kafka}, or Boot's
+	 * Refuses a {@code client.id} or a {@code transactional.id} that another producer of the context already has
+	 * (for the producer {@code name}, set up by the entry {@code entry}): Kafka's meters and JMX beans of the two
+	 * clients would clash, and a second {@code initTransactions} would fence the first for good. Where the ids
+	 * come from does not matter (an entry, {@code waterdrop.kafka}, or Boot's
 	 * {@code spring.kafka.producer.properties} and {@code spring.kafka.properties}, which every producer shares).
 	 */
-	private Producer claimTransactionalId(String entry, String name, Producer producer) {
+	private Producer claimIds(String entry, String name, Producer producer) {
+		Object clientId = producer.config().kafka().getOrDefault(CommonClientConfigs.CLIENT_ID_CONFIG, name);
+		String clientIdHolder = this.clientIds.putIfAbsent(clientId.toString(), name);
+		if (clientIdHolder != null && !clientIdHolder.equals(name)) {
+			producer.close(Duration.ZERO);
+			throw new InvalidConfigurationException(producerPrefix(entry) + "kafka.client.id",
+					"gives producer '" + name + "' the client.id '" + clientId + "', which producer '"
+							+ clientIdHolder + "' has too: Kafka's client meters, JMX beans and logs would mix them",
+					"Give every producer a client.id of its own under waterdrop.producers.<name>.kafka, or none (a "
+							+ "producer's client.id is then its name; a pool's members derive theirs as "
+							+ "<id>-<index>).");
+		}
 		Object id = producer.config()
 			.kafka()
 			.get(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
@@ -542,7 +557,7 @@ final class ProducerAssembler implements DisposableBean {
 		ProducerProperties own = this.properties.getProducers().getOrDefault(name, new ProducerProperties());
 		String prefix = producerPrefix(name);
 		String memberName = TransactionalPool.memberName(name, index);
-		return claimTransactionalId(name, memberName, producer(memberName, own, prefix, (builder, kafka) -> {
+		return claimIds(name, memberName, producer(memberName, own, prefix, (builder, kafka) -> {
 			Object transactionalId = kafka.get(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTIONAL_ID_CONFIG);
 			if (transactionalId == null) {
 				throw new InvalidConfigurationException(prefix + "pool-size",

@@ -66,7 +66,8 @@ public final class WaterDropAutoConfiguration {
 
 	/**
 	 * Bean names taken by this auto-configuration and the metrics, health and endpoint ones, for the
-	 * collision check of entry names.
+	 * collision check of entry names. Not the default {@code waterdropProducer}'s (nor its transaction
+	 * manager's): it exists only without entries.
 	 */
 	static final Map<String, String> FIXED_BEAN_NAMES = Map.ofEntries(
 			Map.entry(GLOBAL_POLLER_BEAN_NAME, "the global Poller bean"),
@@ -84,8 +85,7 @@ public final class WaterDropAutoConfiguration {
 			Map.entry("waterdropKafkaClientMetrics", "an internal bean"),
 			Map.entry("waterdropHealthContributor", "the health contributor bean"),
 			Map.entry("waterdropEndpoint", "the Actuator endpoint bean"),
-			Map.entry("waterdropEndpointWebExtension", "the Actuator endpoint's web extension bean"),
-			Map.entry("waterdropProducerTransactionManager", "the transaction manager of waterdropProducer"));
+			Map.entry("waterdropEndpointWebExtension", "the Actuator endpoint's web extension bean"));
 
 	/**
 	 * Binds the entries of {@link WaterDropProperties} written empty from the settings other sources give them

@@ -99,7 +99,11 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 			String path = "waterdrop.pollers." + name;
 			requireName(name, "waterdrop.pollers", "critical");
 			if (name.equals(WaterDropAutoConfiguration.GLOBAL_POLLER_NAME)) {
-				continue; // the settings of the waterdropPoller bean
+				// The settings of the waterdropPoller bean, which a parent context's replaces
+				if (definedByParent(registry, WaterDropAutoConfiguration.GLOBAL_POLLER_BEAN_NAME, Poller.class)) {
+					checkSameAsParent(registry, "waterdrop.pollers", name, path);
+				}
+				continue;
 			}
 			claim(claimed, ProducerAssembler.pollerBeanName(name), path);
 			if (!register(registry, ProducerAssembler.pollerBeanName(name), Poller.class, "poller", name, path,
@@ -429,9 +433,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 	private static boolean register(BeanDefinitionRegistry registry, String beanName, Class<?> type,
 			String factoryMethod, String name, String path, boolean primary) {
 		checkFree(registry, beanName, path);
-		BeanFactory parent = (registry instanceof HierarchicalBeanFactory hierarchical)
-				? hierarchical.getParentBeanFactory() : null;
-		if (parent != null && parent.containsBean(beanName) && parent.isTypeMatch(beanName, type)) {
+		if (definedByParent(registry, beanName, type)) {
 			return false; // an ancestor context defines, connects and closes it; this context uses that bean
 		}
 		RootBeanDefinition definition = new RootBeanDefinition();
@@ -447,6 +449,12 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		definition.setDestroyMethodName(AbstractBeanDefinition.INFER_METHOD);
 		registry.registerBeanDefinition(beanName, definition);
 		return true;
+	}
+
+	private static boolean definedByParent(BeanDefinitionRegistry registry, String beanName, Class<?> type) {
+		BeanFactory parent = (registry instanceof HierarchicalBeanFactory hierarchical)
+				? hierarchical.getParentBeanFactory() : null;
+		return parent != null && parent.containsBean(beanName) && parent.isTypeMatch(beanName, type);
 	}
 
 	private static void checkFree(BeanDefinitionRegistry registry, String beanName, String path) {

@@ -41,6 +41,7 @@ import io.waterdrop.ProducerConfig;
 import io.waterdrop.ProducerStatus;
 import io.waterdrop.TransactionalPool;
 import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
+import io.waterdrop.autoconfigure.transaction.WaterDropTransactionManager;
 import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.polling.Poller;
@@ -290,6 +291,25 @@ class WaterDropAutoConfigurationTests {
 						.isInstanceOfSatisfying(InvalidConfigurationException.class,
 								(ex) -> assertThat(ex.property())
 									.isEqualTo("waterdrop.pollers.critical.poll-timeout")));
+				// The parent's global Poller is the child's too: its settings would do nothing.
+				childWith(parent, Map.of("waterdrop.pollers.global.poll-timeout", "3s"))
+					.run((child) -> assertThat(child).getFailure()
+						.isInstanceOfSatisfying(InvalidConfigurationException.class,
+								(ex) -> assertThat(ex.property()).isEqualTo("waterdrop.pollers.global.poll-timeout")));
+			});
+	}
+
+	/**
+	 * An entry may be named waterdropProducer, transactional too: the default producer of that name (and its
+	 * transaction manager) exists only without entries.
+	 */
+	@Test
+	void aTransactionalEntryNamedLikeTheDefaultProducerHasItsTransactionManager() {
+		this.runner.withPropertyValues("waterdrop.producers.waterdropProducer.kafka.transactional.id=tx-default-name")
+			.run((context) -> {
+				assertThat(context).hasNotFailed();
+				assertThat(context.getBean("waterdropProducerTransactionManager", WaterDropTransactionManager.class)
+					.getProducer()).isSameAs(context.getBean("waterdropProducer", Producer.class));
 			});
 	}
 

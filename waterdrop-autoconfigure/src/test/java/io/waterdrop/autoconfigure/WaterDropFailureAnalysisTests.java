@@ -377,6 +377,23 @@ class WaterDropFailureAnalysisTests {
 	}
 
 	@Test
+	void clientIdOfTwoEntries() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.kafka.client.id=same",
+				"waterdrop.producers.audit.kafka.client.id=same");
+		assertThat(analysis.getDescription())
+			.containsPattern("Property: waterdrop.producers.(orders|audit).kafka.client.id")
+			.containsPattern("the client.id 'same', which producer '(orders|audit)' has too");
+		assertThat(analysis.getAction()).contains("Give every producer a client.id of its own");
+	}
+
+	@Test
+	void clientIdOfAnEntryEqualToAnotherEntrysName() {
+		FailureAnalysis analysis = analyze("waterdrop.producers.orders.kafka.client.id=audit",
+				"waterdrop.producers.audit.max-payload-size=10");
+		assertThat(analysis.getDescription()).containsPattern("the client.id 'audit', which producer '(orders|audit)'");
+	}
+
+	@Test
 	void transactionalIdOfAnEntryEqualToAPoolMembers() {
 		FailureAnalysis analysis = analyze("waterdrop.producers.payments.kafka.transactional.id=pay",
 				"waterdrop.producers.payments.pool-size=2", "waterdrop.producers.refunds.kafka.transactional.id=pay-1");
