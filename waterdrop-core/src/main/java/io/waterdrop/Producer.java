@@ -2302,7 +2302,9 @@ public class Producer implements AutoCloseable {
 	 * Closes: sends what is buffered (as {@link #flushAsync}), refuses new messages, waits up to
 	 * {@code timeout} for every in-flight message's report to be dispatched, purges what is still undelivered
 	 * then (each reported as {@code message.purged}), and releases the client and polling resources.
-	 * Concurrent and repeated calls wait for the same close. Called on a polling thread (from a callback, of
+	 * Concurrent and repeated calls wait for the same close, each within its own timeout: one whose timeout ends
+	 * first hurries the close under way, purging what is undelivered (as {@code KafkaProducer}'s close with a
+	 * shorter timeout forces the close under way). Called on a polling thread (from a callback, of
 	 * this producer or another) it only starts the close and returns: waiting there would stall every producer
 	 * that thread serves; so it does in a listener of this close's own {@code producer.closing} or
 	 * {@code producer.closed}, which would wait for itself, and in a listener of this producer's
@@ -2355,7 +2357,7 @@ public class Producer implements AutoCloseable {
 		}
 		runPendingClose();
 		try {
-			this.closed.get();
+			awaitClose(timeout, force);
 		}
 		catch (InterruptedException ex) {
 			// Another thread is closing and will finish the releases; this one only stops waiting.
@@ -2365,6 +2367,28 @@ public class Producer implements AutoCloseable {
 		catch (ExecutionException ex) {
 			throw new WaterDropException("Closing producer '" + id() + "' failed", ex.getCause());
 		}
+	}
+
+	/**
+	 * Waits for the close, also one another thread began with a longer timeout: when this call's timeout ends
+	 * first, it hurries that close as KafkaProducer's close does (what is undelivered is purged), so that every
+	 * close returns within its own timeout plus the purge.
+	 */
+	private void awaitClose(Duration timeout, boolean force) throws InterruptedException, ExecutionException {
+		if (!force) {
+			try {
+				this.closed.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
+				return;
+			}
+			catch (TimeoutException ex) {
+				if (this.forced.complete(null)) {
+					logger.warn("Producer '{}' was still closing when a close with timeout {} ran out; purging what "
+							+ "is undelivered", id(), timeout);
+				}
+				cutShortKafkasClose();
+			}
+		}
+		this.closed.get();
 	}
 
 	/**
@@ -2379,14 +2403,16 @@ public class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Starts a close on a new thread and returns a future that completes once the producer is closed. Where no
-	 * thread can be started (the JVM out of native threads), the close runs on the caller's thread, unless
-	 * that is a polling thread.
+	 * Starts a close on a new thread and returns a future that completes once the producer is closed: within
+	 * {@code timeout} plus the purge, as {@link #close(Duration)}, also when another close is under way. The
+	 * future is the caller's own: cancelling or completing it changes nothing of the close. Where no thread
+	 * can be started (the JVM out of native threads), the close runs on the caller's thread, unless that is a
+	 * polling thread.
 	 */
 	public CompletableFuture<Void> closeAsync(Duration timeout) {
 		Timeouts.require(timeout, "close");
-		if (this.state.closing() && this.closeToStart.get() == null) {
-			return this.closed;
+		if (this.closed.isDone()) {
+			return this.closed.copy();
 		}
 		// On the caller's thread the close would wait for every in-flight report before returning.
 		Runnable close = asyncClose(timeout);
@@ -2403,13 +2429,22 @@ public class Producer implements AutoCloseable {
 				close.run();
 			}
 		}
-		return this.closed;
+		return this.closed.copy();
 	}
 
 	private Runnable asyncClose(Duration timeout) {
 		return () -> {
 			startClose(timeout, false);
 			runPendingClose();
+			try {
+				awaitClose(timeout, false);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+			catch (ExecutionException ex) {
+				// the close's future tells its callers
+			}
 		};
 	}
 

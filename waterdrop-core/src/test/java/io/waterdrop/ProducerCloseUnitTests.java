@@ -255,6 +255,68 @@ class ProducerCloseUnitTests {
 	}
 
 	/**
+	 * A close that comes while another, with a longer timeout, waits for a message Kafka never answers returns
+	 * within its own timeout (plus the purge), as KafkaProducer's close does: it hurries the close under way,
+	 * and the message is purged. So does the future of a closeAsync.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void aSecondCloseReturnsWithinItsOwnTimeoutPurgingWhatIsUndelivered() throws Exception {
+		for (boolean async : new boolean[] { false, true }) {
+			Producer producer = stuckWithOneMessageInFlight();
+			DeliveryHandle stuck = producer.produceAsync(Message.of("t", "never answered"));
+			Thread longClose = new Thread(() -> producer.close(Duration.ofMinutes(10)), "test-long-close");
+			longClose.start();
+			await().atMost(Duration.ofSeconds(30)).until(() -> producer.status() == ProducerStatus.CLOSING);
+
+			if (async) {
+				producer.closeAsync(Duration.ofMillis(100)).get(30, TimeUnit.SECONDS);
+			}
+			else {
+				producer.close(Duration.ofMillis(100));
+			}
+
+			assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+			assertThat(stuck.isDone()).isTrue();
+			assertThat(producer.stats().purged()).isEqualTo(2);
+			longClose.join(30_000);
+			assertThat(longClose.isAlive()).isFalse();
+		}
+	}
+
+	/**
+	 * The future of closeAsync is the caller's: cancelling it, or bounding it with orTimeout, leaves the close
+	 * and every other caller's wait for it as they were.
+	 */
+	@Test
+	@Timeout(value = 60, unit = TimeUnit.SECONDS)
+	void cancellingOrBoundingTheFutureOfCloseAsyncChangesNothingOfTheClose() throws Exception {
+		Producer producer = stuckWithOneMessageInFlight();
+		CompletableFuture<Void> cancelled = producer.closeAsync(Duration.ofMillis(500));
+		CompletableFuture<Void> bounded = producer.closeAsync(Duration.ofMillis(500))
+			.orTimeout(1, TimeUnit.MILLISECONDS);
+		assertThat(cancelled.cancel(true)).isTrue();
+		await().atMost(Duration.ofSeconds(30)).until(bounded::isDone);
+
+		producer.close(Duration.ofSeconds(30)); // neither cancelled nor timed out: it waits for the close
+
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+		assertThat(producer.closeAsync(Duration.ZERO)).isCompleted();
+	}
+
+	/** A producer whose one message in flight Kafka never answers until the client is closed at once. */
+	private static Producer stuckWithOneMessageInFlight() {
+		Producer producer = new Producer(ProducerConfig.builder()
+			.id("close-unit-stuck-" + ids.incrementAndGet())
+			.pollingMode(PollingMode.THREAD)
+			.maxWaitTimeout(Duration.ofSeconds(60))
+			.clientFactory(new PendingKafka().stuck().factory())
+			.build());
+		producer.produceAsync(Message.of("t", "in flight"));
+		return producer;
+	}
+
+	/**
 	 * A forced close cuts short a graceful one already inside Kafka's close, which waits for Kafka's own
 	 * requests (a broker that does not answer): like KafkaProducer, the client's graceful close here waits until
 	 * a close at once comes beside it. Bounded only by the deadlock guard, not by the graceful close's timeout.
