@@ -33,7 +33,10 @@ public class InvalidMessageException extends WaterDropException {
 		/** Payload or key of a type the producer's serializer cannot write. */
 		NOT_SERIALIZABLE,
 
-		/** Partition below zero, or not below the topic's partition count. */
+		/**
+		 * Partition below zero. (One beyond the topic's partitions goes to Kafka, which waits for the topic to
+		 * have it, as after partitions were added, and fails the message after {@code max.block.ms}.)
+		 */
 		PARTITION_OUT_OF_RANGE,
 
 		/** Both {@code partition} and {@code partitionKey} set. */

@@ -195,12 +195,13 @@ final class MessageEncoder {
 	}
 
 	/**
-	 * Resolves what needs the topic's partition count: an explicit partition must exist, a partition key is
-	 * hashed to one.
+	 * Hashes a partition key to one of the topic's partitions. An explicit partition is left to Kafka's send, as
+	 * is a record without either: one beyond the partitions the client's metadata knows makes Kafka fetch newer
+	 * metadata (the topic may have grown since), and fail the record after {@code max.block.ms} if it never comes.
 	 * @throws DeliveryFailedException if Kafka could not tell the topic's partitions
 	 */
 	ProducerRecord<byte[], byte[]> resolvePartition(Message message, ProducerRecord<byte[], byte[]> record) {
-		if (message.partition() == null && message.partitionKey() == null) {
+		if (message.partitionKey() == null) {
 			return record;
 		}
 		int partitions;
@@ -213,18 +214,11 @@ final class MessageEncoder {
 		}
 		catch (KafkaException ex) { // partitionsFor timed out: no such topic, or no broker to tell
 			throw new DeliveryFailedException("Kafka could not tell the partitions of topic '" + record.topic()
-					+ "', which a message with a partition or partition key needs; the message was not sent: "
+					+ "', which a message with a partition key needs; the message was not sent: "
 					+ ex.getMessage(), message, ex);
 		}
 		if (partitions < 1) {
 			throw new WaterDropException("Topic '" + record.topic() + "' has no known partitions; create it first");
-		}
-		if (message.partition() != null) {
-			if (message.partition() >= partitions) {
-				throw invalid(Violation.PARTITION_OUT_OF_RANGE, message, "has partition " + message.partition()
-						+ " but topic '" + record.topic() + "' has " + partitions + " partition(s)");
-			}
-			return record;
 		}
 		int partition = partitionForKey(message.partitionKey(), partitions);
 		return new ProducerRecord<>(record.topic(), partition, record.timestamp(), record.key(), record.value(),

@@ -899,11 +899,11 @@ public class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Refuses a message for a partition its topic does not have, or one whose partition key needs the partitions
-	 * of a topic Kafka cannot tell, before it is buffered: in the buffer it would refuse every flush.
+	 * Refuses a message whose partition key needs the partitions of a topic Kafka cannot tell before it is
+	 * buffered: in the buffer it would refuse every flush.
 	 */
 	private void checkPartition(Message message, ProducerRecord<byte[], byte[]> record) {
-		if ((message.partition() != null || message.partitionKey() != null) && !PollingThreads.isCurrent()) {
+		if (message.partitionKey() != null && !PollingThreads.isCurrent()) {
 			connect();
 			this.encoder.resolvePartition(message, record);
 		}
@@ -1711,7 +1711,7 @@ public class Producer implements AutoCloseable {
 		boolean relayed = PollingThreads.isCurrent();
 		connectUnlessRelayed(relayed);
 		checkMayWait(mode);
-		if (!relayed) { // before the slot: a partition the topic lacks is refused as such, even when full
+		if (!relayed) { // before the slot: a partition key of a topic Kafka cannot tell is refused, even when full
 			record = this.encoder.resolvePartition(message, record);
 		}
 		takeSlots(1, relayed);
@@ -1754,7 +1754,7 @@ public class Producer implements AutoCloseable {
 		boolean relayed = PollingThreads.isCurrent();
 		connectUnlessRelayed(relayed);
 		checkMayWait(mode);
-		if (!relayed) { // before the slots: a partition the topic lacks is refused as such, even when full
+		if (!relayed) { // before the slots: a partition key of a topic Kafka cannot tell is refused, even when full
 			for (int i = 0; i < records.size(); i++) {
 				records.set(i, this.encoder.resolvePartition(messages.get(i), records.get(i)));
 			}

@@ -71,7 +71,7 @@ class BackPressureUnitTests {
 
 	/** The message's own fault is what the caller needs to hear, not "full, try again later". */
 	@Test
-	void aPartitionTheTopicLacksIsRefusedAsSuchEvenWhenTheProducerIsFull() {
+	void aNegativePartitionIsRefusedAsSuchEvenWhenTheProducerIsFull() {
 		Node broker = new Node(0, "localhost", 9092);
 		Cluster cluster = new Cluster("c", List.of(broker),
 				List.of(new PartitionInfo("t", 0, broker, new Node[] { broker }, new Node[] { broker })), Set.of(),
@@ -87,11 +87,11 @@ class BackPressureUnitTests {
 		this.producer.produceAsync(Message.of("t", "held"));
 
 		assertThatExceptionOfType(InvalidMessageException.class)
-			.isThrownBy(() -> this.producer.produceAsync(Message.builder("t").payload("p").partition(3).build()))
+			.isThrownBy(() -> this.producer.produceAsync(Message.builder("t").payload("p").partition(-1).build()))
 			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
 		assertThatExceptionOfType(InvalidMessageException.class)
 			.isThrownBy(() -> this.producer
-				.produceManyAsync(List.of(Message.builder("t").payload("p").partition(3).build())))
+				.produceManyAsync(List.of(Message.builder("t").payload("p").partition(-1).build())))
 			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
 		assertThat(this.producer.inFlight()).isEqualTo(1);
 		kafka.completeNext();

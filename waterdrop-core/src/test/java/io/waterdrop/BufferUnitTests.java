@@ -35,6 +35,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import io.waterdrop.InvalidMessageException.Violation;
+import io.waterdrop.instrumentation.DeliveryObserver;
 import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.ProducerEvent;
@@ -84,20 +85,29 @@ class BufferUnitTests {
 		assertThat(producer.bufferSize()).isEqualTo(3);
 	}
 
+	/**
+	 * A negative partition is refused when buffered. One beyond the topic's partitions is buffered (the topic may
+	 * have grown since the client's metadata): Kafka fails it at the flush, as a message to a topic it does not
+	 * have, and it alone; it goes back into the buffer like every message a flush did not deliver.
+	 */
 	@Test
-	void aMessageForAPartitionItsTopicLacksIsRefusedWhenBuffered() {
+	void aNegativePartitionIsRefusedWhenBufferedAndOneTheTopicLacksFailsAtTheFlush() {
 		Producer producer = producer(this.kafka.topic("orders", 3));
 		assertThatExceptionOfType(InvalidMessageException.class)
-			.isThrownBy(() -> producer.buffer(Message.builder("orders").payload("x").partition(7).build()))
+			.isThrownBy(() -> producer.buffer(Message.builder("orders").payload("x").partition(-1).build()))
 			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
 		assertThatExceptionOfType(InvalidMessageException.class)
 			.isThrownBy(() -> producer.bufferMany(
-					List.of(Message.of("orders", "y"), Message.builder("orders").payload("z").partition(3).build())))
+					List.of(Message.of("orders", "y"), Message.builder("orders").payload("z").partition(-3).build())))
 			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
+		producer.buffer(Message.builder("orders").payload("lacking").partition(7).build());
 		producer.buffer(Message.builder("orders").payload("ok").partition(2).build());
-		assertThat(producer.bufferSize()).isEqualTo(1);
-		assertThat(producer.flushSync()).hasSize(1);
+		assertThat(producer.bufferSize()).isEqualTo(2);
+
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(producer::flushSync)
+			.withMessageContaining("Partition 7 of topic orders with partition count 3");
 		assertThat(this.kafka.payloads("orders")).containsExactly("ok");
+		assertThat(producer.bufferSize()).isOne();
 	}
 
 	/**
@@ -119,9 +129,9 @@ class BufferUnitTests {
 		assertThat(producer.flushSync()).hasSize(1);
 	}
 
-	/** On a polling thread buffer does not wait for metadata: the flush refuses the message, and only it. */
+	/** Buffered on a polling thread, a message for a partition the topic lacks fails at the flush, it alone. */
 	@Test
-	void aFlushDropsTheMessageItRefusesAsInvalidAndKeepsTheRest() {
+	void aFlushFailsTheMessageForAPartitionTheTopicLacksAndDeliversTheRest() {
 		Producer producer = producer(this.kafka.topic("orders", 3));
 		CountDownLatch buffered = new CountDownLatch(1);
 		producer.produceAsync(Message.of("events", "trigger"), (report, failure) -> {
@@ -131,11 +141,13 @@ class BufferUnitTests {
 		});
 		await().atMost(Duration.ofSeconds(20)).until(() -> buffered.getCount() == 0);
 
-		assertThatExceptionOfType(InvalidMessageException.class).isThrownBy(producer::flushSync)
-			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.PARTITION_OUT_OF_RANGE));
-		assertThat(producer.bufferSize()).isEqualTo(1);
-		assertThat(producer.flushSync()).hasSize(1);
+		List<DeliveryHandle> handles = producer.flushAsync();
+
+		assertThat(handles).hasSize(2);
+		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> handles.get(0).await(Duration.ofSeconds(20)));
+		assertThat(handles.get(1).await(Duration.ofSeconds(20)).topic()).isEqualTo("orders");
 		assertThat(this.kafka.payloads("orders")).containsExactly("ok");
+		assertThat(producer.bufferSize()).isZero();
 	}
 
 	@Test
@@ -280,8 +292,8 @@ class BufferUnitTests {
 	}
 
 	/**
-	 * Buffering holds no slot, so an idle disconnect may take the client while a message's partition is checked
-	 * against it: the check asks the new client instead of failing.
+	 * Buffering holds no slot, so an idle disconnect may take the client while a message's partition key is
+	 * hashed with its partitions: the check asks the new client instead of failing.
 	 */
 	@Test
 	void aPartitionCheckThatLosesItsClientToAnIdleDisconnectAsksTheNextOne() {
@@ -310,11 +322,12 @@ class BufferUnitTests {
 		self.set(producer);
 		producer.connect();
 
-		producer.buffer(Message.builder("orders").payload("x").partition(1).build());
+		producer.buffer(Message.builder("orders").payload("x").partitionKey("k").build());
 
 		assertThat(producer.bufferSize()).isOne();
 		assertThat(clients).hasValue(2);
-		assertThat(producer.flushSync()).singleElement().satisfies((report) -> assertThat(report.partition()).isOne());
+		assertThat(producer.flushSync()).singleElement()
+			.satisfies((report) -> assertThat(report.partition()).isEqualTo(MessageEncoder.partitionForKey("k", 2)));
 	}
 
 	/** A flush sends as one batch what the producer can hold: more than maxInFlight goes in batches. */
@@ -339,21 +352,19 @@ class BufferUnitTests {
 	}
 
 	/**
-	 * A message buffered on a polling thread (whose partition is not checked there) that the flush refuses as
-	 * invalid in a later batch is dropped, not put back to refuse every later flush.
+	 * A message that the flush refuses as invalid in a later batch (an observer's headers make it too large to
+	 * send) is dropped, not put back to refuse every later flush.
 	 */
 	@Test
-	void aMessageRefusedAsInvalidInALaterBatchOfAFlushIsDropped() throws Exception {
-		Producer producer = producer(
-				ProducerConfig.builder().id("buffer-later-invalid").maxInFlight(2).clientFactory(this.kafka));
+	void aMessageRefusedAsInvalidInALaterBatchOfAFlushIsDropped() {
+		Producer producer = producer(ProducerConfig.builder()
+			.id("buffer-later-invalid")
+			.maxInFlight(2)
+			.observer(oversizing("3"))
+			.clientFactory(this.kafka));
 		producer.buffer(Message.of("orders", "1"));
 		producer.buffer(Message.of("orders", "2"));
-		CompletableFuture<Void> buffered = new CompletableFuture<>();
-		producer.produceAsync(Message.of("other", "x"), (report, failure) -> {
-			producer.buffer(Message.builder("orders").payload("3").partition(7).build()); // not checked here
-			buffered.complete(null);
-		});
-		buffered.get(30, TimeUnit.SECONDS);
+		producer.buffer(Message.of("orders", "3"));
 
 		assertThatExceptionOfType(BatchPartlySentException.class).isThrownBy(producer::flushSync)
 			.satisfies((partly) -> assertThat(partly.refusal()).isInstanceOf(InvalidMessageException.class));
@@ -468,27 +479,24 @@ class BufferUnitTests {
 	}
 
 	/**
-	 * A flush in batches whose later batch holds an invalid message (buffered on a polling thread, where the
-	 * partition is not checked) names that message, not the first one left unsent, and keeps the valid rest.
+	 * A flush in batches whose later batch holds an invalid message (an observer's headers make it too large to
+	 * send) names that message and what it sent before it, and drops it alone.
 	 */
 	@Test
 	void aFlushRefusedPartWayNamesTheRefusedMessage() {
 		Producer producer = producer(ProducerConfig.builder()
 			.id("buffer-named")
 			.maxInFlight(2)
+			.observer(oversizing("4"))
 			.clientFactory(this.kafka.topic("orders", 3)));
-		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2"), Message.of("orders", "3")));
-		producer.produceAsync(Message.of("other", "0"),
-				(report, failure) -> producer.buffer(Message.builder("orders").payload("4").partition(7).build()))
-			.await();
-		await().atMost(Duration.ofSeconds(30)).until(() -> producer.bufferSize() == 4);
+		producer.bufferMany(List.of(Message.of("orders", "1"), Message.of("orders", "2"), Message.of("orders", "3"),
+				Message.of("orders", "4")));
 
 		assertThatExceptionOfType(BatchPartlySentException.class).isThrownBy(producer::flushSync)
-			.withMessageContaining("sent 2 of a batch of 4 messages, then refused message 4")
+			.withMessageContaining("sent 3 of a batch of 4 messages, then refused message 4")
 			.withCauseInstanceOf(InvalidMessageException.class);
-		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2");
-		assertThat(producer.flushSync()).hasSize(1);
 		assertThat(this.kafka.payloads("orders")).containsExactly("1", "2", "3");
+		assertThat(producer.bufferSize()).isZero();
 	}
 
 	/** A record too large names the limit that applies (the smaller setting) and the part to shorten. */
@@ -985,6 +993,25 @@ class BufferUnitTests {
 			payloads.add((record.value() != null) ? new String(record.value(), StandardCharsets.UTF_8) : null);
 		}
 		return payloads;
+	}
+
+	/** An observer whose header makes the message with that payload a record too large for Kafka: invalid. */
+	private static DeliveryObserver oversizing(String payload) {
+		return new DeliveryObserver() {
+
+			@Override
+			public Object beforeSend(String producerId, Message message, ProducerRecord<byte[], byte[]> record) {
+				if (payload.equals(message.payload())) {
+					record.headers().add("oversized", new byte[1_100_000]);
+				}
+				return null;
+			}
+
+			@Override
+			public void afterOutcome(Object observation, DeliveryReport report, Throwable error) {
+			}
+
+		};
 	}
 
 }

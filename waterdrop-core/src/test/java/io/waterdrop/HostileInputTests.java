@@ -390,7 +390,7 @@ class HostileInputTests {
 
 		TOPIC_MISSING("topic"), TOPIC_ILLEGAL("topic"), PAYLOAD_TOO_LARGE("payload"), PAYLOAD_NOT_SERIALIZABLE(
 				"payload"), KEY_NOT_SERIALIZABLE("key"), TOMBSTONE_WITHOUT_KEY("payload+key"), PARTITION_NEGATIVE(
-						"partition"), PARTITION_BEYOND_COUNT("partition"), PARTITION_CONFLICT(
+						"partition"), PARTITION_CONFLICT(
 								"partition"), HEADER_KEY_MISSING("headers"), TIMESTAMP_OUT_OF_RANGE(
 										"timestamp"), KEY_TOO_LARGE("key"), HEADERS_TOO_LARGE("headers");
 
@@ -481,7 +481,6 @@ class HostileInputTests {
 	}
 
 	private String apply(Defect defect, Message.Builder builder, Random random, Set<Violation> violations) {
-		Message current = builder.build();
 		switch (defect) {
 			case TOPIC_MISSING -> {
 				String[] blanks = { null, "", " ", "\t", "\n  \r", "\u2003" };
@@ -538,13 +537,6 @@ class HostileInputTests {
 				builder.partitionKey(null).partition(negatives[random.nextInt(negatives.length)]);
 				violations.add(Violation.PARTITION_OUT_OF_RANGE);
 				return "negative partition";
-			}
-			case PARTITION_BEYOND_COUNT -> {
-				int count = (current.topic() != null) ? this.partitions.getOrDefault(current.topic(), PARTITIONS) : PARTITIONS;
-				int[] beyond = { count, count + random.nextInt(1_000), Integer.MAX_VALUE };
-				builder.partitionKey(null).partition(beyond[random.nextInt(beyond.length)]);
-				violations.add(Violation.PARTITION_OUT_OF_RANGE);
-				return "partition beyond the partition count";
 			}
 			case PARTITION_CONFLICT -> {
 				builder.partition(0).partitionKey(randomText(random, random.nextInt(10)));

@@ -4,11 +4,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -101,10 +104,6 @@ class MessageValidationIntegrationTests {
 						Violation.TOMBSTONE_WITHOUT_KEY, "null payload (a tombstone) but no key"),
 				new Case("negative partition", (topic) -> Message.builder(topic).payload("p").partition(-1).build(),
 						Violation.PARTITION_OUT_OF_RANGE, "has partition -1"),
-				new Case("partition equal to the partition count",
-						(topic) -> Message.builder(topic).payload("p").partition(PARTITIONS).build(),
-						Violation.PARTITION_OUT_OF_RANGE,
-						"has partition " + PARTITIONS + " but topic '", "' has " + PARTITIONS + " partition(s)"),
 				new Case("partition and partitionKey",
 						(topic) -> Message.builder(topic).payload("p").partition(0).partitionKey("k").build(),
 						Violation.PARTITION_CONFLICT, "sets both partition and partitionKey"),
@@ -188,6 +187,38 @@ class MessageValidationIntegrationTests {
 			.satisfies((ex) -> assertThat(ex.violation()).isEqualTo(Violation.MESSAGE_MISSING));
 		assertThat(Snapshot.of(this.producer)).isEqualTo(before);
 		assertThat(this.producer.inFlight()).isZero();
+	}
+
+	/**
+	 * A partition beyond those the client's metadata knows is Kafka's to judge, as with KafkaProducer: added to
+	 * the topic since, the message is delivered to it; never added, Kafka fails the message after max.block.ms,
+	 * through its report, naming the partition.
+	 */
+	@Test
+	void aPartitionAddedSinceTheMetadataWasFetchedIsDeliveredAndOneNeverAddedFailsThroughItsReport()
+			throws Exception {
+		String grown = KafkaTestBroker.uniqueTopic("grown");
+		KafkaTestBroker.createTopic(grown, 1);
+		TestProducers own = new TestProducers();
+		try {
+			Producer producer = own.create(TestProducers.config("partitions").kafka("max.block.ms", 2_000));
+			producer.produceSync(Message.builder(grown).payload("before").partition(0).build()); // 1 partition known
+			try (Admin admin = Admin.create(KafkaTestBroker.clientProperties())) {
+				admin.createPartitions(Map.of(grown, NewPartitions.increaseTo(2))).all().get(30, TimeUnit.SECONDS);
+				await().atMost(Duration.ofSeconds(30)).until(() -> KafkaTestBroker.leadersServe(admin, grown, 2));
+			}
+
+			assertThat(producer.produceSync(Message.builder(grown).payload("after").partition(1).build()).partition())
+				.isOne();
+			assertThatExceptionOfType(DeliveryFailedException.class)
+				.isThrownBy(() -> producer.produceSync(Message.builder(grown).payload("never").partition(5).build()))
+				.withMessageContaining("Partition 5 of topic " + grown);
+			assertThat(producer.stats().acknowledged()).isEqualTo(2);
+			assertThat(producer.stats().failed()).isOne();
+		}
+		finally {
+			own.closeAll();
+		}
 	}
 
 	@ParameterizedTest
