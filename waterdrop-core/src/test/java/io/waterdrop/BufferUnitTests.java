@@ -144,7 +144,8 @@ class BufferUnitTests {
 		List<DeliveryHandle> handles = producer.flushAsync();
 
 		assertThat(handles).hasSize(2);
-		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> handles.get(0).await(Duration.ofSeconds(20)));
+		assertThatExceptionOfType(DeliveryFailedException.class)
+			.isThrownBy(() -> handles.get(0).await(Duration.ofSeconds(20)));
 		assertThat(handles.get(1).await(Duration.ofSeconds(20)).topic()).isEqualTo("orders");
 		assertThat(this.kafka.payloads("orders")).containsExactly("ok");
 		assertThat(producer.bufferSize()).isZero();
