@@ -11,6 +11,7 @@ import org.springframework.boot.context.properties.source.ConfigurationPropertyS
 import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.core.env.Environment;
+import org.springframework.util.StringUtils;
 
 import io.waterdrop.InvalidConfigurationException;
 
@@ -54,11 +55,16 @@ class WaterDropConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Inva
 				|| key.endsWith("user.info");
 	}
 
+	/**
+	 * The property as Boot's binding found it: adapted as a property source's key is, so that an entry named
+	 * with capitals ({@code orderEvents}) or, in brackets, with a dot ({@code [tenant.eu]}) is found too. Not for
+	 * a description such as {@code spring.kafka (Kafka's bootstrap.servers)}, whose stripped form is no key.
+	 */
 	private @Nullable ConfigurationProperty find(String property) {
-		if (this.environment == null || !ConfigurationPropertyName.isValid(property)) {
+		if (this.environment == null || StringUtils.containsWhitespace(property)) {
 			return null;
 		}
-		ConfigurationPropertyName name = ConfigurationPropertyName.of(property);
+		ConfigurationPropertyName name = ConfigurationPropertyName.adapt(property, '.');
 		for (ConfigurationPropertySource source : ConfigurationPropertySources.get(this.environment)) {
 			ConfigurationProperty found = source.getConfigurationProperty(name);
 			if (found != null) {

@@ -216,6 +216,15 @@ class WaterDropFailureAnalysisTests {
 			.contains("Property: waterdrop.templates.tenant.max-in-fligth");
 	}
 
+	/** Entries may be named with capitals (orderEvents): the value is found as Boot's binding found it. */
+	@Test
+	void anInvalidValueOfAnEntryWithCapitalsIsShownWithItsValue() {
+		assertThat(analyze("waterdrop.producers.orderEvents.max-in-flight=0").getDescription())
+			.contains("Property: waterdrop.producers.orderEvents.max-in-flight")
+			.contains("Value: \"0\"")
+			.contains("Origin: \"waterdrop.producers.orderEvents.max-in-flight\" from property source");
+	}
+
 	@Test
 	void zeroMaxTimeOnAProducer() {
 		FailureAnalysis analysis = analyze("waterdrop.producers.orders.polling.fd.max-time=0");
