@@ -121,8 +121,21 @@ final class ProducerAssembler implements DisposableBean {
 		this.serializers.release(config.keySerializer(), config.payloadSerializer());
 	}
 
+	/**
+	 * The property path of an entry of the map {@code path} ({@code waterdrop.producers}), for messages:
+	 * {@code <path>.<name>}, or {@code <path>[<name>]} for a name with a dot, which only the brackets keep one
+	 * element ({@code waterdrop.producers.tenant.eu} would be the entry {@code tenant}).
+	 */
+	static String entryPath(String path, String name) {
+		return (name.indexOf('.') < 0) ? path + "." + name : path + "[" + name + "]";
+	}
+
 	static String producerPrefix(String name) {
-		return PREFIX + "producers." + name + ".";
+		return entryPath(PREFIX + "producers", name) + ".";
+	}
+
+	static String pollerPrefix(String name) {
+		return entryPath(PREFIX + "pollers", name) + ".";
 	}
 
 	static String pollerBeanName(String pollerName) {
@@ -137,8 +150,7 @@ final class ProducerAssembler implements DisposableBean {
 					poller.getBackoffMax()));
 		}
 		catch (InvalidConfigurationException ex) {
-			throw new InvalidConfigurationException(PREFIX + "pollers." + name + "." + ex.property(), reason(ex),
-					ex.action());
+			throw new InvalidConfigurationException(pollerPrefix(name) + ex.property(), reason(ex), ex.action());
 		}
 	}
 
@@ -477,9 +489,9 @@ final class ProducerAssembler implements DisposableBean {
 			throw new InvalidConfigurationException(path,
 					"no Poller named '" + pollerName + "' is defined under waterdrop.pollers (defined: "
 							+ (known.isEmpty() ? "none" : String.join(", ", known)) + ")",
-					"Define it as waterdrop.pollers." + pollerName + " (in YAML '" + pollerName + ":' under "
-							+ "waterdrop.pollers, not '" + pollerName + ": {}', which Spring Boot's YAML loader drops), "
-							+ "or remove " + path + " to use the global Poller.");
+					"Define it as " + entryPath(PREFIX + "pollers", pollerName) + " (in YAML '" + pollerName
+							+ ":' under waterdrop.pollers, not '" + pollerName + ": {}', which Spring Boot's YAML "
+							+ "loader drops), or remove " + path + " to use the global Poller.");
 		}
 		return this.context.getBean(pollerBeanName(pollerName), Poller.class);
 	}

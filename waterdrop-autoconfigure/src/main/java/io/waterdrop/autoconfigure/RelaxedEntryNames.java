@@ -42,9 +42,10 @@ final class RelaxedEntryNames {
 				.filter((key) -> !key.equals(uniform(key)) || writtenAsSuch.test(key))
 				.toList();
 			if (written.size() > 1) {
-				throw new InvalidConfigurationException(path + "." + written.get(1), "is the same entry as " + path
-						+ "." + written.get(0) + " to Spring Boot's relaxed binding: each would be bound to the "
-						+ "settings of both", "Write the entry's name one way everywhere.");
+				throw new InvalidConfigurationException(ProducerAssembler.entryPath(path, written.get(1)),
+						"is the same entry as " + ProducerAssembler.entryPath(path, written.get(0))
+								+ " to Spring Boot's relaxed binding: each would be bound to the settings of both",
+						"Write the entry's name one way everywhere.");
 			}
 			keys.stream().filter((key) -> !written.contains(key)).forEach(entries::remove);
 		}

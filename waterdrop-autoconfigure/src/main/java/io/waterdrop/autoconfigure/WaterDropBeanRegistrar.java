@@ -96,7 +96,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		checkTopLevelKeys(binder, placeholders());
 		Map<String, String> claimed = new HashMap<>(WaterDropAutoConfiguration.FIXED_BEAN_NAMES);
 		for (String name : pollers.keySet()) {
-			String path = "waterdrop.pollers." + name;
+			String path = ProducerAssembler.entryPath("waterdrop.pollers", name);
 			requireName(name, "waterdrop.pollers", "critical");
 			if (name.equals(WaterDropAutoConfiguration.GLOBAL_POLLER_NAME)) {
 				// The settings of the waterdropPoller bean, which a parent context's replaces
@@ -115,7 +115,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		boolean sharedTransactionalId = SharedTransactionalIdCondition.layerWithTransactionalId(binder) != null;
 		for (Map.Entry<String, ProducerProperties> entry : producers.entrySet()) {
 			String name = entry.getKey();
-			String path = "waterdrop.producers." + name;
+			String path = ProducerAssembler.entryPath("waterdrop.producers", name);
 			requireName(name, "waterdrop.producers", "orders");
 			claim(claimed, name, path);
 			if (entry.getValue().getPoolSize() != null) {
@@ -419,7 +419,7 @@ class WaterDropBeanRegistrar implements ImportBeanDefinitionRegistrar, Environme
 		List<String> primaries = producers.entrySet()
 			.stream()
 			.filter((entry) -> entry.getValue().isPrimary())
-			.map((entry) -> "waterdrop.producers." + entry.getKey() + ".primary")
+			.map((entry) -> ProducerAssembler.producerPrefix(entry.getKey()) + "primary")
 			.toList();
 		if (primaries.size() > 1) {
 			throw new InvalidConfigurationException(primaries.get(1),

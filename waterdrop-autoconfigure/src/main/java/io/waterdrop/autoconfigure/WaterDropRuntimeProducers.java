@@ -485,7 +485,7 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 	 * {@code waterdrop.templates[<name>]} for a name with a dot, which only the brackets keep one element.
 	 */
 	private static String templatePath(String template) {
-		return (template.indexOf('.') < 0) ? TEMPLATES + "." + template : TEMPLATES + "[" + template + "]";
+		return ProducerAssembler.entryPath(TEMPLATES, template);
 	}
 
 	/**

@@ -225,6 +225,17 @@ class WaterDropFailureAnalysisTests {
 			.contains("Origin: \"waterdrop.producers.orderEvents.max-in-flight\" from property source");
 	}
 
+	/** A name with a dot is one entry only in brackets: waterdrop.producers.tenant.eu would be the entry tenant. */
+	@Test
+	void anInvalidValueOfAnEntryWithADotIsReportedUnderItsOwnProperty() {
+		assertThat(analyze("waterdrop.producers[tenant.eu].max-in-flight=0").getDescription())
+			.contains("Property: waterdrop.producers[tenant.eu].max-in-flight")
+			.contains("Value: \"0\"");
+		assertThat(analyze("waterdrop.pollers[fast.eu].backoff-min=1s", "waterdrop.pollers[fast.eu].backoff-max=10ms")
+			.getDescription()).contains("Property: waterdrop.pollers[fast.eu].backoff-max")
+			.contains("Value: \"10ms\"");
+	}
+
 	@Test
 	void zeroMaxTimeOnAProducer() {
 		FailureAnalysis analysis = analyze("waterdrop.producers.orders.polling.fd.max-time=0");

@@ -31,7 +31,8 @@ final class CloseTimeouts {
 	String propertyOf(String producerName) {
 		ProducerProperties own = entryOf(producerName);
 		return (own != null && own.getCloseTimeout() != null)
-				? "waterdrop.producers." + entryName(producerName) + ".close-timeout" : "waterdrop.close-timeout";
+				? entryPath("waterdrop.producers", entryName(producerName)) + ".close-timeout"
+				: "waterdrop.close-timeout";
 	}
 
 	/**
@@ -42,12 +43,15 @@ final class CloseTimeouts {
 		Map<String, Duration> timeouts = new LinkedHashMap<>();
 		this.properties.getTemplates().forEach((name, template) -> {
 			if (template.getCloseTimeout() != null) {
-				String path = (name.indexOf('.') < 0) ? "waterdrop.templates." + name : "waterdrop.templates[" + name
-						+ "]";
-				timeouts.put(path + ".close-timeout", template.getCloseTimeout());
+				timeouts.put(entryPath("waterdrop.templates", name) + ".close-timeout", template.getCloseTimeout());
 			}
 		});
 		return timeouts;
+	}
+
+	/** An entry's path, a name with a dot in brackets: only they keep it one element. */
+	private static String entryPath(String map, String name) {
+		return (name.indexOf('.') < 0) ? map + "." + name : map + "[" + name + "]";
 	}
 
 	/** The entry defining a producer: its own, or for a pool member {@code <pool>-<i>} its pool's. */

@@ -34,4 +34,18 @@ class CloseTimeoutsTests {
 		assertThat(timeouts.of("waterdropProducer")).isEqualTo(Duration.ofSeconds(20));
 	}
 
+	/** A name with a dot is one entry only in brackets: waterdrop.producers.tenant.eu would be the entry tenant. */
+	@Test
+	void anEntryWithADotIsNamedInBrackets() {
+		WaterDropProperties properties = new WaterDropProperties();
+		ProducerProperties tenant = new ProducerProperties();
+		tenant.setCloseTimeout(Duration.ofSeconds(3));
+		properties.getProducers().put("tenant.eu", tenant);
+		properties.getTemplates().put("per.tenant", tenant);
+		CloseTimeouts timeouts = new CloseTimeouts(properties);
+
+		assertThat(timeouts.propertyOf("tenant.eu")).isEqualTo("waterdrop.producers[tenant.eu].close-timeout");
+		assertThat(timeouts.ofTemplates()).containsOnlyKeys("waterdrop.templates[per.tenant].close-timeout");
+	}
+
 }
