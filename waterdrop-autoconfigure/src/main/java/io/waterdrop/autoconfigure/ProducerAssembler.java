@@ -297,11 +297,11 @@ final class ProducerAssembler implements DisposableBean {
 		KafkaSettingsCheck.check(kafka, origins::pathOf);
 		builder.kafka(kafka);
 		Serializer<?> key = this.serializers.serializer(keySerializer, true, Collections.unmodifiableMap(kafka),
-				origins.pathOf("kafka." + KEY_SERIALIZER));
+				origins.pathOf("kafka." + KEY_SERIALIZER), origins.ownPrefix + "kafka." + KEY_SERIALIZER);
 		Serializer<?> payload;
 		try {
 			payload = this.serializers.serializer(valueSerializer, false, Collections.unmodifiableMap(kafka),
-					origins.pathOf("kafka." + VALUE_SERIALIZER));
+					origins.pathOf("kafka." + VALUE_SERIALIZER), origins.ownPrefix + "kafka." + VALUE_SERIALIZER);
 		}
 		catch (RuntimeException | Error ex) {
 			this.serializers.release(key);

@@ -87,14 +87,18 @@ final class ProducerSerializers {
 	 * @param setting the {@code key.serializer} or {@code value.serializer} value (a class, a class name or
 	 * an instance), {@code null} when unset
 	 * @param property where the setting was made, for errors
+	 * @param ownProperty the producer's own setting of this serializer: WaterDrop's default refusing the
+	 * settings is reported under it, as no setting chose that serializer (Boot's {@code StringSerializer} is
+	 * every producer's)
 	 */
-	Serializer<?> serializer(@Nullable Object setting, boolean isKey, Map<String, Object> settings, String property) {
+	Serializer<?> serializer(@Nullable Object setting, boolean isKey, Map<String, Object> settings, String property,
+			String ownProperty) {
 		if (setting instanceof Serializer<?> instance) {
 			return instance; // given ready-made, as Kafka takes one: not configured again
 		}
 		if (setting == null
 				|| (DEFAULT_EQUIVALENTS.contains(className(setting)) && writesUtf8(setting, isKey, settings))) {
-			return defaults(isKey, settings);
+			return defaults(isKey, settings, ownProperty);
 		}
 		Class<?> type = type(setting, property);
 		if (!Serializer.class.isAssignableFrom(type)) {
@@ -114,12 +118,12 @@ final class ProducerSerializers {
 	}
 
 	/** WaterDrop's default: strings and bytes as they are, and JSON for the rest when Jackson is present. */
-	private Serializer<?> defaults(boolean isKey, Map<String, Object> settings) {
+	private Serializer<?> defaults(boolean isKey, Map<String, Object> settings, String property) {
 		if (!this.jacksonPresent) {
 			return Serializers.defaults();
 		}
 		Serializer<?> json = Json.serializer(this.context);
-		configureOrClose(json, settings, isKey, isKey ? "key.serializer" : "value.serializer");
+		configureOrClose(json, settings, isKey, property);
 		return track(Serializers.defaultsOr(json));
 	}
 

@@ -367,6 +367,18 @@ class WaterDropFailureAnalysisTests {
 			.contains("names java.lang.String, which is not a Kafka Serializer");
 	}
 
+	/**
+	 * WaterDrop's default (JSON with Jackson) refusing the settings is reported as the producer's own serializer
+	 * setting: no setting chose it, and a producer's name and side tell which one refused.
+	 */
+	@Test
+	void aDefaultSerializerRefusingTheSettingsIsReportedUnderARealProperty() {
+		FailureAnalysis analysis = analyze(
+				"waterdrop.producers.orders.kafka.spring.json.type.mapping=order:com.nope.Order");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.orders.kafka.key.serializer")
+			.contains("JacksonJsonSerializer refused the producer's Kafka settings");
+	}
+
 	@Test
 	void bootsSerializerSettingIsReportedUnderItsOwnName() {
 		FailureAnalysis analysis = analyze("spring.kafka.producer.value-serializer=java.lang.String");
