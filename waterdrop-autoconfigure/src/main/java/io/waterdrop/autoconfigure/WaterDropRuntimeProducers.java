@@ -580,9 +580,10 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 		BindHandler handler = new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
 				(source) -> source == overrideSource);
 		try {
-			return binder
-				.bind(root, Bindable.of(ProducerProperties.class), handler)
+			ProducerProperties bound = binder.bind(root, Bindable.of(ProducerProperties.class), handler)
 				.orElseGet(ProducerProperties::new);
+			KafkaSettingLists.join(bound.getKafka()); // as the properties bean joins the template's
+			return bound;
 		}
 		catch (BindException ex) {
 			throw invalidOverride(name, root, ex);

@@ -77,6 +77,29 @@ class KafkaSettingsTests {
 			});
 	}
 
+	/**
+	 * A list written indexed, or as a YAML list, binds as keys {@code bootstrap.servers.0}, {@code .1}, which Kafka
+	 * ignores: a Kafka setting's are one comma-separated value, as Kafka takes lists. Other keys stay as bound.
+	 */
+	@Test
+	void aListWrittenIndexedUnderAKafkaMapIsOneCommaSeparatedValue() {
+		this.runner
+			.withPropertyValues("spring.kafka.bootstrap-servers=localhost:9001",
+					"waterdrop.kafka.ssl.cipher.suites[0]=TLS_AES_128_GCM_SHA256",
+					"waterdrop.kafka.ssl.cipher.suites[1]=TLS_AES_256_GCM_SHA384",
+					"waterdrop.kafka.custom.list[0]=a",
+					"waterdrop.producers.orders.kafka.bootstrap.servers[1]=localhost:9006",
+					"waterdrop.producers.orders.kafka.bootstrap.servers[0]=localhost:9005",
+					"waterdrop.producers.orders.kafka.bootstrap.servers[10]=localhost:9007")
+			.run((context) -> {
+				assertThat(kafka(context, "orders"))
+					.containsEntry("bootstrap.servers", "localhost:9005,localhost:9006,localhost:9007")
+					.containsEntry("ssl.cipher.suites", "TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384")
+					.containsEntry("custom.list.0", "a")
+					.doesNotContainKeys("bootstrap.servers.0", "ssl.cipher.suites.0");
+			});
+	}
+
 	@Test
 	void userDefinedConnectionDetailsAreHonoured() {
 		this.runner.withUserConfiguration(BrokerConnectionDetails.class)

@@ -770,6 +770,22 @@ class RuntimeProducersTests {
 			});
 	}
 
+	/** A Kafka setting's list written indexed in a template is one comma-separated value; an override replaces it. */
+	@Test
+	void aKafkaSettingsListWrittenIndexedIsOneValue() {
+		inMemory()
+			.withPropertyValues("waterdrop.templates.tenant.kafka.bootstrap.servers[0]=h1:9092",
+					"waterdrop.templates.tenant.kafka.bootstrap.servers[1]=h2:9092")
+			.run((context) -> {
+				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+				assertThat(runtime.create("listed", "tenant").config().kafka())
+					.containsEntry("bootstrap.servers", "h1:9092,h2:9092");
+				assertThat(runtime.create("overridden", "tenant", Map.of("kafka.bootstrap.servers", "h3:9092"))
+					.config()
+					.kafka()).containsEntry("bootstrap.servers", "h3:9092");
+			});
+	}
+
 	/**
 	 * A listener removing the producer it is told of (a quota check, say): every listener hears of its addition,
 	 * then of its removal.
