@@ -18,6 +18,7 @@ import org.apache.kafka.common.config.SslConfigs;
 import org.apache.kafka.common.serialization.Serializer;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.BeanFactoryUtils;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
@@ -65,6 +66,10 @@ final class ProducerAssembler implements DisposableBean {
 	private static final boolean SPRING_TX_PRESENT = ClassUtils.isPresent(
 			"org.springframework.transaction.support.TransactionSynchronizationManager",
 			ProducerAssembler.class.getClassLoader());
+
+	/** Boot's adapter of spring.kafka.* to KafkaConnectionDetails, package-private. */
+	private static final String BOOT_CONNECTION_DETAILS =
+			"org.springframework.boot.kafka.autoconfigure.PropertiesKafkaConnectionDetails";
 
 	/** Kafka settings that must differ between clients: duplicates clash, or fence each other. */
 	private static final Set<String> PER_CLIENT_SETTINGS = Set.of(CommonClientConfigs.CLIENT_ID_CONFIG,
@@ -509,12 +514,29 @@ final class ProducerAssembler implements DisposableBean {
 		}
 		KafkaConnectionDetails details = this.connectionDetails.getIfAvailable();
 		if (details != null) {
-			applyConnectionDetails(settings, details.getProducer());
+			applyConnectionDetails(settings, details.getProducer(), connectionDetailsSource(details), origins);
 		}
 		checkShared(this.properties.getKafka().keySet(), this.properties.getProducers().keySet());
 		put(settings, this.properties.getKafka(), PREFIX + "kafka.", origins);
 		put(settings, own.getKafka(), origins.ownPrefix + "kafka.", origins);
 		return settings;
+	}
+
+	/**
+	 * What the connection details' settings are reported as coming from: Boot's own (package-private
+	 * PropertiesKafkaConnectionDetails) adapt spring.kafka.*; any other is the application's bean, named.
+	 */
+	private String connectionDetailsSource(KafkaConnectionDetails details) {
+		if (details.getClass().getName().equals(BOOT_CONNECTION_DETAILS)) {
+			return "spring.kafka";
+		}
+		for (String name : BeanFactoryUtils.beanNamesForTypeIncludingAncestors(this.context,
+				KafkaConnectionDetails.class)) {
+			if (this.context.getBean(name) == details) {
+				return "KafkaConnectionDetails bean '" + name + "'";
+			}
+		}
+		return "KafkaConnectionDetails bean";
 	}
 
 	private static void checkShared(Set<String> sharedKeys, Set<String> producers) {
@@ -531,18 +553,27 @@ final class ProducerAssembler implements DisposableBean {
 		}
 	}
 
-	/** What Boot's KafkaAutoConfiguration applies to its own producer factory. */
+	/** What Boot's KafkaAutoConfiguration applies to its own producer factory, from {@code source}. */
 	private static void applyConnectionDetails(Map<String, Object> settings,
-			KafkaConnectionDetails.Configuration producer) {
-		settings.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, producer.getBootstrapServers());
+			KafkaConnectionDetails.Configuration producer, String source, Origins origins) {
+		connectionDetail(settings, CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, producer.getBootstrapServers(),
+				source, origins);
 		if (StringUtils.hasLength(producer.getSecurityProtocol())) {
-			settings.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, producer.getSecurityProtocol());
+			connectionDetail(settings, CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, producer.getSecurityProtocol(),
+					source, origins);
 		}
 		SslBundle sslBundle = producer.getSslBundle();
 		if (sslBundle != null) {
-			settings.put(SslConfigs.SSL_ENGINE_FACTORY_CLASS_CONFIG, SslBundleSslEngineFactory.class);
+			connectionDetail(settings, SslConfigs.SSL_ENGINE_FACTORY_CLASS_CONFIG, SslBundleSslEngineFactory.class,
+					source, origins);
 			settings.put(SslBundle.class.getName(), sslBundle);
 		}
+	}
+
+	private static void connectionDetail(Map<String, Object> settings, String key, Object value, String source,
+			Origins origins) {
+		settings.put(key, value);
+		origins.set("kafka." + key, source + " (Kafka's " + key + ")");
 	}
 
 	/** Adds a layer of settings, remembering where the serializers were set, for errors about them. */

@@ -1,5 +1,6 @@
 package io.waterdrop.autoconfigure;
 
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -15,6 +16,7 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.env.OriginTrackedMapPropertySource;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
+import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
@@ -157,6 +159,16 @@ class WaterDropFailureAnalysisTests {
 		analysis = analyze("waterdrop.templates.tenant.kafka.interceptor.classes=com.example.Missing");
 		assertThat(analysis.getDescription()).contains("Property: waterdrop.templates.tenant.kafka.interceptor.classes")
 			.contains("Reason: names class com.example.Missing, which cannot be loaded");
+	}
+
+	/** An address of a KafkaConnectionDetails bean is named after the bean, not after spring.kafka. */
+	@Test
+	void aBootstrapAddressFromConnectionDetailsIsNamedAfterTheBean() {
+		FailureAnalysis analysis = analyze(this.runner.withBean("brokers", KafkaConnectionDetails.class,
+				() -> () -> List.of("no-port-here")));
+		assertThat(analysis.getDescription())
+			.contains("Property: KafkaConnectionDetails bean 'brokers' (Kafka's bootstrap.servers)")
+			.contains("Reason: has 'no-port-here', which is not host:port");
 	}
 
 	/** A secret set at a wrong place is named, and its value is not shown (operations.md, "Secrets stay secret"). */
