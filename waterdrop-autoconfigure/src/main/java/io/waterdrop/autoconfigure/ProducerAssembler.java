@@ -513,12 +513,17 @@ final class ProducerAssembler implements DisposableBean {
 			settings.remove(CommonClientConfigs.CLIENT_ID_CONFIG);
 		}
 		KafkaConnectionDetails details = this.connectionDetails.getIfAvailable();
+		String detailsSource = (details != null) ? connectionDetailsSource(details) : null;
 		if (details != null) {
-			applyConnectionDetails(settings, details.getProducer(), connectionDetailsSource(details), origins);
+			applyConnectionDetails(settings, details.getProducer(), detailsSource, origins);
 		}
 		checkShared(this.properties.getKafka().keySet(), this.properties.getProducers().keySet());
 		put(settings, this.properties.getKafka(), PREFIX + "kafka.", origins);
 		put(settings, own.getKafka(), origins.ownPrefix + "kafka.", origins);
+		if (settings.get(SslConfigs.SSL_ENGINE_FACTORY_CLASS_CONFIG) == SslBundleSslEngineFactory.class) {
+			checkNoStoresBesideTheBundle(own.getKafka().keySet(), detailsSource, origins);
+			checkNoStoresBesideTheBundle(this.properties.getKafka().keySet(), detailsSource, origins);
+		}
 		return settings;
 	}
 
@@ -537,6 +542,26 @@ final class ProducerAssembler implements DisposableBean {
 			}
 		}
 		return "KafkaConnectionDetails bean";
+	}
+
+	/**
+	 * Boot's engine factory of an SSL bundle reads no key or trust store settings: a later layer's would be
+	 * ignored, silently. Boot refuses its own store properties beside a bundle likewise.
+	 */
+	private static void checkNoStoresBesideTheBundle(Set<String> layer, @Nullable String bundleSource,
+			Origins origins) {
+		for (String key : layer) {
+			if (key.startsWith("ssl.truststore.") || key.startsWith("ssl.keystore.")) {
+				String path = origins.pathOf("kafka." + key);
+				throw new InvalidConfigurationException(path, "is ignored beside the SSL bundle of " + bundleSource
+						+ ", whose engine factory (Kafka's ssl.engine.factory.class) reads no key or trust store "
+						+ "settings",
+						"Use either the SSL bundle or the key and trust store settings: remove " + path
+								+ ", or remove the bundle (spring.kafka.ssl.bundle, spring.kafka.producer.ssl.bundle, "
+								+ "or the KafkaConnectionDetails bean's) to configure SSL with Kafka's ssl.* "
+								+ "settings.");
+			}
+		}
 	}
 
 	private static void checkShared(Set<String> sharedKeys, Set<String> producers) {

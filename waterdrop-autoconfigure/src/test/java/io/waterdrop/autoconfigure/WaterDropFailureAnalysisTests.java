@@ -17,6 +17,8 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.env.OriginTrackedMapPropertySource;
 import org.springframework.boot.kafka.autoconfigure.KafkaAutoConfiguration;
 import org.springframework.boot.kafka.autoconfigure.KafkaConnectionDetails;
+import org.springframework.boot.ssl.SslBundle;
+import org.springframework.boot.ssl.SslStoreBundle;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
@@ -169,6 +171,34 @@ class WaterDropFailureAnalysisTests {
 		assertThat(analysis.getDescription())
 			.contains("Property: KafkaConnectionDetails bean 'brokers' (Kafka's bootstrap.servers)")
 			.contains("Reason: has 'no-port-here', which is not host:port");
+	}
+
+	/**
+	 * Boot's engine factory of an SSL bundle reads no key or trust store settings: a store set in a later layer
+	 * would be ignored, silently. Boot refuses a bundle beside its own store properties likewise.
+	 */
+	@Test
+	void aTrustStoreBesideTheSslBundleOfTheConnectionDetails() {
+		KafkaConnectionDetails details = new KafkaConnectionDetails() {
+
+			@Override
+			public List<String> getBootstrapServers() {
+				return List.of("localhost:9001");
+			}
+
+			@Override
+			public SslBundle getSslBundle() {
+				return SslBundle.of(SslStoreBundle.NONE);
+			}
+
+		};
+		FailureAnalysis analysis = analyze(this.runner.withBean("brokers", KafkaConnectionDetails.class, () -> details)
+			.withPropertyValues("waterdrop.kafka.security.protocol=SSL",
+					"waterdrop.producers.orders.kafka.ssl.truststore.location=/etc/kafka/truststore.jks"));
+		assertThat(analysis.getDescription())
+			.contains("Property: waterdrop.producers.orders.kafka.ssl.truststore.location")
+			.contains("Reason: is ignored beside the SSL bundle of KafkaConnectionDetails bean 'brokers'");
+		assertThat(analysis.getAction()).startsWith("Use either the SSL bundle or the key and trust store settings");
 	}
 
 	/** A secret set at a wrong place is named, and its value is not shown (operations.md, "Secrets stay secret"). */
