@@ -1,6 +1,8 @@
 package io.waterdrop;
 
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -73,11 +75,13 @@ final class Transactions {
 	private final ReentrantReadWriteLock sends = new ReentrantReadWriteLock();
 
 	/**
-	 * The thread running a block that {@link #runJoined} joined to its open transaction (a pool's member's):
+	 * The threads running a block that {@link #runJoined} joined to their open transaction (a pool's member's):
 	 * work in it whose transaction another thread ended is refused, not run in a new transaction on the member,
-	 * which that thread gives back to the pool.
+	 * which that thread gives back to the pool. Per thread, not one field: once that other thread gave the member
+	 * back, the next borrower's joined block runs while the first one's still does. Each thread adds and removes
+	 * only itself.
 	 */
-	private volatile Thread joinedBlock;
+	private final Set<Thread> joinedBlocks = ConcurrentHashMap.newKeySet();
 
 	/** Why the client must be rebuilt before the next transaction; {@code null} when it is usable. */
 	private volatile Throwable pendingReload;
@@ -173,13 +177,14 @@ final class Transactions {
 		if (!joinsOpenTransaction()) {
 			return NOT_JOINED;
 		}
-		Thread previous = this.joinedBlock;
-		this.joinedBlock = Thread.currentThread();
+		boolean outermost = this.joinedBlocks.add(Thread.currentThread()); // a nested one leaves it to the outermost
 		try {
 			return block.run(new Transaction(this.producer));
 		}
 		finally {
-			this.joinedBlock = previous;
+			if (outermost) {
+				this.joinedBlocks.remove(Thread.currentThread());
+			}
 		}
 	}
 
@@ -260,7 +265,7 @@ final class Transactions {
 		if (joinsOpenTransaction()) {
 			return block.run(new Transaction(this.producer));
 		}
-		if (this.joinedBlock == Thread.currentThread()) {
+		if (this.joinedBlocks.contains(Thread.currentThread())) {
 			throw new EndClaimed("The transaction of producer '" + this.producer.id() + "' that this block joined "
 					+ "ended on another thread (its commit or abort had begun); nothing more goes into it, and no "
 					+ "transaction of its own begins on a pool's member that thread has given back");

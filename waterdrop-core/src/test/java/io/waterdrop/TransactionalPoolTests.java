@@ -348,6 +348,71 @@ class TransactionalPoolTests {
 	}
 
 	/**
+	 * Two threads' joined blocks overlap on one member: the first one's outer transaction was ended on another
+	 * thread (a JTA timeout) while its block still worked, and the member went to the next borrower, whose block
+	 * joined its own. Each thread's block is its own: the first one returning neither refuses that thread's later
+	 * transactions of their own nor lifts the refusal of the second one's late work once its outer transaction
+	 * ends elsewhere too.
+	 */
+	@Test
+	void joinedBlocksOfTwoThreadsOverlappingOnAMemberAreEachTheirThreads() throws Exception {
+		Set<Thread> inScope = ConcurrentHashMap.newKeySet();
+		List<BoundTransaction> outer = new CopyOnWriteArrayList<>();
+		TransactionJoiner joiner = (producer) -> inScope.contains(Thread.currentThread())
+				&& outer.add(producer.beginTransaction());
+		this.pool = TransactionalPool.of(template("orders-tx").transactionJoiner(joiner), 1, Duration.ofSeconds(30));
+		ExecutorService first = Executors.newSingleThreadExecutor();
+		ExecutorService second = Executors.newSingleThreadExecutor();
+		CountDownLatch firstInBlock = new CountDownLatch(1);
+		CountDownLatch releaseFirst = new CountDownLatch(1);
+		CountDownLatch secondInBlock = new CountDownLatch(1);
+		CountDownLatch releaseSecond = new CountDownLatch(1);
+		try {
+			Future<?> firstScope = first.submit(() -> {
+				inScope.add(Thread.currentThread());
+				this.pool.produceSync(Message.of("orders", "first"));
+				this.pool.transaction((transaction) -> {
+					firstInBlock.countDown();
+					TestProducers.awaitLatch(releaseFirst);
+					return null;
+				});
+				inScope.remove(Thread.currentThread());
+				return null;
+			});
+			TestProducers.awaitLatch(firstInBlock);
+			outer.get(0).abort(); // the first scope's JTA timeout, on this thread: the member goes back
+
+			Future<?> secondScope = second.submit(() -> {
+				inScope.add(Thread.currentThread());
+				this.pool.produceSync(Message.of("orders", "second"));
+				assertThatThrownBy(() -> this.pool.transaction((transaction) -> {
+					secondInBlock.countDown();
+					TestProducers.awaitLatch(releaseSecond);
+					return transaction.produceAsync(Message.of("orders", "second late"));
+				})).hasMessageContaining("ended on another thread");
+				inScope.remove(Thread.currentThread());
+				return null;
+			});
+			TestProducers.awaitLatch(secondInBlock);
+			releaseFirst.countDown();
+			firstScope.get(30, TimeUnit.SECONDS); // its block returned while the second one's runs
+			outer.get(1).abort(); // the second scope's JTA timeout
+			releaseSecond.countDown();
+			secondScope.get(30, TimeUnit.SECONDS);
+
+			first.submit(() -> this.pool.produceSync(Message.of("orders", "first, on its own")))
+				.get(30, TimeUnit.SECONDS);
+			assertThat(outer).as("no transaction begun for late work").hasSize(2);
+			assertThat(this.pool.available()).isOne();
+			assertThat(this.kafka.payloads("orders")).containsExactly("first, on its own");
+		}
+		finally {
+			first.shutdownNow();
+			second.shutdownNow();
+		}
+	}
+
+	/**
 	 * The reviewer's case: another thread is still committing the outer transaction a block joined when the
 	 * block returns. The member stays with that commit until it is over, and the borrower's next call takes a
 	 * member afresh, waiting for it meanwhile, instead of joining the transaction being committed.
