@@ -92,14 +92,27 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 	}
 
 	/**
-	 * Commits the Kafka transaction after the Spring one committed, aborts it otherwise; as spring-kafka's
-	 * {@code KafkaResourceSynchronization}, it runs after the other synchronizations' {@code afterCommit}
-	 * (lowest precedence), and {@code afterCompletion} commits what an earlier failing {@code afterCommit}
-	 * left open.
+	 * Commits the Kafka transaction after the Spring one committed, aborts it otherwise, and {@code afterCompletion}
+	 * commits what an earlier failing {@code afterCommit} left open. The commit runs after the other
+	 * synchronizations' {@code afterCommit}, so that what they produce joins it and a failure of it is thrown to
+	 * the caller (Spring only logs one in {@code afterCompletion}). Lowest precedence alone does not give that, as
+	 * spring-kafka's {@code KafkaResourceSynchronization} does not: Spring runs synchronizations of one order in
+	 * the order they were registered, and one registered after the first produce would come later; an order
+	 * value of its own would put it before theirs. So {@code beforeCompletion} registers a {@link Committer},
+	 * after every synchronization registered until then, and the commit is left to it.
 	 */
 	static final class Synchronization extends ResourceHolderSynchronization<ProducerTransactionHolder, Object> {
 
 		private final ProducerTransactionHolder holder;
+
+		/** The thread of the Spring transaction: the joiner registers this synchronization on it. */
+		private final Thread owner = Thread.currentThread();
+
+		/**
+		 * Set once {@code beforeCompletion} registered the {@link Committer}; read by {@code afterCommit}, which a
+		 * JTA transaction manager may call on its own thread.
+		 */
+		private volatile boolean commitDeferred;
 
 		Synchronization(ProducerTransactionHolder holder, Producer producer) {
 			super(holder, producer);
@@ -129,6 +142,27 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 		}
 
 		/**
+		 * Registers the {@link Committer} on the Spring transaction's thread only: on another (a JTA transaction
+		 * manager's, rolling back) the synchronizations active there, if any, are another transaction's.
+		 */
+		@Override
+		public void beforeCompletion() {
+			super.beforeCompletion();
+			if (Thread.currentThread() == this.owner && TransactionSynchronizationManager.isSynchronizationActive()) {
+				TransactionSynchronizationManager.registerSynchronization(new Committer());
+				this.commitDeferred = true;
+			}
+		}
+
+		/** Commits here only when no {@link Committer} was registered to commit later. */
+		@Override
+		public void afterCommit() {
+			if (!this.commitDeferred) {
+				super.afterCommit();
+			}
+		}
+
+		/**
 		 * Commits, unless a participating {@code WaterDropTransactionManager} transaction marked the Kafka
 		 * transaction rollback-only: then it is aborted, the outer commit notwithstanding.
 		 */
@@ -155,6 +189,20 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 			finally {
 				super.afterCompletion(status);
 			}
+		}
+
+		/**
+		 * Commits the Kafka transaction in {@code afterCommit}, registered when the Spring transaction begins to
+		 * complete: of the synchronizations with the default order, it comes last. Its {@code afterCompletion} does
+		 * nothing: {@link Synchronization}'s ends what is left open.
+		 */
+		final class Committer implements TransactionSynchronization {
+
+			@Override
+			public void afterCommit() {
+				processResourceAfterCommit(Synchronization.this.holder);
+			}
+
 		}
 
 	}

@@ -1,32 +1,43 @@
 package io.waterdrop.autoconfigure.transaction;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import org.springframework.transaction.TransactionDefinition;
+import org.springframework.transaction.support.AbstractPlatformTransactionManager;
+import org.springframework.transaction.support.DefaultTransactionStatus;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionSynchronizationUtils;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.ProducerConfig;
+import io.waterdrop.TransactionFailedException;
 import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * The joiner's synchronizations called as a JTA transaction manager calls them: {@code afterCompletion} on
  * the transaction manager's own thread, when it rolls back on a timeout while the thread that began the
- * transaction is still at work.
+ * transaction is still at work; and after a commit, among synchronizations registered after the first produce.
  */
 @Timeout(60)
 class SpringTransactionJoinerTests {
@@ -40,10 +51,27 @@ class SpringTransactionJoinerTests {
 		.clientFactory(this.kafka)
 		.build());
 
+	private final List<MockProducer<byte[], byte[]>> mockClients = new CopyOnWriteArrayList<>();
+
+	/** Over Kafka's mocks ({@link #mockClients}), whose commit can be made to fail. */
+	private final Producer mocked = new Producer(ProducerConfig.builder()
+		.id("ledger")
+		.kafka("transactional.id", "ledger-joiner-tests")
+		.maxWaitTimeout(Duration.ofSeconds(20))
+		.transactionJoiner(SpringTransactionJoiner.INSTANCE)
+		.clientFactory((properties) -> {
+			MockProducer<byte[], byte[]> client = new MockProducer<>(true, null, new ByteArraySerializer(),
+					new ByteArraySerializer());
+			this.mockClients.add(client);
+			return client;
+		})
+		.build());
+
 	private final ExecutorService transactionManagerThread = Executors.newSingleThreadExecutor();
 
 	@AfterEach
 	void close() {
+		this.mocked.closeForcefully();
 		this.transactionManagerThread.shutdownNow();
 		if (TransactionSynchronizationManager.isSynchronizationActive()) {
 			TransactionSynchronizationManager.clear();
@@ -140,6 +168,55 @@ class SpringTransactionJoinerTests {
 		assertThat(this.producer.inTransaction()).isFalse();
 	}
 
+	/**
+	 * A synchronization of the default order registered after the first produce (by a service the transaction
+	 * calls, say) runs its {@code afterCommit} before the Kafka commit: what it produces joins the Kafka
+	 * transaction and commits with it, not in a second one that {@code afterCompletion} would commit.
+	 */
+	@Test
+	void whatAnAfterCommitRegisteredAfterTheFirstProduceProducesCommitsWithTheKafkaTransaction() {
+		new TransactionTemplate(new DatabaseLikeTransactionManager()).executeWithoutResult((status) -> {
+			this.mocked.produceAsync(Message.of("orders", "placed"));
+			TransactionSynchronizationManager.registerSynchronization(
+					afterCommit(() -> this.mocked.produceAsync(Message.of("orders", "follow-up"))));
+		});
+
+		assertThat(this.mockClients).hasSize(1);
+		assertThat(this.mockClients.get(0).commitCount()).isOne();
+		assertThat(this.mockClients.get(0).history()).extracting((record) -> new String(record.value()))
+			.containsExactly("placed", "follow-up");
+		assertThat(this.mocked.inTransaction()).isFalse();
+	}
+
+	/** The Kafka commit failing after such an {@code afterCommit} reaches the caller, not only the log. */
+	@Test
+	void aKafkaCommitFailingAfterAnAfterCommitRegisteredAfterTheFirstProduceIsThrownToTheCaller() {
+		TransactionTemplate template = new TransactionTemplate(new DatabaseLikeTransactionManager());
+
+		assertThatExceptionOfType(TransactionFailedException.class)
+			.isThrownBy(() -> template.executeWithoutResult((status) -> {
+				this.mocked.produceAsync(Message.of("orders", "placed"));
+				TransactionSynchronizationManager.registerSynchronization(afterCommit(() -> {
+					this.mockClients.get(0).commitTransactionException = new KafkaException("refused (simulated)");
+					this.mocked.produceAsync(Message.of("orders", "follow-up"));
+				}));
+			}));
+		assertThat(this.mockClients.get(0).commitCount()).isZero();
+		assertThat(this.mocked.inTransaction()).isFalse();
+	}
+
+	/** A synchronization of the default order running {@code work} in its {@code afterCommit}. */
+	private static TransactionSynchronization afterCommit(Runnable work) {
+		return new TransactionSynchronization() {
+
+			@Override
+			public void afterCommit() {
+				work.run();
+			}
+
+		};
+	}
+
 	private static void awaitUninterruptibly(CountDownLatch latch) {
 		try {
 			latch.await();
@@ -147,6 +224,30 @@ class SpringTransactionJoinerTests {
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
 		}
+	}
+
+	/** A transaction manager of no resource, standing in for a database's. */
+	static final class DatabaseLikeTransactionManager extends AbstractPlatformTransactionManager {
+
+		private static final long serialVersionUID = 1L;
+
+		@Override
+		protected Object doGetTransaction() {
+			return new Object();
+		}
+
+		@Override
+		protected void doBegin(Object transaction, TransactionDefinition definition) {
+		}
+
+		@Override
+		protected void doCommit(DefaultTransactionStatus status) {
+		}
+
+		@Override
+		protected void doRollback(DefaultTransactionStatus status) {
+		}
+
 	}
 
 }
