@@ -137,9 +137,9 @@ class ProducerCallbackUnitTests {
 	}
 
 	/**
-	 * A message for an explicit partition (or with a partition key) whose topic's partitions Kafka cannot tell
-	 * (the topic does not exist, the broker is away: {@code partitionsFor} times out) is refused before it is
-	 * queued, as a message Kafka refused, naming the topic, and holds no slot.
+	 * A message with a partition key whose topic's partitions Kafka cannot tell (the topic does not exist, the
+	 * broker is away: {@code partitionsFor} times out) is refused before it is queued, as a message Kafka
+	 * refused, naming the topic, and holds no slot.
 	 */
 	@ParameterizedTest
 	@EnumSource(PollingMode.class)
@@ -147,10 +147,10 @@ class ProducerCallbackUnitTests {
 		this.kafka.partitionsForException = new TimeoutException("Topic orders not in metadata after 60000 ms.");
 		Producer producer = producer(mode);
 
-		Message message = Message.builder("orders").payload("x").partition(1).build();
+		Message message = Message.builder("orders").payload("x").partitionKey("k").build();
 		assertThatExceptionOfType(DeliveryFailedException.class).isThrownBy(() -> producer.produceAsync(message))
 			.withMessageStartingWith("Kafka could not tell the partitions of topic 'orders', which a message with a "
-					+ "partition or partition key needs; the message was not sent")
+					+ "partition key needs; the message was not sent")
 			.withCauseInstanceOf(TimeoutException.class)
 			.satisfies((ex) -> assertThat(ex.undelivered()).isSameAs(message));
 		assertThat(producer.inFlight()).isZero();

@@ -470,7 +470,7 @@ class ProducerCloseUnitTests {
 		Producer producer = producer(PollingMode.FD, kafka);
 		producer.connect();
 		CompletableFuture<DeliveryHandle> sending = CompletableFuture
-			.supplyAsync(() -> producer.produceAsync(Message.builder("t").payload("p").partition(0).build()));
+			.supplyAsync(() -> producer.produceAsync(Message.builder("t").payload("p").partitionKey("k").build()));
 		assertThat(lookingUp.await(30, TimeUnit.SECONDS)).isTrue();
 
 		producer.close();
