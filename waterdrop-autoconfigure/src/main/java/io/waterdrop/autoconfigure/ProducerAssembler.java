@@ -95,7 +95,7 @@ final class ProducerAssembler implements DisposableBean {
 	private final Map<String, String> transactionalIds = new ConcurrentHashMap<>();
 
 	/** The client ids of the context's own producers (not runtime ones), and which producer has each. */
-	private final Map<String, String> clientIds = new ConcurrentHashMap<>();
+	private final Map<String, ClientIdHolder> clientIds = new ConcurrentHashMap<>();
 
 	ProducerAssembler(WaterDropProperties properties, ObjectProvider<KafkaProperties> kafkaProperties,
 			ObjectProvider<KafkaConnectionDetails> connectionDetails,
@@ -187,13 +187,20 @@ final class ProducerAssembler implements DisposableBean {
 	 * {@code spring.kafka.producer.properties} and {@code spring.kafka.properties}, which every producer shares).
 	 */
 	private Producer claimIds(String entry, String name, Producer producer) {
-		Object clientId = producer.config().kafka().getOrDefault(CommonClientConfigs.CLIENT_ID_CONFIG, name);
-		String clientIdHolder = this.clientIds.putIfAbsent(clientId.toString(), name);
-		if (clientIdHolder != null && !clientIdHolder.equals(name)) {
+		Object setClientId = producer.config().kafka().get(CommonClientConfigs.CLIENT_ID_CONFIG);
+		String clientId = (setClientId != null) ? setClientId.toString() : name;
+		String clientIdProperty = producerPrefix(entry) + "kafka.client.id";
+		ClientIdHolder clientIdHolder = this.clientIds.putIfAbsent(clientId,
+				new ClientIdHolder(name, (setClientId != null) ? clientIdProperty : null));
+		if (clientIdHolder != null && !clientIdHolder.producer().equals(name)) {
 			producer.close(Duration.ZERO);
-			throw new InvalidConfigurationException(producerPrefix(entry) + "kafka.client.id",
+			// Named where the id is set: this producer's own default clashes with the other's setting
+			throw new InvalidConfigurationException(
+					(setClientId == null && clientIdHolder.property() != null) ? clientIdHolder.property()
+							: clientIdProperty,
 					"gives producer '" + name + "' the client.id '" + clientId + "', which producer '"
-							+ clientIdHolder + "' has too: Kafka's client meters, JMX beans and logs would mix them",
+							+ clientIdHolder.producer()
+							+ "' has too: Kafka's client meters, JMX beans and logs would mix them",
 					"Give every producer a client.id of its own under waterdrop.producers.<name>.kafka, or none (a "
 							+ "producer's client.id is then its name; a pool's members derive theirs as "
 							+ "<id>-<index>).");
@@ -711,6 +718,10 @@ final class ProducerAssembler implements DisposableBean {
 			return this.paths.getOrDefault(key, this.ownPrefix + key);
 		}
 
+	}
+
+	/** The producer that has a client.id, and the property that sets it ({@code null}: its name, by default). */
+	private record ClientIdHolder(String producer, @Nullable String property) {
 	}
 
 }

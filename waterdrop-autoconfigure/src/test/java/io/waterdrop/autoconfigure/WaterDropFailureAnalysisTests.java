@@ -464,7 +464,9 @@ class WaterDropFailureAnalysisTests {
 	void clientIdOfAnEntryEqualToAnotherEntrysName() {
 		FailureAnalysis analysis = analyze("waterdrop.producers.orders.kafka.client.id=audit",
 				"waterdrop.producers.audit.max-payload-size=10");
-		assertThat(analysis.getDescription()).containsPattern("the client.id 'audit', which producer '(orders|audit)'");
+		assertThat(analysis.getDescription()).containsPattern("the client.id 'audit', which producer '(orders|audit)'")
+			.contains("Property: waterdrop.producers.orders.kafka.client.id")
+			.contains("Origin: \"waterdrop.producers.orders.kafka.client.id\"");
 	}
 
 	@Test
