@@ -89,13 +89,14 @@ public final class WaterDropAutoConfiguration {
 
 	/**
 	 * Binds the entries of {@link WaterDropProperties} written empty from the settings other sources give them
-	 * (see {@link EmptyEntryBindHandler}). Static: Boot looks advisors up when it binds the first
+	 * (see {@link EmptyEntryBindHandler}), and the Kafka settings' lists written indexed as one value each (see
+	 * {@link KafkaSettingLists}). Static: Boot looks advisors up when it binds the first
 	 * {@code @ConfigurationProperties} bean, possibly before this configuration exists.
 	 */
 	@Bean
 	static ConfigurationPropertiesBindHandlerAdvisor waterdropEmptyEntryBinding(Environment environment) {
 		PropertySourcesPlaceholdersResolver placeholders = new PropertySourcesPlaceholdersResolver(environment);
-		return (parent) -> new EmptyEntryBindHandler(parent, placeholders);
+		return (parent) -> new KafkaSettingLists(new EmptyEntryBindHandler(parent, placeholders));
 	}
 
 	@Configuration(proxyBeanMethods = false)

@@ -319,17 +319,13 @@ public class WaterDropProperties implements InitializingBean {
 
 	/**
 	 * Drops the keys that relaxed binding added for an environment variable's spelling of an entry (the
-	 * start-up check has failed already where such a key is an entry written so), and joins the Kafka settings'
-	 * lists written indexed ({@link KafkaSettingLists}).
+	 * start-up check has failed already where such a key is an entry written so).
 	 */
 	@Override
 	public void afterPropertiesSet() {
 		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.pollers", this.pollers, (key) -> false);
 		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.producers", this.producers, (key) -> false);
 		RelaxedEntryNames.removeEnvironmentSpellings("waterdrop.templates", this.templates, (key) -> false);
-		KafkaSettingLists.join(this.kafka);
-		this.producers.values().forEach((producer) -> KafkaSettingLists.join(producer.getKafka()));
-		this.templates.values().forEach((template) -> KafkaSettingLists.join(template.getKafka()));
 	}
 
 	public Map<String, PollerProperties> getPollers() {

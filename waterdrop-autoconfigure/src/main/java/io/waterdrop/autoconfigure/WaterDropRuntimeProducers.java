@@ -577,13 +577,12 @@ public class WaterDropRuntimeProducers implements AutoCloseable {
 			.forEach((source) -> sources.add(source.filter((key) -> !key.equals(root))));
 		Binder binder = new Binder(sources, literalOverrides(flat.values()),
 				ApplicationConversionService.getSharedInstance());
-		BindHandler handler = new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
-				(source) -> source == overrideSource);
+		// A Kafka setting's list from the first of these sources writing it, the overrides first (as Boot binds lists).
+		BindHandler handler = new KafkaSettingLists(new NoUnboundElementsBindHandler(BindHandler.DEFAULT,
+				(source) -> source == overrideSource));
 		try {
-			ProducerProperties bound = binder.bind(root, Bindable.of(ProducerProperties.class), handler)
+			return binder.bind(root, Bindable.of(ProducerProperties.class), handler)
 				.orElseGet(ProducerProperties::new);
-			KafkaSettingLists.join(bound.getKafka()); // as the properties bean joins the template's
-			return bound;
 		}
 		catch (BindException ex) {
 			throw invalidOverride(name, root, ex);

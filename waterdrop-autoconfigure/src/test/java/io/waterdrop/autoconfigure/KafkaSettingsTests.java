@@ -100,6 +100,43 @@ class KafkaSettingsTests {
 			});
 	}
 
+	/**
+	 * A list written in a profile's file (or any source of higher precedence) replaces a lower source's as a
+	 * whole, as Boot's lists do: a shorter one is not filled up with the lower list's remaining elements (a local
+	 * run sending to production), and the plain form of one source and the indexed form of another override each
+	 * other likewise. So in entries named with capitals or, in brackets, with a dot, and in templates.
+	 */
+	@Test
+	void aListOfASourceOfHigherPrecedenceReplacesALowerSourcesListAsAWhole() {
+		this.runner.withInitializer((context) -> {
+			ConfigFiles.add(context, "application-local.yml",
+					Map.of("waterdrop.producers.orders.kafka.bootstrap.servers[0]", "localhost:9092",
+							"waterdrop.kafka.ssl.cipher.suites", "TLS_AES_128_GCM_SHA256",
+							"waterdrop.producers.orderEvents.kafka.bootstrap.servers[0]", "localhost:9093",
+							"waterdrop.producers[audit.eu].kafka.bootstrap.servers[0]", "localhost:9094",
+							"waterdrop.templates.tenant.kafka.bootstrap.servers[0]", "localhost:9095"));
+			ConfigFiles.add(context, "application.yml",
+					Map.of("waterdrop.producers.orders.kafka.bootstrap.servers[0]", "prod-a:9092",
+							"waterdrop.producers.orders.kafka.bootstrap.servers[1]", "prod-b:9092",
+							"waterdrop.producers.orders.kafka.bootstrap.servers[2]", "prod-c:9092",
+							"waterdrop.kafka.ssl.cipher.suites[0]", "TLS_AES_256_GCM_SHA384",
+							"waterdrop.kafka.ssl.cipher.suites[1]", "TLS_CHACHA20_POLY1305_SHA256",
+							"waterdrop.producers.orderEvents.kafka.bootstrap.servers", "prod-a:9092,prod-b:9092",
+							"waterdrop.producers[audit.eu].kafka.bootstrap.servers[0]", "prod-a:9092",
+							"waterdrop.producers[audit.eu].kafka.bootstrap.servers[1]", "prod-b:9092",
+							"waterdrop.templates.tenant.kafka.bootstrap.servers[0]", "prod-a:9092",
+							"waterdrop.templates.tenant.kafka.bootstrap.servers[1]", "prod-b:9092"));
+		}).run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(kafka(context, "orders")).containsEntry("bootstrap.servers", "localhost:9092")
+				.containsEntry("ssl.cipher.suites", "TLS_AES_128_GCM_SHA256");
+			assertThat(kafka(context, "orderEvents")).containsEntry("bootstrap.servers", "localhost:9093");
+			assertThat(kafka(context, "audit.eu")).containsEntry("bootstrap.servers", "localhost:9094");
+			assertThat(context.getBean(WaterDropProperties.class).getTemplates().get("tenant").getKafka())
+				.containsOnly(Map.entry("bootstrap.servers", "localhost:9095"));
+		});
+	}
+
 	@Test
 	void userDefinedConnectionDetailsAreHonoured() {
 		this.runner.withUserConfiguration(BrokerConnectionDetails.class)

@@ -787,6 +787,31 @@ class RuntimeProducersTests {
 	}
 
 	/**
+	 * A template's list written in a source of higher precedence replaces a lower one's as a whole, as Boot's lists
+	 * do; an override's too, written indexed or as a list.
+	 */
+	@Test
+	void aKafkaSettingsListOfAHigherSourceOrOfTheOverridesReplacesTheTemplatesAsAWhole() {
+		inMemory().withInitializer((context) -> {
+			ConfigFiles.add(context, "application-local.yml",
+					Map.of("waterdrop.templates.perTenant.kafka.bootstrap.servers[0]", "localhost:9092"));
+			ConfigFiles.add(context, "application.yml",
+					Map.of("waterdrop.templates.perTenant.kafka.bootstrap.servers[0]", "prod-a:9092",
+							"waterdrop.templates.perTenant.kafka.bootstrap.servers[1]", "prod-b:9092"));
+		}).run((context) -> {
+			WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
+			assertThat(runtime.create("local", "perTenant").config().kafka())
+				.containsEntry("bootstrap.servers", "localhost:9092");
+			assertThat(runtime.create("indexed", "perTenant", Map.of("kafka.bootstrap.servers[0]", "h3:9092"))
+				.config()
+				.kafka()).containsEntry("bootstrap.servers", "h3:9092").doesNotContainKey("bootstrap.servers.0");
+			assertThat(runtime.create("listed", "perTenant", Map.of("kafka.bootstrap.servers", List.of("h4:9092")))
+				.config()
+				.kafka()).containsEntry("bootstrap.servers", "h4:9092");
+		});
+	}
+
+	/**
 	 * A listener removing the producer it is told of (a quota check, say): every listener hears of its addition,
 	 * then of its removal.
 	 */
