@@ -658,19 +658,7 @@ class RuntimeProducersTests {
 			.run((context) -> {
 				WaterDropRuntimeProducers runtime = context.getBean(WaterDropRuntimeProducers.class);
 				Map<Producer, List<String>> told = new ConcurrentHashMap<>();
-				runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
-
-					@Override
-					public void added(String name, Producer producer) {
-						told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("added");
-					}
-
-					@Override
-					public void removed(String name, Producer producer) {
-						told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("removed");
-					}
-
-				});
+				runtime.subscribe(recordingInto(told));
 				List<Producer> created = new CopyOnWriteArrayList<>();
 				List<Throwable> unexpected = new CopyOnWriteArrayList<>();
 				List<Thread> threads = new ArrayList<>();
@@ -1047,19 +1035,7 @@ class RuntimeProducersTests {
 					runtime.create("p" + i, "tenant");
 				}
 				Map<Producer, List<String>> told = new ConcurrentHashMap<>();
-				Thread subscriber = new Thread(() -> runtime.subscribe(new WaterDropRuntimeProducers.Listener() {
-
-					@Override
-					public void added(String name, Producer producer) {
-						told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("added");
-					}
-
-					@Override
-					public void removed(String name, Producer producer) {
-						told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("removed");
-					}
-
-				}));
+				Thread subscriber = new Thread(() -> runtime.subscribe(recordingInto(told)));
 				Thread remover = new Thread(() -> {
 					for (int i = 0; i < 4; i += 2) {
 						runtime.remove("p" + i);
@@ -1081,6 +1057,23 @@ class RuntimeProducersTests {
 				runtime.names().forEach(runtime::remove);
 			}
 		});
+	}
+
+	/** A listener recording, per producer, what it is told: "added", "removed". */
+	private static WaterDropRuntimeProducers.Listener recordingInto(Map<Producer, List<String>> told) {
+		return new WaterDropRuntimeProducers.Listener() {
+
+			@Override
+			public void added(String name, Producer producer) {
+				told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("added");
+			}
+
+			@Override
+			public void removed(String name, Producer producer) {
+				told.computeIfAbsent(producer, (key) -> new CopyOnWriteArrayList<>()).add("removed");
+			}
+
+		};
 	}
 
 	/** The runner with WaterDrop's in-memory Kafka: no broker. */
