@@ -2349,6 +2349,7 @@ public class Producer implements AutoCloseable {
 	}
 
 	private void close(Duration timeout, boolean force) {
+		long start = System.nanoTime();
 		if (startClose(timeout, force)) {
 			return; // on the polling thread: the close goes on elsewhere
 		}
@@ -2357,7 +2358,7 @@ public class Producer implements AutoCloseable {
 		}
 		runPendingClose();
 		try {
-			awaitClose(timeout, force);
+			awaitClose(timeout, start, force);
 		}
 		catch (InterruptedException ex) {
 			// Another thread is closing and will finish the releases; this one only stops waiting.
@@ -2370,14 +2371,16 @@ public class Producer implements AutoCloseable {
 	}
 
 	/**
-	 * Waits for the close, also one another thread began with a longer timeout: when this call's timeout ends
-	 * first, it hurries that close as KafkaProducer's close does (what is undelivered is purged), so that every
-	 * close returns within its own timeout plus the purge.
+	 * Waits for the close, also one another thread began with a longer timeout: when this call's timeout (from
+	 * {@code start}, its wait for the turn to flush included) ends first, it hurries that close as KafkaProducer's
+	 * close does (what is undelivered is purged), so that every close returns within its own timeout plus the
+	 * purge.
 	 */
-	private void awaitClose(Duration timeout, boolean force) throws InterruptedException, ExecutionException {
+	private void awaitClose(Duration timeout, long start, boolean force)
+			throws InterruptedException, ExecutionException {
 		if (!force) {
 			try {
-				this.closed.get(Timeouts.nanos(timeout), TimeUnit.NANOSECONDS);
+				this.closed.get(remaining(timeout, start).toNanos(), TimeUnit.NANOSECONDS);
 				return;
 			}
 			catch (TimeoutException ex) {
@@ -2389,6 +2392,11 @@ public class Producer implements AutoCloseable {
 			}
 		}
 		this.closed.get();
+	}
+
+	/** What is left of {@code timeout} since the {@link System#nanoTime()} {@code start}; zero when spent. */
+	private static Duration remaining(Duration timeout, long start) {
+		return Duration.ofNanos(Math.max(0, Timeouts.nanos(timeout) - (System.nanoTime() - start)));
 	}
 
 	/**
@@ -2434,10 +2442,11 @@ public class Producer implements AutoCloseable {
 
 	private Runnable asyncClose(Duration timeout) {
 		return () -> {
+			long start = System.nanoTime();
 			startClose(timeout, false);
 			runPendingClose();
 			try {
-				awaitClose(timeout, false);
+				awaitClose(timeout, start, false);
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
@@ -2494,6 +2503,7 @@ public class Producer implements AutoCloseable {
 		// not wait for that flush (which it drops). A thread that must not wait (a polling thread, or one holding
 		// the lifecycle lock: a listener of a connect or disconnect, which the flush may wait for) leaves the
 		// close to the closer in turn, which always begins it; one that may wait does so within its timeout.
+		long start = System.nanoTime();
 		CloseTurn turn = force ? CloseTurn.SKIPPED : takeCloseStart(onPollingThread, timeout);
 		if (turn == CloseTurn.LEFT_TO_HOLDER) {
 			return true;
@@ -2510,7 +2520,7 @@ public class Producer implements AutoCloseable {
 					flushFailure = ex;
 				}
 			}
-			begun = beginClose(timeout, force, onPollingThread);
+			begun = beginClose(remaining(timeout, start), force, onPollingThread); // the wait for the turn counts
 		}
 		finally {
 			if (inTurn) {
