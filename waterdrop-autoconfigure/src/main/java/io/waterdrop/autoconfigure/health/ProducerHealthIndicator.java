@@ -37,7 +37,7 @@ import io.waterdrop.polling.PollingMode;
  * producer that fails once and then has nothing to send is not down for good, which a readiness group would
  * never recover from); or its Poller's thread is not running (it died), so no report is dispatched.</li>
  * <li>{@code OUT_OF_SERVICE}: closing or closed.</li>
- * <li>{@code UNKNOWN}: not connected yet.</li>
+ * <li>{@code UNKNOWN}: not connected yet (or {@code DOWN}, as above, when its connects have kept failing).</li>
  * </ul>
  * Details: mode, poller, status, in-flight messages, pending reports, and what is known of deliveries: the
  * last acknowledgement, failures since it, since when, and the last failure's Kafka exception (class and
@@ -138,7 +138,7 @@ final class ProducerHealthIndicator implements HealthIndicator {
 	public Health health() {
 		ProducerStatus status = this.producer.status();
 		Health.Builder builder = switch (status) {
-			case CONFIGURED -> Health.unknown();
+			case CONFIGURED -> neverConnectedHealth();
 			case CONNECTED, DISCONNECTED -> connectedHealth(status);
 			case CLOSING, CLOSED -> Health.outOfService();
 		};
@@ -163,6 +163,21 @@ final class ProducerHealthIndicator implements HealthIndicator {
 				.withDetail("reason", "the thread of Poller '" + this.producer.config().poller().name()
 						+ "' is not running, so no delivery report is dispatched");
 		}
+		Health.Builder failing = failingTooLong();
+		return (failing != null) ? failing : Health.up();
+	}
+
+	/**
+	 * Not connected yet: unknown, unless its first connects have kept failing (a runtime producer whose template
+	 * names no reachable broker, say, which refuses every message), which is as down as a connected one failing.
+	 */
+	private Health.Builder neverConnectedHealth() {
+		Health.Builder failing = failingTooLong();
+		return (failing != null) ? failing : Health.unknown();
+	}
+
+	/** {@code DOWN} if failures have kept on for longer than the failure window, else {@code null}. */
+	private Health.@Nullable Builder failingTooLong() {
 		// The last error first: written after its run, so the run read next is that one or a newer one.
 		LastError last = this.lastError;
 		FailureRun run = failing();
@@ -180,7 +195,7 @@ final class ProducerHealthIndicator implements HealthIndicator {
 						+ duration(this.failureWindow) + ") with "
 						+ (this.producer.transactional() ? "no transaction committed" : "no message acknowledged"));
 		}
-		return Health.up();
+		return null;
 	}
 
 	private Map<String, Object> details(ProducerStatus status) {

@@ -247,6 +247,41 @@ class ProducerHealthIndicatorTests {
 	}
 
 	/**
+	 * A producer that never connected, whose connects keep failing (a runtime producer whose template names no
+	 * reachable broker), is down after the window as a connected one would be, not unknown for ever.
+	 */
+	@Test
+	void aProducerWhoseFirstConnectsKeepFailingIsDownAfterTheWindow() {
+		AtomicBoolean brokerGone = new AtomicBoolean(true);
+		this.producer = new Producer(ProducerConfig.builder()
+			.id("orders")
+			.poller(this.poller)
+			.clientFactory((properties) -> {
+				if (brokerGone.get()) {
+					throw new TimeoutException("Timeout expired after 60000ms awaiting InitProducerId (simulated)");
+				}
+				return this.kafka;
+			})
+			.build());
+		this.indicator = new ProducerHealthIndicator(this.producer, WINDOW, this.clock);
+
+		assertThatExceptionOfType(TimeoutException.class)
+			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused")));
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UNKNOWN);
+		this.clock.advance(Duration.ofSeconds(30));
+		assertThatExceptionOfType(TimeoutException.class)
+			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused again")));
+		this.clock.advance(Duration.ofSeconds(31));
+
+		Health down = this.indicator.health();
+		assertThat(down.getStatus()).isEqualTo(Status.DOWN);
+		assertThat(down.getDetails()).containsEntry("status", "CONFIGURED");
+		assertThat(down.getDetails().get("reason")).asString().startsWith("connecting (creating its Kafka client)");
+		this.clock.advance(WINDOW.plusSeconds(1)); // no failure for a window: not down for good
+		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UNKNOWN);
+	}
+
+	/**
 	 * A transactional producer's messages are acknowledged before a commit that may still fail, and a fenced one
 	 * fails as it begins: its successes are commits, and failing transactions make it DOWN as failing deliveries
 	 * do (a fenced producer needs a restart, which readiness must see).
