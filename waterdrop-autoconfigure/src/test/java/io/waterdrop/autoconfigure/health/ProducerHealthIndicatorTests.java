@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
@@ -211,29 +212,15 @@ class ProducerHealthIndicatorTests {
 		MockProducer<byte[], byte[]> afterwards = new MockProducer<>(true, null, new ByteArraySerializer(),
 				new ByteArraySerializer());
 		AtomicInteger created = new AtomicInteger();
-		this.producer = new Producer(ProducerConfig.builder()
-			.id("orders")
-			.poller(this.poller)
-			.clientFactory((properties) -> {
-				if (brokerGone.get()) {
-					throw new TimeoutException("Timeout expired after 60000ms awaiting InitProducerId (simulated)");
-				}
-				return (created.getAndIncrement() == 0) ? this.kafka : afterwards;
-			})
-			.build());
-		this.indicator = new ProducerHealthIndicator(this.producer, WINDOW, this.clock);
+		createConnectingWhile(brokerGone, () -> (created.getAndIncrement() == 0) ? this.kafka : afterwards);
 		this.producer.connect();
 		this.producer.disconnect();
 		brokerGone.set(true);
 
-		assertThatExceptionOfType(TimeoutException.class)
-			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused")));
-		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
-		assertThat(this.indicator.health().getDetails()).containsEntry("failingSince", START.toString());
-		this.clock.advance(Duration.ofSeconds(30));
-		assertThatExceptionOfType(TimeoutException.class)
-			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused again")));
-		this.clock.advance(Duration.ofSeconds(31));
+		connectsFailingForLongerThanTheWindow(() -> {
+			assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UP);
+			assertThat(this.indicator.health().getDetails()).containsEntry("failingSince", START.toString());
+		});
 
 		Health down = this.indicator.health();
 		assertThat(down.getStatus()).isEqualTo(Status.DOWN);
@@ -252,26 +239,10 @@ class ProducerHealthIndicatorTests {
 	 */
 	@Test
 	void aProducerWhoseFirstConnectsKeepFailingIsDownAfterTheWindow() {
-		AtomicBoolean brokerGone = new AtomicBoolean(true);
-		this.producer = new Producer(ProducerConfig.builder()
-			.id("orders")
-			.poller(this.poller)
-			.clientFactory((properties) -> {
-				if (brokerGone.get()) {
-					throw new TimeoutException("Timeout expired after 60000ms awaiting InitProducerId (simulated)");
-				}
-				return this.kafka;
-			})
-			.build());
-		this.indicator = new ProducerHealthIndicator(this.producer, WINDOW, this.clock);
+		createConnectingWhile(new AtomicBoolean(true), () -> this.kafka);
 
-		assertThatExceptionOfType(TimeoutException.class)
-			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused")));
-		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UNKNOWN);
-		this.clock.advance(Duration.ofSeconds(30));
-		assertThatExceptionOfType(TimeoutException.class)
-			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused again")));
-		this.clock.advance(Duration.ofSeconds(31));
+		connectsFailingForLongerThanTheWindow(
+				() -> assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UNKNOWN));
 
 		Health down = this.indicator.health();
 		assertThat(down.getStatus()).isEqualTo(Status.DOWN);
@@ -279,6 +250,35 @@ class ProducerHealthIndicatorTests {
 		assertThat(down.getDetails().get("reason")).asString().startsWith("connecting (creating its Kafka client)");
 		this.clock.advance(WINDOW.plusSeconds(1)); // no failure for a window: not down for good
 		assertThat(this.indicator.health().getStatus()).isEqualTo(Status.UNKNOWN);
+	}
+
+	/** A producer (and its indicator) whose Kafka clients cannot be created while {@code brokerGone}. */
+	private void createConnectingWhile(AtomicBoolean brokerGone, Supplier<MockProducer<byte[], byte[]>> clients) {
+		this.producer = new Producer(ProducerConfig.builder()
+			.id("orders")
+			.poller(this.poller)
+			.clientFactory((properties) -> {
+				if (brokerGone.get()) {
+					throw new TimeoutException("Timeout expired after 60000ms awaiting InitProducerId (simulated)");
+				}
+				return clients.get();
+			})
+			.build());
+		this.indicator = new ProducerHealthIndicator(this.producer, WINDOW, this.clock);
+	}
+
+	/**
+	 * Messages refused because the connect fails: one now ({@code afterTheFirst} then looks at the health), one
+	 * 30 s later, and the window is over 61 s after the first.
+	 */
+	private void connectsFailingForLongerThanTheWindow(Runnable afterTheFirst) {
+		assertThatExceptionOfType(TimeoutException.class)
+			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused")));
+		afterTheFirst.run();
+		this.clock.advance(Duration.ofSeconds(30));
+		assertThatExceptionOfType(TimeoutException.class)
+			.isThrownBy(() -> this.producer.produceAsync(Message.of("orders", "refused again")));
+		this.clock.advance(Duration.ofSeconds(31));
 	}
 
 	/**
