@@ -26,6 +26,7 @@ import io.waterdrop.autoconfigure.WaterDropProducers;
 import io.waterdrop.autoconfigure.WaterDropRuntimeProducers;
 import io.waterdrop.autoconfigure.inmemory.AutoConfigureWaterDropInMemory;
 import io.waterdrop.docs.GettingStartedSnippets.OrderEvents;
+import io.waterdrop.instrumentation.ErrorType;
 import io.waterdrop.instrumentation.Event;
 import io.waterdrop.instrumentation.ProducerEvent;
 import io.waterdrop.testing.InMemoryKafka;
@@ -124,7 +125,7 @@ final class ConfigurationSnippets {
 		@Bean
 		WaterDropEventListener deadLetterForwarder(@Qualifier("deadLetters") Producer deadLetters) {
 			return (event) -> {
-				if (event instanceof ProducerEvent.ErrorOccurred error && error.message() != null
+				if (event instanceof ProducerEvent.ErrorOccurred error && error.type() == ErrorType.DELIVERY
 						&& !error.producerId().equals("deadLetters")) {
 					deadLetters.produceAsync(error.message().toBuilder().topic("dead-letters").build());
 				}
