@@ -746,8 +746,10 @@ public class Producer implements AutoCloseable {
 	 * {@link TransactionFailedException};
 	 * {@link AbortTransaction} aborts quietly and makes this return {@code null}. Transactions on one producer
 	 * run one after another (callers wait their turn, at most {@code maxWaitTimeout}), and a transaction inside
-	 * a transaction on the same thread joins the outer one.
-	 * @throws TransactionFailedException if the commit failed (the transaction was aborted)
+	 * a transaction on the same thread joins the outer one; when the inner one throws or aborts, the outer one
+	 * is rolled back even if its block catches that and returns.
+	 * @throws TransactionFailedException if the commit failed, or a nested transaction failed (the transaction
+	 * was aborted)
 	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open all of
 	 * {@code maxWaitTimeout} (nothing began)
 	 * @throws WaterDropException if interrupted while waiting for the turn (nothing began, the flag stays set)
@@ -789,10 +791,12 @@ public class Producer implements AutoCloseable {
 	 * Runs {@code block} in the transaction open on this thread, if there is one (as a nested
 	 * {@link #transaction} does), and never begins one: a transactional pool's member whose transaction another
 	 * thread is ending is that thread's to give back.
+	 * @param nested whether the block is a nested {@code transaction(...)}, which dooms the transaction when it
+	 * throws, rather than one call's work
 	 * @return the block's value, or {@link Transactions#NOT_JOINED} (the block not run)
 	 */
-	Object joinOpenTransaction(TransactionBlock<?> block) {
-		return this.transactions.runJoined(block);
+	Object joinOpenTransaction(TransactionBlock<?> block, boolean nested) {
+		return this.transactions.runJoined(block, nested);
 	}
 
 	/** Whether {@code transactions} are this producer's (a Mockito spy's are those of the producer it copied). */

@@ -354,7 +354,8 @@ public final class ProducerConfig {
 
 	/**
 	 * Whether a transactional producer rebuilds its Kafka client after a fatal error such as being fenced
-	 * (true), so that it keeps working; otherwise it stays broken and every transaction fails.
+	 * (true), so that it keeps working; otherwise it stays broken and every transaction fails. A commit or abort
+	 * that keeps timing out rebuilds it either way: that is how its transaction is settled.
 	 */
 	public boolean reloadOnTransactionFatalError() {
 		return this.reloadOnTransactionFatalError;

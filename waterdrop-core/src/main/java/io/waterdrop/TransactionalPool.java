@@ -176,9 +176,9 @@ public class TransactionalPool implements AutoCloseable {
 	/**
 	 * Runs {@code block} in one transaction of a free member: waits for one (up to {@link #waitTimeout()}),
 	 * begins, runs, commits, and gives the member back. Called inside a block of this pool, it joins the open
-	 * transaction. Outcomes as {@link Producer#transaction}: the block's value, its exception after an abort,
-	 * {@code null} after {@link Transaction#abort()}, a {@link TransactionFailedException} if the commit
-	 * failed.
+	 * transaction, which its failure dooms. Outcomes as {@link Producer#transaction}: the block's value, its
+	 * exception after an abort, {@code null} after {@link Transaction#abort()}, a
+	 * {@link TransactionFailedException} if the commit or a nested transaction failed.
 	 * @throws PoolWaitTimeoutException if no member was free in time (nothing began)
 	 * @throws ProducerClosedException if the pool is closed
 	 * @throws IllegalCallerException if called on a thread that dispatches a member's delivery reports
@@ -186,10 +186,15 @@ public class TransactionalPool implements AutoCloseable {
 	 * suspended (nothing began: waiting would be for itself)
 	 */
 	public <T> T transaction(TransactionBlock<T> block) {
+		return run(block, true);
+	}
+
+	/** As {@link #transaction}; {@code nested} tells a nested block from one call's work (see produceSync). */
+	private <T> T run(TransactionBlock<T> block, boolean nested) {
 		Held current = held();
 		if (current != null && !current.member.inSuspendedTransaction()) {
 			// Joins it, but begins none on the member: another thread ending its transaction gives it back.
-			Object joined = current.member.joinOpenTransaction(block);
+			Object joined = current.member.joinOpenTransaction(block, nested);
 			if (joined != Transactions.NOT_JOINED) {
 				@SuppressWarnings("unchecked")
 				T result = (T) joined;
@@ -315,7 +320,7 @@ public class TransactionalPool implements AutoCloseable {
 
 	/** Sends one message in a transaction of its own (or the open one, inside a block) and waits for it. */
 	public DeliveryReport produceSync(Message message) {
-		return transaction((transaction) -> transaction.produceSync(message));
+		return run((transaction) -> transaction.produceSync(message), false);
 	}
 
 	/**
@@ -324,10 +329,10 @@ public class TransactionalPool implements AutoCloseable {
 	 * one, it throws {@link BatchPartlySentException} with the handles of those sent.
 	 */
 	public List<DeliveryReport> produceManySync(List<Message> messages) {
-		return transaction((transaction) -> transaction.produceManyAsync(messages)
+		return run((transaction) -> transaction.produceManyAsync(messages)
 			.stream()
 			.map(DeliveryHandle::await)
-			.toList());
+			.toList(), false);
 	}
 
 	/** Connects every member (creates its client and initialises its transactions). */

@@ -95,6 +95,13 @@ final class Transactions {
 	/** How many transactions began on this producer: the number of the one open (see {@link #current()}). */
 	private volatile int begun;
 
+	/**
+	 * What a nested block threw (its {@link AbortTransaction} too) in the {@link #run} block open now, first
+	 * one only: that block's transaction is rolled back even if it caught the exception and returned. Only the
+	 * thread holding the turn reads and writes it.
+	 */
+	private Throwable nestedFailure;
+
 	/** Whether these are {@code producer}'s transactions (not those of the producer it was copied from). */
 	boolean isOf(Producer producer) {
 		return this.producer == producer;
@@ -169,17 +176,19 @@ final class Transactions {
 
 	/**
 	 * Runs {@code block} in the transaction open on this thread, as a nested {@link #run} joins it; begins none.
+	 * @param nested whether the block is a nested {@code transaction(...)}, whose failure dooms the transaction
+	 * ({@link #runNested}), rather than one call's work ({@code produceSync}), whose failure is its caller's
 	 * @return the block's value, or {@link #NOT_JOINED} (the block not run) if no transaction is open on this
 	 * thread, for instance because another thread has claimed its end
 	 * @throws IllegalStateException if the one open on this thread is suspended
 	 */
-	Object runJoined(TransactionBlock<?> block) {
+	Object runJoined(TransactionBlock<?> block, boolean nested) {
 		if (!joinsOpenTransaction()) {
 			return NOT_JOINED;
 		}
 		boolean outermost = this.joinedBlocks.add(Thread.currentThread()); // a nested one leaves it to the outermost
 		try {
-			return block.run(new Transaction(this.producer));
+			return nested ? runNested(block) : block.run(new Transaction(this.producer));
 		}
 		finally {
 			if (outermost) {
@@ -263,7 +272,7 @@ final class Transactions {
 	<T> T run(TransactionBlock<T> block) {
 		checkEnabled();
 		if (joinsOpenTransaction()) {
-			return block.run(new Transaction(this.producer));
+			return runNested(block);
 		}
 		if (this.joinedBlocks.contains(Thread.currentThread())) {
 			throw new EndClaimed("The transaction of producer '" + this.producer.id() + "' that this block joined "
@@ -280,6 +289,7 @@ final class Transactions {
 		try {
 			begin();
 			begun = true;
+			this.nestedFailure = null;
 			publish(new ProducerEvent.TransactionStarted(this.producer.id()));
 			T result;
 			try {
@@ -309,16 +319,47 @@ final class Transactions {
 				abort();
 				throw ex;
 			}
+			if (this.nestedFailure != null) {
+				abort();
+				throw nestedFailed(this.nestedFailure);
+			}
 			commit();
 			this.reloadsInARow = 0;
 			return result;
 		}
 		finally {
+			this.nestedFailure = null;
 			if (begun) {
 				publish(new ProducerEvent.TransactionFinished(this.producer.id()));
 			}
 			giveUpTurn();
 		}
+	}
+
+	/**
+	 * Runs a block nested in the transaction open on this thread. When it throws (or aborts), the {@link #run}
+	 * block around it is doomed whatever it does with the exception, as Spring dooms a transaction whose
+	 * participant failed: a caught {@code abort()} must not commit what it meant to roll back. In a bound
+	 * transaction (a Spring one, {@link #beginBound}) the exception goes to whoever ends it.
+	 */
+	private <T> T runNested(TransactionBlock<T> block) {
+		try {
+			return block.run(new Transaction(this.producer));
+		}
+		catch (Throwable ex) {
+			if (this.bound == null && this.nestedFailure == null) {
+				this.nestedFailure = ex;
+			}
+			throw ex;
+		}
+	}
+
+	private TransactionFailedException nestedFailed(Throwable nested) {
+		boolean aborted = nested instanceof AbortTransaction;
+		return new TransactionFailedException("Transaction of producer '" + this.producer.id() + "' was rolled back: "
+				+ "a nested transaction(...) in it " + (aborted ? "called abort()" : "threw " + nested)
+				+ ", and the block around it went on; nothing it sent will be delivered (to read_committed "
+				+ "consumers)", aborted ? null : nested);
 	}
 
 	/**
@@ -496,14 +537,20 @@ final class Transactions {
 			// may have taken. Kafka refuses a commit on a client whose close began with an IllegalStateException,
 			// before sending anything: not committed, unless an earlier attempt, timed out, had sent it.
 			boolean mayHaveReachedTheBroker = !(ex instanceof IllegalStateException) || attempted[0] > 1;
-			TransactionFailedException failure = (this.producer.closingClient() && mayHaveReachedTheBroker)
+			boolean outcomeUnknown = this.producer.closingClient() && mayHaveReachedTheBroker;
+			TransactionFailedException failure = outcomeUnknown
 					? new TransactionOutcomeUnknownException("Transaction of producer '" + this.producer.id()
 							+ "' was cut short by the producer's close while committing; its outcome is unknown (it "
 							+ "may have been committed): " + ex, ex)
 					: new TransactionFailedException("Transaction of producer '" + this.producer.id()
 							+ "' could not be committed and was rolled back: " + ex, ex);
 			try {
-				abort();
+				if (outcomeUnknown) {
+					rollBack(); // for the client's sake; whether the broker committed, no event may say
+				}
+				else {
+					abort();
+				}
 			}
 			catch (RuntimeException abortFailure) {
 				failure.addSuppressed(abortFailure);
@@ -511,6 +558,12 @@ final class Transactions {
 			throw failure;
 		}
 		publish(new ProducerEvent.TransactionCommitted(this.producer.id()));
+	}
+
+	/** Rolls back ({@link #rollBack}) and says so. */
+	private void abort() {
+		rollBack();
+		publish(new ProducerEvent.TransactionAborted(this.producer.id()));
 	}
 
 	/**
@@ -521,7 +574,7 @@ final class Transactions {
 	 * second producer's, an admin call's), which leaves this one's transaction to abort. A client in a fatal
 	 * state refuses the abort at once with its own error (kafka-clients' {@code beginAbort}), which decides.
 	 */
-	private void abort() {
+	private void rollBack() {
 		try {
 			retryingTimeouts(() -> this.producer.client().abortTransaction());
 		}
@@ -542,7 +595,6 @@ final class Transactions {
 				}
 			}
 		}
-		publish(new ProducerEvent.TransactionAborted(this.producer.id()));
 	}
 
 	/** A fatal error during a transaction: rebuild unless the error is one that must not be answered so. */

@@ -25,6 +25,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import io.waterdrop.instrumentation.ProducerEvent;
 
@@ -82,12 +84,18 @@ class TransactionFailureTests {
 		assertThat(this.clients).hasSize(1);
 	}
 
-	@Test
-	void commitStillTimingOutIsReportedAsUnknownAndTheProducerIsRebuiltAndWorks() {
-		Producer producer = producer((settings) -> settings,
+	/**
+	 * Also with reloading after fatal errors off: the old client accepts nothing but the timed-out commit, and a
+	 * new one's initialisation settles it. Its outcome unknown, neither committed nor aborted is published.
+	 */
+	@ParameterizedTest(name = "reload-on-transaction-fatal-error: {0}")
+	@ValueSource(booleans = { true, false })
+	void commitStillTimingOutIsReportedAsUnknownAndTheProducerIsRebuiltAndWorks(boolean reloadOnFatalError) {
+		Producer producer = producer((settings) -> settings.reloadOnTransactionFatalError(reloadOnFatalError),
 				(n) -> (n == 0) ? new StrictTransactions(Integer.MAX_VALUE) : new StrictTransactions(0));
 		List<ProducerEvent.Reloaded> reloads = new CopyOnWriteArrayList<>();
 		producer.monitor().subscribe(ProducerEvent.Reloaded.class, reloads::add);
+		List<Class<?>> ends = recordTransactionEnds(producer);
 
 		assertThatExceptionOfType(TransactionOutcomeUnknownException.class)
 			.isThrownBy(() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "1"))))
@@ -96,6 +104,7 @@ class TransactionFailureTests {
 		assertThat(this.clients.get(0).commitCalls).hasValue(ProducerConfig.DEFAULT_MAX_ATTEMPTS_ON_TRANSACTION_COMMAND);
 		assertThat(this.clients.get(0).closed()).isTrue();
 		assertThat(reloads).hasSize(1);
+		assertThat(ends).containsExactly(ProducerEvent.TransactionFinished.class);
 
 		// Not wedged: the next transaction runs on the rebuilt client.
 		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
@@ -181,9 +190,20 @@ class TransactionFailureTests {
 				}));
 		assertThat(sent.await(30, TimeUnit.SECONDS)).isTrue();
 
+		List<Class<?>> ends = recordTransactionEnds(producer);
 		producer.close(Duration.ZERO);
 
 		assertCutShortByTheClose(transaction);
+		assertThat(ends).containsExactly(ProducerEvent.TransactionFinished.class); // neither committed nor aborted
+	}
+
+	/** The events that end transactions, in order: committed, aborted, finished. */
+	private static List<Class<?>> recordTransactionEnds(Producer producer) {
+		List<Class<?>> ends = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.TransactionCommitted.class, (event) -> ends.add(event.getClass()));
+		producer.monitor().subscribe(ProducerEvent.TransactionAborted.class, (event) -> ends.add(event.getClass()));
+		producer.monitor().subscribe(ProducerEvent.TransactionFinished.class, (event) -> ends.add(event.getClass()));
+		return ends;
 	}
 
 	/** A producer whose client's commits wait until the client is closed, then fail as a forced close fails them. */

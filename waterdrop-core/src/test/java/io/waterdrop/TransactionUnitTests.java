@@ -179,6 +179,80 @@ class TransactionUnitTests {
 		assertThat(this.kafka.records()).isEmpty();
 	}
 
+	/**
+	 * A nested abort() or exception dooms the transaction even when the block around it catches it: what the
+	 * nested block meant to roll back is not committed with the rest, and the caller is told.
+	 */
+	@Test
+	void aNestedTransactionsAbortCaughtByTheBlockAroundItStillRollsBack() {
+		Producer producer = transactional(this.kafka);
+		List<Class<?>> events = new CopyOnWriteArrayList<>();
+		producer.monitor().subscribe(ProducerEvent.TransactionCommitted.class, (event) -> events.add(event.getClass()));
+		producer.monitor().subscribe(ProducerEvent.TransactionAborted.class, (event) -> events.add(event.getClass()));
+
+		assertThatExceptionOfType(TransactionFailedException.class)
+			.isThrownBy(() -> producer.transaction((outer) -> {
+				outer.produceSync(Message.of("orders", "outer"));
+				try {
+					producer.transaction((nested) -> {
+						nested.produceSync(Message.of("orders", "nested"));
+						nested.abort();
+						return null;
+					});
+				}
+				catch (RuntimeException ex) {
+					// a block that logs and goes on
+				}
+				outer.produceSync(Message.of("orders", "after"));
+				return "done";
+			}))
+			.withMessageContaining("was rolled back: a nested transaction(...) in it called abort()")
+			.withNoCause();
+		IllegalStateException thrown = new IllegalStateException("nested failure (simulated)");
+		assertThatExceptionOfType(TransactionFailedException.class)
+			.isThrownBy(() -> producer.transaction((outer) -> {
+				outer.produceSync(Message.of("orders", "outer 2"));
+				try {
+					producer.transaction((nested) -> {
+						nested.produceSync(Message.of("orders", "nested 2"));
+						throw thrown;
+					});
+				}
+				catch (IllegalStateException ex) {
+					// caught
+				}
+				return "done";
+			}))
+			.withCause(thrown);
+
+		assertThat(this.kafka.records()).isEmpty();
+		assertThat(events).containsExactly(ProducerEvent.TransactionAborted.class,
+				ProducerEvent.TransactionAborted.class);
+		// The next transaction is not doomed by them.
+		String next = producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("orders", "next"));
+			return "committed";
+		});
+		assertThat(next).isEqualTo("committed");
+		assertThat(this.kafka.payloads("orders")).containsExactly("next");
+	}
+
+	/** Only a nested transaction(...) dooms it: a failed call in the block is the block's to handle. */
+	@Test
+	void aFailedCallCaughtInTheBlockDoesNotDoomTheTransaction() {
+		Producer producer = transactional(this.kafka.topic("orders", 1));
+
+		Object value = producer.transaction((transaction) -> {
+			transaction.produceSync(Message.of("orders", "kept"));
+			assertThatExceptionOfType(InvalidMessageException.class)
+				.isThrownBy(() -> producer.produceAsync(Message.builder("orders").partition(-1).payload("x").build()));
+			return "committed";
+		});
+
+		assertThat(value).isEqualTo("committed");
+		assertThat(this.kafka.payloads("orders")).containsExactly("kept");
+	}
+
 	@Test
 	void transactionOnANonTransactionalProducerIsRefusedClearly() {
 		Producer producer = track(new Producer(ProducerConfig.builder().id("plain").clientFactory(this.kafka).build()));

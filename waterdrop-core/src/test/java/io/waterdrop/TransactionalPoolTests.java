@@ -181,6 +181,39 @@ class TransactionalPoolTests {
 	}
 
 	/**
+	 * A nested pool transaction that aborts dooms the one around it, caught or not; a failed produceSync on the
+	 * pool, caught in the block, is the block's to handle (as on a producer).
+	 */
+	@Test
+	void aNestedPoolTransactionsAbortDoomsTheOuterOneButAFailedCallDoesNot() {
+		this.pool = TransactionalPool.of(template("nested-tx"), 1, Duration.ofSeconds(5));
+		this.kafka.topic("nested", 1);
+		assertThatExceptionOfType(TransactionFailedException.class).isThrownBy(() -> this.pool.transaction((outer) -> {
+			outer.produceAsync(Message.of("nested", "outer"));
+			try {
+				this.pool.transaction((inner) -> {
+					inner.abort();
+					return null;
+				});
+			}
+			catch (RuntimeException ex) {
+				// caught
+			}
+			return "done";
+		})).withMessageContaining("called abort()");
+		assertThat(this.pool.available()).isOne();
+
+		String committed = this.pool.transaction((outer) -> {
+			outer.produceAsync(Message.of("nested", "kept"));
+			assertThatExceptionOfType(InvalidMessageException.class).isThrownBy(
+					() -> this.pool.produceSync(Message.builder("nested").partition(-1).payload("refused").build()));
+			return "committed";
+		});
+		assertThat(committed).isEqualTo("committed");
+		assertThat(this.kafka.payloads("nested")).containsExactly("kept");
+	}
+
+	/**
 	 * A pool call inside a member's own transaction block (members are beans of their own) joins that block's
 	 * transaction, which ends with no hand-back hook: the member comes back at once, not never.
 	 */
