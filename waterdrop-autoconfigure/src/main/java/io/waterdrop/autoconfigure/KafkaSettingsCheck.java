@@ -48,12 +48,39 @@ final class KafkaSettingsCheck {
 						"Set " + name + " as Kafka's producer configuration documents it.");
 			}
 		});
+		checkTransactionalIdResolved(settings, pathOf);
 		checkBatchFitsTheBuffer(settings, pathOf);
 		checkDeliveryTimeout(settings, pathOf);
 		checkIdempotence(settings, pathOf);
 		checkBootstrapServers(settings, pathOf);
 		checkClassesLoad(settings, pathOf, ProducerConfig.INTERCEPTOR_CLASSES_CONFIG);
 		checkClassesLoad(settings, pathOf, ProducerConfig.METRIC_REPORTER_CLASSES_CONFIG);
+	}
+
+	/**
+	 * Spring leaves a placeholder it cannot resolve in a bound value as it is: {@code transfers-${HOSTNAME}},
+	 * meant to tell the instances apart, becomes one literal id on every instance where {@code HOSTNAME} is not
+	 * in the JVM's environment (a shell does not export it), and the instances fence each other.
+	 */
+	private static void checkTransactionalIdResolved(Map<String, Object> settings, UnaryOperator<String> pathOf) {
+		Object value = settings.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+		if (value == null) {
+			return;
+		}
+		String id = value.toString();
+		int start = id.indexOf("${");
+		int end = id.indexOf('}', start + 2);
+		if (start < 0 || end < 0) {
+			return;
+		}
+		String placeholder = id.substring(start + 2, end);
+		throw new InvalidConfigurationException(pathOf.apply("kafka." + ProducerConfig.TRANSACTIONAL_ID_CONFIG),
+				"is '" + id + "': nothing resolved its placeholder ${" + placeholder + "} (no property or "
+						+ "environment variable of that name), so every instance started so would share this id and "
+						+ "fence the others",
+				"Make " + placeholder + " known to the application, per instance (Kubernetes and Docker set HOSTNAME; "
+						+ "a shell does not export it, and systemd needs Environment=HOSTNAME=%H), or use a property "
+						+ "that each instance sets, such as ${INSTANCE_ID}.");
 	}
 
 	/**

@@ -29,6 +29,7 @@ import org.springframework.core.env.Environment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 import io.waterdrop.InvalidConfigurationException;
+import io.waterdrop.Producer;
 import io.waterdrop.autoconfigure.lifecycle.WaterDropLifecycleAutoConfiguration;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -438,6 +439,25 @@ class WaterDropFailureAnalysisTests {
 					+ "of its own");
 		assertThat(analysis.getAction())
 			.isEqualTo("Set it per producer, as waterdrop.producers.<name>.kafka.transactional.id, or remove it.");
+	}
+
+	/** docs' transfers-${HOSTNAME} where HOSTNAME is not exported: Spring keeps the text, every instance the id. */
+	@Test
+	void transactionalIdWithAPlaceholderNothingResolved() {
+		FailureAnalysis analysis = analyze(
+				"waterdrop.producers.transfers.kafka.transactional.id=transfers-${WATERDROP_UNSET_INSTANCE}",
+				"waterdrop.producers.transfers.pool-size=2");
+		assertThat(analysis.getDescription()).contains("Property: waterdrop.producers.transfers.kafka.transactional.id")
+			.contains("nothing resolved its placeholder ${WATERDROP_UNSET_INSTANCE}")
+			.contains("every instance started so would share this id and fence the others");
+		assertThat(analysis.getAction()).startsWith("Make WATERDROP_UNSET_INSTANCE known to the application");
+		// Resolved, the producers are made (not connected: no lifecycle, no broker).
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(KafkaAutoConfiguration.class, WaterDropAutoConfiguration.class))
+			.withPropertyValues("instance=host-a",
+					"waterdrop.producers.transfers.kafka.transactional.id=transfers-${instance}")
+			.run((context) -> assertThat(context.getBean("transfers", Producer.class).config().kafka())
+				.containsEntry("transactional.id", "transfers-host-a"));
 	}
 
 	@Test
