@@ -121,9 +121,13 @@ class ProducerCallbackUnitTests {
 		// Sent after "first" and never acknowledged: waiting for it on the polling thread would never end.
 		pending.set(producer.produceAsync(Message.of("t", "pending")));
 		acknowledgeLater(producer, 1);
+		// The advice fits the mode: a thread-mode producer has no Poller to move to.
 		assertThat(fromProduceSync.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
 			.hasMessageContaining("Cannot produce synchronously")
-			.hasMessageContaining(producer.id());
+			.hasMessageContaining(producer.id())
+			.hasMessageContaining("hand the wait to another thread")
+			.satisfies((refusal) -> assertThat(refusal.getMessage().contains("a Poller of its own"))
+				.isEqualTo(mode == PollingMode.FD));
 		assertThat(fromAwait.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class)
 			.hasMessageContaining("Cannot wait for a delivery report");
 		assertThat(fromGet.get(30, TimeUnit.SECONDS)).isInstanceOf(IllegalCallerException.class);
