@@ -7,8 +7,9 @@ package io.waterdrop.sample;
  *
  * @param id the order's id, also the record key
  * @param item what was ordered
- * @param quantity how many
+ * @param quantity how many; {@code null} when the request left it out (refused with the field named, not as
+ * unreadable JSON)
  */
-public record Order(String id, String item, int quantity) {
+public record Order(String id, String item, Integer quantity) {
 
 }

@@ -50,7 +50,7 @@ class OrdersController {
 	private static void checkValid(Order order) {
 		String invalid = (order.id() == null || order.id().isBlank()) ? "id"
 				: (order.item() == null || order.item().isBlank()) ? "item"
-				: (order.quantity() < 1) ? "quantity" : null;
+				: (order.quantity() == null || order.quantity() < 1) ? "quantity" : null;
 		if (invalid != null) {
 			ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST,
 					"An order needs an id, an item and a quantity of at least 1; its " + invalid

@@ -156,6 +156,8 @@ class ProblemDetailsTests {
 		problem(send("/orders", MediaType.APPLICATION_JSON, "{\"id\":\"o-1\",\"item\":\"book\",\"quantity\":-2}"), 400,
 				"Invalid order")
 			.andExpect(jsonPath("$.field").value("quantity"));
+		problem(send("/orders", MediaType.APPLICATION_JSON, "{\"id\":\"o-1\",\"item\":\"book\"}"), 400, "Invalid order")
+			.andExpect(jsonPath("$.field").value("quantity"));
 		problem(send("/orders", MediaType.APPLICATION_JSON, "{\"id\":\"o-1\",\"quantity\":\"two\"}"), 400,
 				"Bad Request");
 	}
