@@ -746,8 +746,9 @@ public class Producer implements AutoCloseable {
 	 * {@link TransactionFailedException};
 	 * {@link AbortTransaction} aborts quietly and makes this return {@code null}. Transactions on one producer
 	 * run one after another (callers wait their turn, at most {@code maxWaitTimeout}), and a transaction inside
-	 * a transaction on the same thread joins the outer one; when the inner one throws or aborts, the outer one
-	 * is rolled back even if its block catches that and returns.
+	 * a transaction on the same thread joins the outer one; when the inner one throws or aborts, an outer
+	 * {@code transaction(...)} block is rolled back even if it catches that and returns (a bound transaction's
+	 * owner decides for itself).
 	 * @throws TransactionFailedException if the commit failed, or a nested transaction failed (the transaction
 	 * was aborted)
 	 * @throws TransactionWaitTimeoutException if another thread's transaction stayed open all of
@@ -758,6 +759,11 @@ public class Producer implements AutoCloseable {
 	 */
 	public <T> T transaction(TransactionBlock<T> block) {
 		return this.transactions.run(block); // connects as it begins, after refusing a polling thread
+	}
+
+	/** As {@link #transaction}, for one call's work ({@code nested} false), which dooms no transaction it joins. */
+	<T> T transaction(TransactionBlock<T> block, boolean nested) {
+		return this.transactions.run(block, nested);
 	}
 
 	/**

@@ -176,9 +176,10 @@ public class TransactionalPool implements AutoCloseable {
 	/**
 	 * Runs {@code block} in one transaction of a free member: waits for one (up to {@link #waitTimeout()}),
 	 * begins, runs, commits, and gives the member back. Called inside a block of this pool, it joins the open
-	 * transaction, which its failure dooms. Outcomes as {@link Producer#transaction}: the block's value, its
-	 * exception after an abort, {@code null} after {@link Transaction#abort()}, a
-	 * {@link TransactionFailedException} if the commit or a nested transaction failed.
+	 * transaction, which its failure dooms (unless that is a bound one). Outcomes as
+	 * {@link Producer#transaction}: the block's value, its exception after an abort, {@code null} after
+	 * {@link Transaction#abort()}, a {@link TransactionFailedException} if the commit or a nested transaction
+	 * failed.
 	 * @throws PoolWaitTimeoutException if no member was free in time (nothing began)
 	 * @throws ProducerClosedException if the pool is closed
 	 * @throws IllegalCallerException if called on a thread that dispatches a member's delivery reports
@@ -218,7 +219,7 @@ public class TransactionalPool implements AutoCloseable {
 		Held mine = new Held(borrow(), current);
 		this.held.set(mine);
 		try {
-			return mine.member.transaction(block);
+			return mine.member.transaction(block, nested);
 		}
 		finally {
 			// A block that joined an outer transaction (its TransactionJoiner's, such as Spring's) leaves the

@@ -270,9 +270,17 @@ final class Transactions {
 	}
 
 	<T> T run(TransactionBlock<T> block) {
+		return run(block, true);
+	}
+
+	/**
+	 * As {@link #run(TransactionBlock)}; {@code nested} false for one call's work ({@code produceSync} on a pool),
+	 * whose failure, should it join a transaction open on this thread, is its caller's to handle.
+	 */
+	<T> T run(TransactionBlock<T> block, boolean nested) {
 		checkEnabled();
 		if (joinsOpenTransaction()) {
-			return runNested(block);
+			return nested ? runNested(block) : block.run(new Transaction(this.producer));
 		}
 		if (this.joinedBlocks.contains(Thread.currentThread())) {
 			throw new EndClaimed("The transaction of producer '" + this.producer.id() + "' that this block joined "
@@ -343,11 +351,14 @@ final class Transactions {
 	 * transaction (a Spring one, {@link #beginBound}) the exception goes to whoever ends it.
 	 */
 	private <T> T runNested(TransactionBlock<T> block) {
+		// Decided on entry, while this thread holds the turn: a bound transaction may be ended by another thread
+		// meanwhile, whose next holder's field this must not write.
+		boolean dooms = this.bound == null;
 		try {
 			return block.run(new Transaction(this.producer));
 		}
 		catch (Throwable ex) {
-			if (this.bound == null && this.nestedFailure == null) {
+			if (dooms && this.nestedFailure == null) {
 				this.nestedFailure = ex;
 			}
 			throw ex;

@@ -64,8 +64,8 @@ final class KafkaSettingsCheck {
 	 */
 	private static void checkTransactionalIdResolved(Map<String, Object> settings, UnaryOperator<String> pathOf) {
 		Object value = settings.get(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
-		if (value == null) {
-			return;
+		if (value == null || settings.get("config.providers") != null) {
+			return; // with config providers, ${provider:key} is Kafka's to resolve
 		}
 		String id = value.toString();
 		int start = id.indexOf("${");
