@@ -1,7 +1,6 @@
 package io.waterdrop;
 
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -64,7 +63,7 @@ class NestedTransactionFailureTests {
 				try {
 					this.producer.transaction((nested) -> {
 						inNested.countDown();
-						await(cInBlock);
+						TestProducers.awaitLatch(cInBlock);
 						throw new IllegalStateException("owner's nested block failed (after its transaction ended)");
 					});
 				}
@@ -79,7 +78,7 @@ class NestedTransactionFailureTests {
 			Future<String> unrelated = c.submit(() -> this.producer.transaction((transaction) -> {
 				transaction.produceSync(Message.of("orders", "C's message"));
 				cInBlock.countDown();
-				await(nestedThrew);
+				TestProducers.awaitLatch(nestedThrew);
 				return "C committed";
 			}));
 			owner.get(30, TimeUnit.SECONDS);
@@ -111,18 +110,6 @@ class NestedTransactionFailureTests {
 		});
 		assertThat(value).isEqualTo("committed");
 		assertThat(this.kafka.payloads("direct")).containsExactly("kept");
-	}
-
-	private static void await(CountDownLatch latch) {
-		try {
-			if (!latch.await(30, TimeUnit.SECONDS)) {
-				throw new IllegalStateException("latch timed out");
-			}
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			throw new IllegalStateException(ex);
-		}
 	}
 
 }
