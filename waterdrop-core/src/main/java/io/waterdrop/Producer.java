@@ -2249,15 +2249,24 @@ public class Producer implements AutoCloseable {
 	void checkMayWait(String action) {
 		PollingSession current = this.session;
 		if (current != null && current.isPollingThread()) {
-			// Another Poller helps only the callback of another producer that shares this one's Poller.
 			throw new IllegalCallerException("Cannot " + action + " on thread '" + Thread.currentThread().getName()
-					+ "': it dispatches the delivery reports of producer '" + id()
-					+ "', so it would wait forever. Use produceAsync with a DeliveryCallback here, or hand the wait "
-					+ "to another thread (an executor)" + ((this.config.pollingMode() == PollingMode.FD)
-							? "; from the callback of another producer on this Poller, a Poller of its own for either "
-									+ "of them also works (polling.poller)."
-							: "."));
+					+ "': it dispatches the delivery reports of producer '" + id() + "', so it would wait forever. "
+					+ mayWaitAdvice());
 		}
+	}
+
+	private String mayWaitAdvice() {
+		if (transactional()) {
+			// checkMayTransact refuses every polling thread: another Poller or produceAsync would not help.
+			return "Hand the work to another thread (an executor): a transactional producer sends from no "
+					+ "polling thread, its own or another's.";
+		}
+		// Another Poller helps only the callback of another producer that shares this one's Poller.
+		return "Use produceAsync with a DeliveryCallback here, or hand the wait to another thread (an executor)"
+				+ ((this.config.pollingMode() == PollingMode.FD)
+						? "; from the callback of another producer on this Poller, a Poller of its own for either of "
+								+ "them also works (polling.poller)."
+						: ".");
 	}
 
 	/**

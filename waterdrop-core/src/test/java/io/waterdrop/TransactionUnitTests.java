@@ -347,8 +347,12 @@ class TransactionUnitTests {
 		await().atMost(Duration.ofSeconds(30)).until(() -> called.getCount() == 0);
 		assertThat(fromTransaction.get()).isInstanceOf(IllegalCallerException.class)
 			.hasMessageContaining("Cannot run a transaction on thread")
-			.hasMessageContaining("dispatches the delivery reports");
+			.hasMessageContaining("dispatches the delivery reports")
+			.hasMessageContaining("Hand the work to another thread");
+		// Neither produceAsync nor another Poller would help a transactional producer: it is not advised.
 		assertThat(fromProduce.get()).isInstanceOf(IllegalCallerException.class);
+		assertThat(List.of(fromTransaction.get().getMessage(), fromProduce.get().getMessage()))
+			.noneMatch((refusal) -> refusal.contains("produceAsync") || refusal.contains("Poller"));
 		assertThat(this.kafka.payloads("orders")).containsExactly("1");
 		// The polling thread is still healthy: later transactions deliver.
 		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
