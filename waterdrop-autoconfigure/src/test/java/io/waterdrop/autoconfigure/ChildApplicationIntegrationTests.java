@@ -26,10 +26,7 @@ class ChildApplicationIntegrationTests {
 
 	@Test
 	void anEntryOnlyTheChildsEnvironmentHasIsAProducerOfTheChildClosedWithIt() {
-		ConfigurableApplicationContext child = parent().child(IssueExampleApplication.class)
-			.web(WebApplicationType.NONE)
-			.bannerMode(Banner.Mode.OFF)
-			.logStartupInfo(false)
+		ConfigurableApplicationContext child = child()
 			// What the docs advise for a child-only entry: a property source of the child's environment alone.
 			.initializers((context) -> context.getEnvironment()
 				.getPropertySources()
@@ -58,11 +55,7 @@ class ChildApplicationIntegrationTests {
 	/** Boot hands the child builder's {@code properties(...)} to the parent too: the entry is the parent's. */
 	@Test
 	void anEntryGivenToTheChildBuildersPropertiesIsAProducerOfTheParent() {
-		ConfigurableApplicationContext child = parent().child(IssueExampleApplication.class)
-			.web(WebApplicationType.NONE)
-			.bannerMode(Banner.Mode.OFF)
-			.logStartupInfo(false)
-			.properties("waterdrop.producers.audit.max-in-flight=30")
+		ConfigurableApplicationContext child = child().properties("waterdrop.producers.audit.max-in-flight=30")
 			.run();
 		ConfigurableApplicationContext parent = (ConfigurableApplicationContext) child.getParent();
 		try {
@@ -75,13 +68,17 @@ class ChildApplicationIntegrationTests {
 		}
 	}
 
-	private static SpringApplicationBuilder parent() {
-		return new SpringApplicationBuilder(IssueExampleApplication.class).web(WebApplicationType.NONE)
-			.bannerMode(Banner.Mode.OFF)
-			.logStartupInfo(false)
+	/** A child of a parent that defines the producer {@code orders}. */
+	private static SpringApplicationBuilder child() {
+		SpringApplicationBuilder parent = quiet(new SpringApplicationBuilder(IssueExampleApplication.class))
 			.registerShutdownHook(false)
 			.properties("spring.kafka.bootstrap-servers=" + TestBroker.bootstrapServers(),
 					"waterdrop.producers.orders.max-in-flight=10");
+		return quiet(parent.child(IssueExampleApplication.class));
+	}
+
+	private static SpringApplicationBuilder quiet(SpringApplicationBuilder builder) {
+		return builder.web(WebApplicationType.NONE).bannerMode(Banner.Mode.OFF).logStartupInfo(false);
 	}
 
 }
