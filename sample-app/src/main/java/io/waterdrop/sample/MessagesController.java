@@ -1,7 +1,10 @@
 package io.waterdrop.sample;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -10,6 +13,7 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 import io.waterdrop.DeliveryReport;
+import io.waterdrop.DeliveryTimeoutException;
 import io.waterdrop.Message;
 import io.waterdrop.Producer;
 import io.waterdrop.QueueFullException;
@@ -44,11 +48,22 @@ class MessagesController {
 		return UnknownProducerException.lookup(this.producers, producer).produceSync(message(topic, key, payload));
 	}
 
+	/**
+	 * Answered when the report comes, without holding a request thread meanwhile; without one within the
+	 * producer's {@code max-wait-timeout}, a 504 as {@code /sync} would answer (the message may still land).
+	 */
 	@PostMapping("/async")
 	CompletableFuture<DeliveryReport> async(@RequestBody String payload,
 			@RequestParam(defaultValue = "orders") String producer, @RequestParam(defaultValue = "sample") String topic,
 			@RequestParam(required = false) String key) {
-		return UnknownProducerException.lookup(this.producers, producer).produceAsync(message(topic, key, payload)).toCompletableFuture();
+		Producer target = UnknownProducerException.lookup(this.producers, producer);
+		Message message = message(topic, key, payload);
+		Duration wait = target.config().maxWaitTimeout();
+		return target.produceAsync(message)
+			.toCompletableFuture()
+			.orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS)
+			.exceptionallyCompose((failure) -> CompletableFuture.failedFuture(
+					(failure instanceof TimeoutException) ? new DeliveryTimeoutException(message, wait) : failure));
 	}
 
 	@PostMapping("/batch")

@@ -7,10 +7,13 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.WebRequest;
+import org.springframework.web.context.request.async.AsyncRequestTimeoutException;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 
 import io.waterdrop.BatchPartlySentException;
@@ -156,6 +159,19 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 	@ExceptionHandler
 	ProblemDetail deliveryTimeout(DeliveryTimeoutException ex) {
 		return problem(HttpStatus.GATEWAY_TIMEOUT, "No delivery report in time", ex.getMessage());
+	}
+
+	/**
+	 * The server's async request timeout ({@code spring.mvc.async.request-timeout}) ran out before a report
+	 * came ({@code /messages/async} with a producer's {@code max-wait-timeout} longer than it): as a delivery
+	 * timeout, a 504 whose message may still land, not the 503 "retry later" that would send it twice.
+	 */
+	@Override
+	protected ResponseEntity<Object> handleAsyncRequestTimeoutException(AsyncRequestTimeoutException ex,
+			HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+		return ResponseEntity.status(HttpStatus.GATEWAY_TIMEOUT)
+			.body(problem(HttpStatus.GATEWAY_TIMEOUT, "No delivery report in time", "No delivery report within the "
+					+ "server's async request timeout (spring.mvc.async.request-timeout); it may still be delivered"));
 	}
 
 	/**

@@ -12,13 +12,18 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.mock.web.MockHttpServletRequest;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.MvcResult;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 import org.springframework.web.context.WebApplicationContext;
+import org.springframework.web.context.request.ServletWebRequest;
+import org.springframework.web.context.request.async.AsyncRequestTimeoutException;
 
 import io.waterdrop.DeliveryTimeoutException;
 import io.waterdrop.Message;
@@ -28,16 +33,19 @@ import io.waterdrop.autoconfigure.WaterDropProducerCustomizer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.asyncDispatch;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.request;
 
 /**
- * A synchronous send Kafka has not answered, inside the transactional {@code payments} producer's own
+ * A send Kafka has not answered. Synchronous, inside the transactional {@code payments} producer's own
  * transaction: rolled back, which the answer reflects as who is to blame. Interrupted (a shutdown, a cancelled
- * request) it is the server's, a 500; timed out, Kafka's, a 504. The producers run on kafka-clients'
- * {@link MockProducer}, which never answers here.
+ * request) it is the server's, a 500; timed out, Kafka's, a 504. Asynchronous: a 504 too once the wait runs
+ * out. The producers run on kafka-clients' {@link MockProducer}, which never answers here.
  */
 @SpringBootTest(classes = SampleApplication.class,
-		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "spring.kafka.listener.auto-startup=false" })
+		properties = { "spring.kafka.bootstrap-servers=127.0.0.1:1", "spring.kafka.listener.auto-startup=false",
+				"waterdrop.producers.audit.max-wait-timeout=300ms" })
 @Import(UnansweredSendProblemDetailsTests.SilentClients.class)
 @Timeout(60)
 class UnansweredSendProblemDetailsTests {
@@ -86,6 +94,35 @@ class UnansweredSendProblemDetailsTests {
 		assertThat(problem.getStatus()).isEqualTo(HttpStatus.GATEWAY_TIMEOUT.value());
 		assertThat(problem.getTitle()).isEqualTo("Transaction failed");
 		assertThat(problem.getProperties()).isNull();
+	}
+
+	/** As {@code /messages/sync} would answer: no report within the producer's max-wait-timeout is a 504. */
+	@Test
+	void anUnansweredAsyncSendIsAGatewayTimeoutAfterMaxWaitTimeout() throws Exception {
+		MvcResult started = this.mvc
+			.perform(post("/messages/async?producer=audit").contentType(MediaType.TEXT_PLAIN).content("hello"))
+			.andExpect(request().asyncStarted())
+			.andReturn();
+		assertThat(started.getAsyncResult(30_000)).isInstanceOf(DeliveryTimeoutException.class);
+
+		MvcResult result = this.mvc.perform(asyncDispatch(started)).andReturn();
+
+		assertThat(result.getResponse().getStatus()).isEqualTo(504);
+		assertThat(result.getResponse().getContentAsString()).contains("\"title\":\"No delivery report in time\"")
+			.contains("within PT0.3S; it may still be delivered");
+	}
+
+	/** Run out before a longer max-wait-timeout, the server's own async timeout is a 504 too, not "retry later". */
+	@Test
+	void theServersAsyncRequestTimeoutIsAGatewayTimeout() throws Exception {
+		ResponseEntity<Object> answer = this.context.getBean(ProblemDetails.class)
+			.handleException(new AsyncRequestTimeoutException(), new ServletWebRequest(new MockHttpServletRequest()));
+		assertThat(answer.getStatusCode()).isEqualTo(HttpStatus.GATEWAY_TIMEOUT);
+		assertThat(answer.getHeaders().containsHeader(HttpHeaders.RETRY_AFTER)).isFalse();
+		assertThat(answer.getBody()).isInstanceOfSatisfying(ProblemDetail.class, (problem) -> {
+			assertThat(problem.getTitle()).isEqualTo("No delivery report in time");
+			assertThat(problem.getDetail()).contains("may still be delivered");
+		});
 	}
 
 	@TestConfiguration(proxyBeanMethods = false)
