@@ -152,9 +152,13 @@ public final class WaterDropAutoConfiguration {
 		 */
 		@Bean(PRODUCERS_BEAN_NAME)
 		@ConditionalOnMissingBean(search = SearchStrategy.CURRENT)
-		WaterDropProducers waterdropProducers(ListableBeanFactory beanFactory) {
-			return new WaterDropProducers(
+		WaterDropProducers waterdropProducers(ListableBeanFactory beanFactory, WaterDropProperties properties,
+				ObjectProvider<KafkaProperties> kafkaProperties) {
+			WaterDropProducers producers = new WaterDropProducers(
 					BeanFactoryUtils.beansOfTypeIncludingAncestors(beanFactory, Producer.class, false, true));
+			TransactionIdPrefixCheck.warnIfOnlyBootsFactoryIsTransactional(kafkaProperties.getIfAvailable(),
+					properties, producers.asMap().values());
+			return producers;
 		}
 
 	}

@@ -10,6 +10,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.producer.RoundRobinPartitioner;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -21,6 +22,8 @@ import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -72,6 +75,30 @@ class WaterDropAutoConfigurationTests {
 			assertThat(context.getBean("waterdropPoller")).isSameAs(Poller.global());
 			assertThat(context.getBean(WaterDropProducers.class).asMap()).containsOnlyKeys("waterdropProducer");
 		});
+	}
+
+	/**
+	 * Boot's transaction-id-prefix left from a KafkaTemplate set-up makes no WaterDrop producer transactional:
+	 * warned of once, while no producer, pool or template has a transactional.id.
+	 */
+	@Test
+	@ExtendWith(OutputCaptureExtension.class)
+	void bootsTransactionIdPrefixWithoutATransactionalProducerIsWarnedOf(CapturedOutput output) {
+		String prefix = "spring.kafka.producer.transaction-id-prefix=orders-";
+		String warning = "spring.kafka.producer.transaction-id-prefix is set, but it makes only Boot's own "
+				+ "KafkaTemplate transactional";
+		this.runner.withPropertyValues(prefix, "waterdrop.producers.orders.max-in-flight=10")
+			.run((context) -> assertThat(context).hasNotFailed());
+		this.runner
+			.withPropertyValues(prefix,
+					"waterdrop.producers.orders.kafka.transactional.id=prefix-check-" + java.util.UUID.randomUUID())
+			.run((context) -> assertThat(context).hasNotFailed());
+		this.runner.withPropertyValues(prefix, "waterdrop.templates.tenant.kafka.transactional.id=tenant")
+			.run((context) -> assertThat(context).hasNotFailed());
+		this.runner.run((context) -> assertThat(context).hasNotFailed());
+
+		assertThat(output.getOut().split(java.util.regex.Pattern.quote(warning), -1)).hasSize(2);
+		assertThat(output.getOut()).contains("waterdrop.producers.<name>.kafka.transactional.id");
 	}
 
 	@Test
