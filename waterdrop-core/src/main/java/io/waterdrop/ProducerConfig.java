@@ -380,7 +380,11 @@ public final class ProducerConfig {
 		return this.nonReloadableErrors;
 	}
 
-	/** Rebuilds in a row (without a committed transaction between them) before giving up (10). */
+	/**
+	 * Rebuilds after fatal errors in a row (without a committed transaction, or for an idempotent producer an
+	 * acknowledgement, between them) before giving up (10). A transactional client rebuilt because a commit or
+	 * abort kept timing out is not counted: the broker was slow or away, or the caller was interrupted.
+	 */
 	public int maxReloadAttempts() {
 		return this.maxReloadAttempts;
 	}

@@ -34,8 +34,9 @@ import io.waterdrop.instrumentation.ProducerEvent;
  * <li>Fatal errors (fenced, cluster or transactional-id authorization, unsupported version, ...) poison the
  * client: it is rebuilt (build the new one, swap, then close the old one, so a failed build leaves a pending
  * rebuild instead of a closed client), unless the error is in {@code nonReloadableErrors} — by default
- * fencing, because a rebuilt instance would fence the newer one in turn. Rebuilds in a row are capped at {@code maxReloadAttempts},
- * {@code reloadBackoff} apart.</li>
+ * fencing, because a rebuilt instance would fence the newer one in turn. Rebuilds after fatal errors in a row
+ * are capped at {@code maxReloadAttempts}, {@code reloadBackoff} apart; those after a command that timed out
+ * are not counted.</li>
  * </ul>
  * Threading: a fair turn admits one transaction at a time, in arrival order; the thread holding it may open
  * nested transactions, which join the open one. A {@link BoundTransaction} holds the turn from
@@ -653,16 +654,20 @@ final class Transactions {
 			return notRebuilt(cause); // closing (or closed) while the transaction ran: no new client after close
 		}
 		this.pendingReload = cause;
-		int allowed = this.producer.config().maxReloadAttempts();
-		if (this.reloadsInARow >= allowed) {
-			return new TransactionFailedException("Producer '" + this.producer.id() + "' rebuilt its Kafka client "
-					+ allowed + " time(s) without a committed transaction in between and gives up (max-reload-attempts);"
-					+ " close it and create a new one", cause);
+		// The cap stops a loop of clients poisoned anew. A command that kept timing out (or was interrupted)
+		// poisoned nothing: a slow or absent broker, or cancelled tasks, must not retire the producer for good.
+		if (!(cause instanceof TimeoutException || cause instanceof InterruptException)) {
+			int allowed = this.producer.config().maxReloadAttempts();
+			if (this.reloadsInARow >= allowed) {
+				return new TransactionFailedException("Producer '" + this.producer.id() + "' rebuilt its Kafka client "
+						+ allowed + " time(s) without a committed transaction in between and gives up "
+						+ "(max-reload-attempts); close it and create a new one", cause);
+			}
+			if (this.reloadsInARow > 0) {
+				pause(this.producer.config().reloadBackoff());
+			}
+			this.reloadsInARow++;
 		}
-		if (this.reloadsInARow > 0) {
-			pause(this.producer.config().reloadBackoff());
-		}
-		this.reloadsInARow++;
 		// The cleanup of a command that may itself have been interrupted: on an interrupted thread Kafka's
 		// initTransactions would fail at once and leave the broken client in place. The flag comes back after.
 		boolean interrupted = Thread.interrupted();

@@ -388,6 +388,32 @@ class TransactionFailureTests {
 	}
 
 	/**
+	 * Commits that keep timing out (a slow broker, or interrupted: cancelled tasks) more often in a row than
+	 * max-reload-attempts: each is an unknown outcome and rebuilds the client, but none counts toward the cap,
+	 * which is for clients poisoned anew; the producer is not retired, and commits once Kafka answers again.
+	 */
+	@ParameterizedTest(name = "interrupted: {0}")
+	@ValueSource(booleans = { false, true })
+	void commitsTimingOutMoreOftenThanMaxReloadAttemptsDoNotRetireTheProducer(boolean interrupted) {
+		Producer producer = producer((settings) -> settings.maxReloadAttempts(2), (n) -> {
+			StrictTransactions client = new StrictTransactions((n < 3) ? Integer.MAX_VALUE : 0);
+			client.commitInterruptedInsteadOfTimingOut = interrupted;
+			return client;
+		});
+		for (int attempt = 0; attempt < 3; attempt++) {
+			assertThatExceptionOfType(TransactionOutcomeUnknownException.class).isThrownBy(
+					() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "1"))));
+			assertThat(Thread.interrupted()).isEqualTo(interrupted); // the interrupt is the caller's to see
+		}
+		assertThat(this.clients).hasSize(4);
+
+		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
+
+		assertThat(this.clients).hasSize(4);
+		assertThat(this.clients.get(3).transactionCommitted()).isTrue();
+	}
+
+	/**
 	 * A transaction rolled back while Kafka still holds one of its messages, and the abort times out: the
 	 * client is rebuilt (its init aborts the transaction), and the message the old client's close fails is
 	 * reported purged, as an aborted transaction's messages are, not as a delivery failure.
@@ -491,6 +517,9 @@ class TransactionFailureTests {
 
 		final CountDownLatch closing = new CountDownLatch(1);
 
+		/** Set: a commit counted in {@code commitTimeouts} is interrupted (a cancelled task) instead. */
+		volatile boolean commitInterruptedInsteadOfTimingOut;
+
 		/** Set: every abort times out. */
 		volatile boolean abortTimesOut;
 
@@ -544,6 +573,9 @@ class TransactionFailureTests {
 			}
 			if (this.commitCalls.incrementAndGet() <= this.commitTimeouts) {
 				this.commitPending = true;
+				if (this.commitInterruptedInsteadOfTimingOut) { // as Kafka's wait for EndTxn, flag set again
+					throw new InterruptException(new InterruptedException("simulated"));
+				}
 				throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn(true) (simulated)");
 			}
 			this.commitPending = false;
