@@ -2,6 +2,7 @@ package io.waterdrop.autoconfigure;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -352,6 +353,16 @@ public class WaterDropProperties implements InitializingBean {
 	 * Default polling settings of every producer.
 	 */
 	public static class Polling {
+
+		/**
+		 * Refuses a value written where the settings belong, as {@code polling: fd} for {@code polling.mode: fd}
+		 * (Spring's conversion finds it by its name).
+		 * @param value what was written
+		 * @return never
+		 */
+		public static Polling valueOf(String value) {
+			throw settingsExpected(value);
+		}
 
 		/**
 		 * How delivery reports reach callbacks: fd (a shared Poller thread) or thread (a thread per
@@ -813,6 +824,15 @@ public class WaterDropProperties implements InitializingBean {
 	public static class ProducerPolling {
 
 		/**
+		 * Refuses a value written where the settings belong, as {@link Polling#valueOf(String)}.
+		 * @param value what was written
+		 * @return never
+		 */
+		public static ProducerPolling valueOf(String value) {
+			throw settingsExpected(value);
+		}
+
+		/**
 		 * How delivery reports reach callbacks: fd or thread. Defaults to waterdrop.polling.mode.
 		 */
 		private @Nullable PollingMode mode;
@@ -921,6 +941,13 @@ public class WaterDropProperties implements InitializingBean {
 			this.pollTimeout = pollTimeout;
 		}
 
+	}
+
+	private static IllegalArgumentException settingsExpected(String value) {
+		String written = value.trim();
+		boolean mode = Arrays.stream(PollingMode.values()).anyMatch((known) -> known.name().equalsIgnoreCase(written));
+		return new IllegalArgumentException("polling takes settings such as mode or fd.max-time, not the value '"
+				+ value + "'" + (mode ? ": write polling.mode: " + written : ""));
 	}
 
 	private static void requireNoValue(String value) {

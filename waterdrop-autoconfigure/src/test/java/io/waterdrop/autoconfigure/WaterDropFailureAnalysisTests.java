@@ -564,6 +564,18 @@ class WaterDropFailureAnalysisTests {
 			.contains("an entry takes settings such as poll-timeout or kafka.acks, not the value 'fast'");
 	}
 
+	/** {@code polling: thread} for {@code polling.mode: thread}: the action says what to write. */
+	@Test
+	void pollingWithAModeInsteadOfSettings(CapturedOutput output) {
+		assertThatException().isThrownBy(() -> run("--waterdrop.producers.orders.polling=thread"));
+		assertThatException().isThrownBy(() -> run("--waterdrop.polling=fd"));
+		assertThat(output).contains("Failed to bind properties under 'waterdrop.producers.orders.polling'")
+			.contains("polling takes settings such as mode or fd.max-time, not the value 'thread': write polling.mode: "
+					+ "thread")
+			.contains("Failed to bind properties under 'waterdrop.polling'")
+			.contains("not the value 'fd': write polling.mode: fd");
+	}
+
 	@Test
 	void unknownModeIsReportedByBootsBindFailureAnalysisWithTheValidValues(CapturedOutput output) {
 		assertThatException().isThrownBy(() -> run("--waterdrop.producers.orders.polling.mode=select"));
