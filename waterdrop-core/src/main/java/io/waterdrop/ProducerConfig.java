@@ -389,7 +389,10 @@ public final class ProducerConfig {
 		return this.maxReloadAttempts;
 	}
 
-	/** Pause before a rebuild that follows another one without a committed transaction between them (1 s). */
+	/**
+	 * Pause before a counted rebuild (see {@link #maxReloadAttempts()}) that follows another one without a
+	 * committed transaction between them (1 s).
+	 */
 	public Duration reloadBackoff() {
 		return this.reloadBackoff;
 	}

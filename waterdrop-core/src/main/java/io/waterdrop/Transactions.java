@@ -676,6 +676,8 @@ final class Transactions {
 			replaced = this.producer.rebuildTransactionalClient();
 		}
 		catch (RuntimeException ex) {
+			// The next transaction's rebuild answers this failure: counted, unless the build only timed out too.
+			this.pendingReload = ex;
 			return ex;
 		}
 		finally {

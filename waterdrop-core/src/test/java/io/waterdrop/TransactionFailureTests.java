@@ -21,6 +21,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TransactionalIdAuthorizationException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -414,6 +415,37 @@ class TransactionFailureTests {
 	}
 
 	/**
+	 * A commit timed out, and every client built since fails its initialisation with a fatal error: the rebuilds
+	 * answering that error are counted, so the producer gives up after max-reload-attempts of them instead of
+	 * building a client for every transaction, and says why.
+	 */
+	@Test
+	void rebuildsFailingFatallyAfterATimedOutCommitStillStopAtMaxReloadAttempts() {
+		Producer producer = producer((settings) -> settings.maxReloadAttempts(2), (n) -> {
+			StrictTransactions client = new StrictTransactions((n == 0) ? Integer.MAX_VALUE : 0);
+			client.initFails = n > 0;
+			return client;
+		});
+		assertThatExceptionOfType(TransactionOutcomeUnknownException.class).isThrownBy(
+				() -> producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "1"))));
+		for (int attempt = 0; attempt < 2; attempt++) {
+			assertThatExceptionOfType(TransactionFailedException.class)
+				.isThrownBy(() -> producer.transaction((transaction) -> null))
+				.withMessageContaining("could not rebuild its Kafka client after")
+				.withMessageContaining("TransactionalIdAuthorizationException");
+		}
+		assertThat(this.clients).hasSize(4);
+
+		for (int attempt = 0; attempt < 2; attempt++) {
+			assertThatExceptionOfType(TransactionFailedException.class)
+				.isThrownBy(() -> producer.transaction((transaction) -> null))
+				.withMessageContaining("max-reload-attempts")
+				.withCauseInstanceOf(TransactionalIdAuthorizationException.class);
+		}
+		assertThat(this.clients).hasSize(4);
+	}
+
+	/**
 	 * A transaction rolled back while Kafka still holds one of its messages, and the abort times out: the
 	 * client is rebuilt (its init aborts the transaction), and the message the old client's close fails is
 	 * reported purged, as an aborted transaction's messages are, not as a delivery failure.
@@ -517,6 +549,9 @@ class TransactionFailureTests {
 
 		final CountDownLatch closing = new CountDownLatch(1);
 
+		/** Set: initialising transactions fails with a fatal error. */
+		volatile boolean initFails;
+
 		/** Set: a commit counted in {@code commitTimeouts} is interrupted (a cancelled task) instead. */
 		volatile boolean commitInterruptedInsteadOfTimingOut;
 
@@ -547,6 +582,9 @@ class TransactionFailureTests {
 		@Override
 		public void initTransactions() {
 			failIfInterrupted("initTransactions");
+			if (this.initFails) {
+				throw new TransactionalIdAuthorizationException("Transactional Id authorization failed (simulated)");
+			}
 			super.initTransactions();
 		}
 

@@ -94,12 +94,13 @@ public class WaterDropProperties implements InitializingBean {
 	private boolean reloadOnIdempotentFatalError = false;
 
 	/**
-	 * Client rebuilds in a row, without a committed transaction or an acknowledgement in between, before a producer gives up.
+	 * Client rebuilds after fatal errors in a row, without a committed transaction or an acknowledgement in
+	 * between, before a producer gives up; rebuilds after a timed-out or interrupted commit or abort do not count.
 	 */
 	private int maxReloadAttempts = 10;
 
 	/**
-	 * Pause between client rebuilds in a row. At most 1d.
+	 * Pause between counted client rebuilds in a row (see max-reload-attempts). At most 1d.
 	 */
 	private Duration reloadBackoff = Duration.ofSeconds(1);
 
@@ -627,7 +628,8 @@ public class WaterDropProperties implements InitializingBean {
 		private @Nullable Boolean reloadOnIdempotentFatalError;
 
 		/**
-		 * Client rebuilds in a row before this producer gives up. Defaults to waterdrop.max-reload-attempts.
+		 * Client rebuilds after fatal errors in a row before this producer gives up. Defaults to
+		 * waterdrop.max-reload-attempts.
 		 */
 		private @Nullable Integer maxReloadAttempts;
 
