@@ -2241,22 +2241,27 @@ public class Producer implements AutoCloseable {
 	/** Checked once connected, so that a producer first connected from a callback is covered too. */
 	private void checkMayWait(Mode mode) {
 		if (mode == Mode.SYNC) {
-			checkMayWait("produce synchronously");
+			checkMayWait("produce synchronously", transactional());
 		}
 	}
 
 	/** Throws if the calling thread dispatches this producer's reports: waiting there would never end. */
 	void checkMayWait(String action) {
+		checkMayWait(action, false);
+	}
+
+	/** @param sendsInATransaction whether the refused call would send in a transaction, which no advice helps */
+	private void checkMayWait(String action, boolean sendsInATransaction) {
 		PollingSession current = this.session;
 		if (current != null && current.isPollingThread()) {
 			throw new IllegalCallerException("Cannot " + action + " on thread '" + Thread.currentThread().getName()
 					+ "': it dispatches the delivery reports of producer '" + id() + "', so it would wait forever. "
-					+ mayWaitAdvice());
+					+ mayWaitAdvice(sendsInATransaction));
 		}
 	}
 
-	private String mayWaitAdvice() {
-		if (transactional()) {
+	private String mayWaitAdvice(boolean sendsInATransaction) {
+		if (sendsInATransaction) {
 			// checkMayTransact refuses every polling thread: another Poller or produceAsync would not help.
 			return "Hand the work to another thread (an executor): a transactional producer sends from no "
 					+ "polling thread, its own or another's.";
@@ -2276,7 +2281,7 @@ public class Producer implements AutoCloseable {
 	 * the commit, outside the transaction.
 	 */
 	void checkMayTransact(String action) {
-		checkMayWait(action);
+		checkMayWait(action, true);
 		if (PollingThreads.isCurrent()) {
 			throw new IllegalCallerException("Cannot " + action + " with transactional producer '" + id()
 					+ "' on thread '" + Thread.currentThread().getName() + "': it dispatches delivery reports, and "

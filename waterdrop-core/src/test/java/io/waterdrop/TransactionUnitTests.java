@@ -325,6 +325,7 @@ class TransactionUnitTests {
 		Producer producer = transactional(this.kafka);
 		AtomicReference<Throwable> fromTransaction = new AtomicReference<>();
 		AtomicReference<Throwable> fromProduce = new AtomicReference<>();
+		AtomicReference<Throwable> fromWait = new AtomicReference<>();
 		CountDownLatch called = new CountDownLatch(1);
 
 		producer.transaction((transaction) -> producer.produceAsync(Message.of("orders", "1"), (report, failure) -> {
@@ -333,6 +334,12 @@ class TransactionUnitTests {
 			}
 			catch (Throwable ex) {
 				fromTransaction.set(ex);
+			}
+			try {
+				producer.awaitSent(Duration.ofMinutes(1));
+			}
+			catch (Throwable ex) {
+				fromWait.set(ex);
 			}
 			try {
 				// Would need a transaction of its own, so it is refused as well.
@@ -353,6 +360,10 @@ class TransactionUnitTests {
 		assertThat(fromProduce.get()).isInstanceOf(IllegalCallerException.class);
 		assertThat(List.of(fromTransaction.get().getMessage(), fromProduce.get().getMessage()))
 			.noneMatch((refusal) -> refusal.contains("produceAsync") || refusal.contains("Poller"));
+		// A wait sends nothing: a callback instead of the wait would do, transactional producer or not.
+		assertThat(fromWait.get()).isInstanceOf(IllegalCallerException.class)
+			.hasMessageContaining("Cannot wait for messages sent")
+			.hasMessageContaining("Use produceAsync with a DeliveryCallback here");
 		assertThat(this.kafka.payloads("orders")).containsExactly("1");
 		// The polling thread is still healthy: later transactions deliver.
 		producer.transaction((transaction) -> transaction.produceSync(Message.of("orders", "2")));
