@@ -169,9 +169,10 @@ class ProblemDetails extends ResponseEntityExceptionHandler {
 	@Override
 	protected ResponseEntity<Object> handleAsyncRequestTimeoutException(AsyncRequestTimeoutException ex,
 			HttpHeaders headers, HttpStatusCode status, WebRequest request) {
-		return ResponseEntity.status(HttpStatus.GATEWAY_TIMEOUT)
-			.body(problem(HttpStatus.GATEWAY_TIMEOUT, "No delivery report in time", "No delivery report within the "
-					+ "server's async request timeout (spring.mvc.async.request-timeout); it may still be delivered"));
+		return handleExceptionInternal(ex,
+				problem(HttpStatus.GATEWAY_TIMEOUT, "No delivery report in time", "No delivery report within the "
+						+ "server's async request timeout (spring.mvc.async.request-timeout); it may still be delivered"),
+				headers, HttpStatus.GATEWAY_TIMEOUT, request);
 	}
 
 	/**

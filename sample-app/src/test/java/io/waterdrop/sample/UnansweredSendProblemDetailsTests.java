@@ -2,6 +2,9 @@ package io.waterdrop.sample;
 
 import java.time.Duration;
 
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,14 +19,11 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
-import org.springframework.http.ResponseEntity;
-import org.springframework.mock.web.MockHttpServletRequest;
+import org.springframework.mock.web.MockAsyncContext;
 import org.springframework.test.web.servlet.MockMvc;
 import org.springframework.test.web.servlet.MvcResult;
 import org.springframework.test.web.servlet.setup.MockMvcBuilders;
 import org.springframework.web.context.WebApplicationContext;
-import org.springframework.web.context.request.ServletWebRequest;
-import org.springframework.web.context.request.async.AsyncRequestTimeoutException;
 
 import io.waterdrop.DeliveryTimeoutException;
 import io.waterdrop.Message;
@@ -115,14 +115,23 @@ class UnansweredSendProblemDetailsTests {
 	/** Run out before a longer max-wait-timeout, the server's own async timeout is a 504 too, not "retry later". */
 	@Test
 	void theServersAsyncRequestTimeoutIsAGatewayTimeout() throws Exception {
-		ResponseEntity<Object> answer = this.context.getBean(ProblemDetails.class)
-			.handleException(new AsyncRequestTimeoutException(), new ServletWebRequest(new MockHttpServletRequest()));
-		assertThat(answer.getStatusCode()).isEqualTo(HttpStatus.GATEWAY_TIMEOUT);
-		assertThat(answer.getHeaders().containsHeader(HttpHeaders.RETRY_AFTER)).isFalse();
-		assertThat(answer.getBody()).isInstanceOfSatisfying(ProblemDetail.class, (problem) -> {
-			assertThat(problem.getTitle()).isEqualTo("No delivery report in time");
-			assertThat(problem.getDetail()).contains("may still be delivered");
-		});
+		MvcResult started = this.mvc
+			.perform(post("/messages/async?producer=orders").contentType(MediaType.TEXT_PLAIN).content("hello"))
+			.andExpect(request().asyncStarted())
+			.andReturn();
+		MockAsyncContext async = (MockAsyncContext) started.getRequest().getAsyncContext();
+		for (AsyncListener listener : async.getListeners()) { // as the server does when its async timeout runs out
+			listener.onTimeout(new AsyncEvent(async));
+		}
+
+		MvcResult result = this.mvc.perform(asyncDispatch(started)).andReturn();
+
+		assertThat(result.getResponse().getStatus()).isEqualTo(504);
+		assertThat(result.getResponse().getContentType()).isEqualTo(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+		assertThat(result.getResponse().getHeader(HttpHeaders.RETRY_AFTER)).isNull();
+		assertThat(result.getResponse().getContentAsString()).contains("\"title\":\"No delivery report in time\"")
+			.contains("\"instance\":\"/messages/async\"")
+			.contains("it may still be delivered");
 	}
 
 	@TestConfiguration(proxyBeanMethods = false)
