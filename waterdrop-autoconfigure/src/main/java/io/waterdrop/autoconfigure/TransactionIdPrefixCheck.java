@@ -9,6 +9,9 @@ import org.apache.commons.logging.LogFactory;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.BeanFactoryUtils;
+import org.springframework.beans.factory.HierarchicalBeanFactory;
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 
 import io.waterdrop.Producer;
@@ -17,7 +20,8 @@ import io.waterdrop.Producer;
  * Warns when Boot's {@code spring.kafka.producer.transaction-id-prefix} is set but no WaterDrop producer is
  * transactional: a migration from {@code KafkaTemplate} that kept the prefix would expect WaterDrop's sends in
  * a {@code @Transactional} method to roll back with it, and they would not (the prefix is Boot's factory's
- * alone). Silent once any producer, pool or template has a {@code transactional.id}: then the choice is made.
+ * alone). Silent once any producer, pool or template has a {@code transactional.id}: then the choice is made;
+ * and in a child context whose parent checked already.
  */
 final class TransactionIdPrefixCheck {
 
@@ -26,9 +30,9 @@ final class TransactionIdPrefixCheck {
 	private TransactionIdPrefixCheck() {
 	}
 
-	static void warnIfOnlyBootsFactoryIsTransactional(@Nullable KafkaProperties boot, WaterDropProperties properties,
-			Collection<Producer> producers) {
-		if (boot == null || boot.getProducer().getTransactionIdPrefix() == null) {
+	static void warnIfOnlyBootsFactoryIsTransactional(ListableBeanFactory beanFactory, @Nullable KafkaProperties boot,
+			WaterDropProperties properties, Collection<Producer> producers) {
+		if (boot == null || boot.getProducer().getTransactionIdPrefix() == null || checkedByAParent(beanFactory)) {
 			return;
 		}
 		Stream<Map<String, String>> settings = Stream.concat(Stream.of(properties.getKafka()),
@@ -42,7 +46,15 @@ final class TransactionIdPrefixCheck {
 				+ "transactional: no WaterDrop producer is, so their messages sent in a @Transactional method are "
 				+ "not rolled back with it. Give each producer that needs transactions a kafka.transactional.id of "
 				+ "its own (waterdrop.producers.<name>.kafka.transactional.id, unique per instance), or remove the "
-				+ "prefix if KafkaTemplate is not used.");
+				+ "prefix if KafkaTemplate is not used. Where that split is meant (a transactional KafkaTemplate "
+				+ "beside non-transactional WaterDrop producers), set logging.level."
+				+ TransactionIdPrefixCheck.class.getName() + "=error.");
+	}
+
+	private static boolean checkedByAParent(ListableBeanFactory beanFactory) {
+		return beanFactory instanceof HierarchicalBeanFactory child
+				&& child.getParentBeanFactory() instanceof ListableBeanFactory parent
+				&& BeanFactoryUtils.beanNamesForTypeIncludingAncestors(parent, WaterDropProducers.class).length > 0;
 	}
 
 }

@@ -156,8 +156,8 @@ public final class WaterDropAutoConfiguration {
 				ObjectProvider<KafkaProperties> kafkaProperties) {
 			WaterDropProducers producers = new WaterDropProducers(
 					BeanFactoryUtils.beansOfTypeIncludingAncestors(beanFactory, Producer.class, false, true));
-			TransactionIdPrefixCheck.warnIfOnlyBootsFactoryIsTransactional(kafkaProperties.getIfAvailable(),
-					properties, producers.asMap().values());
+			TransactionIdPrefixCheck.warnIfOnlyBootsFactoryIsTransactional(beanFactory,
+					kafkaProperties.getIfAvailable(), properties, producers.asMap().values());
 			return producers;
 		}
 

@@ -96,8 +96,13 @@ class WaterDropAutoConfigurationTests {
 		this.runner.withPropertyValues(prefix, "waterdrop.templates.tenant.kafka.transactional.id=tenant")
 			.run((context) -> assertThat(context).hasNotFailed());
 		this.runner.run((context) -> assertThat(context).hasNotFailed());
+		// Once for a parent and its child, which sees the parent's settings.
+		this.runner.withPropertyValues(prefix, "waterdrop.producers.orders.max-in-flight=10")
+			.run((parent) -> this.runner.withParent(parent)
+				.withPropertyValues(prefix, "waterdrop.producers.orders.max-in-flight=10")
+				.run((child) -> assertThat(child).hasNotFailed()));
 
-		assertThat(output.getOut().split(java.util.regex.Pattern.quote(warning), -1)).hasSize(2);
+		assertThat(output.getOut().split(java.util.regex.Pattern.quote(warning), -1)).hasSize(3);
 		assertThat(output.getOut()).contains("waterdrop.producers.<name>.kafka.transactional.id");
 	}
 
