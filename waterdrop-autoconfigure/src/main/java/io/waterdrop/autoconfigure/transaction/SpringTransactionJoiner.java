@@ -61,6 +61,11 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 	 * instead (a pool gives it another member), as {@code KafkaTemplate} refuses once its transaction completes.
 	 * On another thread than the one that began the Kafka transaction (a JTA transaction manager's timeout) it
 	 * aborts it at once.
+	 * <p>
+	 * After a commit whose {@code afterCommit} phase an earlier synchronization cut short by throwing (the
+	 * {@link Synchronization.Committer} never ran), it ends the Kafka transaction left open first thing, so that
+	 * the {@code afterCompletion} work (Spring runs {@code AFTER_COMMIT} event listeners there) gets transactions
+	 * of its own, as after any commit, instead of joining this one.
 	 */
 	static final class RollbackGuard implements TransactionSynchronization {
 
@@ -87,13 +92,19 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 			if (status != STATUS_COMMITTED) {
 				this.holder.refuseWork();
 			}
+			else if (this.holder.isRollbackOnly()) {
+				this.holder.abort();
+			}
+			else {
+				this.holder.commit();
+			}
 		}
 
 	}
 
 	/**
-	 * Commits the Kafka transaction after the Spring one committed, aborts it otherwise, and {@code afterCompletion}
-	 * commits what an earlier failing {@code afterCommit} left open. The commit runs after the other
+	 * Commits the Kafka transaction after the Spring one committed, aborts it otherwise ({@link RollbackGuard}
+	 * ends what an earlier failing {@code afterCommit} left open). The commit runs after the other
 	 * synchronizations' {@code afterCommit}, so that what they produce joins it and a failure of it is thrown to
 	 * the caller (Spring only logs one in {@code afterCompletion}). Lowest precedence alone does not give that, as
 	 * spring-kafka's {@code KafkaResourceSynchronization} does not: Spring runs synchronizations of one order in
@@ -176,15 +187,11 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 			}
 		}
 
+		/** Aborts what is still open: a Kafka transaction the Spring transaction did not commit. */
 		@Override
 		public void afterCompletion(int status) {
 			try {
-				if (status == TransactionSynchronization.STATUS_COMMITTED && !this.holder.isRollbackOnly()) {
-					this.holder.commit();
-				}
-				else {
-					this.holder.abort();
-				}
+				this.holder.abort();
 			}
 			finally {
 				super.afterCompletion(status);

@@ -33,6 +33,7 @@ import io.waterdrop.testing.InMemoryKafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 
 /**
  * The joiner's synchronizations called as a JTA transaction manager calls them: {@code afterCompletion} on
@@ -202,6 +203,46 @@ class SpringTransactionJoinerTests {
 				}));
 			}));
 		assertThat(this.mockClients.get(0).commitCount()).isZero();
+		assertThat(this.mocked.inTransaction()).isFalse();
+	}
+
+	/**
+	 * An {@code afterCommit} that throws stops Spring before the Kafka commit: the Kafka transaction is still
+	 * open when {@code afterCompletion} runs, where Spring runs {@code AFTER_COMMIT} event listeners. It is ended
+	 * first there, so that a listener's {@code transaction(...)} is a transaction of its own, as after any
+	 * commit: aborted, its message is not committed with the Spring transaction's.
+	 */
+	@Test
+	void afterAFailingAfterCommitAnAfterCommitListenersTransactionIsItsOwn() {
+		List<Object> listener = new CopyOnWriteArrayList<>();
+		TransactionTemplate template = new TransactionTemplate(new DatabaseLikeTransactionManager());
+
+		assertThatIllegalStateException().isThrownBy(() -> template.executeWithoutResult((status) -> {
+			TransactionSynchronizationManager.registerSynchronization(afterCommit(() -> {
+				throw new IllegalStateException("afterCommit failed (simulated)");
+			}));
+			TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+
+				@Override
+				public void afterCompletion(int completed) {
+					Producer ledger = SpringTransactionJoinerTests.this.mocked;
+					listener.add(ledger.inTransaction());
+					String result = ledger.transaction((transaction) -> {
+						transaction.produceAsync(Message.of("orders", "listener aborted"));
+						transaction.abort();
+						return "not aborted";
+					});
+					listener.add(String.valueOf(result));
+				}
+
+			});
+			this.mocked.produceAsync(Message.of("orders", "placed"));
+		})).withMessage("afterCommit failed (simulated)");
+
+		assertThat(listener).containsExactly(false, "null");
+		assertThat(this.mockClients).hasSize(1);
+		assertThat(this.mockClients.get(0).history()).extracting((record) -> new String(record.value()))
+			.containsExactly("placed");
 		assertThat(this.mocked.inTransaction()).isFalse();
 	}
 
