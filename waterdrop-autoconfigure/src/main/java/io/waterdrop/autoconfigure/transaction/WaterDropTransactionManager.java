@@ -3,6 +3,7 @@ package io.waterdrop.autoconfigure.transaction;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.transaction.CannotCreateTransactionException;
+import org.springframework.transaction.InvalidIsolationLevelException;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.TransactionSystemException;
 import org.springframework.transaction.support.AbstractPlatformTransactionManager;
@@ -70,6 +71,11 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 
 	@Override
 	protected void doBegin(Object transaction, TransactionDefinition definition) {
+		if (definition.getIsolationLevel() != TransactionDefinition.ISOLATION_DEFAULT) {
+			// As KafkaTransactionManager: honoured silently, it would promise what Kafka cannot give.
+			throw new InvalidIsolationLevelException("Apache Kafka has no isolation levels to choose from (producer '"
+					+ this.producer.id() + "'): leave the isolation of this transaction at its default");
+		}
 		boolean mock = !ProducerBeans.isManaged(this.producer); // a test's, in the producer's place
 		if (!mock && this.producer.inTransaction()) {
 			throw new CannotCreateTransactionException("Producer '" + this.producer.id()

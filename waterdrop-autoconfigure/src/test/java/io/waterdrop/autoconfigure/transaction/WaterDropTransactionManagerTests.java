@@ -12,6 +12,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import org.springframework.transaction.InvalidIsolationLevelException;
+import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.TransactionSystemException;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
@@ -51,6 +53,20 @@ class WaterDropTransactionManagerTests {
 	@AfterEach
 	void close() {
 		this.producer.closeForcefully();
+	}
+
+	/** Kafka has no isolation levels: a transaction asking for one is refused, as KafkaTransactionManager does. */
+	@Test
+	void anIsolationLevelIsRefusedBeforeAnythingBegins() {
+		TransactionTemplate template = new TransactionTemplate(new WaterDropTransactionManager(this.producer));
+		template.setIsolationLevel(TransactionDefinition.ISOLATION_SERIALIZABLE);
+
+		assertThatExceptionOfType(InvalidIsolationLevelException.class)
+			.isThrownBy(() -> template.executeWithoutResult(
+					(status) -> this.producer.produceAsync(Message.of("ledger", "entry"))))
+			.withMessageContaining("'payments'");
+		assertThat(this.clients).isEmpty();
+		assertThat(this.producer.inTransaction()).isFalse();
 	}
 
 	/**
