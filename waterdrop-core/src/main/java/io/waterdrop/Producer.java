@@ -2250,10 +2250,14 @@ public class Producer implements AutoCloseable {
 		checkMayWait(action, false);
 	}
 
-	/** @param sendsInATransaction whether the refused call would send in a transaction, which no advice helps */
+	/**
+	 * Also on a thread dispatching the reports a dead polling thread left ({@link #dispatchLeft}): the rest of
+	 * them wait for it.
+	 * @param sendsInATransaction whether the refused call would send in a transaction, which no advice helps
+	 */
 	private void checkMayWait(String action, boolean sendsInATransaction) {
 		PollingSession current = this.session;
-		if (current != null && current.isPollingThread()) {
+		if ((current != null && current.isPollingThread()) || this.orphanDispatch.isHeldByCurrentThread()) {
 			throw new IllegalCallerException("Cannot " + action + " on thread '" + Thread.currentThread().getName()
 					+ "': it dispatches the delivery reports of producer '" + id() + "', so it would wait forever. "
 					+ mayWaitAdvice(sendsInATransaction));

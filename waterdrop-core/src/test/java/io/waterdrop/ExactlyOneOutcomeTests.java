@@ -827,6 +827,35 @@ class ExactlyOneOutcomeTests {
 		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
 	}
 
+	/**
+	 * A callback the close runs while it dispatches the reports a dead Poller left waits for another report of
+	 * its producer, which only that close can dispatch: refused at once, as on the polling thread, instead of
+	 * timing out or (with {@code get()}) holding the close forever.
+	 */
+	@Test
+	@Timeout(60)
+	void aCallbackWaitingForAReportTheCloseMustDispatchAfterTheDeadPollerIsRefused() throws Exception {
+		Poller poller = poller("dies-waiting");
+		Producer producer = producer(poller);
+		AtomicReference<DeliveryHandle> second = new AtomicReference<>();
+		List<Throwable> fromCallback = new CopyOnWriteArrayList<>();
+		producer.produceAsync(message("pending", 1), (report, failure) -> {
+			fromCallback.add(catchThrowable(() -> second.get().await(Duration.ofSeconds(30))));
+			fromCallback.add(catchThrowable(() -> second.get().get()));
+		});
+		second.set(producer.produceAsync(message("pending", 2)));
+		killPollerThread(poller);
+		await().atMost(Duration.ofSeconds(30)).dontCatchUncaughtExceptions().until(producer::hasLostPolling);
+		this.clients.get(0).failAppended(new TimeoutException("Expiring 2 record(s) (simulated)"));
+
+		producer.close(Duration.ofSeconds(30));
+
+		assertThat(fromCallback).hasSize(2)
+			.allSatisfy((refusal) -> assertThat(refusal).isInstanceOf(IllegalCallerException.class));
+		assertThat(second.get().toCompletableFuture()).isCompletedExceptionally();
+		assertThat(producer.status()).isEqualTo(ProducerStatus.CLOSED);
+	}
+
 	/** Waiting for a report on the thread that must dispatch it would block that Poller forever. */
 	@Test
 	@Timeout(60)
