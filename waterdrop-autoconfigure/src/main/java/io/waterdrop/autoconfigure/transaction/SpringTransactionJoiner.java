@@ -187,11 +187,19 @@ public final class SpringTransactionJoiner implements TransactionJoiner {
 			}
 		}
 
-		/** Aborts what is still open: a Kafka transaction the Spring transaction did not commit. */
+		/**
+		 * Ends what is still open: after {@link RollbackGuard}, which comes first, only a Kafka transaction the
+		 * Spring transaction did not commit (to abort); a commit here serves a caller that runs this alone.
+		 */
 		@Override
 		public void afterCompletion(int status) {
 			try {
-				this.holder.abort();
+				if (status == TransactionSynchronization.STATUS_COMMITTED && !this.holder.isRollbackOnly()) {
+					this.holder.commit();
+				}
+				else {
+					this.holder.abort();
+				}
 			}
 			finally {
 				super.afterCompletion(status);

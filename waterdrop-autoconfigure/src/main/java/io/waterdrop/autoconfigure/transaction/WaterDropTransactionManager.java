@@ -73,8 +73,9 @@ public class WaterDropTransactionManager extends AbstractPlatformTransactionMana
 	protected void doBegin(Object transaction, TransactionDefinition definition) {
 		if (definition.getIsolationLevel() != TransactionDefinition.ISOLATION_DEFAULT) {
 			// As KafkaTransactionManager: honoured silently, it would promise what Kafka cannot give.
-			throw new InvalidIsolationLevelException("Apache Kafka has no isolation levels to choose from (producer '"
-					+ this.producer.id() + "'): leave the isolation of this transaction at its default");
+			throw new InvalidIsolationLevelException("A Kafka transaction has no isolation level to set (level "
+					+ definition.getIsolationLevel() + " was asked for): leave this transaction's isolation at its "
+					+ "default");
 		}
 		boolean mock = !ProducerBeans.isManaged(this.producer); // a test's, in the producer's place
 		if (!mock && this.producer.inTransaction()) {

@@ -64,7 +64,7 @@ class WaterDropTransactionManagerTests {
 		assertThatExceptionOfType(InvalidIsolationLevelException.class)
 			.isThrownBy(() -> template.executeWithoutResult(
 					(status) -> this.producer.produceAsync(Message.of("ledger", "entry"))))
-			.withMessageContaining("'payments'");
+			.withMessageContaining("no isolation level");
 		assertThat(this.clients).isEmpty();
 		assertThat(this.producer.inTransaction()).isFalse();
 	}
